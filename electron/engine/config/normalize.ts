@@ -1,0 +1,214 @@
+import type { ConfigIssue } from './errors.ts';
+import type { FileConfig, FileProvider } from './schema.ts';
+import type { EngineConfig, EngineProvider, LocalSettings, ProfileConfig } from './types.ts';
+import { resolveVendor, VENDOR_NAMES, VENDORS, type Vendor } from './vendors.ts';
+
+const SECOND = 1000;
+const DEFAULT_TIMEOUT_S = 60;
+const DEFAULT_FIRST_TOKEN_TIMEOUT_S = 30;
+const DEFAULT_RETRY_ATTEMPTS = 2;
+const DEFAULT_HEALTH_INTERVAL_S = 60;
+const DEFAULT_ROTATION_WINDOW_S = 3600;
+/** Cloud providers start after the local one (priority 0) in the order they were written. */
+const FIRST_CLOUD_PRIORITY = 10;
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|::1)$/i;
+
+export function isLoopbackUrl(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    return LOOPBACK.test(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+interface NormalizeContext {
+  sources: Map<string, string>;
+  file: string;
+  issues: ConfigIssue[];
+}
+
+function normalizeLocal(raw: FileConfig['local']): LocalSettings {
+  return {
+    enabled: raw?.enabled ?? true,
+    priority: raw?.priority ?? 0,
+    llmModel: raw?.llm_model,
+    whisperModel: raw?.whisper_model,
+    embeddingModel: raw?.embedding_model,
+    quantization: raw?.quantization ?? '4bit',
+    device: raw?.device ?? 'auto',
+    idleUnloadMs: (raw?.idle_unload ?? 300) * SECOND,
+  };
+}
+
+function normalizeProvider(
+  id: string,
+  raw: FileProvider,
+  index: number,
+  root: FileConfig,
+  ctx: NormalizeContext,
+): EngineProvider | undefined {
+  const source = ctx.sources.get(id) ?? ctx.file;
+  const issue = (path: string, message: string) => ctx.issues.push({ source, path: `providers.${id}${path}`, message });
+  const vendor: Vendor | undefined = resolveVendor(raw.type ?? id);
+  if (!vendor) {
+    issue('.type', `unknown type "${raw.type ?? id}": use one of ${VENDOR_NAMES.join(', ')}`);
+    return undefined;
+  }
+  const defaults = VENDORS[vendor];
+  const enabled = raw.enabled ?? true;
+  const keys = (raw.api_keys ?? (raw.api_key ? [raw.api_key] : [])).filter((key) => key.trim() !== '');
+  if (!enabled) {
+    // A switched-off provider may reference variables that are not set; that is not a problem yet.
+    for (let i = ctx.issues.length - 1; i >= 0; i--) {
+      if (ctx.issues[i]?.path.startsWith(`providers.${id}.`)) ctx.issues.splice(i, 1);
+    }
+  }
+  if (enabled && defaults.requiresKey && keys.length === 0) {
+    const variable = 'keyEnv' in defaults ? defaults.keyEnv : 'the key variable';
+    issue('.api_key', `missing API key: set api_key: \${${variable}} (and export ${variable}), or enabled: false`);
+  }
+  const baseUrl = raw.base_url ?? ('baseUrl' in defaults ? defaults.baseUrl : undefined);
+  if (!baseUrl && defaults.kind !== 'local') issue('.base_url', `base_url is required for type ${vendor}`);
+  const timeoutS = raw.timeout ?? root.timeout ?? DEFAULT_TIMEOUT_S;
+  const models = raw.models ?? [];
+  const defaultModel = raw.default_model ?? raw.model ?? models[0] ?? ('defaultModel' in defaults ? defaults.defaultModel : undefined);
+  const limit = raw.rate_limit ?? {};
+  return {
+    id,
+    kind: defaults.kind,
+    vendor,
+    label: raw.name ?? (id === vendor ? defaults.label : `${defaults.label} (${id})`),
+    baseUrl,
+    keys,
+    models: defaultModel && !models.includes(defaultModel) ? [defaultModel, ...models] : models,
+    defaultModel,
+    capabilities: raw.capabilities ?? [...defaults.capabilities],
+    priority: raw.priority ?? FIRST_CLOUD_PRIORITY + index,
+    weight: raw.weight ?? 1,
+    enabled,
+    limits: {
+      rpm: limit.requests_per_minute,
+      tpm: limit.tokens_per_minute,
+      concurrency: limit.max_concurrency,
+      onLimit: limit.on_limit ?? 'queue',
+      maxQueueMs: limit.max_queue_ms ?? 2000,
+    },
+    retry: {
+      attempts: raw.retry?.max_attempts ?? root.retry_attempts ?? DEFAULT_RETRY_ATTEMPTS,
+      backoffFactor: raw.retry?.backoff_factor ?? 0.5,
+    },
+    timeoutMs: timeoutS * SECOND,
+    firstTokenTimeoutMs: Math.min(raw.first_token_timeout ?? DEFAULT_FIRST_TOKEN_TIMEOUT_S, timeoutS) * SECOND,
+    prices: Object.fromEntries(
+      Object.entries(raw.prices ?? {}).map(([model, p]) => [model, { inputPerMTok: p.input, outputPerMTok: p.output }]),
+    ),
+    headers: raw.headers ?? {},
+    azure:
+      vendor === 'azure'
+        ? { apiVersion: raw.api_version ?? '2024-10-21', deployments: raw.deployments ?? {} }
+        : undefined,
+    contextWindows: raw.context_windows ?? {},
+    healthCheckIntervalMs: (raw.health_check_interval ?? DEFAULT_HEALTH_INTERVAL_S) * SECOND,
+    onMachine: raw.on_machine ?? (vendor === 'ollama' && isLoopbackUrl(baseUrl)),
+    source,
+  };
+}
+
+function localProvider(local: LocalSettings): EngineProvider {
+  const defaults = VENDORS.local;
+  return {
+    id: 'local',
+    kind: 'local',
+    vendor: 'local',
+    label: defaults.label,
+    keys: [],
+    models: local.llmModel ? [local.llmModel] : [],
+    defaultModel: local.llmModel,
+    capabilities: [...defaults.capabilities],
+    priority: local.priority,
+    weight: 1,
+    enabled: local.enabled,
+    // One model runs at a time per sequence; more would only queue inside llama.cpp.
+    limits: { concurrency: 4, onLimit: 'queue', maxQueueMs: 60_000 },
+    retry: { attempts: 1, backoffFactor: 0 },
+    timeoutMs: 10 * 60 * SECOND,
+    firstTokenTimeoutMs: 2 * 60 * SECOND,
+    prices: {},
+    headers: {},
+    contextWindows: {},
+    healthCheckIntervalMs: 0,
+    onMachine: true,
+    source: 'built-in',
+  };
+}
+
+function normalizeProfiles(raw: FileConfig, providerIds: Set<string>, ctx: NormalizeContext): Record<string, ProfileConfig> {
+  const profiles: Record<string, ProfileConfig> = {};
+  for (const [name, profile] of Object.entries(raw.profiles ?? {})) {
+    for (const id of [profile.provider, ...(profile.fallback_providers ?? [])]) {
+      if (id && !providerIds.has(id)) {
+        ctx.issues.push({
+          source: ctx.file,
+          path: `strategies.${name}`,
+          message: `names provider "${id}", which is not configured: add it under providers: or fix the name (${[...providerIds].join(', ') || 'none configured'})`,
+        });
+      }
+    }
+    profiles[name] = {
+      name,
+      strategy: profile.strategy,
+      provider: profile.provider,
+      model: profile.model,
+      fallbackProviders: profile.fallback_providers ?? [],
+      capability: profile.capability,
+      description: profile.description,
+    };
+  }
+  profiles.default ??= { name: 'default', fallbackProviders: [] };
+  profiles.summarize ??= { name: 'summarize', capability: 'summarization', fallbackProviders: [] };
+  return profiles;
+}
+
+export function normalizeConfig(
+  raw: FileConfig & { providers: Record<string, FileProvider> },
+  ctx: NormalizeContext,
+): EngineConfig {
+  const local = normalizeLocal(raw.local);
+  const providers: EngineProvider[] = [localProvider(local)];
+  Object.entries(raw.providers).forEach(([id, provider], index) => {
+    if (id === 'local') {
+      ctx.issues.push({ source: ctx.file, path: 'providers.local', message: 'the local provider is set under local:, not providers:' });
+      return;
+    }
+    const normalized = normalizeProvider(id, provider, index, raw, ctx);
+    if (normalized) providers.push(normalized);
+  });
+  const ids = new Set(providers.map((p) => p.id));
+  if (raw.force_provider && !ids.has(raw.force_provider)) {
+    ctx.issues.push({ source: ctx.file, path: 'force_provider', message: `provider "${raw.force_provider}" is not configured` });
+  }
+  const loadBalancing = raw.manager?.load_balancing;
+  const strategy =
+    raw.strategy ??
+    raw.manager?.strategy ??
+    (typeof loadBalancing === 'string' ? loadBalancing : loadBalancing ? 'round_robin' : undefined) ??
+    'fallback';
+  return {
+    cloudFallback: raw.cloud_fallback ?? true,
+    fallbackEnabled: raw.manager?.fallback_enabled ?? true,
+    strategy,
+    forceProvider: raw.force_provider,
+    providers,
+    profiles: normalizeProfiles(raw, ids, ctx),
+    budgets: {
+      global: { daily: raw.budgets?.daily, monthly: raw.budgets?.monthly },
+      providers: raw.budgets?.providers ?? {},
+      alertThreshold: raw.budgets?.alert_threshold ?? 0.8,
+      hardStop: raw.budgets?.hard_stop ?? 'off',
+    },
+    sticky: { rotationWindowMs: (raw.sticky?.rotation_window ?? DEFAULT_ROTATION_WINDOW_S) * SECOND },
+    local,
+  };
+}

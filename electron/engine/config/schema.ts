@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { capabilitySchema } from '../contract/capabilities.ts';
+
+/**
+ * The file forms of the configuration, as people write them (snake_case, seconds). They are
+ * normalised into EngineConfig (camelCase, milliseconds) by load.ts.
+ */
+
+export const STRATEGIES = [
+  'fallback',
+  'priority',
+  'round_robin',
+  'weighted_round_robin',
+  'least_cost',
+  'latency',
+  'least_connections',
+  'token_load',
+  'capability',
+  'sticky',
+] as const;
+export const strategySchema = z.enum(STRATEGIES);
+export type StrategyName = z.infer<typeof strategySchema>;
+
+/** The seeds' other names for strategies. */
+export const STRATEGY_ALIASES: Record<string, StrategyName> = {
+  performance: 'latency',
+  latency_based: 'latency',
+  cost: 'least_cost',
+  cost_optimized: 'least_cost',
+  weighted: 'weighted_round_robin',
+  least_busy: 'least_connections',
+  least_connection: 'least_connections',
+  token_based: 'token_load',
+  capability_based: 'capability',
+  user_sticky: 'sticky',
+  per_user: 'sticky',
+  load_balancing: 'round_robin',
+};
+
+const strategyField = z.preprocess(
+  (value) => (typeof value === 'string' ? (STRATEGY_ALIASES[value.toLowerCase()] ?? value.toLowerCase()) : value),
+  strategySchema,
+);
+
+const positive = (what: string) => z.number({ error: `${what} must be a number` }).positive(`${what} must be above 0`);
+const nonNegative = (what: string) => z.number({ error: `${what} must be a number` }).min(0, `${what} cannot be negative`);
+
+const urlField = z.url({ error: 'must be a full URL such as https://api.example.com/v1' });
+
+export const priceSchema = z.object({ input: nonNegative('input price'), output: nonNegative('output price') });
+
+export const fileProviderSchema = z
+  .object({
+    type: z.string().optional(),
+    name: z.string().optional(),
+    api_key: z.string().optional(),
+    api_keys: z.array(z.string()).optional(),
+    api_key_env: z.string().optional(),
+    base_url: urlField.optional(),
+    models: z.array(z.string()).optional(),
+    default_model: z.string().optional(),
+    model: z.string().optional(),
+    capabilities: z.array(capabilitySchema).optional(),
+    priority: z.number().int().optional(),
+    weight: nonNegative('weight').optional(),
+    enabled: z.boolean().optional(),
+    on_machine: z.boolean().optional(),
+    rate_limit: z
+      .object({
+        requests_per_minute: nonNegative('requests_per_minute').optional(),
+        tokens_per_minute: nonNegative('tokens_per_minute').optional(),
+        max_concurrency: positive('max_concurrency').optional(),
+        on_limit: z.enum(['queue', 'skip']).optional(),
+        max_queue_ms: nonNegative('max_queue_ms').optional(),
+      })
+      .strict()
+      .optional(),
+    retry: z
+      .object({
+        max_attempts: z.number().int().min(1, 'max_attempts must be at least 1').optional(),
+        backoff_factor: nonNegative('backoff_factor').optional(),
+      })
+      .strict()
+      .optional(),
+    timeout: positive('timeout (seconds)').optional(),
+    first_token_timeout: positive('first_token_timeout (seconds)').optional(),
+    health_check_interval: nonNegative('health_check_interval (seconds)').optional(),
+    prices: z.record(z.string(), priceSchema).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    api_version: z.string().optional(),
+    deployments: z.record(z.string(), z.string()).optional(),
+    context_windows: z.record(z.string(), positive('context window')).optional(),
+  })
+  .strict();
+export type FileProvider = z.infer<typeof fileProviderSchema>;
+
+export const fileProfileSchema = z
+  .object({
+    strategy: strategyField.optional(),
+    provider: z.string().optional(),
+    model: z.string().optional(),
+    fallback_providers: z.array(z.string()).optional(),
+    capability: capabilitySchema.optional(),
+    description: z.string().optional(),
+  })
+  .strict();
+
+const budgetLimitSchema = z
+  .object({ daily: nonNegative('daily budget').optional(), monthly: nonNegative('monthly budget').optional() })
+  .strict();
+
+export const fileBudgetSchema = z
+  .object({
+    daily: nonNegative('daily budget').optional(),
+    monthly: nonNegative('monthly budget').optional(),
+    providers: z.record(z.string(), budgetLimitSchema).optional(),
+    alert_threshold: z.number().gt(0).max(1, 'alert_threshold is a fraction between 0 and 1').optional(),
+    hard_stop: z.enum(['off', 'local_only', 'refuse']).optional(),
+  })
+  .strict();
+
+export const fileLocalSchema = z
+  .object({
+    enabled: z.boolean().optional(),
+    priority: z.number().int().optional(),
+    llm_model: z.string().optional(),
+    whisper_model: z.string().optional(),
+    embedding_model: z.string().optional(),
+    quantization: z.enum(['4bit', '8bit', '16bit']).optional(),
+    device: z.enum(['auto', 'cpu', 'cuda', 'vulkan', 'metal']).optional(),
+    idle_unload: nonNegative('idle_unload (seconds)').optional(),
+  })
+  .strict();
+
+/** providers.yaml (and the object form of providers.json). */
+export const fileConfigSchema = z
+  .object({
+    cloud_fallback: z.boolean().optional(),
+    strategy: strategyField.optional(),
+    force_provider: z.string().optional(),
+    timeout: positive('timeout (seconds)').optional(),
+    retry_attempts: z.number().int().min(1).optional(),
+    providers: z.union([z.record(z.string(), fileProviderSchema), z.array(fileProviderSchema)]).optional(),
+    strategies: z.record(z.string(), fileProfileSchema).optional(),
+    profiles: z.record(z.string(), fileProfileSchema).optional(),
+    budgets: fileBudgetSchema.optional(),
+    sticky: z.object({ rotation_window: positive('rotation_window (seconds)').optional() }).strict().optional(),
+    local: fileLocalSchema.optional(),
+    manager: z
+      .object({
+        fallback_enabled: z.boolean().optional(),
+        load_balancing: z.union([z.boolean(), strategyField]).optional(),
+        strategy: strategyField.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type FileConfig = z.infer<typeof fileConfigSchema>;

@@ -1,0 +1,67 @@
+import type { Capability } from '../contract/capabilities.ts';
+import type { ProviderConfig } from '../providers/types.ts';
+import type { StrategyName } from './schema.ts';
+import type { Vendor } from './vendors.ts';
+
+export interface ProfileConfig {
+  name: string;
+  strategy?: StrategyName;
+  /** The first provider to try. */
+  provider?: string;
+  model?: string;
+  /** Tried in order after `provider` fails. */
+  fallbackProviders: string[];
+  capability?: Capability;
+  description?: string;
+}
+
+export interface BudgetLimits {
+  daily?: number;
+  monthly?: number;
+}
+
+export interface BudgetConfig {
+  global: BudgetLimits;
+  providers: Record<string, BudgetLimits>;
+  /** Fraction of a budget at which an alert fires. */
+  alertThreshold: number;
+  /** What happens when a budget is spent: nothing, only local/free providers, or refuse. */
+  hardStop: 'off' | 'local_only' | 'refuse';
+}
+
+export type Quantization = '4bit' | '8bit' | '16bit';
+export type LocalDevice = 'auto' | 'cpu' | 'cuda' | 'vulkan' | 'metal';
+
+export interface LocalSettings {
+  enabled: boolean;
+  priority: number;
+  llmModel?: string;
+  whisperModel?: string;
+  embeddingModel?: string;
+  quantization: Quantization;
+  device: LocalDevice;
+  idleUnloadMs: number;
+}
+
+export interface EngineProvider extends ProviderConfig {
+  vendor: Vendor;
+  /** True when requests to it never leave this machine (local runtimes, Ollama on loopback). */
+  onMachine: boolean;
+  /** Where the provider's settings came from, for `providers list`. */
+  source: string;
+}
+
+/** The whole, validated configuration the engine runs on. */
+export interface EngineConfig {
+  /** The global switch: false means no request leaves the machine, whatever else is configured. */
+  cloudFallback: boolean;
+  /** Whether failures move to the next candidate at all. */
+  fallbackEnabled: boolean;
+  strategy: StrategyName;
+  forceProvider?: string;
+  providers: EngineProvider[];
+  profiles: Record<string, ProfileConfig>;
+  budgets: BudgetConfig;
+  sticky: { rotationWindowMs: number };
+  local: LocalSettings;
+}
