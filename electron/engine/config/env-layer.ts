@@ -34,7 +34,11 @@ function splitKeys(raw: string): string[] {
  * is validated and merged the same way. `knownProviderIds` are the ids from the layers below, whose
  * <NAME>_ENABLED / <NAME>_PRIORITY variables apply.
  */
-export function environmentLayer(env: NodeJS.ProcessEnv, knownProviderIds: string[], issues: ConfigIssue[]): FileConfig {
+export function environmentLayer(
+  env: NodeJS.ProcessEnv,
+  knownProviderIds: string[],
+  issues: ConfigIssue[],
+): FileConfig {
   const providers: Record<string, FileProvider> = {};
   const provider = (id: string): FileProvider => {
     providers[id] ??= {};

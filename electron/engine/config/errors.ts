@@ -19,9 +19,13 @@ export class ConfigError extends SwitchboardError {
 
   constructor(issues: ConfigIssue[]) {
     const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-    super('CONFIG_INVALID', `${count} in the configuration:\n${issues.map((i) => `  - ${formatIssue(i)}`).join('\n')}`, {
-      retryable: false,
-    });
+    super(
+      'CONFIG_INVALID',
+      `${count} in the configuration:\n${issues.map((i) => `  - ${formatIssue(i)}`).join('\n')}`,
+      {
+        retryable: false,
+      },
+    );
     this.issues = issues;
   }
 }

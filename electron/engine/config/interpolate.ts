@@ -26,7 +26,8 @@ export function interpolateEnv(
       return '';
     });
   }
-  if (Array.isArray(value)) return value.map((item, i) => interpolateEnv(item, env, source, issues, [...path, String(i)]));
+  if (Array.isArray(value))
+    return value.map((item, i) => interpolateEnv(item, env, source, issues, [...path, String(i)]));
   if (value && typeof value === 'object') {
     return Object.fromEntries(
       Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, env, source, issues, [...path, key])]),

@@ -22,7 +22,8 @@ function issuesFromZod(error: z.ZodError, source: string, prefix: string[] = [])
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path.map(String)].join('.');
     let message = issue.message;
-    if (issue.code === 'unrecognized_keys') message = `unknown setting ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the spelling`;
+    if (issue.code === 'unrecognized_keys')
+      message = `unknown setting ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the spelling`;
     return { source, path, message };
   });
 }
@@ -46,14 +47,22 @@ export function parseConfigFile(file: string, env: NodeJS.ProcessEnv, issues: Co
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
-    issues.push({ source: file, path: '', message: `cannot read the configuration (${reason}): check --config / SWITCHBOARD_CONFIG` });
+    issues.push({
+      source: file,
+      path: '',
+      message: `cannot read the configuration (${reason}): check --config / SWITCHBOARD_CONFIG`,
+    });
     return {};
   }
   let raw: unknown;
   try {
     raw = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    issues.push({ source: file, path: '', message: `not valid ${extname(file).slice(1) || 'YAML'}: ${(error as Error).message}` });
+    issues.push({
+      source: file,
+      path: '',
+      message: `not valid ${extname(file).slice(1) || 'YAML'}: ${(error as Error).message}`,
+    });
     return {};
   }
   if (raw === null || raw === undefined) return {};
@@ -105,7 +114,12 @@ export function mergeLayers(layers: FileConfig[]): FileConfig & { providers: Rec
     for (const [name, profile] of Object.entries({ ...strategies, ...profiles })) {
       merged.profiles = { ...merged.profiles, [name]: { ...merged.profiles?.[name], ...profile } };
     }
-    if (budgets) merged.budgets = { ...merged.budgets, ...budgets, providers: { ...merged.budgets?.providers, ...budgets.providers } };
+    if (budgets)
+      merged.budgets = {
+        ...merged.budgets,
+        ...budgets,
+        providers: { ...merged.budgets?.providers, ...budgets.providers },
+      };
     if (local) merged.local = { ...merged.local, ...local };
     if (sticky) merged.sticky = { ...merged.sticky, ...sticky };
     if (manager) merged.manager = { ...merged.manager, ...manager };

@@ -73,7 +73,8 @@ function normalizeProvider(
   if (!baseUrl && defaults.kind !== 'local') issue('.base_url', `base_url is required for type ${vendor}`);
   const timeoutS = raw.timeout ?? root.timeout ?? DEFAULT_TIMEOUT_S;
   const models = raw.models ?? [];
-  const defaultModel = raw.default_model ?? raw.model ?? models[0] ?? ('defaultModel' in defaults ? defaults.defaultModel : undefined);
+  const defaultModel =
+    raw.default_model ?? raw.model ?? models[0] ?? ('defaultModel' in defaults ? defaults.defaultModel : undefined);
   const limit = raw.rate_limit ?? {};
   return {
     id,
@@ -144,7 +145,11 @@ function localProvider(local: LocalSettings): EngineProvider {
   };
 }
 
-function normalizeProfiles(raw: FileConfig, providerIds: Set<string>, ctx: NormalizeContext): Record<string, ProfileConfig> {
+function normalizeProfiles(
+  raw: FileConfig,
+  providerIds: Set<string>,
+  ctx: NormalizeContext,
+): Record<string, ProfileConfig> {
   const profiles: Record<string, ProfileConfig> = {};
   for (const [name, profile] of Object.entries(raw.profiles ?? {})) {
     for (const id of [profile.provider, ...(profile.fallback_providers ?? [])]) {
@@ -179,7 +184,11 @@ export function normalizeConfig(
   const providers: EngineProvider[] = [localProvider(local)];
   Object.entries(raw.providers).forEach(([id, provider], index) => {
     if (id === 'local') {
-      ctx.issues.push({ source: ctx.file, path: 'providers.local', message: 'the local provider is set under local:, not providers:' });
+      ctx.issues.push({
+        source: ctx.file,
+        path: 'providers.local',
+        message: 'the local provider is set under local:, not providers:',
+      });
       return;
     }
     const normalized = normalizeProvider(id, provider, index, raw, ctx);
@@ -187,7 +196,11 @@ export function normalizeConfig(
   });
   const ids = new Set(providers.map((p) => p.id));
   if (raw.force_provider && !ids.has(raw.force_provider)) {
-    ctx.issues.push({ source: ctx.file, path: 'force_provider', message: `provider "${raw.force_provider}" is not configured` });
+    ctx.issues.push({
+      source: ctx.file,
+      path: 'force_provider',
+      message: `provider "${raw.force_provider}" is not configured`,
+    });
   }
   const loadBalancing = raw.manager?.load_balancing;
   const strategy =

@@ -43,7 +43,8 @@ const strategyField = z.preprocess(
 );
 
 const positive = (what: string) => z.number({ error: `${what} must be a number` }).positive(`${what} must be above 0`);
-const nonNegative = (what: string) => z.number({ error: `${what} must be a number` }).min(0, `${what} cannot be negative`);
+const nonNegative = (what: string) =>
+  z.number({ error: `${what} must be a number` }).min(0, `${what} cannot be negative`);
 
 const urlField = z.url({ error: 'must be a full URL such as https://api.example.com/v1' });
 
@@ -144,7 +145,10 @@ export const fileConfigSchema = z
     strategies: z.record(z.string(), fileProfileSchema).optional(),
     profiles: z.record(z.string(), fileProfileSchema).optional(),
     budgets: fileBudgetSchema.optional(),
-    sticky: z.object({ rotation_window: positive('rotation_window (seconds)').optional() }).strict().optional(),
+    sticky: z
+      .object({ rotation_window: positive('rotation_window (seconds)').optional() })
+      .strict()
+      .optional(),
     local: fileLocalSchema.optional(),
     manager: z
       .object({

@@ -1,4 +1,4 @@
-import { CHAT_CAPABILITIES, type Capability } from '../contract/capabilities.ts';
+import { type Capability, CHAT_CAPABILITIES } from '../contract/capabilities.ts';
 import type { ProviderKind } from '../providers/types.ts';
 
 /** What Switchboard knows about each vendor, so a config needs only a key to use one. */

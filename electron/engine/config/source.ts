@@ -1,0 +1,148 @@
+import { EventEmitter } from 'node:events';
+import { existsSync, type FSWatcher, mkdirSync, readFileSync, renameSync, watch, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ConfigError } from './errors.ts';
+import { loadConfig, withDotEnv } from './load.ts';
+import { type FileConfig, fileConfigSchema } from './schema.ts';
+import type { EngineConfig } from './types.ts';
+
+export interface ConfigSourceOptions {
+  /** providers.yaml / .json; absent: defaults + environment + overrides only. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Where changes made in the app are kept (JSON, same shape as providers.yaml). */
+  overridesFile: string;
+  /** A .env file read under the real environment. */
+  dotEnvFile?: string;
+}
+
+interface ConfigEvents {
+  change: [EngineConfig];
+  error: [ConfigError];
+}
+
+const RELOAD_DEBOUNCE_MS = 150;
+
+/**
+ * The running configuration: loads it, watches the file, and keeps the last good configuration
+ * when an edit breaks it (the error is reported, nothing stops serving).
+ */
+export class ConfigSource extends EventEmitter<ConfigEvents> {
+  readonly file?: string;
+  private readonly options: ConfigSourceOptions;
+  private config: EngineConfig;
+  private error?: ConfigError;
+  private overrides: FileConfig;
+  private watcher?: FSWatcher;
+  private reloadTimer?: NodeJS.Timeout;
+
+  constructor(options: ConfigSourceOptions) {
+    super();
+    this.options = options;
+    this.file = options.file;
+    this.overrides = readOverrides(options.overridesFile);
+    try {
+      this.config = this.build(this.overrides);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      // No earlier good configuration exists at start: run on the environment alone and say why.
+      this.error = error;
+      this.config = loadConfig({ env: this.env(), overrides: this.overrides });
+    }
+  }
+
+  get current(): EngineConfig {
+    return this.config;
+  }
+
+  /** The problem with the file as it is now, while the engine runs on the last good configuration. */
+  get lastError(): ConfigError | undefined {
+    return this.error;
+  }
+
+  get currentOverrides(): FileConfig {
+    return structuredClone(this.overrides);
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return withDotEnv(this.options.env ?? process.env, this.options.dotEnvFile);
+  }
+
+  private build(overrides: FileConfig): EngineConfig {
+    return loadConfig({ file: this.file, env: this.env(), overrides });
+  }
+
+  /** Reads the file again; returns false (and emits 'error') when it is broken. */
+  reload(): boolean {
+    try {
+      this.config = this.build(this.overrides);
+      this.error = undefined;
+      this.emit('change', this.config);
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      this.error = error;
+      this.emit('error', error);
+      return false;
+    }
+  }
+
+  /** Hot reload: watches the config file's folder (editors replace files, which a file watch misses). */
+  watch(): void {
+    if (!this.file || this.watcher) return;
+    const name = basename(this.file);
+    this.watcher = watch(dirname(this.file), (_event, changed) => {
+      if (changed !== null && changed !== name) return;
+      clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => this.reload(), RELOAD_DEBOUNCE_MS);
+    });
+  }
+
+  /**
+   * Applies a change made through the engine API (enable a provider, set priority, update its
+   * settings). The change is validated with everything else before it is kept; a change that would
+   * break the configuration throws ConfigError and is not saved.
+   */
+  update(change: (overrides: FileConfig) => void): EngineConfig {
+    const next = structuredClone(this.overrides);
+    change(next);
+    const parsed = fileConfigSchema.safeParse(next);
+    if (!parsed.success) {
+      throw new ConfigError(
+        parsed.error.issues.map((issue) => ({
+          source: 'settings',
+          path: issue.path.join('.'),
+          message: issue.message,
+        })),
+      );
+    }
+    this.config = this.build(parsed.data);
+    this.overrides = parsed.data;
+    writeOverrides(this.options.overridesFile, parsed.data);
+    this.emit('change', this.config);
+    return this.config;
+  }
+
+  close(): void {
+    clearTimeout(this.reloadTimer);
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+}
+
+function readOverrides(file: string): FileConfig {
+  if (!existsSync(file)) return {};
+  try {
+    const parsed = fileConfigSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
+  }
+}
+
+function writeOverrides(file: string, overrides: FileConfig): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  writeFileSync(temporary, `${JSON.stringify(overrides, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, file);
+}

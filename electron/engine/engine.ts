@@ -1,0 +1,350 @@
+import { EventEmitter } from 'node:events';
+import type { ConfigError } from './config/errors.ts';
+import type { FileProvider } from './config/schema.ts';
+import type { ConfigSource } from './config/source.ts';
+import type { EngineConfig, EngineProvider } from './config/types.ts';
+import type { ChatRequest, ChatStreamEvent } from './contract/chat.ts';
+import type { EmbeddingRequest, EmbeddingResult } from './contract/embeddings.ts';
+import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors.ts';
+import type { ModelInfo } from './contract/models.ts';
+import type { TranscriptionEvent, TranscriptionRequest } from './contract/transcription.ts';
+import type { ProviderAdapter } from './providers/types.ts';
+import type { RouteInfo, Router } from './routing/types.ts';
+
+/** What callers (CLI, HTTP, IPC) say besides the request itself. */
+export interface RequestOptions {
+  providerId?: string;
+  profile?: string;
+  userId?: string;
+  signal?: AbortSignal;
+}
+
+export type EngineChatEvent = { type: 'route'; route: RouteInfo } | ChatStreamEvent;
+export type EngineTranscriptionEvent = { type: 'route'; route: RouteInfo } | TranscriptionEvent;
+
+/** A provider as it may be shown anywhere: keys masked, never in clear. */
+export interface ProviderView {
+  id: string;
+  label: string;
+  vendor: string;
+  kind: string;
+  enabled: boolean;
+  onMachine: boolean;
+  /** False while cloud fallback is off and the provider is in the cloud. */
+  usable: boolean;
+  priority: number;
+  weight: number;
+  baseUrl?: string;
+  models: string[];
+  defaultModel?: string;
+  capabilities: string[];
+  keys: string[];
+  limits: EngineProvider['limits'];
+  source: string;
+}
+
+export interface HealthReport {
+  providerId: string;
+  status: 'healthy' | 'down' | 'disabled';
+  latencyMs?: number;
+  models?: number;
+  error?: string;
+}
+
+export interface EngineStatus {
+  cloudFallback: boolean;
+  strategy: string;
+  providers: number;
+  localOnly: boolean;
+  configFile?: string;
+  configError?: string;
+  note?: string;
+}
+
+interface EngineEvents {
+  config: [EngineConfig];
+  'config-error': [ConfigError];
+}
+
+export type AdapterFactory = (provider: EngineProvider) => ProviderAdapter;
+export type RouterFactory = (config: EngineConfig, adapters: ReadonlyMap<string, ProviderAdapter>) => Router;
+
+const HEALTH_TIMEOUT_MS = 10_000;
+
+function estimatePromptTokens(messages: ChatRequest['messages']): number {
+  // About four characters a token: good enough for routing (context windows, TPM), never billed.
+  let characters = 0;
+  for (const message of messages) {
+    if (typeof message.content === 'string') characters += message.content.length;
+    else for (const part of message.content ?? []) if (part.type === 'text') characters += part.text.length;
+  }
+  return Math.ceil(characters / 4) + messages.length * 4;
+}
+
+/**
+ * The provider manager's one front door. Every request of the app, the CLI and the HTTP API comes
+ * through here; it owns the configuration, the adapters and the router.
+ */
+export class Engine extends EventEmitter<EngineEvents> {
+  readonly source: ConfigSource;
+  private readonly createAdapter: AdapterFactory;
+  private adapters = new Map<string, ProviderAdapter>();
+  private readonly router: Router;
+
+  constructor(source: ConfigSource, createAdapter: AdapterFactory, createRouter: RouterFactory) {
+    super();
+    this.source = source;
+    this.createAdapter = createAdapter;
+    this.rebuildAdapters(source.current);
+    this.router = createRouter(source.current, this.adapters);
+    source.on('change', (config) => {
+      this.rebuildAdapters(config);
+      this.router.configure(config, this.adapters);
+      this.emit('config', config);
+    });
+    source.on('error', (error) => this.emit('config-error', error));
+  }
+
+  get config(): EngineConfig {
+    return this.source.current;
+  }
+
+  private rebuildAdapters(config: EngineConfig): void {
+    const next = new Map<string, ProviderAdapter>();
+    for (const provider of config.providers) {
+      const existing = this.adapters.get(provider.id);
+      // Keep adapters whose settings did not change: they may hold loaded models or sockets.
+      if (existing && JSON.stringify(existing.config) === JSON.stringify(provider)) next.set(provider.id, existing);
+      else {
+        void existing?.close?.();
+        next.set(provider.id, this.createAdapter(provider));
+      }
+    }
+    for (const [id, adapter] of this.adapters) if (!next.has(id)) void adapter.close?.();
+    this.adapters = next;
+  }
+
+  async *chat(request: ChatRequest, options: RequestOptions = {}): AsyncIterable<EngineChatEvent> {
+    const signal = options.signal ?? new AbortController().signal;
+    const routed = this.router.run(
+      {
+        capability: 'chat',
+        model: request.model,
+        providerId: options.providerId,
+        profile: options.profile,
+        userId: options.userId ?? request.user,
+        estimatedInputTokens: estimatePromptTokens(request.messages),
+        maxOutputTokens: request.max_tokens,
+      },
+      {
+        kind: 'chat',
+        invoke: (candidate, ctx) => candidate.adapter.chat({ ...request, model: candidate.model }, ctx),
+        usageOf: (event) => (event.type === 'finish' ? event.usage : undefined),
+      },
+      signal,
+    );
+    for await (const event of routed) yield event.type === 'route' ? event : event.data;
+  }
+
+  async embed(
+    request: EmbeddingRequest,
+    options: RequestOptions = {},
+  ): Promise<EmbeddingResult & { route: RouteInfo }> {
+    const inputs = Array.isArray(request.input) ? request.input : [request.input];
+    let route: RouteInfo | undefined;
+    for await (const event of this.router.run(
+      {
+        capability: 'embedding',
+        model: request.model,
+        providerId: options.providerId,
+        profile: options.profile,
+        userId: options.userId ?? request.user,
+        estimatedInputTokens: Math.ceil(inputs.join(' ').length / 4),
+      },
+      {
+        kind: 'embedding',
+        invoke: async function* (candidate, ctx) {
+          if (!candidate.adapter.embed) {
+            throw new SwitchboardError('NOT_SUPPORTED', `${candidate.provider.label} has no embeddings`, {
+              retryable: false,
+            });
+          }
+          yield await candidate.adapter.embed({ ...request, input: inputs, model: candidate.model }, ctx);
+        },
+        usageOf: (result) => ({
+          inputTokens: result.usage.inputTokens,
+          outputTokens: 0,
+          estimated: result.usage.estimated,
+        }),
+      },
+      options.signal ?? new AbortController().signal,
+    )) {
+      if (event.type === 'route') route = event.route;
+      else return { ...event.data, route: route! };
+    }
+    throw new SwitchboardError('BAD_RESPONSE', 'the provider returned no embeddings');
+  }
+
+  async *transcribe(
+    request: TranscriptionRequest,
+    options: RequestOptions = {},
+  ): AsyncIterable<EngineTranscriptionEvent> {
+    const routed = this.router.run(
+      {
+        capability: 'transcription',
+        model: request.model,
+        providerId: options.providerId,
+        profile: options.profile ?? 'default',
+        userId: options.userId,
+        estimatedInputTokens: 0,
+      },
+      {
+        kind: 'transcription',
+        invoke: (candidate, ctx) => {
+          if (!candidate.adapter.transcribe) {
+            throw new SwitchboardError('NOT_SUPPORTED', `${candidate.provider.label} cannot transcribe`, {
+              retryable: false,
+            });
+          }
+          return candidate.adapter.transcribe({ ...request, model: candidate.model || request.model }, ctx);
+        },
+      },
+      options.signal ?? new AbortController().signal,
+    );
+    for await (const event of routed) yield event.type === 'route' ? event : event.data;
+  }
+
+  /** The providers as the UI, CLI and HTTP API may show them. */
+  listProviders(): ProviderView[] {
+    const config = this.config;
+    return config.providers.map((p) => ({
+      id: p.id,
+      label: p.label,
+      vendor: p.vendor,
+      kind: p.kind,
+      enabled: p.enabled,
+      onMachine: p.onMachine,
+      usable: p.enabled && (config.cloudFallback || p.onMachine),
+      priority: p.priority,
+      weight: p.weight,
+      baseUrl: p.baseUrl,
+      models: p.models,
+      defaultModel: p.defaultModel,
+      capabilities: p.capabilities,
+      keys: p.keys.map(maskKey),
+      limits: p.limits,
+      source: p.source,
+    }));
+  }
+
+  provider(id: string): EngineProvider {
+    const provider = this.config.providers.find((p) => p.id === id);
+    if (!provider) throw new SwitchboardError('NOT_FOUND', `provider "${id}" is not configured`, { retryable: false });
+    return provider;
+  }
+
+  /** Every model of every usable provider. */
+  async listModels(signal?: AbortSignal): Promise<ModelInfo[]> {
+    const views = this.listProviders().filter((p) => p.usable);
+    const lists = await Promise.all(
+      views.map(async (view) => {
+        const adapter = this.adapters.get(view.id);
+        if (!adapter) return [];
+        try {
+          return await adapter.listModels({
+            signal: signal ?? AbortSignal.timeout(HEALTH_TIMEOUT_MS),
+            apiKey: this.provider(view.id).keys[0],
+          });
+        } catch {
+          return view.models.map((id) => ({ id, providerId: view.id }));
+        }
+      }),
+    );
+    return lists.flat();
+  }
+
+  /** A cheap call (list models) to each provider, or to one. */
+  async health(providerId?: string): Promise<HealthReport[]> {
+    const providers = providerId ? [this.provider(providerId)] : this.config.providers;
+    return Promise.all(
+      providers.map(async (provider): Promise<HealthReport> => {
+        const adapter = this.adapters.get(provider.id);
+        if (!provider.enabled || !adapter || !(this.config.cloudFallback || provider.onMachine)) {
+          return { providerId: provider.id, status: 'disabled' };
+        }
+        const started = performance.now();
+        try {
+          const models = await adapter.listModels({
+            signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
+            apiKey: provider.keys[0],
+          });
+          return {
+            providerId: provider.id,
+            status: 'healthy',
+            latencyMs: Math.round(performance.now() - started),
+            models: models.length,
+          };
+        } catch (error) {
+          return { providerId: provider.id, status: 'down', error: toSwitchboardError(error).message };
+        }
+      }),
+    );
+  }
+
+  status(): EngineStatus {
+    const config = this.config;
+    const usable = config.providers.filter((p) => p.enabled && (config.cloudFallback || p.onMachine));
+    const localOnly = usable.every((p) => p.onMachine);
+    let note: string | undefined;
+    if (!config.cloudFallback) note = 'Cloud fallback is off: no request leaves this machine.';
+    else if (localOnly)
+      note = 'No cloud provider is configured: only local models answer. Add API keys to use cloud fallbacks.';
+    return {
+      cloudFallback: config.cloudFallback,
+      strategy: config.strategy,
+      providers: config.providers.length,
+      localOnly,
+      configFile: this.source.file,
+      configError: this.source.lastError?.message,
+      note,
+    };
+  }
+
+  setCloudFallback(enabled: boolean): void {
+    this.source.update((o) => {
+      o.cloud_fallback = enabled;
+    });
+  }
+
+  setProviderEnabled(id: string, enabled: boolean): void {
+    this.updateProvider(id, { enabled });
+  }
+
+  setProviderPriority(id: string, priority: number): void {
+    this.updateProvider(id, { priority });
+  }
+
+  /** Changes a provider's settings (validated, persisted, applied at once: seed 004's update_provider_config). */
+  updateProvider(id: string, patch: FileProvider): void {
+    const provider = this.provider(id);
+    this.source.update((o) => {
+      if (id === 'local') {
+        o.local = {
+          ...o.local,
+          ...(patch.enabled === undefined ? {} : { enabled: patch.enabled }),
+          ...(patch.priority === undefined ? {} : { priority: patch.priority }),
+        };
+        return;
+      }
+      const providers = (o.providers ?? {}) as Record<string, FileProvider>;
+      providers[id] = { type: provider.vendor, ...providers[id], ...patch };
+      o.providers = providers;
+    });
+  }
+
+  async close(): Promise<void> {
+    this.source.close();
+    this.router.close();
+    await Promise.all([...this.adapters.values()].map((a) => a.close?.()));
+  }
+}
