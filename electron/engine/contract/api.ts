@@ -1,0 +1,340 @@
+/**
+ * The app's API: what the renderer may ask of the engine. One source for the preload (IPC), the HTTP
+ * server (browser mode) and the renderer's client. Types only plus zod input schemas — the renderer
+ * imports this file and nothing else from electron/.
+ *
+ * Transport rules (both transports follow them, so the UI never knows which it talks to):
+ * - a `call` method takes one JSON input and resolves one JSON output;
+ * - a `stream` method takes one JSON input and yields JSON events until done; aborting the signal
+ *   cancels the work in the engine (upstream request, llama job or whisper worker);
+ * - HTTP: POST /api/app/call/<method> and POST /api/app/stream/<method> (SSE: `data: <event>` frames,
+ *   then `event: end`), errors as { error: SerializedError } with an HTTP status; uploads as
+ *   multipart POST /api/app/upload (field `file`) returning { uploadId }.
+ * - IPC: ipcRenderer.invoke('sb:call', method, input); streams over a MessagePort ('sb:stream').
+ */
+import { z } from 'zod';
+import type { ChatStreamEvent } from './chat.ts';
+import type { SerializedError } from './errors.ts';
+import type { TranscriptSegment } from './transcription.ts';
+
+// ---- shapes the UI shows -------------------------------------------------------------------
+
+export interface RouteView {
+  providerId: string;
+  providerLabel: string;
+  model: string;
+  fallbackDepth: number;
+}
+
+export interface ChatMessageView {
+  id: string;
+  role: 'user' | 'assistant' | 'system';
+  content: string;
+  createdAt: number;
+  providerId?: string;
+  model?: string;
+  inputTokens?: number;
+  outputTokens?: number;
+  costUsd?: number;
+  latencyMs?: number;
+  fallbackDepth?: number;
+  error?: SerializedError;
+}
+
+export interface ConversationSummary {
+  id: string;
+  title: string;
+  updatedAt: number;
+  messageCount: number;
+}
+
+export interface ConversationView extends ConversationSummary {
+  messages: ChatMessageView[];
+}
+
+export type ChatSendEvent =
+  | { type: 'conversation'; conversationId: string; userMessageId: string; assistantMessageId: string }
+  | { type: 'route'; route: RouteView }
+  | ChatStreamEvent
+  | { type: 'saved'; message: ChatMessageView };
+
+export type MeetingStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
+
+export interface MeetingSummary {
+  id: string;
+  title: string;
+  createdAt: number;
+  durationSeconds: number | null;
+  status: MeetingStatus;
+  sourceFile: string | null;
+  language: string | null;
+  /** 0..1 while running. */
+  progress: number;
+  error?: string;
+}
+
+export interface MeetingSummaryText {
+  model: string;
+  summary: string;
+  actionItems: { text: string; owner: string | null }[];
+  decisions: string[];
+  createdAt: number;
+}
+
+export interface MeetingView extends MeetingSummary {
+  segments: TranscriptSegment[];
+  summary: MeetingSummaryText | null;
+  /** URL the audio player can load (HTTP in browser mode, app protocol in Electron). */
+  audioUrl: string | null;
+}
+
+export type MeetingEvent =
+  | { type: 'status'; meeting: MeetingSummary }
+  | { type: 'progress'; fraction: number; etaSeconds: number | null }
+  | { type: 'segment'; segment: TranscriptSegment };
+
+export interface SearchHit {
+  kind: 'meeting' | 'chat';
+  /** Meeting id or conversation id. */
+  id: string;
+  title: string;
+  /** Text around the match with the matched words wrapped in [[ ]]. */
+  snippet: string;
+  /** Seconds into the meeting, for meeting hits. */
+  timestamp: number | null;
+  rank: number;
+}
+
+export const EXPORT_FORMATS = ['md', 'txt', 'srt', 'vtt', 'json'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportFile {
+  filename: string;
+  mimeType: string;
+  content: string;
+}
+
+export interface ProviderSummary {
+  id: string;
+  label: string;
+  vendor: string;
+  kind: string;
+  enabled: boolean;
+  onMachine: boolean;
+  usable: boolean;
+  priority: number;
+  weight: number;
+  baseUrl?: string;
+  models: string[];
+  defaultModel?: string;
+  capabilities: string[];
+  /** Masked (…a9f2), never in clear. */
+  keys: string[];
+  health?: 'healthy' | 'degraded' | 'down' | 'disabled' | 'unknown';
+  breaker?: 'closed' | 'open' | 'half_open';
+}
+
+export interface SettingsView {
+  cloudFallback: boolean;
+  localOnly: boolean;
+  strategy: string;
+  strategies: string[];
+  profiles: { name: string; strategy?: string; provider?: string; model?: string; fallbackProviders: string[] }[];
+  budgets: { daily?: number; monthly?: number; alertThreshold: number; hardStop: 'off' | 'local_only' | 'refuse' };
+  configFile?: string;
+  configError?: string;
+  note?: string;
+}
+
+export interface UsagePoint {
+  /** Bucket start, epoch ms. */
+  time: number;
+  providerId: string;
+  requests: number;
+  errors: number;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  avgLatencyMs: number;
+}
+
+export interface UsageView {
+  series: UsagePoint[];
+  totals: { requests: number; errors: number; costUsd: number; inputTokens: number; outputTokens: number };
+  byProvider: { providerId: string; requests: number; share: number; costUsd: number }[];
+  budgets: { scope: string; period: 'daily' | 'monthly'; limitUsd: number; spentUsd: number }[];
+}
+
+export interface HardwareView {
+  backend: 'cuda' | 'vulkan' | 'metal' | 'cpu';
+  devices: string[];
+  vramTotalBytes: number;
+  vramFreeBytes: number;
+  ramTotalBytes: number;
+  ramFreeBytes: number;
+  cpuCores: number;
+  note?: string;
+}
+
+export interface CatalogModelView {
+  id: string;
+  kind: 'llm' | 'whisper' | 'embedding';
+  family: string;
+  parameters: string;
+  sizeBytes: number;
+  fits: boolean;
+  recommended: boolean;
+  installed: boolean;
+}
+
+export interface InstalledModelView {
+  id: string;
+  kind: 'llm' | 'whisper' | 'embedding';
+  sizeBytes: number;
+  path: string;
+}
+
+export type DownloadEvent =
+  | {
+      type: 'progress';
+      receivedBytes: number;
+      totalBytes: number | null;
+      bytesPerSecond: number;
+      etaSeconds: number | null;
+    }
+  | { type: 'done'; model: InstalledModelView };
+
+// ---- methods -------------------------------------------------------------------------------
+
+const id = z.string().min(1).max(200);
+
+export const apiInputs = {
+  // chat
+  'conversations.list': z.object({}),
+  'conversations.get': z.object({ id }),
+  'conversations.rename': z.object({ id, title: z.string().min(1).max(200) }),
+  'conversations.delete': z.object({ id }),
+  'chat.send': z.object({
+    conversationId: id.optional(),
+    content: z.string().min(1).max(200_000),
+    model: z.string().max(200).optional(),
+    providerId: z.string().max(100).optional(),
+    profile: z.string().max(100).optional(),
+  }),
+  'chat.regenerate': z.object({ conversationId: id, messageId: id }),
+  // meetings
+  'meetings.list': z.object({}),
+  'meetings.get': z.object({ id }),
+  'meetings.rename': z.object({ id, title: z.string().min(1).max(200) }),
+  'meetings.delete': z.object({ id }),
+  'meetings.transcribe': z.object({
+    uploadId: id,
+    title: z.string().max(200).optional(),
+    language: z.string().max(10).optional(),
+  }),
+  'meetings.watch': z.object({ id }),
+  'meetings.cancel': z.object({ id }),
+  'meetings.summarize': z.object({ id, template: z.string().max(20_000).optional() }),
+  'meetings.export': z.object({ id, format: z.enum(EXPORT_FORMATS) }),
+  search: z.object({ query: z.string().min(1).max(500), limit: z.number().int().min(1).max(100).optional() }),
+  // providers & settings
+  'providers.list': z.object({}),
+  'providers.health': z.object({ id: id.optional() }),
+  'providers.setEnabled': z.object({ id, enabled: z.boolean() }),
+  'providers.setPriority': z.object({ id, priority: z.number().int() }),
+  'providers.reorder': z.object({ ids: z.array(id) }),
+  'providers.addKey': z.object({ id, key: z.string().min(8).max(500) }),
+  'providers.removeKey': z.object({ id, index: z.number().int().min(0) }),
+  'providers.testKey': z.object({ id, key: z.string().min(8).max(500).optional() }),
+  'settings.get': z.object({}),
+  'settings.update': z.object({
+    cloudFallback: z.boolean().optional(),
+    localOnly: z.boolean().optional(),
+    strategy: z.string().max(50).optional(),
+    budgets: z
+      .object({
+        daily: z.number().min(0).nullable().optional(),
+        monthly: z.number().min(0).nullable().optional(),
+        alertThreshold: z.number().gt(0).max(1).optional(),
+        hardStop: z.enum(['off', 'local_only', 'refuse']).optional(),
+      })
+      .optional(),
+  }),
+  'usage.get': z.object({ sinceMs: z.number().int().optional(), bucket: z.enum(['hour', 'day']).optional() }),
+  // hardware & models
+  'hardware.get': z.object({}),
+  'models.catalog': z.object({}),
+  'models.installed': z.object({}),
+  'models.pull': z.object({ id }),
+  'models.delete': z.object({ id }),
+} as const;
+
+export type ApiMethod = keyof typeof apiInputs;
+export type ApiInput<M extends ApiMethod> = z.input<(typeof apiInputs)[M]>;
+
+/** What each `call` method resolves to. */
+export interface ApiCallOutputs {
+  'conversations.list': ConversationSummary[];
+  'conversations.get': ConversationView;
+  'conversations.rename': ConversationSummary;
+  'conversations.delete': { ok: true };
+  'meetings.list': MeetingSummary[];
+  'meetings.get': MeetingView;
+  'meetings.rename': MeetingSummary;
+  'meetings.delete': { ok: true };
+  'meetings.transcribe': MeetingSummary;
+  'meetings.cancel': MeetingSummary;
+  'meetings.summarize': MeetingSummaryText;
+  'meetings.export': ExportFile;
+  search: SearchHit[];
+  'providers.list': ProviderSummary[];
+  'providers.health': { providerId: string; status: string; latencyMs?: number; error?: string }[];
+  'providers.setEnabled': ProviderSummary[];
+  'providers.setPriority': ProviderSummary[];
+  'providers.reorder': ProviderSummary[];
+  'providers.addKey': ProviderSummary[];
+  'providers.removeKey': ProviderSummary[];
+  'providers.testKey': { ok: boolean; message: string };
+  'settings.get': SettingsView;
+  'settings.update': SettingsView;
+  'usage.get': UsageView;
+  'hardware.get': HardwareView;
+  'models.catalog': CatalogModelView[];
+  'models.installed': InstalledModelView[];
+  'models.delete': { ok: true };
+}
+
+/** What each `stream` method yields. */
+export interface ApiStreamEvents {
+  'chat.send': ChatSendEvent;
+  'chat.regenerate': ChatSendEvent;
+  'meetings.watch': MeetingEvent;
+  'models.pull': DownloadEvent;
+}
+
+export type ApiCallMethod = keyof ApiCallOutputs;
+export type ApiStreamMethod = keyof ApiStreamEvents;
+
+/** The client the renderer holds; the IPC and HTTP transports both implement it. */
+export interface SwitchboardApi {
+  call<M extends ApiCallMethod>(method: M, input: ApiInput<M>): Promise<ApiCallOutputs[M]>;
+  stream<M extends ApiStreamMethod>(
+    method: M,
+    input: ApiInput<M>,
+    signal?: AbortSignal,
+  ): AsyncIterable<ApiStreamEvents[M]>;
+  /** Uploads an audio file (drop, picker or microphone recording) and returns its upload id. */
+  upload(file: Blob, filename: string): Promise<{ uploadId: string }>;
+}
+
+/** Thrown by transports for an error the engine returned; carries the engine's code and message. */
+export class ApiError extends Error {
+  readonly code: string;
+  readonly status?: number;
+  constructor(error: SerializedError, status?: number) {
+    super(error.message);
+    this.name = 'ApiError';
+    this.code = error.code;
+    this.status = status;
+  }
+}
