@@ -1,0 +1,128 @@
+import { estimateChatUsage } from '../accounting/tokens.ts';
+import type { ChatStreamEvent } from '../contract/chat.ts';
+import type { SwitchboardError } from '../contract/errors.ts';
+import { type AbortCause, IncompleteStreamError, type Operation, toProviderError } from './http-errors.ts';
+import type { CallContext, ChatCall, ProviderConfig } from './types.ts';
+
+export interface AttemptOptions {
+  config: ProviderConfig;
+  ctx: CallContext;
+  operation: Operation;
+  model?: string;
+  /** Arms config.firstTokenTimeoutMs as well as the total timeout (streams). */
+  awaitsFirstToken?: boolean;
+}
+
+/**
+ * One call to one upstream: the signal that bounds it (the caller's, the total timeout, the first-token
+ * timeout), a fetch for the SDK that carries that signal and remembers the answer's status and headers,
+ * and the translation of whatever it threw into a SwitchboardError that knows which of those fired.
+ */
+export class Attempt {
+  readonly signal: AbortSignal;
+  readonly #options: AttemptOptions;
+  readonly #own = new AbortController();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #firstTokenTimer: NodeJS.Timeout | undefined;
+  #timedOut: AbortCause | undefined;
+  #response: { status: number; headers: Headers } | undefined;
+  #responseStarted = false;
+
+  constructor(options: AttemptOptions) {
+    this.#options = options;
+    this.signal = AbortSignal.any([options.ctx.signal, this.#own.signal]);
+    const { timeoutMs, firstTokenTimeoutMs } = options.config;
+    if (timeoutMs > 0) this.#timers.push(setTimeout(() => this.#timeout('timeout'), timeoutMs));
+    if (options.awaitsFirstToken && firstTokenTimeoutMs > 0) {
+      this.#firstTokenTimer = setTimeout(() => this.#timeout('first-token-timeout'), firstTokenTimeoutMs);
+      this.#timers.push(this.#firstTokenTimer);
+    }
+  }
+
+  /** A fetch for SDK clients: the SDK's own signal joined to this attempt's, the answer remembered. */
+  readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const signal = init?.signal ? AbortSignal.any([init.signal, this.signal]) : this.signal;
+    const response = await fetch(input, { ...init, signal });
+    this.#response = { status: response.status, headers: response.headers };
+    if (response.ok) this.#responseStarted = true;
+    return response;
+  };
+
+  /** The first token arrived: from now on only the total timeout applies. */
+  gotFirstToken(): void {
+    clearTimeout(this.#firstTokenTimer);
+  }
+
+  fail(error: unknown): SwitchboardError {
+    const { config, ctx, operation, model } = this.#options;
+    return toProviderError(error, {
+      config,
+      apiKey: ctx.apiKey,
+      operation,
+      model,
+      responseStarted: this.#responseStarted,
+      response: this.#response,
+      aborted: ctx.signal.aborted ? 'cancelled' : this.#timedOut,
+    });
+  }
+
+  /** Stops the timers and releases the upstream request if the caller left before it finished. */
+  dispose(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#own.abort();
+  }
+
+  #timeout(cause: AbortCause): void {
+    this.#timedOut ??= cause;
+    this.#own.abort();
+  }
+}
+
+/** Runs one non-streaming upstream call under an Attempt. */
+export async function runAttempt<T>(options: AttemptOptions, run: (attempt: Attempt) => Promise<T>): Promise<T> {
+  const attempt = new Attempt(options);
+  try {
+    return await run(attempt);
+  } catch (error) {
+    throw attempt.fail(error);
+  } finally {
+    attempt.dispose();
+  }
+}
+
+/**
+ * The shared shell around every adapter's chat stream: timeouts, error translation, a stream that ends
+ * without its terminal event becoming STREAM_INTERRUPTED, and usage estimated where the provider gave none.
+ * `events` yields the protocol's events and a `finish` only when the protocol said it was done.
+ */
+export async function* streamChat(
+  config: ProviderConfig,
+  call: ChatCall,
+  ctx: CallContext,
+  events: (attempt: Attempt) => AsyncIterable<ChatStreamEvent>,
+): AsyncGenerator<ChatStreamEvent, void, undefined> {
+  const attempt = new Attempt({ config, ctx, operation: 'chat', model: call.model, awaitsFirstToken: true });
+  let output = '';
+  let count = 0;
+  try {
+    for await (const event of events(attempt)) {
+      attempt.gotFirstToken();
+      if (event.type === 'finish') {
+        yield {
+          ...event,
+          model: event.model || call.model,
+          usage: event.usage ?? estimateChatUsage(call.messages, output),
+        };
+        return;
+      }
+      output += event.type === 'text' ? event.text : `${event.name ?? ''}${event.argumentsDelta}`;
+      count++;
+      yield event;
+    }
+    throw new IncompleteStreamError(`it ended without a finish after ${count} events`);
+  } catch (error) {
+    throw attempt.fail(error);
+  } finally {
+    attempt.dispose();
+  }
+}
