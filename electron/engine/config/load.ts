@@ -7,7 +7,7 @@ import { environmentLayer } from './env-layer.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { normalizeConfig } from './normalize.ts';
-import { type FileConfig, type FileProvider, fileConfigSchema } from './schema.ts';
+import { type FileConfig, type FileProvider, fileConfigSchema, fileProviderSchema } from './schema.ts';
 import type { EngineConfig } from './types.ts';
 
 export interface LoadOptions {
@@ -71,12 +71,31 @@ export function parseConfigFile(file: string, env: NodeJS.ProcessEnv, issues: Co
     return {};
   }
   const interpolated = interpolateEnv(fromJsonForm(raw as Record<string, unknown>), env, file, issues);
-  const parsed = fileConfigSchema.safeParse(interpolated);
-  if (!parsed.success) {
-    issues.push(...issuesFromZod(parsed.error, file));
-    return {};
+  return validateLayer(interpolated, file, issues);
+}
+
+/**
+ * Validates one layer. Each provider is checked on its own, so one bad provider neither hides the
+ * problems of the others nor the checks that need a whole provider (type, key, URL).
+ */
+export function validateLayer(raw: unknown, source: string, issues: ConfigIssue[]): FileConfig {
+  const { providers, ...rest } = (raw ?? {}) as Record<string, unknown>;
+  const top = fileConfigSchema.safeParse(rest);
+  if (!top.success) issues.push(...issuesFromZod(top.error, source));
+  const layer: FileConfig = top.success ? top.data : {};
+  if (providers === undefined) return layer;
+  if (!providers || typeof providers !== 'object' || Array.isArray(providers)) {
+    issues.push({ source, path: 'providers', message: 'providers must be a mapping of id → settings' });
+    return layer;
   }
-  return parsed.data;
+  const valid: Record<string, FileProvider> = {};
+  for (const [id, entry] of Object.entries(providers)) {
+    const parsed = fileProviderSchema.safeParse(entry ?? {});
+    if (parsed.success) valid[id] = parsed.data;
+    else issues.push(...issuesFromZod(parsed.error, source, ['providers', id]));
+  }
+  layer.providers = valid;
+  return layer;
 }
 
 /** Reads a .env file beside the config (or in the data dir); the real environment wins. */
@@ -136,12 +155,9 @@ export function loadConfig(options: LoadOptions = {}): EngineConfig {
   const issues: ConfigIssue[] = [];
   const fileLayer = options.file ? parseConfigFile(options.file, env, issues) : {};
   const fileIds = Object.keys(providerRecord(fileLayer));
-  const envLayer = environmentLayer(env, fileIds, issues);
-  const overrides = options.overrides ?? {};
-  const overrideCheck = fileConfigSchema.safeParse(overrides);
-  if (!overrideCheck.success) issues.push(...issuesFromZod(overrideCheck.error, 'settings'));
-
-  const merged = mergeLayers([fileLayer, envLayer, overrideCheck.success ? overrideCheck.data : {}]);
+  const envLayer = validateLayer(environmentLayer(env, fileIds, issues), 'environment', issues);
+  const overrides = validateLayer(options.overrides ?? {}, 'settings', issues);
+  const merged = mergeLayers([fileLayer, envLayer, overrides]);
   const sources = new Map<string, string>();
   for (const id of fileIds) sources.set(id, options.file ?? 'file');
   for (const id of Object.keys(envLayer.providers ?? {})) if (!sources.has(id)) sources.set(id, 'environment');

@@ -1,0 +1,51 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ResolvedPaths } from './config/paths.ts';
+import { ConfigSource } from './config/source.ts';
+import type { EngineProvider } from './config/types.ts';
+import { Engine } from './engine.ts';
+import { createAdapter } from './providers/create-adapter.ts';
+import type { ProviderAdapter } from './providers/types.ts';
+import { FallbackRouter } from './routing/router.ts';
+
+/** Everything a front (CLI, HTTP server, Electron main) runs on, built from the paths alone. */
+export interface AppServices {
+  paths: ResolvedPaths;
+  engine: Engine;
+  close(): Promise<void>;
+}
+
+export interface BootstrapOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Watch providers.yaml and apply edits while running (the app and `serve` do; one-shot commands need not). */
+  watchConfig?: boolean;
+}
+
+/** providers.yaml, .yml or .json in the data dir, unless a file was named. */
+function findConfigFile(paths: ResolvedPaths): string | undefined {
+  if (paths.configFile) return paths.configFile;
+  return ['providers.yaml', 'providers.yml', 'providers.json']
+    .map((name) => join(paths.dataDir, name))
+    .find(existsSync);
+}
+
+export async function createAppServices(paths: ResolvedPaths, options: BootstrapOptions = {}): Promise<AppServices> {
+  mkdirSync(paths.dataDir, { recursive: true });
+  const file = findConfigFile(paths);
+  const source = new ConfigSource({
+    file,
+    env: options.env,
+    overridesFile: join(paths.dataDir, 'settings.json'),
+    dotEnvFile: [file ? join(dirname(file), '.env') : undefined, join(paths.dataDir, '.env')].find(
+      (f) => f && existsSync(f),
+    ),
+  });
+  if (options.watchConfig) source.watch();
+  const adapterFor = (provider: EngineProvider): ProviderAdapter => createAdapter(provider);
+  const engine = new Engine(source, adapterFor, (config, adapters) => new FallbackRouter(config, adapters));
+  return {
+    paths,
+    engine,
+    close: () => engine.close(),
+  };
+}

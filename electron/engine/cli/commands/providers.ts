@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+import { printJson, printTable } from '../context.ts';
+
+/** `providers list|status|health`; other modules add more subcommands to the returned command. */
+export function registerProvidersCommand(program: Command, context: CliContext): Command {
+  const providers = program.command('providers').description('the providers Switchboard routes to');
+
+  providers
+    .command('list')
+    .description('configured providers (keys masked)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { json?: boolean }) => {
+      const { engine } = await context.services();
+      const views = engine.listProviders();
+      if (options.json) return printJson(views);
+      printTable([
+        ['ID', 'TYPE', 'ENABLED', 'PRIORITY', 'MODEL', 'KEYS', 'WHERE'],
+        ...views.map((p) => [
+          p.id,
+          p.vendor,
+          p.enabled ? (p.usable ? 'yes' : 'yes (cloud off)') : 'no',
+          String(p.priority),
+          p.defaultModel ?? '-',
+          p.keys.join(',') || '-',
+          p.onMachine ? 'this machine' : (p.baseUrl ?? '-'),
+        ]),
+      ]);
+    });
+
+  providers
+    .command('status')
+    .description('the engine: cloud fallback, strategy, configuration problems')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { json?: boolean }) => {
+      const { engine } = await context.services();
+      const status = engine.status();
+      if (options.json) return printJson({ ...status, providers: engine.listProviders() });
+      process.stdout.write(`cloud fallback: ${status.cloudFallback ? 'on' : 'off'}\nstrategy: ${status.strategy}\n`);
+      process.stdout.write(`providers: ${status.providers}${status.localOnly ? ' (local only)' : ''}\n`);
+      if (status.configFile) process.stdout.write(`config: ${status.configFile}\n`);
+      if (status.note) process.stdout.write(`${status.note}\n`);
+      if (status.configError) process.stderr.write(`${status.configError}\n`);
+    });
+
+  providers
+    .command('health')
+    .description('check each provider with a cheap call')
+    .argument('[id]', 'one provider')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string | undefined, options: { json?: boolean }) => {
+      const { engine } = await context.services();
+      const reports = await engine.health(id);
+      if (options.json) return printJson(reports);
+      printTable([
+        ['ID', 'STATUS', 'LATENCY', 'DETAIL'],
+        ...reports.map((r) => [
+          r.providerId,
+          r.status,
+          r.latencyMs === undefined ? '-' : `${r.latencyMs} ms`,
+          r.error ?? (r.models === undefined ? '' : `${r.models} models`),
+        ]),
+      ]);
+      if (reports.some((r) => r.status === 'down')) process.exitCode = 1;
+    });
+
+  return providers;
+}

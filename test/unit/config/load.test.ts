@@ -1,0 +1,222 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../electron/engine/config/errors.ts';
+import { loadConfig } from '../../../electron/engine/config/load.ts';
+import type { EngineConfig } from '../../../electron/engine/config/types.ts';
+
+function tempFile(name: string, text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'sb-config-')), name);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** The facts about providers that all three forms must agree on. */
+function essentials(config: EngineConfig) {
+  return config.providers.map((p) => ({
+    id: p.id,
+    vendor: p.vendor,
+    kind: p.kind,
+    keys: p.keys,
+    baseUrl: p.baseUrl,
+    defaultModel: p.defaultModel,
+    enabled: p.enabled,
+  }));
+}
+
+function problems(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const env = { GROQ_API_KEY: 'gsk_test_key_123456', ANTHROPIC_API_KEY: 'sk-ant-test-abcdef' };
+
+describe('the three configuration forms', () => {
+  it('providers.yaml, providers.json and the environment produce the same providers', () => {
+    const yaml = tempFile(
+      'providers.yaml',
+      `providers:
+  groq:
+    type: groq
+    api_key: \${GROQ_API_KEY}
+    default_model: llama-3.1-8b-instant
+  anthropic:
+    type: anthropic
+    api_key: \${ANTHROPIC_API_KEY}
+    default_model: claude-3-5-haiku-latest
+`,
+    );
+    const json = tempFile(
+      'providers.json',
+      JSON.stringify({
+        providers: [
+          { name: 'groq', type: 'groq', api_key_env: 'GROQ_API_KEY', default_model: 'llama-3.1-8b-instant' },
+          {
+            name: 'anthropic',
+            type: 'anthropic',
+            api_key_env: 'ANTHROPIC_API_KEY',
+            default_model: 'claude-3-5-haiku-latest',
+          },
+        ],
+        manager: { fallback_enabled: true, load_balancing: false },
+      }),
+    );
+    const fromYaml = essentials(loadConfig({ file: yaml, env }));
+    const fromJson = essentials(loadConfig({ file: json, env }));
+    const fromEnv = essentials(loadConfig({ env }));
+    expect(fromJson).toEqual(fromYaml);
+    // The environment alone lists vendors in its own order; compare as sets.
+    const byId = (list: typeof fromYaml) => [...list].sort((a, b) => a.id.localeCompare(b.id));
+    expect(byId(fromEnv)).toEqual(byId(fromYaml));
+    expect(fromYaml.map((p) => p.id)).toEqual(['local', 'groq', 'anthropic']);
+    expect(fromYaml.find((p) => p.id === 'groq')?.keys).toEqual(['gsk_test_key_123456']);
+  });
+
+  it('with no keys and no file only the local provider exists', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.providers.map((p) => p.id)).toEqual(['local']);
+    expect(config.providers[0]?.onMachine).toBe(true);
+  });
+
+  it('merges defaults < file < environment', () => {
+    const file = tempFile(
+      'providers.yaml',
+      `cloud_fallback: true
+strategy: round_robin
+providers:
+  groq:
+    api_key: file-key-000000
+    priority: 5
+    rate_limit: { requests_per_minute: 30 }
+    retry: { max_attempts: 4, backoff_factor: 2 }
+    timeout: 12
+strategies:
+  code_generation:
+    provider: groq
+    model: llama-3.3-70b
+    fallback_providers: [local]
+`,
+    );
+    const config = loadConfig({
+      file,
+      env: { GROQ_API_KEY: 'env-key-111111', GROQ_PRIORITY: '1', CLOUD_FALLBACK: 'false', PROVIDER_STRATEGY: 'cost' },
+    });
+    const groq = config.providers.find((p) => p.id === 'groq')!;
+    expect(groq.keys).toEqual(['env-key-111111']);
+    expect(groq.priority).toBe(1);
+    expect(groq.limits.rpm).toBe(30);
+    expect(groq.retry).toEqual({ attempts: 4, backoffFactor: 2 });
+    expect(groq.timeoutMs).toBe(12_000);
+    expect(config.cloudFallback).toBe(false);
+    expect(config.strategy).toBe('least_cost');
+    expect(config.profiles.code_generation).toMatchObject({
+      provider: 'groq',
+      model: 'llama-3.3-70b',
+      fallbackProviders: ['local'],
+    });
+  });
+
+  it('reads the seeds environment variables for chains, local models and custom endpoints', () => {
+    const config = loadConfig({
+      env: {
+        OPENAI_API_KEY: 'sk-one-aaaaaaaa,sk-two-bbbbbbbb',
+        CUSTOM_PROVIDER_NAME: 'lab',
+        CUSTOM_PROVIDER_BASE_URL: 'http://10.1.2.3:8000/v1',
+        CUSTOM_PROVIDER_API_KEY: 'lab-key-12345678',
+        PRIMARY_PROVIDER: 'openai',
+        SECONDARY_PROVIDER: 'lab',
+        FALLBACK_PROVIDER: 'local',
+        LOCAL_PRIORITY: '3',
+        LOCAL_LLM_MODEL: 'stories260K',
+        LOCAL_QUANTIZATION: '8bit',
+        LOCAL_DEVICE: 'cpu',
+        OLLAMA_BASE_URL: 'http://127.0.0.1:11434',
+        AZURE_OPENAI_API_KEY: 'az-key-12345678',
+        AZURE_OPENAI_ENDPOINT: 'https://example.openai.azure.com',
+        AZURE_OPENAI_API_VERSION: '2024-06-01',
+      },
+    });
+    expect(config.providers.find((p) => p.id === 'openai')?.keys).toEqual(['sk-one-aaaaaaaa', 'sk-two-bbbbbbbb']);
+    expect(config.providers.find((p) => p.id === 'lab')).toMatchObject({
+      kind: 'openai-compatible',
+      baseUrl: 'http://10.1.2.3:8000/v1',
+      onMachine: false,
+    });
+    expect(config.providers.find((p) => p.id === 'ollama')).toMatchObject({ kind: 'ollama', onMachine: true });
+    expect(config.providers.find((p) => p.id === 'azure')?.azure?.apiVersion).toBe('2024-06-01');
+    expect(config.profiles.default).toMatchObject({ provider: 'openai', fallbackProviders: ['lab', 'local'] });
+    expect(config.local).toMatchObject({ priority: 3, llmModel: 'stories260K', quantization: '8bit', device: 'cpu' });
+  });
+});
+
+describe('bad configuration', () => {
+  it('reports every problem at once, with file, path and what to do', () => {
+    const file = tempFile(
+      'providers.yaml',
+      `providers:
+  mystery:
+    type: skynet
+    api_key: x
+  groq:
+    api_key: \${NOT_SET_ANYWHERE}
+    rate_limit: { requests_per_minute: -5 }
+  custom_one:
+    type: custom
+    base_url: not a url
+  openai:
+    type: openai
+`,
+    );
+    const found = problems(() => loadConfig({ file, env: {} }));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^providers\.mystery\.type: unknown type "skynet": use one of .*openai/),
+        expect.stringMatching(/^providers\.groq\.api_key: environment variable NOT_SET_ANYWHERE is not set/),
+        expect.stringMatching(
+          /^providers\.groq\.rate_limit\.requests_per_minute: requests_per_minute cannot be negative/,
+        ),
+        expect.stringMatching(/^providers\.custom_one\.base_url: must be a full URL/),
+        expect.stringMatching(/^providers\.openai\.api_key: missing API key: set api_key: \$\{OPENAI_API_KEY\}/),
+      ]),
+    );
+    try {
+      loadConfig({ file, env: {} });
+    } catch (error) {
+      expect((error as ConfigError).message).toContain(file);
+    }
+  });
+
+  it('names an unset variable only where the provider is switched on', () => {
+    const file = tempFile(
+      'providers.yaml',
+      'providers:\n  groq:\n    enabled: false\n    api_key: ${GROQ_KEY_UNSET}\n',
+    );
+    expect(loadConfig({ file, env: {} }).providers.find((p) => p.id === 'groq')?.enabled).toBe(false);
+  });
+
+  it('rejects a misspelt setting, a profile naming an unknown provider and malformed YAML', () => {
+    const misspelt = tempFile('providers.yaml', 'providers:\n  groq:\n    api_key: k-12345678\n    prioirty: 1\n');
+    expect(problems(() => loadConfig({ file: misspelt, env: {} }))).toEqual([
+      expect.stringMatching(/unknown setting "prioirty"/),
+    ]);
+    const unknown = tempFile('providers.yaml', 'strategies:\n  default:\n    provider: nowhere\n');
+    expect(problems(() => loadConfig({ file: unknown, env: {} }))).toEqual([
+      expect.stringMatching(/names provider "nowhere", which is not configured/),
+    ]);
+    const broken = tempFile('providers.yaml', 'providers:\n  groq: [unclosed\n');
+    expect(problems(() => loadConfig({ file: broken, env: {} }))).toEqual([expect.stringMatching(/not valid yaml/i)]);
+  });
+
+  it('reports bad environment values by variable name', () => {
+    expect(problems(() => loadConfig({ env: { CLOUD_FALLBACK: 'maybe', PROVIDER_TIMEOUT: 'soon' } }))).toEqual([
+      'CLOUD_FALLBACK: "maybe" is not true or false',
+      'PROVIDER_TIMEOUT: "soon" is not a number',
+    ]);
+  });
+});

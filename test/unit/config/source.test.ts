@@ -1,0 +1,85 @@
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../electron/engine/config/errors.ts';
+import { ConfigSource } from '../../../electron/engine/config/source.ts';
+
+const sources: ConfigSource[] = [];
+afterEach(() => {
+  for (const source of sources.splice(0)) source.close();
+});
+
+function setup(yaml: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-source-'));
+  const file = join(dir, 'providers.yaml');
+  writeFileSync(file, yaml);
+  const source = new ConfigSource({ file, env: {}, overridesFile: join(dir, 'settings.json') });
+  sources.push(source);
+  return { dir, file, source };
+}
+
+const good = (priority: number) =>
+  `providers:\n  lab:\n    type: custom\n    base_url: http://127.0.0.1:9/v1\n    priority: ${priority}\n`;
+
+describe('hot reload', () => {
+  it('applies a good edit and keeps serving the last good configuration after a broken one', async () => {
+    const { file, source } = setup(good(5));
+    source.watch();
+    expect(source.current.providers.find((p) => p.id === 'lab')?.priority).toBe(5);
+
+    const changed = once(source, 'change');
+    writeFileSync(file, good(7));
+    await changed;
+    expect(source.current.providers.find((p) => p.id === 'lab')?.priority).toBe(7);
+
+    const failed = once(source, 'error');
+    writeFileSync(file, 'providers:\n  lab:\n    type: custom\n    base_url: nope\n');
+    const [error] = (await failed) as [ConfigError];
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain('providers.lab.base_url');
+    // Still the last good configuration, and the problem is reported for status displays.
+    expect(source.current.providers.find((p) => p.id === 'lab')?.priority).toBe(7);
+    expect(source.lastError?.message).toContain('must be a full URL');
+
+    const fixed = once(source, 'change');
+    writeFileSync(file, good(9));
+    await fixed;
+    expect(source.current.providers.find((p) => p.id === 'lab')?.priority).toBe(9);
+    expect(source.lastError).toBeUndefined();
+  });
+
+  it('starts on defaults and says why when the file is broken from the start', () => {
+    const { source } = setup('providers: [this is: not valid');
+    expect(source.current.providers.map((p) => p.id)).toEqual(['local']);
+    expect(source.lastError?.message).toMatch(/not valid yaml/i);
+  });
+});
+
+describe('changes made through the engine API', () => {
+  it('are validated, kept on disk and survive a restart', () => {
+    const { dir, file, source } = setup(good(5));
+    source.update((o) => {
+      o.cloud_fallback = false;
+      o.providers = { lab: { enabled: false, priority: 2 } };
+    });
+    expect(source.current.cloudFallback).toBe(false);
+    expect(JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8'))).toMatchObject({ cloud_fallback: false });
+
+    const restarted = new ConfigSource({ file, env: {}, overridesFile: join(dir, 'settings.json') });
+    sources.push(restarted);
+    expect(restarted.current.cloudFallback).toBe(false);
+    expect(restarted.current.providers.find((p) => p.id === 'lab')).toMatchObject({ enabled: false, priority: 2 });
+  });
+
+  it('refuses a change that would break the configuration and keeps the old one', () => {
+    const { source } = setup(good(5));
+    expect(() =>
+      source.update((o) => {
+        o.providers = { lab: { rate_limit: { requests_per_minute: -1 } } };
+      }),
+    ).toThrow(/requests_per_minute cannot be negative/);
+    expect(source.current.providers.find((p) => p.id === 'lab')?.limits.rpm).toBeUndefined();
+  });
+});
