@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { ChatMessageView, ConversationSummary, ConversationView } from '../contract/api.ts';
+import { ERROR_CODES, type SerializedError, SwitchboardError } from '../contract/errors.ts';
+import type { Database } from './database.ts';
+
+const conversationRow = z.object({
+  id: z.string(),
+  title: z.string(),
+  updated_at: z.number(),
+  message_count: z.number(),
+});
+
+const serializedErrorSchema = z.object({
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+  providerId: z.string().optional(),
+  status: z.number().optional(),
+  retryAfterMs: z.number().optional(),
+});
+
+const messageRow = z.object({
+  id: z.string(),
+  role: z.enum(['user', 'assistant', 'system']),
+  content: z.string(),
+  created_at: z.number(),
+  provider_id: z.string().nullable(),
+  model: z.string().nullable(),
+  input_tokens: z.number().nullable(),
+  output_tokens: z.number().nullable(),
+  cost_usd: z.number().nullable(),
+  latency_ms: z.number().nullable(),
+  fallback_depth: z.number().nullable(),
+  error: z.string().nullable(),
+});
+
+/** What an assistant answer cost and who gave it, written once the answer is complete (or failed). */
+export interface AnswerRecord {
+  content: string;
+  providerId?: string;
+  model?: string;
+  inputTokens?: number;
+  outputTokens?: number;
+  costUsd?: number;
+  latencyMs?: number;
+  fallbackDepth?: number;
+  error?: SerializedError;
+}
+
+function toMessageView(raw: unknown): ChatMessageView {
+  const row = messageRow.parse(raw);
+  const view: ChatMessageView = { id: row.id, role: row.role, content: row.content, createdAt: row.created_at };
+  if (row.provider_id !== null) view.providerId = row.provider_id;
+  if (row.model !== null) view.model = row.model;
+  if (row.input_tokens !== null) view.inputTokens = row.input_tokens;
+  if (row.output_tokens !== null) view.outputTokens = row.output_tokens;
+  if (row.cost_usd !== null) view.costUsd = row.cost_usd;
+  if (row.latency_ms !== null) view.latencyMs = row.latency_ms;
+  if (row.fallback_depth !== null) view.fallbackDepth = row.fallback_depth;
+  if (row.error !== null) view.error = serializedErrorSchema.parse(JSON.parse(row.error));
+  return view;
+}
+
+function toSummary(raw: unknown): ConversationSummary {
+  const row = conversationRow.parse(raw);
+  return { id: row.id, title: row.title, updatedAt: row.updated_at, messageCount: row.message_count };
+}
+
+const SUMMARY_SELECT = `SELECT c.id, c.title, c.updated_at,
+  (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count FROM conversations c`;
+
+/** Chat history: conversations and their messages, with what each answer cost. */
+export class ConversationRepository {
+  private readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  create(title: string, now = Date.now()): ConversationSummary {
+    const id = randomUUID();
+    this.db
+      .prepare('INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)')
+      .run(id, title, now, now);
+    return { id, title, updatedAt: now, messageCount: 0 };
+  }
+
+  list(): ConversationSummary[] {
+    return this.db.prepare(`${SUMMARY_SELECT} ORDER BY c.updated_at DESC`).all().map(toSummary);
+  }
+
+  summary(id: string): ConversationSummary {
+    const row = this.db.prepare(`${SUMMARY_SELECT} WHERE c.id = ?`).get(id);
+    if (!row) throw new SwitchboardError('NOT_FOUND', `no conversation with id ${id}`);
+    return toSummary(row);
+  }
+
+  get(id: string): ConversationView {
+    const summary = this.summary(id);
+    const messages = this.db
+      .prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid')
+      .all(id)
+      .map(toMessageView);
+    return { ...summary, messages };
+  }
+
+  rename(id: string, title: string): ConversationSummary {
+    const result = this.db.prepare('UPDATE conversations SET title = ? WHERE id = ?').run(title, id);
+    if (result.changes === 0) throw new SwitchboardError('NOT_FOUND', `no conversation with id ${id}`);
+    return this.summary(id);
+  }
+
+  delete(id: string): void {
+    const result = this.db.prepare('DELETE FROM conversations WHERE id = ?').run(id);
+    if (result.changes === 0) throw new SwitchboardError('NOT_FOUND', `no conversation with id ${id}`);
+  }
+
+  addMessage(
+    conversationId: string,
+    role: ChatMessageView['role'],
+    content: string,
+    now = Date.now(),
+  ): ChatMessageView {
+    const id = randomUUID();
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(id, conversationId, role, content, now);
+      this.db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?').run(now, conversationId);
+    })();
+    return { id, role, content, createdAt: now };
+  }
+
+  message(id: string): ChatMessageView {
+    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id);
+    if (!row) throw new SwitchboardError('NOT_FOUND', `no message with id ${id}`);
+    return toMessageView(row);
+  }
+
+  /** Writes an assistant answer (or its error) over the message, replacing whatever it held. */
+  recordAnswer(messageId: string, answer: AnswerRecord): ChatMessageView {
+    this.db
+      .prepare(
+        `UPDATE messages SET content = @content, provider_id = @providerId, model = @model,
+          input_tokens = @inputTokens, output_tokens = @outputTokens, cost_usd = @costUsd,
+          latency_ms = @latencyMs, fallback_depth = @fallbackDepth, error = @error WHERE id = @id`,
+      )
+      .run({
+        id: messageId,
+        content: answer.content,
+        providerId: answer.providerId ?? null,
+        model: answer.model ?? null,
+        inputTokens: answer.inputTokens ?? null,
+        outputTokens: answer.outputTokens ?? null,
+        costUsd: answer.costUsd ?? null,
+        latencyMs: answer.latencyMs === undefined ? null : Math.round(answer.latencyMs),
+        fallbackDepth: answer.fallbackDepth ?? null,
+        error: answer.error ? JSON.stringify(answer.error) : null,
+      });
+    return this.message(messageId);
+  }
+}

@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { MeetingStatus, MeetingSummary, MeetingSummaryText } from '../contract/api.ts';
+import { SwitchboardError } from '../contract/errors.ts';
+import type { TranscriptSegment } from '../contract/transcription.ts';
+import type { Database } from './database.ts';
+
+export const MEETING_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
+
+const meetingRow = z.object({
+  id: z.string(),
+  title: z.string(),
+  created_at: z.number(),
+  duration_seconds: z.number().nullable(),
+  source_file: z.string().nullable(),
+  audio_file: z.string().nullable(),
+  language: z.string().nullable(),
+  status: z.enum(MEETING_STATUSES),
+  progress: z.number(),
+  error: z.string().nullable(),
+});
+
+const segmentRow = z.object({
+  idx: z.number(),
+  start_seconds: z.number(),
+  end_seconds: z.number(),
+  text: z.string(),
+  speaker: z.string().nullable(),
+  confidence: z.number().nullable(),
+});
+
+export const actionItemSchema = z.object({ text: z.string(), owner: z.string().nullable() });
+
+const summaryRow = z.object({
+  model: z.string(),
+  template: z.string(),
+  summary: z.string(),
+  action_items: z.string(),
+  decisions: z.string(),
+  created_at: z.number(),
+});
+
+/** A meeting as stored: what the UI shows plus where its audio copy lives. */
+export interface MeetingRecord extends MeetingSummary {
+  /** File name of the meeting's audio copy inside the data dir's audio folder. */
+  audioFile: string | null;
+}
+
+export interface StoredSummary extends MeetingSummaryText {
+  /** The prompt template the summary was made with. */
+  template: string;
+}
+
+export interface NewMeeting {
+  id?: string;
+  title: string;
+  createdAt?: number;
+  sourceFile?: string | null;
+  audioFile?: string | null;
+  language?: string | null;
+  status?: MeetingStatus;
+  durationSeconds?: number | null;
+}
+
+export type MeetingPatch = Partial<
+  Pick<MeetingRecord, 'title' | 'status' | 'progress' | 'durationSeconds' | 'language' | 'audioFile'>
+> & { error?: string | null };
+
+const PATCH_COLUMNS: Record<keyof MeetingPatch, string> = {
+  title: 'title',
+  status: 'status',
+  progress: 'progress',
+  durationSeconds: 'duration_seconds',
+  language: 'language',
+  audioFile: 'audio_file',
+  error: 'error',
+};
+
+function toRecord(raw: unknown): MeetingRecord {
+  const row = meetingRow.parse(raw);
+  const record: MeetingRecord = {
+    id: row.id,
+    title: row.title,
+    createdAt: row.created_at,
+    durationSeconds: row.duration_seconds,
+    status: row.status,
+    sourceFile: row.source_file,
+    language: row.language,
+    progress: row.progress,
+    audioFile: row.audio_file,
+  };
+  if (row.error !== null) record.error = row.error;
+  return record;
+}
+
+function toSegment(raw: unknown): TranscriptSegment {
+  const row = segmentRow.parse(raw);
+  return {
+    index: row.idx,
+    start: row.start_seconds,
+    end: row.end_seconds,
+    text: row.text,
+    speaker: row.speaker,
+    confidence: row.confidence,
+  };
+}
+
+/** Strips the storage-only fields for the API. */
+export function toMeetingSummary(record: MeetingRecord): MeetingSummary {
+  const { audioFile: _audioFile, ...summary } = record;
+  return summary;
+}
+
+/** Meetings, their transcript segments and their summary. */
+export class MeetingRepository {
+  private readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  create(meeting: NewMeeting): MeetingRecord {
+    const id = meeting.id ?? randomUUID();
+    this.db
+      .prepare(
+        `INSERT INTO meetings (id, title, created_at, duration_seconds, source_file, audio_file, language, status)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        id,
+        meeting.title,
+        meeting.createdAt ?? Date.now(),
+        meeting.durationSeconds ?? null,
+        meeting.sourceFile ?? null,
+        meeting.audioFile ?? null,
+        meeting.language ?? null,
+        meeting.status ?? 'queued',
+      );
+    return this.get(id);
+  }
+
+  find(id: string): MeetingRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM meetings WHERE id = ?').get(id);
+    return row ? toRecord(row) : undefined;
+  }
+
+  get(id: string): MeetingRecord {
+    const record = this.find(id);
+    if (!record) throw new SwitchboardError('NOT_FOUND', `no meeting with id ${id}`);
+    return record;
+  }
+
+  /** Newest first. */
+  list(): MeetingRecord[] {
+    return this.db.prepare('SELECT * FROM meetings ORDER BY created_at DESC, rowid DESC').all().map(toRecord);
+  }
+
+  /** Oldest first: the order the transcription queue takes them in. */
+  withStatus(...statuses: MeetingStatus[]): MeetingRecord[] {
+    const marks = statuses.map(() => '?').join(', ');
+    return this.db
+      .prepare(`SELECT * FROM meetings WHERE status IN (${marks}) ORDER BY created_at, rowid`)
+      .all(...statuses)
+      .map(toRecord);
+  }
+
+  update(id: string, patch: MeetingPatch): MeetingRecord {
+    const entries = Object.entries(patch).filter(([, value]) => value !== undefined) as [keyof MeetingPatch, unknown][];
+    if (entries.length > 0) {
+      const assignments = entries.map(([key]) => `${PATCH_COLUMNS[key]} = @${key}`).join(', ');
+      const result = this.db
+        .prepare(`UPDATE meetings SET ${assignments} WHERE id = @id`)
+        .run({ ...Object.fromEntries(entries), id });
+      if (result.changes === 0) throw new SwitchboardError('NOT_FOUND', `no meeting with id ${id}`);
+    }
+    return this.get(id);
+  }
+
+  delete(id: string): void {
+    const result = this.db.prepare('DELETE FROM meetings WHERE id = ?').run(id);
+    if (result.changes === 0) throw new SwitchboardError('NOT_FOUND', `no meeting with id ${id}`);
+  }
+
+  /**
+   * Appends one finished segment (and the job's progress) in one transaction: once this returns the
+   * segment survives a crash of the process.
+   */
+  appendSegment(meetingId: string, segment: Omit<TranscriptSegment, 'index'>, progress?: number): TranscriptSegment {
+    return this.db.transaction(() => {
+      const next = this.db
+        .prepare('SELECT coalesce(max(idx) + 1, 0) AS next FROM segments WHERE meeting_id = ?')
+        .get(meetingId) as { next: number };
+      this.insertSegment(meetingId, { ...segment, index: next.next });
+      if (progress !== undefined)
+        this.db.prepare('UPDATE meetings SET progress = ? WHERE id = ?').run(progress, meetingId);
+      return { ...segment, index: next.next };
+    })();
+  }
+
+  /** Replaces a meeting's transcript in one transaction (imports, tests, benchmarks). */
+  replaceSegments(meetingId: string, segments: readonly TranscriptSegment[]): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM segments WHERE meeting_id = ?').run(meetingId);
+      for (const segment of segments) this.insertSegment(meetingId, segment);
+    })();
+  }
+
+  private insertSegment(meetingId: string, segment: TranscriptSegment): void {
+    this.db
+      .prepare(
+        `INSERT INTO segments (meeting_id, idx, start_seconds, end_seconds, text, speaker, confidence)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        meetingId,
+        segment.index,
+        segment.start,
+        segment.end,
+        segment.text,
+        segment.speaker ?? null,
+        segment.confidence ?? null,
+      );
+  }
+
+  segments(meetingId: string): TranscriptSegment[] {
+    return this.db.prepare('SELECT * FROM segments WHERE meeting_id = ? ORDER BY idx').all(meetingId).map(toSegment);
+  }
+
+  lastSegment(meetingId: string): TranscriptSegment | undefined {
+    const row = this.db.prepare('SELECT * FROM segments WHERE meeting_id = ? ORDER BY idx DESC LIMIT 1').get(meetingId);
+    return row ? toSegment(row) : undefined;
+  }
+
+  saveSummary(meetingId: string, summary: StoredSummary): void {
+    this.db
+      .prepare(
+        `INSERT INTO summaries (meeting_id, model, template, summary, action_items, decisions, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (meeting_id) DO UPDATE SET model = excluded.model, template = excluded.template,
+           summary = excluded.summary, action_items = excluded.action_items, decisions = excluded.decisions,
+           created_at = excluded.created_at`,
+      )
+      .run(
+        meetingId,
+        summary.model,
+        summary.template,
+        summary.summary,
+        JSON.stringify(summary.actionItems),
+        JSON.stringify(summary.decisions),
+        summary.createdAt,
+      );
+  }
+
+  summary(meetingId: string): StoredSummary | null {
+    const raw = this.db.prepare('SELECT * FROM summaries WHERE meeting_id = ?').get(meetingId);
+    if (!raw) return null;
+    const row = summaryRow.parse(raw);
+    return {
+      model: row.model,
+      template: row.template,
+      summary: row.summary,
+      actionItems: z.array(actionItemSchema).parse(JSON.parse(row.action_items)),
+      decisions: z.array(z.string()).parse(JSON.parse(row.decisions)),
+      createdAt: row.created_at,
+    };
+  }
+}

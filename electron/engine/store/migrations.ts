@@ -1,0 +1,177 @@
+import type { Database } from 'better-sqlite3';
+import { SwitchboardError } from '../contract/errors.ts';
+
+/**
+ * The schema's history, oldest first. Forward only: a released step is never edited, a change is a new
+ * step. `PRAGMA user_version` holds how many steps a database has taken; opening runs the rest, each in
+ * its own transaction, so a crash mid-migration leaves the database at the last finished step.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: chat history, settings, secrets.
+  `
+  CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE messages (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'system')),
+    content TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    provider_id TEXT,
+    model TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cost_usd REAL,
+    latency_ms INTEGER,
+    fallback_depth INTEGER,
+    error TEXT
+  );
+  CREATE INDEX messages_by_conversation ON messages(conversation_id, created_at);
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE secrets (
+    name TEXT PRIMARY KEY,
+    iv BLOB NOT NULL,
+    tag BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
+  // 2: meetings, their transcripts and summaries.
+  `
+  CREATE TABLE meetings (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    duration_seconds REAL,
+    source_file TEXT,
+    audio_file TEXT,
+    language TEXT,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled', 'interrupted')),
+    progress REAL NOT NULL DEFAULT 0,
+    error TEXT
+  );
+  CREATE INDEX meetings_by_status ON meetings(status, created_at);
+  CREATE TABLE segments (
+    rowid INTEGER PRIMARY KEY,
+    meeting_id TEXT NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    start_seconds REAL NOT NULL,
+    end_seconds REAL NOT NULL,
+    text TEXT NOT NULL,
+    speaker TEXT,
+    confidence REAL,
+    UNIQUE (meeting_id, idx)
+  );
+  CREATE TABLE summaries (
+    meeting_id TEXT PRIMARY KEY REFERENCES meetings(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    template TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    action_items TEXT NOT NULL,
+    decisions TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE summary_templates (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    builtin INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+  );
+  `,
+  // 3: usage accounting.
+  `
+  CREATE TABLE usage_events (
+    id TEXT PRIMARY KEY,
+    time INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    key_id TEXT,
+    user_id TEXT,
+    profile TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    tokens_estimated INTEGER NOT NULL,
+    cost_usd REAL NOT NULL,
+    latency_ms REAL NOT NULL,
+    ttft_ms REAL,
+    outcome TEXT NOT NULL,
+    error_code TEXT,
+    fallback_depth INTEGER NOT NULL
+  );
+  CREATE INDEX usage_by_time ON usage_events(time, provider_id);
+  `,
+  // 4: full-text search. External-content tables (the text lives once, in its own table) kept in step by
+  // triggers; 'rebuild' indexes the rows written before this step.
+  `
+  CREATE VIRTUAL TABLE segments_fts USING fts5(text, content='segments', content_rowid='rowid',
+    tokenize='unicode61 remove_diacritics 2');
+  CREATE TRIGGER segments_fts_insert AFTER INSERT ON segments BEGIN
+    INSERT INTO segments_fts(rowid, text) VALUES (new.rowid, new.text);
+  END;
+  CREATE TRIGGER segments_fts_delete AFTER DELETE ON segments BEGIN
+    INSERT INTO segments_fts(segments_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+  END;
+  CREATE TRIGGER segments_fts_update AFTER UPDATE OF text ON segments BEGIN
+    INSERT INTO segments_fts(segments_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+    INSERT INTO segments_fts(rowid, text) VALUES (new.rowid, new.text);
+  END;
+  INSERT INTO segments_fts(segments_fts) VALUES ('rebuild');
+
+  CREATE VIRTUAL TABLE meetings_fts USING fts5(title, content='meetings', content_rowid='rowid',
+    tokenize='unicode61 remove_diacritics 2');
+  CREATE TRIGGER meetings_fts_insert AFTER INSERT ON meetings BEGIN
+    INSERT INTO meetings_fts(rowid, title) VALUES (new.rowid, new.title);
+  END;
+  CREATE TRIGGER meetings_fts_delete AFTER DELETE ON meetings BEGIN
+    INSERT INTO meetings_fts(meetings_fts, rowid, title) VALUES ('delete', old.rowid, old.title);
+  END;
+  CREATE TRIGGER meetings_fts_update AFTER UPDATE OF title ON meetings BEGIN
+    INSERT INTO meetings_fts(meetings_fts, rowid, title) VALUES ('delete', old.rowid, old.title);
+    INSERT INTO meetings_fts(rowid, title) VALUES (new.rowid, new.title);
+  END;
+  INSERT INTO meetings_fts(meetings_fts) VALUES ('rebuild');
+
+  CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='rowid',
+    tokenize='unicode61 remove_diacritics 2');
+  CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content);
+  END;
+  CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
+  END;
+  CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
+    INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content);
+  END;
+  INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Runs the steps a database has not taken yet, up to `target` (the latest unless a test asks for less). */
+export function migrate(db: Database, target: number = SCHEMA_VERSION): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new SwitchboardError(
+      'INVALID_REQUEST',
+      `the database is at schema version ${current}, newer than this Switchboard knows (${SCHEMA_VERSION}); update Switchboard or point it at another data directory`,
+    );
+  }
+  for (let version = current; version < target; version++) {
+    const step = MIGRATIONS[version]!;
+    db.transaction(() => {
+      db.exec(step);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,128 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { maskKey, SwitchboardError } from '../contract/errors.ts';
+import type { Database } from './database.ts';
+
+/**
+ * Supplies the 32-byte key secrets are encrypted under. It lives outside the database so that a copy of
+ * the database alone reveals no API key: in Electron the key file is itself encrypted by the OS
+ * (safeStorage, wired by the app); headless it is a file only the user may read.
+ */
+export interface KeyProvider {
+  loadKey(): Buffer;
+}
+
+/** How a key file is protected at rest beyond its file mode (Electron: safeStorage.encryptString/decryptString). */
+export interface KeyWrapper {
+  wrap(key: Buffer): Buffer;
+  unwrap(stored: Buffer): Buffer;
+}
+
+const KEY_BYTES = 32;
+
+/**
+ * The headless key provider: `<dataDir>/secret.key`, 32 random bytes written on first use with mode
+ * 0600 (owner read/write only). Anyone who can read that file and the database can read the secrets;
+ * the OS keychain is not used. A `wrapper` (safeStorage) adds OS-level encryption of the file.
+ */
+export function fileKeyProvider(file: string, wrapper?: KeyWrapper): KeyProvider {
+  let cached: Buffer | undefined;
+  return {
+    loadKey() {
+      if (cached) return cached;
+      let stored: Buffer;
+      try {
+        stored = readFileSync(file);
+        // Tighten a key file someone loosened (a restore from a backup, a copy with cp).
+        if ((statSync(file).mode & 0o077) !== 0 && process.platform !== 'win32') chmodSync(file, 0o600);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        const fresh = randomBytes(KEY_BYTES);
+        mkdirSync(dirname(file), { recursive: true });
+        // 'wx': if another process created it first, fail and read theirs instead of overwriting it.
+        try {
+          writeFileSync(file, wrapper ? wrapper.wrap(fresh) : fresh, { mode: 0o600, flag: 'wx' });
+        } catch (raced) {
+          if ((raced as NodeJS.ErrnoException).code !== 'EEXIST') throw raced;
+        }
+        stored = readFileSync(file);
+      }
+      const key = wrapper ? wrapper.unwrap(stored) : stored;
+      if (key.length !== KEY_BYTES) {
+        throw new SwitchboardError(
+          'CONFIG_INVALID',
+          `the secrets key file ${file} is damaged (expected ${KEY_BYTES} bytes)`,
+        );
+      }
+      cached = key;
+      return key;
+    },
+  };
+}
+
+interface SecretRow {
+  name: string;
+  iv: Buffer;
+  tag: Buffer;
+  ciphertext: Buffer;
+}
+
+/**
+ * API keys and other secrets, AES-256-GCM encrypted in the `secrets` table. The secret's name is the
+ * additional authenticated data, so a ciphertext moved to another name fails to decrypt. Only masked
+ * values (…a9f2) ever leave through listMasked.
+ */
+export class SecretStore {
+  private readonly db: Database;
+  private readonly keys: KeyProvider;
+
+  constructor(db: Database, keys: KeyProvider) {
+    this.db = db;
+    this.keys = keys;
+  }
+
+  setSecret(name: string, value: string, now = Date.now()): void {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.keys.loadKey(), iv);
+    cipher.setAAD(Buffer.from(name, 'utf8'));
+    const ciphertext = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+    this.db
+      .prepare(
+        `INSERT INTO secrets (name, iv, tag, ciphertext, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET iv = excluded.iv, tag = excluded.tag, ciphertext = excluded.ciphertext,
+           updated_at = excluded.updated_at`,
+      )
+      .run(name, iv, cipher.getAuthTag(), ciphertext, now);
+  }
+
+  getSecret(name: string): string | undefined {
+    const row = this.db.prepare('SELECT * FROM secrets WHERE name = ?').get(name) as SecretRow | undefined;
+    return row ? this.decrypt(row) : undefined;
+  }
+
+  deleteSecret(name: string): boolean {
+    return this.db.prepare('DELETE FROM secrets WHERE name = ?').run(name).changes > 0;
+  }
+
+  /** Every secret's name with its masked value, for the renderer and the HTTP API. */
+  listMasked(): { name: string; masked: string }[] {
+    const rows = this.db.prepare('SELECT * FROM secrets ORDER BY name').all() as SecretRow[];
+    return rows.map((row) => ({ name: row.name, masked: maskKey(this.decrypt(row)) }));
+  }
+
+  private decrypt(row: SecretRow): string {
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.keys.loadKey(), row.iv);
+      decipher.setAAD(Buffer.from(row.name, 'utf8'));
+      decipher.setAuthTag(row.tag);
+      return Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString('utf8');
+    } catch (error) {
+      throw new SwitchboardError(
+        'CONFIG_INVALID',
+        `the stored secret "${row.name}" cannot be decrypted: the secrets key changed or the database was copied from another machine; enter the key again`,
+        { cause: error },
+      );
+    }
+  }
+}

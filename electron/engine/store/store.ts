@@ -1,0 +1,45 @@
+import { join } from 'node:path';
+import { ConversationRepository } from './conversations.ts';
+import { type Database, type OpenDatabaseOptions, openDatabase } from './database.ts';
+import { MeetingRepository } from './meetings.ts';
+import { SearchIndex } from './search.ts';
+import { fileKeyProvider, type KeyProvider, SecretStore } from './secrets.ts';
+import { SettingsRepository } from './settings.ts';
+import { TemplateRepository } from './templates.ts';
+import { UsageRepository } from './usage.ts';
+
+export interface StoreOptions extends OpenDatabaseOptions {
+  /** The SQLite file (ResolvedPaths.databaseFile). */
+  file: string;
+  /** Where the secrets key comes from; headless default: `secret.key` beside the database, mode 0600. */
+  keyProvider?: KeyProvider;
+}
+
+/** Everything the user creates, in one SQLite database, behind one repository per concept. */
+export interface Store {
+  readonly db: Database;
+  readonly conversations: ConversationRepository;
+  readonly meetings: MeetingRepository;
+  readonly templates: TemplateRepository;
+  readonly settings: SettingsRepository;
+  readonly usage: UsageRepository;
+  readonly secrets: SecretStore;
+  readonly search: SearchIndex;
+  close(): void;
+}
+
+export function openStore(options: StoreOptions): Store {
+  const db = openDatabase(options.file, options);
+  const keyProvider = options.keyProvider ?? fileKeyProvider(join(options.file, '..', 'secret.key'));
+  return {
+    db,
+    conversations: new ConversationRepository(db),
+    meetings: new MeetingRepository(db),
+    templates: new TemplateRepository(db),
+    settings: new SettingsRepository(db),
+    usage: new UsageRepository(db),
+    secrets: new SecretStore(db, keyProvider),
+    search: new SearchIndex(db),
+    close: () => db.close(),
+  };
+}

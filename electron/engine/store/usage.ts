@@ -1,0 +1,160 @@
+import { z } from 'zod';
+import type { UsageEvent, UsageSink } from '../accounting/types.ts';
+import type { UsagePoint, UsageView } from '../contract/api.ts';
+import { ERROR_CODES } from '../contract/errors.ts';
+import type { Database } from './database.ts';
+
+const usageEventSchema = z.object({
+  id: z.string().min(1),
+  time: z.number().int(),
+  kind: z.enum(['chat', 'embedding', 'transcription', 'moderation']),
+  providerId: z.string(),
+  model: z.string(),
+  keyId: z.string().optional(),
+  userId: z.string().optional(),
+  profile: z.string(),
+  strategy: z.string(),
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  tokensEstimated: z.boolean(),
+  costUsd: z.number().nonnegative(),
+  latencyMs: z.number().nonnegative(),
+  ttftMs: z.number().nonnegative().optional(),
+  outcome: z.enum(['success', 'error', 'cancelled']),
+  errorCode: z.enum(ERROR_CODES).optional(),
+  fallbackDepth: z.number().int().nonnegative(),
+});
+
+const pointRow = z.object({
+  bucket: z.number(),
+  provider_id: z.string(),
+  requests: z.number(),
+  errors: z.number(),
+  cost_usd: z.number(),
+  input_tokens: z.number(),
+  output_tokens: z.number(),
+  avg_latency_ms: z.number(),
+});
+
+const totalsRow = z.object({
+  requests: z.number(),
+  errors: z.number(),
+  cost_usd: z.number(),
+  input_tokens: z.number(),
+  output_tokens: z.number(),
+});
+
+export type UsageBucket = 'hour' | 'day';
+export type BudgetPeriod = 'daily' | 'monthly';
+
+const BUCKET_MS: Record<UsageBucket, number> = { hour: 3_600_000, day: 86_400_000 };
+
+/** Start of the budget period holding `now`, in the machine's local time (a "day" is the user's day). */
+export function periodStart(period: BudgetPeriod, now: number = Date.now()): number {
+  const date = new Date(now);
+  return period === 'daily'
+    ? new Date(date.getFullYear(), date.getMonth(), date.getDate()).getTime()
+    : new Date(date.getFullYear(), date.getMonth(), 1).getTime();
+}
+
+const AGGREGATES = `count(*) AS requests,
+  total(outcome = 'error') AS errors,
+  total(cost_usd) AS cost_usd,
+  total(input_tokens) AS input_tokens,
+  total(output_tokens) AS output_tokens`;
+
+/** Usage events in SQLite: the engine's sink and the usage pane's and budgets' queries. */
+export class UsageRepository implements UsageSink {
+  private readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  record(event: UsageEvent): void {
+    const valid = usageEventSchema.parse(event);
+    this.db
+      .prepare(
+        `INSERT OR IGNORE INTO usage_events (id, time, kind, provider_id, model, key_id, user_id, profile, strategy,
+          input_tokens, output_tokens, tokens_estimated, cost_usd, latency_ms, ttft_ms, outcome, error_code, fallback_depth)
+         VALUES (@id, @time, @kind, @providerId, @model, @keyId, @userId, @profile, @strategy, @inputTokens,
+          @outputTokens, @tokensEstimated, @costUsd, @latencyMs, @ttftMs, @outcome, @errorCode, @fallbackDepth)`,
+      )
+      .run({
+        ...valid,
+        keyId: valid.keyId ?? null,
+        userId: valid.userId ?? null,
+        ttftMs: valid.ttftMs ?? null,
+        errorCode: valid.errorCode ?? null,
+        tokensEstimated: valid.tokensEstimated ? 1 : 0,
+      });
+  }
+
+  /**
+   * Requests, errors, spend and tokens per time bucket and provider since `sinceMs`. Buckets are UTC
+   * hours/days; `offsetMs` (the viewer's UTC offset) shifts day buckets onto local midnights.
+   */
+  series(sinceMs: number, bucket: UsageBucket, offsetMs = 0): UsagePoint[] {
+    const size = BUCKET_MS[bucket];
+    return this.db
+      .prepare(
+        `SELECT ((time + @offset) / @size) * @size - @offset AS bucket, provider_id, ${AGGREGATES},
+           avg(latency_ms) AS avg_latency_ms
+         FROM usage_events WHERE time >= @since GROUP BY bucket, provider_id ORDER BY bucket, provider_id`,
+      )
+      .all({ since: sinceMs, size, offset: offsetMs })
+      .map((raw) => {
+        const row = pointRow.parse(raw);
+        return {
+          time: row.bucket,
+          providerId: row.provider_id,
+          requests: row.requests,
+          errors: row.errors,
+          costUsd: row.cost_usd,
+          inputTokens: row.input_tokens,
+          outputTokens: row.output_tokens,
+          avgLatencyMs: row.avg_latency_ms,
+        };
+      });
+  }
+
+  totals(sinceMs: number): UsageView['totals'] {
+    const row = totalsRow.parse(this.db.prepare(`SELECT ${AGGREGATES} FROM usage_events WHERE time >= ?`).get(sinceMs));
+    return {
+      requests: row.requests,
+      errors: row.errors,
+      costUsd: row.cost_usd,
+      inputTokens: row.input_tokens,
+      outputTokens: row.output_tokens,
+    };
+  }
+
+  /** Each provider's requests, share of all requests and spend since `sinceMs`, busiest first. */
+  byProvider(sinceMs: number): UsageView['byProvider'] {
+    const rows = this.db
+      .prepare(
+        `SELECT provider_id, count(*) AS requests, total(cost_usd) AS cost_usd FROM usage_events
+         WHERE time >= ? GROUP BY provider_id ORDER BY requests DESC, provider_id`,
+      )
+      .all(sinceMs) as { provider_id: string; requests: number; cost_usd: number }[];
+    const all = rows.reduce((sum, row) => sum + row.requests, 0);
+    return rows.map((row) => ({
+      providerId: row.provider_id,
+      requests: row.requests,
+      share: all === 0 ? 0 : row.requests / all,
+      costUsd: row.cost_usd,
+    }));
+  }
+
+  /** Spend in the budget period holding `now`, for one provider or (absent) all of them. */
+  spend(period: BudgetPeriod, providerId?: string, now: number = Date.now()): number {
+    const since = periodStart(period, now);
+    const row =
+      providerId === undefined
+        ? this.db.prepare('SELECT total(cost_usd) AS spent FROM usage_events WHERE time >= ?').get(since)
+        : this.db
+            .prepare('SELECT total(cost_usd) AS spent FROM usage_events WHERE time >= ? AND provider_id = ?')
+            .get(since, providerId);
+    return (row as { spent: number }).spent;
+  }
+}
