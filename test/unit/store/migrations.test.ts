@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../electron/engine/store/database.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../../electron/engine/store/migrations.ts';
 import { openStore } from '../../../electron/engine/store/store.ts';
-import { useTempDirs } from './helpers.ts';
+import { tempDirsRemovedAfterEach } from './helpers.ts';
 
-const tempDir = useTempDirs();
+const tempDir = tempDirsRemovedAfterEach();
 
 /** Rows an older Switchboard would have written, in the schema of the version that introduced them. */
 const SEED_AT_VERSION: Record<number, string> = {
