@@ -91,14 +91,14 @@ export class UsageRepository implements UsageSink {
   }
 
   /**
-   * Requests, errors, spend and tokens per time bucket and provider since `sinceMs`. Buckets are UTC
+   * Requests, errors, spend and tokens per time bucket and provider since `sinceMs`. SQLite gets the numbers as REAL from JS, hence the casts to divide as integers. Buckets are UTC
    * hours/days; `offsetMs` (the viewer's UTC offset) shifts day buckets onto local midnights.
    */
   series(sinceMs: number, bucket: UsageBucket, offsetMs = 0): UsagePoint[] {
     const size = BUCKET_MS[bucket];
     return this.db
       .prepare(
-        `SELECT ((time + @offset) / @size) * @size - @offset AS bucket, provider_id, ${AGGREGATES},
+        `SELECT (CAST(time + @offset AS INTEGER) / CAST(@size AS INTEGER)) * @size - @offset AS bucket, provider_id, ${AGGREGATES},
            avg(latency_ms) AS avg_latency_ms
          FROM usage_events WHERE time >= @since GROUP BY bucket, provider_id ORDER BY bucket, provider_id`,
       )
