@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { AudioDecodeError } from './errors.ts';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The static ffmpeg that ships inside npm (@ffmpeg-installer/ffmpeg) when it is installed for this platform,
+ * otherwise `ffmpeg` from PATH.
+ */
+export function ffmpegPath(): string {
+  try {
+    return (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+  } catch {
+    return 'ffmpeg';
+  }
+}
+
+/** Decodes any container/codec ffmpeg reads to mono float samples at `sampleRate`. */
+export function decodeWithFfmpeg(
+  filePath: string,
+  sampleRate: number,
+  signal?: AbortSignal,
+  binary = ffmpegPath(),
+): Promise<Float32Array> {
+  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', filePath];
+  args.push('-vn', '-ac', '1', '-ar', String(sampleRate), '-f', 'f32le', '-acodec', 'pcm_f32le', 'pipe:1');
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-2000);
+    });
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.name === 'AbortError') return reject(error);
+      reject(
+        new AudioDecodeError(
+          error.code === 'ENOENT'
+            ? `cannot decode ${filePath}: ffmpeg was not found (install ffmpeg, or convert the file to WAV)`
+            : `cannot decode ${filePath}: ffmpeg failed to start (${error.message})`,
+          { cause: error },
+        ),
+      );
+    });
+    child.on('close', (code) => {
+      if (code !== 0) {
+        const reason = stderr.trim().split('\n').at(-1) ?? `exit code ${code}`;
+        reject(
+          new AudioDecodeError(
+            `${filePath} is not a readable audio file (${reason}); check that it is not damaged, or convert it to WAV or MP3`,
+          ),
+        );
+        return;
+      }
+      const bytes = Buffer.concat(chunks);
+      // Copy into a fresh buffer: a Float32Array needs 4-byte alignment, which Buffer pools do not promise.
+      const samples = new Float32Array(Math.floor(bytes.length / 4));
+      new Uint8Array(samples.buffer).set(bytes.subarray(0, samples.length * 4));
+      resolve(samples);
+    });
+  });
+}

@@ -1,0 +1,4 @@
+export { type DecodedAudio, type DecodeOptions, decodeAudio, SAMPLE_RATE } from './decode.ts';
+export { AudioDecodeError } from './errors.ts';
+export { ffmpegPath } from './ffmpeg.ts';
+export { resample } from './resample.ts';
