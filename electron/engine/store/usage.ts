@@ -91,8 +91,9 @@ export class UsageRepository implements UsageSink {
   }
 
   /**
-   * Requests, errors, spend and tokens per time bucket and provider since `sinceMs`. SQLite gets the numbers as REAL from JS, hence the casts to divide as integers. Buckets are UTC
+   * Requests, errors, spend and tokens per time bucket and provider since `sinceMs`. Buckets are UTC
    * hours/days; `offsetMs` (the viewer's UTC offset) shifts day buckets onto local midnights.
+   * better-sqlite3 binds JS numbers as REAL, hence the casts to divide as integers.
    */
   series(sinceMs: number, bucket: UsageBucket, offsetMs = 0): UsagePoint[] {
     const size = BUCKET_MS[bucket];
