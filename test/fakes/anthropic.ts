@@ -31,7 +31,8 @@ const ANTHROPIC_ERRORS: Record<ErrorKind, [number, string, string]> = {
 };
 
 export const anthropicDialect: Dialect = {
-  credential: (request) => request.headers['x-api-key'],
+  // SDK 1.x sends the key as a Bearer token (API version 2026-10-21); older clients use x-api-key.
+  credential: (request) => request.headers['x-api-key'] ?? request.headers.authorization?.replace(/^Bearer\s+/i, ''),
   retryAfterHeader: true,
   error(kind, info) {
     const [status, type, text] = ANTHROPIC_ERRORS[kind];

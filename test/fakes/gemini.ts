@@ -12,7 +12,7 @@ import {
   startFake,
 } from './http-fake.ts';
 
-/** The Gemini API (generativelanguage.googleapis.com/v1beta) as @google/genai calls it. */
+/** The Gemini API (generativelanguage.googleapis.com, /v1 and /v1beta) as @google/genai calls it. */
 
 export const GEMINI_MODELS = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-embedding-001'];
 export const FAKE_GEMINI_KEY = 'AIzaFakeGemini00000000000000000';
@@ -126,7 +126,7 @@ export function startFakeGemini(options: FakeOptions = {}): Promise<FakeServer> 
     answer: (request: RecordedRequest, model: string, fake: FakeState) => Reply,
   ): Route => ({
     method: 'POST',
-    path: new RegExp(`^/v1beta/models/([^/:]+):${method}$`),
+    path: new RegExp(`^/v1(?:beta)?/models/([^/:]+):${method}$`),
     dialect: geminiDialect,
     describe: (_request, match) => ({
       model: decodeURIComponent(match[1]!),
@@ -151,7 +151,7 @@ export function startFakeGemini(options: FakeOptions = {}): Promise<FakeServer> 
       })),
       {
         method: 'GET',
-        path: /^\/v1beta\/models$/,
+        path: /^\/v1(?:beta)?\/models$/,
         dialect: geminiDialect,
         handle: (_request, _match, fake) => ({
           type: 'json',

@@ -195,7 +195,8 @@ export async function startFake(routes: Route[], options: FakeOptions, defaultMo
       req.socket.resetAndDestroy();
       return;
     }
-    if (kind === 'hang' && !(typeof fault === 'object' && fault.kind === 'hang' && fault.afterChunks !== undefined)) return;
+    if (kind === 'hang' && !(typeof fault === 'object' && fault.kind === 'hang' && fault.afterChunks !== undefined))
+      return;
     if (kind && kind !== 'hang' && kind !== 'malformed' && kind !== 'cut') {
       const retryAfter = typeof fault === 'object' && fault.kind === 'rate-limit' ? fault : undefined;
       return sendError(res, request, route.dialect, kind, { model: request.model }, retryAfter);

@@ -1,3 +1,4 @@
+import { isVendor, VENDORS, type VendorDefaults } from '../config/vendors.ts';
 import { type ErrorCode, maskKey, redactSecrets, SwitchboardError } from '../contract/errors.ts';
 import type { ProviderConfig } from './types.ts';
 
@@ -28,13 +29,10 @@ export class IncompleteStreamError extends Error {
   }
 }
 
-/**
- * The environment variable that conventionally holds a vendor's key, for "check X" advice:
- * VENDOR_API_KEY except where the vendor's own SDKs name it otherwise.
- */
+/** The environment variable that holds a vendor's key, for "check X" advice. */
 export function apiKeyEnvVar(vendor: string): string {
-  const special: Record<string, string> = { azure: 'AZURE_OPENAI_API_KEY', google: 'GEMINI_API_KEY' };
-  return special[vendor] ?? `${vendor.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_API_KEY`;
+  const known = isVendor(vendor) ? (VENDORS[vendor] as VendorDefaults).keyEnv : undefined;
+  return known ?? `${vendor.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_API_KEY`;
 }
 
 /**

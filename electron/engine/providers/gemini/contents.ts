@@ -1,0 +1,116 @@
+import { type Content, FunctionCallingConfigMode, type GenerateContentConfig, type Part } from '@google/genai';
+import type { ChatCall } from '../types.ts';
+
+/**
+ * OpenAI-shaped chat requests to Gemini's generateContent: system messages become systemInstruction, the
+ * assistant is the `model` role, tool calls and results become functionCall / functionResponse parts.
+ */
+export function toGeminiRequest(call: ChatCall): { contents: Content[]; config: GenerateContentConfig } {
+  const system: string[] = [];
+  const contents: Content[] = [];
+  const toolNames = new Map<string, string>();
+  const push = (role: 'user' | 'model', parts: Part[]) => {
+    const last = contents.at(-1);
+    if (last?.role === role) last.parts?.push(...parts);
+    else contents.push({ role, parts });
+  };
+  for (const message of call.messages) {
+    if (message.role === 'system' || message.role === 'developer') {
+      system.push(textOf(message.content));
+    } else if (message.role === 'tool') {
+      const name = message.name ?? toolNames.get(message.tool_call_id ?? '') ?? 'tool';
+      push('user', [
+        { functionResponse: { id: message.tool_call_id, name, response: toolResponse(textOf(message.content)) } },
+      ]);
+    } else if (message.role === 'assistant') {
+      const parts = contentParts(message.content);
+      for (const call of message.tool_calls ?? []) {
+        toolNames.set(call.id, call.function.name);
+        parts.push({
+          functionCall: { id: call.id, name: call.function.name, args: parseObject(call.function.arguments) },
+        });
+      }
+      if (parts.length > 0) push('model', parts);
+    } else {
+      push('user', contentParts(message.content));
+    }
+  }
+
+  const config: GenerateContentConfig = {
+    systemInstruction: system.length > 0 ? system.join('\n\n') : undefined,
+    temperature: call.temperature,
+    topP: call.top_p,
+    maxOutputTokens: call.max_tokens,
+    stopSequences: typeof call.stop === 'string' ? [call.stop] : call.stop,
+    seed: call.seed,
+  };
+  if (call.tools?.length) {
+    config.tools = [
+      {
+        functionDeclarations: call.tools.map((tool) => ({
+          name: tool.function.name,
+          description: tool.function.description,
+          parametersJsonSchema: tool.function.parameters,
+        })),
+      },
+    ];
+  }
+  const choice = call.tool_choice;
+  if (choice === 'none' || choice === 'auto' || choice === 'required') {
+    const mode = {
+      none: FunctionCallingConfigMode.NONE,
+      auto: FunctionCallingConfigMode.AUTO,
+      required: FunctionCallingConfigMode.ANY,
+    }[choice];
+    config.toolConfig = { functionCallingConfig: { mode } };
+  } else if (choice && typeof choice === 'object') {
+    const name = (choice as { function?: { name?: string } }).function?.name;
+    if (name)
+      config.toolConfig = {
+        functionCallingConfig: { mode: FunctionCallingConfigMode.ANY, allowedFunctionNames: [name] },
+      };
+  }
+  if (call.response_format && call.response_format.type !== 'text') {
+    config.responseMimeType = 'application/json';
+    if (call.response_format.type === 'json_schema')
+      config.responseJsonSchema = call.response_format.json_schema.schema;
+  }
+  return { contents, config };
+}
+
+type Content_ = ChatCall['messages'][number]['content'];
+
+function textOf(content: Content_): string {
+  if (typeof content === 'string') return content;
+  return (content ?? []).map((part) => (part.type === 'text' ? part.text : '')).join('');
+}
+
+function contentParts(content: Content_): Part[] {
+  if (typeof content === 'string') return content ? [{ text: content }] : [];
+  return (content ?? []).map((part): Part => {
+    if (part.type === 'text') return { text: part.text };
+    const data = /^data:([^;]+);base64,(.*)$/s.exec(part.image_url.url);
+    if (data) return { inlineData: { mimeType: data[1], data: data[2] } };
+    return { fileData: { fileUri: part.image_url.url, mimeType: guessImageType(part.image_url.url) } };
+  });
+}
+
+function guessImageType(url: string): string {
+  const extension = /\.(png|gif|webp|jpe?g)(?:[?#]|$)/i.exec(url)?.[1]?.toLowerCase();
+  return extension === 'png' || extension === 'gif' || extension === 'webp' ? `image/${extension}` : 'image/jpeg';
+}
+
+/** Gemini wants an object as a function's response; tools usually return JSON text or plain text. */
+function toolResponse(text: string): Record<string, unknown> {
+  const parsed = parseObject(text);
+  return Object.keys(parsed).length > 0 ? parsed : { result: text };
+}
+
+function parseObject(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}

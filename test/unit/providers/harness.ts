@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import { expect } from 'vitest';
+import { CHAT_CAPABILITIES } from '../../../electron/engine/contract/capabilities.ts';
+import type { SwitchboardError } from '../../../electron/engine/contract/errors.ts';
+import { createAdapter } from '../../../electron/engine/providers/create-adapter.ts';
+import type { ProviderAdapter, ProviderConfig } from '../../../electron/engine/providers/types.ts';
+import { startFakeAnthropic } from '../../fakes/anthropic.ts';
+import { startFakeGemini } from '../../fakes/gemini.ts';
+import type { FakeOptions, FakeServer } from '../../fakes/http-fake.ts';
+import { startFakeOllama } from '../../fakes/ollama.ts';
+import { startFakeOpenAI } from '../../fakes/openai.ts';
+
+/** A provider as the engine sees it, with test-sized timeouts. */
+export function providerConfig(
+  overrides: Partial<ProviderConfig> & Pick<ProviderConfig, 'kind' | 'vendor' | 'label'>,
+): ProviderConfig {
+  return {
+    id: overrides.vendor,
+    keys: [],
+    models: [],
+    capabilities: [...CHAT_CAPABILITIES],
+    priority: 1,
+    weight: 1,
+    enabled: true,
+    limits: { onLimit: 'skip', maxQueueMs: 0 },
+    retry: { attempts: 1, backoffFactor: 0 },
+    timeoutMs: 5_000,
+    firstTokenTimeoutMs: 5_000,
+    prices: {},
+    headers: {},
+    contextWindows: {},
+    healthCheckIntervalMs: 0,
+    ...overrides,
+  };
+}
+
+/** A key that looks like a real one and is unique per run, so any leak of it is unmistakable. */
+export function secretKey(prefix: string): string {
+  return `${prefix}${randomBytes(18).toString('base64url')}`;
+}
+
+/** One wire protocol under test: its fake, and a provider config pointing at it. */
+export interface ProtocolCase {
+  name: string;
+  model: string;
+  /** The env var the 401 message must point at. */
+  keyEnv: string;
+  start(options: FakeOptions): Promise<FakeServer>;
+  config(fake: FakeServer, key: string): ProviderConfig;
+  keyPrefix: string;
+}
+
+export const PROTOCOLS: ProtocolCase[] = [
+  {
+    name: 'openai-compatible (Groq)',
+    model: 'llama-3.1-8b-instant',
+    keyEnv: 'GROQ_API_KEY',
+    keyPrefix: 'gsk_',
+    start: (options) =>
+      startFakeOpenAI({ models: ['llama-3.1-8b-instant', 'text-embedding-3-small', 'whisper-1'], ...options }),
+    config: (fake, key) =>
+      providerConfig({
+        kind: 'openai-compatible',
+        vendor: 'groq',
+        label: 'Groq',
+        baseUrl: `${fake.url}/v1`,
+        keys: [key],
+      }),
+  },
+  {
+    name: 'openai-compatible (Azure)',
+    model: 'gpt-4o-mini',
+    keyEnv: 'AZURE_OPENAI_API_KEY',
+    keyPrefix: 'az',
+    start: (options) => startFakeOpenAI({ models: ['chat-deployment', 'embed-deployment'], ...options }),
+    config: (fake, key) =>
+      providerConfig({
+        kind: 'openai-compatible',
+        vendor: 'azure',
+        label: 'Azure OpenAI',
+        baseUrl: fake.url,
+        keys: [key],
+        azure: {
+          apiVersion: '2024-10-21',
+          deployments: { 'gpt-4o-mini': 'chat-deployment', 'text-embedding-3-small': 'embed-deployment' },
+        },
+      }),
+  },
+  {
+    name: 'anthropic',
+    model: 'claude-haiku-4-5',
+    keyEnv: 'ANTHROPIC_API_KEY',
+    keyPrefix: 'sk-ant-api03-',
+    start: (options) => startFakeAnthropic(options),
+    config: (fake, key) =>
+      providerConfig({ kind: 'anthropic', vendor: 'anthropic', label: 'Anthropic', baseUrl: fake.url, keys: [key] }),
+  },
+  {
+    name: 'gemini',
+    model: 'gemini-2.5-flash',
+    keyEnv: 'GEMINI_API_KEY',
+    keyPrefix: 'AIza',
+    start: (options) => startFakeGemini(options),
+    config: (fake, key) =>
+      providerConfig({ kind: 'gemini', vendor: 'gemini', label: 'Google Gemini', baseUrl: fake.url, keys: [key] }),
+  },
+  {
+    name: 'ollama (behind a key-checking proxy)',
+    model: 'llama3.2:1b',
+    keyEnv: 'OLLAMA_API_KEY',
+    keyPrefix: 'olp_',
+    start: (options) => startFakeOllama(options),
+    config: (fake, key) =>
+      providerConfig({ kind: 'ollama', vendor: 'ollama', label: 'Ollama', baseUrl: fake.url, keys: [key] }),
+  },
+];
+
+/** A fake and an adapter wired to it with a fresh key. */
+export async function setUp(
+  protocol: ProtocolCase,
+  options: FakeOptions = {},
+  overrides: Partial<ProviderConfig> = {},
+): Promise<{ fake: FakeServer; adapter: ProviderAdapter; key: string }> {
+  const key = secretKey(protocol.keyPrefix);
+  const fake = await protocol.start({ apiKey: key, ...options });
+  const adapter = createAdapter({ ...protocol.config(fake, key), ...overrides });
+  return { fake, adapter, key };
+}
+
+/** Runs a promise that must fail, returning its SwitchboardError. */
+export async function failure(run: () => Promise<unknown>): Promise<SwitchboardError> {
+  try {
+    await run();
+  } catch (error) {
+    expect(error).toHaveProperty('code');
+    return error as SwitchboardError;
+  }
+  throw new Error('expected a failure, but the call succeeded');
+}
+
+/**
+ * The key never shows: not in the message or the serialised error, where at most its last four
+ * characters may appear (no five-character stretch of it does), and not in what a log would print.
+ */
+export function expectNoKey(error: SwitchboardError, key: string): void {
+  const shown = `${error.message}\n${JSON.stringify(error.toJSON())}`;
+  for (let i = 0; i + 5 <= key.length; i++) expect(shown).not.toContain(key.slice(i, i + 5));
+  expect(inspect(error, { depth: 8 })).not.toContain(key.slice(-12));
+}
+
+/** A call context with a live signal. */
+export function callWith(key: string, signal = new AbortController().signal) {
+  return { signal, apiKey: key };
+}
