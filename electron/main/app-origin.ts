@@ -1,0 +1,31 @@
+/**
+ * The renderer is served from a privileged custom scheme instead of file://, so it has a real origin
+ * ('self' in the CSP means only our files) and no access to the rest of the disk.
+ */
+export const APP_SCHEME = 'app';
+export const APP_HOST = 'switchboard';
+export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
+export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
+
+/** True for URLs of the app itself: the custom scheme, or the dev server while developing. */
+export function isAppUrl(url: string, devServerUrl?: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (parsed.protocol === `${APP_SCHEME}:` && parsed.host === APP_HOST) return true;
+  if (!devServerUrl) return false;
+  return parsed.origin === new URL(devServerUrl).origin;
+}
+
+/** Links a user may open in their browser: plain web pages only, never file:, javascript: or custom schemes. */
+export function isExternalWebUrl(url: string): boolean {
+  try {
+    const { protocol } = new URL(url);
+    return protocol === 'https:' || protocol === 'http:';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,111 @@
+import { join } from 'node:path';
+import { app, BrowserWindow, Menu, nativeTheme, session, shell } from 'electron';
+import { createAppEngine } from '../engine/bootstrap.ts';
+import { resolvePaths } from '../engine/config/paths.ts';
+import { APP_ENTRY_URL, isAppUrl, isExternalWebUrl } from './app-origin.ts';
+import { buildContentSecurityPolicy } from './csp.ts';
+import { registerIpc } from './ipc.ts';
+import { buildMenuTemplate } from './menu.ts';
+import { isPermissionAllowed } from './permissions.ts';
+import { registerAppScheme, serveRenderer } from './protocol.ts';
+import { safeStorageKeyProvider } from './safe-storage-key.ts';
+import { createWindowOptions } from './window-options.ts';
+
+// electron-vite sets this while developing; a packaged app always loads its own files.
+const devServerUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
+const isOwnUrl = (url: string) => isAppUrl(url, devServerUrl);
+const contentSecurityPolicy = buildContentSecurityPolicy({ devServerUrl });
+
+let mainWindow: BrowserWindow | null = null;
+
+function lockDownSession(): void {
+  const ses = session.defaultSession;
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    const headers = { ...details.responseHeaders };
+    if (isOwnUrl(details.url)) headers['Content-Security-Policy'] = [contentSecurityPolicy];
+    callback({ responseHeaders: headers });
+  });
+  ses.setPermissionRequestHandler((webContents, permission, callback, details) => {
+    const mediaTypes = 'mediaTypes' in details ? details.mediaTypes : undefined;
+    callback(isPermissionAllowed({ permission, requestingUrl: webContents.getURL(), mediaTypes }, isOwnUrl));
+  });
+  ses.setPermissionCheckHandler((_webContents, permission, requestingOrigin) =>
+    isPermissionAllowed({ permission, requestingUrl: requestingOrigin }, isOwnUrl),
+  );
+}
+
+function openExternally(url: string): void {
+  if (isExternalWebUrl(url)) void shell.openExternal(url);
+}
+
+function createMainWindow(): BrowserWindow {
+  const window = new BrowserWindow(
+    createWindowOptions({
+      preloadPath: join(import.meta.dirname, '../preload/index.cjs'),
+      iconPath: app.isPackaged ? undefined : join(import.meta.dirname, '../../resources/icons/icon.png'),
+      dark: nativeTheme.shouldUseDarkColors,
+    }),
+  );
+  const { webContents } = window;
+  // The window shows the app and nothing else: links open in the user's browser, other navigation is dropped.
+  webContents.setWindowOpenHandler(({ url }) => {
+    openExternally(url);
+    return { action: 'deny' };
+  });
+  webContents.on('will-navigate', (event, url) => {
+    if (isOwnUrl(url)) return;
+    event.preventDefault();
+    openExternally(url);
+  });
+  webContents.on('will-attach-webview', (event) => event.preventDefault());
+  window.once('ready-to-show', () => window.show());
+  void window.loadURL(devServerUrl ?? APP_ENTRY_URL);
+  return window;
+}
+
+async function start(): Promise<void> {
+  await app.whenReady();
+  const paths = resolvePaths();
+  const appEngine = await createAppEngine(paths, { watchConfig: true, keyProvider: safeStorageKeyProvider });
+  lockDownSession();
+  serveRenderer(join(import.meta.dirname, '../renderer'), contentSecurityPolicy);
+  registerIpc({ handlers: appEngine.appApi, isAppUrl: isOwnUrl, saveUpload: appEngine.uploads.save });
+  Menu.setApplicationMenu(
+    Menu.buildFromTemplate(
+      buildMenuTemplate(process.platform, Boolean(devServerUrl), {
+        openDataFolder: () => void shell.openPath(paths.dataDir),
+        openExternal: openExternally,
+      }),
+    ),
+  );
+  mainWindow = createMainWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) mainWindow = createMainWindow();
+  });
+  let closing = false;
+  app.on('before-quit', (event) => {
+    if (closing) return;
+    closing = true;
+    event.preventDefault();
+    // Stop llama/whisper workers and flush the database before the process goes.
+    void appEngine.close().finally(() => app.quit());
+  });
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  registerAppScheme();
+  app.on('second-instance', () => {
+    if (!mainWindow) return;
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
+  });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  start().catch((error: unknown) => {
+    console.error('Switchboard could not start:', error instanceof Error ? error.message : error);
+    app.exit(1);
+  });
+}

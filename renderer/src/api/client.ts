@@ -1,0 +1,17 @@
+import type { SwitchboardApi } from '../../../electron/engine/contract/api.ts';
+import type { SwitchboardBridge } from './bridge.ts';
+import { createHttpTransport } from './http-transport.ts';
+import { createIpcTransport } from './ipc-transport.ts';
+
+declare global {
+  interface Window {
+    /** Present in the Electron app (put there by the preload), absent in browser mode. */
+    switchboard?: SwitchboardBridge;
+  }
+}
+
+/** True inside the desktop app; false when `switchboard serve` serves the page to a browser. */
+export const isDesktop = typeof window !== 'undefined' && window.switchboard !== undefined;
+
+/** The one client every pane uses. Nothing outside this folder knows which transport it is. */
+export const api: SwitchboardApi = window.switchboard ? createIpcTransport(window.switchboard) : createHttpTransport();

@@ -1,0 +1,139 @@
+import {
+  type ApiCallMethod,
+  type ApiCallOutputs,
+  ApiError,
+  type ApiInput,
+  type ApiStreamEvents,
+  type ApiStreamMethod,
+  type SwitchboardApi,
+} from '../../../electron/engine/contract/api.ts';
+import type { SerializedError } from '../../../electron/engine/contract/errors.ts';
+import { parseSse } from './sse.ts';
+
+export interface HttpTransportOptions {
+  /** Origin of `switchboard serve`; the page's own origin when omitted. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+}
+
+function isSerializedError(value: unknown): value is SerializedError {
+  return typeof value === 'object' && value !== null && typeof (value as SerializedError).code === 'string';
+}
+
+/** Reads `{ error }` from a failed response; a body that is not one still becomes a readable error. */
+async function errorFrom(response: Response): Promise<ApiError> {
+  const text = await response.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { error?: unknown };
+    if (isSerializedError(body.error)) return new ApiError(body.error, response.status);
+  } catch {
+    // not JSON: described below
+  }
+  if (response.status === 401) {
+    return new ApiError(
+      {
+        code: 'PROVIDER_UNAUTHORIZED',
+        message: 'This browser session is not signed in. Open the link `switchboard serve` printed to sign in again.',
+      },
+      401,
+    );
+  }
+  const detail = text.trim().slice(0, 200) || response.statusText;
+  return new ApiError(
+    { code: 'INTERNAL', message: `The server answered ${response.status}: ${detail}` },
+    response.status,
+  );
+}
+
+function connectionError(error: unknown): ApiError {
+  const detail = error instanceof Error ? error.message : String(error);
+  return new ApiError({
+    code: 'CONNECTION_FAILED',
+    message: `Could not reach the Switchboard server (${detail}). Is \`switchboard serve\` still running?`,
+  });
+}
+
+function isAbort(error: unknown, signal?: AbortSignal): boolean {
+  return signal?.aborted === true || (error instanceof Error && error.name === 'AbortError');
+}
+
+/**
+ * The app API over HTTP for browser mode (`switchboard serve`): JSON calls, SSE streams and
+ * multipart uploads to the same origin, authenticated by the session cookie.
+ */
+export function createHttpTransport({
+  baseUrl = '',
+  fetch: fetchImpl = fetch,
+}: HttpTransportOptions = {}): SwitchboardApi {
+  const post = async (path: string, init: RequestInit): Promise<Response> => {
+    let response: Response;
+    try {
+      response = await fetchImpl(`${baseUrl}${path}`, { method: 'POST', credentials: 'same-origin', ...init });
+    } catch (error) {
+      if (isAbort(error, init.signal ?? undefined)) throw error;
+      throw connectionError(error);
+    }
+    if (!response.ok) throw await errorFrom(response);
+    return response;
+  };
+
+  const json = (input: unknown): RequestInit => ({
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(input ?? {}),
+  });
+
+  return {
+    async call<M extends ApiCallMethod>(method: M, input: ApiInput<M>): Promise<ApiCallOutputs[M]> {
+      const response = await post(`/api/app/call/${method}`, json(input));
+      return (await response.json()) as ApiCallOutputs[M];
+    },
+
+    async *stream<M extends ApiStreamMethod>(
+      method: M,
+      input: ApiInput<M>,
+      signal?: AbortSignal,
+    ): AsyncIterable<ApiStreamEvents[M]> {
+      let response: Response;
+      try {
+        response = await post(`/api/app/stream/${method}`, {
+          ...json(input),
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+          signal,
+        });
+      } catch (error) {
+        if (isAbort(error, signal)) return;
+        throw error;
+      }
+      if (!response.body) throw new ApiError({ code: 'BAD_RESPONSE', message: 'The server sent an empty stream' });
+      try {
+        for await (const message of parseSse(response.body)) {
+          if (message.event === 'end') return;
+          const data = JSON.parse(message.data) as unknown;
+          if (message.event === 'error') {
+            const error = (data as { error?: unknown }).error ?? data;
+            throw new ApiError(
+              isSerializedError(error) ? error : { code: 'INTERNAL', message: 'The stream failed without saying why' },
+            );
+          }
+          yield data as ApiStreamEvents[M];
+        }
+      } catch (error) {
+        if (isAbort(error, signal)) return;
+        if (error instanceof ApiError) throw error;
+        throw connectionError(error);
+      }
+      if (signal?.aborted) return;
+      throw new ApiError({
+        code: 'STREAM_INTERRUPTED',
+        message: 'The connection to the Switchboard server closed before the answer finished.',
+      });
+    },
+
+    async upload(file: Blob, filename: string): Promise<{ uploadId: string }> {
+      const form = new FormData();
+      form.append('file', file, filename);
+      const response = await post('/api/app/upload', { body: form });
+      return (await response.json()) as { uploadId: string };
+    },
+  };
+}
