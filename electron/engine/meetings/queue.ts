@@ -1,0 +1,305 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import type { MeetingEvent, MeetingStatus, MeetingSummary } from '../contract/api.ts';
+import { SwitchboardError } from '../contract/errors.ts';
+import type { TranscriptionEvent, TranscriptionRequest } from '../contract/transcription.ts';
+import { type MeetingRecord, type MeetingRepository, toMeetingSummary } from '../store/meetings.ts';
+import { asSwitchboardError } from './errors.ts';
+
+/** The engine's transcribe filtered to data events, or a local transcriber's. */
+export type TranscribeFn = (request: TranscriptionRequest, signal: AbortSignal) => AsyncIterable<TranscriptionEvent>;
+
+export interface TranscriptionQueueOptions {
+  meetings: MeetingRepository;
+  transcribe: TranscribeFn;
+  /** The data dir's audio folder: every queued file is copied here first. */
+  audioDir: string;
+  /** Jobs transcribed at once. Default 1: Whisper already uses every core it is given. */
+  concurrency?: number;
+  /**
+   * A job found running at start was cut short by a crash: 'resume' (default) continues it from the end
+   * of its last stored segment; 'mark' leaves it `interrupted` with its partial transcript.
+   */
+  onInterrupted?: 'resume' | 'mark';
+}
+
+export interface EnqueueRequest {
+  /** The audio file; it is copied into the audio folder, the original is left alone. */
+  filePath: string;
+  /** The name to show (an upload's original file name); default: the file's name. */
+  sourceName?: string;
+  title?: string;
+  language?: string;
+}
+
+const TERMINAL: ReadonlySet<MeetingStatus> = new Set(['done', 'failed', 'cancelled', 'interrupted']);
+// Progress is stored for the UI after a reload; a row write per whisper window would be wasted work.
+const PROGRESS_WRITE_STEP = 0.01;
+
+type StopReason = 'cancel' | 'shutdown';
+
+interface RunningJob {
+  controller: AbortController;
+  stopReason?: StopReason;
+  done: Promise<void>;
+}
+
+interface QueueEvents {
+  event: [meetingId: string, event: MeetingEvent];
+}
+
+/**
+ * Transcription jobs with their state in SQLite (a meeting's status), so the queue outlives the process.
+ * Each finished segment is committed on its own, so a crash keeps everything transcribed up to it, and a
+ * restarted queue picks the job up where it stopped.
+ */
+export class TranscriptionQueue extends EventEmitter<QueueEvents> {
+  private readonly meetings: MeetingRepository;
+  private readonly transcribe: TranscribeFn;
+  private readonly audioDir: string;
+  private readonly concurrency: number;
+  private readonly onInterrupted: 'resume' | 'mark';
+  private readonly running = new Map<string, RunningJob>();
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(options: TranscriptionQueueOptions) {
+    super();
+    this.meetings = options.meetings;
+    this.transcribe = options.transcribe;
+    this.audioDir = options.audioDir;
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
+    this.onInterrupted = options.onInterrupted ?? 'resume';
+  }
+
+  /** Recovers jobs a crash left running, then starts the queued ones. Call once after opening the store. */
+  start(): void {
+    for (const meeting of this.meetings.withStatus('running')) {
+      if (this.onInterrupted === 'resume') this.setStatus(meeting.id, { status: 'queued' });
+      else {
+        const kept = this.meetings.lastSegment(meeting.id);
+        this.setStatus(meeting.id, {
+          status: 'interrupted',
+          error: `Switchboard stopped while transcribing; the transcript up to ${formatClock(kept?.end ?? 0)} is kept. Transcribe the meeting again to finish it.`,
+        });
+      }
+    }
+    this.pump();
+  }
+
+  /** Copies the file into the audio folder, stores a queued meeting and starts it when a slot is free. */
+  async enqueue(request: EnqueueRequest): Promise<MeetingSummary> {
+    if (this.closed) throw new SwitchboardError('INVALID_REQUEST', 'the transcription queue is shut down');
+    const id = randomUUID();
+    const sourceName = request.sourceName ?? basename(request.filePath);
+    const audioFile = `${id}${extname(sourceName).toLowerCase()}`;
+    await mkdir(this.audioDir, { recursive: true });
+    try {
+      await copyFile(request.filePath, join(this.audioDir, audioFile));
+    } catch (error) {
+      throw new SwitchboardError(
+        'AUDIO_INVALID',
+        `${sourceName} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); choose an audio file`,
+        { cause: error },
+      );
+    }
+    const meeting = this.meetings.create({
+      id,
+      title: request.title?.trim() || sourceName.replace(/\.[^.]+$/, ''),
+      sourceFile: sourceName,
+      audioFile,
+      language: request.language ?? null,
+      status: 'queued',
+    });
+    this.emitStatus(meeting);
+    this.pump();
+    return toMeetingSummary(this.meetings.get(id));
+  }
+
+  /** Queues an interrupted, failed or cancelled meeting again; it continues after its last segment. */
+  retry(id: string): MeetingSummary {
+    const meeting = this.meetings.get(id);
+    if (!TERMINAL.has(meeting.status) || meeting.status === 'done') {
+      throw new SwitchboardError(
+        'INVALID_REQUEST',
+        `meeting ${id} is ${meeting.status}; only a stopped transcription can be retried`,
+      );
+    }
+    const queued = this.setStatus(id, { status: 'queued', error: null });
+    this.pump();
+    return toMeetingSummary(queued);
+  }
+
+  /** Stops a queued or running job; its transcript so far is kept. Resolves once it has stopped. */
+  async cancel(id: string): Promise<MeetingSummary> {
+    const job = this.running.get(id);
+    if (job) {
+      job.stopReason = 'cancel';
+      job.controller.abort(new SwitchboardError('CANCELLED', 'the transcription was cancelled'));
+      await job.done;
+    } else if (this.meetings.get(id).status === 'queued') {
+      this.setStatus(id, { status: 'cancelled' });
+    }
+    return toMeetingSummary(this.meetings.get(id));
+  }
+
+  /** Cancels the job if needed, then deletes the meeting and its audio copy. */
+  async remove(id: string): Promise<void> {
+    await this.cancel(id);
+    const { audioFile } = this.meetings.get(id);
+    this.meetings.delete(id);
+    if (audioFile) await rm(join(this.audioDir, audioFile), { force: true });
+  }
+
+  /** The meeting's current status, then its live progress, segments and status until the job ends. */
+  async *watch(id: string, signal?: AbortSignal): AsyncIterable<MeetingEvent> {
+    const pending: MeetingEvent[] = [];
+    let wake: (() => void) | undefined;
+    const listener = (meetingId: string, event: MeetingEvent) => {
+      if (meetingId !== id) return;
+      pending.push(event);
+      wake?.();
+    };
+    const onAbort = () => wake?.();
+    this.on('event', listener);
+    signal?.addEventListener('abort', onAbort);
+    try {
+      const current = toMeetingSummary(this.meetings.get(id));
+      yield { type: 'status', meeting: current };
+      if (TERMINAL.has(current.status)) return;
+      while (!signal?.aborted) {
+        const event = pending.shift();
+        if (!event) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+          continue;
+        }
+        yield event;
+        if (event.type === 'status' && TERMINAL.has(event.meeting.status)) return;
+      }
+    } finally {
+      this.off('event', listener);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Resolves when no job is running or queued. */
+  whenIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops running jobs without losing them: they stay queued and resume after the next start. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const jobs = [...this.running.values()];
+    for (const job of jobs) {
+      job.stopReason = 'shutdown';
+      job.controller.abort(new SwitchboardError('CANCELLED', 'Switchboard is shutting down'));
+    }
+    await Promise.all(jobs.map((job) => job.done));
+  }
+
+  private isIdle(): boolean {
+    return this.running.size === 0 && (this.closed || this.meetings.withStatus('queued').length === 0);
+  }
+
+  private pump(): void {
+    if (!this.closed) {
+      for (const meeting of this.meetings.withStatus('queued')) {
+        if (this.running.size >= this.concurrency) break;
+        if (this.running.has(meeting.id)) continue;
+        const controller = new AbortController();
+        const job: RunningJob = { controller, done: Promise.resolve() };
+        this.running.set(meeting.id, job);
+        job.done = this.run(meeting, job).finally(() => {
+          this.running.delete(meeting.id);
+          this.pump();
+        });
+      }
+    }
+    if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private async run(meeting: MeetingRecord, job: RunningJob): Promise<void> {
+    const startAt = this.meetings.lastSegment(meeting.id)?.end;
+    this.setStatus(meeting.id, { status: 'running', error: null });
+    const started = performance.now();
+    let firstFraction: number | undefined;
+    let storedProgress = meeting.progress;
+    let progress = meeting.progress;
+    try {
+      if (!meeting.audioFile)
+        throw new SwitchboardError('AUDIO_INVALID', 'the meeting has no audio file to transcribe');
+      const request: TranscriptionRequest = { filePath: join(this.audioDir, meeting.audioFile) };
+      if (meeting.language) request.language = meeting.language;
+      if (startAt !== undefined) request.startAt = startAt;
+      for await (const event of this.transcribe(request, job.controller.signal)) {
+        if (event.type === 'progress') {
+          progress = Math.min(1, Math.max(0, event.fraction));
+          firstFraction ??= progress;
+          const done = progress - firstFraction;
+          const elapsed = (performance.now() - started) / 1000;
+          const etaSeconds = done > 0 ? (elapsed * (1 - progress)) / done : null;
+          if (progress - storedProgress >= PROGRESS_WRITE_STEP) {
+            this.meetings.update(meeting.id, { progress });
+            storedProgress = progress;
+          }
+          this.emit('event', meeting.id, { type: 'progress', fraction: progress, etaSeconds });
+        } else if (event.type === 'segment') {
+          // A resumed transcriber may repeat the segment it restarted inside; the stored one wins.
+          if (startAt !== undefined && event.segment.end <= startAt) continue;
+          const { index: _index, ...segment } = event.segment;
+          const stored = this.meetings.appendSegment(meeting.id, segment, progress);
+          storedProgress = progress;
+          this.emit('event', meeting.id, { type: 'segment', segment: stored });
+        } else {
+          this.setStatus(meeting.id, {
+            status: 'done',
+            progress: 1,
+            durationSeconds: event.durationSeconds,
+            language: event.language,
+          });
+          return;
+        }
+      }
+      throw new SwitchboardError('BAD_RESPONSE', 'the transcriber stopped without finishing the file');
+    } catch (error) {
+      if (job.stopReason === 'cancel') this.setStatus(meeting.id, { status: 'cancelled' });
+      else if (job.stopReason === 'shutdown') this.setStatus(meeting.id, { status: 'queued' });
+      else {
+        // Errors name the file the transcriber read, the audio copy; the user knows the file they chose.
+        const message = asSwitchboardError(error).message;
+        const named =
+          meeting.audioFile && meeting.sourceFile ? message.replaceAll(meeting.audioFile, meeting.sourceFile) : message;
+        this.setStatus(meeting.id, { status: 'failed', error: named });
+      }
+    }
+  }
+
+  private setStatus(
+    id: string,
+    patch: Parameters<MeetingRepository['update']>[1] & { status: MeetingStatus },
+  ): MeetingRecord {
+    const meeting = this.meetings.update(id, patch);
+    this.emitStatus(meeting);
+    return meeting;
+  }
+
+  private emitStatus(meeting: MeetingRecord): void {
+    this.emit('event', meeting.id, { type: 'status', meeting: toMeetingSummary(meeting) });
+  }
+}
+
+/** 75.4 → "1:15". */
+export function formatClock(seconds: number): string {
+  const whole = Math.floor(seconds);
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  const secs = String(whole % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${secs}` : `${minutes}:${secs}`;
+}
