@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { apiInputs } from '../contract/api.ts';
+import { SwitchboardError } from '../contract/errors.ts';
+import { Auth } from './auth.ts';
+import { type ErrorDialect, type RequestContext, readJson, sendJson, sseFrame, startSse, writeFrame } from './http.ts';
+import { AUDIO_UPLOAD_LIMIT_BYTES, receiveUpload } from './multipart.ts';
+import { appErrorBody, HttpError } from './problems.ts';
+import type { Router } from './router.ts';
+import { uploadIdOf } from './uploads.ts';
+
+/**
+ * The app API over HTTP for browser mode (transport rules in contract/api.ts): call methods answer
+ * JSON, stream methods answer SSE (`data: <event>` frames, then `event: end`), uploads go to the
+ * uploads folder and come back as an uploadId the handlers resolve with resolveUpload().
+ */
+
+export type AppApiHandler = (input: unknown, ctx: { signal: AbortSignal }) => Promise<unknown> | AsyncIterable<unknown>;
+export type AppApiTable = Record<string, AppApiHandler>;
+
+export const appErrors: ErrorDialect = {
+  body: appErrorBody,
+  sseFrame: (problem) => sseFrame(appErrorBody(problem), 'error'),
+};
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+function handlerFor(table: AppApiTable | undefined, method: string): { handler: AppApiHandler; schema: z.ZodType } {
+  if (!Object.hasOwn(apiInputs, method)) {
+    throw new HttpError(404, 'unknown_method', `the app API has no method "${method}"`);
+  }
+  if (!table || !Object.hasOwn(table, method)) {
+    throw new SwitchboardError('NOT_SUPPORTED', `"${method}" is not available in this server`, { retryable: false });
+  }
+  return { handler: table[method]!, schema: apiInputs[method as keyof typeof apiInputs] };
+}
+
+async function call(ctx: RequestContext, table: AppApiTable | undefined): Promise<void> {
+  const { handler, schema } = handlerFor(table, ctx.rest);
+  const input = await readJson(ctx, schema);
+  const result = handler(input, { signal: ctx.signal });
+  if (isAsyncIterable(result)) {
+    throw new HttpError(400, 'stream_method', `"${ctx.rest}" streams: POST it to /api/app/stream/${ctx.rest}`);
+  }
+  sendJson(ctx, 200, (await result) ?? null);
+}
+
+async function stream(ctx: RequestContext, table: AppApiTable | undefined): Promise<void> {
+  const { handler, schema } = handlerFor(table, ctx.rest);
+  const input = await readJson(ctx, schema);
+  const result = await handler(input, { signal: ctx.signal });
+  if (!isAsyncIterable(result)) {
+    throw new HttpError(400, 'call_method', `"${ctx.rest}" is not a stream: POST it to /api/app/call/${ctx.rest}`);
+  }
+  // The stream opens with its first event, so a failure before any output still gets its HTTP status.
+  for await (const event of result) {
+    if (!ctx.streaming) startSse(ctx);
+    await writeFrame(ctx, sseFrame(event));
+  }
+  if (!ctx.streaming) startSse(ctx);
+  ctx.res.end(sseFrame({}, 'end'));
+}
+
+async function upload(ctx: RequestContext, uploadsDir: string): Promise<void> {
+  const received = await receiveUpload(ctx, { dir: uploadsDir, limit: AUDIO_UPLOAD_LIMIT_BYTES });
+  if (!received.file)
+    throw new HttpError(400, 'invalid_request', 'file: attach the audio as the multipart field "file"', 'file');
+  sendJson(ctx, 200, { uploadId: uploadIdOf(received.file.path) });
+}
+
+const sessionSchema = z.object({ code: z.string().min(1).max(200) });
+
+async function session(ctx: RequestContext, auth: Auth): Promise<void> {
+  const { code } = await readJson(ctx, sessionSchema);
+  const id = auth.redeemLoginCode(code);
+  if (!id) {
+    throw new HttpError(
+      401,
+      'invalid_login_code',
+      'this login link was already used or has expired: restart `switchboard serve` (or run `switchboard serve` again) for a new one',
+    );
+  }
+  sendJson(ctx, 200, { ok: true }, { 'set-cookie': Auth.sessionCookie(id) });
+}
+
+export function addAppApiRoutes(
+  router: Router,
+  options: { appApi?: AppApiTable; uploadsDir: string; auth: Auth },
+): void {
+  const access = 'token-or-session' as const;
+  router
+    .addPrefix('POST', '/api/app/call/', { handler: (ctx) => call(ctx, options.appApi), access, errors: appErrors })
+    .addPrefix('POST', '/api/app/stream/', { handler: (ctx) => stream(ctx, options.appApi), access, errors: appErrors })
+    .add('POST', '/api/app/upload', { handler: (ctx) => upload(ctx, options.uploadsDir), access, errors: appErrors })
+    .add('POST', '/api/session', { handler: (ctx) => session(ctx, options.auth), access: 'public', errors: appErrors });
+}

@@ -1,0 +1,150 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import type { RouteInfo } from '../routing/types.ts';
+import { HttpError, invalidRequest, type Problem } from './problems.ts';
+
+export const JSON_LIMIT_BYTES = 10 * 1024 * 1024;
+
+/** How a group of routes writes its errors: as a JSON body, and as a frame once an SSE stream has begun. */
+export interface ErrorDialect {
+  body(problem: Problem): unknown;
+  sseFrame(problem: Problem): string;
+}
+
+/** One request as the handlers see it. */
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** What follows a prefix route's prefix (the method name of /api/app/call/<method>). */
+  rest: string;
+  /** performance.now() when the request arrived. */
+  started: number;
+  /** Aborted when the client goes away before the answer is complete. */
+  signal: AbortSignal;
+  /** The provider that answered, for the log line. */
+  provider?: string;
+  /** When the engine was called and when it last produced something: the server's own time is the rest. */
+  engineCalledAt?: number;
+  engineLastEventAt?: number;
+  /** Set once an SSE stream has begun: later errors become frames, not statuses. */
+  streaming: boolean;
+}
+
+/** Reads the whole body as a Buffer, refusing more than `limit` bytes with 413 as soon as it is known. */
+export async function readBody(ctx: RequestContext, limit: number): Promise<Buffer> {
+  const declared = Number(ctx.req.headers['content-length']);
+  if (declared > limit) throw tooLarge(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+export function tooLarge(limit: number): HttpError {
+  return new HttpError(
+    413,
+    'request_too_large',
+    `the request body is larger than ${Math.round(limit / 1024 / 1024)} MB, the most this endpoint accepts`,
+  );
+}
+
+/** Parses a JSON body and validates it; malformed JSON and schema failures are 400s naming the problem. */
+export async function readJson<S extends z.ZodType>(ctx: RequestContext, schema: S): Promise<z.infer<S>> {
+  const body = await readBody(ctx, JSON_LIMIT_BYTES);
+  let value: unknown;
+  try {
+    value = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new HttpError(400, 'invalid_json', `the request body is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalidRequest(parsed.error);
+  return parsed.data;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+
+export function sendJson(ctx: RequestContext, status: number, body: unknown, headers?: OutgoingHttpHeaders): void {
+  const text = JSON.stringify(body);
+  ctx.res.writeHead(status, headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS);
+  ctx.res.end(text);
+}
+
+export function sendText(
+  ctx: RequestContext,
+  status: number,
+  text: string,
+  contentType: string,
+  headers?: OutgoingHttpHeaders,
+): void {
+  ctx.res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...headers });
+  ctx.res.end(text);
+}
+
+/** Starts an SSE response and sends its headers at once, so the client sees the stream open. */
+export function startSse(ctx: RequestContext, headers?: OutgoingHttpHeaders): void {
+  ctx.res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    'x-accel-buffering': 'no',
+    connection: 'keep-alive',
+    ...headers,
+  });
+  ctx.res.flushHeaders();
+  ctx.streaming = true;
+}
+
+/** `data: <json>\n\n`, with an optional event name. */
+export function sseFrame(data: unknown, event?: string): string {
+  const payload = typeof data === 'string' ? data : JSON.stringify(data);
+  return event ? `event: ${event}\ndata: ${payload}\n\n` : `data: ${payload}\n\n`;
+}
+
+/** Writes a frame; waits only when the socket's buffer is full (a slow reader), or until the client is gone. */
+export function writeFrame(ctx: RequestContext, text: string): Promise<void> | undefined {
+  if (ctx.res.write(text) || ctx.res.destroyed) return undefined;
+  return new Promise((resolve) => {
+    const done = () => {
+      ctx.res.off('drain', done);
+      ctx.res.off('close', done);
+      resolve();
+    };
+    ctx.res.on('drain', done);
+    ctx.res.on('close', done);
+  });
+}
+
+/** Notes that the engine is being called now: the time before this is the server's own. */
+export function markEngineCall(ctx: RequestContext): void {
+  ctx.engineCalledAt = performance.now();
+  ctx.engineLastEventAt = ctx.engineCalledAt;
+}
+
+export function markEngineEvent(ctx: RequestContext): void {
+  ctx.engineLastEventAt = performance.now();
+}
+
+/**
+ * x-switchboard-* headers: who answered, after how many fallbacks, and the milliseconds Switchboard
+ * itself spent (parsing and validation before the engine was called, writing after its last event).
+ */
+export function routeHeaders(ctx: RequestContext, route: RouteInfo | undefined): OutgoingHttpHeaders {
+  const now = performance.now();
+  const before = (ctx.engineCalledAt ?? now) - ctx.started;
+  const after = now - (ctx.engineLastEventAt ?? now);
+  const headers: OutgoingHttpHeaders = { 'x-switchboard-overhead-ms': (before + after).toFixed(3) };
+  if (route) {
+    ctx.provider = route.providerId;
+    headers['x-switchboard-provider'] = route.providerId;
+    headers['x-switchboard-model'] = route.model;
+    headers['x-switchboard-fallback-depth'] = String(route.fallbackDepth);
+  }
+  return headers;
+}

@@ -1,0 +1,254 @@
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { z } from 'zod';
+import type { ChatRequest, ChatStreamEvent, FinishReason, Usage } from '../contract/chat.ts';
+import { chatRequestSchema } from '../contract/chat.ts';
+import { embeddingRequestSchema } from '../contract/embeddings.ts';
+import type { TranscriptSegment } from '../contract/transcription.ts';
+import { collectChat } from '../providers/collect.ts';
+import type { RouteInfo } from '../routing/types.ts';
+import {
+  type ErrorDialect,
+  markEngineCall,
+  markEngineEvent,
+  type RequestContext,
+  readJson,
+  routeHeaders,
+  sendJson,
+  sendText,
+  sseFrame,
+  startSse,
+  writeFrame,
+} from './http.ts';
+import { AUDIO_UPLOAD_LIMIT_BYTES, receiveUpload, removeUpload } from './multipart.ts';
+import { HttpError, invalidRequest, openAIErrorBody } from './problems.ts';
+import type { Router } from './router.ts';
+import { formatTranscript, TRANSCRIPT_FORMATS } from './transcript-formats.ts';
+import { requestOptions, type ServerDeps } from './types.ts';
+
+export const openAIErrors: ErrorDialect = {
+  body: openAIErrorBody,
+  sseFrame: (problem) => sseFrame(openAIErrorBody(problem)),
+};
+
+const chatCompletionSchema = chatRequestSchema.extend({
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  // Newer clients send this instead of max_tokens.
+  max_completion_tokens: z.number().int().positive().nullish(),
+  n: z.literal(1, { error: 'n: Switchboard returns one choice per request' }).nullish(),
+});
+
+const embeddingsSchema = embeddingRequestSchema.extend({
+  encoding_format: z.enum(['float', 'base64']).nullish(),
+});
+
+/** OpenAI's finish reasons; ours add error/cancelled, which a client sees as a plain stop. */
+function openAIFinish(reason: FinishReason): string {
+  return reason === 'error' || reason === 'cancelled' ? 'stop' : reason;
+}
+
+function openAIUsage(usage: Usage) {
+  return {
+    prompt_tokens: usage.inputTokens,
+    completion_tokens: usage.outputTokens,
+    total_tokens: usage.inputTokens + usage.outputTokens,
+  };
+}
+
+const modelName = (route: RouteInfo | undefined, model?: string) =>
+  route ? `${route.providerId}/${model || route.model}` : (model ?? '');
+
+async function chatCompletions(ctx: RequestContext, deps: ServerDeps): Promise<void> {
+  const body = await readJson(ctx, chatCompletionSchema);
+  const { stream, stream_options, max_completion_tokens, n: _n, ...rest } = body;
+  const request: ChatRequest = { ...rest, max_tokens: rest.max_tokens ?? max_completion_tokens ?? undefined };
+  const options = requestOptions(ctx, deps, body.user);
+  markEngineCall(ctx);
+  const events = deps.engine.chat(request, options);
+  if (stream) return streamChat(ctx, events, stream_options?.include_usage === true);
+
+  let route: RouteInfo | undefined;
+  const result = await collectChat(
+    (async function* () {
+      for await (const event of events) {
+        markEngineEvent(ctx);
+        if (event.type === 'route') route = event.route;
+        else yield event;
+      }
+    })(),
+  );
+  sendJson(
+    ctx,
+    200,
+    {
+      id: `chatcmpl-${randomUUID()}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: modelName(route, result.model),
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: result.toolCalls.length > 0 && result.text === '' ? null : result.text,
+            refusal: null,
+            ...(result.toolCalls.length > 0 ? { tool_calls: result.toolCalls } : {}),
+          },
+          logprobs: null,
+          finish_reason: openAIFinish(result.finishReason),
+        },
+      ],
+      usage: openAIUsage(result.usage),
+    },
+    routeHeaders(ctx, route),
+  );
+}
+
+/** Forwards each engine event as one chat.completion.chunk the moment it arrives. */
+async function streamChat(
+  ctx: RequestContext,
+  events: AsyncIterable<{ type: 'route'; route: RouteInfo } | ChatStreamEvent>,
+  includeUsage: boolean,
+): Promise<void> {
+  const id = `chatcmpl-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  // Every chunk shares its head; only the delta and finish reason change.
+  let head = '';
+  const chunk = (delta: unknown, finish: string | null = null) =>
+    `data: ${head}"choices":[{"index":0,"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]}\n\n`;
+  for await (const event of events) {
+    markEngineEvent(ctx);
+    switch (event.type) {
+      case 'route':
+        head = `{"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(modelName(event.route))},`;
+        startSse(ctx, routeHeaders(ctx, event.route));
+        await writeFrame(ctx, chunk({ role: 'assistant', content: '' }));
+        break;
+      case 'text':
+        await writeFrame(ctx, chunk({ content: event.text }));
+        break;
+      case 'tool_call':
+        await writeFrame(
+          ctx,
+          chunk({
+            tool_calls: [
+              {
+                index: event.index,
+                ...(event.id ? { id: event.id, type: 'function' } : {}),
+                function: { ...(event.name ? { name: event.name } : {}), arguments: event.argumentsDelta },
+              },
+            ],
+          }),
+        );
+        break;
+      case 'finish': {
+        let frames = chunk({}, openAIFinish(event.reason));
+        if (includeUsage && event.usage) {
+          frames += `data: ${head}"choices":[],"usage":${JSON.stringify(openAIUsage(event.usage))}}\n\n`;
+        }
+        await writeFrame(ctx, frames);
+        break;
+      }
+    }
+  }
+  if (!ctx.streaming) startSse(ctx, routeHeaders(ctx, undefined));
+  ctx.res.end('data: [DONE]\n\n');
+}
+
+async function embeddings(ctx: RequestContext, deps: ServerDeps): Promise<void> {
+  const body = await readJson(ctx, embeddingsSchema);
+  const { encoding_format, ...request } = body;
+  markEngineCall(ctx);
+  const result = await deps.engine.embed(request, requestOptions(ctx, deps, body.user));
+  markEngineEvent(ctx);
+  const base64 = encoding_format === 'base64';
+  sendJson(
+    ctx,
+    200,
+    {
+      object: 'list',
+      data: result.vectors.map((vector, index) => ({
+        object: 'embedding',
+        index,
+        embedding: base64 ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
+      })),
+      model: modelName(result.route, result.model),
+      usage: { prompt_tokens: result.usage.inputTokens, total_tokens: result.usage.inputTokens },
+    },
+    routeHeaders(ctx, result.route),
+  );
+}
+
+async function models(ctx: RequestContext, deps: ServerDeps): Promise<void> {
+  markEngineCall(ctx);
+  const list = await deps.engine.listModels(ctx.signal);
+  markEngineEvent(ctx);
+  const data = list.map((model) => ({
+    id: `${model.providerId}/${model.id}`,
+    object: 'model',
+    created: 0,
+    owned_by: model.ownedBy ?? model.providerId,
+  }));
+  // Profiles answer as models too: `model: "default"` routes through the default profile.
+  for (const name of Object.keys(deps.engine.config.profiles)) {
+    data.push({ id: name, object: 'model', created: 0, owned_by: 'switchboard' });
+  }
+  sendJson(ctx, 200, { object: 'list', data }, routeHeaders(ctx, undefined));
+}
+
+const transcriptionFieldsSchema = z.object({
+  model: z.string().max(200).optional(),
+  language: z.string().max(20).optional(),
+  prompt: z.string().max(10_000).optional(),
+  response_format: z.enum(TRANSCRIPT_FORMATS).optional(),
+  temperature: z.coerce.number().min(0).max(1).optional(),
+  user: z.string().max(200).optional(),
+});
+
+async function transcriptions(ctx: RequestContext, deps: ServerDeps): Promise<void> {
+  const upload = await receiveUpload(ctx, { dir: tmpdir(), limit: AUDIO_UPLOAD_LIMIT_BYTES });
+  try {
+    if (!upload.file)
+      throw new HttpError(400, 'invalid_request', 'file: attach the audio as the multipart field "file"', 'file');
+    const parsed = transcriptionFieldsSchema.safeParse(upload.fields);
+    if (!parsed.success) throw invalidRequest(parsed.error);
+    const fields = parsed.data;
+    markEngineCall(ctx);
+    const segments: TranscriptSegment[] = [];
+    let route: RouteInfo | undefined;
+    let duration = 0;
+    let language = fields.language ?? '';
+    for await (const event of deps.engine.transcribe(
+      { filePath: upload.file.path, model: fields.model, language: fields.language, prompt: fields.prompt },
+      requestOptions(ctx, deps, fields.user),
+    )) {
+      markEngineEvent(ctx);
+      if (event.type === 'route') route = event.route;
+      else if (event.type === 'segment') segments.push(event.segment);
+      else if (event.type === 'done') {
+        duration = event.durationSeconds;
+        language = event.language;
+      }
+    }
+    const formatted = formatTranscript(fields.response_format ?? 'json', { segments, duration, language });
+    if (typeof formatted === 'string') {
+      sendText(ctx, 200, formatted, 'text/plain; charset=utf-8', routeHeaders(ctx, route));
+    } else sendJson(ctx, 200, formatted, routeHeaders(ctx, route));
+  } finally {
+    await removeUpload(upload.file);
+  }
+}
+
+export function addOpenAIRoutes(router: Router, deps: ServerDeps): void {
+  const route = (handler: (ctx: RequestContext, deps: ServerDeps) => Promise<void>) => ({
+    handler: (ctx: RequestContext) => handler(ctx, deps),
+    access: 'token' as const,
+    errors: openAIErrors,
+  });
+  router
+    .add('POST', '/v1/chat/completions', route(chatCompletions))
+    .add('POST', '/v1/embeddings', route(embeddings))
+    .add('POST', '/v1/audio/transcriptions', route(transcriptions))
+    .add('GET', '/v1/models', route(models));
+}
