@@ -16,7 +16,8 @@ import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DTYPE_SUFFIX, DTYPES, type Dtype } from './weights.ts';
+import { DTYPE_SUFFIX } from '../../native/whisper/models.ts';
+import { DTYPES, type Dtype } from './weights.ts';
 import { buildEncoder, buildMergedDecoder, type WhisperDims } from './whisper.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,15 +1,15 @@
+import { DTYPE_SUFFIX, type Dtype } from '../../native/whisper/models.ts';
 import type { GraphBuilder, ModelBuilder } from './graph.ts';
 import { DataType } from './onnx.ts';
 
 /**
- * The dtypes transformers.js loads, by file suffix (its DEFAULT_DTYPE_SUFFIX_MAPPING): `encoder_model.onnx`,
- * `encoder_model_fp16.onnx`, `encoder_model_quantized.onnx`, `encoder_model_q4.onnx`, and the same for
- * `decoder_model_merged`. Each is stored the way the Hugging Face tooling stores it: fp16 weights,
- * uint8 dynamic quantization (MatMulInteger family) for q8, 4-bit blocks (MatMulNBits) for q4.
+ * Every dtype transformers.js loads for Whisper (encoder_model{,_fp16,_quantized,_q4}.onnx and the same for
+ * decoder_model_merged), each stored the way the Hugging Face tooling stores it: fp16 weights, uint8 dynamic
+ * quantization (the MatMulInteger family, fused as DynamicQuantizeMatMul) for q8, 4-bit blocks
+ * (MatMulNBits) for q4.
  */
-export const DTYPE_SUFFIX = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4' } as const;
-export type Dtype = keyof typeof DTYPE_SUFFIX;
 export const DTYPES = Object.keys(DTYPE_SUFFIX) as Dtype[];
+export type { Dtype };
 
 /** Emits an operation on `x` into a graph (the weights it reads live in the main graph). */
 export type Apply = (g: GraphBuilder, x: string) => string;

@@ -1,0 +1,12 @@
+export { TranscriptionError, type TranscriptionErrorCode } from './errors.ts';
+export { availableDtypes, type Dtype, type InstalledModel, listInstalledModels } from './models.ts';
+export { createWhisperTranscriber } from './transcriber.ts';
+export type {
+  LocalTranscriber,
+  Quantization,
+  TranscriptionEvent,
+  TranscriptionRequest,
+  TranscriptSegment,
+  WhisperTranscriberOptions,
+} from './types.ts';
+export { DEFAULT_VAD, detectSpeech, type Span, type VadOptions } from './vad.ts';
