@@ -262,8 +262,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown, fault: Fau
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
   if (kind === 'cut' || kind === 'hang') {
     // Headers promise the whole body; half of it comes, then the connection dies or stalls.
-    res.write(text.slice(0, Math.floor(text.length / 2)));
-    if (kind === 'cut') res.destroy();
+    res.write(text.slice(0, Math.floor(text.length / 2)), () => {
+      if (kind === 'cut') res.destroy();
+    });
     return;
   }
   res.end(text);
@@ -298,7 +299,10 @@ async function sendStream(
       return;
     }
     // A malformed frame replaces the second one, once the stream has visibly started.
-    res.write(serialise(frames[i]!, kind === 'malformed' && i === Math.min(1, frames.length - 1)));
+    // Waiting for each write to reach the socket makes a later destroy cut after this frame, not before it.
+    await new Promise((resolve) =>
+      res.write(serialise(frames[i]!, kind === 'malformed' && i === Math.min(1, frames.length - 1)), resolve),
+    );
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
   }
   res.end();

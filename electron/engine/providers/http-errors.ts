@@ -207,7 +207,8 @@ function fromStatus(
   }
   if (status === 429) {
     const retryAfterMs = parseRetryAfter(headers, detail);
-    const quota = /insufficient_quota|quota exceeded|billing/i.test(detail);
+    // A spent quota (no wait offered, words about quota or billing) will not clear by retrying; a rate limit will.
+    const quota = retryAfterMs === undefined && /quota|billing/i.test(detail);
     const wait = retryAfterMs === undefined ? '' : ` and asks to wait ${seconds(retryAfterMs)}`;
     return make(
       'RATE_LIMITED',

@@ -1,0 +1,88 @@
+import { APIError } from '@anthropic-ai/sdk';
+import { describe, expect, it } from 'vitest';
+import { type FailureScene, parseRetryAfter, toProviderError } from '../../../electron/engine/providers/http-errors.ts';
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+  it.each([
+    [{ 'retry-after': '12' }, 12_000],
+    [{ 'retry-after': '1.5' }, 1_500],
+    [{ 'retry-after': 'Thu, 01 Jan 2026 00:00:20 GMT' }, 20_000],
+    [{ 'retry-after': 'Wed, 31 Dec 2025 23:59:00 GMT' }, 0],
+    [{ 'retry-after-ms': '250', 'retry-after': '9' }, 250],
+    [{ 'retry-after': 'soon' }, undefined],
+    [{}, undefined],
+  ])('%o → %s ms', (headers, expected) => {
+    expect(parseRetryAfter(new Headers(headers), undefined, now)).toBe(expected);
+  });
+
+  it("reads Google's RetryInfo from the body", () => {
+    expect(parseRetryAfter(undefined, '{"details":[{"retryDelay":"31.5s"}]}')).toBe(31_500);
+  });
+});
+
+describe('toProviderError', () => {
+  const scene: FailureScene = {
+    config: {
+      id: 'claude',
+      label: 'Anthropic',
+      vendor: 'anthropic',
+      keys: ['sk-ant-secret-value-1234'],
+      timeoutMs: 1000,
+      firstTokenTimeoutMs: 500,
+    },
+    apiKey: 'sk-ant-secret-value-1234',
+    operation: 'chat',
+    model: 'claude-haiku-4-5',
+    responseStarted: true,
+  };
+
+  it('maps an error event inside a 200 stream by its type (Anthropic overloaded mid-stream)', () => {
+    // What @anthropic-ai/sdk throws for `event: error` in an SSE stream: no status, only the body.
+    const thrown = new APIError(
+      undefined,
+      { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } },
+      undefined,
+      new Headers(),
+    );
+    const error = toProviderError(thrown, scene);
+    expect(error.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(error.message).toBe(
+      'PROVIDER_UNAVAILABLE: Anthropic is unavailable (HTTP 529): Overloaded. Try again later; routing falls back to other providers',
+    );
+  });
+
+  it('scrubs a key that an upstream echoes into a 400 message', () => {
+    const thrown = new APIError(
+      400,
+      { error: { type: 'invalid_request_error', message: 'bad header sk-ant-secret-value-1234' } },
+      undefined,
+      new Headers(),
+    );
+    const error = toProviderError(thrown, scene);
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.message).not.toContain('secret');
+    expect(error.message).toContain('…1234');
+  });
+
+  it('a spent quota is not retryable, a rate limit is', () => {
+    const quota = new APIError(
+      429,
+      { error: { message: 'You exceeded your current quota, please check your plan and billing details.' } },
+      undefined,
+      new Headers(),
+    );
+    expect(toProviderError(quota, scene)).toMatchObject({ code: 'RATE_LIMITED', retryable: false });
+    const limited = new APIError(
+      429,
+      { error: { message: 'Rate limit reached' } },
+      undefined,
+      new Headers({ 'retry-after': '3' }),
+    );
+    expect(toProviderError(limited, scene)).toMatchObject({
+      code: 'RATE_LIMITED',
+      retryable: true,
+      retryAfterMs: 3000,
+    });
+  });
+});
