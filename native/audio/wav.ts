@@ -31,9 +31,9 @@ export function decodeWav(bytes: Uint8Array, fileName: string): PcmAudio {
     const id = ascii(bytes, offset, 4);
     const size = view.getUint32(offset + 4, true);
     const body = offset + 8;
-    if (id === 'fmt ' && size >= 16) {
+    if (id === 'fmt ' && size >= 16 && body + 16 <= bytes.length) {
       let code = view.getUint16(body, true);
-      if (code === FORMAT_EXTENSIBLE && size >= 40) code = view.getUint16(body + 24, true);
+      if (code === FORMAT_EXTENSIBLE && size >= 40 && body + 26 <= bytes.length) code = view.getUint16(body + 24, true);
       format = {
         code,
         channels: view.getUint16(body + 2, true),
