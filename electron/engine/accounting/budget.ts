@@ -1,0 +1,160 @@
+import type { BudgetConfig, BudgetLimits } from '../config/types.ts';
+import type { Clock } from '../routing/clock.ts';
+import type { RoutingState } from '../routing/state.ts';
+import { utcDay } from './ledger.ts';
+
+export type BudgetPeriod = 'daily' | 'monthly';
+
+export interface BudgetStatus {
+  /** 'global' or a provider id. */
+  scope: string;
+  period: BudgetPeriod;
+  limitUsd: number;
+  spentUsd: number;
+  /** Estimated cost of requests in flight, held against the budget until they finish. */
+  reservedUsd: number;
+  remainingUsd: number;
+  /** spent / limit. */
+  fraction: number;
+  exceeded: boolean;
+}
+
+export interface BudgetAlert {
+  scope: string;
+  period: BudgetPeriod;
+  limitUsd: number;
+  spentUsd: number;
+  /** 'threshold' at alertThreshold × limit, 'exceeded' at the limit. */
+  level: 'threshold' | 'exceeded';
+}
+
+/** A hold on budgets for one request in flight; settle it with the real cost when the request ends. */
+export interface Reservation {
+  keys: string[];
+  amountUsd: number;
+  providerId: string;
+}
+
+const PERIODS: BudgetPeriod[] = ['daily', 'monthly'];
+const PERIOD_TTL_MS: Record<BudgetPeriod, number> = { daily: 2 * 86_400_000, monthly: 32 * 86_400_000 };
+
+/**
+ * Daily and monthly budgets, global and per provider (UTC calendar days and months). Each paid
+ * request reserves its estimated cost before it is sent, so concurrent requests cannot together slip
+ * past a limit: a budget is overshot by at most what one request costs beyond its estimate.
+ */
+export class BudgetGuard {
+  private readonly state: RoutingState;
+  private readonly clock: Clock;
+  config: BudgetConfig;
+  private readonly onAlert: (alert: BudgetAlert) => void;
+
+  constructor(state: RoutingState, clock: Clock, config: BudgetConfig, onAlert: (alert: BudgetAlert) => void) {
+    this.state = state;
+    this.clock = clock;
+    this.config = config;
+    this.onAlert = onAlert;
+  }
+
+  private periodKey(period: BudgetPeriod): string {
+    const day = utcDay(this.clock.now());
+    return period === 'daily' ? day : day.slice(0, 7);
+  }
+
+  /** The (scope, period, limit) triples that apply to a provider's spending. */
+  private *limits(providerId: string): Generator<[scope: string, period: BudgetPeriod, limit: number]> {
+    const scopes: [string, BudgetLimits | undefined][] = [
+      ['global', this.config.global],
+      [providerId, this.config.providers[providerId]],
+    ];
+    for (const [scope, limits] of scopes) {
+      for (const period of PERIODS) {
+        const limit = limits?.[period];
+        if (limit !== undefined) yield [scope, period, limit];
+      }
+    }
+  }
+
+  private spent(scope: string, period: BudgetPeriod): number {
+    return this.state.get<number>('usage', `spend:${scope}:${period}:${this.periodKey(period)}`) ?? 0;
+  }
+
+  private reserved(scope: string, period: BudgetPeriod): number {
+    return this.state.get<number>('usage', `hold:${scope}:${period}:${this.periodKey(period)}`) ?? 0;
+  }
+
+  get hasBudgets(): boolean {
+    const { global, providers } = this.config;
+    return global.daily !== undefined || global.monthly !== undefined || Object.keys(providers).length > 0;
+  }
+
+  /** The first budget a call of `costUsd` on this provider would take past its limit, if any. */
+  wouldExceed(providerId: string, costUsd: number): BudgetStatus | undefined {
+    for (const [scope, period, limit] of this.limits(providerId)) {
+      const spent = this.spent(scope, period);
+      const reserved = this.reserved(scope, period);
+      // A free call never exceeds; a paid one must fit in what is left after calls in flight.
+      if (costUsd > 0 && spent + reserved + costUsd > limit) return this.view(scope, period, limit);
+    }
+    return undefined;
+  }
+
+  reserve(providerId: string, amountUsd: number): Reservation {
+    const keys: string[] = [];
+    if (amountUsd > 0) {
+      for (const [scope, period] of this.limits(providerId)) {
+        const key = `hold:${scope}:${period}:${this.periodKey(period)}`;
+        this.state.add('usage', key, amountUsd, PERIOD_TTL_MS[period]);
+        keys.push(key);
+      }
+    }
+    return { keys, amountUsd, providerId };
+  }
+
+  /** Releases the hold and books what the call really cost; alerts when a threshold is crossed. */
+  settle(reservation: Reservation, costUsd: number): void {
+    for (const key of reservation.keys) this.state.add('usage', key, -reservation.amountUsd);
+    if (costUsd <= 0) return;
+    for (const period of PERIODS) {
+      for (const scope of ['global', reservation.providerId]) {
+        this.state.add('usage', `spend:${scope}:${period}:${this.periodKey(period)}`, costUsd, PERIOD_TTL_MS[period]);
+      }
+    }
+    for (const [scope, period, limit] of this.limits(reservation.providerId)) {
+      const spent = this.spent(scope, period);
+      const before = spent - costUsd;
+      const threshold = this.config.alertThreshold * limit;
+      const alert = (level: BudgetAlert['level']) =>
+        this.onAlert({ scope, period, limitUsd: limit, spentUsd: spent, level });
+      if (before < limit && spent >= limit) alert('exceeded');
+      else if (before < threshold && spent >= threshold) alert('threshold');
+    }
+  }
+
+  private view(scope: string, period: BudgetPeriod, limit: number): BudgetStatus {
+    const spent = this.spent(scope, period);
+    const reserved = this.reserved(scope, period);
+    return {
+      scope,
+      period,
+      limitUsd: limit,
+      spentUsd: spent,
+      reservedUsd: Math.max(0, reserved),
+      remainingUsd: Math.max(0, limit - spent - Math.max(0, reserved)),
+      fraction: limit === 0 ? 1 : spent / limit,
+      exceeded: spent >= limit,
+    };
+  }
+
+  status(): BudgetStatus[] {
+    const out: BudgetStatus[] = [];
+    const scopes: [string, BudgetLimits][] = [['global', this.config.global], ...Object.entries(this.config.providers)];
+    for (const [scope, limits] of scopes) {
+      for (const period of PERIODS) {
+        const limit = limits[period];
+        if (limit !== undefined) out.push(this.view(scope, period, limit));
+      }
+    }
+    return out;
+  }
+}

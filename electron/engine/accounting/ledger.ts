@@ -1,0 +1,109 @@
+import type { RoutingState } from '../routing/state.ts';
+import type { UsageEvent } from './types.ts';
+
+export interface UsageTotals {
+  requests: number;
+  errors: number;
+  cancelled: number;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMsTotal: number;
+}
+
+export const REPORT_DIMENSIONS = ['provider', 'model', 'day'] as const;
+export type ReportDimension = (typeof REPORT_DIMENSIONS)[number];
+
+export interface CostReportRow extends UsageTotals {
+  /** Provider id, `provider/model`, or `YYYY-MM-DD` (UTC). */
+  key: string;
+  avgLatencyMs: number;
+}
+
+export interface CostReport {
+  by: ReportDimension;
+  total: CostReportRow;
+  rows: CostReportRow[];
+}
+
+export interface UsageStatistics {
+  total_requests: number;
+  request_counts: Record<string, number>;
+  /** Share of requests per provider, in percent. */
+  distribution: Record<string, number>;
+}
+
+const PREFIX: Record<ReportDimension | 'total', string> = { total: 't', provider: 'p:', model: 'm:', day: 'd:' };
+/** Days of per-day totals kept. */
+const DAY_RETENTION_MS = 400 * 86_400_000;
+
+export function utcDay(time: number): string {
+  return new Date(time).toISOString().slice(0, 10);
+}
+
+function empty(): UsageTotals {
+  return { requests: 0, errors: 0, cancelled: 0, costUsd: 0, inputTokens: 0, outputTokens: 0, latencyMsTotal: 0 };
+}
+
+/**
+ * Running totals of every usage event — overall, per provider, per provider+model and per day — kept
+ * in the routing state's `usage` space (so they are shared and bounded like the rest of it).
+ */
+export class UsageLedger {
+  private readonly state: RoutingState;
+
+  constructor(state: RoutingState) {
+    this.state = state;
+  }
+
+  add(event: UsageEvent): void {
+    this.bump(PREFIX.total, event, 0);
+    this.bump(PREFIX.provider + event.providerId, event, 0);
+    this.bump(`${PREFIX.model}${event.providerId}/${event.model}`, event, 0);
+    this.bump(PREFIX.day + utcDay(event.time), event, DAY_RETENTION_MS);
+  }
+
+  private bump(key: string, event: UsageEvent, ttlMs: number): void {
+    const totals = this.state.get<UsageTotals>('usage', key) ?? empty();
+    totals.requests++;
+    if (event.outcome === 'error') totals.errors++;
+    if (event.outcome === 'cancelled') totals.cancelled++;
+    totals.costUsd += event.costUsd;
+    totals.inputTokens += event.inputTokens;
+    totals.outputTokens += event.outputTokens;
+    totals.latencyMsTotal += event.latencyMs;
+    this.state.set('usage', key, totals, ttlMs);
+  }
+
+  report(by: ReportDimension): CostReport {
+    const prefix = PREFIX[by];
+    const rows: CostReportRow[] = [];
+    for (const [key, totals] of this.state.entries<UsageTotals>('usage')) {
+      if (key.startsWith(prefix)) rows.push(row(key.slice(prefix.length), totals));
+    }
+    rows.sort(
+      by === 'day' ? (a, b) => a.key.localeCompare(b.key) : (a, b) => b.costUsd - a.costUsd || b.requests - a.requests,
+    );
+    return { by, total: row('total', this.state.get<UsageTotals>('usage', PREFIX.total) ?? empty()), rows };
+  }
+
+  statistics(): UsageStatistics {
+    const rows = this.report('provider').rows;
+    const total = rows.reduce((sum, r) => sum + r.requests, 0);
+    return {
+      total_requests: total,
+      request_counts: Object.fromEntries(rows.map((r) => [r.key, r.requests])),
+      distribution: Object.fromEntries(
+        rows.map((r) => [r.key, total === 0 ? 0 : Math.round((r.requests / total) * 10_000) / 100]),
+      ),
+    };
+  }
+}
+
+function row(key: string, totals: UsageTotals): CostReportRow {
+  return {
+    key,
+    ...totals,
+    avgLatencyMs: totals.requests === 0 ? 0 : Math.round(totals.latencyMsTotal / totals.requests),
+  };
+}

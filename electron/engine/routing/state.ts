@@ -1,0 +1,139 @@
+import type { Clock } from './clock.ts';
+
+/**
+ * The routing layer's mutable state, in named spaces: breakers, rate-limit windows, key cooldowns,
+ * sticky assignments, balancing cursors, latency averages and usage counters. Everything that would
+ * have to be shared between processes goes through this one small interface, so a shared backend
+ * (Redis, SQLite) can replace the in-memory one without touching the logic above it.
+ *
+ * Values are plain JSON-able records. Callers write a record back with `set` after changing it, so a
+ * remote backend sees every change; the memory backend keeps the object itself, which makes that cheap.
+ */
+export const STATE_SPACES = ['breaker', 'limiter', 'keys', 'sticky', 'balance', 'latency', 'usage'] as const;
+export type StateSpace = (typeof STATE_SPACES)[number];
+
+export interface RoutingState {
+  get<T>(space: StateSpace, key: string): T | undefined;
+  /** `ttlMs` makes the record vanish after that long (0 or absent: no expiry). */
+  set<T>(space: StateSpace, key: string, value: T, ttlMs?: number): void;
+  delete(space: StateSpace, key: string): void;
+  /** Adds to a numeric counter (creating it at 0) and returns the new value. */
+  add(space: StateSpace, key: string, delta: number, ttlMs?: number): number;
+  /** Live records of a space, for statistics (order unspecified). */
+  entries<T>(space: StateSpace): IterableIterator<[string, T]>;
+  size(space: StateSpace): number;
+  clear(space?: StateSpace): void;
+}
+
+interface Slot {
+  value: unknown;
+  /** Epoch ms; 0 = never. */
+  expiresAt: number;
+}
+
+/** Most records a space holds before the least recently used go (bounded memory for per-user/per-key maps). */
+export const DEFAULT_STATE_CAPS: Record<StateSpace, number> = {
+  breaker: 10_000,
+  limiter: 10_000,
+  keys: 10_000,
+  sticky: 100_000,
+  balance: 10_000,
+  latency: 10_000,
+  usage: 50_000,
+};
+
+/** RoutingState in this process: one LRU map per space, with per-record expiry. */
+export class MemoryState implements RoutingState {
+  private readonly clock: Clock;
+  private readonly caps: Record<StateSpace, number>;
+  private readonly spaces = new Map<StateSpace, Map<string, Slot>>();
+
+  constructor(clock: Clock, caps: Partial<Record<StateSpace, number>> = {}) {
+    this.clock = clock;
+    this.caps = { ...DEFAULT_STATE_CAPS, ...caps };
+    for (const space of STATE_SPACES) this.spaces.set(space, new Map());
+  }
+
+  private live(space: StateSpace, key: string): Slot | undefined {
+    const map = this.spaces.get(space)!;
+    const slot = map.get(key);
+    if (!slot) return undefined;
+    if (slot.expiresAt !== 0 && slot.expiresAt <= this.clock.now()) {
+      map.delete(key);
+      return undefined;
+    }
+    // Re-insert: a Map iterates in insertion order, so the front is always the least recently used.
+    map.delete(key);
+    map.set(key, slot);
+    return slot;
+  }
+
+  get<T>(space: StateSpace, key: string): T | undefined {
+    return this.live(space, key)?.value as T | undefined;
+  }
+
+  set<T>(space: StateSpace, key: string, value: T, ttlMs = 0): void {
+    const expiresAt = ttlMs > 0 ? this.clock.now() + ttlMs : 0;
+    const slot = this.live(space, key);
+    if (slot) {
+      slot.value = value;
+      slot.expiresAt = expiresAt;
+      return;
+    }
+    this.insert(space, key, { value, expiresAt });
+  }
+
+  private insert(space: StateSpace, key: string, slot: Slot): void {
+    const map = this.spaces.get(space)!;
+    map.set(key, slot);
+    if (map.size > this.caps[space]) this.evict(map);
+  }
+
+  private evict(map: Map<string, Slot>): void {
+    const now = this.clock.now();
+    // Expired records go first; then the least recently used until a tenth of the cap is free, so
+    // eviction runs once per many inserts instead of on every one.
+    for (const [key, slot] of map) if (slot.expiresAt !== 0 && slot.expiresAt <= now) map.delete(key);
+    const cap = this.capOf(map);
+    if (map.size <= cap) return;
+    let excess = map.size - Math.floor(cap * 0.9);
+    for (const key of map.keys()) {
+      if (excess-- <= 0) break;
+      map.delete(key);
+    }
+  }
+
+  private capOf(map: Map<string, Slot>): number {
+    for (const [space, candidate] of this.spaces) if (candidate === map) return this.caps[space];
+    return Number.POSITIVE_INFINITY;
+  }
+
+  delete(space: StateSpace, key: string): void {
+    this.spaces.get(space)!.delete(key);
+  }
+
+  add(space: StateSpace, key: string, delta: number, ttlMs = 0): number {
+    const slot = this.live(space, key);
+    if (slot) {
+      slot.value = (slot.value as number) + delta;
+      return slot.value as number;
+    }
+    this.insert(space, key, { value: delta, expiresAt: ttlMs > 0 ? this.clock.now() + ttlMs : 0 });
+    return delta;
+  }
+
+  *entries<T>(space: StateSpace): IterableIterator<[string, T]> {
+    const now = this.clock.now();
+    for (const [key, slot] of this.spaces.get(space)!) {
+      if (slot.expiresAt === 0 || slot.expiresAt > now) yield [key, slot.value as T];
+    }
+  }
+
+  size(space: StateSpace): number {
+    return this.spaces.get(space)!.size;
+  }
+
+  clear(space?: StateSpace): void {
+    for (const [name, map] of this.spaces) if (!space || name === space) map.clear();
+  }
+}
