@@ -20,7 +20,7 @@ import {
   startSse,
   writeFrame,
 } from './http.ts';
-import { AUDIO_UPLOAD_LIMIT_BYTES, receiveUpload, removeUpload } from './multipart.ts';
+import { AUDIO_UPLOAD_LIMIT_BYTES, type ReceivedUpload, receiveUpload, removeUpload } from './multipart.ts';
 import { HttpError, invalidRequest, openAIErrorBody } from './problems.ts';
 import type { Router } from './router.ts';
 import { formatTranscript, TRANSCRIPT_FORMATS } from './transcript-formats.ts';
@@ -208,36 +208,47 @@ const transcriptionFieldsSchema = z.object({
 
 async function transcriptions(ctx: RequestContext, deps: ServerDeps): Promise<void> {
   const upload = await receiveUpload(ctx, { dir: tmpdir(), limit: AUDIO_UPLOAD_LIMIT_BYTES });
+  let answer: { route?: RouteInfo; body: string | object };
   try {
-    if (!upload.file)
-      throw new HttpError(400, 'invalid_request', 'file: attach the audio as the multipart field "file"', 'file');
-    const parsed = transcriptionFieldsSchema.safeParse(upload.fields);
-    if (!parsed.success) throw invalidRequest(parsed.error);
-    const fields = parsed.data;
-    markEngineCall(ctx);
-    const segments: TranscriptSegment[] = [];
-    let route: RouteInfo | undefined;
-    let duration = 0;
-    let language = fields.language ?? '';
-    for await (const event of deps.engine.transcribe(
-      { filePath: upload.file.path, model: fields.model, language: fields.language, prompt: fields.prompt },
-      requestOptions(ctx, deps, fields.user),
-    )) {
-      markEngineEvent(ctx);
-      if (event.type === 'route') route = event.route;
-      else if (event.type === 'segment') segments.push(event.segment);
-      else if (event.type === 'done') {
-        duration = event.durationSeconds;
-        language = event.language;
-      }
-    }
-    const formatted = formatTranscript(fields.response_format ?? 'json', { segments, duration, language });
-    if (typeof formatted === 'string') {
-      sendText(ctx, 200, formatted, 'text/plain; charset=utf-8', routeHeaders(ctx, route));
-    } else sendJson(ctx, 200, formatted, routeHeaders(ctx, route));
+    answer = await transcribeUpload(ctx, deps, upload);
   } finally {
+    // Removed before the answer goes out: once the client has it, the audio is gone from this machine.
     await removeUpload(upload.file);
   }
+  if (typeof answer.body === 'string') {
+    sendText(ctx, 200, answer.body, 'text/plain; charset=utf-8', routeHeaders(ctx, answer.route));
+  } else sendJson(ctx, 200, answer.body, routeHeaders(ctx, answer.route));
+}
+
+async function transcribeUpload(
+  ctx: RequestContext,
+  deps: ServerDeps,
+  upload: ReceivedUpload,
+): Promise<{ route?: RouteInfo; body: string | object }> {
+  if (!upload.file) {
+    throw new HttpError(400, 'invalid_request', 'file: attach the audio as the multipart field "file"', 'file');
+  }
+  const parsed = transcriptionFieldsSchema.safeParse(upload.fields);
+  if (!parsed.success) throw invalidRequest(parsed.error);
+  const fields = parsed.data;
+  markEngineCall(ctx);
+  const segments: TranscriptSegment[] = [];
+  let route: RouteInfo | undefined;
+  let duration = 0;
+  let language = fields.language ?? '';
+  for await (const event of deps.engine.transcribe(
+    { filePath: upload.file.path, model: fields.model, language: fields.language, prompt: fields.prompt },
+    requestOptions(ctx, deps, fields.user),
+  )) {
+    markEngineEvent(ctx);
+    if (event.type === 'route') route = event.route;
+    else if (event.type === 'segment') segments.push(event.segment);
+    else if (event.type === 'done') {
+      duration = event.durationSeconds;
+      language = event.language;
+    }
+  }
+  return { route, body: formatTranscript(fields.response_format ?? 'json', { segments, duration, language }) };
 }
 
 export function addOpenAIRoutes(router: Router, deps: ServerDeps): void {

@@ -75,11 +75,28 @@ const UPSTREAM_KEY_HINT: Partial<Record<ErrorCode, string>> = {
     ' (the upstream provider refused this key for this request; check the key’s permissions in providers.yaml)',
 };
 
+/**
+ * The code that says what happened: when every candidate failed the same way (the one provider
+ * rate-limited, or rejected our key), that way, so the client sees 429 or the key hint, not a bare 502.
+ */
+function effectiveCode(error: SwitchboardError): ErrorCode {
+  const attempts = error.attempts ?? [];
+  if (
+    error.code === 'ALL_PROVIDERS_FAILED' &&
+    attempts.length > 0 &&
+    attempts.every((a) => a.code === attempts[0]!.code)
+  ) {
+    return attempts[0]!.code;
+  }
+  return error.code;
+}
+
 export function statusOf(error: SwitchboardError): number {
-  if (error.code === 'ALL_PROVIDERS_FAILED' && error.attempts?.length) {
+  const code = effectiveCode(error);
+  if (code === 'ALL_PROVIDERS_FAILED' && error.attempts?.length) {
     return error.attempts.every((attempt) => TRANSIENT.has(attempt.code)) ? 503 : 502;
   }
-  return STATUS[error.code];
+  return STATUS[code];
 }
 
 /** A 400 naming the zod issue a person should fix first, as `param` and in the message. */
@@ -107,15 +124,17 @@ export function toProblem(thrown: unknown, redact: (text: string) => string): Pr
     };
   }
   const error = toSwitchboardError(thrown);
-  const message = redact(`${error.detail}${UPSTREAM_KEY_HINT[error.code] ?? ''}`);
+  const code = effectiveCode(error);
+  const hinted = error.attempts?.find((a) => UPSTREAM_KEY_HINT[a.code])?.code ?? code;
+  const message = redact(`${error.detail}${UPSTREAM_KEY_HINT[hinted] ?? ''}`);
   const serialized = error.toJSON();
   serialized.message = redact(serialized.message);
   if (serialized.attempts) serialized.attempts = serialized.attempts.map((a) => ({ ...a, message: redact(a.message) }));
   return {
     status: statusOf(error),
-    code: error.code.toLowerCase(),
+    code: code.toLowerCase(),
     message,
-    param: error.code === 'MODEL_NOT_FOUND' ? 'model' : null,
+    param: code === 'MODEL_NOT_FOUND' ? 'model' : null,
     retryAfterSeconds: error.retryAfterMs !== undefined ? Math.max(1, Math.ceil(error.retryAfterMs / 1000)) : undefined,
     serialized,
   };
