@@ -55,7 +55,7 @@ describe('crash recovery', () => {
       if (line.committed) {
         committed.push(line.committed);
         meetingId = line.meetingId;
-        // Mid-job: three turns of seven stored, the fourth being transcribed.
+        // Mid-job: three of the eight segments Whisper finds in the standup stored, the rest to come.
         if (committed.length === 3) {
           process.kill(transcriberPid!, 'SIGKILL');
           return true;
@@ -71,6 +71,7 @@ describe('crash recovery', () => {
     const survived = afterCrash.meetings.segments(meetingId!);
     expect(survived.slice(0, committed.length)).toEqual(committed);
     expect(survived.length).toBeLessThan(8);
+    expect(survived.at(-1)!.end).toBeLessThan(50);
     afterCrash.close();
 
     // A restarted process resumes the job from the end of the last stored segment.
@@ -85,8 +86,11 @@ describe('crash recovery', () => {
     const segments = resumed.meetings.segments(meetingId!);
     expect(resumed.meetings.get(meetingId!).status).toBe('done');
     expect(segments.slice(0, committed.length)).toEqual(committed);
-    expect(segments.map((segment) => segment.start)).toEqual([0, 7.12, 15.72, 22.66, 28.68, 36.48, 44.32, 52.98]);
-    expect(segments.map((segment) => segment.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // Resumed after the last stored segment: in order, no overlap, no repeat, to the end of the speech.
+    for (let i = 1; i < segments.length; i++) expect(segments[i]!.start).toBeGreaterThanOrEqual(segments[i - 1]!.end);
+    expect(segments.length).toBeGreaterThan(survived.length);
+    expect(segments.at(-1)!.end).toBeGreaterThan(50);
+    expect(segments.map((segment) => segment.index)).toEqual(segments.map((_, i) => i));
     resumed.close();
   }, 60_000);
 
@@ -119,7 +123,7 @@ describe('crash recovery', () => {
     await queue.whenIdle();
     const meeting = store.meetings.get(meetingId!);
     expect(meeting.status).toBe('interrupted');
-    expect(meeting.error).toMatch(/the transcript up to 0:05 is kept/);
+    expect(meeting.error).toMatch(/the transcript up to 0:0\d is kept/);
     expect(store.meetings.segments(meetingId!).length).toBeGreaterThanOrEqual(1);
     store.close();
   }, 60_000);
