@@ -1,0 +1,228 @@
+import { type Llama, LlamaChat, LlamaCompletion, type LlamaGrammar, type Token } from 'node-llama-cpp';
+import { cancelledError, isAbortError, LocalModelError } from '../models/errors.ts';
+import { ModelStore } from '../models/model-store.ts';
+import { AsyncQueue } from './async-queue.ts';
+import { toChatHistory } from './chat-history.ts';
+import { ModelPool, type ModelPoolOptions } from './model-pool.ts';
+import type {
+  LocalChatCall,
+  LocalChatEvent,
+  LocalCompletionOptions,
+  LocalFinishReason,
+  LocalResponseFormat,
+} from './types.ts';
+
+export interface LlamaRuntimeOptions extends ModelPoolOptions {
+  /** Where installed models live; used when no store is given. */
+  modelsDir?: string;
+  store?: ModelStore;
+  pool?: ModelPool;
+}
+
+interface GenerationHooks {
+  onTextChunk: (text: string) => void;
+  onToken: (tokens: Token[]) => void;
+  signal: AbortSignal;
+}
+
+const GRAMMAR_CACHE_SIZE = 32;
+
+/**
+ * Chat, completion and embeddings over installed GGUF models through node-llama-cpp (inference
+ * runs on llama.cpp's own threads, never on the JS thread). Structurally a LocalLlmRuntime of the
+ * engine (electron/engine/providers/local/runtime.ts).
+ */
+export class LlamaRuntime {
+  readonly store: ModelStore;
+  readonly pool: ModelPool;
+  /** Compiled grammars per llama instance (a GPU→CPU fallback has its own), by schema. */
+  private readonly grammars = new WeakMap<Llama, Map<string, Promise<LlamaGrammar>>>();
+
+  constructor(options: LlamaRuntimeOptions) {
+    if (!options.store && !options.modelsDir) {
+      throw new LocalModelError('INVALID_REQUEST', 'the llama runtime needs a models directory or a model store');
+    }
+    this.store = options.store ?? new ModelStore({ modelsDir: options.modelsDir! });
+    this.pool = options.pool ?? new ModelPool(options);
+  }
+
+  /** Installed chat models, with the context window the catalog gives for them. */
+  async listModels(): Promise<{ id: string; contextWindow?: number }[]> {
+    const installed = await this.store.list();
+    return installed
+      .filter((model) => model.kind === 'llm')
+      .map((model) => {
+        const entry = this.store.catalog.models.find((item) => item.id === model.catalogId);
+        return entry && 'contextWindow' in entry
+          ? { id: model.id, contextWindow: entry.contextWindow }
+          : { id: model.id };
+      });
+  }
+
+  /** A chat turn with the model's own chat template; `response_format` becomes a grammar. */
+  async *chat(call: LocalChatCall, signal: AbortSignal): AsyncGenerator<LocalChatEvent> {
+    if (call.tools && call.tools.length > 0) {
+      throw new LocalModelError('NOT_SUPPORTED', 'local models do not take tools; send the request without tools');
+    }
+    const history = toChatHistory(call.messages);
+    const { path } = await this.store.resolveGguf(call.model);
+    const lease = await this.pool.acquireSequence(path, signal);
+    const chat = new LlamaChat({ contextSequence: lease.sequence, autoDisposeSequence: false });
+    try {
+      const grammar = await this.grammarFor(lease.llama, call.response_format);
+      const prompt = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText;
+      const inputTokens = prompt.tokenize(lease.model.tokenizer).length;
+      const stop = typeof call.stop === 'string' ? [call.stop] : call.stop;
+      yield* this.stream(call.model, inputTokens, signal, async (hooks) => {
+        const result = await chat.generateResponse(history, {
+          ...hooks,
+          maxTokens: call.max_tokens,
+          temperature: call.temperature,
+          topP: call.top_p,
+          seed: call.seed,
+          ...(stop && stop.length > 0 ? { customStopTriggers: stop } : {}),
+          ...(grammar ? { grammar } : {}),
+        });
+        return result.metadata.stopReason;
+      });
+    } finally {
+      chat.dispose({ disposeSequence: false });
+      lease.release();
+    }
+  }
+
+  /** Plain text continuation of a prompt, for base (non-chat) models. */
+  async *complete(
+    model: string,
+    prompt: string,
+    options: LocalCompletionOptions,
+    signal: AbortSignal,
+  ): AsyncGenerator<LocalChatEvent> {
+    const { path } = await this.store.resolveGguf(model);
+    const lease = await this.pool.acquireSequence(path, signal);
+    const completion = new LlamaCompletion({ contextSequence: lease.sequence, autoDisposeSequence: false });
+    try {
+      const inputTokens = lease.model.tokenize(prompt).length;
+      yield* this.stream(model, inputTokens, signal, async (hooks) => {
+        const result = await completion.generateCompletionWithMeta(prompt, { ...hooks, ...options });
+        return result.metadata.stopReason;
+      });
+    } finally {
+      completion.dispose({ disposeSequence: false });
+      lease.release();
+    }
+  }
+
+  async embed(
+    model: string,
+    inputs: string[],
+    signal: AbortSignal,
+  ): Promise<{ vectors: number[][]; inputTokens: number }> {
+    const { path } = await this.store.resolveGguf(model);
+    const lease = await this.pool.acquireEmbedding(path, signal);
+    try {
+      const vectors: number[][] = [];
+      let inputTokens = 0;
+      for (const input of inputs) {
+        if (signal.aborted) throw cancelledError(signal.reason);
+        inputTokens += lease.model.tokenize(input).length;
+        const embedding = await lease.context.getEmbeddingFor(input);
+        vectors.push([...embedding.vector]);
+      }
+      return { vectors, inputTokens };
+    } catch (error) {
+      throw asLocalError(error, signal);
+    } finally {
+      lease.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  /**
+   * Runs one generation and yields its text as it comes. The generation is stopped when the caller's
+   * signal fires or the caller stops reading, and always awaited before the sequence goes back to the
+   * pool, so two generations never share a sequence.
+   */
+  private async *stream(
+    model: string,
+    inputTokens: number,
+    signal: AbortSignal,
+    run: (hooks: GenerationHooks) => Promise<string>,
+  ): AsyncGenerator<LocalChatEvent> {
+    const stopper = new AbortController();
+    const chunks = new AsyncQueue<string>();
+    let outputTokens = 0;
+    const generation = run({
+      onTextChunk: (text) => chunks.push(text),
+      onToken: (tokens) => {
+        outputTokens += tokens.length;
+      },
+      signal: AbortSignal.any([signal, stopper.signal]),
+    }).then(
+      (stopReason) => {
+        chunks.end();
+        return stopReason;
+      },
+      (error: unknown) => {
+        chunks.fail(error);
+        throw error;
+      },
+    );
+    try {
+      for await (const text of chunks) yield { type: 'text', text };
+      const stopReason = await generation;
+      const reason: LocalFinishReason = stopReason === 'maxTokens' ? 'length' : 'stop';
+      yield { type: 'finish', reason, usage: { inputTokens, outputTokens, estimated: false }, model };
+    } catch (error) {
+      throw asLocalError(error, signal);
+    } finally {
+      stopper.abort();
+      await generation.catch(() => undefined);
+    }
+  }
+
+  private grammarFor(llama: Llama, format: LocalResponseFormat | undefined): Promise<LlamaGrammar> | undefined {
+    if (!format || format.type === 'text') return undefined;
+    const schema = format.type === 'json_schema' ? format.json_schema.schema : undefined;
+    const key = schema ? JSON.stringify(schema) : 'json';
+    let cache = this.grammars.get(llama);
+    if (!cache) {
+      cache = new Map();
+      this.grammars.set(llama, cache);
+    }
+    const grammars = cache;
+    let grammar = grammars.get(key);
+    if (!grammar) {
+      grammar = (
+        schema
+          ? llama.createGrammarForJsonSchema(schema as Parameters<Llama['createGrammarForJsonSchema']>[0])
+          : llama.getGrammarFor('json')
+      ).catch((error: unknown) => {
+        grammars.delete(key);
+        throw new LocalModelError(
+          'INVALID_REQUEST',
+          `the JSON schema cannot be enforced on a local model: ${(error as Error).message}`,
+          { cause: error },
+        );
+      });
+      if (grammars.size >= GRAMMAR_CACHE_SIZE) grammars.delete(grammars.keys().next().value!);
+      grammars.set(key, grammar);
+    }
+    return grammar;
+  }
+}
+
+function asLocalError(error: unknown, signal: AbortSignal): LocalModelError {
+  if (error instanceof LocalModelError) return error;
+  if (signal.aborted || isAbortError(error)) return cancelledError(error);
+  return new LocalModelError('INTERNAL', `llama.cpp failed: ${(error as Error).message ?? String(error)}`, {
+    cause: error,
+  });
+}
+
+export function createLlamaRuntime(options: LlamaRuntimeOptions): LlamaRuntime {
+  return new LlamaRuntime(options);
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { detectHardware, LlamaHost, parseLocalDevice } from '../../../../native/gpu/llama-host.ts';
+import { storiesGguf } from '../models/shared-data.ts';
+
+describe('GPU detection', () => {
+  it('reports the CPU cleanly on a machine without a GPU', async () => {
+    const status = await detectHardware({ device: 'auto', threads: 1 });
+    expect(status.backend).toBe('cpu');
+    expect(status.gpuDevices).toEqual([]);
+    expect(status.vram).toBeNull();
+    expect(status.ram.totalBytes).toBeGreaterThan(0);
+    expect(status.ram.freeBytes).toBeGreaterThan(0);
+    expect(status.cpu.threads).toBeGreaterThan(0);
+    expect(status.cpu.cores).toBeGreaterThan(0);
+    expect(status.cpu.model.length).toBeGreaterThan(0);
+    expect(status.fallbackReason).toBeUndefined();
+  });
+
+  it('falls back to the CPU and says why when a forced GPU backend cannot start', async () => {
+    const host = new LlamaHost('cuda', 1);
+    const model = await host.loadModel({ modelPath: storiesGguf() });
+    try {
+      expect(model.llama.gpu).toBe(false);
+      const status = await host.status();
+      expect(status.requested).toBe('cuda');
+      expect(status.backend).toBe('cpu');
+      expect(status.fallbackReason).toMatch(/cuda/);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('reads LOCAL_DEVICE values and rejects unknown ones', () => {
+    expect(parseLocalDevice(undefined)).toBe('auto');
+    expect(parseLocalDevice('CUDA')).toBe('cuda');
+    expect(() => parseLocalDevice('tpu')).toThrow(/LOCAL_DEVICE=tpu is not one of auto\|cpu\|cuda\|vulkan\|metal/);
+  });
+});
