@@ -117,8 +117,8 @@ export function toProviderError(error: unknown, scene: FailureScene): Switchboar
   if (names.includes('SyntaxError') || /malformed|not valid JSON|Unexpected token|exception parsing/i.test(text)) {
     return new SwitchboardError(
       'BAD_RESPONSE',
-      `${label} sent a reply that is not valid JSON${where}: check that the base URL points at a ` +
-        `${config.vendor} API and not at a proxy or web page; try again if it persists only sometimes`,
+      `${label} sent a reply that is not valid JSON${where}: check that the base URL points at the ` +
+        `${label} API and not at a proxy or web page; if it happens only sometimes, try again`,
       facts,
     );
   }
@@ -147,7 +147,7 @@ export function toProviderError(error: unknown, scene: FailureScene): Switchboar
 }
 
 /** The end of a stream that stopped before its terminal event, as the caller should see it. */
-export function streamInterrupted(scene: FailureScene, detail: string): SwitchboardError {
+function streamInterrupted(scene: FailureScene, detail: string): SwitchboardError {
   return new SwitchboardError(
     'STREAM_INTERRUPTED',
     `${scene.config.label}'s stream stopped before it finished (${detail}); the partial answer is incomplete: try again`,
@@ -174,7 +174,8 @@ function fromStatus(
   const { config } = scene;
   const label = config.label;
   const facts = { providerId: config.id, status };
-  const said = detail ? `: ${truncate(scrub(detail))}` : '';
+  // The upstream's own sentence, without its final full stop, so that ours can follow it.
+  const said = detail ? `: ${truncate(scrub(detail)).replace(/\.\s*$/, '')}` : '';
   const key = maskKey(scene.apiKey);
   const make = (code: ErrorCode, message: string, extra: { retryAfterMs?: number; retryable?: boolean } = {}) =>
     new SwitchboardError(code, message, { ...facts, ...extra });
@@ -189,7 +190,7 @@ function fromStatus(
     return make(
       'PROVIDER_FORBIDDEN',
       `${label} refused the API key ending ${key} access to ${scene.model ? `model "${scene.model}"` : `this ${scene.operation} endpoint`}: ` +
-        `check the key's permissions, project or region in the ${config.vendor} console`,
+        `check the key's permissions, project or region in the ${label} console`,
     );
   }
   if (status === 404) {

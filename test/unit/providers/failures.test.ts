@@ -170,8 +170,8 @@ describe.each(PROTOCOLS)('the $name adapter turns upstream failures into errors 
     expectNoKey(error, key);
     expectNoKey(error, setup.key);
     expect(fake.requests).toHaveLength(1);
-    // Timeouts fire on time; nothing else waits for one.
-    expect(Date.now() - started).toBeLessThan(failureCase.code === 'TIMEOUT' ? 2_500 : 2_000);
+    // Nothing waits for the 5 s default timeout: the short ones fire on time, other failures come at once.
+    expect(Date.now() - started).toBeLessThan(4_000);
   });
 });
 
