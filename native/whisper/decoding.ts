@@ -119,15 +119,27 @@ export class UtteranceDecoder extends LogitsProcessor {
     }
   }
 
-  private constrain(scores: Float32Array): void {
+  /** The token the grammar leaves no choice about, if any. */
+  private forcedToken(): number | undefined {
     const { eos, timestampBegin } = this.vocabulary;
     const plan = this.plans[this.utterance];
-    if (this.phase === 'finished' || !plan) return force(scores, eos);
-    if (this.phase === 'start') return force(scores, timestampBegin + plan.startStep);
-    if (this.phase === 'mid-start') return force(scores, this.expected);
-    const end = timestampBegin + plan.endStep;
-    if (this.phase === 'text' && this.used >= plan.maxTokens) return force(scores, end);
+    if (this.phase === 'finished' || !plan) return eos;
+    if (this.phase === 'start') return timestampBegin + plan.startStep;
+    if (this.phase === 'mid-start') return this.expected;
+    if (this.phase === 'text' && this.used >= plan.maxTokens) return timestampBegin + plan.endStep;
+    return undefined;
+  }
 
+  private constrain(scores: Float32Array): void {
+    const forced = this.forcedToken();
+    if (forced !== undefined) {
+      scores.fill(Number.NEGATIVE_INFINITY);
+      scores[forced] = 0;
+      return;
+    }
+    const { eos, timestampBegin } = this.vocabulary;
+    const plan = this.plans[this.utterance]!;
+    const end = timestampBegin + plan.endStep;
     if (this.phase === 'text-required') {
       scores.fill(Number.NEGATIVE_INFINITY, eos);
       return;
@@ -156,11 +168,6 @@ export class UtteranceDecoder extends LogitsProcessor {
     this.expected = best;
     this.expectedLogprob = -Math.log(sum);
   }
-}
-
-function force(scores: Float32Array, token: number): void {
-  scores.fill(Number.NEGATIVE_INFINITY);
-  scores[token] = 0;
 }
 
 /** exp(mean log-probability) of a piece's tokens: 1 when the model was sure of every token. */

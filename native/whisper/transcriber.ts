@@ -7,20 +7,16 @@ import type { JobMessage, WorkerMessage } from './worker.ts';
 /**
  * Local Whisper transcription (transformers.js + onnxruntime, CPU) in a worker thread, so a long job never
  * blocks the caller's event loop. Jobs run one at a time, in order; the loaded model stays in the worker
- * between jobs. Cancelling terminates the worker (the next job starts a fresh one), because onnxruntime
- * cannot be interrupted in the middle of a run.
+ * between jobs. Cancelling ends the caller's iteration at once and tells the worker to stop, which it does
+ * within one decoder step (or the encoder pass in flight); the next job waits for that.
  */
 export function createWhisperTranscriber(options: WhisperTranscriberOptions): LocalTranscriber {
   let worker: Worker | undefined;
   let tail: Promise<void> = Promise.resolve();
   let nextJob = 1;
   let closed = false;
-
-  const stopWorker = () => {
-    const stopping = worker;
-    worker = undefined;
-    return stopping?.terminate();
-  };
+  /** Settles when the job the worker is on has finished, failed or been cancelled. */
+  let idle: Promise<void> = Promise.resolve();
 
   /** Waits for the jobs queued before this one; the returned function lets the next one go. */
   const takeTurn = async (signal: AbortSignal): Promise<() => void> => {
@@ -48,18 +44,24 @@ export function createWhisperTranscriber(options: WhisperTranscriberOptions): Lo
     const job = nextJob++;
     worker ??= new Worker(new URL('./worker.ts', import.meta.url));
     const current = worker;
-    let settled = false;
+    let settle!: () => void;
+    idle = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
     const onMessage = (message: WorkerMessage) => {
       if (message.job !== job) return;
       if (message.type === 'event') return events.push(message.event);
-      settled = true;
+      settle();
       if (message.type === 'finished') events.end();
       else events.fail(new TranscriptionError(message.code, message.message));
     };
-    const onCrash = (error: Error) =>
-      events.fail(new TranscriptionError('INTERNAL', `the Whisper worker crashed: ${error.message}`, { cause: error }));
-    const onExit = (code: number) =>
-      events.fail(new TranscriptionError('INTERNAL', `the Whisper worker stopped unexpectedly (exit code ${code})`));
+    const onGone = (reason: string) => {
+      if (worker === current) worker = undefined;
+      settle();
+      events.fail(new TranscriptionError('INTERNAL', `the Whisper worker ${reason}; try again`));
+    };
+    const onCrash = (error: Error) => onGone(`crashed (${error.message})`);
+    const onExit = (code: number) => onGone(`stopped unexpectedly (exit code ${code})`);
     const onAbort = () => events.fail(cancelled());
     current.on('message', onMessage).on('error', onCrash).on('exit', onExit).ref();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -71,14 +73,18 @@ export function createWhisperTranscriber(options: WhisperTranscriberOptions): Lo
       request: { ...request },
     };
     current.postMessage(message);
+    let complete = false;
     try {
       yield* events;
+      complete = true;
     } finally {
       signal.removeEventListener('abort', onAbort);
-      current.off('message', onMessage).off('error', onCrash).off('exit', onExit).unref();
-      // Cancelled, crashed, or the caller stopped listening: the worker may still be busy with this job.
-      if (!settled && worker === current) void stopWorker();
-      release();
+      // Cancelled, or the caller stopped listening: the worker may still be on this job.
+      if (!complete) current.postMessage({ type: 'cancel', job } satisfies JobMessage);
+      void idle.then(() => {
+        current.off('message', onMessage).off('error', onCrash).off('exit', onExit).unref();
+        release();
+      });
     }
   }
 
@@ -89,7 +95,11 @@ export function createWhisperTranscriber(options: WhisperTranscriberOptions): Lo
     transcribe,
     async close() {
       closed = true;
-      await stopWorker();
+      const stopping = worker;
+      worker = undefined;
+      // Terminating only once the worker is idle: never while onnxruntime is running (see worker.ts).
+      await idle;
+      await stopping?.terminate();
     },
   };
 }

@@ -1,15 +1,19 @@
 /**
  * The Whisper worker thread: decodes the audio, finds speech, and runs transformers.js (onnxruntime) on it,
- * posting each segment and progress step as it happens. Inference blocks whatever thread it runs on for
- * seconds at a time; here that is this thread, and cancelling is terminating it.
+ * posting each segment and progress step as it happens, so that the work (seconds to hours of CPU) never
+ * blocks the caller's thread. Cancelling is cooperative: it stops ffmpeg at once and generation at the next
+ * decoder step. The thread is not terminated mid-run: terminating a worker while an onnxruntime-node run is
+ * in flight aborts the whole process (its completion callback throws into a torn-down environment).
  */
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import {
   type AutomaticSpeechRecognitionPipeline,
   env,
+  InterruptableStoppingCriteria,
   LogitsProcessorList,
   pipeline,
+  StoppingCriteriaList,
   type Tensor,
 } from '@huggingface/transformers';
 import { AudioDecodeError, decodeAudio, SAMPLE_RATE } from '../audio/index.ts';
@@ -19,13 +23,16 @@ import type { Dtype } from './models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from './types.ts';
 import { type DecodingWindow, detectSpeech, planWindows, type Span } from './vad.ts';
 
-export interface JobMessage {
-  type: 'transcribe';
-  job: number;
-  model: { id: string; dir: string; dtype: Dtype };
-  threads?: number;
-  request: TranscriptionRequest;
-}
+export type JobMessage =
+  | {
+      type: 'transcribe';
+      job: number;
+      model: { id: string; dir: string; dtype: Dtype };
+      threads?: number;
+      request: TranscriptionRequest;
+    }
+  | { type: 'cancel'; job: number };
+type TranscribeMessage = Extract<JobMessage, { type: 'transcribe' }>;
 
 export type WorkerMessage =
   | { type: 'event'; job: number; event: TranscriptionEvent }
@@ -43,7 +50,7 @@ const MAX_PROMPT_TOKENS = 100;
 const port = parentPort!;
 let loaded: { key: string; asr: AutomaticSpeechRecognitionPipeline } | undefined;
 
-async function load(model: JobMessage['model'], threads?: number): Promise<AutomaticSpeechRecognitionPipeline> {
+async function load(model: TranscribeMessage['model'], threads?: number): Promise<AutomaticSpeechRecognitionPipeline> {
   const key = `${model.dir}|${model.dtype}|${threads ?? ''}`;
   if (loaded?.key === key) return loaded.asr;
   await loaded?.asr.dispose();
@@ -61,9 +68,13 @@ async function load(model: JobMessage['model'], threads?: number): Promise<Autom
   return asr;
 }
 
-async function transcribe(message: JobMessage, emit: (event: TranscriptionEvent) => void): Promise<void> {
+async function transcribe(
+  message: TranscribeMessage,
+  signal: AbortSignal,
+  emit: (event: TranscriptionEvent) => void,
+): Promise<void> {
   const { request } = message;
-  const audio = await decodeAudio(request.filePath);
+  const audio = await decodeAudio(request.filePath, { signal });
   const total = audio.durationSeconds;
   const startAt = request.startAt ?? 0;
   if (!(startAt >= 0)) {
@@ -89,7 +100,8 @@ async function transcribe(message: JobMessage, emit: (event: TranscriptionEvent)
   const prefix = asr ? decoderPrefix(asr, request) : undefined;
   let index = 0;
   for (const [w, window] of windows.entries()) {
-    await decodeWindow(asr!, prefix!, audio.samples, window, (utterance, pieces) => {
+    signal.throwIfAborted();
+    await decodeWindow(asr!, prefix!, audio.samples, window, signal, (utterance, pieces) => {
       for (const segment of toSegments(asr!, window, utterance, pieces))
         emit({ type: 'segment', segment: { ...segment, index: index++ } });
       progress(utterance.end);
@@ -151,6 +163,7 @@ async function decodeWindow(
   prefix: DecoderPrefix,
   samples: Float32Array,
   window: DecodingWindow,
+  signal: AbortSignal,
   onUtterance: (utterance: Span, pieces: DecodedPiece[]) => void,
 ): Promise<void> {
   const audio = samples.subarray(Math.floor(window.start * SAMPLE_RATE), Math.ceil(window.end * SAMPLE_RATE));
@@ -178,15 +191,24 @@ async function decodeWindow(
   );
   const processors = new LogitsProcessorList();
   processors.push(decoder);
-  await asr.model.generate({
-    inputs: input_features,
-    decoder_input_ids: prefix.tokens,
-    logits_processor: processors,
-    max_new_tokens: UtteranceDecoder.maxNewTokens(plans),
-    no_repeat_ngram_size: NO_REPEAT_NGRAM_SIZE,
-    repetition_penalty: REPETITION_PENALTY,
-    return_timestamps: false,
-  } as Parameters<typeof asr.model.generate>[0]);
+  const interrupt = new InterruptableStoppingCriteria();
+  const onAbort = () => interrupt.interrupt();
+  signal.addEventListener('abort', onAbort);
+  const stopping = new StoppingCriteriaList();
+  stopping.push(interrupt);
+  await asr.model
+    .generate({
+      inputs: input_features,
+      decoder_input_ids: prefix.tokens,
+      logits_processor: processors,
+      stopping_criteria: stopping,
+      max_new_tokens: UtteranceDecoder.maxNewTokens(plans),
+      no_repeat_ngram_size: NO_REPEAT_NGRAM_SIZE,
+      repetition_penalty: REPETITION_PENALTY,
+      return_timestamps: false,
+    } as Parameters<typeof asr.model.generate>[0])
+    .finally(() => signal.removeEventListener('abort', onAbort));
+  signal.throwIfAborted();
 }
 
 function toSegments(
@@ -209,7 +231,8 @@ function toSegments(
     .filter((segment) => segment.text.length > 0);
 }
 
-function failure(job: number, error: unknown): WorkerMessage {
+function failure(job: number, error: unknown, signal: AbortSignal): WorkerMessage {
+  if (signal.aborted) return { type: 'failed', job, code: 'CANCELLED', message: 'the transcription was cancelled' };
   if (error instanceof TranscriptionError || error instanceof AudioDecodeError) {
     return { type: 'failed', job, code: error.code, message: error.message };
   }
@@ -217,12 +240,19 @@ function failure(job: number, error: unknown): WorkerMessage {
   return { type: 'failed', job, code: 'INTERNAL', message: `transcription failed: ${message}` };
 }
 
+const running = new Map<number, AbortController>();
+
 port.on('message', async (message: JobMessage) => {
+  if (message.type === 'cancel') return running.get(message.job)?.abort();
   const post = (reply: WorkerMessage) => port.postMessage(reply);
+  const controller = new AbortController();
+  running.set(message.job, controller);
   try {
-    await transcribe(message, (event) => post({ type: 'event', job: message.job, event }));
+    await transcribe(message, controller.signal, (event) => post({ type: 'event', job: message.job, event }));
     post({ type: 'finished', job: message.job });
   } catch (error) {
-    post(failure(message.job, error));
+    post(failure(message.job, error, controller.signal));
+  } finally {
+    running.delete(message.job);
   }
 });

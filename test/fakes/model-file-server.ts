@@ -22,8 +22,10 @@ export interface ModelFileServer {
   requests: ServedRequest[];
   /** The next response for `file` sends `afterBytes` of its body, then the connection is destroyed. */
   cutNext(file: string, afterBytes: number): void;
-  /** Every response for `file` carries its bytes inverted (same length, wrong content). */
+  /** Every response for `file` carries its bytes inverted (same length, wrong content) until reset(). */
   corrupt(file: string): void;
+  /** Forgets faults and recorded requests. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -71,7 +73,8 @@ export async function startModelFileServer(root: string): Promise<ModelFileServe
       if (corrupted.has(file)) body = Buffer.from(body.map((byte) => byte ^ 0xff));
       if (cut !== undefined) {
         cuts.delete(file);
-        res.write(body.subarray(0, cut), () => res.socket?.destroy());
+        // Let the bytes reach the client before the connection dies, as when a network drops mid-file.
+        res.write(body.subarray(0, cut), () => setTimeout(() => res.socket?.destroy(), 50));
         return;
       }
       res.end(body);
@@ -90,6 +93,11 @@ export async function startModelFileServer(root: string): Promise<ModelFileServe
     requests,
     cutNext: (file, afterBytes) => cuts.set(normalize(file), afterBytes),
     corrupt: (file) => corrupted.add(normalize(file)),
+    reset: () => {
+      cuts.clear();
+      corrupted.clear();
+      requests.length = 0;
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
