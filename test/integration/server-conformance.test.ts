@@ -129,7 +129,9 @@ describe('the openai SDK', () => {
     expect(result.data[1]?.embedding.length).toBe(8);
     result.data.forEach((item, i) => {
       const expected = fakeEmbedding(['red apple', 'blue sky'][i]!);
-      item.embedding.forEach((value, j) => expect(value).toBeCloseTo(expected[j]!, 5));
+      item.embedding.forEach((value, j) => {
+        expect(value).toBeCloseTo(expected[j]!, 5);
+      });
     });
     const floats = await openai.embeddings.create({
       model: 'text-embedding-3-small',

@@ -8,7 +8,7 @@ import { SwitchboardError } from '../../electron/engine/contract/errors.ts';
 import { Engine } from '../../electron/engine/engine.ts';
 import { createAdapter } from '../../electron/engine/providers/create-adapter.ts';
 import type { ProviderAdapter } from '../../electron/engine/providers/types.ts';
-import { FallbackRouter } from '../../electron/engine/routing/router.ts';
+import { RoutingService } from '../../electron/engine/routing/router.ts';
 import { createServer, type RunningServer, type ServerOptions } from '../../electron/engine/server/server.ts';
 import { FAKE_ANTHROPIC_KEY, startFakeAnthropic } from '../fakes/anthropic.ts';
 import type { FakeOptions, FakeServer } from '../fakes/http-fake.ts';
@@ -19,11 +19,12 @@ export const REPLY = 'Hello from the fake provider, word by word.';
 
 /**
  * A live stack for the server's tests: the fake OpenAI and Anthropic servers on loopback, a real
- * Engine over a real providers.yaml (ConfigSource, createAdapter, FallbackRouter), and the server.
+ * Engine over a real providers.yaml (ConfigSource, createAdapter, the RoutingService), and the server.
  */
 export interface Stack {
   server: RunningServer;
   engine: Engine;
+  routing: RoutingService;
   openai: FakeServer;
   anthropic: FakeServer;
   dataDir: string;
@@ -89,10 +90,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }),
   );
   const source = new ConfigSource({ file, env: {}, overridesFile: join(dataDir, 'settings.json') });
-  const engine = new Engine(source, adapterFor, (config, adapters) => new FallbackRouter(config, adapters));
+  let routing: RoutingService | undefined;
+  const engine = new Engine(source, adapterFor, (config, adapters) => {
+    routing = new RoutingService(config, adapters);
+    return routing;
+  });
   const log: string[] = [];
   const server = await createServer({
     engine,
+    routingService: routing,
+    metricsText: () => routing!.metricsText(),
     token: TOKEN,
     port: 0,
     logger: { info: (line) => log.push(line), error: (line) => log.push(line) },
@@ -101,6 +108,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return {
     server,
     engine,
+    routing: routing!,
     openai,
     anthropic,
     dataDir,

@@ -169,7 +169,7 @@ const modelName = (route: RouteInfo | undefined, fallback: string) =>
 
 async function messages(ctx: RequestContext, deps: ServerDeps): Promise<void> {
   const body = await readJson(ctx, messagesSchema);
-  const options = requestOptions(ctx, deps, body.metadata?.user_id ?? undefined);
+  const options = requestOptions(ctx, body.metadata?.user_id ?? undefined);
   markEngineCall(ctx);
   const events = deps.engine.chat(toChatRequest(body), options);
   const id = `msg_${randomUUID().replaceAll('-', '')}`;

@@ -63,7 +63,7 @@ async function chatCompletions(ctx: RequestContext, deps: ServerDeps): Promise<v
   const body = await readJson(ctx, chatCompletionSchema);
   const { stream, stream_options, max_completion_tokens, n: _n, ...rest } = body;
   const request: ChatRequest = { ...rest, max_tokens: rest.max_tokens ?? max_completion_tokens ?? undefined };
-  const options = requestOptions(ctx, deps, body.user);
+  const options = requestOptions(ctx, body.user);
   markEngineCall(ctx);
   const events = deps.engine.chat(request, options);
   if (stream) return streamChat(ctx, events, stream_options?.include_usage === true);
@@ -160,7 +160,7 @@ async function embeddings(ctx: RequestContext, deps: ServerDeps): Promise<void> 
   const body = await readJson(ctx, embeddingsSchema);
   const { encoding_format, ...request } = body;
   markEngineCall(ctx);
-  const result = await deps.engine.embed(request, requestOptions(ctx, deps, body.user));
+  const result = await deps.engine.embed(request, requestOptions(ctx, body.user));
   markEngineEvent(ctx);
   const base64 = encoding_format === 'base64';
   sendJson(
@@ -238,7 +238,7 @@ async function transcribeUpload(
   let language = fields.language ?? '';
   for await (const event of deps.engine.transcribe(
     { filePath: upload.file.path, model: fields.model, language: fields.language, prompt: fields.prompt },
-    requestOptions(ctx, deps, fields.user),
+    requestOptions(ctx, fields.user),
   )) {
     markEngineEvent(ctx);
     if (event.type === 'route') route = event.route;

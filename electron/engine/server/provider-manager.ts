@@ -15,7 +15,7 @@ import {
 } from './http.ts';
 import { HttpError, type Problem } from './problems.ts';
 import type { Router } from './router.ts';
-import type { RoutingService } from './routing-service.ts';
+import type { ServedRouting } from './routing-service.ts';
 import { requestOptions, type ServerDeps } from './types.ts';
 
 /**
@@ -31,7 +31,7 @@ export const providerManagerErrors: ErrorDialect = {
 
 const epochSeconds = () => Date.now() / 1000;
 
-function needRouting(deps: ServerDeps): RoutingService {
+function needRouting(deps: ServerDeps): ServedRouting {
   if (!deps.routingService) {
     throw new HttpError(
       501,
@@ -72,7 +72,7 @@ async function query(ctx: RequestContext, deps: ServerDeps): Promise<void> {
     (async function* () {
       for await (const event of deps.engine.chat(
         { messages: [{ role: 'user', content: body.query }] },
-        requestOptions(ctx, deps, body.user_id),
+        requestOptions(ctx, body.user_id),
       )) {
         markEngineEvent(ctx);
         if (event.type === 'route') route = event.route;
@@ -98,18 +98,7 @@ async function query(ctx: RequestContext, deps: ServerDeps): Promise<void> {
 }
 
 function providerStats(ctx: RequestContext, deps: ServerDeps): void {
-  const stats = needRouting(deps).stickyStats();
-  sendJson(ctx, 200, {
-    stats: {
-      available_providers: stats.availableProviders,
-      total_assignments: stats.totalAssignments,
-      provider_usage: stats.providerUsage,
-      distribution: stats.distribution,
-      cache_size: stats.cacheSize,
-      last_rotation: stats.lastRotation,
-    },
-    timestamp: epochSeconds(),
-  });
+  sendJson(ctx, 200, { stats: needRouting(deps).sticky.statistics(), timestamp: epochSeconds() });
 }
 
 function forceProvider(ctx: RequestContext, deps: ServerDeps): void {
@@ -125,7 +114,7 @@ function forceProvider(ctx: RequestContext, deps: ServerDeps): void {
     );
   const routing = needRouting(deps);
   const provider = findProvider(deps, name);
-  routing.forceProvider(userId, provider.id);
+  routing.sticky.forceProvider(userId, provider.id);
   sendJson(ctx, 200, { message: `Forced provider ${provider.id} for user ${userId}`, timestamp: epochSeconds() });
 }
 
@@ -205,29 +194,30 @@ async function providersHealth(ctx: RequestContext, deps: ServerDeps): Promise<v
 
 const compareSchema = z.object({
   request_type: z.enum(['chat', 'embedding', 'transcription']).default('chat'),
+  model: z.string().max(200).optional(),
   messages: z.array(chatMessageSchema).optional(),
   prompt: z.string().optional(),
   max_tokens: z.number().int().positive().optional(),
-  audio_duration_minutes: z.number().min(0).optional(),
 });
 
 async function compareCost(ctx: RequestContext, deps: ServerDeps): Promise<void> {
   const body = await readJson(ctx, compareSchema);
-  const estimates = await needRouting(deps).compareCost({
+  const { quotes, cheapest } = needRouting(deps).compareProviders({
     capability: body.request_type,
+    model: body.model,
     messages: body.messages ?? (body.prompt ? [{ role: 'user', content: body.prompt }] : undefined),
-    maxTokens: body.max_tokens,
-    audioMinutes: body.audio_duration_minutes,
+    maxOutputTokens: body.max_tokens,
   });
-  const sorted = [...estimates].sort((a, b) => a.costUsd - b.costUsd || a.priority - b.priority);
   sendJson(ctx, 200, {
-    cheapest: sorted[0]?.providerId ?? null,
-    providers: sorted.map((e) => ({
-      provider: e.providerId,
-      model: e.model,
-      cost: e.costUsd,
-      priority: e.priority,
-      ...(e.onMachine ? { note: 'runs on this machine: free' } : {}),
+    cheapest: cheapest?.providerId ?? null,
+    providers: quotes.map((quote) => ({
+      provider: quote.providerId,
+      label: quote.label,
+      model: quote.model,
+      cost: quote.estimatedCostUsd ?? null,
+      on_machine: quote.onMachine,
+      ...(quote.onMachine ? { note: 'runs on this machine: free' } : {}),
+      ...(quote.estimatedCostUsd === undefined ? { note: 'price unknown' } : {}),
     })),
   });
 }

@@ -16,7 +16,7 @@ import { addOpenAIRoutes, openAIErrors } from './openai.ts';
 import { HttpError, toProblem } from './problems.ts';
 import { addProviderManagerRoutes } from './provider-manager.ts';
 import { type Route, Router } from './router.ts';
-import type { RoutingService } from './routing-service.ts';
+import type { ServedRouting } from './routing-service.ts';
 import { serveStatic } from './static.ts';
 import type { ServedEngine, ServerDeps, ServerLogger } from './types.ts';
 
@@ -36,7 +36,7 @@ export interface ServerOptions {
   metricsText?: () => string | Promise<string>;
   /** Serve /metrics without the token (for a local Prometheus scraper). Default false. */
   publicMetrics?: boolean;
-  routingService?: RoutingService;
+  routingService?: ServedRouting;
   logger?: ServerLogger;
   /** Browser origins allowed to call the API (CORS). Default none: CORS is closed. */
   corsOrigins?: string[];
@@ -58,6 +58,22 @@ const CORS_EXPOSE_HEADERS =
   'x-switchboard-provider, x-switchboard-model, x-switchboard-fallback-depth, x-switchboard-overhead-ms, retry-after';
 /** API paths never fall through to the UI's files. */
 const API_PREFIXES = ['/v1/', '/api/', '/metrics'];
+
+/** Past this much of a refused body, the connection is cut rather than drained. */
+const DISCARD_LIMIT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Reads and drops the rest of a refused body, so a client still sending it can read the error (closing
+ * at once would break its pipe before it sees the 413); a body beyond any reason is cut off instead.
+ */
+function discardBody(req: IncomingMessage): void {
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > DISCARD_LIMIT_BYTES) req.socket.destroy();
+  });
+  req.resume();
+}
 
 function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
@@ -118,9 +134,11 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
       headers['retry-after'] = String(problem.retryAfterSeconds ?? 1);
     }
     if (problem.status === 401) headers['www-authenticate'] = 'Bearer realm="switchboard"';
-    // An unread body (a refused upload) is not worth receiving: close instead of draining it.
-    if (!ctx.req.complete) headers.connection = 'close';
+    // A refused body still on its way: drain it so the client can read the answer, unless it is huge.
+    const unread = !ctx.req.complete;
+    if (unread && Number(ctx.req.headers['content-length']) > DISCARD_LIMIT_BYTES) headers.connection = 'close';
     sendJson(ctx, problem.status, errors.body(problem), headers);
+    if (unread && !headers.connection) discardBody(ctx.req);
   }
 
   function mayUseSession(req: IncomingMessage): boolean {

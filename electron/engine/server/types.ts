@@ -1,6 +1,6 @@
 import type { Engine, RequestOptions } from '../engine.ts';
 import type { RequestContext } from './http.ts';
-import type { RoutingService } from './routing-service.ts';
+import type { ServedRouting } from './routing-service.ts';
 
 /** What the server needs of the engine (the real Engine fits; so does anything shaped like it). */
 export type ServedEngine = Pick<
@@ -17,18 +17,13 @@ export interface ServerLogger {
 /** What every route module gets from the server. */
 export interface ServerDeps {
   engine: ServedEngine;
-  routingService?: RoutingService;
+  routingService?: ServedRouting;
   /** Removes the token and every provider key from a text. */
   redact(text: string): string;
 }
 
-/** Routing hints every engine call carries: who asks (sticky assignment), a forced provider, the abort signal. */
-export function requestOptions(ctx: RequestContext, deps: ServerDeps, bodyUser?: string): RequestOptions {
+/** Routing hints every engine call carries: who asks (for sticky assignment) and the abort signal. */
+export function requestOptions(ctx: RequestContext, bodyUser?: string): RequestOptions {
   const header = ctx.req.headers['x-switchboard-user'];
-  const userId = (typeof header === 'string' && header) || bodyUser || undefined;
-  return {
-    userId,
-    providerId: userId ? deps.routingService?.forcedProvider(userId) : undefined,
-    signal: ctx.signal,
-  };
+  return { userId: (typeof header === 'string' && header) || bodyUser || undefined, signal: ctx.signal };
 }
