@@ -12,8 +12,6 @@ export interface IpcOptions {
   saveUpload: (bytes: Uint8Array, filename: string) => Promise<{ uploadId: string }>;
 }
 
-const MAX_UPLOAD_BYTES = 2 * 1024 ** 3;
-
 function fromApp(event: IpcMainEvent | IpcMainInvokeEvent, isAppUrl: (url: string) => boolean): boolean {
   const frame = event.senderFrame;
   return frame !== null && frame.parent === null && isAppUrl(frame.url);
@@ -63,12 +61,6 @@ export function registerIpc({ handlers, isAppUrl, saveUpload }: IpcOptions): () 
         return {
           ok: false,
           error: { code: 'INVALID_REQUEST', message: 'INVALID_REQUEST: an upload needs the file bytes and its name' },
-        };
-      }
-      if (bytes.byteLength > MAX_UPLOAD_BYTES) {
-        return {
-          ok: false,
-          error: { code: 'INVALID_REQUEST', message: 'INVALID_REQUEST: the file is larger than 2 GB' },
         };
       }
       try {

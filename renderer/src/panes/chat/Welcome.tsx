@@ -1,0 +1,61 @@
+import { ProgressBar } from '../../components/ProgressBar.tsx';
+import { formatBytes, formatEta } from '../../lib/format.ts';
+import { useSettings } from '../../stores/settings.ts';
+import { useUi } from '../../stores/ui.ts';
+
+/** The empty chat: what to do first. With no local model installed, the recommended one, one click away. */
+export function Welcome() {
+  const { installed, catalog, downloads, pull, providers, settings } = useSettings();
+  const setPane = useUi((state) => state.setPane);
+  const hasLocalLlm = installed.some((model) => model.kind === 'llm');
+  const recommended = catalog.find((model) => model.kind === 'llm' && model.recommended && !model.installed);
+  const download = recommended ? downloads[recommended.id] : undefined;
+  const usableChat = providers.some((p) => p.usable && p.enabled && p.capabilities.includes('chat'));
+
+  return (
+    <div className="welcome">
+      <h2>Start a conversation</h2>
+      <p className="muted">
+        Answers come from models on this machine first
+        {settings?.cloudFallback
+          ? ', and from your cloud providers when a local one cannot answer.'
+          : '. Nothing leaves this machine while cloud fallback is off.'}
+      </p>
+      {!hasLocalLlm && recommended && (
+        <div className="card recommend">
+          <h3>No local model installed yet</h3>
+          <p>
+            We recommend <strong>{recommended.id}</strong> ({recommended.family}, {recommended.parameters},{' '}
+            {formatBytes(recommended.sizeBytes)}) for this machine.
+          </p>
+          {download ? (
+            download.error ? (
+              <p className="error-text" role="alert">
+                {download.error.message}
+              </p>
+            ) : (
+              <ProgressBar
+                label={`Downloading ${recommended.id}`}
+                fraction={download.totalBytes ? download.receivedBytes / download.totalBytes : null}
+                detail={formatEta(download.etaSeconds)}
+              />
+            )
+          ) : (
+            <button type="button" className="primary" onClick={() => void pull(recommended.id)}>
+              Download {recommended.id}
+            </button>
+          )}
+        </div>
+      )}
+      {!usableChat && (
+        <p>
+          No provider can answer chat right now.{' '}
+          <button type="button" className="link" onClick={() => setPane('settings')}>
+            Open Providers &amp; settings
+          </button>{' '}
+          to install a model or add a provider.
+        </p>
+      )}
+    </div>
+  );
+}

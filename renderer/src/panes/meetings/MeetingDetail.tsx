@@ -1,0 +1,140 @@
+import { useEffect, useRef, useState } from 'react';
+import type { ExportFormat, MeetingView } from '../../../../electron/engine/contract/api.ts';
+import { ProgressBar } from '../../components/ProgressBar.tsx';
+import { formatClock, formatDate, formatEta } from '../../lib/format.ts';
+import { useMeetings } from '../../stores/meetings.ts';
+import { SummaryPanel } from './SummaryPanel.tsx';
+import { Transcript } from './Transcript.tsx';
+
+/** Every export format, in the order the buttons show them. */
+const EXPORT_LABELS: Record<ExportFormat, string> = {
+  srt: 'SRT',
+  vtt: 'VTT',
+  md: 'Markdown',
+  txt: 'TXT',
+  json: 'JSON',
+};
+
+function EditableTitle({ meeting }: { meeting: MeetingView }) {
+  const rename = useMeetings((state) => state.rename);
+  const [title, setTitle] = useState(meeting.title);
+  useEffect(() => setTitle(meeting.title), [meeting.title]);
+  const commit = () => {
+    const trimmed = title.trim();
+    if (trimmed && trimmed !== meeting.title) void rename(meeting.id, trimmed);
+    else setTitle(meeting.title);
+  };
+  return (
+    <input
+      className="title-input"
+      aria-label="Meeting title"
+      value={title}
+      maxLength={200}
+      onChange={(event) => setTitle(event.target.value)}
+      onBlur={commit}
+      onKeyDown={(event) => {
+        if (event.key === 'Enter') event.currentTarget.blur();
+        if (event.key === 'Escape') {
+          setTitle(meeting.title);
+          event.currentTarget.blur();
+        }
+      }}
+    />
+  );
+}
+
+export function MeetingDetail({ meeting }: { meeting: MeetingView }) {
+  const { progress, cancel, exportAs, remove, seekTo, consumeSeek } = useMeetings();
+  const player = useRef<HTMLAudioElement>(null);
+  const [currentTime, setCurrentTime] = useState(0);
+  const running = meeting.status === 'queued' || meeting.status === 'running';
+
+  const seek = (seconds: number) => {
+    const audio = player.current;
+    if (!audio) return;
+    audio.currentTime = seconds;
+    void audio.play().catch(() => undefined);
+  };
+
+  // A search hit opened this meeting at a moment: go there once the player exists.
+  useEffect(() => {
+    if (seekTo === null || !player.current) return;
+    player.current.currentTime = seekTo;
+    consumeSeek();
+  }, [seekTo, consumeSeek]);
+
+  return (
+    <div className="meeting-detail">
+      <header className="meeting-header">
+        <EditableTitle meeting={meeting} />
+        <div className="muted small">
+          {formatDate(meeting.createdAt)}
+          {meeting.durationSeconds !== null && ` · ${formatClock(meeting.durationSeconds)}`}
+          {meeting.language && ` · ${meeting.language}`} ·{' '}
+          <span className={`status status-${meeting.status}`}>{meeting.status}</span>
+        </div>
+      </header>
+
+      {running && (
+        <div className="job">
+          <ProgressBar
+            label={meeting.status === 'queued' ? 'Waiting to transcribe' : 'Transcribing'}
+            fraction={progress?.fraction ?? meeting.progress}
+            detail={formatEta(progress?.etaSeconds ?? null)}
+          />
+          <button type="button" className="ghost" onClick={() => void cancel(meeting.id)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {meeting.status === 'failed' && meeting.error && (
+        <p className="error-text" role="alert">
+          Transcription failed: {meeting.error}
+        </p>
+      )}
+
+      {meeting.audioUrl && (
+        // biome-ignore lint/a11y/useMediaCaption: the transcript below is the caption, with click-to-seek
+        <audio
+          ref={player}
+          className="player"
+          controls
+          preload="metadata"
+          src={meeting.audioUrl}
+          aria-label="Meeting audio"
+          onTimeUpdate={(event) => setCurrentTime(event.currentTarget.currentTime)}
+        />
+      )}
+
+      <fieldset className="export-row">
+        <legend className="muted small">Export</legend>
+        {(Object.keys(EXPORT_LABELS) as ExportFormat[]).map((format) => (
+          <button
+            key={format}
+            type="button"
+            className="small"
+            disabled={meeting.segments.length === 0}
+            onClick={() => void exportAs(meeting.id, format)}
+          >
+            {EXPORT_LABELS[format]}
+          </button>
+        ))}
+        <span className="spacer" />
+        <button
+          type="button"
+          className="ghost small danger-text"
+          onClick={() => {
+            if (confirm(`Delete "${meeting.title}" and its transcript?`)) void remove(meeting.id);
+          }}
+        >
+          Delete meeting
+        </button>
+      </fieldset>
+
+      <div className="meeting-body">
+        <SummaryPanel meeting={meeting} />
+        <Transcript segments={meeting.segments} currentTime={currentTime} onSeek={seek} live={running} />
+      </div>
+    </div>
+  );
+}

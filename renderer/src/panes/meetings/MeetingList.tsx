@@ -1,0 +1,108 @@
+import type { MeetingSummary, SearchHit } from '../../../../electron/engine/contract/api.ts';
+import { Icon } from '../../components/Icon.tsx';
+import { formatClock, formatDate, formatPercent } from '../../lib/format.ts';
+import { useChat } from '../../stores/chat.ts';
+import { useMeetings } from '../../stores/meetings.ts';
+import { useUi } from '../../stores/ui.ts';
+
+function statusText(meeting: MeetingSummary): string {
+  if (meeting.status === 'running') return `transcribing ${formatPercent(meeting.progress)}`;
+  if (meeting.status === 'done')
+    return meeting.durationSeconds === null ? 'done' : formatClock(meeting.durationSeconds);
+  return meeting.status;
+}
+
+/** A search snippet with the engine's [[match]] marks shown as highlights. */
+function Snippet({ text }: { text: string }) {
+  const parts = text.split(/\[\[|\]\]/);
+  return (
+    <span className="snippet">
+      {parts.map((part, index) =>
+        index % 2 === 1 ? (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the parts are positional and never reorder
+          <mark key={index}>{part}</mark>
+        ) : (
+          // biome-ignore lint/suspicious/noArrayIndexKey: as above
+          <span key={index}>{part}</span>
+        ),
+      )}
+    </span>
+  );
+}
+
+function SearchResults({ hits }: { hits: SearchHit[] }) {
+  const openMeeting = useMeetings((state) => state.open);
+  const openConversation = useChat((state) => state.open);
+  const setPane = useUi((state) => state.setPane);
+  if (hits.length === 0) return <p className="muted small list-empty">Nothing matches.</p>;
+  return (
+    <ul className="item-list" aria-label="Search results">
+      {hits.map((hit) => (
+        <li key={`${hit.kind}-${hit.id}-${hit.timestamp ?? ''}`} className="item">
+          <button
+            type="button"
+            className="item-main"
+            onClick={() => {
+              if (hit.kind === 'meeting') void openMeeting(hit.id, hit.timestamp ?? undefined);
+              else {
+                setPane('chat');
+                void openConversation(hit.id);
+              }
+            }}
+          >
+            <span className="item-title">
+              <span className="kind-badge">{hit.kind === 'meeting' ? 'Meeting' : 'Chat'}</span> {hit.title}
+              {hit.timestamp !== null && <span className="muted small"> at {formatClock(hit.timestamp)}</span>}
+            </span>
+            <Snippet text={hit.snippet} />
+          </button>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function MeetingList() {
+  const { meetings, activeId, open, searchQuery, searchHits, search } = useMeetings();
+  return (
+    <aside className="list-column" aria-label="Meetings">
+      <button type="button" className="primary wide" onClick={() => void open(null)}>
+        <Icon name="plus" /> New meeting
+      </button>
+      <label className="search-box">
+        <Icon name="search" size={16} />
+        <input
+          type="search"
+          aria-label="Search meetings and chats"
+          placeholder="Search meetings and chats"
+          value={searchQuery}
+          onChange={(event) => void search(event.target.value)}
+        />
+      </label>
+      {searchHits ? (
+        <SearchResults hits={searchHits} />
+      ) : meetings.length === 0 ? (
+        <p className="muted small list-empty">Transcribed meetings will appear here.</p>
+      ) : (
+        <ul className="item-list">
+          {meetings.map((meeting) => (
+            <li key={meeting.id} className={meeting.id === activeId ? 'item active' : 'item'}>
+              <button
+                type="button"
+                className="item-main"
+                aria-current={meeting.id === activeId ? 'true' : undefined}
+                onClick={() => void open(meeting.id)}
+              >
+                <span className="item-title">{meeting.title}</span>
+                <span className="muted small">
+                  {formatDate(meeting.createdAt)} ·{' '}
+                  <span className={`status status-${meeting.status}`}>{statusText(meeting)}</span>
+                </span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </aside>
+  );
+}

@@ -1,0 +1,58 @@
+import type { MeetingView } from '../../../../electron/engine/contract/api.ts';
+import { useMeetings } from '../../stores/meetings.ts';
+
+export function SummaryPanel({ meeting }: { meeting: MeetingView }) {
+  const { summarize, summarizing } = useMeetings();
+  const { summary } = meeting;
+  const ready = meeting.status === 'done' && meeting.segments.length > 0;
+  return (
+    <section className="summary" aria-label="Summary">
+      <div className="section-header">
+        <h2>Summary</h2>
+        <button
+          type="button"
+          className="small"
+          disabled={!ready || summarizing}
+          onClick={() => void summarize(meeting.id)}
+        >
+          {summarizing ? 'Summarizing…' : summary ? 'Summarize again' : 'Summarize'}
+        </button>
+      </div>
+      {summary ? (
+        <>
+          <p>{summary.summary}</p>
+          <h3>Action items</h3>
+          {summary.actionItems.length === 0 ? (
+            <p className="muted small">None.</p>
+          ) : (
+            <ul>
+              {summary.actionItems.map((item) => (
+                <li key={`${item.owner}-${item.text}`}>
+                  {item.text}
+                  {item.owner && <span className="muted"> — {item.owner}</span>}
+                </li>
+              ))}
+            </ul>
+          )}
+          <h3>Decisions</h3>
+          {summary.decisions.length === 0 ? (
+            <p className="muted small">None.</p>
+          ) : (
+            <ul>
+              {summary.decisions.map((decision) => (
+                <li key={decision}>{decision}</li>
+              ))}
+            </ul>
+          )}
+          <p className="muted small">Written by {summary.model}</p>
+        </>
+      ) : (
+        <p className="muted small">
+          {ready
+            ? 'Summarize writes a summary, action items and decisions from the transcript.'
+            : 'Available once the transcript is done.'}
+        </p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,114 @@
+import { useState } from 'react';
+import type { ProviderSummary } from '../../../../electron/engine/contract/api.ts';
+import { Icon } from '../../components/Icon.tsx';
+import { Switch } from '../../components/Switch.tsx';
+import { useSettings } from '../../stores/settings.ts';
+
+function KeyEditor({ provider }: { provider: ProviderSummary }) {
+  const { addKey, removeKey, testKey, keyTests } = useSettings();
+  const [draft, setDraft] = useState('');
+  const result = keyTests[provider.id];
+  return (
+    <div className="keys">
+      <div className="muted small">API keys</div>
+      {provider.keys.length === 0 ? (
+        <p className="muted small">No key yet.</p>
+      ) : (
+        <ul className="key-list">
+          {provider.keys.map((masked, index) => (
+            <li key={`${masked}-${index.toString()}`}>
+              <code>{masked}</code>
+              <button
+                type="button"
+                className="ghost small"
+                aria-label={`Remove key ${masked} of ${provider.label}`}
+                onClick={() => void removeKey(provider.id, index)}
+              >
+                <Icon name="trash" size={14} />
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form
+        className="key-form"
+        onSubmit={async (event) => {
+          event.preventDefault();
+          if (await addKey(provider.id, draft.trim())) setDraft('');
+        }}
+      >
+        <input
+          type="password"
+          autoComplete="off"
+          spellCheck={false}
+          aria-label={`New API key for ${provider.label}`}
+          placeholder="Paste an API key"
+          value={draft}
+          onChange={(event) => setDraft(event.target.value)}
+        />
+        <button type="submit" className="small" disabled={draft.trim().length < 8}>
+          Add
+        </button>
+        <button
+          type="button"
+          className="small"
+          disabled={provider.keys.length === 0 && draft.trim().length < 8}
+          onClick={() => void testKey(provider.id, draft.trim() || undefined)}
+        >
+          Test
+        </button>
+      </form>
+      {result && (
+        <p className={result.ok ? 'ok-text small' : 'error-text small'} role={result.ok ? 'status' : 'alert'}>
+          {result.ok ? '✓ ' : '✗ '}
+          {result.message}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function ProviderCard({ provider, position }: { provider: ProviderSummary; position: number }) {
+  const setEnabled = useSettings((state) => state.setEnabled);
+  const cloudFallback = useSettings((state) => state.settings?.cloudFallback ?? false);
+  return (
+    <article className="provider-card" aria-label={provider.label}>
+      <header>
+        <span className="position" title="Position in the order">
+          {position}
+        </span>
+        <div className="provider-name">
+          <strong>{provider.label}</strong>
+          <span className="muted small">
+            {provider.onMachine ? 'on this machine' : (provider.baseUrl ?? provider.vendor)} · {provider.kind}
+          </span>
+        </div>
+        {provider.health && <span className={`health health-${provider.health}`}>{provider.health}</span>}
+        <Switch
+          checked={provider.enabled}
+          onChange={(enabled) => void setEnabled(provider.id, enabled)}
+          label={`Use ${provider.label}`}
+        />
+      </header>
+      {!provider.usable && provider.enabled && !provider.onMachine && !cloudFallback && (
+        <p className="muted small">Not used while cloud fallback is off.</p>
+      )}
+      <div className="provider-models">
+        <span className="muted small">Models</span>
+        {provider.models.length === 0 ? (
+          <span className="muted small">none listed</span>
+        ) : (
+          provider.models.map((model) => (
+            <span key={model} className={model === provider.defaultModel ? 'chip default' : 'chip'}>
+              {model}
+            </span>
+          ))
+        )}
+      </div>
+      <div className="muted small">
+        Capabilities: {provider.capabilities.join(', ') || '—'} · weight {provider.weight}
+      </div>
+      {!provider.onMachine && <KeyEditor provider={provider} />}
+    </article>
+  );
+}

@@ -1,0 +1,68 @@
+import { useEffect } from 'react';
+import { ErrorNote } from '../../components/ErrorNote.tsx';
+import { Switch } from '../../components/Switch.tsx';
+import { useSettings } from '../../stores/settings.ts';
+import { BudgetsSection } from './BudgetsSection.tsx';
+import { HardwareSection } from './HardwareSection.tsx';
+import { ModelManager } from './ModelManager.tsx';
+import { ProviderList } from './ProviderList.tsx';
+
+export function SettingsPane() {
+  const { settings, load, loadModels, update, error, clearError } = useSettings();
+
+  useEffect(() => {
+    void load();
+    void loadModels();
+  }, [load, loadModels]);
+
+  return (
+    <div className="settings-pane scroll">
+      <header className="pane-header">
+        <h1>Providers &amp; settings</h1>
+      </header>
+      {error && <ErrorNote error={error} onDismiss={clearError} />}
+      {settings && (
+        <>
+          <section className="card privacy" aria-label="Privacy">
+            <Switch
+              checked={settings.cloudFallback}
+              onChange={(cloudFallback) => void update({ cloudFallback })}
+              label="Cloud fallback"
+              description={
+                settings.cloudFallback
+                  ? 'On: when a local model cannot answer, your enabled cloud providers may. Requests then leave this machine.'
+                  : 'Off: nothing leaves this machine. Only models on this machine answer.'
+              }
+            />
+            <Switch
+              checked={settings.localOnly}
+              onChange={(localOnly) => void update({ localOnly })}
+              label="Local-only mode"
+              description="Use only providers on this machine, even where a profile or a request names a cloud provider."
+            />
+            <label className="field">
+              <span>Routing strategy</span>
+              <select value={settings.strategy} onChange={(event) => void update({ strategy: event.target.value })}>
+                {settings.strategies.map((strategy) => (
+                  <option key={strategy} value={strategy}>
+                    {strategy}
+                  </option>
+                ))}
+              </select>
+            </label>
+            {settings.configError && (
+              <p className="error-text" role="alert">
+                {settings.configFile ?? 'The providers file'}: {settings.configError}
+              </p>
+            )}
+            {settings.note && <p className="muted small">{settings.note}</p>}
+          </section>
+          <ProviderList />
+          <BudgetsSection budgets={settings.budgets} />
+        </>
+      )}
+      <HardwareSection />
+      <ModelManager />
+    </div>
+  );
+}

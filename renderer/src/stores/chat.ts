@@ -1,0 +1,151 @@
+import { create } from 'zustand';
+import type { ChatMessageView, ConversationSummary, RouteView } from '../../../electron/engine/contract/api.ts';
+import { api } from '../api/client.ts';
+import { type ShownError, toShownError } from '../lib/errors.ts';
+
+/** What the picker chose: the default profile, a named profile, or one provider's model. */
+export type ModelChoice =
+  | { kind: 'auto' }
+  | { kind: 'profile'; profile: string }
+  | { kind: 'model'; providerId: string; model: string };
+
+/** The answer being written: shown live until the engine saves it. */
+export interface PendingAnswer {
+  text: string;
+  route: RouteView | null;
+  error: ShownError | null;
+}
+
+interface ChatState {
+  conversations: ConversationSummary[];
+  activeId: string | null;
+  messages: ChatMessageView[];
+  pending: PendingAnswer | null;
+  choice: ModelChoice;
+  /** The provider label each saved message came from, for messages answered in this session. */
+  routes: Record<string, RouteView>;
+  listError: ShownError | null;
+  loadConversations(): Promise<void>;
+  open(id: string | null): Promise<void>;
+  send(content: string): Promise<void>;
+  stop(): void;
+  rename(id: string, title: string): Promise<void>;
+  remove(id: string): Promise<void>;
+  setChoice(choice: ModelChoice): void;
+}
+
+let running: AbortController | null = null;
+
+function choiceInput(choice: ModelChoice): { providerId?: string; model?: string; profile?: string } {
+  if (choice.kind === 'profile') return { profile: choice.profile };
+  if (choice.kind === 'model') return { providerId: choice.providerId, model: choice.model };
+  return {};
+}
+
+export const useChat = create<ChatState>((set, get) => ({
+  conversations: [],
+  activeId: null,
+  messages: [],
+  pending: null,
+  choice: { kind: 'auto' },
+  routes: {},
+  listError: null,
+
+  async loadConversations() {
+    try {
+      set({ conversations: await api.call('conversations.list', {}), listError: null });
+    } catch (error) {
+      set({ listError: toShownError(error) });
+    }
+  },
+
+  async open(id) {
+    get().stop();
+    if (id === null) {
+      set({ activeId: null, messages: [], pending: null });
+      return;
+    }
+    set({ activeId: id, messages: [], pending: null });
+    try {
+      const conversation = await api.call('conversations.get', { id });
+      if (get().activeId === id) set({ messages: conversation.messages });
+    } catch (error) {
+      set({ listError: toShownError(error) });
+    }
+  },
+
+  async send(content) {
+    if (running) return;
+    const controller = new AbortController();
+    running = controller;
+    const now = Date.now();
+    const draftUser: ChatMessageView = { id: `draft-${now}`, role: 'user', content, createdAt: now };
+    set((state) => ({ messages: [...state.messages, draftUser], pending: { text: '', route: null, error: null } }));
+    const input = { conversationId: get().activeId ?? undefined, content, ...choiceInput(get().choice) };
+    const update = (change: Partial<PendingAnswer>) =>
+      set((state) => (state.pending ? { pending: { ...state.pending, ...change } } : {}));
+    let route: RouteView | null = null;
+    try {
+      for await (const event of api.stream('chat.send', input, controller.signal)) {
+        if (event.type === 'conversation') {
+          set((state) => ({
+            activeId: event.conversationId,
+            messages: state.messages.map((m) => (m === draftUser ? { ...m, id: event.userMessageId } : m)),
+          }));
+        } else if (event.type === 'route') {
+          route = event.route;
+          update({ route });
+        } else if (event.type === 'text') {
+          set((state) =>
+            state.pending ? { pending: { ...state.pending, text: state.pending.text + event.text } } : {},
+          );
+        } else if (event.type === 'saved') {
+          const saved = event.message;
+          set((state) => ({
+            messages: [...state.messages, saved],
+            pending: null,
+            routes: route ? { ...state.routes, [saved.id]: route } : state.routes,
+          }));
+        }
+      }
+      // Stopped by the user: keep what was written, marked as stopped.
+      if (get().pending && controller.signal.aborted) update({ error: { code: 'CANCELLED', message: 'Stopped.' } });
+      else if (get().pending) set({ pending: null });
+    } catch (error) {
+      update({ error: toShownError(error) });
+    } finally {
+      running = null;
+      void get().loadConversations();
+    }
+  },
+
+  stop() {
+    running?.abort();
+  },
+
+  async rename(id, title) {
+    try {
+      await api.call('conversations.rename', { id, title });
+      await get().loadConversations();
+    } catch (error) {
+      set({ listError: toShownError(error) });
+    }
+  },
+
+  async remove(id) {
+    try {
+      await api.call('conversations.delete', { id });
+      if (get().activeId === id) await get().open(null);
+      await get().loadConversations();
+    } catch (error) {
+      set({ listError: toShownError(error) });
+    }
+  },
+
+  setChoice(choice) {
+    set({ choice });
+  },
+}));
+
+/** True while an answer streams. */
+export const useIsStreaming = () => useChat((state) => state.pending !== null && state.pending.error === null);

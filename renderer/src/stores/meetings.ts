@@ -1,0 +1,221 @@
+import { create } from 'zustand';
+import type { ExportFormat, MeetingSummary, MeetingView, SearchHit } from '../../../electron/engine/contract/api.ts';
+import type { TranscriptSegment } from '../../../electron/engine/contract/transcription.ts';
+import { api } from '../api/client.ts';
+import { downloadText } from '../lib/download.ts';
+import { type ShownError, toShownError } from '../lib/errors.ts';
+
+export interface JobProgress {
+  fraction: number;
+  etaSeconds: number | null;
+}
+
+interface MeetingsState {
+  meetings: MeetingSummary[];
+  activeId: string | null;
+  active: MeetingView | null;
+  /** Live progress of the active meeting while it transcribes. */
+  progress: JobProgress | null;
+  /** A file on its way to the engine (upload, then the job is queued). */
+  uploading: string | null;
+  summarizing: boolean;
+  searchQuery: string;
+  searchHits: SearchHit[] | null;
+  /** Seconds the player should jump to once the active meeting shows (a search hit). */
+  seekTo: number | null;
+  error: ShownError | null;
+  load(): Promise<void>;
+  open(id: string | null, seekTo?: number): Promise<void>;
+  transcribe(file: Blob, filename: string, title?: string): Promise<void>;
+  rename(id: string, title: string): Promise<void>;
+  remove(id: string): Promise<void>;
+  cancel(id: string): Promise<void>;
+  summarize(id: string): Promise<void>;
+  exportAs(id: string, format: ExportFormat): Promise<void>;
+  search(query: string): Promise<void>;
+  clearError(): void;
+  consumeSeek(): void;
+}
+
+let watching: AbortController | null = null;
+
+function upsert(list: MeetingSummary[], meeting: MeetingSummary): MeetingSummary[] {
+  const others = list.filter((m) => m.id !== meeting.id);
+  return [meeting, ...others].sort((a, b) => b.createdAt - a.createdAt);
+}
+
+function addSegment(segments: TranscriptSegment[], segment: TranscriptSegment): TranscriptSegment[] {
+  return [...segments.filter((s) => s.index !== segment.index), segment].sort((a, b) => a.start - b.start);
+}
+
+const isFinished = (status: MeetingSummary['status']) => status !== 'queued' && status !== 'running';
+
+export const useMeetings = create<MeetingsState>((set, get) => {
+  /** Follows a running job: status, progress and segments as they come; reloads the meeting when it ends. */
+  async function watch(id: string): Promise<void> {
+    watching?.abort();
+    const controller = new AbortController();
+    watching = controller;
+    try {
+      for await (const event of api.stream('meetings.watch', { id }, controller.signal)) {
+        if (get().activeId !== id) break;
+        if (event.type === 'progress') {
+          set({ progress: { fraction: event.fraction, etaSeconds: event.etaSeconds } });
+        } else if (event.type === 'segment') {
+          set((state) =>
+            state.active
+              ? { active: { ...state.active, segments: addSegment(state.active.segments, event.segment) } }
+              : {},
+          );
+        } else {
+          const meeting = event.meeting;
+          set((state) => ({
+            meetings: upsert(state.meetings, meeting),
+            active: state.active ? { ...state.active, ...meeting } : state.active,
+          }));
+          if (isFinished(meeting.status)) break;
+        }
+      }
+    } catch (error) {
+      if (!controller.signal.aborted) set({ error: toShownError(error) });
+    } finally {
+      if (watching === controller) watching = null;
+    }
+    if (!controller.signal.aborted && get().activeId === id) {
+      set({ progress: null });
+      await refresh(id);
+    }
+  }
+
+  async function refresh(id: string): Promise<void> {
+    try {
+      const meeting = await api.call('meetings.get', { id });
+      if (get().activeId !== id) return;
+      set((state) => ({ active: meeting, meetings: upsert(state.meetings, meeting) }));
+    } catch (error) {
+      set({ error: toShownError(error) });
+    }
+  }
+
+  return {
+    meetings: [],
+    activeId: null,
+    active: null,
+    progress: null,
+    uploading: null,
+    summarizing: false,
+    searchQuery: '',
+    searchHits: null,
+    seekTo: null,
+    error: null,
+
+    async load() {
+      try {
+        set({ meetings: await api.call('meetings.list', {}) });
+      } catch (error) {
+        set({ error: toShownError(error) });
+      }
+    },
+
+    async open(id, seekTo) {
+      watching?.abort();
+      set({ activeId: id, active: null, progress: null, seekTo: seekTo ?? null, error: null });
+      if (id === null) return;
+      await refresh(id);
+      const meeting = get().active;
+      if (meeting && meeting.id === id && !isFinished(meeting.status)) {
+        set({ progress: { fraction: meeting.progress, etaSeconds: null } });
+        void watch(id);
+      }
+    },
+
+    async transcribe(file, filename, title) {
+      set({ uploading: filename, error: null });
+      try {
+        const { uploadId } = await api.upload(file, filename);
+        const meeting = await api.call('meetings.transcribe', { uploadId, ...(title ? { title } : {}) });
+        set((state) => ({ meetings: upsert(state.meetings, meeting) }));
+        await get().open(meeting.id);
+      } catch (error) {
+        set({ error: toShownError(error) });
+      } finally {
+        set({ uploading: null });
+      }
+    },
+
+    async rename(id, title) {
+      try {
+        const meeting = await api.call('meetings.rename', { id, title });
+        set((state) => ({
+          meetings: upsert(state.meetings, meeting),
+          active: state.active?.id === id ? { ...state.active, title: meeting.title } : state.active,
+        }));
+      } catch (error) {
+        set({ error: toShownError(error) });
+      }
+    },
+
+    async remove(id) {
+      try {
+        await api.call('meetings.delete', { id });
+        if (get().activeId === id) await get().open(null);
+        set((state) => ({ meetings: state.meetings.filter((m) => m.id !== id) }));
+      } catch (error) {
+        set({ error: toShownError(error) });
+      }
+    },
+
+    async cancel(id) {
+      try {
+        const meeting = await api.call('meetings.cancel', { id });
+        set((state) => ({ meetings: upsert(state.meetings, meeting) }));
+      } catch (error) {
+        set({ error: toShownError(error) });
+      }
+    },
+
+    async summarize(id) {
+      set({ summarizing: true, error: null });
+      try {
+        const summary = await api.call('meetings.summarize', { id });
+        set((state) => (state.active?.id === id ? { active: { ...state.active, summary } } : {}));
+      } catch (error) {
+        set({ error: toShownError(error) });
+      } finally {
+        set({ summarizing: false });
+      }
+    },
+
+    async exportAs(id, format) {
+      try {
+        const file = await api.call('meetings.export', { id, format });
+        downloadText(file.filename, file.mimeType, file.content);
+      } catch (error) {
+        set({ error: toShownError(error) });
+      }
+    },
+
+    async search(query) {
+      set({ searchQuery: query });
+      const trimmed = query.trim();
+      if (!trimmed) {
+        set({ searchHits: null });
+        return;
+      }
+      try {
+        const hits = await api.call('search', { query: trimmed, limit: 30 });
+        if (get().searchQuery === query) set({ searchHits: hits });
+      } catch (error) {
+        set({ error: toShownError(error) });
+      }
+    },
+
+    clearError() {
+      set({ error: null });
+    },
+
+    consumeSeek() {
+      set({ seekTo: null });
+    },
+  };
+});

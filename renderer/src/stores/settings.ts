@@ -1,0 +1,182 @@
+import { create } from 'zustand';
+import type {
+  ApiInput,
+  CatalogModelView,
+  HardwareView,
+  InstalledModelView,
+  ProviderSummary,
+  SettingsView,
+} from '../../../electron/engine/contract/api.ts';
+import { api } from '../api/client.ts';
+import { type ShownError, toShownError } from '../lib/errors.ts';
+
+export interface DownloadState {
+  receivedBytes: number;
+  totalBytes: number | null;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+  error: ShownError | null;
+}
+
+export interface KeyTestResult {
+  ok: boolean;
+  message: string;
+}
+
+interface SettingsState {
+  settings: SettingsView | null;
+  providers: ProviderSummary[];
+  hardware: HardwareView | null;
+  catalog: CatalogModelView[];
+  installed: InstalledModelView[];
+  downloads: Record<string, DownloadState>;
+  keyTests: Record<string, KeyTestResult>;
+  error: ShownError | null;
+  loaded: boolean;
+  load(): Promise<void>;
+  loadModels(): Promise<void>;
+  update(change: ApiInput<'settings.update'>): Promise<void>;
+  setEnabled(id: string, enabled: boolean): Promise<void>;
+  reorder(ids: string[]): Promise<void>;
+  addKey(id: string, key: string): Promise<boolean>;
+  removeKey(id: string, index: number): Promise<void>;
+  testKey(id: string, key?: string): Promise<void>;
+  pull(id: string): Promise<void>;
+  cancelPull(id: string): void;
+  deleteModel(id: string): Promise<void>;
+  clearError(): void;
+}
+
+const pulls = new Map<string, AbortController>();
+
+export const useSettings = create<SettingsState>((set, get) => {
+  /** Runs a change and shows its error; the pane never sees a rejected promise. */
+  async function attempt<T>(work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const result = await work();
+      set({ error: null });
+      return result;
+    } catch (error) {
+      set({ error: toShownError(error) });
+      return undefined;
+    }
+  }
+
+  return {
+    settings: null,
+    providers: [],
+    hardware: null,
+    catalog: [],
+    installed: [],
+    downloads: {},
+    keyTests: {},
+    error: null,
+    loaded: false,
+
+    async load() {
+      await attempt(async () => {
+        const [settings, providers] = await Promise.all([api.call('settings.get', {}), api.call('providers.list', {})]);
+        set({ settings, providers, loaded: true });
+      });
+      set({ loaded: true });
+    },
+
+    async loadModels() {
+      await attempt(async () => {
+        const [hardware, catalog, installed] = await Promise.all([
+          api.call('hardware.get', {}),
+          api.call('models.catalog', {}),
+          api.call('models.installed', {}),
+        ]);
+        set({ hardware, catalog, installed });
+      });
+    },
+
+    async update(change) {
+      const settings = await attempt(() => api.call('settings.update', change));
+      if (settings) {
+        set({ settings });
+        // Cloud fallback and local-only change which providers are usable.
+        const providers = await attempt(() => api.call('providers.list', {}));
+        if (providers) set({ providers });
+      }
+    },
+
+    async setEnabled(id, enabled) {
+      const providers = await attempt(() => api.call('providers.setEnabled', { id, enabled }));
+      if (providers) set({ providers });
+    },
+
+    async reorder(ids) {
+      // Show the new order at once; the engine's answer (or a reload on failure) settles it.
+      const byId = new Map(get().providers.map((p) => [p.id, p]));
+      set({ providers: ids.flatMap((id) => byId.get(id) ?? []) });
+      const providers = await attempt(() => api.call('providers.reorder', { ids }));
+      if (providers) set({ providers });
+      else await get().load();
+    },
+
+    async addKey(id, key) {
+      const providers = await attempt(() => api.call('providers.addKey', { id, key }));
+      if (providers) set({ providers });
+      return providers !== undefined;
+    },
+
+    async removeKey(id, index) {
+      const providers = await attempt(() => api.call('providers.removeKey', { id, index }));
+      if (providers) set({ providers });
+    },
+
+    async testKey(id, key) {
+      set((state) => {
+        const { [id]: _, ...rest } = state.keyTests;
+        return { keyTests: rest };
+      });
+      const result = await attempt(() => api.call('providers.testKey', { id, ...(key ? { key } : {}) }));
+      if (result) set((state) => ({ keyTests: { ...state.keyTests, [id]: result } }));
+    },
+
+    async pull(id) {
+      if (pulls.has(id)) return;
+      const controller = new AbortController();
+      pulls.set(id, controller);
+      const setDownload = (download: DownloadState | undefined) =>
+        set((state) => {
+          const { [id]: _, ...rest } = state.downloads;
+          return { downloads: download ? { ...rest, [id]: download } : rest };
+        });
+      setDownload({ receivedBytes: 0, totalBytes: null, bytesPerSecond: 0, etaSeconds: null, error: null });
+      try {
+        for await (const event of api.stream('models.pull', { id }, controller.signal)) {
+          if (event.type === 'progress') setDownload({ ...event, error: null });
+        }
+        setDownload(undefined);
+        await get().loadModels();
+      } catch (error) {
+        const previous = get().downloads[id];
+        setDownload({
+          receivedBytes: previous?.receivedBytes ?? 0,
+          totalBytes: previous?.totalBytes ?? null,
+          bytesPerSecond: 0,
+          etaSeconds: null,
+          error: toShownError(error),
+        });
+      } finally {
+        pulls.delete(id);
+        if (controller.signal.aborted) setDownload(undefined);
+      }
+    },
+
+    cancelPull(id) {
+      pulls.get(id)?.abort();
+    },
+
+    async deleteModel(id) {
+      if ((await attempt(() => api.call('models.delete', { id }))) !== undefined) await get().loadModels();
+    },
+
+    clearError() {
+      set({ error: null });
+    },
+  };
+});
