@@ -124,7 +124,8 @@ export class MemoryState implements RoutingState {
 
   *entries<T>(space: StateSpace): IterableIterator<[string, T]> {
     const now = this.clock.now();
-    for (const [key, slot] of this.spaces.get(space)!) {
+    // A snapshot: readers may `get` while iterating, and a get moves the record to the map's end.
+    for (const [key, slot] of [...this.spaces.get(space)!]) {
       if (slot.expiresAt === 0 || slot.expiresAt > now) yield [key, slot.value as T];
     }
   }

@@ -1,0 +1,110 @@
+import type { EngineConfig, EngineProvider } from '../../../electron/engine/config/types.ts';
+import type { ChatStreamEvent } from '../../../electron/engine/contract/chat.ts';
+import { type SwitchboardError, toSwitchboardError } from '../../../electron/engine/contract/errors.ts';
+import { createAdapter } from '../../../electron/engine/providers/create-adapter.ts';
+import type { ProviderAdapter } from '../../../electron/engine/providers/types.ts';
+import { chatOperation } from '../../../electron/engine/routing/operations.ts';
+import type { RoutingService } from '../../../electron/engine/routing/router.ts';
+import type { RouteInfo, RoutingRequest } from '../../../electron/engine/routing/types.ts';
+
+/** An OpenAI-compatible provider as config/normalize.ts would produce it, aimed at `url` (a fake's). */
+export function provider(id: string, url: string, overrides: Partial<EngineProvider> = {}): EngineProvider {
+  return {
+    id,
+    kind: 'openai-compatible',
+    vendor: 'custom',
+    label: `Provider ${id}`,
+    baseUrl: `${url}/v1`,
+    keys: [],
+    models: ['gpt-4o-mini'],
+    defaultModel: 'gpt-4o-mini',
+    capabilities: ['chat', 'text_generation', 'summarization'],
+    priority: 10,
+    weight: 1,
+    enabled: true,
+    limits: { onLimit: 'skip', maxQueueMs: 0 },
+    retry: { attempts: 2, backoffFactor: 0.001 },
+    timeoutMs: 10_000,
+    firstTokenTimeoutMs: 5_000,
+    prices: {},
+    headers: {},
+    contextWindows: {},
+    healthCheckIntervalMs: 0,
+    onMachine: false,
+    source: 'test',
+    ...overrides,
+  };
+}
+
+export function engineConfig(providers: EngineProvider[], overrides: Partial<EngineConfig> = {}): EngineConfig {
+  return {
+    cloudFallback: true,
+    fallbackEnabled: true,
+    strategy: 'fallback',
+    providers,
+    profiles: { default: { name: 'default', fallbackProviders: [] } },
+    budgets: { global: {}, providers: {}, alertThreshold: 0.8, hardStop: 'off' },
+    sticky: { rotationWindowMs: 3_600_000 },
+    local: {
+      enabled: false,
+      priority: 0,
+      quantization: '4bit',
+      device: 'cpu',
+      idleUnloadMs: 300_000,
+    },
+    ...overrides,
+  };
+}
+
+export function adaptersFor(config: EngineConfig): Map<string, ProviderAdapter> {
+  return new Map(config.providers.map((p) => [p.id, createAdapter(p)]));
+}
+
+export function chatRequest(text = 'Say hello.', extra: Partial<RoutingRequest> = {}): RoutingRequest {
+  return { capability: 'chat', estimatedInputTokens: Math.ceil(text.length / 4) + 4, ...extra };
+}
+
+export interface ChatOutcome {
+  text: string;
+  route?: RouteInfo;
+  error?: SwitchboardError;
+  events: number;
+}
+
+/** Runs one chat through the router and collects what the caller saw. */
+export async function chat(
+  router: RoutingService,
+  prompt = 'Say hello.',
+  extra: Partial<RoutingRequest> = {},
+  signal: AbortSignal = new AbortController().signal,
+): Promise<ChatOutcome> {
+  const outcome: ChatOutcome = { text: '', events: 0 };
+  try {
+    for await (const event of router.run(
+      chatRequest(prompt, extra),
+      chatOperation({ messages: [{ role: 'user', content: prompt }] }),
+      signal,
+    )) {
+      outcome.events++;
+      if (event.type === 'route') outcome.route = event.route;
+      else if ((event.data as ChatStreamEvent).type === 'text') outcome.text += (event.data as { text: string }).text;
+    }
+  } catch (error) {
+    outcome.error = toSwitchboardError(error);
+  }
+  return outcome;
+}
+
+/** First-choice provider ids of `count` routing decisions. */
+export function firstChoices(
+  router: RoutingService,
+  count: number,
+  request: RoutingRequest = chatRequest(),
+): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < count; i++) {
+    const id = router.plan(request)[0]!.provider.id;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
