@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import {
   type PullProgress,
 } from '../../../../native/models/model-store.ts';
 import { type ModelFileServer, startModelFileServer } from '../../../fakes/model-file-server.ts';
-import { SHARED_MODELS_DIR, STORIES_260K_SHA256, sharedFile, storiesGguf } from './shared-data.ts';
+import { REPO_ROOT, SHARED_MODELS_DIR, STORIES_260K_SHA256, sharedFile, storiesGguf } from './shared-data.ts';
 
 const STORIES_BYTES = 1185376;
 
@@ -202,20 +202,17 @@ describe('model store: importing, resolving and deleting', () => {
     await expect(store.importPath(configOnly)).rejects.toThrow(
       /not a Whisper model folder in the transformers\.js layout: missing onnx\/encoder_model\*\.onnx, onnx\/decoder_model_merged\*\.onnx/,
     );
-    const folder = join(mkdtempSync(join(tmpdir(), 'whisper-')), 'whisper-tiny.en');
-    cpSync(configOnly, folder, { recursive: true });
-    mkdirSync(join(folder, 'onnx'));
-    writeFileSync(join(folder, 'onnx', 'encoder_model_quantized.onnx'), 'weights');
-    writeFileSync(join(folder, 'onnx', 'decoder_model_merged_quantized.onnx'), 'weights');
+    // The project's random-weight Whisper in the transformers.js layout (test/fixtures).
+    const folder = join(REPO_ROOT, 'test', 'fixtures', 'whisper-tiny-random');
     const model = await store.importPath(folder);
     expect(model).toMatchObject({
-      id: 'whisper-tiny.en',
+      id: 'whisper-tiny-random',
       kind: 'whisper',
-      path: join(store.whisperDir, 'whisper-tiny.en'),
+      path: join(store.whisperDir, 'whisper-tiny-random'),
     });
     expect(existsSync(join(model.path, 'onnx', 'encoder_model_quantized.onnx'))).toBe(true);
     // A Whisper model is not something the llama runtime can load.
-    await expect(store.resolveGguf('whisper-tiny.en')).rejects.toMatchObject({ code: 'MODEL_NOT_INSTALLED' });
+    await expect(store.resolveGguf('whisper-tiny-random')).rejects.toMatchObject({ code: 'MODEL_NOT_INSTALLED' });
   });
 
   it('tells how to install a model that is missing', async () => {

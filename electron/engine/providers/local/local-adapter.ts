@@ -1,0 +1,115 @@
+import { CHAT_CAPABILITIES } from '../../contract/capabilities.ts';
+import type { ChatStreamEvent } from '../../contract/chat.ts';
+import type { EmbeddingResult } from '../../contract/embeddings.ts';
+import { ERROR_CODES, type ErrorCode, SwitchboardError } from '../../contract/errors.ts';
+import type { ModelInfo } from '../../contract/models.ts';
+import type { TranscriptionEvent, TranscriptionRequest } from '../../contract/transcription.ts';
+import type { CallContext, ChatCall, EmbeddingCall, ProviderAdapter, ProviderConfig } from '../types.ts';
+import type { LocalLlmRuntime, LocalTranscriber } from './runtime.ts';
+
+export interface LocalRuntimes {
+  llm: LocalLlmRuntime;
+  transcriber?: LocalTranscriber;
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+/**
+ * The runtimes report failures as errors carrying one of the engine's codes (native/ cannot import
+ * SwitchboardError); this keeps the code and message and names the provider.
+ */
+function toLocalError(error: unknown, providerId: string): SwitchboardError {
+  if (error instanceof SwitchboardError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Error && typeof code === 'string' && KNOWN_CODES.has(code)) {
+    const detail = error.message.startsWith(`${code}: `) ? error.message.slice(code.length + 2) : error.message;
+    return new SwitchboardError(code as ErrorCode, detail, { providerId, cause: error });
+  }
+  if (error instanceof Error && error.name === 'AbortError') {
+    return new SwitchboardError('CANCELLED', 'the request was cancelled', { providerId, cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new SwitchboardError('INTERNAL', `the local runtime failed: ${message}`, { providerId, cause: error });
+}
+
+/**
+ * The adapter for models on this machine: chat and embeddings through the llama runtime,
+ * transcription through the Whisper transcriber when there is one. Nothing leaves the machine and
+ * nothing costs money: no prices apply to this provider.
+ */
+export function createLocalAdapter(config: ProviderConfig, runtimes: LocalRuntimes): ProviderAdapter {
+  const { llm, transcriber } = runtimes;
+
+  async function* chat(call: ChatCall, ctx: CallContext): AsyncIterable<ChatStreamEvent> {
+    try {
+      for await (const event of llm.chat(call, ctx.signal)) yield event;
+    } catch (error) {
+      throw toLocalError(error, config.id);
+    }
+  }
+
+  async function embed(call: EmbeddingCall, ctx: CallContext): Promise<EmbeddingResult> {
+    const inputs = typeof call.input === 'string' ? [call.input] : call.input;
+    let result: { vectors: number[][]; inputTokens: number };
+    try {
+      result = await llm.embed(call.model, inputs, ctx.signal);
+    } catch (error) {
+      throw toLocalError(error, config.id);
+    }
+    const width = result.vectors[0]?.length;
+    if (call.dimensions !== undefined && call.dimensions !== width) {
+      throw new SwitchboardError(
+        'INVALID_REQUEST',
+        `${call.model} makes ${width}-dimensional embeddings; it cannot give ${call.dimensions} (leave dimensions out)`,
+        { providerId: config.id },
+      );
+    }
+    return { model: call.model, vectors: result.vectors, usage: { inputTokens: result.inputTokens, estimated: false } };
+  }
+
+  async function* transcribe(request: TranscriptionRequest, ctx: CallContext): AsyncIterable<TranscriptionEvent> {
+    try {
+      for await (const event of transcriber!.transcribe(request, ctx.signal)) yield event;
+    } catch (error) {
+      throw toLocalError(error, config.id);
+    }
+  }
+
+  async function listModels(): Promise<ModelInfo[]> {
+    try {
+      const chatModels = (await llm.listModels()).map(
+        (model): ModelInfo => ({
+          id: model.id,
+          providerId: config.id,
+          capabilities: [...CHAT_CAPABILITIES],
+          ...(model.contextWindow === undefined ? {} : { contextWindow: model.contextWindow }),
+          ownedBy: 'local',
+        }),
+      );
+      const whisperModels = transcriber
+        ? (await transcriber.listModels()).map(
+            (model): ModelInfo => ({
+              id: model.id,
+              providerId: config.id,
+              capabilities: ['transcription'],
+              ownedBy: 'local',
+            }),
+          )
+        : [];
+      return [...chatModels, ...whisperModels];
+    } catch (error) {
+      throw toLocalError(error, config.id);
+    }
+  }
+
+  return {
+    config,
+    chat,
+    embed,
+    ...(transcriber ? { transcribe } : {}),
+    listModels,
+    async close() {
+      await Promise.all([llm.close(), transcriber?.close()]);
+    },
+  };
+}
