@@ -1,17 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigSource } from '../../../electron/engine/config/source.ts';
-import { SwitchboardError } from '../../../electron/engine/contract/errors.ts';
 import type { TranscriptSegment } from '../../../electron/engine/contract/transcription.ts';
-import { Engine } from '../../../electron/engine/engine.ts';
 import { parseSummaryAnswer, summarizeTranscript } from '../../../electron/engine/meetings/summarize.ts';
-import { createAdapter } from '../../../electron/engine/providers/create-adapter.ts';
-import type { ProviderAdapter } from '../../../electron/engine/providers/types.ts';
-import { FallbackRouter } from '../../../electron/engine/routing/router.ts';
 import { DEFAULT_SUMMARY_TEMPLATE } from '../../../electron/engine/store/templates.ts';
-import { FAKE_OPENAI_KEY, type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
+import { type EngineOnFake, startEngineOnFakeOpenAI } from './engine-on-fake.ts';
 
 const ANSWER = JSON.stringify({
   summary: 'The team planned the release.',
@@ -22,55 +13,15 @@ const ANSWER = JSON.stringify({
   decisions: ['Summaries go to the local model by default'],
 });
 
-let fake: FakeServer;
-let engine: Engine;
-let dataDir: string;
+let fake: EngineOnFake;
+let engine: EngineOnFake['engine'];
 
 beforeAll(async () => {
-  fake = await startFakeOpenAI({ apiKey: FAKE_OPENAI_KEY, text: `Here you go:\n\`\`\`json\n${ANSWER}\n\`\`\`` });
-  dataDir = mkdtempSync(join(tmpdir(), 'sb-summarize-'));
-  const config = join(dataDir, 'providers.yaml');
-  writeFileSync(
-    config,
-    `cloud_fallback: true
-local:
-  enabled: false
-providers:
-  fakeai:
-    type: custom
-    base_url: ${fake.url}/v1
-    api_key: ${FAKE_OPENAI_KEY}
-    default_model: gpt-4o-mini
-    retry: { max_attempts: 1 }
-`,
-  );
-  // The local provider is disabled in this config; its adapter only has to exist.
-  const noLocalRuntime = (config: ProviderAdapter['config']): ProviderAdapter => {
-    const refuse = () => {
-      throw new SwitchboardError('NOT_SUPPORTED', 'no local runtime in this test');
-    };
-    return { config, chat: refuse, listModels: refuse };
-  };
-  const source = new ConfigSource({ file: config, env: {}, overridesFile: join(dataDir, 'settings.json') });
-  engine = new Engine(
-    source,
-    (provider) => createAdapter(provider, { local: noLocalRuntime }),
-    (current, adapters) => new FallbackRouter(current, adapters),
-  );
+  fake = await startEngineOnFakeOpenAI({ text: `Here you go:\n\`\`\`json\n${ANSWER}\n\`\`\`` });
+  engine = fake.engine;
 });
 
-afterAll(async () => {
-  await engine.close();
-  await fake.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-function promptsSent(from: number): string[] {
-  return fake.requests.slice(from).map((request) => {
-    const body = request.body as { messages: { content: string }[] };
-    return body.messages.map((message) => message.content).join('\n');
-  });
-}
+afterAll(() => fake.close());
 
 function segmentsWithMarkers(count: number): TranscriptSegment[] {
   return Array.from({ length: count }, (_, index) => ({
@@ -85,12 +36,12 @@ function segmentsWithMarkers(count: number): TranscriptSegment[] {
 
 describe('meeting summaries', () => {
   it('summarises a short transcript in one request through the engine, parsing JSON in a code fence', async () => {
-    const before = fake.requests.length;
+    const before = fake.fake.requests.length;
     const summary = await summarizeTranscript(segmentsWithMarkers(3), {
       chat: (request, options) => engine.chat(request, options),
       template: DEFAULT_SUMMARY_TEMPLATE,
     });
-    const prompts = promptsSent(before);
+    const prompts = fake.promptsSince(before);
     expect(prompts).toHaveLength(1);
     expect(prompts[0]).toContain('[0:10] Bo: Marker001');
     expect(summary).toMatchObject({
@@ -106,7 +57,7 @@ describe('meeting summaries', () => {
   });
 
   it('map-reduces a transcript longer than the context, every chunk reaching a map request', async () => {
-    const before = fake.requests.length;
+    const before = fake.fake.requests.length;
     const segments = segmentsWithMarkers(80);
     const summary = await summarizeTranscript(segments, {
       chat: (request, options) => engine.chat(request, options),
@@ -114,7 +65,7 @@ describe('meeting summaries', () => {
       contextTokens: 900,
       maxOutputTokens: 200,
     });
-    const prompts = promptsSent(before);
+    const prompts = fake.promptsSince(before);
     const maps = prompts.filter((prompt) => prompt.includes('Transcript part:') && prompt.includes('Marker'));
     expect(maps.length).toBeGreaterThan(3);
     // Every segment's marker went to exactly one map request: nothing dropped, nothing twice.
@@ -134,7 +85,7 @@ describe('meeting summaries', () => {
   });
 
   it('reduces in rounds when the partial summaries themselves exceed the context', async () => {
-    const before = fake.requests.length;
+    const before = fake.fake.requests.length;
     const segments = segmentsWithMarkers(400);
     await summarizeTranscript(segments, {
       chat: (request, options) => engine.chat(request, options),
@@ -142,7 +93,7 @@ describe('meeting summaries', () => {
       contextTokens: 900,
       maxOutputTokens: 200,
     });
-    const prompts = promptsSent(before);
+    const prompts = fake.promptsSince(before);
     const maps = prompts.filter((prompt) => prompt.includes('Transcript part:') && prompt.includes('Marker'));
     for (const segment of segments) {
       expect(maps.filter((prompt) => prompt.includes(segment.text.slice(0, 9)))).toHaveLength(1);

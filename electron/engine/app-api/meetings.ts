@@ -1,0 +1,94 @@
+import { basename } from 'node:path';
+import type { z } from 'zod';
+import type {
+  apiInputs,
+  ExportFile,
+  MeetingEvent,
+  MeetingSummary,
+  MeetingSummaryText,
+  MeetingView,
+} from '../contract/api.ts';
+import { exportMeeting, loadMeetingDocument } from '../meetings/export.ts';
+import type { TranscriptionQueue } from '../meetings/queue.ts';
+import { type ChatFn, summarizeTranscript } from '../meetings/summarize.ts';
+import { type MeetingRecord, toMeetingSummary } from '../store/meetings.ts';
+import type { Store } from '../store/store.ts';
+
+type Input<M extends keyof typeof apiInputs> = z.output<(typeof apiInputs)[M]>;
+interface HandlerContext {
+  signal: AbortSignal;
+}
+
+export interface MeetingsApiDeps {
+  store: Pick<Store, 'meetings' | 'templates'>;
+  queue: TranscriptionQueue;
+  /** The Engine's chat, for summaries (profile `summarize`, local first). */
+  chat: ChatFn;
+  /** The file an upload id names (server/uploads.ts resolveUpload, bound to the uploads folder). */
+  resolveUpload: (uploadId: string) => string;
+  /** Where the player loads a meeting's audio: HTTP in browser mode, the app protocol in Electron. */
+  audioUrl?: (meeting: MeetingRecord) => string | null;
+  /** Context window of the summarising model, in tokens; longer transcripts are map-reduced. */
+  summaryContextTokens?: number;
+}
+
+function withoutTemplate(summary: MeetingSummaryText & { template?: string }): MeetingSummaryText {
+  const { template: _template, ...text } = summary;
+  return text;
+}
+
+/** Handlers for meetings.* (contract/api.ts): transcription jobs, transcripts, summaries, exports. */
+export function createMeetingsHandlers(deps: MeetingsApiDeps) {
+  const { store, queue } = deps;
+
+  return {
+    'meetings.list': async (_input: Input<'meetings.list'>): Promise<MeetingSummary[]> =>
+      store.meetings.list().map(toMeetingSummary),
+
+    'meetings.get': async (input: Input<'meetings.get'>): Promise<MeetingView> => {
+      const { meeting, segments, summary } = loadMeetingDocument(store.meetings, input.id);
+      return {
+        ...toMeetingSummary(meeting),
+        segments,
+        summary: summary ? withoutTemplate(summary) : null,
+        audioUrl: meeting.audioFile ? (deps.audioUrl?.(meeting) ?? null) : null,
+      };
+    },
+
+    'meetings.rename': async (input: Input<'meetings.rename'>): Promise<MeetingSummary> =>
+      toMeetingSummary(store.meetings.update(input.id, { title: input.title })),
+
+    'meetings.delete': async (input: Input<'meetings.delete'>): Promise<{ ok: true }> => {
+      await queue.remove(input.id);
+      return { ok: true };
+    },
+
+    'meetings.transcribe': async (input: Input<'meetings.transcribe'>): Promise<MeetingSummary> => {
+      const filePath = deps.resolveUpload(input.uploadId);
+      return queue.enqueue({ filePath, sourceName: basename(filePath), title: input.title, language: input.language });
+    },
+
+    'meetings.watch': (input: Input<'meetings.watch'>, ctx: HandlerContext): AsyncIterable<MeetingEvent> =>
+      queue.watch(input.id, ctx.signal),
+
+    'meetings.cancel': async (input: Input<'meetings.cancel'>): Promise<MeetingSummary> => queue.cancel(input.id),
+
+    'meetings.summarize': async (
+      input: Input<'meetings.summarize'>,
+      ctx: HandlerContext,
+    ): Promise<MeetingSummaryText> => {
+      const segments = store.meetings.segments(store.meetings.get(input.id).id);
+      const summary = await summarizeTranscript(segments, {
+        chat: deps.chat,
+        template: input.template ?? store.templates.get().prompt,
+        contextTokens: deps.summaryContextTokens,
+        signal: ctx.signal,
+      });
+      store.meetings.saveSummary(input.id, summary);
+      return withoutTemplate(summary);
+    },
+
+    'meetings.export': async (input: Input<'meetings.export'>): Promise<ExportFile> =>
+      exportMeeting(loadMeetingDocument(store.meetings, input.id), input.format),
+  };
+}

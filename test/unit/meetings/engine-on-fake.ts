@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigSource } from '../../../electron/engine/config/source.ts';
+import { SwitchboardError } from '../../../electron/engine/contract/errors.ts';
+import { Engine } from '../../../electron/engine/engine.ts';
+import { createAdapter } from '../../../electron/engine/providers/create-adapter.ts';
+import type { ProviderAdapter } from '../../../electron/engine/providers/types.ts';
+import { FallbackRouter } from '../../../electron/engine/routing/router.ts';
+import { FAKE_OPENAI_KEY, type FakeOptions, type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
+
+export interface EngineOnFake {
+  engine: Engine;
+  fake: FakeServer;
+  /** The text of every prompt the fake received since request number `from`. */
+  promptsSince(from: number): string[];
+  close(): Promise<void>;
+}
+
+/** A real Engine whose only usable provider is the fake OpenAI server (real HTTP on 127.0.0.1). */
+export async function startEngineOnFakeOpenAI(options: FakeOptions = {}): Promise<EngineOnFake> {
+  const fake = await startFakeOpenAI({ apiKey: FAKE_OPENAI_KEY, ...options });
+  const dataDir = mkdtempSync(join(tmpdir(), 'sb-engine-'));
+  const config = join(dataDir, 'providers.yaml');
+  writeFileSync(
+    config,
+    `cloud_fallback: true
+local:
+  enabled: false
+providers:
+  fakeai:
+    type: custom
+    base_url: ${fake.url}/v1
+    api_key: ${FAKE_OPENAI_KEY}
+    default_model: gpt-4o-mini
+    retry: { max_attempts: 1 }
+`,
+  );
+  // The local provider is disabled in this config; its adapter only has to exist.
+  const noLocalRuntime = (provider: ProviderAdapter['config']): ProviderAdapter => {
+    const refuse = () => {
+      throw new SwitchboardError('NOT_SUPPORTED', 'no local runtime in this test');
+    };
+    return { config: provider, chat: refuse, listModels: refuse };
+  };
+  const engine = new Engine(
+    new ConfigSource({ file: config, env: {}, overridesFile: join(dataDir, 'settings.json') }),
+    (provider) => createAdapter(provider, { local: noLocalRuntime }),
+    (current, adapters) => new FallbackRouter(current, adapters),
+  );
+  return {
+    engine,
+    fake,
+    promptsSince: (from) =>
+      fake.requests.slice(from).map((request) => {
+        const body = request.body as { messages: { content: string }[] };
+        return body.messages.map((message) => message.content).join('\n');
+      }),
+    close: async () => {
+      await engine.close();
+      await fake.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
