@@ -218,6 +218,10 @@ export async function* dispatch<T>(
       if (overBudget) {
         limiter.release(provider.id);
         breakers.release(bKey);
+        if (parts.budgetConfig().hardStop === 'refuse') {
+          finish({ candidate, depth, costUsd: 0 }, 'error', 'BUDGET_EXCEEDED');
+          throw overBudget;
+        }
         failures.push({
           providerId: provider.id,
           model: candidate.model,

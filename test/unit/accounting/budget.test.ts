@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type BudgetAlert, BudgetGuard } from '../../../electron/engine/accounting/budget.ts';
+import type { BudgetConfig } from '../../../electron/engine/config/types.ts';
+import { ManualClock } from '../../../electron/engine/routing/clock.ts';
+import { RoutingService } from '../../../electron/engine/routing/router.ts';
+import { MemoryState } from '../../../electron/engine/routing/state.ts';
+import { type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
+import { adaptersFor, chat, engineConfig, provider } from '../routing/helpers.ts';
+
+const fakes: FakeServer[] = [];
+const routers: RoutingService[] = [];
+afterEach(async () => {
+  for (const r of routers.splice(0)) r.close();
+  await Promise.all(fakes.splice(0).map((f) => f.close()));
+});
+
+function budgets(overrides: Partial<BudgetConfig>): BudgetConfig {
+  return { global: {}, providers: {}, alertThreshold: 0.8, hardStop: 'refuse', ...overrides };
+}
+
+describe('BudgetGuard', () => {
+  it('reserves estimated cost so concurrent requests cannot together pass a limit', () => {
+    const clock = new ManualClock();
+    const guard = new BudgetGuard(new MemoryState(clock), clock, budgets({ global: { daily: 1 } }), () => {});
+    const holds = [guard.reserve('p', 0.3), guard.reserve('p', 0.3), guard.reserve('p', 0.3)];
+    expect(guard.wouldExceed('p', 0.3)).toMatchObject({ scope: 'global', period: 'daily', limitUsd: 1 });
+    expect(guard.wouldExceed('p', 0.05)).toBeUndefined();
+    expect(guard.wouldExceed('p', 0)).toBeUndefined();
+    for (const hold of holds) guard.settle(hold, 0.1);
+    expect(guard.status()[0]).toMatchObject({ spentUsd: expect.closeTo(0.3, 9), reservedUsd: 0, exceeded: false });
+    expect(guard.wouldExceed('p', 0.3)).toBeUndefined();
+  });
+
+  it('alerts once at the threshold and once at the limit, per scope and period; a new day starts afresh', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 4, 10, 12));
+    const alerts: BudgetAlert[] = [];
+    const guard = new BudgetGuard(
+      new MemoryState(clock),
+      clock,
+      budgets({ global: { daily: 1 }, providers: { p: { monthly: 10 } } }),
+      (alert) => alerts.push(alert),
+    );
+    const spend = (usd: number) => guard.settle(guard.reserve('p', usd), usd);
+    spend(0.5);
+    expect(alerts).toEqual([]);
+    spend(0.35);
+    expect(alerts).toEqual([expect.objectContaining({ scope: 'global', period: 'daily', level: 'threshold' })]);
+    spend(0.01);
+    expect(alerts).toHaveLength(1);
+    spend(0.2);
+    expect(alerts.map((a) => a.level)).toEqual(['threshold', 'exceeded']);
+    await clock.advance(24 * 3_600_000);
+    expect(guard.status().find((s) => s.period === 'daily')).toMatchObject({ spentUsd: 0, exceeded: false });
+    expect(guard.status().find((s) => s.scope === 'p')).toMatchObject({ spentUsd: expect.closeTo(1.06, 9) });
+  });
+});
+
+describe('budget hard stop in routing', () => {
+  // $1,000 per million tokens: a cent per ten tokens, so a few requests reach a few cents.
+  const expensive = { '*': { inputPerMTok: 1_000, outputPerMTok: 1_000 } };
+
+  async function setup(hardStop: BudgetConfig['hardStop'], withLocal: boolean) {
+    const cloud = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from the cloud.' });
+    const local = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from this machine.' });
+    fakes.push(cloud, local);
+    const providers = [provider('cloud', cloud.url, { prices: expensive, priority: 1 })];
+    if (withLocal) providers.push(provider('home', local.url, { onMachine: true, priority: 2 }));
+    const config = engineConfig(providers, { budgets: budgets({ global: { monthly: 0.05 }, hardStop }) });
+    const r = new RoutingService(config, adaptersFor(config), { clock: new ManualClock() });
+    routers.push(r);
+    return { r, cloud, local };
+  }
+
+  it('refuse: the request that would pass the monthly budget gets BUDGET_EXCEEDED, and spending never overshoots', async () => {
+    const { r } = await setup('refuse', true);
+    const outcomes = [];
+    // Twenty at once: reservations stop the ones that would not fit before they are sent.
+    outcomes.push(
+      ...(await Promise.all(Array.from({ length: 20 }, () => chat(r, 'Say hello.', { maxOutputTokens: 5 })))),
+    );
+    const refused = outcomes.filter((o) => o.error?.code === 'BUDGET_EXCEEDED');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]!.error!.message).toMatch(/monthly budget of \$0\.05 is spent/);
+    const spent = r.costReport('provider').total.costUsd;
+    const perRequest = spent / outcomes.filter((o) => !o.error).length;
+    expect(spent).toBeLessThanOrEqual(0.05 + perRequest);
+    expect(r.budgetStatus()[0]).toMatchObject({ scope: 'global', period: 'monthly', limitUsd: 0.05 });
+    // Refused outright, not quietly sent to the local model.
+    expect(outcomes.some((o) => o.text === 'Answer from this machine.')).toBe(false);
+  });
+
+  it('local_only: once the budget is spent, requests go to the local provider', async () => {
+    const { r, local } = await setup('local_only', true);
+    const texts: string[] = [];
+    for (let i = 0; i < 15; i++) texts.push((await chat(r, 'Say hello.', { maxOutputTokens: 5 })).text);
+    expect(texts[0]).toBe('Answer from the cloud.');
+    expect(texts.at(-1)).toBe('Answer from this machine.');
+    expect(local.requests.length).toBeGreaterThan(0);
+    expect(r.costReport('provider').rows.find((row) => row.key === 'home')?.costUsd).toBe(0);
+  });
+
+  it('local_only with nothing local to go to refuses with a clear error', async () => {
+    const { r } = await setup('local_only', false);
+    let last: Awaited<ReturnType<typeof chat>> | undefined;
+    for (let i = 0; i < 15; i++) last = await chat(r, 'Say hello.', { maxOutputTokens: 5 });
+    expect(last?.error?.code).toBe('BUDGET_EXCEEDED');
+    expect(last?.error?.message).toMatch(/no local or free provider/);
+  });
+});

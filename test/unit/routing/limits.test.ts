@@ -1,0 +1,112 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EngineProvider } from '../../../electron/engine/config/types.ts';
+import { type Clock, ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
+import { RoutingService } from '../../../electron/engine/routing/router.ts';
+import { type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
+import { adaptersFor, chat, chatRequest, engineConfig, provider } from './helpers.ts';
+
+const fakes: FakeServer[] = [];
+const routers: RoutingService[] = [];
+
+async function fake(text: string, options: Parameters<typeof startFakeOpenAI>[0] = {}): Promise<FakeServer> {
+  const server = await startFakeOpenAI({ apiKey: undefined, text, ...options });
+  fakes.push(server);
+  return server;
+}
+
+function router(providers: EngineProvider[], clock: Clock, config: Parameters<typeof engineConfig>[1] = {}) {
+  const engine = engineConfig(providers, config);
+  const r = new RoutingService(engine, adaptersFor(engine), { clock });
+  routers.push(r);
+  return r;
+}
+
+const chats = (server: FakeServer) => server.requests.filter((r) => r.path.endsWith('/chat/completions'));
+
+afterEach(async () => {
+  for (const r of routers.splice(0)) r.close();
+  await Promise.all(fakes.splice(0).map((f) => f.close()));
+});
+
+describe('rate limits', () => {
+  it('RPM 60: a burst of 100 sends at most 60 in the first minute to that provider', async () => {
+    const clock = new ManualClock();
+    const a = await fake('Answer from A.');
+    const b = await fake('Answer from B.');
+    const r = router(
+      [provider('a', a.url, { limits: { rpm: 60, onLimit: 'skip', maxQueueMs: 0 } }), provider('b', b.url)],
+      clock,
+    );
+    const burst = await Promise.all(Array.from({ length: 100 }, () => chat(r)));
+    expect(burst.every((o) => o.error === undefined)).toBe(true);
+    expect(chats(a)).toHaveLength(60);
+    expect(chats(b)).toHaveLength(40);
+    await clock.advance(30_000);
+    for (let i = 0; i < 10; i++) expect((await chat(r)).text).toBe('Answer from B.');
+    expect(chats(a)).toHaveLength(60);
+    // A minute after the burst its requests leave the window and a takes traffic again.
+    await clock.advance(30_000);
+    expect((await chat(r)).text).toBe('Answer from A.');
+  });
+
+  it('onLimit queue: a request waits for the window instead of failing, up to maxQueueMs', async () => {
+    const clock = new ManualClock();
+    const a = await fake('Answer from A.');
+    const r = router([provider('a', a.url, { limits: { rpm: 2, onLimit: 'queue', maxQueueMs: 90_000 } })], clock);
+    expect((await chat(r)).text).toBe('Answer from A.');
+    expect((await chat(r)).text).toBe('Answer from A.');
+    const third = chat(r);
+    await clock.advance(10_000);
+    expect(chats(a)).toHaveLength(2);
+    await clock.advance(50_500);
+    expect((await third).text).toBe('Answer from A.');
+    expect(chats(a)).toHaveLength(3);
+  });
+
+  it('a queue longer than maxQueueMs moves on with a clear reason', async () => {
+    const clock = new ManualClock();
+    const a = await fake('Answer from A.');
+    const r = router([provider('a', a.url, { limits: { rpm: 1, onLimit: 'queue', maxQueueMs: 1_000 } })], clock);
+    await chat(r);
+    const outcome = await chat(r);
+    expect(outcome.error?.code).toBe('ALL_PROVIDERS_FAILED');
+    expect(outcome.error?.message).toMatch(/per-minute limit/);
+  });
+
+  it('TPM: requests whose tokens would pass the per-minute budget go elsewhere', async () => {
+    const clock = new ManualClock();
+    const a = await fake('Answer from A.');
+    const b = await fake('Answer from B.');
+    const r = router(
+      [provider('a', a.url, { limits: { tpm: 1_000, onLimit: 'skip', maxQueueMs: 0 } }), provider('b', b.url)],
+      clock,
+    );
+    const request = { maxOutputTokens: 100 };
+    const texts: string[] = [];
+    for (let i = 0; i < 6; i++) texts.push((await chat(r, 'word '.repeat(240), request)).text);
+    // Each request counts 404 tokens (304 estimated for the prompt + 100 max output): two fit in 1,000, the rest go to b.
+    expect(texts.filter((t) => t === 'Answer from A.')).toHaveLength(2);
+  });
+
+  it('max concurrency: requests beyond it wait for a slot; least_connections sees the in-flight ones', async () => {
+    const a = await fake('one two three four five', { tokenDelayMs: 40 });
+    const b = await fake('Answer from B.');
+    const r = router(
+      [provider('a', a.url, { limits: { concurrency: 1, onLimit: 'queue', maxQueueMs: 5_000 } }), provider('b', b.url)],
+      systemClock,
+      { strategy: 'least_connections' },
+    );
+    const first = chat(r, 'hi', { providerId: 'a' });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(r.stats().providers.find((p) => p.providerId === 'a')!.inFlight).toBe(1);
+    expect(r.plan(chatRequest())[0]!.provider.id).toBe('b');
+    const second = chat(r, 'hi', { providerId: 'a' });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    // The second waits in the queue: a has seen only one request so far.
+    expect(chats(a)).toHaveLength(1);
+    expect((await first).text).toBe('one two three four five');
+    expect((await second).text).toBe('one two three four five');
+    expect(chats(a)).toHaveLength(2);
+    expect(r.stats().providers.find((p) => p.providerId === 'a')!.inFlight).toBe(0);
+  });
+});
