@@ -2,13 +2,14 @@ import { join } from 'node:path';
 import { app, BrowserWindow, Menu, nativeTheme, session, shell } from 'electron';
 import { createAppEngine } from '../engine/bootstrap.ts';
 import { resolvePaths } from '../engine/config/paths.ts';
-import { APP_ENTRY_URL, isAppUrl, isExternalWebUrl } from './app-origin.ts';
+import { APP_ENTRY_URL, isAppUrl, isExternalWebUrl, meetingAudioUrl } from './app-origin.ts';
 import { buildContentSecurityPolicy } from './csp.ts';
 import { registerIpc } from './ipc.ts';
 import { buildMenuTemplate } from './menu.ts';
 import { isPermissionAllowed } from './permissions.ts';
-import { registerAppScheme, serveRenderer } from './protocol.ts';
+import { registerAppScheme, serveAppProtocol } from './protocol.ts';
 import { safeStorageKeyProvider } from './safe-storage-key.ts';
+import { createUploadSaver } from './uploads.ts';
 import { createWindowOptions } from './window-options.ts';
 
 // electron-vite sets this while developing; a packaged app always loads its own files.
@@ -66,10 +67,18 @@ function createMainWindow(): BrowserWindow {
 async function start(): Promise<void> {
   await app.whenReady();
   const paths = resolvePaths();
-  const appEngine = await createAppEngine(paths, { watchConfig: true, keyProvider: safeStorageKeyProvider });
+  const appEngine = await createAppEngine(paths, {
+    watchConfig: true,
+    keyProvider: safeStorageKeyProvider,
+    audioUrl: (meeting: { id: string }) => meetingAudioUrl(meeting.id),
+  });
   lockDownSession();
-  serveRenderer(join(import.meta.dirname, '../renderer'), contentSecurityPolicy);
-  registerIpc({ handlers: appEngine.appApi, isAppUrl: isOwnUrl, saveUpload: appEngine.uploads.save });
+  serveAppProtocol({
+    rendererDir: join(import.meta.dirname, '../renderer'),
+    contentSecurityPolicy,
+    meetingAudioFile: (meetingId) => appEngine.meetingAudioFile(meetingId),
+  });
+  registerIpc({ handlers: appEngine.appApi, isAppUrl: isOwnUrl, saveUpload: createUploadSaver(appEngine.uploadsDir) });
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(
       buildMenuTemplate(process.platform, Boolean(devServerUrl), {

@@ -41,7 +41,13 @@ export function validateIpcMessage(method: unknown, input: unknown): ValidatedIp
     const shown = typeof method === 'string' ? `"${method.slice(0, 80)}"` : typeof method;
     return invalid(`unknown method ${shown}`);
   }
-  const parsed = apiInputs[method].safeParse(input ?? {});
+  let parsed: ReturnType<(typeof apiInputs)[typeof method]['safeParse']>;
+  try {
+    parsed = apiInputs[method].safeParse(input ?? {});
+  } catch {
+    // A getter that throws, or anything else zod cannot read: refused like any other bad input.
+    return invalid(`${method}: the input could not be read`);
+  }
   if (!parsed.success) return invalid(`${method}: ${describeIssues(parsed.error.issues)}`);
   return { ok: true, method, kind: Object.hasOwn(STREAM_METHODS, method) ? 'stream' : 'call', input: parsed.data };
 }

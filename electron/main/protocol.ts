@@ -1,7 +1,7 @@
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { net, protocol } from 'electron';
-import { APP_HOST, APP_SCHEME } from './app-origin.ts';
+import { APP_HOST, APP_SCHEME, meetingIdFromMediaPath, rendererFileFor } from './app-origin.ts';
 
 /** Must run before `app.whenReady()`: gives app:// an origin, fetch, and media streaming (seeking in <audio>). */
 export function registerAppScheme(): void {
@@ -10,19 +10,30 @@ export function registerAppScheme(): void {
   ]);
 }
 
-/** Maps an app:// URL path to a file under the renderer build, or undefined if it points outside it. */
-export function rendererFileFor(rendererDir: string, pathname: string): string | undefined {
-  const relative = normalize(decodeURIComponent(pathname)).replace(/^[/\\]+/, '');
-  const file = join(rendererDir, relative || 'index.html');
-  return file.startsWith(rendererDir + sep) ? file : undefined;
+export interface AppProtocolOptions {
+  rendererDir: string;
+  contentSecurityPolicy: string;
+  /** The recording of a meeting, for app://switchboard/media/meetings/<id>; undefined when it has none. */
+  meetingAudioFile(meetingId: string): string | undefined;
 }
 
-/** Serves the renderer build on app://switchboard/, each response carrying the CSP. */
-export function serveRenderer(rendererDir: string, contentSecurityPolicy: string): void {
+function notFound(): Response {
+  return new Response('Not found', { status: 404 });
+}
+
+/** Serves the renderer build and meetings' audio on app://switchboard/, each page carrying the CSP. */
+export function serveAppProtocol({ rendererDir, contentSecurityPolicy, meetingAudioFile }: AppProtocolOptions): void {
   protocol.handle(APP_SCHEME, async (request) => {
     const url = new URL(request.url);
-    const file = url.host === APP_HOST ? rendererFileFor(rendererDir, url.pathname) : undefined;
-    if (!file) return new Response('Not found', { status: 404 });
+    if (url.host !== APP_HOST) return notFound();
+    const meetingId = meetingIdFromMediaPath(url.pathname);
+    if (meetingId !== undefined) {
+      const audio = meetingAudioFile(meetingId);
+      // Range requests pass through, so the player can seek without reading the whole file.
+      return audio ? net.fetch(pathToFileURL(audio).toString(), { headers: request.headers }) : notFound();
+    }
+    const file = rendererFileFor(rendererDir, url.pathname);
+    if (!file) return notFound();
     // Client-side routes have no extension: they all load the app shell.
     const response = await net.fetch(pathToFileURL(extname(file) ? file : join(rendererDir, 'index.html')).toString());
     const headers = new Headers(response.headers);

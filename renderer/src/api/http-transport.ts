@@ -53,6 +53,15 @@ function connectionError(error: unknown): ApiError {
   });
 }
 
+/** The stream ended (or broke) before its `end` frame: what arrived is not the whole answer. */
+function interrupted(cause?: unknown): ApiError {
+  const detail = cause instanceof Error ? ` (${cause.message})` : '';
+  return new ApiError({
+    code: 'STREAM_INTERRUPTED',
+    message: `The connection to the Switchboard server closed before the answer finished${detail}.`,
+  });
+}
+
 function isAbort(error: unknown, signal?: AbortSignal): boolean {
   return signal?.aborted === true || (error instanceof Error && error.name === 'AbortError');
 }
@@ -120,13 +129,10 @@ export function createHttpTransport({
       } catch (error) {
         if (isAbort(error, signal)) return;
         if (error instanceof ApiError) throw error;
-        throw connectionError(error);
+        throw interrupted(error);
       }
       if (signal?.aborted) return;
-      throw new ApiError({
-        code: 'STREAM_INTERRUPTED',
-        message: 'The connection to the Switchboard server closed before the answer finished.',
-      });
+      throw interrupted();
     },
 
     async upload(file: Blob, filename: string): Promise<{ uploadId: string }> {
