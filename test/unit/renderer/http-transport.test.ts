@@ -40,7 +40,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     const parser = busboy({ headers: req.headers });
     let received = { field: '', filename: '', bytes: 0, type: '' };
     parser.on('file', (field, stream, info) => {
-      received = { field, filename: info.filename, bytes: 0, type: info.mimeType };
+      received = { field, filename: info.filename ?? '', bytes: 0, type: info.mimeType };
       stream.on('data', (chunk: Buffer) => {
         received.bytes += chunk.length;
       });
