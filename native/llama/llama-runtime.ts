@@ -35,6 +35,12 @@ const GRAMMAR_CACHE_SIZE = 32;
 export class LlamaRuntime {
   readonly store: ModelStore;
   readonly pool: ModelPool;
+  /**
+   * One LlamaChat / LlamaCompletion per pooled sequence, made once: constructing a LlamaChat resolves
+   * the model's chat template, which costs more than a short reply's first token.
+   */
+  private readonly chats = new WeakMap<LlamaContextSequence, LlamaChat>();
+  private readonly completions = new WeakMap<LlamaContextSequence, LlamaCompletion>();
   /** Compiled grammars per llama instance (a GPU→CPU fallback has its own), by schema. */
   private readonly grammars = new WeakMap<Llama, Map<string, Promise<LlamaGrammar>>>();
 
@@ -67,11 +73,13 @@ export class LlamaRuntime {
     const history = toChatHistory(call.messages);
     const { path } = await this.store.resolveGguf(call.model);
     const lease = await this.pool.acquireSequence(path, signal);
-    const chat = new LlamaChat({ contextSequence: lease.sequence, autoDisposeSequence: false });
     try {
+      const chat = this.chatOn(lease.sequence);
       const grammar = await this.grammarFor(lease.llama, call.response_format);
-      const prompt = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText;
-      const inputTokens = prompt.tokenize(lease.model.tokenizer).length;
+      // The rendered prompt's length, counted once the reply is out rather than before its first token.
+      const inputTokens = () =>
+        chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(lease.model.tokenizer)
+          .length;
       const stop = typeof call.stop === 'string' ? [call.stop] : call.stop;
       yield* this.stream(call.model, inputTokens, signal, async (hooks) => {
         const result = await chat.generateResponse(history, {
@@ -86,7 +94,6 @@ export class LlamaRuntime {
         return result.metadata.stopReason;
       });
     } finally {
-      chat.dispose({ disposeSequence: false });
       lease.release();
     }
   }
@@ -100,15 +107,14 @@ export class LlamaRuntime {
   ): AsyncGenerator<LocalChatEvent> {
     const { path } = await this.store.resolveGguf(model);
     const lease = await this.pool.acquireSequence(path, signal);
-    const completion = new LlamaCompletion({ contextSequence: lease.sequence, autoDisposeSequence: false });
     try {
-      const inputTokens = lease.model.tokenize(prompt).length;
+      const completion = this.completionOn(lease.sequence);
+      const inputTokens = () => lease.model.tokenize(prompt).length;
       yield* this.stream(model, inputTokens, signal, async (hooks) => {
         const result = await completion.generateCompletionWithMeta(prompt, { ...hooks, ...options });
         return result.metadata.stopReason;
       });
     } finally {
-      completion.dispose({ disposeSequence: false });
       lease.release();
     }
   }
@@ -137,6 +143,24 @@ export class LlamaRuntime {
     }
   }
 
+  private chatOn(sequence: LlamaContextSequence): LlamaChat {
+    let chat = this.chats.get(sequence);
+    if (!chat) {
+      chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+      this.chats.set(sequence, chat);
+    }
+    return chat;
+  }
+
+  private completionOn(sequence: LlamaContextSequence): LlamaCompletion {
+    let completion = this.completions.get(sequence);
+    if (!completion) {
+      completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+      this.completions.set(sequence, completion);
+    }
+    return completion;
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }
@@ -148,7 +172,7 @@ export class LlamaRuntime {
    */
   private async *stream(
     model: string,
-    inputTokens: number,
+    inputTokens: () => number,
     signal: AbortSignal,
     run: (hooks: GenerationHooks) => Promise<string>,
   ): AsyncGenerator<LocalChatEvent> {
@@ -175,7 +199,7 @@ export class LlamaRuntime {
       for await (const text of chunks) yield { type: 'text', text };
       const stopReason = await generation;
       const reason: LocalFinishReason = stopReason === 'maxTokens' ? 'length' : 'stop';
-      yield { type: 'finish', reason, usage: { inputTokens, outputTokens, estimated: false }, model };
+      yield { type: 'finish', reason, usage: { inputTokens: inputTokens(), outputTokens, estimated: false }, model };
     } catch (error) {
       throw asLocalError(error, signal);
     } finally {

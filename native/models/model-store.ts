@@ -75,6 +75,11 @@ export interface ModelStoreOptions {
 }
 
 const GGUF_DIR = 'gguf';
+
+async function fileSize(path: string): Promise<number | undefined> {
+  const info = await stat(path).catch(() => undefined);
+  return info?.isFile() ? info.size : undefined;
+}
 const WHISPER_DIR = 'whisper';
 const MANIFEST = 'installed.json';
 
@@ -144,15 +149,36 @@ export class ModelStore {
    * Says how to install it when it is not there.
    */
   async resolveGguf(idOrPath: string): Promise<InstalledModel> {
+    // Called for every chat: a few targeted stats instead of a full listing. A file that is not
+    // really a GGUF is refused when the pool reads its header.
     if (isAbsolute(idOrPath)) {
-      const sizeBytes = await sizeOnDisk(idOrPath).catch(() => undefined);
+      const sizeBytes = await fileSize(idOrPath);
       if (sizeBytes === undefined)
         throw new LocalModelError('MODEL_NOT_INSTALLED', `there is no model file at ${idOrPath}`);
-      await assertGgufFile(idOrPath);
       return { id: idOrPath, kind: 'llm', path: idOrPath, sizeBytes, origin: idOrPath };
     }
-    const found = (await this.find(idOrPath)) ?? (await this.find(`${idOrPath}.gguf`));
-    if (found && found.kind !== 'whisper') return found;
+    const entry = (await this.readManifest()).find((item) => item.id === idOrPath && item.kind !== 'whisper');
+    if (entry) {
+      const path = resolve(this.modelsDir, entry.path);
+      const sizeBytes = await fileSize(path);
+      if (sizeBytes !== undefined) {
+        return {
+          id: entry.id,
+          kind: entry.kind,
+          path,
+          sizeBytes,
+          origin: entry.origin,
+          ...(entry.catalogId ? { catalogId: entry.catalogId } : {}),
+          ...(entry.quantisation ? { quantisation: entry.quantisation } : {}),
+        };
+      }
+    }
+    for (const name of [idOrPath, `${idOrPath}.gguf`]) {
+      if (!name.endsWith('.gguf') || name.includes('/')) continue;
+      const path = join(this.modelsDir, GGUF_DIR, name);
+      const sizeBytes = await fileSize(path);
+      if (sizeBytes !== undefined) return { id: name.slice(0, -'.gguf'.length), kind: 'llm', path, sizeBytes };
+    }
     throw new LocalModelError('MODEL_NOT_INSTALLED', this.installHint(idOrPath));
   }
 
