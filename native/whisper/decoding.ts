@@ -67,6 +67,14 @@ export class UtteranceDecoder extends LogitsProcessor {
     this.onUtterance = onUtterance;
   }
 
+  /**
+   * Ends the sequence at the next step (cancellation): Whisper's generate() does not pass custom stopping
+   * criteria on, but end of text always stops it.
+   */
+  stop(): void {
+    this.phase = 'finished';
+  }
+
   /** Tokens the whole window may generate: each utterance's budget, its timestamps, and the final EOS. */
   static maxNewTokens(plans: UtterancePlan[]): number {
     return plans.reduce((sum, plan) => sum + plan.maxTokens + 3, 1);

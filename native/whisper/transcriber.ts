@@ -15,7 +15,8 @@ export function createWhisperTranscriber(options: WhisperTranscriberOptions): Lo
   let tail: Promise<void> = Promise.resolve();
   let nextJob = 1;
   let closed = false;
-  /** Settles when the job the worker is on has finished, failed or been cancelled. */
+  /** The job the worker is on, and a promise that settles when it has finished, failed or been cancelled. */
+  let activeJob: number | undefined;
   let idle: Promise<void> = Promise.resolve();
 
   /** Waits for the jobs queued before this one; the returned function lets the next one go. */
@@ -45,8 +46,12 @@ export function createWhisperTranscriber(options: WhisperTranscriberOptions): Lo
     worker ??= new Worker(new URL('./worker.ts', import.meta.url));
     const current = worker;
     let settle!: () => void;
+    activeJob = job;
     idle = new Promise<void>((resolve) => {
-      settle = resolve;
+      settle = () => {
+        if (activeJob === job) activeJob = undefined;
+        resolve();
+      };
     });
     const onMessage = (message: WorkerMessage) => {
       if (message.job !== job) return;
@@ -97,6 +102,7 @@ export function createWhisperTranscriber(options: WhisperTranscriberOptions): Lo
       closed = true;
       const stopping = worker;
       worker = undefined;
+      if (activeJob !== undefined) stopping?.postMessage({ type: 'cancel', job: activeJob } satisfies JobMessage);
       // Terminating only once the worker is idle: never while onnxruntime is running (see worker.ts).
       await idle;
       await stopping?.terminate();

@@ -10,10 +10,8 @@ import { parentPort } from 'node:worker_threads';
 import {
   type AutomaticSpeechRecognitionPipeline,
   env,
-  InterruptableStoppingCriteria,
   LogitsProcessorList,
   pipeline,
-  StoppingCriteriaList,
   type Tensor,
 } from '@huggingface/transformers';
 import { AudioDecodeError, decodeAudio, SAMPLE_RATE } from '../audio/index.ts';
@@ -191,17 +189,13 @@ async function decodeWindow(
   );
   const processors = new LogitsProcessorList();
   processors.push(decoder);
-  const interrupt = new InterruptableStoppingCriteria();
-  const onAbort = () => interrupt.interrupt();
+  const onAbort = () => decoder.stop();
   signal.addEventListener('abort', onAbort);
-  const stopping = new StoppingCriteriaList();
-  stopping.push(interrupt);
   await asr.model
     .generate({
       inputs: input_features,
       decoder_input_ids: prefix.tokens,
       logits_processor: processors,
-      stopping_criteria: stopping,
       max_new_tokens: UtteranceDecoder.maxNewTokens(plans),
       no_repeat_ngram_size: NO_REPEAT_NGRAM_SIZE,
       repetition_penalty: REPETITION_PENALTY,

@@ -181,7 +181,7 @@ describe('createWhisperTranscriber with the committed random-weights model', () 
     expect(failure.code).toBe('CANCELLED');
     expect(performance.now() - cancelledAt).toBeLessThan(500);
     expect(events.some((e) => e.type === 'done')).toBe(false);
-    // The worker is gone, not finishing the file in the background: this process now sits idle.
+    // The worker stopped, rather than finishing the file in the background: this process now sits idle.
     await new Promise((resolve) => setTimeout(resolve, 100));
     const before = process.cpuUsage();
     await new Promise((resolve) => setTimeout(resolve, 400));
@@ -190,6 +190,20 @@ describe('createWhisperTranscriber with the committed random-weights model', () 
 
     const next = await collect(transcriber, { filePath: jfkWav, model: MODEL });
     expect(next.at(-1)?.type).toBe('done');
+  });
+
+  it('closes in the middle of a transcription without taking the process down', async () => {
+    const t = createWhisperTranscriber({ modelsDir, threads: 1 });
+    const failure = await failureOf(
+      (async () => {
+        for await (const event of t.transcribe({ filePath: standup, model: MODEL }, new AbortController().signal)) {
+          if (event.type === 'segment') void t.close();
+        }
+      })(),
+    );
+    expect(failure.code).toBe('CANCELLED');
+    await t.close();
+    await expect(collect(t, { filePath: jfkWav, model: MODEL })).rejects.toThrow(/closed/);
   });
 
   it('does not start a job whose signal is already aborted', async () => {
