@@ -113,7 +113,10 @@ export class ModelPool {
   async acquireSequence(path: string, signal?: AbortSignal): Promise<SequenceLease> {
     const entry = await this.use(path, signal);
     try {
-      entry.context ??= this.createContext(entry);
+      entry.context ??= this.createContext(entry).catch((error: unknown) => {
+        entry.context = undefined; // the next request tries again (e.g. after other models were unloaded)
+        throw error;
+      });
       await entry.context;
       const sequence = entry.freeSequences.pop() ?? (await this.waitForSequence(entry, signal));
       const model = entry.model!;
@@ -127,7 +130,10 @@ export class ModelPool {
   async acquireEmbedding(path: string, signal?: AbortSignal): Promise<EmbeddingLease> {
     const entry = await this.use(path, signal);
     try {
-      entry.embedding ??= this.createEmbeddingContext(entry);
+      entry.embedding ??= this.createEmbeddingContext(entry).catch((error: unknown) => {
+        entry.embedding = undefined;
+        throw error;
+      });
       const context = await entry.embedding;
       return { model: entry.model!, context, release: once(() => this.done(entry)) };
     } catch (error) {
@@ -244,7 +250,6 @@ export class ModelPool {
         throw new LocalModelError(
           'PROVIDER_UNAVAILABLE',
           `${requester.path} needs about ${mb(bytes)} MB more, and the models in use already fill the local memory cap of ${mb(this.memoryCapBytes)} MB; try again when they finish`,
-          {},
         );
       }
       await this.unload(victim.path);
