@@ -79,9 +79,7 @@ export function toProviderError(error: unknown, scene: FailureScene): Switchboar
   const facts = { providerId: config.id };
   const label = config.label;
 
-  if (scene.aborted === 'cancelled') {
-    return new SwitchboardError('CANCELLED', `the ${scene.operation} request to ${label} was cancelled`, facts);
-  }
+  if (scene.aborted === 'cancelled') return cancelled(scene);
   if (scene.aborted === 'first-token-timeout') {
     return new SwitchboardError(
       'TIMEOUT',
@@ -111,9 +109,7 @@ export function toProviderError(error: unknown, scene: FailureScene): Switchboar
   ) {
     return timeoutError(scene);
   }
-  if (names.includes('AbortError') || names.includes('APIUserAbortError')) {
-    return new SwitchboardError('CANCELLED', `the ${scene.operation} request to ${label} was cancelled`, facts);
-  }
+  if (names.includes('AbortError') || names.includes('APIUserAbortError')) return cancelled(scene);
   if (names.includes('SyntaxError') || /malformed|not valid JSON|Unexpected token|exception parsing/i.test(text)) {
     return new SwitchboardError(
       'BAD_RESPONSE',
@@ -153,6 +149,12 @@ function streamInterrupted(scene: FailureScene, detail: string): SwitchboardErro
     `${scene.config.label}'s stream stopped before it finished (${detail}); the partial answer is incomplete: try again`,
     { providerId: scene.config.id },
   );
+}
+
+function cancelled(scene: FailureScene): SwitchboardError {
+  return new SwitchboardError('CANCELLED', `the ${scene.operation} request to ${scene.config.label} was cancelled`, {
+    providerId: scene.config.id,
+  });
 }
 
 function timeoutError(scene: FailureScene): SwitchboardError {

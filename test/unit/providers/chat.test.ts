@@ -171,3 +171,37 @@ describe('OpenAI wire shapes pass through intact', () => {
     }
   });
 });
+
+describe.each(PROTOCOLS.filter((p) => !p.name.startsWith('openai')))('$name translating a tool round', (protocol) => {
+  it('refuses tool-call arguments that are not a JSON object before anything is sent', async () => {
+    const setup = await setUp(protocol);
+    try {
+      const error = await failure(() =>
+        collectChat(
+          setup.adapter.chat(
+            {
+              model: protocol.model,
+              messages: [
+                { role: 'user', content: 'Weather?' },
+                {
+                  role: 'assistant',
+                  content: null,
+                  tool_calls: [
+                    { id: 'c1', type: 'function', function: { name: 'get_weather', arguments: 'city=Lisbon' } },
+                  ],
+                },
+                { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
+              ],
+            },
+            callWith(setup.key),
+          ),
+        ),
+      );
+      expect(error.code).toBe('INVALID_REQUEST');
+      expect(error.message).toContain('tool call arguments must be a JSON object, got: city=Lisbon');
+      expect(setup.fake.requests).toHaveLength(0);
+    } finally {
+      await setup.fake.close();
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { ChatMessage, ResponseFormat, Tool } from '../../contract/chat.ts';
-import { SwitchboardError } from '../../contract/errors.ts';
+import { messageText, parseDataUrl, parseToolArguments } from '../message-parts.ts';
 
 type ContentBlock = Anthropic.ContentBlockParam;
 
@@ -22,9 +22,11 @@ export function toAnthropicMessages(messages: readonly ChatMessage[]): {
   };
   for (const message of messages) {
     if (message.role === 'system' || message.role === 'developer') {
-      system.push(textOf(message));
+      system.push(messageText(message.content));
     } else if (message.role === 'tool') {
-      push('user', [{ type: 'tool_result', tool_use_id: message.tool_call_id ?? '', content: textOf(message) }]);
+      push('user', [
+        { type: 'tool_result', tool_use_id: message.tool_call_id ?? '', content: messageText(message.content) },
+      ]);
     } else if (message.role === 'assistant') {
       const blocks: ContentBlock[] = contentBlocks(message);
       for (const call of message.tool_calls ?? []) {
@@ -32,7 +34,7 @@ export function toAnthropicMessages(messages: readonly ChatMessage[]): {
           type: 'tool_use',
           id: call.id,
           name: call.function.name,
-          input: parseArguments(call.function.arguments),
+          input: parseToolArguments(call.function.arguments),
         });
       }
       if (blocks.length > 0) push('assistant', blocks);
@@ -67,28 +69,16 @@ export function toAnthropicOutputFormat(format: ResponseFormat | undefined): Ant
   return { format: { type: 'json_schema', schema } };
 }
 
-function textOf(message: ChatMessage): string {
-  if (typeof message.content === 'string') return message.content;
-  return (message.content ?? []).map((part) => (part.type === 'text' ? part.text : '')).join('');
-}
-
 function contentBlocks(message: ChatMessage): ContentBlock[] {
   if (typeof message.content === 'string') return message.content ? [{ type: 'text', text: message.content }] : [];
   return (message.content ?? []).map((part): ContentBlock => {
     if (part.type === 'text') return { type: 'text', text: part.text };
-    const data = /^data:(image\/(?:jpeg|png|gif|webp));base64,(.*)$/s.exec(part.image_url.url);
+    const data = parseDataUrl(part.image_url.url);
     if (data) {
-      const mediaType = data[1] as 'image/jpeg' | 'image/png' | 'image/gif' | 'image/webp';
-      return { type: 'image', source: { type: 'base64', media_type: mediaType, data: data[2]! } };
+      // Anthropic takes JPEG, PNG, GIF and WebP; it answers any other type with a 400 naming it.
+      const mediaType = data.mimeType as 'image/jpeg' | 'image/png' | 'image/gif' | 'image/webp';
+      return { type: 'image', source: { type: 'base64', media_type: mediaType, data: data.data } };
     }
     return { type: 'image', source: { type: 'url', url: part.image_url.url } };
   });
-}
-
-function parseArguments(text: string): Record<string, unknown> {
-  try {
-    return text.trim() ? (JSON.parse(text) as Record<string, unknown>) : {};
-  } catch {
-    throw new SwitchboardError('INVALID_REQUEST', `tool call arguments are not JSON: ${text.slice(0, 80)}`);
-  }
 }

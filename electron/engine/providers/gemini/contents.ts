@@ -1,4 +1,5 @@
 import { type Content, FunctionCallingConfigMode, type GenerateContentConfig, type Part } from '@google/genai';
+import { messageText, parseDataUrl, parseJsonObject, parseToolArguments } from '../message-parts.ts';
 import type { ChatCall } from '../types.ts';
 
 /**
@@ -16,18 +17,18 @@ export function toGeminiRequest(call: ChatCall): { contents: Content[]; config: 
   };
   for (const message of call.messages) {
     if (message.role === 'system' || message.role === 'developer') {
-      system.push(textOf(message.content));
+      system.push(messageText(message.content));
     } else if (message.role === 'tool') {
       const name = message.name ?? toolNames.get(message.tool_call_id ?? '') ?? 'tool';
       push('user', [
-        { functionResponse: { id: message.tool_call_id, name, response: toolResponse(textOf(message.content)) } },
+        { functionResponse: { id: message.tool_call_id, name, response: toolResponse(messageText(message.content)) } },
       ]);
     } else if (message.role === 'assistant') {
       const parts = contentParts(message.content);
       for (const call of message.tool_calls ?? []) {
         toolNames.set(call.id, call.function.name);
         parts.push({
-          functionCall: { id: call.id, name: call.function.name, args: parseObject(call.function.arguments) },
+          functionCall: { id: call.id, name: call.function.name, args: parseToolArguments(call.function.arguments) },
         });
       }
       if (parts.length > 0) push('model', parts);
@@ -78,19 +79,12 @@ export function toGeminiRequest(call: ChatCall): { contents: Content[]; config: 
   return { contents, config };
 }
 
-type Content_ = ChatCall['messages'][number]['content'];
-
-function textOf(content: Content_): string {
-  if (typeof content === 'string') return content;
-  return (content ?? []).map((part) => (part.type === 'text' ? part.text : '')).join('');
-}
-
-function contentParts(content: Content_): Part[] {
+function contentParts(content: ChatCall['messages'][number]['content']): Part[] {
   if (typeof content === 'string') return content ? [{ text: content }] : [];
   return (content ?? []).map((part): Part => {
     if (part.type === 'text') return { text: part.text };
-    const data = /^data:([^;]+);base64,(.*)$/s.exec(part.image_url.url);
-    if (data) return { inlineData: { mimeType: data[1], data: data[2] } };
+    const data = parseDataUrl(part.image_url.url);
+    if (data) return { inlineData: data };
     return { fileData: { fileUri: part.image_url.url, mimeType: guessImageType(part.image_url.url) } };
   });
 }
@@ -102,15 +96,5 @@ function guessImageType(url: string): string {
 
 /** Gemini wants an object as a function's response; tools usually return JSON text or plain text. */
 function toolResponse(text: string): Record<string, unknown> {
-  const parsed = parseObject(text);
-  return Object.keys(parsed).length > 0 ? parsed : { result: text };
-}
-
-function parseObject(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
+  return parseJsonObject(text) ?? { result: text };
 }
