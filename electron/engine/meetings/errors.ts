@@ -15,3 +15,16 @@ export function asSwitchboardError(error: unknown): SwitchboardError {
   }
   return toSwitchboardError(error);
 }
+
+/** A stopped job's stored error ("CODE: message") as an error again, for callers that wait on the job. */
+export function jobError(meeting: { id: string; status: string; error?: string }): SwitchboardError {
+  if (meeting.status === 'cancelled')
+    return new SwitchboardError('CANCELLED', `the transcription of meeting ${meeting.id} was cancelled`);
+  const stored = meeting.error ?? `transcription ${meeting.status}`;
+  const [code, ...rest] = stored.split(': ');
+  const known = code !== undefined && KNOWN_CODES.has(code) && rest.length > 0;
+  return new SwitchboardError(
+    known ? (code as ErrorCode) : 'INTERNAL',
+    `${known ? rest.join(': ') : stored} (meeting ${meeting.id})`,
+  );
+}

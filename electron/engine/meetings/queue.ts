@@ -5,11 +5,21 @@ import { basename, extname, join } from 'node:path';
 import type { MeetingEvent, MeetingStatus, MeetingSummary } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from '../contract/transcription.ts';
+import type { EngineTranscriptionEvent, RequestOptions } from '../engine.ts';
 import { type MeetingRecord, type MeetingRepository, toMeetingSummary } from '../store/meetings.ts';
 import { asSwitchboardError } from './errors.ts';
 
 /** The engine's transcribe filtered to data events, or a local transcriber's. */
 export type TranscribeFn = (request: TranscriptionRequest, signal: AbortSignal) => AsyncIterable<TranscriptionEvent>;
+
+/** The Engine's transcribe as a TranscribeFn: its route events dropped. */
+export function transcribeThrough(engine: {
+  transcribe(request: TranscriptionRequest, options: RequestOptions): AsyncIterable<EngineTranscriptionEvent>;
+}): TranscribeFn {
+  return async function* (request, signal) {
+    for await (const event of engine.transcribe(request, { signal })) if (event.type !== 'route') yield event;
+  };
+}
 
 export interface TranscriptionQueueOptions {
   meetings: MeetingRepository;
@@ -23,6 +33,11 @@ export interface TranscriptionQueueOptions {
    * of its last stored segment; 'mark' leaves it `interrupted` with its partial transcript.
    */
   onInterrupted?: 'resume' | 'mark';
+  /**
+   * Whether this queue also runs jobs other processes left queued in the database (the app: yes). A
+   * one-shot CLI run says no, so it transcribes its own file and leaves the app's queue alone.
+   */
+  adoptStoredJobs?: boolean;
 }
 
 export interface EnqueueRequest {
@@ -61,6 +76,8 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
   private readonly audioDir: string;
   private readonly concurrency: number;
   private readonly onInterrupted: 'resume' | 'mark';
+  private readonly adoptStoredJobs: boolean;
+  private readonly ownJobs = new Set<string>();
   private readonly running = new Map<string, RunningJob>();
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -72,6 +89,7 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
     this.audioDir = options.audioDir;
     this.concurrency = Math.max(1, options.concurrency ?? 1);
     this.onInterrupted = options.onInterrupted ?? 'resume';
+    this.adoptStoredJobs = options.adoptStoredJobs ?? true;
   }
 
   /** Recovers jobs a crash left running, then starts the queued ones. Call once after opening the store. */
@@ -113,6 +131,7 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
       language: request.language ?? null,
       status: 'queued',
     });
+    this.ownJobs.add(id);
     this.emitStatus(meeting);
     this.pump();
     return toMeetingSummary(this.meetings.get(id));
@@ -128,6 +147,7 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
       );
     }
     const queued = this.setStatus(id, { status: 'queued', error: null });
+    this.ownJobs.add(id);
     this.pump();
     return toMeetingSummary(queued);
   }
@@ -204,13 +224,18 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
     await Promise.all(jobs.map((job) => job.done));
   }
 
+  private queuedJobs(): MeetingRecord[] {
+    const queued = this.meetings.withStatus('queued');
+    return this.adoptStoredJobs ? queued : queued.filter((meeting) => this.ownJobs.has(meeting.id));
+  }
+
   private isIdle(): boolean {
-    return this.running.size === 0 && (this.closed || this.meetings.withStatus('queued').length === 0);
+    return this.running.size === 0 && (this.closed || this.queuedJobs().length === 0);
   }
 
   private pump(): void {
     if (!this.closed) {
-      for (const meeting of this.meetings.withStatus('queued')) {
+      for (const meeting of this.queuedJobs()) {
         if (this.running.size >= this.concurrency) break;
         if (this.running.has(meeting.id)) continue;
         const controller = new AbortController();

@@ -1,0 +1,63 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { jobError } from '../../meetings/errors.ts';
+import { exportMeeting, loadMeetingDocument } from '../../meetings/export.ts';
+import { type TranscribeFn, TranscriptionQueue } from '../../meetings/queue.ts';
+import type { Store } from '../../store/store.ts';
+import { parseExportFormat } from './meetings.ts';
+
+/** What `transcribe` needs; the CLI context builds it on first use. */
+export interface TranscribeCliServices {
+  store: Store;
+  /** The Engine's transcribe as a TranscribeFn (transcribeThrough(engine)). */
+  transcribe: TranscribeFn;
+  /** The data dir's audio folder. */
+  audioDir: string;
+}
+
+/**
+ * `switchboard transcribe FILE`: stores the file as a meeting, transcribes it, prints the transcript in
+ * the chosen format on stdout (so `> notes.srt` works) and the meeting id on stderr.
+ */
+export function registerTranscribeCommand(program: Command, services: () => Promise<TranscribeCliServices>): void {
+  program
+    .command('transcribe')
+    .description('transcribe an audio file on this machine and keep it as a meeting')
+    .argument('<file>', 'audio file (wav, mp3, m4a, ogg, webm, flac)')
+    .option('--format <format>', 'txt|srt|vtt|json|md', 'txt')
+    .option('--title <title>', 'meeting title (default: the file name)')
+    .option('--language <code>', 'spoken language, e.g. en')
+    .action(async (file: string, options: { format: string; title?: string; language?: string }) => {
+      const format = parseExportFormat(options.format);
+      const { store, transcribe, audioDir } = await services();
+      // Only this file: jobs the app left queued stay the app's.
+      const queue = new TranscriptionQueue({ meetings: store.meetings, transcribe, audioDir, adoptStoredJobs: false });
+      const controller = new AbortController();
+      const onInterrupt = () => void queue.cancel(meetingId);
+      let meetingId = '';
+      process.once('SIGINT', onInterrupt);
+      try {
+        const meeting = await queue.enqueue({
+          filePath: resolve(file),
+          title: options.title,
+          language: options.language,
+        });
+        meetingId = meeting.id;
+        for await (const event of queue.watch(meeting.id, controller.signal)) {
+          if (event.type === 'progress' && process.stderr.isTTY) {
+            const eta = event.etaSeconds === null ? '' : `, about ${Math.ceil(event.etaSeconds)} s left`;
+            process.stderr.write(`\rTranscribing: ${Math.round(event.fraction * 100)}%${eta}   `);
+          }
+        }
+        if (process.stderr.isTTY) process.stderr.write('\n');
+        const done = store.meetings.get(meeting.id);
+        if (done.status !== 'done') throw jobError(done);
+        process.stdout.write(exportMeeting(loadMeetingDocument(store.meetings, meeting.id), format).content);
+        process.stderr.write(`Saved as meeting ${meeting.id}\n`);
+      } finally {
+        process.off('SIGINT', onInterrupt);
+        controller.abort();
+        await queue.close();
+      }
+    });
+}
