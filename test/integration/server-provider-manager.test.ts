@@ -12,6 +12,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests read the seeds’ JSON shapes field by field
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const response = await fetch(`${stack.server.url}${path}`, {
     method,

@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import type { AppServices } from '../../bootstrap.ts';
+import type { AppApiTable } from '../../server/app-api.ts';
+import type { ServedRouting } from '../../server/routing-service.ts';
+import { createServer } from '../../server/server.ts';
+import { loadApiToken } from '../../server/token.ts';
+import type { CliContext } from '../context.ts';
+
+/** The built renderer, where `npm run build` puts it. */
+const DEFAULT_UI_DIR = fileURLToPath(new URL('../../../../out/renderer', import.meta.url));
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** What serve takes from the app's services when the composition root provides it. */
+interface ServedServices {
+  appApi?: AppApiTable;
+  routing?: ServedRouting & { metricsText(): Promise<string> };
+}
+
+interface ServeOptions {
+  host: string;
+  port: string;
+  uiDir?: string;
+  ui: boolean;
+  publicMetrics?: boolean;
+  quiet?: boolean;
+}
+
+export function registerServeCommand(program: Command, context: CliContext): void {
+  program
+    .command('serve')
+    .description('run the local OpenAI- and Anthropic-compatible API, and the app in the browser')
+    .option(
+      '--host <address>',
+      'address to listen on; anything but 127.0.0.1 opens the API to the network',
+      '127.0.0.1',
+    )
+    .option('--port <port>', 'port to listen on (0: any free port)', '7878')
+    .option('--ui-dir <dir>', 'the built renderer to serve (default: out/renderer)')
+    .option('--no-ui', 'serve the API only')
+    .option('--public-metrics', 'serve /metrics without the token (for a local Prometheus)')
+    .option('--quiet', 'no request log lines')
+    .action(async (options: ServeOptions) => {
+      const port = Number(options.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535)
+        throw new Error(`--port ${options.port} is not a port number`);
+      const { dataDir } = context.paths();
+      const { token } = loadApiToken(dataDir);
+      const services = (await context.services()) as AppServices & ServedServices;
+      // A running server follows edits to providers.yaml.
+      services.engine.source.watch();
+      const uiDir = options.ui ? (options.uiDir ?? DEFAULT_UI_DIR) : undefined;
+      const staticDir = uiDir && existsSync(uiDir) ? uiDir : undefined;
+      const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+      const server = await createServer({
+        engine: services.engine,
+        token,
+        host: options.host,
+        port,
+        staticDir,
+        appApi: services.appApi,
+        routingService: services.routing,
+        metricsText: services.routing ? () => services.routing!.metricsText() : undefined,
+        publicMetrics: options.publicMetrics,
+        logger: { info: options.quiet ? () => {} : log, error: log },
+      });
+      if (!LOOPBACK.has(options.host)) {
+        process.stderr.write(
+          `Warning: listening on ${options.host}: other machines can reach the API (every request still needs the token).\n`,
+        );
+      }
+      process.stdout.write(`Switchboard API on ${server.url}/v1 (token: \`switchboard token\`)\n`);
+      if (staticDir) process.stdout.write(`Open Switchboard: ${server.loginUrl()}\n`);
+      else if (options.ui) process.stderr.write(`No UI at ${uiDir}: run \`npm run build\` to serve the app too.\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
+    });
+}
