@@ -2,7 +2,10 @@
  * Local LLM overhead: stories260K through the local provider adapter (engine → adapter → llama
  * runtime → model pool → node-llama-cpp) against node-llama-cpp's LlamaChat called directly, in the
  * same process, on the same llama.cpp instance and thread count, with the same greedy request.
- * Rounds alternate which side goes first so background load falls on both.
+ * Rounds alternate which side goes first, and ratios are taken per round (each adapter run against
+ * the direct run beside it) so that load from other processes, which drifts, falls on both sides.
+ * CPU time per token (this process, all threads) is reported too: it is what the adapter's own work
+ * costs, and it moves far less than wall time on a busy machine.
  *
  *   npx node bench/local-llm.ts [--rounds N] [--tokens N]
  */
@@ -29,6 +32,12 @@ interface Sample {
   ttftMs: number;
   tokens: number;
   totalMs: number;
+  cpuMs: number;
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
 }
 
 /** Decode speed after the first token: tokens 2…n over the time they took. */
@@ -51,6 +60,7 @@ async function direct(): Promise<Sample> {
     { type: 'user', text: PROMPT },
     { type: 'model', response: [] },
   ];
+  const cpu = process.cpuUsage();
   const start = performance.now();
   let first = 0;
   let tokens = 0;
@@ -64,7 +74,7 @@ async function direct(): Promise<Sample> {
       tokens += t.length;
     },
   });
-  return { ttftMs: first - start, tokens, totalMs: performance.now() - start };
+  return { ttftMs: first - start, tokens, totalMs: performance.now() - start, cpuMs: cpuMsSince(cpu) };
 }
 
 // Through the engine's adapter interface.
@@ -95,6 +105,7 @@ const runtime = createLlamaRuntime({
 });
 const adapter = createLocalAdapter(config, { llm: runtime });
 async function viaAdapter(): Promise<Sample> {
+  const cpu = process.cpuUsage();
   const start = performance.now();
   let first = 0;
   let tokens = 0;
@@ -106,7 +117,7 @@ async function viaAdapter(): Promise<Sample> {
     if (event.type === 'text') first ||= performance.now();
     else if (event.type === 'finish') tokens = event.usage?.outputTokens ?? 0;
   }
-  return { ttftMs: first - start, tokens, totalMs: performance.now() - start };
+  return { ttftMs: first - start, tokens, totalMs: performance.now() - start, cpuMs: cpuMsSince(cpu) };
 }
 
 // Warm-up: loads, first evaluations, page cache.
@@ -125,33 +136,38 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 
 const summary = (list: Sample[]) => ({
-  ttftMs: median(list.map((s) => s.ttftMs)),
+  tokens: median(list.map((x) => x.tokens)),
+  ttftMs: median(list.map((x) => x.ttftMs)),
   tokPerS: median(list.map(decodeRate)),
-  tokens: median(list.map((s) => s.tokens)),
+  cpuMsPerToken: median(list.map((x) => x.cpuMs / x.tokens)),
 });
+const paired = (f: (a: Sample, d: Sample) => number) => median(samples.adapter.map((a, i) => f(a, samples.direct[i]!)));
 const d = summary(samples.direct);
 const a = summary(samples.adapter);
 const status = await host.status();
-const row = (name: string, s: ReturnType<typeof summary>) =>
-  `| ${name} | ${s.tokens} | ${s.ttftMs.toFixed(2)} | ${s.tokPerS.toFixed(0)} |`;
+const row = (name: string, x: ReturnType<typeof summary>) =>
+  `| ${name} | ${x.tokens} | ${x.ttftMs.toFixed(2)} | ${x.tokPerS.toFixed(0)} | ${(x.cpuMsPerToken * 1000).toFixed(0)} |`;
+const load = os
+  .loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' ');
 
 console.log(
-  `machine: ${os.cpus()[0]?.model} (nproc ${os.availableParallelism()}), ${status.backend}, ${host.threads} llama.cpp thread(s), load average ${os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
+  `machine: ${os.cpus()[0]?.model} (nproc ${os.availableParallelism()}), ${status.backend}, ${host.threads} llama.cpp thread(s), load average ${load}`,
 );
 console.log(
   `date: ${new Date().toISOString()}; node ${process.version}; ${ROUNDS} rounds after one warm-up each, medians; greedy, ${MAX_TOKENS} max tokens, context ${CONTEXT_SIZE}`,
 );
 console.log('');
-console.log('| path | output tokens | time to first token (ms) | decode tokens/s |');
-console.log('|---|---|---|---|');
+console.log('| path | output tokens | time to first token (ms) | decode tokens/s | CPU µs per token |');
+console.log('|---|---|---|---|---|');
 console.log(row('node-llama-cpp LlamaChat, direct', d));
 console.log(row('local adapter (ProviderAdapter.chat)', a));
 console.log('');
 console.log(
-  `ratio adapter/direct: tokens/s ${(a.tokPerS / d.tokPerS).toFixed(3)}×, time to first token ${(a.ttftMs / d.ttftMs).toFixed(2)}× (+${(a.ttftMs - d.ttftMs).toFixed(2)} ms)`,
+  `adapter/direct, median of per-round ratios: decode tokens/s ${paired((x, y) => decodeRate(x) / decodeRate(y)).toFixed(3)}×, ` +
+    `CPU time per token ${paired((x, y) => x.cpuMs / x.tokens / (y.cpuMs / y.tokens)).toFixed(3)}×, ` +
+    `time to first token +${paired((x, y) => x.ttftMs - y.ttftMs).toFixed(2)} ms`,
 );
 
 await adapter.close?.();
