@@ -34,6 +34,7 @@ export const anthropicDialect: Dialect = {
   // SDK 1.x sends the key as a Bearer token (API version 2026-10-21); older clients use x-api-key.
   credential: (request) => request.headers['x-api-key'] ?? request.headers.authorization?.replace(/^Bearer\s+/i, ''),
   retryAfterHeader: true,
+  streamError: { event: 'error', data: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } },
   error(kind, info) {
     const [status, type, text] = ANTHROPIC_ERRORS[kind];
     const message = info.message ?? (kind === 'unknown-model' ? `${text}${info.model}` : text);

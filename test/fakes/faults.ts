@@ -15,6 +15,7 @@ export const FAULT_KINDS = [
   'reset',
   'malformed',
   'cut',
+  'stream-error',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -25,7 +26,9 @@ export type Fault =
   /** The answer stops after `afterChunks` stream frames (default 3): the socket is destroyed, or the body ends cleanly. */
   | { kind: 'cut'; afterChunks?: number; how?: 'destroy' | 'end' }
   /** No answer at all, or (with afterChunks) a stream that stalls after that many frames. */
-  | { kind: 'hang'; afterChunks?: number };
+  | { kind: 'hang'; afterChunks?: number }
+  /** The protocol's own in-stream error event after `afterChunks` frames (default 3); a plain 500 for JSON answers. */
+  | { kind: 'stream-error'; afterChunks?: number };
 
 /** What a plan sees of a request: enough to aim faults at a path, a model or the nth call. */
 export interface FaultTarget {

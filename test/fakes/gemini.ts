@@ -51,6 +51,9 @@ export const geminiDialect: Dialect = {
   credential: (request) => request.headers['x-goog-api-key'] ?? request.query.key,
   // Google sends the wait as RetryInfo in the body, not as a header.
   retryAfterHeader: false,
+  streamError: {
+    data: { error: { code: 503, message: 'The model is overloaded. Please try again later.', status: 'UNAVAILABLE' } },
+  },
   error(kind, info) {
     const [code, status, text] = GOOGLE_ERRORS[kind];
     const message =

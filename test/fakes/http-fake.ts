@@ -60,6 +60,8 @@ export interface Dialect {
   ): ErrorReply;
   /** Whether 429 answers carry a Retry-After header (Google's put the delay in the body instead). */
   retryAfterHeader: boolean;
+  /** The frame this protocol sends when it fails after a stream has begun. */
+  streamError: StreamFrame;
 }
 
 export interface StreamFrame {
@@ -197,7 +199,7 @@ export async function startFake(routes: Route[], options: FakeOptions, defaultMo
     }
     if (kind === 'hang' && !(typeof fault === 'object' && fault.kind === 'hang' && fault.afterChunks !== undefined))
       return;
-    if (kind && kind !== 'hang' && kind !== 'malformed' && kind !== 'cut') {
+    if (kind && kind !== 'hang' && kind !== 'malformed' && kind !== 'cut' && kind !== 'stream-error') {
       const retryAfter = typeof fault === 'object' && fault.kind === 'rate-limit' ? fault : undefined;
       return sendError(res, request, route.dialect, kind, { model: request.model }, retryAfter);
     }
@@ -206,9 +208,12 @@ export async function startFake(routes: Route[], options: FakeOptions, defaultMo
     if (reply.type === 'error') {
       return sendError(res, request, route.dialect, reply.kind, { message: reply.message, model: reply.model });
     }
+    if (reply.type === 'json' && kind === 'stream-error')
+      return sendError(res, request, route.dialect, 'server-error', {});
     request.status = reply.type === 'json' ? (reply.status ?? 200) : 200;
     if (reply.type === 'json') return sendJson(res, reply.status ?? 200, reply.body, fault);
-    return sendStream(res, reply.format, reply.frames, fault, state.options.tokenDelayMs);
+    const frames = kind === 'stream-error' ? withStreamError(reply.frames, fault, route.dialect) : reply.frames;
+    return sendStream(res, reply.format, frames, fault, state.options.tokenDelayMs);
   }
 
   function sendError(
@@ -249,6 +254,12 @@ export async function startFake(routes: Route[], options: FakeOptions, defaultMo
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The first frames of a stream, then the protocol's error event in place of the rest. */
+function withStreamError(frames: StreamFrame[], fault: Fault | undefined, dialect: Dialect): StreamFrame[] {
+  const after = typeof fault === 'object' && fault.kind === 'stream-error' ? (fault.afterChunks ?? 3) : 3;
+  return [...frames.slice(0, after), dialect.streamError];
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, fault: Fault | undefined): void {

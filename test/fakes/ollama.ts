@@ -35,6 +35,7 @@ const OLLAMA_ERRORS: Record<ErrorKind, [number, string]> = {
 export const ollamaDialect: Dialect = {
   credential: (request) => request.headers.authorization?.replace(/^Bearer\s+/i, ''),
   retryAfterHeader: true,
+  streamError: { data: { error: 'an error was encountered while running the model: unexpected EOF' } },
   error(kind, info) {
     const [status, text] = OLLAMA_ERRORS[kind];
     return {

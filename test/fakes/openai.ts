@@ -33,6 +33,16 @@ const OPENAI_ERRORS = {
 export const openAIDialect: Dialect = {
   credential: (request) => request.headers.authorization?.replace(/^Bearer\s+/i, ''),
   retryAfterHeader: true,
+  streamError: {
+    data: {
+      error: {
+        message: 'The server had an error while processing your request. Sorry about that!',
+        type: 'server_error',
+        param: null,
+        code: null,
+      },
+    },
+  },
   error(kind, info) {
     const [status, type, code] = OPENAI_ERRORS[kind];
     const messages: Partial<Record<typeof kind, string>> = {
@@ -60,6 +70,9 @@ export const openAIDialect: Dialect = {
 export const azureDialect: Dialect = {
   credential: (request) => request.headers['api-key'],
   retryAfterHeader: true,
+  get streamError() {
+    return openAIDialect.streamError;
+  },
   error(kind, info) {
     if (kind === 'bad-key' || kind === 'unauthorized') {
       return {

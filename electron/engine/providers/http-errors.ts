@@ -29,6 +29,14 @@ export class IncompleteStreamError extends Error {
   }
 }
 
+/** An error the upstream reported inside a stream it had begun, where its SDK gives it no status or type. */
+export class UpstreamStreamError extends Error {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'UpstreamStreamError';
+  }
+}
+
 /** The environment variable that holds a vendor's key, for "check X" advice. */
 export function apiKeyEnvVar(vendor: string): string {
   const known = isVendor(vendor) ? (VENDORS[vendor] as VendorDefaults).keyEnv : undefined;
@@ -94,6 +102,13 @@ export function toProviderError(error: unknown, scene: FailureScene): Switchboar
   const http = httpFailure(error, scene);
   if (http) return fromStatus(http.status, http.detail, http.headers, scene, scrub);
 
+  if (error instanceof UpstreamStreamError) {
+    return new SwitchboardError(
+      'PROVIDER_UNAVAILABLE',
+      `${label} failed mid-stream: ${truncate(scrub(error.message))}. Try again later; routing falls back to other providers`,
+      facts,
+    );
+  }
   const chain = causeChain(error);
   const codes = chain.map((e) => String((e as { code?: unknown }).code ?? ''));
   const names = chain.map((e) => e.name);
@@ -254,7 +269,9 @@ function httpFailure(error: unknown, scene: FailureScene): HttpFailure | undefin
   const detail = upstreamMessage(body) ?? e.message.replace(/^\d{3}\s+/, '');
   let status = typeof e.status === 'number' ? e.status : typeof e.status_code === 'number' ? e.status_code : undefined;
   // Errors delivered inside a 200 stream (Anthropic `event: error`, OpenAI `data: {"error":…}`) carry only a type.
-  if (status === undefined && body !== undefined) status = STATUS_BY_ERROR_TYPE[upstreamType(body) ?? ''];
+  // OpenRouter puts an HTTP-like numeric code in such errors instead.
+  if (status === undefined && body !== undefined)
+    status = STATUS_BY_ERROR_TYPE[upstreamType(body) ?? ''] ?? upstreamCode(body);
   if (status === undefined || status < 400) return undefined;
   const headers = e.headers instanceof Headers ? e.headers : scene.response?.headers;
   return { status, detail: `${detail}${retryInfo(body)}`, headers };
@@ -266,6 +283,11 @@ function upstreamMessage(body: unknown): string | undefined {
   const record = body as { message?: unknown; error?: unknown };
   if (typeof record.message === 'string') return record.message;
   return upstreamMessage(record.error);
+}
+
+function upstreamCode(body: unknown): number | undefined {
+  const code = (body as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' && code >= 400 && code < 600 ? code : undefined;
 }
 
 function upstreamType(body: unknown): string | undefined {

@@ -117,6 +117,13 @@ const CASES: FailureCase[] = [
     retryable: true,
   },
   {
+    name: "the protocol's error event inside a stream",
+    fault: { kind: 'stream-error', afterChunks: 3 },
+    code: 'PROVIDER_UNAVAILABLE',
+    advice: () => /Try again later; routing falls back to other providers/,
+    retryable: true,
+  },
+  {
     name: 'a stream whose connection drops mid-way',
     fault: { kind: 'cut', afterChunks: 3 },
     code: 'STREAM_INTERRUPTED',

@@ -16,6 +16,7 @@ const EXPECTED: Record<FaultKind, ErrorCode> = {
   reset: 'CONNECTION_FAILED',
   malformed: 'BAD_RESPONSE',
   cut: 'STREAM_INTERRUPTED',
+  'stream-error': 'PROVIDER_UNAVAILABLE',
 };
 
 const REQUESTS = 120;

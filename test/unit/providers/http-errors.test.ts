@@ -86,3 +86,29 @@ describe('toProviderError', () => {
     });
   });
 });
+
+describe('errors inside a 200 stream', () => {
+  it("maps OpenRouter's numeric code in a mid-stream error chunk", async () => {
+    const { APIError: OpenAIAPIError } = await import('openai');
+    const thrown = new OpenAIAPIError(
+      undefined,
+      { code: 502, message: 'Upstream provider returned an error' },
+      undefined,
+      new Headers(),
+    );
+    const error = toProviderError(thrown, {
+      config: {
+        id: 'openrouter',
+        label: 'OpenRouter',
+        vendor: 'openrouter',
+        keys: [],
+        timeoutMs: 1000,
+        firstTokenTimeoutMs: 500,
+      },
+      operation: 'chat',
+      responseStarted: true,
+    });
+    expect(error.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(error.message).toContain('OpenRouter is unavailable (HTTP 502): Upstream provider returned an error');
+  });
+});

@@ -3,6 +3,7 @@ import type { ChatStreamEvent, FinishReason, Usage } from '../../contract/chat.t
 import type { EmbeddingResult } from '../../contract/embeddings.ts';
 import type { ModelInfo } from '../../contract/models.ts';
 import { Attempt, runAttempt, streamChat } from '../attempt.ts';
+import { UpstreamStreamError } from '../http-errors.ts';
 import type { CallContext, ChatCall, ProviderAdapter, ProviderConfig } from '../types.ts';
 import { toOllamaFormat, toOllamaMessages, toOllamaTools } from './messages.ts';
 
@@ -135,7 +136,8 @@ export function createOllamaAdapter(config: ProviderConfig): OllamaAdapter {
 }
 
 /**
- * Passes an NDJSON body through unchanged, failing the stream at the first complete line that is not JSON.
+ * Passes an NDJSON body through unchanged, failing the stream at the first complete line that is not JSON
+ * or that reports an error.
  * A trailing partial line is left to ollama-js, which reports the stream as unfinished.
  */
 function rejectMalformedLines(response: Response): Response {
@@ -144,11 +146,15 @@ function rejectMalformedLines(response: Response): Response {
   let pending = '';
   const check = (line: string) => {
     if (line.trim() === '') return;
+    let value: unknown;
     try {
-      JSON.parse(line);
+      value = JSON.parse(line);
     } catch {
       throw new SyntaxError(`malformed NDJSON line: ${line.slice(0, 80)}`);
     }
+    // Ollama reports a failure after the stream began as {"error": "…"}; ollama-js throws it as a bare Error.
+    const failure = (value as { error?: unknown } | null)?.error;
+    if (typeof failure === 'string') throw new UpstreamStreamError(failure);
   };
   const body = response.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
