@@ -47,6 +47,7 @@ export function App() {
                 type="button"
                 className={pane === name ? 'nav-item active' : 'nav-item'}
                 aria-current={pane === name ? 'page' : undefined}
+                aria-label={NAV[name].label}
                 title={`${NAV[name].label} (Ctrl+${index + 1})`}
                 onClick={() => setPane(name)}
               >

@@ -1,0 +1,96 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, not DOM nodes
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeServer } from '../fakes/http-fake.ts';
+import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
+import {
+  type Browser,
+  CLOUD_PROVIDER,
+  ensureRendererBuilt,
+  goToPane,
+  launchBrowser,
+  makeWorkspace,
+  openApp,
+  pageProblems,
+  type RunningApp,
+  requirePrerequisites,
+  saveScreenshot,
+  startApp,
+  type Workspace,
+} from './harness.ts';
+
+let fake: FakeServer;
+let workspace: Workspace;
+let app: RunningApp;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  requirePrerequisites();
+  await ensureRendererBuilt();
+  fake = await startFakeOpenAI({ text: 'The cloud answered this one.', models: [CLOUD_PROVIDER.model] });
+  workspace = makeWorkspace({ cloudUrl: `${fake.url}/v1`, cloudKey: FAKE_OPENAI_KEY });
+  app = await startApp(workspace);
+  browser = await launchBrowser();
+  page = await openApp(browser, app);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  await fake?.close();
+  workspace?.cleanup();
+});
+
+describe('chat in browser mode', () => {
+  it('signs in with the one-time code and removes it from the address bar', async () => {
+    expect(new URL(page.url()).searchParams.has('code')).toBe(false);
+    await expect(page.getByRole('main', { name: 'Chat' }).isVisible()).resolves.toBe(true);
+  });
+
+  it('streams an answer from stories260K on this machine and says who answered', async () => {
+    await goToPane(page, 'Chat');
+    await page.getByRole('textbox', { name: 'Message' }).fill('Once upon a time');
+    await page.getByRole('button', { name: 'Send message' }).click();
+
+    // While it streams the Stop button replaces Send; when it is done the saved answer carries its facts.
+    const answer = page.getByRole('article', { name: 'Answer' }).last();
+    await answer.locator('.answer-facts').waitFor({ timeout: 120_000 });
+    await page.getByRole('button', { name: 'Send message' }).waitFor({ timeout: 120_000 });
+    const text = (await answer.locator('.message-body').innerText()).trim();
+    expect(text.length).toBeGreaterThan(10);
+    const facts = await answer.locator('.answer-facts').innerText();
+    expect(facts).toMatch(/stories260K/i);
+    expect(facts).not.toContain(CLOUD_PROVIDER.label);
+    expect(await answer.locator('.provider-badge').innerText()).not.toBe('');
+    expect(await answer.locator('.fallback-note').count()).toBe(0);
+    // Nothing went to the cloud for a question the local model answered.
+    expect(fake.requests).toHaveLength(0);
+
+    // The conversation is stored: it is listed, titled after the question.
+    await expect(
+      page.getByRole('complementary', { name: 'Conversations' }).getByText('Once upon a time').first().isVisible(),
+    ).resolves.toBe(true);
+    await saveScreenshot(page, 'chat');
+    expect(pageProblems(page)).toEqual([]);
+  });
+
+  it('shows the request in Usage', async () => {
+    await goToPane(page, 'Usage');
+    const requests = page.locator('.stat').filter({ hasText: 'requests' }).locator('.stat-value');
+    await expect.poll(async () => Number(await requests.innerText()), { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+    await saveScreenshot(page, 'usage');
+  });
+
+  it('holds its layout at 800×600 in the dark theme', async () => {
+    await page.setViewportSize({ width: 800, height: 600 });
+    await goToPane(page, 'Chat');
+    await page.getByRole('button', { name: /^Theme: system/ }).click(); // system → light
+    await page.getByRole('button', { name: /^Theme: light/ }).click(); // light → dark
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    // Nothing spills sideways: the page is exactly as wide as the window.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
+    await expect(page.getByRole('textbox', { name: 'Message' }).isVisible()).resolves.toBe(true);
+    await saveScreenshot(page, 'chat-800x600-dark');
+  });
+});

@@ -1,0 +1,311 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { stringify } from 'yaml';
+
+/**
+ * The end-to-end suite's stage: the renderer built for browser mode, a real `switchboard serve`
+ * child process over a temp data dir and a models dir holding real models, and Chromium driven by
+ * playwright-core. Missing prerequisites fail the test with what is missing, never a silent pass.
+ */
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+export const sharedDir = resolve(repoRoot, '..', 'shared');
+export const STORIES_GGUF = join(sharedDir, 'models', 'gguf', 'stories260K.gguf');
+export const STANDUP_WAV = join(sharedDir, 'audio', 'standup.wav');
+export const WHISPER_FIXTURE = join(repoRoot, 'test', 'fixtures', 'whisper-tiny-random');
+export const CHROMIUM = '/usr/bin/chromium';
+const RENDERER_OUT = join(repoRoot, 'out', 'renderer');
+const SCREENSHOTS = join(repoRoot, 'docs', 'screenshots');
+
+export function requireFile(path: string, what: string): void {
+  if (!existsSync(path)) throw new Error(`${what} is missing: ${path}`);
+}
+
+export function requirePrerequisites(): void {
+  requireFile(STORIES_GGUF, 'shared test data (the checkout needs ../shared beside the repo): stories260K.gguf');
+  requireFile(STANDUP_WAV, 'shared test data (the checkout needs ../shared beside the repo): standup.wav');
+  requireFile(WHISPER_FIXTURE, 'the committed random-weight Whisper model (test/fixtures/whisper-tiny-random)');
+  requireFile(CHROMIUM, 'Chromium (Debian package `chromium`: apt-get install -y chromium)');
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+function rendererIsCurrent(): boolean {
+  const index = join(RENDERER_OUT, 'index.html');
+  if (!existsSync(index)) return false;
+  const sources = Math.max(
+    newestMtime(join(repoRoot, 'renderer')),
+    newestMtime(join(repoRoot, 'electron', 'engine', 'contract')),
+  );
+  return statSync(index).mtimeMs > sources;
+}
+
+/** Builds out/renderer unless it is newer than its sources; a lock keeps parallel test files from building at once. */
+export async function ensureRendererBuilt(): Promise<void> {
+  const lock = join(repoRoot, 'out', '.e2e-build-lock');
+  mkdirSync(join(repoRoot, 'out'), { recursive: true });
+  const deadline = Date.now() + 120_000;
+  while (true) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock older than two minutes belongs to a run that died.
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000)
+        rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`another test run holds ${lock}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    if (rendererIsCurrent()) return;
+    const { build } = await import('vite');
+    const { rendererConfig } = await import('../../electron.vite.config.ts');
+    await build({ ...rendererConfig, configFile: false, logLevel: 'warn' });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+export interface Workspace {
+  dir: string;
+  dataDir: string;
+  modelsDir: string;
+  configFile: string;
+  cleanup(): void;
+}
+
+export interface WorkspaceOptions {
+  /** Base URL (…/v1) of the fake OpenAI-compatible cloud provider. */
+  cloudUrl: string;
+  cloudKey: string;
+  cloudFallback?: boolean;
+}
+
+export const CLOUD_PROVIDER = { id: 'fakecloud', label: 'Fake Cloud', model: 'gpt-4o-mini' } as const;
+
+/**
+ * A data dir with providers.yaml (the local provider first, a cloud provider on the fake second,
+ * a profile that names the cloud provider), and a models dir with stories260K and the Whisper fixture.
+ */
+export function makeWorkspace(options: WorkspaceOptions): Workspace {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-'));
+  const dataDir = join(dir, 'data');
+  const modelsDir = join(dir, 'models');
+  mkdirSync(dataDir, { recursive: true });
+  // The model store's layout: gguf/<id>.gguf and whisper/<id>/. Copies, so nothing the app does touches the originals.
+  mkdirSync(join(modelsDir, 'gguf'), { recursive: true });
+  copyFileSync(STORIES_GGUF, join(modelsDir, 'gguf', 'stories260K.gguf'));
+  cpSync(WHISPER_FIXTURE, join(modelsDir, 'whisper', 'whisper-tiny-random'), { recursive: true });
+  const configFile = join(dataDir, 'providers.yaml');
+  writeFileSync(
+    configFile,
+    stringify({
+      cloud_fallback: options.cloudFallback ?? true,
+      strategy: 'priority',
+      local: { enabled: true, priority: 1, llm_model: 'stories260K', whisper_model: 'whisper-tiny-random' },
+      providers: {
+        [CLOUD_PROVIDER.id]: {
+          type: 'openai',
+          name: CLOUD_PROVIDER.label,
+          api_key: options.cloudKey,
+          base_url: options.cloudUrl,
+          models: [CLOUD_PROVIDER.model],
+          default_model: CLOUD_PROVIDER.model,
+          priority: 2,
+          retry: { max_attempts: 1 },
+        },
+      },
+      profiles: { cloudy: { provider: CLOUD_PROVIDER.id, model: CLOUD_PROVIDER.model } },
+    }),
+  );
+  return { dir, dataDir, modelsDir, configFile, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface RunningApp {
+  /** The login URL the server printed: the UI with its one-time `?code=`. */
+  loginUrl: string;
+  origin: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const CLI = join(repoRoot, 'bin', 'switchboard.mjs');
+
+function cliHasServe(): boolean {
+  const probe = spawnSync(process.execPath, [CLI, 'serve', '--help'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return probe.status === 0;
+}
+
+/**
+ * Starts `switchboard serve` (bin/switchboard.mjs) as a child process on a free port and waits for
+ * the login URL it prints. Fails with its output when it does not come up.
+ */
+export async function startApp(workspace: Workspace): Promise<RunningApp> {
+  if (!cliHasServe()) {
+    throw new Error(
+      'waiting for the lead: `switchboard serve` is not in bin/switchboard.mjs yet (electron/engine/cli/commands/serve.ts), ' +
+        'so browser mode cannot be started as the real CLI child process',
+    );
+  }
+  const args = [
+    CLI,
+    '--data-dir',
+    workspace.dataDir,
+    '--models-dir',
+    workspace.modelsDir,
+    '--config',
+    workspace.configFile,
+    'serve',
+    '--port',
+    '0',
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env: { ...process.env, SWITCHBOARD_LOG: 'info', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    output += text;
+  });
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    output += text;
+  });
+  const loginUrl = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`switchboard serve printed no login URL in 60 s:\n${output}`)),
+      60_000,
+    );
+    const check = () => {
+      const match = /(http:\/\/127\.0\.0\.1:\d+\/\S*[?&]code=[\w-]+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    };
+    child.stdout.on('data', check);
+    child.stderr.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`switchboard serve exited with ${code} before printing its URL:\n${output}`));
+    });
+  });
+  return {
+    loginUrl,
+    origin: new URL(loginUrl).origin,
+    output: () => output,
+    stop: () => stopChild(child),
+  };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveStop) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolveStop();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** Flags that give Chromium a microphone which plays a file, and skip the permission prompt. */
+export function fakeMicrophoneFlags(audioFile: string): string[] {
+  return [
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-audio-capture=${audioFile}`,
+  ];
+}
+
+export interface Browser {
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/** Chromium with a fresh profile (its own --user-data-dir), at the window size the app is designed for. */
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), 'switchboard-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_FLAGS, ...extraArgs],
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens the login URL: the page trades the code for a session cookie and drops it from the address bar. */
+export async function openApp(browser: Browser, app: RunningApp): Promise<Page> {
+  const page = await browser.context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  (page as Page & { problems?: string[] }).problems = problems;
+  await page.goto(app.loginUrl);
+  await page.getByRole('navigation', { name: 'Sections' }).waitFor();
+  return page;
+}
+
+/** Errors the page logged (uncaught exceptions and console errors), for assertions and failure messages. */
+export function pageProblems(page: Page): string[] {
+  return (page as Page & { problems?: string[] }).problems ?? [];
+}
+
+export async function saveScreenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  // Let fonts and transitions settle so the picture shows the steady state.
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+export async function goToPane(
+  page: Page,
+  label: 'Chat' | 'Meetings' | 'Providers & settings' | 'Usage',
+): Promise<void> {
+  await page.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: label }).click();
+  await page.getByRole('main', { name: label }).waitFor();
+}

@@ -1,0 +1,127 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, not DOM nodes
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { parseSync } from 'subtitle';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeServer } from '../fakes/http-fake.ts';
+import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
+import {
+  type Browser,
+  CLOUD_PROVIDER,
+  ensureRendererBuilt,
+  goToPane,
+  launchBrowser,
+  makeWorkspace,
+  openApp,
+  pageProblems,
+  type RunningApp,
+  requirePrerequisites,
+  STANDUP_WAV,
+  saveScreenshot,
+  startApp,
+  type Workspace,
+} from './harness.ts';
+
+let fake: FakeServer;
+let workspace: Workspace;
+let app: RunningApp;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  requirePrerequisites();
+  await ensureRendererBuilt();
+  fake = await startFakeOpenAI({ models: [CLOUD_PROVIDER.model] });
+  workspace = makeWorkspace({ cloudUrl: `${fake.url}/v1`, cloudKey: FAKE_OPENAI_KEY, cloudFallback: false });
+  app = await startApp(workspace);
+  browser = await launchBrowser();
+  page = await openApp(browser, app);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  await fake?.close();
+  workspace?.cleanup();
+});
+
+/** Reads the job's progress bar until the meeting is done, returning every percentage it showed. */
+async function followProgress(page: Page): Promise<number[]> {
+  const seen: number[] = [];
+  const deadline = Date.now() + 240_000;
+  const status = page.locator('.meeting-header .status');
+  while (Date.now() < deadline) {
+    const text = await status.innerText().catch(() => '');
+    if (text === 'done') return seen;
+    if (text === 'failed' || text === 'cancelled') throw new Error(`the transcription ended ${text}`);
+    const value = await page
+      .getByRole('progressbar', { name: /Transcribing|Waiting/ })
+      .getAttribute('aria-valuenow', { timeout: 500 })
+      .catch(() => null);
+    if (value !== null && Number(value) !== seen.at(-1)) seen.push(Number(value));
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`the transcription did not finish in 240 s; progress seen: ${seen.join(', ')}`);
+}
+
+describe('meetings in browser mode', () => {
+  it('transcribes standup.wav: upload, live progress to the end, segments with timestamps, SRT export', async () => {
+    await goToPane(page, 'Meetings');
+    await page.getByTestId('audio-file-input').setInputFiles(STANDUP_WAV);
+
+    // The meeting opens at once, titled after the file, and its segments appear while it runs.
+    await expect(page.getByRole('textbox', { name: 'Meeting title' }).inputValue({ timeout: 30_000 })).resolves.toBe(
+      'standup',
+    );
+    const progress = await followProgress(page);
+    expect(progress.length, 'the progress bar showed no value while transcribing').toBeGreaterThan(0);
+    expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+    expect(await page.locator('.meeting-header').innerText()).toMatch(/0:55/);
+    // The list shows the finished meeting with its duration instead of a percentage.
+    expect(
+      await page.getByRole('complementary', { name: 'Meetings' }).locator('.status-done').first().innerText(),
+    ).toBe('0:55');
+
+    const segments = page.getByRole('region', { name: 'Transcript' }).locator('li.segment');
+    expect(await segments.count()).toBeGreaterThan(4);
+    const stamps = await page.getByRole('region', { name: 'Transcript' }).locator('button.timestamp').allInnerTexts();
+    expect(stamps[0]).toMatch(/^\d+:\d\d$/);
+
+    // Click-to-seek: the player jumps to the segment's start.
+    const audio = page.locator('audio');
+    if ((await audio.count()) > 0) {
+      await page.getByRole('region', { name: 'Transcript' }).locator('button.timestamp').nth(3).click();
+      await expect
+        .poll(() => audio.evaluate((element: HTMLAudioElement) => element.currentTime), { timeout: 10_000 })
+        .toBeGreaterThan(1);
+    }
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'SRT' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/\.srt$/);
+    const srt = readFileSync(await download.path(), 'utf8');
+    const cues = parseSync(srt).filter((node) => node.type === 'cue');
+    expect(cues.length).toBe(await segments.count());
+    const first = cues[0];
+    expect(first?.type === 'cue' && first.data.end).toBeGreaterThan(0);
+    expect(srt).toMatch(/^1\r?\n\d\d:\d\d:\d\d,\d\d\d --> \d\d:\d\d:\d\d,\d\d\d/);
+
+    await saveScreenshot(page, 'meetings');
+    expect(pageProblems(page)).toEqual([]);
+  });
+
+  it('finds the meeting by a word of its transcript', async () => {
+    const firstWords = (await page.locator('.segment-text').first().innerText())
+      .split(/\s+/)
+      .filter((w) => w.length > 3);
+    const word = firstWords[0]?.replace(/[^\p{L}\p{N}]/gu, '') ?? '';
+    expect(word.length).toBeGreaterThan(0);
+    await page.getByRole('searchbox', { name: 'Search meetings and chats' }).fill(word);
+    const results = page.getByRole('list', { name: 'Search results' });
+    await results.waitFor({ timeout: 10_000 });
+    expect(await results.getByRole('button').first().innerText()).toContain('standup');
+    await page.getByRole('searchbox', { name: 'Search meetings and chats' }).fill('');
+  });
+});

@@ -1,0 +1,77 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, not DOM nodes
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeServer } from '../fakes/http-fake.ts';
+import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
+import {
+  type Browser,
+  CLOUD_PROVIDER,
+  ensureRendererBuilt,
+  goToPane,
+  launchBrowser,
+  makeWorkspace,
+  openApp,
+  type RunningApp,
+  requirePrerequisites,
+  startApp,
+  type Workspace,
+} from './harness.ts';
+
+let fake: FakeServer;
+let workspace: Workspace;
+let app: RunningApp | undefined;
+let browser: Browser;
+
+beforeAll(async () => {
+  requirePrerequisites();
+  await ensureRendererBuilt();
+  fake = await startFakeOpenAI({ models: [CLOUD_PROVIDER.model] });
+  workspace = makeWorkspace({ cloudUrl: `${fake.url}/v1`, cloudKey: FAKE_OPENAI_KEY, cloudFallback: true });
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  await fake?.close();
+  workspace?.cleanup();
+});
+
+describe('settings', () => {
+  it('survive a server restart: cloud fallback, strategy, budgets and provider order', async () => {
+    app = await startApp(workspace);
+    let page = await openApp(browser, app);
+    await goToPane(page, 'Providers & settings');
+
+    await page.getByRole('switch', { name: 'Cloud fallback' }).click();
+    await expect
+      .poll(() => page.getByRole('switch', { name: 'Cloud fallback' }).getAttribute('aria-checked'))
+      .toBe('false');
+    await page.getByRole('combobox', { name: 'Routing strategy' }).selectOption('round_robin');
+    await expect.poll(() => page.getByRole('combobox', { name: 'Routing strategy' }).inputValue()).toBe('round_robin');
+    const budgets = page.getByRole('region', { name: 'Budgets' });
+    await budgets.getByRole('spinbutton', { name: 'Daily limit (USD)' }).fill('5');
+    await budgets.getByRole('button', { name: 'Save budgets' }).click();
+    await page.getByRole('button', { name: `Move ${CLOUD_PROVIDER.label} up` }).click();
+    await expect.poll(() => page.locator('.provider-card strong').first().innerText()).toBe(CLOUD_PROVIDER.label);
+    // Give the last write a moment to reach the disk before the process is stopped.
+    await page.waitForTimeout(500);
+
+    await page.close();
+    await app.stop();
+    app = await startApp(workspace);
+    page = await openApp(browser, app);
+    await goToPane(page, 'Providers & settings');
+
+    await expect
+      .poll(() => page.getByRole('switch', { name: 'Cloud fallback' }).getAttribute('aria-checked'))
+      .toBe('false');
+    expect(await page.getByRole('combobox', { name: 'Routing strategy' }).inputValue()).toBe('round_robin');
+    expect(
+      await page
+        .getByRole('region', { name: 'Budgets' })
+        .getByRole('spinbutton', { name: 'Daily limit (USD)' })
+        .inputValue(),
+    ).toBe('5');
+    expect(await page.locator('.provider-card strong').first().innerText()).toBe(CLOUD_PROVIDER.label);
+  });
+});
