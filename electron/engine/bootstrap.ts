@@ -11,7 +11,7 @@ import { Engine } from './engine.ts';
 import { createAdapter } from './providers/create-adapter.ts';
 import { createLocalAdapter } from './providers/local/local-adapter.ts';
 import type { ProviderAdapter, ProviderConfig } from './providers/types.ts';
-import { FallbackRouter } from './routing/router.ts';
+import { RoutingService } from './routing/router.ts';
 
 /** Everything a front (CLI, HTTP server, Electron main) runs on, built from the paths alone. */
 export interface AppServices {
@@ -60,7 +60,11 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
       transcriber: createWhisperTranscriber({ modelsDir: models.whisperDir, quantization: local.quantization }),
     });
   const adapterFor = (provider: EngineProvider): ProviderAdapter => createAdapter(provider, { local: localAdapter });
-  const engine = new Engine(source, adapterFor, (config, adapters) => new FallbackRouter(config, adapters));
+  const engine = new Engine(
+    source,
+    adapterFor,
+    (config, adapters, knownModels) => new RoutingService(config, adapters, { knownModels }),
+  );
   return {
     paths,
     engine,

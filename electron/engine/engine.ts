@@ -3,6 +3,7 @@ import type { ConfigError } from './config/errors.ts';
 import type { FileProvider } from './config/schema.ts';
 import type { ConfigSource } from './config/source.ts';
 import type { EngineConfig, EngineProvider } from './config/types.ts';
+import { transcriptionModelOf } from './config/vendors.ts';
 import type { ChatRequest, ChatStreamEvent } from './contract/chat.ts';
 import type { EmbeddingRequest, EmbeddingResult } from './contract/embeddings.ts';
 import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors.ts';
@@ -67,9 +68,14 @@ interface EngineEvents {
 }
 
 export type AdapterFactory = (provider: EngineProvider) => ProviderAdapter;
-export type RouterFactory = (config: EngineConfig, adapters: ReadonlyMap<string, ProviderAdapter>) => Router;
+export type RouterFactory = (
+  config: EngineConfig,
+  adapters: ReadonlyMap<string, ProviderAdapter>,
+  knownModels: ReadonlyMap<string, ReadonlySet<string>>,
+) => Router;
 
 const HEALTH_TIMEOUT_MS = 10_000;
+const LOCAL_MODELS_TTL_MS = 30_000;
 
 function estimatePromptTokens(messages: ChatRequest['messages']): number {
   // About four characters a token: good enough for routing (context windows, TPM), never billed.
@@ -89,17 +95,23 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly source: ConfigSource;
   private readonly createAdapter: AdapterFactory;
   private adapters = new Map<string, ProviderAdapter>();
-  private readonly router: Router;
+  readonly router: Router;
+  /** Models each on-machine provider has installed, so bare ids (`stories260K`) find their provider. */
+  private readonly knownModels = new Map<string, Set<string>>();
+  private installed: ModelInfo[] = [];
+  private installedAt = 0;
+  private refreshing?: Promise<void>;
 
   constructor(source: ConfigSource, createAdapter: AdapterFactory, createRouter: RouterFactory) {
     super();
     this.source = source;
     this.createAdapter = createAdapter;
     this.rebuildAdapters(source.current);
-    this.router = createRouter(source.current, this.adapters);
+    this.router = createRouter(this.effective(source.current), this.adapters, this.knownModels);
     source.on('change', (config) => {
       this.rebuildAdapters(config);
-      this.router.configure(config, this.adapters);
+      this.installedAt = 0;
+      this.router.configure(this.effective(config), this.adapters);
       this.emit('config', config);
     });
     source.on('error', (error) => this.emit('config-error', error));
@@ -107,6 +119,47 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   get config(): EngineConfig {
     return this.source.current;
+  }
+
+  /**
+   * The configuration as routing sees it: a local provider with no model named uses the first
+   * installed chat model, so a fresh install answers as soon as one model is there.
+   */
+  private effective(config: EngineConfig): EngineConfig {
+    const chatModels = this.installed.filter((m) => m.capabilities?.includes('chat')).map((m) => m.id);
+    return {
+      ...config,
+      providers: config.providers.map((p) =>
+        p.kind === 'local'
+          ? { ...p, defaultModel: p.defaultModel ?? chatModels[0], models: [...new Set([...p.models, ...chatModels])] }
+          : p,
+      ),
+    };
+  }
+
+  /** Reads which models are installed on this machine (cached briefly; call after a pull, import or delete). */
+  async refreshLocalModels(force = true): Promise<void> {
+    if (!force && Date.now() - this.installedAt < LOCAL_MODELS_TTL_MS) return;
+    this.refreshing ??= (async () => {
+      const lists = await Promise.all(
+        this.config.providers
+          .filter((p) => p.onMachine && p.enabled && this.adapters.has(p.id))
+          .map(async (p) => {
+            const models = await this.adapters
+              .get(p.id)!
+              .listModels({ signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) })
+              .catch(() => [] as ModelInfo[]);
+            this.knownModels.set(p.id, new Set(models.map((m) => m.id)));
+            return p.kind === 'local' ? models : [];
+          }),
+      );
+      this.installed = lists.flat();
+      this.installedAt = Date.now();
+      this.router.configure(this.effective(this.config), this.adapters);
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    await this.refreshing;
   }
 
   private rebuildAdapters(config: EngineConfig): void {
@@ -125,6 +178,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   async *chat(request: ChatRequest, options: RequestOptions = {}): AsyncIterable<EngineChatEvent> {
+    await this.refreshLocalModels(false);
     const signal = options.signal ?? new AbortController().signal;
     const routed = this.router.run(
       {
@@ -150,6 +204,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     request: EmbeddingRequest,
     options: RequestOptions = {},
   ): Promise<EmbeddingResult & { route: RouteInfo }> {
+    await this.refreshLocalModels(false);
     const inputs = Array.isArray(request.input) ? request.input : [request.input];
     let route: RouteInfo | undefined;
     for await (const event of this.router.run(
@@ -206,7 +261,13 @@ export class Engine extends EventEmitter<EngineEvents> {
               retryable: false,
             });
           }
-          return candidate.adapter.transcribe({ ...request, model: candidate.model || request.model }, ctx);
+          // The candidate's model is a chat model; transcription names its own (or the provider's default).
+          const model =
+            request.model ||
+            (candidate.provider.kind === 'local'
+              ? this.config.local.whisperModel
+              : transcriptionModelOf(candidate.provider.vendor));
+          return candidate.adapter.transcribe({ ...request, model }, ctx);
         },
       },
       options.signal ?? new AbortController().signal,

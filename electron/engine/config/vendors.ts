@@ -145,6 +145,17 @@ export const VENDOR_ALIASES: Record<string, Vendor> = {
   whisper: 'local',
 };
 
+/** The model a vendor transcribes with when the request names none. */
+const TRANSCRIPTION_MODELS: Partial<Record<Vendor, string>> = {
+  openai: 'whisper-1',
+  azure: 'whisper',
+  groq: 'whisper-large-v3-turbo',
+};
+
+export function transcriptionModelOf(vendor: Vendor): string | undefined {
+  return TRANSCRIPTION_MODELS[vendor];
+}
+
 export function resolveVendor(type: string): Vendor | undefined {
   const name = type.trim().toLowerCase();
   if (isVendor(name)) return name;
