@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import type { ChatMessageView, ConversationSummary, ConversationView } from '../contract/api.ts';
 import { ERROR_CODES, type SerializedError, SwitchboardError } from '../contract/errors.ts';
-import type { Database } from './database.ts';
+import { type Database, statementCache } from './database.ts';
 
 const conversationRow = z.object({
   id: z.string(),
@@ -72,46 +73,50 @@ const SUMMARY_SELECT = `SELECT c.id, c.title, c.updated_at,
 /** Chat history: conversations and their messages, with what each answer cost. */
 export class ConversationRepository {
   private readonly db: Database;
+  private readonly prepare: (sql: string) => Statement;
 
   constructor(db: Database) {
     this.db = db;
+    this.prepare = statementCache(db);
   }
 
   create(title: string, now = Date.now()): ConversationSummary {
     const id = randomUUID();
-    this.db
-      .prepare('INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)')
-      .run(id, title, now, now);
+    this.prepare('INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)').run(
+      id,
+      title,
+      now,
+      now,
+    );
     return { id, title, updatedAt: now, messageCount: 0 };
   }
 
   list(): ConversationSummary[] {
-    return this.db.prepare(`${SUMMARY_SELECT} ORDER BY c.updated_at DESC`).all().map(toSummary);
+    return this.prepare(`${SUMMARY_SELECT} ORDER BY c.updated_at DESC`).all().map(toSummary);
   }
 
   summary(id: string): ConversationSummary {
-    const row = this.db.prepare(`${SUMMARY_SELECT} WHERE c.id = ?`).get(id);
+    const row = this.prepare(`${SUMMARY_SELECT} WHERE c.id = ?`).get(id);
     if (!row) throw new SwitchboardError('NOT_FOUND', `no conversation with id ${id}`);
     return toSummary(row);
   }
 
   get(id: string): ConversationView {
     const summary = this.summary(id);
-    const messages = this.db
-      .prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid')
+    const messages = this.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid')
       .all(id)
       .map(toMessageView);
     return { ...summary, messages };
   }
 
   rename(id: string, title: string): ConversationSummary {
-    const result = this.db.prepare('UPDATE conversations SET title = ? WHERE id = ?').run(title, id);
+    const result = this.prepare('UPDATE conversations SET title = ? WHERE id = ?').run(title, id);
     if (result.changes === 0) throw new SwitchboardError('NOT_FOUND', `no conversation with id ${id}`);
     return this.summary(id);
   }
 
   delete(id: string): void {
-    const result = this.db.prepare('DELETE FROM conversations WHERE id = ?').run(id);
+    const result = this.prepare('DELETE FROM conversations WHERE id = ?').run(id);
     if (result.changes === 0) throw new SwitchboardError('NOT_FOUND', `no conversation with id ${id}`);
   }
 
@@ -123,40 +128,42 @@ export class ConversationRepository {
   ): ChatMessageView {
     const id = randomUUID();
     this.db.transaction(() => {
-      this.db
-        .prepare('INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(id, conversationId, role, content, now);
-      this.db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?').run(now, conversationId);
+      this.prepare('INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        id,
+        conversationId,
+        role,
+        content,
+        now,
+      );
+      this.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?').run(now, conversationId);
     })();
     return { id, role, content, createdAt: now };
   }
 
   message(id: string): ChatMessageView {
-    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id);
+    const row = this.prepare('SELECT * FROM messages WHERE id = ?').get(id);
     if (!row) throw new SwitchboardError('NOT_FOUND', `no message with id ${id}`);
     return toMessageView(row);
   }
 
   /** Writes an assistant answer (or its error) over the message, replacing whatever it held. */
   recordAnswer(messageId: string, answer: AnswerRecord): ChatMessageView {
-    this.db
-      .prepare(
-        `UPDATE messages SET content = @content, provider_id = @providerId, model = @model,
+    this.prepare(
+      `UPDATE messages SET content = @content, provider_id = @providerId, model = @model,
           input_tokens = @inputTokens, output_tokens = @outputTokens, cost_usd = @costUsd,
           latency_ms = @latencyMs, fallback_depth = @fallbackDepth, error = @error WHERE id = @id`,
-      )
-      .run({
-        id: messageId,
-        content: answer.content,
-        providerId: answer.providerId ?? null,
-        model: answer.model ?? null,
-        inputTokens: answer.inputTokens ?? null,
-        outputTokens: answer.outputTokens ?? null,
-        costUsd: answer.costUsd ?? null,
-        latencyMs: answer.latencyMs === undefined ? null : Math.round(answer.latencyMs),
-        fallbackDepth: answer.fallbackDepth ?? null,
-        error: answer.error ? JSON.stringify(answer.error) : null,
-      });
+    ).run({
+      id: messageId,
+      content: answer.content,
+      providerId: answer.providerId ?? null,
+      model: answer.model ?? null,
+      inputTokens: answer.inputTokens ?? null,
+      outputTokens: answer.outputTokens ?? null,
+      costUsd: answer.costUsd ?? null,
+      latencyMs: answer.latencyMs === undefined ? null : Math.round(answer.latencyMs),
+      fallbackDepth: answer.fallbackDepth ?? null,
+      error: answer.error ? JSON.stringify(answer.error) : null,
+    });
     return this.message(messageId);
   }
 }

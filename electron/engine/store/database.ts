@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import BetterSqlite3, { type Database } from 'better-sqlite3';
+import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { migrate, SCHEMA_VERSION } from './migrations.ts';
 
 export type { Database } from 'better-sqlite3';
@@ -32,4 +32,17 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
     db.close();
     throw error;
   }
+}
+
+/** db.prepare with memory: repositories run the same few statements many times, and preparing costs more than running. */
+export function statementCache(db: Database): (sql: string) => Statement {
+  const statements = new Map<string, Statement>();
+  return (sql) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import type { MeetingStatus, MeetingSummary, MeetingSummaryText } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import type { TranscriptSegment } from '../contract/transcription.ts';
-import type { Database } from './database.ts';
+import { type Database, statementCache } from './database.ts';
 
 export const MEETING_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
 
@@ -114,33 +115,33 @@ export function toMeetingSummary(record: MeetingRecord): MeetingSummary {
 /** Meetings, their transcript segments and their summary. */
 export class MeetingRepository {
   private readonly db: Database;
+  private readonly prepare: (sql: string) => Statement;
 
   constructor(db: Database) {
     this.db = db;
+    this.prepare = statementCache(db);
   }
 
   create(meeting: NewMeeting): MeetingRecord {
     const id = meeting.id ?? randomUUID();
-    this.db
-      .prepare(
-        `INSERT INTO meetings (id, title, created_at, duration_seconds, source_file, audio_file, language, status)
+    this.prepare(
+      `INSERT INTO meetings (id, title, created_at, duration_seconds, source_file, audio_file, language, status)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        id,
-        meeting.title,
-        meeting.createdAt ?? Date.now(),
-        meeting.durationSeconds ?? null,
-        meeting.sourceFile ?? null,
-        meeting.audioFile ?? null,
-        meeting.language ?? null,
-        meeting.status ?? 'queued',
-      );
+    ).run(
+      id,
+      meeting.title,
+      meeting.createdAt ?? Date.now(),
+      meeting.durationSeconds ?? null,
+      meeting.sourceFile ?? null,
+      meeting.audioFile ?? null,
+      meeting.language ?? null,
+      meeting.status ?? 'queued',
+    );
     return this.get(id);
   }
 
   find(id: string): MeetingRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM meetings WHERE id = ?').get(id);
+    const row = this.prepare('SELECT * FROM meetings WHERE id = ?').get(id);
     return row ? toRecord(row) : undefined;
   }
 
@@ -152,14 +153,13 @@ export class MeetingRepository {
 
   /** Newest first. */
   list(): MeetingRecord[] {
-    return this.db.prepare('SELECT * FROM meetings ORDER BY created_at DESC, rowid DESC').all().map(toRecord);
+    return this.prepare('SELECT * FROM meetings ORDER BY created_at DESC, rowid DESC').all().map(toRecord);
   }
 
   /** Oldest first: the order the transcription queue takes them in. */
   withStatus(...statuses: MeetingStatus[]): MeetingRecord[] {
     const marks = statuses.map(() => '?').join(', ');
-    return this.db
-      .prepare(`SELECT * FROM meetings WHERE status IN (${marks}) ORDER BY created_at, rowid`)
+    return this.prepare(`SELECT * FROM meetings WHERE status IN (${marks}) ORDER BY created_at, rowid`)
       .all(...statuses)
       .map(toRecord);
   }
@@ -168,16 +168,17 @@ export class MeetingRepository {
     const entries = Object.entries(patch).filter(([, value]) => value !== undefined) as [keyof MeetingPatch, unknown][];
     if (entries.length > 0) {
       const assignments = entries.map(([key]) => `${PATCH_COLUMNS[key]} = @${key}`).join(', ');
-      const result = this.db
-        .prepare(`UPDATE meetings SET ${assignments} WHERE id = @id`)
-        .run({ ...Object.fromEntries(entries), id });
+      const result = this.prepare(`UPDATE meetings SET ${assignments} WHERE id = @id`).run({
+        ...Object.fromEntries(entries),
+        id,
+      });
       if (result.changes === 0) throw new SwitchboardError('NOT_FOUND', `no meeting with id ${id}`);
     }
     return this.get(id);
   }
 
   delete(id: string): void {
-    const result = this.db.prepare('DELETE FROM meetings WHERE id = ?').run(id);
+    const result = this.prepare('DELETE FROM meetings WHERE id = ?').run(id);
     if (result.changes === 0) throw new SwitchboardError('NOT_FOUND', `no meeting with id ${id}`);
   }
 
@@ -187,12 +188,12 @@ export class MeetingRepository {
    */
   appendSegment(meetingId: string, segment: Omit<TranscriptSegment, 'index'>, progress?: number): TranscriptSegment {
     return this.db.transaction(() => {
-      const next = this.db
-        .prepare('SELECT coalesce(max(idx) + 1, 0) AS next FROM segments WHERE meeting_id = ?')
-        .get(meetingId) as { next: number };
+      const next = this.prepare('SELECT coalesce(max(idx) + 1, 0) AS next FROM segments WHERE meeting_id = ?').get(
+        meetingId,
+      ) as { next: number };
       this.insertSegment(meetingId, { ...segment, index: next.next });
       if (progress !== undefined)
-        this.db.prepare('UPDATE meetings SET progress = ? WHERE id = ?').run(progress, meetingId);
+        this.prepare('UPDATE meetings SET progress = ? WHERE id = ?').run(progress, meetingId);
       return { ...segment, index: next.next };
     })();
   }
@@ -200,59 +201,55 @@ export class MeetingRepository {
   /** Replaces a meeting's transcript in one transaction (imports, tests, benchmarks). */
   replaceSegments(meetingId: string, segments: readonly TranscriptSegment[]): void {
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM segments WHERE meeting_id = ?').run(meetingId);
+      this.prepare('DELETE FROM segments WHERE meeting_id = ?').run(meetingId);
       for (const segment of segments) this.insertSegment(meetingId, segment);
     })();
   }
 
   private insertSegment(meetingId: string, segment: TranscriptSegment): void {
-    this.db
-      .prepare(
-        `INSERT INTO segments (meeting_id, idx, start_seconds, end_seconds, text, speaker, confidence)
+    this.prepare(
+      `INSERT INTO segments (meeting_id, idx, start_seconds, end_seconds, text, speaker, confidence)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        meetingId,
-        segment.index,
-        segment.start,
-        segment.end,
-        segment.text,
-        segment.speaker ?? null,
-        segment.confidence ?? null,
-      );
+    ).run(
+      meetingId,
+      segment.index,
+      segment.start,
+      segment.end,
+      segment.text,
+      segment.speaker ?? null,
+      segment.confidence ?? null,
+    );
   }
 
   segments(meetingId: string): TranscriptSegment[] {
-    return this.db.prepare('SELECT * FROM segments WHERE meeting_id = ? ORDER BY idx').all(meetingId).map(toSegment);
+    return this.prepare('SELECT * FROM segments WHERE meeting_id = ? ORDER BY idx').all(meetingId).map(toSegment);
   }
 
   lastSegment(meetingId: string): TranscriptSegment | undefined {
-    const row = this.db.prepare('SELECT * FROM segments WHERE meeting_id = ? ORDER BY idx DESC LIMIT 1').get(meetingId);
+    const row = this.prepare('SELECT * FROM segments WHERE meeting_id = ? ORDER BY idx DESC LIMIT 1').get(meetingId);
     return row ? toSegment(row) : undefined;
   }
 
   saveSummary(meetingId: string, summary: StoredSummary): void {
-    this.db
-      .prepare(
-        `INSERT INTO summaries (meeting_id, model, template, summary, action_items, decisions, created_at)
+    this.prepare(
+      `INSERT INTO summaries (meeting_id, model, template, summary, action_items, decisions, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (meeting_id) DO UPDATE SET model = excluded.model, template = excluded.template,
            summary = excluded.summary, action_items = excluded.action_items, decisions = excluded.decisions,
            created_at = excluded.created_at`,
-      )
-      .run(
-        meetingId,
-        summary.model,
-        summary.template,
-        summary.summary,
-        JSON.stringify(summary.actionItems),
-        JSON.stringify(summary.decisions),
-        summary.createdAt,
-      );
+    ).run(
+      meetingId,
+      summary.model,
+      summary.template,
+      summary.summary,
+      JSON.stringify(summary.actionItems),
+      JSON.stringify(summary.decisions),
+      summary.createdAt,
+    );
   }
 
   summary(meetingId: string): StoredSummary | null {
-    const raw = this.db.prepare('SELECT * FROM summaries WHERE meeting_id = ?').get(meetingId);
+    const raw = this.prepare('SELECT * FROM summaries WHERE meeting_id = ?').get(meetingId);
     if (!raw) return null;
     const row = summaryRow.parse(raw);
     return {

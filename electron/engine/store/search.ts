@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import type { SearchHit } from '../contract/api.ts';
 import type { Database } from './database.ts';
@@ -25,56 +26,90 @@ export function toFtsQuery(input: string): string | undefined {
 }
 
 const hitRow = z.object({
+  rowid: z.number(),
   id: z.string(),
   title: z.string(),
-  snippet: z.string(),
   timestamp: z.number().nullable(),
   rank: z.number(),
 });
 
-const SNIPPET = `'[[', ']]', '…', 16`;
+/**
+ * A query matching a large part of the library (a common word) would have bm25 computed for every
+ * matching row. Ranking instead among the newest RANK_WINDOW matches keeps every query fast; ranking is
+ * exact for queries with fewer matches, which is nearly every query a person types.
+ */
+export const RANK_WINDOW = 2000;
 
-const QUERIES = {
-  meeting: [
-    // Segments: where in which meeting the words were said.
-    `SELECT m.id AS id, m.title AS title, snippet(segments_fts, 0, ${SNIPPET}) AS snippet,
-       s.start_seconds AS timestamp, segments_fts.rank AS rank
-     FROM segments_fts JOIN segments s ON s.rowid = segments_fts.rowid JOIN meetings m ON m.id = s.meeting_id
-     WHERE segments_fts MATCH @query ORDER BY segments_fts.rank LIMIT @limit`,
-    // Titles.
-    `SELECT m.id AS id, m.title AS title, highlight(meetings_fts, 0, '[[', ']]') AS snippet,
-       NULL AS timestamp, meetings_fts.rank AS rank
-     FROM meetings_fts JOIN meetings m ON m.rowid = meetings_fts.rowid
-     WHERE meetings_fts MATCH @query ORDER BY meetings_fts.rank LIMIT @limit`,
-  ],
-  chat: [
-    `SELECT c.id AS id, c.title AS title, snippet(messages_fts, 0, ${SNIPPET}) AS snippet,
-       NULL AS timestamp, messages_fts.rank AS rank
-     FROM messages_fts JOIN messages msg ON msg.rowid = messages_fts.rowid JOIN conversations c ON c.id = msg.conversation_id
-     WHERE messages_fts MATCH @query ORDER BY messages_fts.rank LIMIT @limit`,
-  ],
-} as const;
+interface Source {
+  kind: SearchHit['kind'];
+  /** Ranked candidates: the newest RANK_WINDOW matches, ranked, joined to what a hit shows. */
+  hits: string;
+  /** The snippet of one matching row. */
+  snippet: string;
+}
+
+function source(kind: SearchHit['kind'], fts: string, join: string, columns: string, snippet: string): Source {
+  return {
+    kind,
+    hits: `SELECT c.rowid AS rowid, ${columns}, c.rank AS rank
+      FROM (SELECT rowid, bm25(${fts}) AS rank FROM ${fts} WHERE ${fts} MATCH @query ORDER BY rowid DESC LIMIT ${RANK_WINDOW}) c
+      ${join} ORDER BY c.rank LIMIT @limit`,
+    snippet: `SELECT ${snippet} AS snippet FROM ${fts} WHERE ${fts} MATCH @query AND rowid = @rowid`,
+  };
+}
+
+const SOURCES: Source[] = [
+  // Segments: where in which meeting the words were said.
+  source(
+    'meeting',
+    'segments_fts',
+    'JOIN segments s ON s.rowid = c.rowid JOIN meetings m ON m.id = s.meeting_id',
+    'm.id AS id, m.title AS title, s.start_seconds AS timestamp',
+    `snippet(segments_fts, 0, '[[', ']]', '…', 16)`,
+  ),
+  source(
+    'meeting',
+    'meetings_fts',
+    'JOIN meetings m ON m.rowid = c.rowid',
+    'm.id AS id, m.title AS title, NULL AS timestamp',
+    `highlight(meetings_fts, 0, '[[', ']]')`,
+  ),
+  source(
+    'chat',
+    'messages_fts',
+    'JOIN messages msg ON msg.rowid = c.rowid JOIN conversations conv ON conv.id = msg.conversation_id',
+    'conv.id AS id, conv.title AS title, NULL AS timestamp',
+    `snippet(messages_fts, 0, '[[', ']]', '…', 16)`,
+  ),
+];
+
+interface PreparedSource {
+  kind: SearchHit['kind'];
+  hits: Statement;
+  snippet: Statement;
+}
 
 /** Full-text search over meeting transcripts, meeting titles and chat messages, best (bm25) first. */
 export class SearchIndex {
-  private readonly db: Database;
+  private readonly statements: PreparedSource[];
 
   constructor(db: Database) {
-    this.db = db;
+    this.statements = SOURCES.map((s) => ({ kind: s.kind, hits: db.prepare(s.hits), snippet: db.prepare(s.snippet) }));
   }
 
   search(input: string, limit = 20): SearchHit[] {
     const query = toFtsQuery(input);
     if (query === undefined) return [];
-    const hits: SearchHit[] = [];
-    for (const [kind, statements] of Object.entries(QUERIES) as [SearchHit['kind'], readonly string[]][]) {
-      for (const sql of statements) {
-        for (const raw of this.db.prepare(sql).all({ query, limit })) {
-          hits.push({ kind, ...hitRow.parse(raw) });
-        }
-      }
+    const ranked: { source: PreparedSource; row: z.infer<typeof hitRow> }[] = [];
+    for (const source of this.statements) {
+      for (const raw of source.hits.all({ query, limit })) ranked.push({ source, row: hitRow.parse(raw) });
     }
-    // bm25 scores are negative, more negative is better; ties keep meetings before chats.
-    return hits.sort((a, b) => a.rank - b.rank).slice(0, limit);
+    // bm25 scores are negative, more negative is better; the sort is stable, so ties keep meetings first.
+    ranked.sort((a, b) => a.row.rank - b.row.rank);
+    // Snippets only for the hits returned: building one reads the row's text again.
+    return ranked.slice(0, limit).map(({ source, row }) => {
+      const { snippet } = source.snippet.get({ query, rowid: row.rowid }) as { snippet: string };
+      return { kind: source.kind, id: row.id, title: row.title, snippet, timestamp: row.timestamp, rank: row.rank };
+    });
   }
 }

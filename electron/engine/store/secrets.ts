@@ -1,8 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Statement } from 'better-sqlite3';
 import { maskKey, SwitchboardError } from '../contract/errors.ts';
-import type { Database } from './database.ts';
+import { type Database, statementCache } from './database.ts';
 
 /**
  * Supplies the 32-byte key secrets are encrypted under. It lives outside the database so that a copy of
@@ -74,11 +75,11 @@ interface SecretRow {
  * values (…a9f2) ever leave through listMasked.
  */
 export class SecretStore {
-  private readonly db: Database;
+  private readonly prepare: (sql: string) => Statement;
   private readonly keys: KeyProvider;
 
   constructor(db: Database, keys: KeyProvider) {
-    this.db = db;
+    this.prepare = statementCache(db);
     this.keys = keys;
   }
 
@@ -87,27 +88,25 @@ export class SecretStore {
     const cipher = createCipheriv('aes-256-gcm', this.keys.loadKey(), iv);
     cipher.setAAD(Buffer.from(name, 'utf8'));
     const ciphertext = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
-    this.db
-      .prepare(
-        `INSERT INTO secrets (name, iv, tag, ciphertext, updated_at) VALUES (?, ?, ?, ?, ?)
+    this.prepare(
+      `INSERT INTO secrets (name, iv, tag, ciphertext, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET iv = excluded.iv, tag = excluded.tag, ciphertext = excluded.ciphertext,
            updated_at = excluded.updated_at`,
-      )
-      .run(name, iv, cipher.getAuthTag(), ciphertext, now);
+    ).run(name, iv, cipher.getAuthTag(), ciphertext, now);
   }
 
   getSecret(name: string): string | undefined {
-    const row = this.db.prepare('SELECT * FROM secrets WHERE name = ?').get(name) as SecretRow | undefined;
+    const row = this.prepare('SELECT * FROM secrets WHERE name = ?').get(name) as SecretRow | undefined;
     return row ? this.decrypt(row) : undefined;
   }
 
   deleteSecret(name: string): boolean {
-    return this.db.prepare('DELETE FROM secrets WHERE name = ?').run(name).changes > 0;
+    return this.prepare('DELETE FROM secrets WHERE name = ?').run(name).changes > 0;
   }
 
   /** Every secret's name with its masked value, for the renderer and the HTTP API. */
   listMasked(): { name: string; masked: string }[] {
-    const rows = this.db.prepare('SELECT * FROM secrets ORDER BY name').all() as SecretRow[];
+    const rows = this.prepare('SELECT * FROM secrets ORDER BY name').all() as SecretRow[];
     return rows.map((row) => ({ name: row.name, masked: maskKey(this.decrypt(row)) }));
   }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import { SwitchboardError } from '../contract/errors.ts';
-import type { Database } from './database.ts';
+import { type Database, statementCache } from './database.ts';
 
 /** Where a template takes the transcript (or, when map-reducing, the partial summaries). */
 export const TRANSCRIPT_PLACEHOLDER = '{{transcript}}';
@@ -47,21 +48,21 @@ function checkPrompt(prompt: string): void {
 
 /** User-editable summary prompts. The shipped default is written on first open and never overwritten. */
 export class TemplateRepository {
-  private readonly db: Database;
+  private readonly prepare: (sql: string) => Statement;
 
   constructor(db: Database) {
-    this.db = db;
+    this.prepare = statementCache(db);
     db.prepare(
       `INSERT OR IGNORE INTO summary_templates (id, name, prompt, builtin, updated_at) VALUES (?, 'Default', ?, 1, 0)`,
     ).run(DEFAULT_TEMPLATE_ID, DEFAULT_SUMMARY_TEMPLATE);
   }
 
   list(): SummaryTemplate[] {
-    return this.db.prepare('SELECT * FROM summary_templates ORDER BY builtin DESC, name').all().map(toTemplate);
+    return this.prepare('SELECT * FROM summary_templates ORDER BY builtin DESC, name').all().map(toTemplate);
   }
 
   get(id: string = DEFAULT_TEMPLATE_ID): SummaryTemplate {
-    const row = this.db.prepare('SELECT * FROM summary_templates WHERE id = ?').get(id);
+    const row = this.prepare('SELECT * FROM summary_templates WHERE id = ?').get(id);
     if (!row) throw new SwitchboardError('NOT_FOUND', `no summary template with id ${id}`);
     return toTemplate(row);
   }
@@ -69,18 +70,24 @@ export class TemplateRepository {
   create(name: string, prompt: string, now = Date.now()): SummaryTemplate {
     checkPrompt(prompt);
     const id = randomUUID();
-    this.db
-      .prepare('INSERT INTO summary_templates (id, name, prompt, builtin, updated_at) VALUES (?, ?, ?, 0, ?)')
-      .run(id, name, prompt, now);
+    this.prepare('INSERT INTO summary_templates (id, name, prompt, builtin, updated_at) VALUES (?, ?, ?, 0, ?)').run(
+      id,
+      name,
+      prompt,
+      now,
+    );
     return this.get(id);
   }
 
   update(id: string, changes: { name?: string; prompt?: string }, now = Date.now()): SummaryTemplate {
     const current = this.get(id);
     if (changes.prompt !== undefined) checkPrompt(changes.prompt);
-    this.db
-      .prepare('UPDATE summary_templates SET name = ?, prompt = ?, updated_at = ? WHERE id = ?')
-      .run(changes.name ?? current.name, changes.prompt ?? current.prompt, now, id);
+    this.prepare('UPDATE summary_templates SET name = ?, prompt = ?, updated_at = ? WHERE id = ?').run(
+      changes.name ?? current.name,
+      changes.prompt ?? current.prompt,
+      now,
+      id,
+    );
     return this.get(id);
   }
 
@@ -92,6 +99,6 @@ export class TemplateRepository {
   delete(id: string): void {
     if (this.get(id).builtin)
       throw new SwitchboardError('INVALID_REQUEST', 'the default template can be edited but not deleted');
-    this.db.prepare('DELETE FROM summary_templates WHERE id = ?').run(id);
+    this.prepare('DELETE FROM summary_templates WHERE id = ?').run(id);
   }
 }

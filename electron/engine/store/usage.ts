@@ -1,8 +1,9 @@
+import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import type { UsageEvent, UsageSink } from '../accounting/types.ts';
 import type { UsagePoint, UsageView } from '../contract/api.ts';
 import { ERROR_CODES } from '../contract/errors.ts';
-import type { Database } from './database.ts';
+import { type Database, statementCache } from './database.ts';
 
 const usageEventSchema = z.object({
   id: z.string().min(1),
@@ -65,29 +66,27 @@ const AGGREGATES = `count(*) AS requests,
 
 /** Usage events in SQLite: the engine's sink and the usage pane's and budgets' queries. */
 export class UsageRepository implements UsageSink {
-  private readonly db: Database;
+  private readonly prepare: (sql: string) => Statement;
 
   constructor(db: Database) {
-    this.db = db;
+    this.prepare = statementCache(db);
   }
 
   record(event: UsageEvent): void {
     const valid = usageEventSchema.parse(event);
-    this.db
-      .prepare(
-        `INSERT OR IGNORE INTO usage_events (id, time, kind, provider_id, model, key_id, user_id, profile, strategy,
+    this.prepare(
+      `INSERT OR IGNORE INTO usage_events (id, time, kind, provider_id, model, key_id, user_id, profile, strategy,
           input_tokens, output_tokens, tokens_estimated, cost_usd, latency_ms, ttft_ms, outcome, error_code, fallback_depth)
          VALUES (@id, @time, @kind, @providerId, @model, @keyId, @userId, @profile, @strategy, @inputTokens,
           @outputTokens, @tokensEstimated, @costUsd, @latencyMs, @ttftMs, @outcome, @errorCode, @fallbackDepth)`,
-      )
-      .run({
-        ...valid,
-        keyId: valid.keyId ?? null,
-        userId: valid.userId ?? null,
-        ttftMs: valid.ttftMs ?? null,
-        errorCode: valid.errorCode ?? null,
-        tokensEstimated: valid.tokensEstimated ? 1 : 0,
-      });
+    ).run({
+      ...valid,
+      keyId: valid.keyId ?? null,
+      userId: valid.userId ?? null,
+      ttftMs: valid.ttftMs ?? null,
+      errorCode: valid.errorCode ?? null,
+      tokensEstimated: valid.tokensEstimated ? 1 : 0,
+    });
   }
 
   /**
@@ -97,12 +96,11 @@ export class UsageRepository implements UsageSink {
    */
   series(sinceMs: number, bucket: UsageBucket, offsetMs = 0): UsagePoint[] {
     const size = BUCKET_MS[bucket];
-    return this.db
-      .prepare(
-        `SELECT (CAST(time + @offset AS INTEGER) / CAST(@size AS INTEGER)) * @size - @offset AS bucket, provider_id, ${AGGREGATES},
+    return this.prepare(
+      `SELECT (CAST(time + @offset AS INTEGER) / CAST(@size AS INTEGER)) * @size - @offset AS bucket, provider_id, ${AGGREGATES},
            avg(latency_ms) AS avg_latency_ms
          FROM usage_events WHERE time >= @since GROUP BY bucket, provider_id ORDER BY bucket, provider_id`,
-      )
+    )
       .all({ since: sinceMs, size, offset: offsetMs })
       .map((raw) => {
         const row = pointRow.parse(raw);
@@ -120,7 +118,7 @@ export class UsageRepository implements UsageSink {
   }
 
   totals(sinceMs: number): UsageView['totals'] {
-    const row = totalsRow.parse(this.db.prepare(`SELECT ${AGGREGATES} FROM usage_events WHERE time >= ?`).get(sinceMs));
+    const row = totalsRow.parse(this.prepare(`SELECT ${AGGREGATES} FROM usage_events WHERE time >= ?`).get(sinceMs));
     return {
       requests: row.requests,
       errors: row.errors,
@@ -132,12 +130,10 @@ export class UsageRepository implements UsageSink {
 
   /** Each provider's requests, share of all requests and spend since `sinceMs`, busiest first. */
   byProvider(sinceMs: number): UsageView['byProvider'] {
-    const rows = this.db
-      .prepare(
-        `SELECT provider_id, count(*) AS requests, total(cost_usd) AS cost_usd FROM usage_events
+    const rows = this.prepare(
+      `SELECT provider_id, count(*) AS requests, total(cost_usd) AS cost_usd FROM usage_events
          WHERE time >= ? GROUP BY provider_id ORDER BY requests DESC, provider_id`,
-      )
-      .all(sinceMs) as { provider_id: string; requests: number; cost_usd: number }[];
+    ).all(sinceMs) as { provider_id: string; requests: number; cost_usd: number }[];
     const all = rows.reduce((sum, row) => sum + row.requests, 0);
     return rows.map((row) => ({
       providerId: row.provider_id,
@@ -152,10 +148,11 @@ export class UsageRepository implements UsageSink {
     const since = periodStart(period, now);
     const row =
       providerId === undefined
-        ? this.db.prepare('SELECT total(cost_usd) AS spent FROM usage_events WHERE time >= ?').get(since)
-        : this.db
-            .prepare('SELECT total(cost_usd) AS spent FROM usage_events WHERE time >= ? AND provider_id = ?')
-            .get(since, providerId);
+        ? this.prepare('SELECT total(cost_usd) AS spent FROM usage_events WHERE time >= ?').get(since)
+        : this.prepare('SELECT total(cost_usd) AS spent FROM usage_events WHERE time >= ? AND provider_id = ?').get(
+            since,
+            providerId,
+          );
     return (row as { spent: number }).spent;
   }
 }
