@@ -3,6 +3,11 @@ import { SwitchboardError } from '../contract/errors.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
 import type { Candidate, RoutingRequest } from './types.ts';
 
+/** Whether the global switches let a request reach this provider (cloud fallback, local-only mode). */
+export function mayReach(config: EngineConfig, provider: EngineProvider): boolean {
+  return config.localOnly ? provider.kind === 'local' : config.cloudFallback || provider.onMachine;
+}
+
 /** What a request names, once profile aliases and `provider/model` ids are untangled. */
 export interface ResolvedTarget {
   profile: ProfileConfig;
@@ -66,7 +71,7 @@ export function resolveCandidates(
   knownModels: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
 ): Candidate[] {
   const target = resolveTarget(config, request);
-  const allowed = (p: EngineProvider) => config.cloudFallback || p.onMachine;
+  const allowed = (p: EngineProvider) => mayReach(config, p);
   const usable = (p: EngineProvider) =>
     p.enabled && allowed(p) && p.capabilities.includes(request.capability) && adapters.has(p.id);
   const candidate = (provider: EngineProvider, model: string | undefined): Candidate => ({
@@ -87,7 +92,9 @@ export function resolveCandidates(
     if (!allowed(provider)) {
       throw new SwitchboardError(
         'CLOUD_DISABLED',
-        `cloud fallback is off, so nothing is sent to ${provider.label}: use a local model, or turn cloud fallback on in Settings (CLOUD_FALLBACK=true)`,
+        config.localOnly
+          ? `local-only mode is on, so nothing is sent to ${provider.label}: use a local model, or turn local-only mode off in Settings`
+          : `cloud fallback is off, so nothing is sent to ${provider.label}: use a local model, or turn cloud fallback on in Settings (CLOUD_FALLBACK=true)`,
         { providerId: provider.id, retryable: false },
       );
     }

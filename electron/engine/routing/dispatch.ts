@@ -147,8 +147,30 @@ export async function* dispatch<T>(
   // Context-window fallback: once a model said the prompt is too long, only larger windows are tried.
   let contextFloor = 0;
 
-  for (const [depth, candidate] of candidates.entries()) {
+  // Candidates skipped only because they were resting or at a rate limit for a short while go to
+  // the back of the queue once: tried after everyone else, when their wait is over, instead of
+  // failing a request that a few milliseconds' patience would answer.
+  const queue: { candidate: Candidate; depth: number; readyAt?: number }[] = candidates.map((candidate, depth) => ({
+    candidate,
+    depth,
+  }));
+  const defer = (index: number, waitMs: number): boolean => {
+    const entry = queue[index]!;
+    if (entry.readyAt !== undefined || !(waitMs <= parts.backoff.maxRetryWaitMs)) return false;
+    queue.push({ ...entry, readyAt: clock.now() + waitMs });
+    return true;
+  };
+  for (let index = 0; index < queue.length; index++) {
+    const { candidate, depth, readyAt } = queue[index]!;
     const { provider } = candidate;
+    if (readyAt !== undefined && readyAt > clock.now()) {
+      try {
+        await clock.sleep(readyAt - clock.now(), signal);
+      } catch {
+        finish({ candidate, depth, costUsd: 0 }, 'cancelled', 'CANCELLED');
+        throw new SwitchboardError('CANCELLED', 'the request was cancelled');
+      }
+    }
     const bKey = breakerKey(provider.id, candidate.model);
     const window = parts.prices.contextWindow(provider, candidate.model);
     if (window !== undefined && (request.estimatedInputTokens > window || window <= contextFloor)) {
@@ -190,6 +212,7 @@ export async function* dispatch<T>(
               ? 'skipped: every API key was rejected by the provider; fix the keys in Settings'
               : `skipped: rate limited, resting for ${describeWait(back - clock.now())}`,
         });
+        if (back !== undefined) defer(index, back - clock.now());
         break;
       }
       const keyIds = usableKeys.map((key) => keys.idOf(key));
@@ -209,6 +232,7 @@ export async function* dispatch<T>(
           code: 'RATE_LIMITED',
           message: `skipped: ${admission.reason}`,
         });
+        defer(index, admission.retryInMs);
         break;
       }
       const apiKey = usableKeys[keyIds.indexOf(admission.keyId)];
@@ -313,7 +337,7 @@ export async function* dispatch<T>(
           finish({ candidate, depth, keyId: maskedKey, usage, ttftMs, costUsd }, 'cancelled', 'CANCELLED');
           throw error.code === 'CANCELLED' ? error : new SwitchboardError('CANCELLED', 'the request was cancelled');
         }
-        const later = candidates.slice(depth + 1);
+        const later = queue.slice(index + 1).map((entry) => entry.candidate);
         const decision = decide(error, {
           hasAlternative: later.some(
             (c) => breakers.isAvailable(breakerKey(c.provider.id, c.model)) && keys.anyUsable(c.provider),

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineProvider } from '../../../electron/engine/config/types.ts';
-import { systemClock } from '../../../electron/engine/routing/clock.ts';
+import { ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
 import { type RoutingOptions, RoutingService } from '../../../electron/engine/routing/router.ts';
 import { always, FAKE_OPENAI_KEY, type FakeServer, faultSequence, startFakeOpenAI } from '../../fakes/providers.ts';
 import { adaptersFor, chat, engineConfig, provider } from './helpers.ts';
@@ -158,8 +158,11 @@ describe('circuit breakers', () => {
   it('open after repeated failures: no traffic while open, then exactly one probe; success closes', async () => {
     const a = await fake('Answer from A.', { faults: always('unavailable') });
     const b = await fake('Answer from B.');
+    // A manual clock: the recovery period passes when the test says, however slow the machine.
+    const clock = new ManualClock();
     const r = router([provider('a', a.url, { retry: { attempts: 1, backoffFactor: 0 } }), provider('b', b.url)], {
       breaker: { maxFailures: 3, recoveryMs: 400 },
+      clock,
     });
     const transitions: string[] = [];
     r.on('breaker', (e) => transitions.push(`${e.providerId}:${e.from}->${e.to}`));
@@ -170,7 +173,10 @@ describe('circuit breakers', () => {
     for (let i = 0; i < 20; i++) expect((await chat(r)).text).toBe('Answer from B.');
     expect(chats(a)).toHaveLength(3);
 
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    await clock.advance(399);
+    expect((await chat(r)).text).toBe('Answer from B.');
+    expect(chats(a)).toHaveLength(3);
+    await clock.advance(1);
     a.setFaults(undefined);
     a.setText('Answer from A, recovered.');
     // Ten requests at once after recovery: one probe reaches a, the rest go to b meanwhile.
@@ -186,13 +192,15 @@ describe('circuit breakers', () => {
   it('a failed probe re-opens the breaker for another recovery period', async () => {
     const a = await fake('A', { faults: always('server-error') });
     const b = await fake('Answer from B.');
+    const clock = new ManualClock();
     const r = router([provider('a', a.url, { retry: { attempts: 1, backoffFactor: 0 } }), provider('b', b.url)], {
       breaker: { maxFailures: 2, recoveryMs: 200 },
+      clock,
     });
     await chat(r);
     await chat(r);
     expect(r.breakers()[0]!.state).toBe('open');
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await clock.advance(200);
     await chat(r);
     expect(chats(a)).toHaveLength(3);
     expect(r.breakers()[0]!.state).toBe('open');
