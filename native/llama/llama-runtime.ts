@@ -1,4 +1,11 @@
-import { type Llama, LlamaChat, LlamaCompletion, type LlamaGrammar, type Token } from 'node-llama-cpp';
+import {
+  type Llama,
+  LlamaChat,
+  LlamaCompletion,
+  type LlamaContextSequence,
+  type LlamaGrammar,
+  type Token,
+} from 'node-llama-cpp';
 import { cancelledError, isAbortError, LocalModelError } from '../models/errors.ts';
 import { ModelStore } from '../models/model-store.ts';
 import { AsyncQueue } from './async-queue.ts';

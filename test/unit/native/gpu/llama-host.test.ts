@@ -1,5 +1,6 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { detectHardware, LlamaHost, parseLocalDevice } from '../../../../native/gpu/llama-host.ts';
+import { detectHardware, getLlamaHost, LlamaHost, parseLocalDevice } from '../../../../native/gpu/llama-host.ts';
 import { storiesGguf } from '../models/shared-data.ts';
 
 describe('GPU detection', () => {
@@ -34,5 +35,13 @@ describe('GPU detection', () => {
     expect(parseLocalDevice(undefined)).toBe('auto');
     expect(parseLocalDevice('CUDA')).toBe('cuda');
     expect(() => parseLocalDevice('tpu')).toThrow(/LOCAL_DEVICE=tpu is not one of auto\|cpu\|cuda\|vulkan\|metal/);
+  });
+
+  it('takes the device and thread count from LOCAL_DEVICE and LOCAL_THREADS, sharing one host per setting', () => {
+    const host = getLlamaHost({}, { LOCAL_DEVICE: 'cpu', LOCAL_THREADS: '3' });
+    expect([host.device, host.threads]).toEqual(['cpu', 3]);
+    expect(getLlamaHost({ device: 'cpu', threads: 3 })).toBe(host);
+    // One core stays free for the app itself.
+    expect(getLlamaHost({}, { LOCAL_DEVICE: 'vulkan' }).threads).toBe(Math.max(1, os.availableParallelism() - 1));
   });
 });

@@ -172,6 +172,64 @@ describe('model store: downloads from a real HTTP server', () => {
   });
 });
 
+describe('model store: Whisper folders', () => {
+  // The project's random-weight Whisper (test/fixtures) served as a Hugging Face repo.
+  const fixture = join(REPO_ROOT, 'test', 'fixtures', 'whisper-tiny-random');
+  const whisperCatalog = () =>
+    parseCatalog({
+      version: 1,
+      models: [
+        {
+          id: 'whisper-tiny-random',
+          kind: 'whisper',
+          family: 'whisper',
+          name: 'Whisper tiny, random weights',
+          parameters: 3.9e7,
+          licence: 'MIT',
+          source: 'https://github.com/openai/whisper',
+          englishOnly: true,
+          repo: 'hf:test/whisper-tiny-random',
+          quantisations: [
+            { name: 'q8', bits: 8, sizeBytes: 3e6, ramBytes: 1e8, vramBytes: 1e8 },
+            { name: 'fp32', bits: 32, sizeBytes: 4e6, ramBytes: 1e8, vramBytes: 1e8 },
+          ],
+        },
+      ],
+    });
+
+  it('pulls every file of the chosen dtype into a transformers.js folder, resuming a broken one', async () => {
+    const whisperServer = await startModelFileServer(fixture);
+    try {
+      const whisperStore = new ModelStore({
+        modelsDir,
+        catalog: whisperCatalog(),
+        hfBaseUrl: whisperServer.baseUrl,
+        env: {},
+      });
+      whisperServer.cutNext('onnx/decoder_model_merged_quantized.onnx', 200_000);
+      const progress: PullProgress[] = [];
+      const model = await whisperStore.pull('whisper-tiny-random', { retries: 1, onProgress: (p) => progress.push(p) });
+
+      expect(model).toMatchObject({ id: 'whisper-tiny-random', kind: 'whisper', quantisation: 'q8' });
+      for (const file of [
+        'config.json',
+        'tokenizer.json',
+        'onnx/encoder_model_quantized.onnx',
+        'onnx/decoder_model_merged_quantized.onnx',
+      ]) {
+        expect(sha256Of(join(model.path, file))).toBe(sha256Of(join(fixture, file)));
+      }
+      expect(whisperServer.requests.filter((r) => r.range)).toEqual([
+        { file: 'onnx/decoder_model_merged_quantized.onnx', range: 'bytes=200000-', status: 206 },
+      ]);
+      expect(new Set(progress.map((p) => p.fileCount))).toEqual(new Set([7]));
+      expect(progress.at(-1)?.fileIndex).toBe(6);
+    } finally {
+      await whisperServer.close();
+    }
+  });
+});
+
 describe('model store: importing, resolving and deleting', () => {
   it('imports a GGUF by copy or by link, and resolves it by id, file name or path', async () => {
     const copied = await store.importPath(storiesGguf());
