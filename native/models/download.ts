@@ -89,6 +89,13 @@ async function downloadOnce(options: DownloadOptions): Promise<DownloadResult> {
     await response.body?.cancel();
     throw new LocalModelError('NOT_FOUND', `no file at ${url} (HTTP 404): check the model id and quantisation`);
   }
+  if (response.status === 401 || response.status === 403) {
+    await response.body?.cancel();
+    throw new LocalModelError(
+      'NOT_FOUND',
+      `${url} refused the download (HTTP ${response.status}): the repository may be gated or private; download the file in a browser and use \`switchboard models import\``,
+    );
+  }
   if (response.status !== 200 && response.status !== 206) {
     await response.body?.cancel();
     throw new LocalModelError('BAD_RESPONSE', `${url} answered HTTP ${response.status} ${response.statusText}`);

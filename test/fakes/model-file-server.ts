@@ -24,6 +24,8 @@ export interface ModelFileServer {
   cutNext(file: string, afterBytes: number): void;
   /** Every response for `file` carries its bytes inverted (same length, wrong content) until reset(). */
   corrupt(file: string): void;
+  /** Every request for `file` answers this HTTP status (e.g. 401 for a gated repository) until reset(). */
+  failWith(file: string, status: number): void;
   /** Forgets faults and recorded requests. */
   reset(): void;
   close(): Promise<void>;
@@ -32,6 +34,7 @@ export interface ModelFileServer {
 export async function startModelFileServer(root: string): Promise<ModelFileServer> {
   const cuts = new Map<string, number>();
   const corrupted = new Set<string>();
+  const failures = new Map<string, number>();
   const requests: ServedRequest[] = [];
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -45,6 +48,12 @@ export async function startModelFileServer(root: string): Promise<ModelFileServe
     if (size === undefined) {
       record(404);
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Entry not found');
+      return;
+    }
+    const failure = failures.get(file);
+    if (failure !== undefined) {
+      record(failure);
+      res.writeHead(failure, { 'content-type': 'text/plain' }).end('refused');
       return;
     }
     let start = 0;
@@ -93,7 +102,9 @@ export async function startModelFileServer(root: string): Promise<ModelFileServe
     requests,
     cutNext: (file, afterBytes) => cuts.set(normalize(file), afterBytes),
     corrupt: (file) => corrupted.add(normalize(file)),
+    failWith: (file, status) => failures.set(normalize(file), status),
     reset: () => {
+      failures.clear();
       cuts.clear();
       corrupted.clear();
       requests.length = 0;

@@ -144,6 +144,13 @@ describe('model store: downloads from a real HTTP server', () => {
     );
   });
 
+  it('explains a refused download (a gated repository)', async () => {
+    server.failWith('gguf/stories260K.gguf', 401);
+    await expect(store.pull('stories260k')).rejects.toThrow(
+      /refused the download \(HTTP 401\): the repository may be gated or private; .*`switchboard models import`/,
+    );
+  });
+
   it('names unknown models and quantisations', async () => {
     await expect(store.pull('llama-9')).rejects.toThrow(
       /llama-9 is not in the model catalog; `switchboard models catalog`/,
