@@ -1,8 +1,8 @@
 /**
  * Store speed on a large library: 1,000 meetings × 500 transcript segments (500,000 segments) written
  * through the repositories with the FTS5 triggers live, the database size that leaves, and full-text
- * query latency (p50/p95) over varied queries: rare and common words, two-word queries, phrases,
- * prefixes and input with FTS syntax in it. Also the cost of the transcription queue's write pattern
+ * query latency (p50/p95) over varied queries: rare and common words, two-word queries, phrases and
+ * input with FTS syntax in it. Also the cost of the transcription queue's write pattern
  * (one transaction per segment).
  *
  *   npx node bench/store.ts [--meetings 1000] [--segments 500]
@@ -79,10 +79,21 @@ try {
     const segments: TranscriptSegment[] = Array.from({ length: SEGMENTS }, (_, index) => {
       const text = sentence();
       if (sentences.length < 5000 && rand() < 0.01) sentences.push(text);
-      return { index, start: index * 6, end: index * 6 + 5.5, text, speaker: index % 3 === 0 ? 'Ana' : null, confidence: 0.9 };
+      return {
+        index,
+        start: index * 6,
+        end: index * 6 + 5.5,
+        text,
+        speaker: index % 3 === 0 ? 'Ana' : null,
+        confidence: 0.9,
+      };
     });
     const started = performance.now();
-    const meeting = store.meetings.create({ title: `Meeting ${m} ${sentence()}`, status: 'done', durationSeconds: SEGMENTS * 6 });
+    const meeting = store.meetings.create({
+      title: `Meeting ${m} ${sentence()}`,
+      status: 'done',
+      durationSeconds: SEGMENTS * 6,
+    });
     store.meetings.replaceSegments(meeting.id, segments);
     insertMs += performance.now() - started;
   }
@@ -95,7 +106,11 @@ try {
   const perSegment = 2000;
   const liveStarted = performance.now();
   for (let i = 0; i < perSegment; i++) {
-    store.meetings.appendSegment(live.id, { start: i, end: i + 1, text: sentence(), speaker: null, confidence: null }, i / perSegment);
+    store.meetings.appendSegment(
+      live.id,
+      { start: i, end: i + 1, text: sentence(), speaker: null, confidence: null },
+      i / perSegment,
+    );
   }
   const perSegmentMs = (performance.now() - liveStarted) / perSegment;
 
@@ -112,7 +127,6 @@ try {
       const at = Math.floor(rand() * (w.length - 3));
       return `"${w.slice(at, at + 3).join(' ')}"`;
     },
-    'prefix (typing)': () => vocabulary[100 + Math.floor(rand() * 1000)]!.slice(0, 4),
     'FTS syntax': () => `${pick(vocabulary.slice(0, 300))} AND (NEAR "${pick(vocabulary)}*`,
   };
   const results: { category: string; p50: number; p95: number; max: number; hits: number }[] = [];
@@ -128,7 +142,13 @@ try {
     }
     times.sort((a, b) => a - b);
     all.push(...times);
-    results.push({ category, p50: percentile(times, 50), p95: percentile(times, 95), max: times.at(-1)!, hits: hits / times.length });
+    results.push({
+      category,
+      p50: percentile(times, 50),
+      p95: percentile(times, 95),
+      max: times.at(-1)!,
+      hits: hits / times.length,
+    });
   }
   all.sort((a, b) => a - b);
 
@@ -143,7 +163,10 @@ try {
     '',
     '| query | p50 ms | p95 ms | max ms | hits (of 20) |',
     '|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.category} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${r.max.toFixed(2)} | ${r.hits.toFixed(1)} |`),
+    ...results.map(
+      (r) =>
+        `| ${r.category} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${r.max.toFixed(2)} | ${r.hits.toFixed(1)} |`,
+    ),
     `| **all ${all.length} queries** | ${percentile(all, 50).toFixed(2)} | ${percentile(all, 95).toFixed(2)} | ${all.at(-1)!.toFixed(2)} | |`,
   ];
   console.log(lines.join('\n'));

@@ -6,7 +6,8 @@ import type { Database } from './database.ts';
 /**
  * Turns what a person typed into an FTS5 query that cannot raise a syntax error: every word becomes a
  * quoted string (so AND, OR, NEAR, quotes, colons, stars and brackets are plain text), "quoted phrases"
- * stay phrases, and the last word also matches as a prefix so results follow typing. Terms are ANDed.
+ * stay phrases. Terms are ANDed. No automatic prefix matching: a short prefix expands to hundreds of
+ * terms and made queries ten times slower on a large library (bench/store.ts).
  * Returns undefined when nothing searchable is left (only punctuation).
  */
 export function toFtsQuery(input: string): string | undefined {
@@ -19,10 +20,7 @@ export function toFtsQuery(input: string): string | undefined {
     if (index % 2 === 1) parts.push(`"${words.join(' ')}"`);
     else for (const word of words) parts.push(`"${word}"`);
   });
-  if (parts.length === 0) return undefined;
-  const endsInWord = /[\p{L}\p{N}_]$/u.test(input);
-  if (endsInWord) parts[parts.length - 1] = `${parts[parts.length - 1]}*`;
-  return parts.join(' ');
+  return parts.length === 0 ? undefined : parts.join(' ');
 }
 
 const hitRow = z.object({
