@@ -10,6 +10,7 @@ import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors
 import type { ModelInfo } from './contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from './contract/transcription.ts';
 import type { ProviderAdapter } from './providers/types.ts';
+import { mayReach } from './routing/candidates.ts';
 import type { RouteInfo, Router } from './routing/types.ts';
 
 /** What callers (CLI, HTTP, IPC) say besides the request itself. */
@@ -67,6 +68,13 @@ interface EngineEvents {
   'config-error': [ConfigError];
 }
 
+/** Keys added in the app, kept encrypted (the store's secrets); the engine never writes them anywhere else. */
+export interface KeyVault {
+  list(providerId: string): string[];
+  add(providerId: string, key: string): void;
+  remove(providerId: string, key: string): void;
+}
+
 export type AdapterFactory = (provider: EngineProvider) => ProviderAdapter;
 export type RouterFactory = (
   config: EngineConfig,
@@ -102,9 +110,12 @@ export class Engine extends EventEmitter<EngineEvents> {
   private installedAt = 0;
   private refreshing?: Promise<void>;
 
-  constructor(source: ConfigSource, createAdapter: AdapterFactory, createRouter: RouterFactory) {
+  private readonly vault?: KeyVault;
+
+  constructor(source: ConfigSource, createAdapter: AdapterFactory, createRouter: RouterFactory, vault?: KeyVault) {
     super();
     this.source = source;
+    this.vault = vault;
     this.createAdapter = createAdapter;
     this.rebuildAdapters(source.current);
     this.router = createRouter(this.effective(source.current), this.adapters, this.knownModels);
@@ -285,7 +296,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       kind: p.kind,
       enabled: p.enabled,
       onMachine: p.onMachine,
-      usable: p.enabled && (config.cloudFallback || p.onMachine),
+      usable: p.enabled && mayReach(config, p),
       priority: p.priority,
       weight: p.weight,
       baseUrl: p.baseUrl,
@@ -330,7 +341,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     return Promise.all(
       providers.map(async (provider): Promise<HealthReport> => {
         const adapter = this.adapters.get(provider.id);
-        if (!provider.enabled || !adapter || !(this.config.cloudFallback || provider.onMachine)) {
+        if (!provider.enabled || !adapter || !mayReach(this.config, provider)) {
           return { providerId: provider.id, status: 'disabled' };
         }
         const started = performance.now();
@@ -354,7 +365,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   status(): EngineStatus {
     const config = this.config;
-    const usable = config.providers.filter((p) => p.enabled && (config.cloudFallback || p.onMachine));
+    const usable = config.providers.filter((p) => p.enabled && mayReach(config, p));
     const localOnly = usable.every((p) => p.onMachine);
     let note: string | undefined;
     if (!config.cloudFallback) note = 'Cloud fallback is off: no request leaves this machine.';
@@ -401,6 +412,59 @@ export class Engine extends EventEmitter<EngineEvents> {
       providers[id] = { type: provider.vendor, ...providers[id], ...patch };
       o.providers = providers;
     });
+  }
+
+  setLocalOnly(enabled: boolean): void {
+    this.source.update((o) => {
+      o.local_only = enabled;
+    });
+  }
+
+  /** Adds a key to a provider's pool. It is kept encrypted and joins the keys from the file and environment. */
+  addKey(providerId: string, key: string): void {
+    const provider = this.provider(providerId);
+    if (!this.vault)
+      throw new SwitchboardError('NOT_SUPPORTED', 'keys can only be added where the app has its store', {
+        retryable: false,
+      });
+    if (provider.kind === 'local')
+      throw new SwitchboardError('INVALID_REQUEST', 'the local provider takes no API key', { retryable: false });
+    this.vault.add(providerId, key.trim());
+    this.source.reload();
+  }
+
+  /** Removes the key at `index` of the provider's (masked) key list. */
+  removeKey(providerId: string, index: number): void {
+    const provider = this.provider(providerId);
+    const key = provider.keys[index];
+    if (key === undefined)
+      throw new SwitchboardError('NOT_FOUND', `${provider.label} has no key number ${index + 1}`, { retryable: false });
+    if (!this.vault?.list(providerId).includes(key)) {
+      throw new SwitchboardError(
+        'INVALID_REQUEST',
+        `the key ending ${maskKey(key)} comes from ${provider.source}: remove it there`,
+        { retryable: false },
+      );
+    }
+    this.vault.remove(providerId, key);
+    this.source.reload();
+  }
+
+  /** Checks a key (a new one, or the provider's first) with a cheap call, without keeping it. */
+  async testKey(providerId: string, key?: string): Promise<{ ok: boolean; message: string }> {
+    const provider = this.provider(providerId);
+    const adapter = this.adapters.get(providerId);
+    const apiKey = key?.trim() || provider.keys[0];
+    if (!adapter) return { ok: false, message: `${provider.label} is not available` };
+    try {
+      const models = await adapter.listModels({ signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS), apiKey });
+      return {
+        ok: true,
+        message: `${provider.label} accepted the key ending ${maskKey(apiKey)} (${models.length} models)`,
+      };
+    } catch (error) {
+      return { ok: false, message: toSwitchboardError(error).message };
+    }
   }
 
   async close(): Promise<void> {

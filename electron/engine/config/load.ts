@@ -16,6 +16,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Changes made through the engine API (settings toggles), applied last. */
   overrides?: FileConfig;
+  /** Keys added in the app (kept encrypted in the store), by provider id; joined to the file's and environment's keys. */
+  extraKeys?: Record<string, string[]>;
 }
 
 function issuesFromZod(error: z.ZodError, source: string, prefix: string[] = []): ConfigIssue[] {
@@ -158,6 +160,13 @@ export function loadConfig(options: LoadOptions = {}): EngineConfig {
   const envLayer = validateLayer(environmentLayer(env, fileIds, issues), 'environment', issues);
   const overrides = validateLayer(options.overrides ?? {}, 'settings', issues);
   const merged = mergeLayers([fileLayer, envLayer, overrides]);
+  for (const [id, keys] of Object.entries(options.extraKeys ?? {})) {
+    const provider = merged.providers[id];
+    if (!provider || keys.length === 0) continue;
+    const existing = provider.api_keys ?? (provider.api_key ? [provider.api_key] : []);
+    provider.api_keys = [...new Set([...existing, ...keys])];
+    delete provider.api_key;
+  }
   const sources = new Map<string, string>();
   for (const id of fileIds) sources.set(id, options.file ?? 'file');
   for (const id of Object.keys(envLayer.providers ?? {})) if (!sources.has(id)) sources.set(id, 'environment');

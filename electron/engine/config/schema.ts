@@ -137,6 +137,7 @@ export const fileLocalSchema = z
 export const fileConfigSchema = z
   .object({
     cloud_fallback: z.boolean().optional(),
+    local_only: z.boolean().optional(),
     strategy: strategyField.optional(),
     force_provider: z.string().optional(),
     timeout: positive('timeout (seconds)').optional(),

@@ -14,6 +14,8 @@ export interface ConfigSourceOptions {
   overridesFile: string;
   /** A .env file read under the real environment. */
   dotEnvFile?: string;
+  /** Keys added in the app, read at every load (they live encrypted in the store). */
+  extraKeys?: () => Record<string, string[]>;
 }
 
 interface ConfigEvents {
@@ -47,7 +49,7 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
       if (!(error instanceof ConfigError)) throw error;
       // No earlier good configuration exists at start: run on the environment alone and say why.
       this.error = error;
-      this.config = loadConfig({ env: this.env(), overrides: this.overrides });
+      this.config = loadConfig({ env: this.env(), overrides: this.overrides, extraKeys: options.extraKeys?.() });
     }
   }
 
@@ -69,7 +71,7 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
   }
 
   private build(overrides: FileConfig): EngineConfig {
-    return loadConfig({ file: this.file, env: this.env(), overrides });
+    return loadConfig({ file: this.file, env: this.env(), overrides, extraKeys: this.options.extraKeys?.() });
   }
 
   /** Reads the file again; returns false (and emits 'error') when it is broken. */

@@ -55,6 +55,8 @@ export interface EngineProvider extends ProviderConfig {
 export interface EngineConfig {
   /** The global switch: false means no request leaves the machine, whatever else is configured. */
   cloudFallback: boolean;
+  /** Stricter still: only the built-in local runtimes answer (not Ollama or other endpoints on the machine). */
+  localOnly: boolean;
   /** Whether failures move to the next candidate at all. */
   fallbackEnabled: boolean;
   strategy: StrategyName;

@@ -1,0 +1,124 @@
+import type { z } from 'zod';
+import { STRATEGIES, strategySchema } from '../config/schema.ts';
+import type { apiInputs, ProviderSummary, SettingsView } from '../contract/api.ts';
+import { SwitchboardError } from '../contract/errors.ts';
+import type { Engine } from '../engine.ts';
+import type { RoutingService } from '../routing/router.ts';
+
+type Input<M extends keyof typeof apiInputs> = z.output<(typeof apiInputs)[M]>;
+
+export interface ProvidersApiDeps {
+  engine: Engine;
+  /** Health and breaker state per provider. */
+  routing: Pick<RoutingService, 'stats' | 'healthCheckAll' | 'checkHealth'>;
+}
+
+/** Handlers for providers.* and settings.* (contract/api.ts): what the Providers & settings pane shows and changes. */
+export function createProvidersHandlers({ engine, routing }: ProvidersApiDeps) {
+  const list = (): ProviderSummary[] => {
+    const stats = new Map(routing.stats().providers.map((p) => [p.providerId, p]));
+    return engine
+      .listProviders()
+      .sort((a, b) => a.priority - b.priority)
+      .map((view) => {
+        const stat = stats.get(view.id);
+        return { ...view, health: view.enabled ? (stat?.health ?? 'unknown') : 'disabled', breaker: stat?.breaker };
+      });
+  };
+
+  const settings = (): SettingsView => {
+    const config = engine.config;
+    const status = engine.status();
+    return {
+      cloudFallback: config.cloudFallback,
+      localOnly: config.localOnly,
+      strategy: config.strategy,
+      strategies: [...STRATEGIES],
+      profiles: Object.values(config.profiles).map((p) => ({
+        name: p.name,
+        strategy: p.strategy,
+        provider: p.provider,
+        model: p.model,
+        fallbackProviders: p.fallbackProviders,
+      })),
+      budgets: {
+        daily: config.budgets.global.daily,
+        monthly: config.budgets.global.monthly,
+        alertThreshold: config.budgets.alertThreshold,
+        hardStop: config.budgets.hardStop,
+      },
+      configFile: status.configFile,
+      configError: status.configError,
+      note: status.note,
+    };
+  };
+
+  return {
+    'providers.list': async (_input: Input<'providers.list'>) => list(),
+    'providers.health': async (input: Input<'providers.health'>) => {
+      const reports = input.id ? [await routing.checkHealth(input.id)] : await routing.healthCheckAll();
+      return reports.map((r) => ({
+        providerId: r.providerId,
+        status: r.status,
+        latencyMs: r.latencyMs,
+        error: r.error,
+      }));
+    },
+    'providers.setEnabled': async (input: Input<'providers.setEnabled'>) => {
+      engine.setProviderEnabled(input.id, input.enabled);
+      return list();
+    },
+    'providers.setPriority': async (input: Input<'providers.setPriority'>) => {
+      engine.setProviderPriority(input.id, input.priority);
+      return list();
+    },
+    'providers.reorder': async (input: Input<'providers.reorder'>) => {
+      // Drag to reorder: the order shown becomes the priority order (0, 1, 2, …).
+      input.ids.forEach((id, index) => {
+        engine.setProviderPriority(id, index);
+      });
+      return list();
+    },
+    'providers.addKey': async (input: Input<'providers.addKey'>) => {
+      engine.addKey(input.id, input.key);
+      return list();
+    },
+    'providers.removeKey': async (input: Input<'providers.removeKey'>) => {
+      engine.removeKey(input.id, input.index);
+      return list();
+    },
+    'providers.testKey': (input: Input<'providers.testKey'>) => engine.testKey(input.id, input.key),
+    'settings.get': async (_input: Input<'settings.get'>) => settings(),
+    'settings.update': async (input: Input<'settings.update'>) => {
+      if (input.cloudFallback !== undefined) engine.setCloudFallback(input.cloudFallback);
+      if (input.localOnly !== undefined) engine.setLocalOnly(input.localOnly);
+      if (input.strategy !== undefined) {
+        const strategy = strategySchema.safeParse(input.strategy);
+        if (!strategy.success) {
+          throw new SwitchboardError(
+            'INVALID_REQUEST',
+            `unknown strategy "${input.strategy}": use one of ${STRATEGIES.join(', ')}`,
+            {
+              retryable: false,
+            },
+          );
+        }
+        engine.source.update((o) => {
+          o.strategy = strategy.data;
+        });
+      }
+      const budgets = input.budgets;
+      if (budgets) {
+        engine.source.update((o) => {
+          const next = { ...o.budgets };
+          if (budgets.daily !== undefined) next.daily = budgets.daily ?? undefined;
+          if (budgets.monthly !== undefined) next.monthly = budgets.monthly ?? undefined;
+          if (budgets.alertThreshold !== undefined) next.alert_threshold = budgets.alertThreshold;
+          if (budgets.hardStop !== undefined) next.hard_stop = budgets.hardStop;
+          o.budgets = next;
+        });
+      }
+      return settings();
+    },
+  };
+}
