@@ -36,7 +36,7 @@ const hitRow = z.object({
  * matching row. Ranking instead among the newest RANK_WINDOW matches keeps every query fast; ranking is
  * exact for queries with fewer matches, which is nearly every query a person types.
  */
-export const RANK_WINDOW = 2000;
+export const RANK_WINDOW = 500;
 
 interface Source {
   kind: SearchHit['kind'];
@@ -49,9 +49,12 @@ interface Source {
 function source(kind: SearchHit['kind'], fts: string, join: string, columns: string, snippet: string): Source {
   return {
     kind,
+    // Rank inside the window, keep the best @limit, and only then join them to their rows.
     hits: `SELECT c.rowid AS rowid, ${columns}, c.rank AS rank
-      FROM (SELECT rowid, bm25(${fts}) AS rank FROM ${fts} WHERE ${fts} MATCH @query ORDER BY rowid DESC LIMIT ${RANK_WINDOW}) c
-      ${join} ORDER BY c.rank LIMIT @limit`,
+      FROM (SELECT rowid, rank FROM (
+        SELECT rowid, bm25(${fts}) AS rank FROM ${fts} WHERE ${fts} MATCH @query ORDER BY rowid DESC LIMIT ${RANK_WINDOW}
+      ) ORDER BY rank LIMIT @limit) c
+      ${join} ORDER BY c.rank`,
     snippet: `SELECT ${snippet} AS snippet FROM ${fts} WHERE ${fts} MATCH @query AND rowid = @rowid`,
   };
 }
