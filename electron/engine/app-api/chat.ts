@@ -123,7 +123,9 @@ export function createChatHandlers(deps: ChatApiDeps) {
 
     /** Stores the user's message and an assistant message, then streams and stores the answer. */
     'chat.send': async function* (input: Input<'chat.send'>, ctx: HandlerContext): AsyncIterable<ChatSendEvent> {
-      const conversationId = input.conversationId ?? store.conversations.create(titleFrom(input.content)).id;
+      const conversationId = input.conversationId
+        ? store.conversations.summary(input.conversationId).id
+        : store.conversations.create(titleFrom(input.content)).id;
       const user = store.conversations.addMessage(conversationId, 'user', input.content);
       const assistant = store.conversations.addMessage(conversationId, 'assistant', '');
       yield { type: 'conversation', conversationId, userMessageId: user.id, assistantMessageId: assistant.id };

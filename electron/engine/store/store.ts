@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConversationRepository } from './conversations.ts';
 import { type Database, type OpenDatabaseOptions, openDatabase } from './database.ts';
 import { MeetingRepository } from './meetings.ts';
@@ -30,7 +30,7 @@ export interface Store {
 
 export function openStore(options: StoreOptions): Store {
   const db = openDatabase(options.file, options);
-  const keyProvider = options.keyProvider ?? fileKeyProvider(join(options.file, '..', 'secret.key'));
+  const keyProvider = options.keyProvider ?? fileKeyProvider(join(dirname(options.file), 'secret.key'));
   return {
     db,
     conversations: new ConversationRepository(db),
