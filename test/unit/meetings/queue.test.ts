@@ -99,6 +99,27 @@ describe('transcription queue', () => {
     counted.store.close();
   });
 
+  it('runs as many jobs at once as configured', async () => {
+    let concurrent = 0;
+    let most = 0;
+    const counting: TranscribeFn = async function* (request, signal) {
+      concurrent++;
+      most = Math.max(most, concurrent);
+      try {
+        yield* speechRegionsTranscriber({ secondsPerAudioSecond: 0.002 })(request, signal);
+      } finally {
+        concurrent--;
+      }
+    };
+    const { store, queue } = setup(counting, { concurrency: 2 });
+    queue.start();
+    const jobs = await Promise.all([1, 2, 3].map(() => queue.enqueue({ filePath: requireStandup() })));
+    await queue.whenIdle();
+    expect(most).toBe(2);
+    expect(jobs.map((job) => store.meetings.get(job.id).status)).toEqual(['done', 'done', 'done']);
+    store.close();
+  });
+
   it('refuses a file that does not exist before queueing anything', async () => {
     const { dir, store, queue } = setup(speechRegionsTranscriber());
     await expect(queue.enqueue({ filePath: join(dir, 'nope.wav') })).rejects.toThrow(
