@@ -60,7 +60,13 @@ async function load(model: TranscribeMessage['model'], threads?: number): Promis
   const asr = (await pipeline('automatic-speech-recognition', path.basename(model.dir), {
     dtype: model.dtype,
     device: 'cpu',
-    session_options: threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {},
+    session_options: {
+      ...(threads ? { intraOpNumThreads: threads } : {}),
+      interOpNumThreads: 1,
+      // Idle onnxruntime threads spin-wait by default, burning cores that a desktop app shares with its UI
+      // (and, on a busy machine, slowing the run itself).
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    },
   })) as AutomaticSpeechRecognitionPipeline;
   loaded = { key, asr };
   return asr;

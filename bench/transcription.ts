@@ -1,0 +1,181 @@
+/**
+ * Local transcription speed: real-time factor (audio seconds per wall-clock second) of whisper-tiny.en's
+ * architecture at its real size, with random weights (see scripts/whisper-onnx), through the whole
+ * pipeline — decode, voice activity, log-mel features, encoder, constrained decoding — on jfk.wav (11 s) and
+ * standup.wav (55 s). Each quantization runs in its own process so its peak RSS is its own.
+ *
+ *   npx node bench/transcription.ts            # generates bench/.cache/whisper-tiny-random on first run
+ *
+ * Random weights decode nonsense until each utterance's token budget (7 tokens/s of speech) or a random
+ * stop, so the decoder work per second is at or above what real speech needs; tokens/s is reported.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AutoTokenizer, env } from '@huggingface/transformers';
+import { availableDtypes, createWhisperTranscriber, type Quantization } from '../native/whisper/index.ts';
+import { generateWhisperModel } from '../scripts/whisper-onnx/generate.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..');
+const shared = path.resolve(repoRoot, '..', 'shared');
+const modelsDir = path.join(here, '.cache');
+const MODEL = 'whisper-tiny-random';
+const FILES = ['jfk.wav', 'standup.wav'];
+const QUANTIZATIONS: Quantization[] = ['8bit', '4bit', '16bit'];
+const DTYPE = { '8bit': 'q8', '4bit': 'q4', '16bit': 'fp16' } as const;
+const THREADS = os.cpus().length;
+const RUNS = 3;
+
+interface FileResult {
+  file: string;
+  audioSeconds: number;
+  wallSeconds: number[];
+  /** Process CPU time (all threads) per run: less sensitive than wall time to other jobs on the machine. */
+  cpuSeconds: number[];
+  segments: number;
+  tokens: number;
+}
+interface RunResult {
+  quantization: Quantization;
+  loadSeconds: number;
+  files: FileResult[];
+  peakRssMiB: number;
+}
+
+/** One quantization, in this process: load, then each file RUNS times. */
+async function measure(quantization: Quantization): Promise<RunResult> {
+  const transcriber = createWhisperTranscriber({ modelsDir, quantization, threads: THREADS });
+  env.allowRemoteModels = false;
+  env.localModelPath = modelsDir;
+  const tokenizer = await AutoTokenizer.from_pretrained(MODEL);
+  const run = async (file: string) => {
+    const started = performance.now();
+    const cpuStarted = process.cpuUsage();
+    const texts: string[] = [];
+    let audioSeconds = 0;
+    for await (const event of transcriber.transcribe(
+      { filePath: path.join(shared, 'audio', file), model: MODEL },
+      new AbortController().signal,
+    )) {
+      if (event.type === 'segment') texts.push(event.segment.text);
+      if (event.type === 'done') audioSeconds = event.durationSeconds;
+    }
+    const tokens = texts.reduce((sum, text) => sum + tokenizer.encode(text, { add_special_tokens: false }).length, 0);
+    const cpu = process.cpuUsage(cpuStarted);
+    return {
+      wallSeconds: (performance.now() - started) / 1000,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      audioSeconds,
+      segments: texts.length,
+      tokens,
+    };
+  };
+  // The first job also loads the model: it is not one of the measured runs, and the load time is its excess
+  // over the same file's fastest measured run.
+  const warmup = await run('jfk.wav');
+  const files: FileResult[] = [];
+  for (const file of FILES) {
+    const runs = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await run(file));
+    files.push({
+      file,
+      audioSeconds: runs[0]!.audioSeconds,
+      wallSeconds: runs.map((r) => r.wallSeconds),
+      cpuSeconds: runs.map((r) => r.cpuSeconds),
+      segments: runs[0]!.segments,
+      tokens: runs[0]!.tokens,
+    });
+  }
+  await transcriber.close();
+  const loadSeconds = warmup.wallSeconds - Math.min(...files.find((f) => f.file === 'jfk.wav')!.wallSeconds);
+  return { quantization, loadSeconds, files, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+}
+
+async function ensureModel(): Promise<void> {
+  const dir = path.join(modelsDir, MODEL);
+  const present = await availableDtypes(dir);
+  if (Object.values(DTYPE).every((dtype) => present.includes(dtype))) return;
+  console.log(`generating whisper-tiny-sized random model into ${dir} …`);
+  await generateWhisperModel({ size: 'tiny', out: dir, dtypes: Object.values(DTYPE) });
+}
+
+const fmt = (n: number, digits = 2) => n.toFixed(digits);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+function report(results: RunResult[], loadAverage: number[]): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const lines = [
+    '## Transcription',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npx node bench/transcription.ts\` on ${cpu}, ` +
+      `${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ` +
+      `onnxruntime-node (CPU) via @huggingface/transformers 4, ${THREADS} intra-op threads. ` +
+      `Load average when it started: ${loadAverage.map((l) => fmt(l)).join(' / ')} (the machine is shared with other jobs; ` +
+      `medians of ${RUNS} runs after a warm-up run that loads the model).`,
+    '',
+    "Model: whisper-tiny.en's architecture at its real size (d_model 384, 4+4 layers, 6 heads, 80 mels, 1500 audio " +
+      'positions, 51864 tokens) with random weights from scripts/whisper-onnx; compute per second of audio is the real ' +
+      "model's, the text is nonsense. Random weights decode until each utterance's budget (7 tokens per second of speech) " +
+      'or a random stop, more than real speech needs (~3–4 tokens/s), so decoding here costs at least as much as it would with real weights.',
+    '',
+    '| quantization | file | audio (s) | wall (s), median | real-time factor, median (best) | audio s per CPU s | segments | text tokens / audio s | model load (s) | peak RSS (MiB) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const rows = results.flatMap((r) => r.files.map((f) => ({ r, f, rtf: f.audioSeconds / median(f.wallSeconds) })));
+  for (const { r, f, rtf } of rows) {
+    lines.push(
+      `| ${r.quantization} (${DTYPE[r.quantization]}) | ${f.file} | ${fmt(f.audioSeconds, 1)} | ${fmt(median(f.wallSeconds))} | ` +
+        `**${fmt(rtf, 1)}×** (${fmt(f.audioSeconds / Math.min(...f.wallSeconds), 1)}×) | ${fmt(f.audioSeconds / median(f.cpuSeconds), 1)} | ` +
+        `${f.segments} | ${fmt(f.tokens / f.audioSeconds, 1)} | ${fmt(r.loadSeconds, 1)} | ${fmt(r.peakRssMiB, 0)} |`,
+    );
+  }
+  const met = rows.filter((row) => row.rtf >= 10).map((row) => `${row.r.quantization} on ${row.f.file}`);
+  const missed = rows.filter((row) => row.rtf < 10).map((row) => `${row.r.quantization} on ${row.f.file}`);
+  lines.push(
+    '',
+    `Goal ≥ 10× real time (median): ${met.length ? `met for ${met.join(', ')}` : 'met for none'}; ` +
+      `${missed.length ? `missed for ${missed.join(', ')}` : 'missed for none'}.`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+async function writeSection(section: string): Promise<void> {
+  const file = path.join(here, 'RESULTS.md');
+  const current = existsSync(file) ? await readFile(file, 'utf8') : '# Benchmark results\n\n';
+  const start = current.indexOf('## Transcription\n');
+  if (start === -1) {
+    await writeFile(file, `${current.trimEnd()}\n\n${section}`);
+    return;
+  }
+  const next = current.indexOf('\n## ', start + 1);
+  await writeFile(file, current.slice(0, start) + section + (next === -1 ? '' : current.slice(next + 1)));
+}
+
+const runArg = process.argv.indexOf('--run');
+if (runArg !== -1) {
+  console.log(JSON.stringify(await measure(process.argv[runArg + 1] as Quantization)));
+} else {
+  for (const file of FILES) {
+    if (!existsSync(path.join(shared, 'audio', file)))
+      throw new Error(`${file} missing: it comes with ../shared/audio`);
+  }
+  const loadAverage = os.loadavg();
+  await ensureModel();
+  const results: RunResult[] = [];
+  for (const quantization of QUANTIZATIONS) {
+    console.log(`measuring ${quantization} …`);
+    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--run', quantization], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    results.push(JSON.parse(out.trim().split('\n').at(-1)!) as RunResult);
+  }
+  const section = report(results, loadAverage);
+  console.log(section);
+  await writeSection(section);
+}
