@@ -1,23 +1,39 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { getLlamaHost } from '../../native/gpu/llama-host.ts';
+import { detectHardware, getLlamaHost } from '../../native/gpu/llama-host.ts';
 import { createLlamaRuntime } from '../../native/llama/llama-runtime.ts';
 import { ModelStore } from '../../native/models/model-store.ts';
 import { createWhisperTranscriber } from '../../native/whisper/index.ts';
+import { PriceBook } from './accounting/prices.ts';
+import { createAppApi } from './app-api/index.ts';
 import type { ResolvedPaths } from './config/paths.ts';
 import { ConfigSource } from './config/source.ts';
 import type { EngineProvider } from './config/types.ts';
-import { Engine } from './engine.ts';
+import { Engine, type KeyVault } from './engine.ts';
+import { TranscriptionQueue, transcribeThrough } from './meetings/queue.ts';
 import { createAdapter } from './providers/create-adapter.ts';
 import { createLocalAdapter } from './providers/local/local-adapter.ts';
 import type { ProviderAdapter, ProviderConfig } from './providers/types.ts';
 import { RoutingService } from './routing/router.ts';
+import type { AppApiTable } from './server/app-api.ts';
+import { resolveUpload } from './server/uploads.ts';
+import type { MeetingRecord } from './store/meetings.ts';
+import type { KeyProvider } from './store/secrets.ts';
+import { openStore, type Store } from './store/store.ts';
 
 /** Everything a front (CLI, HTTP server, Electron main) runs on, built from the paths alone. */
 export interface AppServices {
   paths: ResolvedPaths;
   engine: Engine;
+  routing: RoutingService;
+  store: Store;
   models: ModelStore;
+  queue: TranscriptionQueue;
+  /** The app API (contract/api.ts) for IPC and browser mode. */
+  appApi: AppApiTable;
+  /** Where uploads (dropped files, recordings) wait until a job takes them. */
+  uploadsDir: string;
   close(): Promise<void>;
 }
 
@@ -25,6 +41,12 @@ export interface BootstrapOptions {
   env?: NodeJS.ProcessEnv;
   /** Watch providers.yaml and apply edits while running (the app and `serve` do; one-shot commands need not). */
   watchConfig?: boolean;
+  /** Where the secrets key comes from (Electron: safeStorage); default a 0600 key file in the data dir. */
+  keyProvider?: KeyProvider;
+  /** Run the transcription queue, adopting jobs left in the database (the app and `serve`; not one-shot commands). */
+  runQueue?: boolean;
+  /** The URL the player loads a meeting's audio from (HTTP in browser mode, the app protocol in Electron). */
+  audioUrl?: (meeting: MeetingRecord) => string | null;
 }
 
 /** providers.yaml, .yml or .json in the data dir, unless a file was named. */
@@ -35,8 +57,36 @@ function findConfigFile(paths: ResolvedPaths): string | undefined {
     .find(existsSync);
 }
 
+const KEY_PREFIX = 'provider-key:';
+
+/** Provider keys added in the app, in the store's encrypted secrets, one entry per key. */
+function secretKeyVault(store: Store): KeyVault & { all(): Record<string, string[]> } {
+  const nameOf = (providerId: string, key: string) =>
+    `${KEY_PREFIX}${providerId}:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+  const all = (): Record<string, string[]> => {
+    const keys: Record<string, string[]> = {};
+    for (const { name } of store.secrets.listMasked()) {
+      if (!name.startsWith(KEY_PREFIX)) continue;
+      const providerId = name.slice(KEY_PREFIX.length, name.lastIndexOf(':'));
+      const value = store.secrets.getSecret(name);
+      if (value) (keys[providerId] ??= []).push(value);
+    }
+    return keys;
+  };
+  return {
+    all,
+    list: (providerId) => all()[providerId] ?? [],
+    add: (providerId, key) => store.secrets.setSecret(nameOf(providerId, key), key),
+    remove: (providerId, key) => {
+      store.secrets.deleteSecret(nameOf(providerId, key));
+    },
+  };
+}
+
 export async function createAppServices(paths: ResolvedPaths, options: BootstrapOptions = {}): Promise<AppServices> {
   mkdirSync(paths.dataDir, { recursive: true });
+  const store = openStore({ file: paths.databaseFile, keyProvider: options.keyProvider });
+  const vault = secretKeyVault(store);
   const file = findConfigFile(paths);
   const source = new ConfigSource({
     file,
@@ -45,30 +95,71 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     dotEnvFile: [file ? join(dirname(file), '.env') : undefined, join(paths.dataDir, '.env')].find(
       (f) => f && existsSync(f),
     ),
+    extraKeys: vault.all,
   });
   if (options.watchConfig) source.watch();
+
   const local = source.current.local;
   const models = new ModelStore({ modelsDir: paths.modelsDir, quantization: local.quantization, env: options.env });
+  const host = getLlamaHost({ device: local.device });
   // Runtimes load models on first use, so making them per local adapter costs nothing until a request.
   const localAdapter = (provider: ProviderConfig): ProviderAdapter =>
     createLocalAdapter(provider, {
-      llm: createLlamaRuntime({
-        store: models,
-        host: getLlamaHost({ device: local.device }),
-        idleTtlMs: local.idleUnloadMs,
-      }),
+      llm: createLlamaRuntime({ store: models, host, idleTtlMs: local.idleUnloadMs }),
       transcriber: createWhisperTranscriber({ modelsDir: models.whisperDir, quantization: local.quantization }),
     });
   const adapterFor = (provider: EngineProvider): ProviderAdapter => createAdapter(provider, { local: localAdapter });
+  let routing: RoutingService | undefined;
   const engine = new Engine(
     source,
     adapterFor,
-    (config, adapters, knownModels) => new RoutingService(config, adapters, { knownModels }),
+    (config, adapters, knownModels) => {
+      routing = new RoutingService(config, adapters, { knownModels, sink: store.usage });
+      return routing;
+    },
+    vault,
   );
+
+  const uploadsDir = join(paths.dataDir, 'uploads');
+  mkdirSync(uploadsDir, { recursive: true });
+  const queue = new TranscriptionQueue({
+    meetings: store.meetings,
+    transcribe: transcribeThrough(engine),
+    audioDir: join(paths.dataDir, 'audio'),
+    adoptStoredJobs: options.runQueue ?? false,
+  });
+  if (options.runQueue) queue.start();
+
+  const prices = new PriceBook();
+  const chat = engine.chat.bind(engine);
+  const appApi = createAppApi({
+    engine,
+    routing: routing!,
+    store,
+    queue,
+    chat,
+    costOf: (route, usage) =>
+      prices.estimate(engine.provider(route.providerId), route.model, usage.inputTokens, usage.outputTokens),
+    resolveUpload: (uploadId) => resolveUpload(uploadsDir, uploadId),
+    audioUrl: options.audioUrl,
+    models,
+    quantization: local.quantization,
+    hardware: () => detectHardware({ device: local.device }),
+  });
+
   return {
     paths,
     engine,
+    routing: routing!,
+    store,
     models,
-    close: () => engine.close(),
+    queue,
+    appApi,
+    uploadsDir,
+    close: async () => {
+      await queue.close();
+      await engine.close();
+      store.close();
+    },
   };
 }

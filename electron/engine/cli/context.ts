@@ -1,21 +1,25 @@
 import type { Command } from 'commander';
-import type { AppServices } from '../bootstrap.ts';
+import type { AppServices, BootstrapOptions } from '../bootstrap.ts';
 import { type ResolvedPaths, resolvePaths } from '../config/paths.ts';
 
 /** What every subcommand gets: the global options resolved, and the app's services built on first use. */
 export interface CliContext {
   paths(): ResolvedPaths;
-  services(): Promise<AppServices>;
+  /** Builds the services on first call; the options of that first call decide (serve runs the queue, one-shot commands do not). */
+  services(options?: BootstrapOptions): Promise<AppServices>;
   close(): Promise<void>;
 }
 
-export function createCliContext(program: Command, build: (paths: ResolvedPaths) => Promise<AppServices>): CliContext {
+export function createCliContext(
+  program: Command,
+  build: (paths: ResolvedPaths, options?: BootstrapOptions) => Promise<AppServices>,
+): CliContext {
   let services: Promise<AppServices> | undefined;
   const paths = () => resolvePaths(program.opts<{ config?: string; dataDir?: string; modelsDir?: string }>());
   return {
     paths,
-    services: () => {
-      services ??= build(paths());
+    services: (options) => {
+      services ??= build(paths(), options);
       return services;
     },
     close: async () => {

@@ -1,8 +1,17 @@
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { createAppServices } from '../bootstrap.ts';
 import { isSwitchboardError } from '../contract/errors.ts';
+import { transcribeThrough } from '../meetings/queue.ts';
 import { registerChatCommand } from './commands/chat.ts';
+import { registerMeetingsCommand } from './commands/meetings.ts';
+import { registerModelsCommand } from './commands/models.ts';
 import { registerProvidersCommand } from './commands/providers.ts';
+import { registerServeCommand } from './commands/serve.ts';
+import { registerProvidersHealthCommand, registerProvidersStatsCommand } from './commands/stats.ts';
+import { registerTokenCommand } from './commands/token.ts';
+import { registerTranscribeCommand } from './commands/transcribe.ts';
+import { registerUsageCommand } from './commands/usage.ts';
 import { type CliContext, createCliContext } from './context.ts';
 
 export function buildProgram(): { program: Command; context: CliContext } {
@@ -13,9 +22,24 @@ export function buildProgram(): { program: Command; context: CliContext } {
     .option('--models-dir <dir>', 'where local models are kept (env: SWITCHBOARD_MODELS_DIR)')
     .showHelpAfterError()
     .exitOverride();
-  const context = createCliContext(program, (paths) => createAppServices(paths));
+  const context = createCliContext(program, (paths, options) => createAppServices(paths, options));
   registerChatCommand(program, context);
-  registerProvidersCommand(program, context);
+  const providers = registerProvidersCommand(program, context);
+  registerProvidersStatsCommand(providers, context);
+  registerProvidersHealthCommand(providers, context);
+  registerUsageCommand(program, context);
+  registerModelsCommand(program, () => context.paths());
+  registerMeetingsCommand(program, () => context.services());
+  registerTranscribeCommand(program, async () => {
+    const services = await context.services();
+    return {
+      store: services.store,
+      transcribe: transcribeThrough(services.engine),
+      audioDir: join(services.paths.dataDir, 'audio'),
+    };
+  });
+  registerServeCommand(program, context);
+  registerTokenCommand(program, context);
   return { program, context };
 }
 

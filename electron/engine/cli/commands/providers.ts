@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { printJson, printTable } from '../context.ts';
 
-/** `providers list|status|health`; other modules add more subcommands to the returned command. */
+/** `providers list|status`; the routing commands add `stats` and `health` to the returned command. */
 export function registerProvidersCommand(program: Command, context: CliContext): Command {
   const providers = program.command('providers').description('the providers Switchboard routes to');
 
@@ -41,27 +41,6 @@ export function registerProvidersCommand(program: Command, context: CliContext):
       if (status.configFile) process.stdout.write(`config: ${status.configFile}\n`);
       if (status.note) process.stdout.write(`${status.note}\n`);
       if (status.configError) process.stderr.write(`${status.configError}\n`);
-    });
-
-  providers
-    .command('health')
-    .description('check each provider with a cheap call')
-    .argument('[id]', 'one provider')
-    .option('--json', 'machine-readable output')
-    .action(async (id: string | undefined, options: { json?: boolean }) => {
-      const { engine } = await context.services();
-      const reports = await engine.health(id);
-      if (options.json) return printJson(reports);
-      printTable([
-        ['ID', 'STATUS', 'LATENCY', 'DETAIL'],
-        ...reports.map((r) => [
-          r.providerId,
-          r.status,
-          r.latencyMs === undefined ? '-' : `${r.latencyMs} ms`,
-          r.error ?? (r.models === undefined ? '' : `${r.models} models`),
-        ]),
-      ]);
-      if (reports.some((r) => r.status === 'down')) process.exitCode = 1;
     });
 
   return providers;

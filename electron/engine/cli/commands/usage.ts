@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { REPORT_DIMENSIONS, type ReportDimension } from '../../accounting/ledger.ts';
+import { SwitchboardError } from '../../contract/errors.ts';
+import type { CliContext } from '../context.ts';
+import { printJson, printTable } from '../context.ts';
+import { routingOf, usd } from './stats.ts';
+
+/** `usage [--by provider|model|day] [--days N] [--json]`: spending and requests, and the budgets. */
+export function registerUsageCommand(program: Command, context: CliContext): void {
+  program
+    .command('usage')
+    .description('what requests cost: totals by provider, model or day, and budget status')
+    .option('--by <dimension>', `group by ${REPORT_DIMENSIONS.join(', ')}`, 'provider')
+    .option('--days <n>', 'only the last N days (history from the store)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { by: string; days?: string; json?: boolean }) => {
+      if (!REPORT_DIMENSIONS.includes(options.by as ReportDimension)) {
+        throw new SwitchboardError('INVALID_REQUEST', `--by must be one of ${REPORT_DIMENSIONS.join(', ')}`, {
+          retryable: false,
+        });
+      }
+      const days = options.days === undefined ? undefined : Number(options.days);
+      if (days !== undefined && !(days > 0)) {
+        throw new SwitchboardError('INVALID_REQUEST', '--days must be a positive number', { retryable: false });
+      }
+      const routing = await routingOf(context);
+      const report = routing.costReport(options.by as ReportDimension, {
+        sinceMs: days === undefined ? undefined : routing.clock.now() - days * 86_400_000,
+      });
+      const budgets = routing.budgetStatus();
+      if (options.json) return printJson({ ...report, budgets });
+      const header = { provider: 'PROVIDER', model: 'PROVIDER/MODEL', day: 'DAY (UTC)' }[report.by];
+      const line = (key: string, r: (typeof report.rows)[number]) => [
+        key,
+        String(r.requests),
+        String(r.errors),
+        String(r.inputTokens),
+        String(r.outputTokens),
+        usd(r.costUsd),
+        r.requests ? `${r.avgLatencyMs} ms` : '-',
+      ];
+      printTable([
+        [header, 'REQUESTS', 'ERRORS', 'INPUT TOKENS', 'OUTPUT TOKENS', 'COST', 'AVG LATENCY'],
+        ...report.rows.map((r) => line(r.key, r)),
+        line('total', report.total),
+      ]);
+      if (report.source === 'session') process.stdout.write('(this session only: no usage history is stored)\n');
+      for (const b of budgets) {
+        process.stdout.write(
+          `budget ${b.scope} ${b.period}: ${usd(b.spentUsd)} of ${usd(b.limitUsd)}, ${usd(b.remainingUsd)} left${b.exceeded ? ' (spent)' : ''}\n`,
+        );
+      }
+    });
+}
