@@ -1,7 +1,6 @@
 import type { BudgetConfig, BudgetLimits } from '../config/types.ts';
 import type { Clock } from '../routing/clock.ts';
 import type { RoutingState } from '../routing/state.ts';
-import { utcDay } from './ledger.ts';
 
 export type BudgetPeriod = 'daily' | 'monthly';
 
@@ -35,11 +34,19 @@ export interface Reservation {
   providerId: string;
 }
 
+/** Spending already on record (the store), so budgets hold across restarts. */
+export interface SpendHistory {
+  /** USD spent in the period holding `now` (local calendar), by one provider or (absent) all. */
+  spend(period: BudgetPeriod, providerId: string | undefined, now: number): number;
+}
+
 const PERIODS: BudgetPeriod[] = ['daily', 'monthly'];
 const PERIOD_TTL_MS: Record<BudgetPeriod, number> = { daily: 2 * 86_400_000, monthly: 32 * 86_400_000 };
 
 /**
- * Daily and monthly budgets, global and per provider (UTC calendar days and months). Each paid
+ * Daily and monthly budgets, global and per provider (the user's local calendar days and months, as
+ * the store counts them). Spending on record when a period is first looked at comes from the
+ * SpendHistory, so a restart does not reset a budget. Each paid
  * request reserves its estimated cost before it is sent, so concurrent requests cannot together slip
  * past a limit: a budget is overshot by at most what one request costs beyond its estimate.
  */
@@ -48,17 +55,26 @@ export class BudgetGuard {
   private readonly clock: Clock;
   config: BudgetConfig;
   private readonly onAlert: (alert: BudgetAlert) => void;
+  private readonly history?: SpendHistory;
 
-  constructor(state: RoutingState, clock: Clock, config: BudgetConfig, onAlert: (alert: BudgetAlert) => void) {
+  constructor(
+    state: RoutingState,
+    clock: Clock,
+    config: BudgetConfig,
+    onAlert: (alert: BudgetAlert) => void,
+    history?: SpendHistory,
+  ) {
     this.state = state;
     this.clock = clock;
     this.config = config;
     this.onAlert = onAlert;
+    this.history = history;
   }
 
   private periodKey(period: BudgetPeriod): string {
-    const day = utcDay(this.clock.now());
-    return period === 'daily' ? day : day.slice(0, 7);
+    const now = new Date(this.clock.now());
+    const month = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}`;
+    return period === 'daily' ? `${month}-${String(now.getDate()).padStart(2, '0')}` : month;
   }
 
   /** The (scope, period, limit) triples that apply to a provider's spending. */
@@ -76,7 +92,12 @@ export class BudgetGuard {
   }
 
   private spent(scope: string, period: BudgetPeriod): number {
-    return this.state.get<number>('usage', `spend:${scope}:${period}:${this.periodKey(period)}`) ?? 0;
+    const key = `spend:${scope}:${period}:${this.periodKey(period)}`;
+    const spent = this.state.get<number>('usage', key);
+    if (spent !== undefined) return spent;
+    const recorded = this.history?.spend(period, scope === 'global' ? undefined : scope, this.clock.now()) ?? 0;
+    this.state.set('usage', key, recorded, PERIOD_TTL_MS[period]);
+    return recorded;
   }
 
   private reserved(scope: string, period: BudgetPeriod): number {
@@ -117,6 +138,8 @@ export class BudgetGuard {
     if (costUsd <= 0) return;
     for (const period of PERIODS) {
       for (const scope of ['global', reservation.providerId]) {
+        // Read first: a period's counter starts from the spending on record, then adds this call.
+        this.spent(scope, period);
         this.state.add('usage', `spend:${scope}:${period}:${this.periodKey(period)}`, costUsd, PERIOD_TTL_MS[period]);
       }
     }

@@ -1,3 +1,4 @@
+import type { UsagePoint } from '../contract/api.ts';
 import type { RoutingState } from '../routing/state.ts';
 import type { UsageEvent } from './types.ts';
 
@@ -22,6 +23,8 @@ export interface CostReportRow extends UsageTotals {
 
 export interface CostReport {
   by: ReportDimension;
+  /** 'history': every event on record (the store); 'session': what this process routed since it started. */
+  source: 'history' | 'session';
   total: CostReportRow;
   rows: CostReportRow[];
 }
@@ -37,8 +40,17 @@ const PREFIX: Record<ReportDimension | 'total', string> = { total: 't', provider
 /** Days of per-day totals kept. */
 const DAY_RETENTION_MS = 400 * 86_400_000;
 
+let lastDay = Number.NaN;
+let lastDayText = '';
+
+/** `YYYY-MM-DD` (UTC) of an epoch ms; remembers the last day, as almost every call asks for today. */
 export function utcDay(time: number): string {
-  return new Date(time).toISOString().slice(0, 10);
+  const day = Math.floor(time / 86_400_000);
+  if (day !== lastDay) {
+    lastDay = day;
+    lastDayText = new Date(day * 86_400_000).toISOString().slice(0, 10);
+  }
+  return lastDayText;
 }
 
 function empty(): UsageTotals {
@@ -81,10 +93,13 @@ export class UsageLedger {
     for (const [key, totals] of this.state.entries<UsageTotals>('usage')) {
       if (key.startsWith(prefix)) rows.push(row(key.slice(prefix.length), totals));
     }
-    rows.sort(
-      by === 'day' ? (a, b) => a.key.localeCompare(b.key) : (a, b) => b.costUsd - a.costUsd || b.requests - a.requests,
-    );
-    return { by, total: row('total', this.state.get<UsageTotals>('usage', PREFIX.total) ?? empty()), rows };
+    sortRows(by, rows);
+    return {
+      by,
+      source: 'session',
+      total: row('total', this.state.get<UsageTotals>('usage', PREFIX.total) ?? empty()),
+      rows,
+    };
   }
 
   statistics(): UsageStatistics {
@@ -98,6 +113,34 @@ export class UsageLedger {
       ),
     };
   }
+}
+
+function sortRows(by: ReportDimension, rows: CostReportRow[]): void {
+  rows.sort(
+    by === 'day' ? (a, b) => a.key.localeCompare(b.key) : (a, b) => b.costUsd - a.costUsd || b.requests - a.requests,
+  );
+}
+
+/** A provider or day report from history buckets (the store's per-day, per-provider series). */
+export function reportFromSeries(by: 'provider' | 'day', points: readonly UsagePoint[]): CostReport {
+  const groups = new Map<string, UsageTotals>();
+  const total = empty();
+  for (const point of points) {
+    const key = by === 'day' ? utcDay(point.time) : point.providerId;
+    const totals = groups.get(key) ?? empty();
+    for (const target of [totals, total]) {
+      target.requests += point.requests;
+      target.errors += point.errors;
+      target.costUsd += point.costUsd;
+      target.inputTokens += point.inputTokens;
+      target.outputTokens += point.outputTokens;
+      target.latencyMsTotal += point.avgLatencyMs * point.requests;
+    }
+    groups.set(key, totals);
+  }
+  const rows = [...groups].map(([key, totals]) => row(key, totals));
+  sortRows(by, rows);
+  return { by, source: 'history', total: row('total', total), rows };
 }
 
 function row(key: string, totals: UsageTotals): CostReportRow {

@@ -32,6 +32,8 @@ const ON_MACHINE: TokenPrice = Object.freeze({ inputPerMTok: 0, outputPerMTok: 0
 interface CatalogEntry {
   price: TokenPrice | null;
   contextWindow?: number;
+  /** Tiered (long-context) or time-dependent prices: real costs go through calcPrice with the real usage. */
+  variable?: boolean;
 }
 
 /**
@@ -70,9 +72,12 @@ export class PriceBook {
       const input = calcPrice({ input_tokens: 1_000_000 }, model, options);
       if (!input) return { price: UNKNOWN };
       const output = calcPrice({ output_tokens: 1_000_000 }, model, options);
+      const flat =
+        typeof input.model_price.input_mtok === 'number' && typeof input.model_price.output_mtok === 'number';
       return {
         price: { inputPerMTok: input.total_price, outputPerMTok: output?.total_price ?? 0, source: 'catalog' },
         contextWindow: input.model.context_window,
+        variable: !flat || Array.isArray(input.model.prices),
       };
     } catch {
       return { price: UNKNOWN };
@@ -92,14 +97,15 @@ export class PriceBook {
   }
 
   /**
-   * What a finished call cost. Catalog models go through calcPrice with the real usage, so tiered
-   * prices (long-context surcharges) apply; overrides and on-machine models are linear.
+   * What a finished call cost. Models with tiered or dated catalog prices go through calcPrice with
+   * the real usage (long-context surcharges apply); flat prices are linear, without calcPrice's
+   * fraction of a millisecond per call.
    */
   cost(provider: PricedProvider, model: string, inputTokens: number, outputTokens: number): number {
-    if (provider.onMachine) return 0;
-    const price = this.price(provider, model);
+    const entry = this.entry(provider, model);
+    const price = entry.price;
     if (!price) return 0;
-    if (price.source === 'catalog') {
+    if (entry.variable) {
       const providerId = CATALOG_PROVIDER[provider.vendor];
       const result = calcPrice(
         { input_tokens: inputTokens, output_tokens: outputTokens },

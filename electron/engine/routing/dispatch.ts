@@ -273,8 +273,10 @@ export async function* dispatch<T>(
       let firstAt: number | undefined;
       let usage: Usage | undefined;
       let settled = false;
+      let onCallerAbort: (() => void) | undefined;
       const settle = () => {
         settled = true;
+        if (onCallerAbort) signal.removeEventListener('abort', onCallerAbort);
         cancelFirstToken?.();
         cancelTotal?.();
         limiter.release(provider.id);
@@ -291,7 +293,10 @@ export async function* dispatch<T>(
           profile: plan.profile.name,
           strategy: plan.strategy,
         });
-        const ctx = { signal: AbortSignal.any([signal, controller.signal]), apiKey };
+        // The caller's abort reaches the attempt through a listener (AbortSignal.any costs more per call).
+        onCallerAbort = () => controller.abort(signal.reason);
+        signal.addEventListener('abort', onCallerAbort, { once: true });
+        const ctx = { signal: controller.signal, apiKey };
         for await (const item of operation.invoke(candidate, ctx)) {
           if (!delivered) {
             delivered = true;

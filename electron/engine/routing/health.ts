@@ -1,6 +1,7 @@
 import type { EngineConfig, EngineProvider } from '../config/types.ts';
 import { toSwitchboardError } from '../contract/errors.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
+import { mayReach } from './candidates.ts';
 import type { Clock } from './clock.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'down' | 'disabled' | 'unknown';
@@ -53,7 +54,7 @@ export class HealthMonitor {
   }
 
   private usable(provider: EngineProvider): boolean {
-    return provider.enabled && (this.config!.cloudFallback || provider.onMachine) && this.adapters.has(provider.id);
+    return provider.enabled && mayReach(this.config!, provider) && this.adapters.has(provider.id);
   }
 
   configure(config: EngineConfig, adapters: ReadonlyMap<string, ProviderAdapter>): void {

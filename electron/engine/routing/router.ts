@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { type BudgetAlert, BudgetGuard, type BudgetStatus } from '../accounting/budget.ts';
-import { type CostReport, type ReportDimension, UsageLedger, type UsageStatistics } from '../accounting/ledger.ts';
+import { type BudgetAlert, BudgetGuard, type BudgetStatus, type SpendHistory } from '../accounting/budget.ts';
+import {
+  type CostReport,
+  type ReportDimension,
+  reportFromSeries,
+  UsageLedger,
+  type UsageStatistics,
+} from '../accounting/ledger.ts';
 import { RoutingMetrics } from '../accounting/metrics.ts';
 import { PriceBook, type TokenPrice } from '../accounting/prices.ts';
 import { countMessageTokens } from '../accounting/tokens.ts';
@@ -21,7 +27,7 @@ import {
   CircuitBreakers,
   DEFAULT_BREAKER,
 } from './breaker.ts';
-import { resolveCandidates, resolveTarget } from './candidates.ts';
+import { mayReach, resolveCandidates, resolveTarget } from './candidates.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { dispatch, type Plan } from './dispatch.ts';
 import { type HealthChange, HealthMonitor, type ProviderHealth } from './health.ts';
@@ -46,8 +52,12 @@ import type { Candidate, Operation, RoutedEvent, Router, RoutingRequest } from '
 export interface RoutingOptions {
   clock?: Clock;
   state?: RoutingState;
-  /** Where usage events go besides the routing service's own totals; default: an in-memory log. */
-  sink?: UsageSink & Partial<UsageHistory>;
+  /**
+   * Where usage events go besides the routing service's own totals; default: an in-memory log. A
+   * sink with history (the store's UsageRepository) also serves the usage pane's series and seeds
+   * budgets with the spending on record.
+   */
+  sink?: UsageSink & Partial<UsageHistory> & Partial<SpendHistory>;
   /** Models each provider reported (listModels), so bare model ids find their provider. */
   knownModels?: ReadonlyMap<string, ReadonlySet<string>>;
   breaker?: Partial<BreakerSettings>;
@@ -142,7 +152,7 @@ export class RoutingService extends EventEmitter<RoutingEvents> implements Route
   private readonly knownModels: ReadonlyMap<string, ReadonlySet<string>>;
   readonly clock: Clock;
   readonly state: RoutingState;
-  readonly sink: UsageSink & Partial<UsageHistory>;
+  readonly sink: UsageSink & Partial<UsageHistory> & Partial<SpendHistory>;
   private readonly breakersImpl: CircuitBreakers;
   private readonly limiter: RateLimiter;
   private readonly keyPools: KeyPools;
@@ -187,7 +197,14 @@ export class RoutingService extends EventEmitter<RoutingEvents> implements Route
     this.keyPools = new KeyPools(this.state, this.clock, (providerId, key, reason) =>
       this.emit('key-disabled', { providerId, key, reason }),
     );
-    this.budgets = new BudgetGuard(this.state, this.clock, config.budgets, (alert) => this.emit('budget-alert', alert));
+    const sink = this.sink;
+    this.budgets = new BudgetGuard(
+      this.state,
+      this.clock,
+      config.budgets,
+      (alert) => this.emit('budget-alert', alert),
+      sink.spend ? { spend: (period, providerId, now) => sink.spend!(period, providerId, now) } : undefined,
+    );
     this.latency = new LatencyTracker(this.state);
     this.ledger = new UsageLedger(this.state);
     this.stickyImpl = new StickyAssignments(this.state, this.clock, config.sticky.rotationWindowMs);
@@ -364,7 +381,7 @@ export class RoutingService extends EventEmitter<RoutingEvents> implements Route
   }
 
   stats(): RoutingStats {
-    const report = new Map(this.ledger.report('provider').rows.map((row) => [row.key, row]));
+    const report = new Map(this.costReport('provider').rows.map((row) => [row.key, row]));
     const breakers = this.breakersImpl.views();
     return {
       strategy: this.config.strategy,
@@ -434,7 +451,14 @@ export class RoutingService extends EventEmitter<RoutingEvents> implements Route
     statistics: (): StickyStatistics => this.stickyImpl.statistics(),
   };
 
-  costReport(by: ReportDimension = 'provider'): CostReport {
+  /**
+   * Spending and requests by provider, model or day. From the sink's history where it has one (the
+   * store: everything on record, by provider or day), else from what this process routed.
+   */
+  costReport(by: ReportDimension = 'provider', options: { sinceMs?: number; session?: boolean } = {}): CostReport {
+    if (by !== 'model' && this.sink.series && !options.session) {
+      return reportFromSeries(by, this.sink.series(options.sinceMs ?? 0, 'day'));
+    }
     return this.ledger.report(by);
   }
 
@@ -457,13 +481,7 @@ export class RoutingService extends EventEmitter<RoutingEvents> implements Route
   private usableProviders(capability: Capability): EngineProvider[] {
     const config = this.config;
     return config.providers
-      .filter(
-        (p) =>
-          p.enabled &&
-          (config.cloudFallback || p.onMachine) &&
-          p.capabilities.includes(capability) &&
-          this.adapters.has(p.id),
-      )
+      .filter((p) => p.enabled && mayReach(config, p) && p.capabilities.includes(capability) && this.adapters.has(p.id))
       .sort((a, b) => a.priority - b.priority);
   }
 

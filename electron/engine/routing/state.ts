@@ -29,6 +29,8 @@ interface Slot {
   value: unknown;
   /** Epoch ms; 0 = never. */
   expiresAt: number;
+  /** When it was last read or written, in this store's own ticks: the LRU order. */
+  used: number;
 }
 
 /** Most records a space holds before the least recently used go (bounded memory for per-user/per-key maps). */
@@ -42,11 +44,16 @@ export const DEFAULT_STATE_CAPS: Record<StateSpace, number> = {
   usage: 50_000,
 };
 
-/** RoutingState in this process: one LRU map per space, with per-record expiry. */
+/**
+ * RoutingState in this process: one map per space, with per-record expiry and least-recently-used
+ * eviction. Reads only stamp a record (no reordering, which made every read a delete and an insert);
+ * when a space passes its cap, expired records and then the oldest tenth go in one sweep.
+ */
 export class MemoryState implements RoutingState {
   private readonly clock: Clock;
   private readonly caps: Record<StateSpace, number>;
   private readonly spaces = new Map<StateSpace, Map<string, Slot>>();
+  private tick = 0;
 
   constructor(clock: Clock, caps: Partial<Record<StateSpace, number>> = {}) {
     this.clock = clock;
@@ -62,9 +69,7 @@ export class MemoryState implements RoutingState {
       map.delete(key);
       return undefined;
     }
-    // Re-insert: a Map iterates in insertion order, so the front is always the least recently used.
-    map.delete(key);
-    map.set(key, slot);
+    slot.used = ++this.tick;
     return slot;
   }
 
@@ -80,32 +85,27 @@ export class MemoryState implements RoutingState {
       slot.expiresAt = expiresAt;
       return;
     }
-    this.insert(space, key, { value, expiresAt });
+    this.insert(space, key, value, expiresAt);
   }
 
-  private insert(space: StateSpace, key: string, slot: Slot): void {
+  private insert(space: StateSpace, key: string, value: unknown, expiresAt: number): void {
     const map = this.spaces.get(space)!;
-    map.set(key, slot);
-    if (map.size > this.caps[space]) this.evict(map);
+    map.set(key, { value, expiresAt, used: ++this.tick });
+    if (map.size > this.caps[space]) this.evict(map, this.caps[space]);
   }
 
-  private evict(map: Map<string, Slot>): void {
+  private evict(map: Map<string, Slot>, cap: number): void {
     const now = this.clock.now();
-    // Expired records go first; then the least recently used until a tenth of the cap is free, so
-    // eviction runs once per many inserts instead of on every one.
     for (const [key, slot] of map) if (slot.expiresAt !== 0 && slot.expiresAt <= now) map.delete(key);
-    const cap = this.capOf(map);
-    if (map.size <= cap) return;
-    let excess = map.size - Math.floor(cap * 0.9);
-    for (const key of map.keys()) {
-      if (excess-- <= 0) break;
-      map.delete(key);
-    }
-  }
-
-  private capOf(map: Map<string, Slot>): number {
-    for (const [space, candidate] of this.spaces) if (candidate === map) return this.caps[space];
-    return Number.POSITIVE_INFINITY;
+    // Down to 90 % of the cap, so a sweep runs once per cap/10 inserts rather than on every one.
+    const excess = map.size - Math.floor(cap * 0.9);
+    if (excess <= 0) return;
+    const stamps = new Float64Array(map.size);
+    let i = 0;
+    for (const slot of map.values()) stamps[i++] = slot.used;
+    stamps.sort();
+    const threshold = stamps[excess - 1]!;
+    for (const [key, slot] of map) if (slot.used <= threshold) map.delete(key);
   }
 
   delete(space: StateSpace, key: string): void {
@@ -118,13 +118,13 @@ export class MemoryState implements RoutingState {
       slot.value = (slot.value as number) + delta;
       return slot.value as number;
     }
-    this.insert(space, key, { value: delta, expiresAt: ttlMs > 0 ? this.clock.now() + ttlMs : 0 });
+    this.insert(space, key, delta, ttlMs > 0 ? this.clock.now() + ttlMs : 0);
     return delta;
   }
 
   *entries<T>(space: StateSpace): IterableIterator<[string, T]> {
     const now = this.clock.now();
-    // A snapshot: readers may `get` while iterating, and a get moves the record to the map's end.
+    // A snapshot: readers may write while iterating.
     for (const [key, slot] of [...this.spaces.get(space)!]) {
       if (slot.expiresAt === 0 || slot.expiresAt > now) yield [key, slot.value as T];
     }
