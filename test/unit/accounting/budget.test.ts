@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BudgetAlert, BudgetGuard } from '../../../electron/engine/accounting/budget.ts';
 import type { BudgetConfig } from '../../../electron/engine/config/types.ts';
 import { ManualClock } from '../../../electron/engine/routing/clock.ts';
 import { RoutingService } from '../../../electron/engine/routing/router.ts';
 import { MemoryState } from '../../../electron/engine/routing/state.ts';
+import { openStore } from '../../../electron/engine/store/store.ts';
 import { type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
 import { adaptersFor, chat, engineConfig, provider } from '../routing/helpers.ts';
 
@@ -105,5 +109,37 @@ describe('budget hard stop in routing', () => {
     for (let i = 0; i < 15; i++) last = await chat(r, 'Say hello.', { maxOutputTokens: 5 });
     expect(last?.error?.code).toBe('BUDGET_EXCEEDED');
     expect(last?.error?.message).toMatch(/no local or free provider/);
+  });
+
+  it('budgets hold across a restart: spending on record in the store counts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-budget-'));
+    const store = openStore({ file: join(dir, 'switchboard.db') });
+    const cloud = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from the cloud.' });
+    fakes.push(cloud);
+    const clock = new ManualClock();
+    const config = engineConfig([provider('cloud', cloud.url, { prices: expensive })], {
+      budgets: budgets({ global: { daily: 0.05 }, hardStop: 'refuse' }),
+    });
+    try {
+      const first = new RoutingService(config, adaptersFor(config), { clock, sink: store.usage });
+      let refused = false;
+      for (let i = 0; i < 30 && !refused; i++)
+        refused = (await chat(first, 'Say hello.', { maxOutputTokens: 5 })).error?.code === 'BUDGET_EXCEEDED';
+      expect(refused).toBe(true);
+      first.close();
+      // A new process on the same database: the first request is refused, nothing is sent.
+      const sent = cloud.requests.length;
+      const second = new RoutingService(config, adaptersFor(config), { clock, sink: store.usage });
+      routers.push(second);
+      expect((await chat(second, 'Say hello.', { maxOutputTokens: 5 })).error?.code).toBe('BUDGET_EXCEEDED');
+      expect(cloud.requests.length).toBe(sent);
+      const report = second.costReport('provider');
+      expect(report.source).toBe('history');
+      expect(report.rows[0]).toMatchObject({ key: 'cloud' });
+      expect(report.total.costUsd).toBeGreaterThan(0.04);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
