@@ -2,6 +2,8 @@ import type { RoutingState } from './state.ts';
 
 /** Weight of the newest sample in the moving averages: about the last ten requests count. */
 const ALPHA = 0.2;
+/** Shortest stream whose token rate is worth measuring. */
+const MIN_STREAM_MS = 20;
 
 export interface LatencyStats {
   /** Moving average of time to first token, ms. */
@@ -32,7 +34,9 @@ export class LatencyTracker {
 
   record(key: string, ttftMs: number, outputTokens: number, streamMs: number): void {
     const stats = this.get(key);
-    const rate = outputTokens > 1 && streamMs > 0 ? (outputTokens * 1000) / streamMs : 0;
+    // A reply streamed in a few milliseconds says nothing about throughput (timer noise would
+    // dominate), so only longer streams update it.
+    const rate = outputTokens > 1 && streamMs >= MIN_STREAM_MS ? (outputTokens * 1000) / streamMs : 0;
     if (!stats) {
       this.state.set<LatencyStats>('latency', key, { ttftMs, tokensPerSecond: rate, samples: 1 });
       return;

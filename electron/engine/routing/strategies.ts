@@ -20,13 +20,19 @@ export interface StrategySignals {
 }
 
 export interface StrategySettings {
-  /** Latency strategy: candidates within this fraction of the fastest share load. */
+  /** Latency strategy: candidates within this fraction of the fastest, plus latencyToleranceMs, share load. */
   latencyTolerance: number;
+  /** …so providers a few milliseconds apart (noise on a fast link) count as equally fast. */
+  latencyToleranceMs: number;
   /** Output tokens assumed when a request sets no max_tokens (cost and latency estimates). */
   expectedOutputTokens: number;
 }
 
-export const DEFAULT_STRATEGY_SETTINGS: StrategySettings = { latencyTolerance: 0.15, expectedOutputTokens: 256 };
+export const DEFAULT_STRATEGY_SETTINGS: StrategySettings = {
+  latencyTolerance: 0.15,
+  latencyToleranceMs: 20,
+  expectedOutputTokens: 256,
+};
 
 /** Scores reused between decisions: strategies sort by them without allocating. */
 const scores = new Float64Array(256);
@@ -174,8 +180,8 @@ function weightedRoundRobin(candidates: Candidate[], n: number, setKey: string, 
 }
 
 /**
- * Fastest expected reply first; those within `latencyTolerance` of the fastest take turns at the
- * front, so a few milliseconds of noise do not send all traffic to one provider.
+ * Fastest expected reply first; those within the tolerance of the fastest take turns at the front,
+ * so a few milliseconds of noise do not send all traffic to one provider.
  */
 function latency(
   candidates: Candidate[],
@@ -191,7 +197,7 @@ function latency(
     scores[i] = signals.expectedLatencyMs(latencyKey(c.provider.id, c.model), tokens);
   }
   sortByScore(candidates, n);
-  const limit = scores[0]! * (1 + settings.latencyTolerance);
+  const limit = scores[0]! * (1 + settings.latencyTolerance) + settings.latencyToleranceMs;
   let ties = 1;
   while (ties < n && scores[ties]! <= limit) ties++;
   if (ties > 1) toFront(candidates, signals.next(setKey) % ties);
