@@ -78,12 +78,12 @@ async function transcribe(
   emit: (event: TranscriptionEvent) => void,
 ): Promise<void> {
   const { request } = message;
-  const audio = await decodeAudio(request.filePath, { signal });
-  const total = audio.durationSeconds;
   const startAt = request.startAt ?? 0;
   if (!(startAt >= 0)) {
     throw new TranscriptionError('INVALID_REQUEST', `startAt must be a number of seconds ≥ 0 (got ${startAt})`);
   }
+  const audio = await decodeAudio(request.filePath, { signal });
+  const total = audio.durationSeconds;
   let processed = Math.min(startAt, total);
   let reported = -1;
   const progress = (seconds: number) => {
@@ -100,25 +100,26 @@ async function transcribe(
     end: span.end + offset / SAMPLE_RATE,
   }));
   const windows = planWindows(utterances);
-  const asr = windows.length > 0 ? await load(message.model, message.threads) : undefined;
-  const prefix = asr ? decoderPrefix(asr, request) : undefined;
-  let index = 0;
-  for (const [w, window] of windows.entries()) {
-    signal.throwIfAborted();
-    await decodeWindow(asr!, prefix!, audio.samples, window, signal, (utterance, pieces) => {
-      for (const segment of toSegments(asr!, window, utterance, pieces))
-        emit({ type: 'segment', segment: { ...segment, index: index++ } });
-      progress(utterance.end);
-    });
-    progress(windows[w + 1]?.start ?? total);
+  let language = request.language ?? 'en';
+  // A recording with no speech never reaches the model, so it cannot hallucinate text into the silence.
+  if (windows.length > 0) {
+    const asr = await load(message.model, message.threads);
+    const prefix = decoderPrefix(asr, request);
+    language = prefix.language;
+    let index = 0;
+    for (const [w, window] of windows.entries()) {
+      signal.throwIfAborted();
+      await decodeWindow(asr, prefix, audio.samples, window, signal, (utterance, pieces) => {
+        for (const segment of toSegments(asr, window, utterance, pieces)) {
+          emit({ type: 'segment', segment: { ...segment, index: index++ } });
+        }
+        progress(utterance.end);
+      });
+      progress(windows[w + 1]?.start ?? total);
+    }
   }
   progress(total);
-  emit({
-    type: 'done',
-    durationSeconds: total,
-    language: prefix?.language ?? request.language ?? 'en',
-    model: message.model.id,
-  });
+  emit({ type: 'done', durationSeconds: total, language, model: message.model.id });
 }
 
 interface DecoderPrefix {

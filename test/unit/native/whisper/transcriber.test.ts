@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeAudio } from '../../../../native/audio/index.ts';
+import { decodeAudio, ffmpegPath } from '../../../../native/audio/index.ts';
 import {
   createWhisperTranscriber,
   type LocalTranscriber,
@@ -149,6 +150,26 @@ describe('createWhisperTranscriber with the committed random-weights model', () 
     expectSpeechCovered(segments, await loudFrames(standup, 30.2));
     expect(progressOf(events)[0]).toBeCloseTo(30 / 55.17, 2);
     expectProgressToOne(events);
+  });
+
+  it('writes nothing for a recording without speech', async () => {
+    const silence = path.join(scratch, 'silence.wav');
+    execFileSync(ffmpegPath(), [
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'anoisesrc=r=16000:a=0.001',
+      '-t',
+      '5',
+      silence,
+    ]);
+    const events = await collect(transcriber, { filePath: silence, model: MODEL });
+    expect(segmentsOf(events)).toEqual([]);
+    expectProgressToOne(events);
+    expect(events.at(-1)).toMatchObject({ type: 'done', durationSeconds: 5 });
   });
 
   it('fails a corrupt file alone and transcribes the next one', async () => {
