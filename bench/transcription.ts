@@ -144,16 +144,15 @@ function report(results: RunResult[], loadAverage: number[]): string {
   return lines.join('\n');
 }
 
+/** Replaces this benchmark's own `## Transcription` section of RESULTS.md (or appends it), leaving the rest. */
 async function writeSection(section: string): Promise<void> {
   const file = path.join(here, 'RESULTS.md');
-  const current = existsSync(file) ? await readFile(file, 'utf8') : '# Benchmark results\n\n';
+  const current = existsSync(file) ? await readFile(file, 'utf8') : '# Benchmark results\n';
   const start = current.indexOf('## Transcription\n');
-  if (start === -1) {
-    await writeFile(file, `${current.trimEnd()}\n\n${section}`);
-    return;
-  }
-  const next = current.indexOf('\n## ', start + 1);
-  await writeFile(file, current.slice(0, start) + section + (next === -1 ? '' : current.slice(next + 1)));
+  const next = start === -1 ? -1 : current.indexOf('\n## ', start + 1);
+  const before = start === -1 ? `${current.trimEnd()}\n\n` : current.slice(0, start);
+  const after = next === -1 ? '' : `\n${current.slice(next + 1)}`;
+  await writeFile(file, `${before}${section.trimEnd()}\n${after}`);
 }
 
 const runArg = process.argv.indexOf('--run');

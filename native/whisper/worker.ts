@@ -39,6 +39,7 @@ export type WorkerMessage =
 
 /** Generous for speech (fast talkers reach ~5 tokens/s); a decoder stuck in a loop stops here. */
 const MAX_TOKENS_PER_SECOND = 7;
+/** Even a short "Okay." gets room for a few words and punctuation. */
 const MIN_TOKENS_PER_UTTERANCE = 8;
 /** Repetition guards against Whisper's hallucination loops. */
 const NO_REPEAT_NGRAM_SIZE = 4;
@@ -67,6 +68,13 @@ async function load(model: TranscribeMessage['model'], threads?: number): Promis
       // (and, on a busy machine, slowing the run itself).
       extra: { session: { intra_op: { allow_spinning: '0' } } },
     },
+  }).catch((error: unknown) => {
+    throw new TranscriptionError(
+      'MODEL_NOT_INSTALLED',
+      `the Whisper model "${model.id}" (${model.dtype}) in ${model.dir} could not be loaded ` +
+        `(${error instanceof Error ? error.message : String(error)}); its files may be damaged: download it again`,
+      { cause: error },
+    );
   })) as AutomaticSpeechRecognitionPipeline;
   loaded = { key, asr };
   return asr;

@@ -238,6 +238,20 @@ describe('createWhisperTranscriber with the committed random-weights model', () 
     expect(failure.message).toMatch(/whisper-large-v9.*not installed.*download/);
   });
 
+  it('says when a model folder holds damaged weights', async () => {
+    const damaged = path.join(scratch, 'models', 'whisper-damaged');
+    await generateWhisperModel({ size: 'micro', out: damaged, dtypes: ['q8'] });
+    await writeFile(path.join(damaged, 'onnx', 'decoder_model_merged_quantized.onnx'), 'not an onnx model');
+    const t = createWhisperTranscriber({ modelsDir: path.dirname(damaged), threads: 1 });
+    try {
+      const failure = await failureOf(collect(t, { filePath: jfkWav, model: 'whisper-damaged' }));
+      expect(failure.code).toBe('MODEL_NOT_INSTALLED');
+      expect(failure.message).toMatch(/could not be loaded.*damaged.*download it again/);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('refuses another language on an English-only model', async () => {
     const failure = await failureOf(collect(transcriber, { filePath: jfkWav, model: MODEL, language: 'de' }));
     expect(failure.code).toBe('INVALID_REQUEST');
