@@ -150,7 +150,6 @@ export function resolveCandidates(
     }
     candidates = offering.map((p) => candidate(p, model));
   }
-  if (!config.fallbackEnabled) candidates = candidates.slice(0, 1);
   if (candidates.length === 0) {
     const cloudNote = config.cloudFallback ? '' : ' (cloud fallback is off, so only local providers count)';
     throw new SwitchboardError(

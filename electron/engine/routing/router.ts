@@ -313,6 +313,8 @@ export class RoutingService extends EventEmitter<RoutingEvents> implements Route
     }
     if (eligible < n) stableByRank(candidates, n);
     applyStrategy(strategy, candidates, eligible, request, setKey, this.signals, this.strategySettings);
+    // Fallback switched off: the strategy's choice alone (trimmed after the strategy, so balancing still works).
+    if (!config.fallbackEnabled) candidates.length = 1;
     return { candidates, profile, strategy };
   }
 

@@ -55,6 +55,19 @@ describe('strategies', () => {
     );
   });
 
+  it('with fallback switched off only the strategy’s choice is tried, and balancing still rotates it', () => {
+    const r = router([provider('a', NOWHERE), provider('b', NOWHERE)], {
+      strategy: 'round_robin',
+      fallbackEnabled: false,
+    });
+    expect([1, 2, 3, 4].map(() => r.plan(chatRequest()).map((c) => c.provider.id))).toEqual([
+      ['a'],
+      ['b'],
+      ['a'],
+      ['b'],
+    ]);
+  });
+
   it('priority always starts with the highest priority; fallback keeps the profile chain order', () => {
     const providers = [provider('x', NOWHERE, { priority: 30 }), provider('y', NOWHERE, { priority: 20 })];
     const profiles = { default: { name: 'default', provider: 'x', fallbackProviders: ['y'] } };
