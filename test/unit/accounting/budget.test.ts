@@ -89,6 +89,9 @@ describe('budget hard stop in routing', () => {
     const perRequest = spent / outcomes.filter((o) => !o.error).length;
     expect(spent).toBeLessThanOrEqual(0.05 + perRequest);
     expect(r.budgetStatus()[0]).toMatchObject({ scope: 'global', period: 'monthly', limitUsd: 0.05 });
+    expect(await r.metricsText()).toMatch(
+      /switchboard_budget_remaining_usd\{scope="global",period="monthly"\} [\d.e-]+\n/,
+    );
     // Refused outright, not quietly sent to the local model.
     expect(outcomes.some((o) => o.text === 'Answer from this machine.')).toBe(false);
   });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PriceBook } from '../../../electron/engine/accounting/prices.ts';
 import type { UsageEvent } from '../../../electron/engine/accounting/types.ts';
 import { MemoryUsageSink } from '../../../electron/engine/accounting/usage-log.ts';
+import { createUsageHandlers } from '../../../electron/engine/app-api/usage.ts';
 import { ManualClock } from '../../../electron/engine/routing/clock.ts';
 import { RoutingService } from '../../../electron/engine/routing/router.ts';
 import { always, type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
@@ -85,7 +86,7 @@ describe('usage accounting', () => {
     ]);
     expect(r.usageStatistics()).toEqual({ total_requests: 3, request_counts: { a: 3 }, distribution: { a: 100 } });
 
-    const view = r.usageView(0, 'day');
+    const view = await createUsageHandlers({ routing: r })['usage.get']({ bucket: 'day' });
     expect(view.totals.requests).toBe(3);
     expect(view.series.map((p) => p.requests)).toEqual([2, 1]);
     expect(view.byProvider).toEqual([{ providerId: 'a', requests: 3, share: 1, costUsd: expect.any(Number) }]);
