@@ -69,7 +69,7 @@ function secretKeyVault(store: Store): KeyVault & { all(): Record<string, string
       if (!name.startsWith(KEY_PREFIX)) continue;
       const providerId = name.slice(KEY_PREFIX.length, name.lastIndexOf(':'));
       const value = store.secrets.getSecret(name);
-      if (value) (keys[providerId] ??= []).push(value);
+      if (value) keys[providerId] = [...(keys[providerId] ?? []), value];
     }
     return keys;
   };

@@ -195,7 +195,7 @@ describe('bad configuration', () => {
   it('names an unset variable only where the provider is switched on', () => {
     const file = tempFile(
       'providers.yaml',
-      'providers:\n  groq:\n    enabled: false\n    api_key: ${GROQ_KEY_UNSET}\n',
+      `providers:\n  groq:\n    enabled: false\n    api_key: \${GROQ_KEY_UNSET}\n`,
     );
     expect(loadConfig({ file, env: {} }).providers.find((p) => p.id === 'groq')?.enabled).toBe(false);
   });
