@@ -74,8 +74,8 @@ async function measure(quantization: Quantization): Promise<RunResult> {
       tokens,
     };
   };
-  // The first job also loads the model: it is not one of the measured runs, and the load time is its excess
-  // over the same file's fastest measured run.
+  // The first job also loads the model: it is not one of the measured runs, and its excess over the same
+  // file's median run is reported as the first-run overhead.
   const warmup = await run('jfk.wav');
   const files: FileResult[] = [];
   for (const file of FILES) {
@@ -91,7 +91,7 @@ async function measure(quantization: Quantization): Promise<RunResult> {
     });
   }
   await transcriber.close();
-  const loadSeconds = warmup.wallSeconds - Math.min(...files.find((f) => f.file === 'jfk.wav')!.wallSeconds);
+  const loadSeconds = Math.max(0, warmup.wallSeconds - median(files.find((f) => f.file === 'jfk.wav')!.wallSeconds));
   return { quantization, loadSeconds, files, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
 }
 
@@ -122,7 +122,7 @@ function report(results: RunResult[], loadAverage: number[]): string {
       "model's, the text is nonsense. Random weights decode until each utterance's budget (7 tokens per second of speech) " +
       'or a random stop, more than real speech needs (~3–4 tokens/s), so decoding here costs at least as much as it would with real weights.',
     '',
-    '| quantization | file | audio (s) | wall (s), median | real-time factor, median (best) | audio s per CPU s | segments | text tokens / audio s | model load (s) | peak RSS (MiB) |',
+    '| quantization | file | audio (s) | wall (s), median | real-time factor, median (best) | audio s per CPU s | segments | text tokens / audio s | first-run overhead (s) | peak RSS (MiB) |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   const rows = results.flatMap((r) => r.files.map((f) => ({ r, f, rtf: f.audioSeconds / median(f.wallSeconds) })));
@@ -139,6 +139,13 @@ function report(results: RunResult[], loadAverage: number[]): string {
     '',
     `Goal ≥ 10× real time (median): ${met.length ? `met for ${met.join(', ')}` : 'met for none'}; ` +
       `${missed.length ? `missed for ${missed.join(', ')}` : 'missed for none'}.`,
+    '',
+    '- Every window is encoded as 30 s of audio whatever its length, so a short file pays a whole window (log-mel ' +
+      'features and one encoder pass) for little audio: jfk.wav is one 11 s window, standup.wav two of ~27 s.',
+    '- "Audio s per CPU s" counts the CPU time of all threads; it moves less than wall time when other jobs share ' +
+      'the machine, which they did (see the load average): run-to-run spread here was up to 2×.',
+    "- onnxruntime's idle threads are told not to spin-wait; with spinning, the same jfk.wav run took ~1.6× the CPU " +
+      'time on this machine.',
     '',
   );
   return lines.join('\n');
