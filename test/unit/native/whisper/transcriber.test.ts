@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -256,6 +256,26 @@ describe('createWhisperTranscriber with the committed random-weights model', () 
     const failure = await failureOf(collect(transcriber, { filePath: jfkWav, model: MODEL, language: 'de' }));
     expect(failure.code).toBe('INVALID_REQUEST');
     expect(failure.message).toMatch(/English only.*multilingual/);
+  });
+
+  it('passes the language to a multilingual model and refuses one it does not know', async () => {
+    // The same weights and tokenizer (which has Whisper's language tokens), declared multilingual.
+    const dir = path.join(scratch, 'multilingual', 'whisper-multi');
+    await generateWhisperModel({ size: 'micro', out: dir, dtypes: ['q8'] });
+    const configFile = path.join(dir, 'generation_config.json');
+    const config = JSON.parse(await readFile(configFile, 'utf8'));
+    await writeFile(configFile, JSON.stringify({ ...config, is_multilingual: true }));
+    const t = createWhisperTranscriber({ modelsDir: path.dirname(dir), threads: 1 });
+    try {
+      const events = await collect(t, { filePath: jfkWav, language: 'de' });
+      expect(segmentsOf(events).length).toBeGreaterThan(0);
+      expect(events.at(-1)).toMatchObject({ type: 'done', language: 'de', model: 'whisper-multi' });
+      const failure = await failureOf(collect(t, { filePath: jfkWav, language: 'klingon' }));
+      expect(failure.code).toBe('INVALID_REQUEST');
+      expect(failure.message).toMatch(/unknown language "klingon".*language code/);
+    } finally {
+      await t.close();
+    }
   });
 
   it('accepts a model by absolute folder and a prompt', async () => {
