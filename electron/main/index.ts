@@ -8,7 +8,7 @@ import { registerIpc } from './ipc.ts';
 import { buildMenuTemplate } from './menu.ts';
 import { isPermissionAllowed } from './permissions.ts';
 import { registerAppScheme, serveAppProtocol } from './protocol.ts';
-import { safeStorageKeyProvider } from './safe-storage-key.ts';
+import { safeStorageAvailable, safeStorageKeyWrapper } from './safe-storage-key.ts';
 import { createUploadSaver } from './uploads.ts';
 import { createWindowOptions } from './window-options.ts';
 
@@ -69,7 +69,7 @@ async function start(): Promise<void> {
   const paths = resolvePaths();
   const appEngine = await createAppEngine(paths, {
     watchConfig: true,
-    keyProvider: safeStorageKeyProvider,
+    keyWrapper: safeStorageAvailable() ? safeStorageKeyWrapper : undefined,
     audioUrl: (meeting: { id: string }) => meetingAudioUrl(meeting.id),
   });
   lockDownSession();

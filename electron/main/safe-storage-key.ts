@@ -1,20 +1,21 @@
 import { safeStorage } from 'electron';
+import type { KeyWrapper } from '../engine/store/secrets.ts';
 
 /**
  * Protects the store's data key (which encrypts API keys at rest) with the OS keychain through
- * Electron's safeStorage: Keychain on macOS, DPAPI on Windows, libsecret/kwallet on Linux.
- * The store keeps only the wrapped key on disk.
+ * Electron's safeStorage: Keychain on macOS, DPAPI on Windows, libsecret/kwallet on Linux. The store
+ * keeps only the wrapped key on disk (store/secrets.ts fileKeyProvider(file, safeStorageKeyWrapper)).
  */
-export const safeStorageKeyProvider = {
-  name: 'electron-safe-storage',
-  /** False on Linux without a keyring; the store then says secrets are only obfuscated. */
-  available(): boolean {
-    return safeStorage.isEncryptionAvailable();
-  },
-  encrypt(dataKey: Buffer): Buffer {
+export const safeStorageKeyWrapper: KeyWrapper = {
+  wrap(dataKey: Buffer): Buffer {
     return safeStorage.encryptString(dataKey.toString('base64'));
   },
-  decrypt(wrapped: Buffer): Buffer {
-    return Buffer.from(safeStorage.decryptString(wrapped), 'base64');
+  unwrap(stored: Buffer): Buffer {
+    return Buffer.from(safeStorage.decryptString(stored), 'base64');
   },
 };
+
+/** False on Linux without a keyring: the key file is then protected by its file mode alone, as in the CLI. */
+export function safeStorageAvailable(): boolean {
+  return safeStorage.isEncryptionAvailable();
+}

@@ -80,7 +80,14 @@ export async function ensureRendererBuilt(): Promise<void> {
     if (rendererIsCurrent()) return;
     const { build } = await import('vite');
     const { rendererConfig } = await import('../../electron.vite.config.ts');
-    await build({ ...rendererConfig, configFile: false, logLevel: 'warn' });
+    // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      await build({ ...rendererConfig, mode: 'production', configFile: false, logLevel: 'warn' });
+    } finally {
+      process.env.NODE_ENV = nodeEnv;
+    }
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
@@ -104,8 +111,8 @@ export interface WorkspaceOptions {
 export const CLOUD_PROVIDER = { id: 'fakecloud', label: 'Fake Cloud', model: 'gpt-4o-mini' } as const;
 
 /**
- * A data dir with providers.yaml (the local provider first, a cloud provider on the fake second,
- * a profile that names the cloud provider), and a models dir with stories260K and the Whisper fixture.
+ * A data dir with providers.yaml (the local provider first, a cloud provider on the fake second),
+ * and a models dir with stories260K and the Whisper fixture.
  */
 export function makeWorkspace(options: WorkspaceOptions): Workspace {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-'));
@@ -135,7 +142,6 @@ export function makeWorkspace(options: WorkspaceOptions): Workspace {
           retry: { max_attempts: 1 },
         },
       },
-      profiles: { cloudy: { provider: CLOUD_PROVIDER.id, model: CLOUD_PROVIDER.model } },
     }),
   );
   return { dir, dataDir, modelsDir, configFile, cleanup: () => rmSync(dir, { recursive: true, force: true }) };

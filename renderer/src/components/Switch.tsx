@@ -7,12 +7,15 @@ export function Switch({
   label,
   description,
   disabled,
+  visibleLabel,
 }: {
   checked: boolean;
   onChange: (checked: boolean) => void;
   label: string;
   description?: string;
   disabled?: boolean;
+  /** Text shown beside the switch when it differs from the accessible label (a card's short "On"/"Off"). */
+  visibleLabel?: string;
 }) {
   const descriptionId = useId();
   return (
@@ -30,7 +33,9 @@ export function Switch({
         <span className="switch-knob" />
       </button>
       <div>
-        <div className="switch-label">{label}</div>
+        <div className="switch-label" aria-hidden={visibleLabel ? true : undefined}>
+          {visibleLabel ?? label}
+        </div>
         {description && (
           <div id={descriptionId} className="muted small">
             {description}

@@ -1,5 +1,6 @@
 import { create } from 'zustand';
 import type { ChatMessageView, ConversationSummary, RouteView } from '../../../electron/engine/contract/api.ts';
+import type { ErrorCode } from '../../../electron/engine/contract/errors.ts';
 import { api } from '../api/client.ts';
 import { type ShownError, toShownError } from '../lib/errors.ts';
 
@@ -42,110 +43,134 @@ function choiceInput(choice: ModelChoice): { providerId?: string; model?: string
   return {};
 }
 
-export const useChat = create<ChatState>((set, get) => ({
-  conversations: [],
-  activeId: null,
-  messages: [],
-  pending: null,
-  choice: { kind: 'auto' },
-  routes: {},
-  listError: null,
+export const useChat = create<ChatState>((set, get) => {
+  /**
+   * An answer that ended without being saved (stopped, failed, cut off) stays in the conversation as
+   * the user saw it, with its note, instead of vanishing when the next question starts.
+   */
+  function settlePending(): void {
+    const { pending } = get();
+    if (!pending) return;
+    const { route } = pending;
+    const message: ChatMessageView = {
+      id: `unsaved-${Date.now()}`,
+      role: 'assistant',
+      content: pending.text,
+      createdAt: Date.now(),
+      ...(route ? { providerId: route.providerId, model: route.model, fallbackDepth: route.fallbackDepth } : {}),
+      ...(pending.error ? { error: { code: pending.error.code as ErrorCode, message: pending.error.message } } : {}),
+    };
+    set((state) => ({
+      messages: [...state.messages, message],
+      pending: null,
+      routes: route ? { ...state.routes, [message.id]: route } : state.routes,
+    }));
+  }
 
-  async loadConversations() {
-    try {
-      set({ conversations: await api.call('conversations.list', {}), listError: null });
-    } catch (error) {
-      set({ listError: toShownError(error) });
-    }
-  },
+  return {
+    conversations: [],
+    activeId: null,
+    messages: [],
+    pending: null,
+    choice: { kind: 'auto' },
+    routes: {},
+    listError: null,
 
-  async open(id) {
-    get().stop();
-    if (id === null) {
-      set({ activeId: null, messages: [], pending: null });
-      return;
-    }
-    set({ activeId: id, messages: [], pending: null });
-    try {
-      const conversation = await api.call('conversations.get', { id });
-      if (get().activeId === id) set({ messages: conversation.messages });
-    } catch (error) {
-      set({ listError: toShownError(error) });
-    }
-  },
-
-  async send(content) {
-    if (running) return;
-    const controller = new AbortController();
-    running = controller;
-    const now = Date.now();
-    const draftUser: ChatMessageView = { id: `draft-${now}`, role: 'user', content, createdAt: now };
-    set((state) => ({ messages: [...state.messages, draftUser], pending: { text: '', route: null, error: null } }));
-    const input = { conversationId: get().activeId ?? undefined, content, ...choiceInput(get().choice) };
-    const update = (change: Partial<PendingAnswer>) =>
-      set((state) => (state.pending ? { pending: { ...state.pending, ...change } } : {}));
-    let route: RouteView | null = null;
-    try {
-      for await (const event of api.stream('chat.send', input, controller.signal)) {
-        if (event.type === 'conversation') {
-          set((state) => ({
-            activeId: event.conversationId,
-            messages: state.messages.map((m) => (m === draftUser ? { ...m, id: event.userMessageId } : m)),
-          }));
-        } else if (event.type === 'route') {
-          route = event.route;
-          update({ route });
-        } else if (event.type === 'text') {
-          set((state) =>
-            state.pending ? { pending: { ...state.pending, text: state.pending.text + event.text } } : {},
-          );
-        } else if (event.type === 'saved') {
-          const saved = event.message;
-          set((state) => ({
-            messages: [...state.messages, saved],
-            pending: null,
-            routes: route ? { ...state.routes, [saved.id]: route } : state.routes,
-          }));
-        }
+    async loadConversations() {
+      try {
+        set({ conversations: await api.call('conversations.list', {}), listError: null });
+      } catch (error) {
+        set({ listError: toShownError(error) });
       }
-      // Stopped by the user: keep what was written, marked as stopped.
-      if (get().pending && controller.signal.aborted) update({ error: { code: 'CANCELLED', message: 'Stopped.' } });
-      else if (get().pending) set({ pending: null });
-    } catch (error) {
-      update({ error: toShownError(error) });
-    } finally {
-      running = null;
-      void get().loadConversations();
-    }
-  },
+    },
 
-  stop() {
-    running?.abort();
-  },
+    async open(id) {
+      get().stop();
+      if (id === null) {
+        set({ activeId: null, messages: [], pending: null });
+        return;
+      }
+      set({ activeId: id, messages: [], pending: null });
+      try {
+        const conversation = await api.call('conversations.get', { id });
+        if (get().activeId === id) set({ messages: conversation.messages });
+      } catch (error) {
+        set({ listError: toShownError(error) });
+      }
+    },
 
-  async rename(id, title) {
-    try {
-      await api.call('conversations.rename', { id, title });
-      await get().loadConversations();
-    } catch (error) {
-      set({ listError: toShownError(error) });
-    }
-  },
+    async send(content) {
+      if (running) return;
+      const controller = new AbortController();
+      running = controller;
+      const now = Date.now();
+      const draftUser: ChatMessageView = { id: `draft-${now}`, role: 'user', content, createdAt: now };
+      set((state) => ({ messages: [...state.messages, draftUser], pending: { text: '', route: null, error: null } }));
+      const input = { conversationId: get().activeId ?? undefined, content, ...choiceInput(get().choice) };
+      const update = (change: Partial<PendingAnswer>) =>
+        set((state) => (state.pending ? { pending: { ...state.pending, ...change } } : {}));
+      let route: RouteView | null = null;
+      try {
+        for await (const event of api.stream('chat.send', input, controller.signal)) {
+          if (event.type === 'conversation') {
+            set((state) => ({
+              activeId: event.conversationId,
+              messages: state.messages.map((m) => (m === draftUser ? { ...m, id: event.userMessageId } : m)),
+            }));
+          } else if (event.type === 'route') {
+            route = event.route;
+            update({ route });
+          } else if (event.type === 'text') {
+            set((state) =>
+              state.pending ? { pending: { ...state.pending, text: state.pending.text + event.text } } : {},
+            );
+          } else if (event.type === 'saved') {
+            const saved = event.message;
+            set((state) => ({
+              messages: [...state.messages, saved],
+              pending: null,
+              routes: route ? { ...state.routes, [saved.id]: route } : state.routes,
+            }));
+          }
+        }
+        if (controller.signal.aborted) update({ error: { code: 'CANCELLED', message: 'Stopped.' } });
+      } catch (error) {
+        update({ error: toShownError(error) });
+      } finally {
+        running = null;
+        settlePending();
+        void get().loadConversations();
+      }
+    },
 
-  async remove(id) {
-    try {
-      await api.call('conversations.delete', { id });
-      if (get().activeId === id) await get().open(null);
-      await get().loadConversations();
-    } catch (error) {
-      set({ listError: toShownError(error) });
-    }
-  },
+    stop() {
+      running?.abort();
+    },
 
-  setChoice(choice) {
-    set({ choice });
-  },
-}));
+    async rename(id, title) {
+      try {
+        await api.call('conversations.rename', { id, title });
+        await get().loadConversations();
+      } catch (error) {
+        set({ listError: toShownError(error) });
+      }
+    },
+
+    async remove(id) {
+      try {
+        await api.call('conversations.delete', { id });
+        if (get().activeId === id) await get().open(null);
+        await get().loadConversations();
+      } catch (error) {
+        set({ listError: toShownError(error) });
+      }
+    },
+
+    setChoice(choice) {
+      set({ choice });
+    },
+  };
+});
 
 /** True while an answer streams. */
-export const useIsStreaming = () => useChat((state) => state.pending !== null && state.pending.error === null);
+export const useIsStreaming = () => useChat((state) => state.pending !== null);

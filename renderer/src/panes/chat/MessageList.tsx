@@ -1,7 +1,7 @@
 import { useLayoutEffect, useRef } from 'react';
 import type { ChatMessageView, RouteView } from '../../../../electron/engine/contract/api.ts';
 import { ErrorNote } from '../../components/ErrorNote.tsx';
-import { fromSerialized } from '../../lib/errors.ts';
+import { fromSerialized, type ShownError } from '../../lib/errors.ts';
 import { formatCost, formatLatency } from '../../lib/format.ts';
 import { type PendingAnswer, useChat } from '../../stores/chat.ts';
 import { useSettings } from '../../stores/settings.ts';
@@ -15,6 +15,12 @@ function FallbackNote({ depth, label }: { depth: number; label: string }) {
       could not answer.
     </div>
   );
+}
+
+/** Why an answer is incomplete: a stop the user asked for is a quiet note, a failure an alert. */
+function AnswerError({ error }: { error: ShownError }) {
+  if (error.code === 'CANCELLED') return <p className="muted small">Stopped.</p>;
+  return <ErrorNote error={error} />;
 }
 
 /** Provider and model that answered, with tokens, cost and latency where the engine reported them. */
@@ -56,7 +62,7 @@ function SavedMessage({ message, route }: { message: ChatMessageView; route: Rou
       <div className="message-body">
         <Markdown text={message.content} />
       </div>
-      {message.error && <ErrorNote error={fromSerialized(message.error)} />}
+      {message.error && <AnswerError error={fromSerialized(message.error)} />}
       {message.providerId && <AnswerFacts message={message} providerLabel={providerLabel} />}
     </article>
   );
@@ -70,7 +76,7 @@ function PendingMessage({ pending }: { pending: PendingAnswer }) {
       <div className="message-body">
         {text ? <Markdown text={text} /> : error === null && <span className="typing">Thinking…</span>}
       </div>
-      {error && <ErrorNote error={error} />}
+      {error && <AnswerError error={error} />}
       {route && (
         <div className="answer-facts muted small">
           <span className="provider-badge">{route.providerLabel}</span>

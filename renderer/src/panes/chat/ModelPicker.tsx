@@ -16,7 +16,7 @@ function decode(value: string): ModelChoice {
   return { kind: 'auto' };
 }
 
-/** Who answers: the default routing, a profile, or one provider's model. Unusable providers say why. */
+/** Who answers: the default routing, a profile, or one provider's model. Cloud providers say when cloud fallback is off. */
 export function ModelPicker() {
   const choice = useChat((state) => state.choice);
   const setChoice = useChat((state) => state.setChoice);
@@ -40,14 +40,11 @@ export function ModelPicker() {
         {chatProviders.map((provider) => (
           <optgroup
             key={provider.id}
-            label={`${provider.label}${provider.onMachine ? ' (on this machine)' : ''}${provider.usable ? '' : ' — off while cloud fallback is off'}`}
+            label={`${provider.label}${provider.onMachine ? ' (on this machine)' : ''}${provider.usable ? '' : ' — cloud fallback is off'}`}
           >
+            {/* Still selectable: the engine then answers locally or says why it cannot, and nothing leaves the machine. */}
             {provider.models.map((model) => (
-              <option
-                key={model}
-                value={encode({ kind: 'model', providerId: provider.id, model })}
-                disabled={!provider.usable}
-              >
+              <option key={model} value={encode({ kind: 'model', providerId: provider.id, model })}>
                 {model}
               </option>
             ))}

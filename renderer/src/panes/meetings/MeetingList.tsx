@@ -74,7 +74,7 @@ export function MeetingList() {
         <input
           type="search"
           aria-label="Search meetings and chats"
-          placeholder="Search meetings and chats"
+          placeholder="Search"
           value={searchQuery}
           onChange={(event) => void search(event.target.value)}
         />

@@ -88,6 +88,7 @@ export function ProviderCard({ provider, position }: { provider: ProviderSummary
           checked={provider.enabled}
           onChange={(enabled) => void setEnabled(provider.id, enabled)}
           label={`Use ${provider.label}`}
+          visibleLabel={provider.enabled ? 'On' : 'Off'}
         />
       </header>
       {!provider.usable && provider.enabled && !provider.onMachine && !cloudFallback && (
