@@ -4,6 +4,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transcriptSegmentSchema } from '../../../../electron/engine/contract/transcription.ts';
+import type { LocalTranscriber as EngineLocalTranscriber } from '../../../../electron/engine/providers/local/runtime.ts';
 import { decodeAudio, ffmpegPath } from '../../../../native/audio/index.ts';
 import {
   createWhisperTranscriber,
@@ -30,7 +32,9 @@ beforeAll(async () => {
   for (const file of [standup, jfkMp3, jfkWav]) {
     if (!existsSync(file)) throw new Error(`test audio missing: ${file} comes with ../shared`);
   }
-  transcriber = createWhisperTranscriber({ modelsDir, threads: 1 });
+  // Typechecked against the engine's own interface: native/ declares its types without importing electron/.
+  const engineView: EngineLocalTranscriber = createWhisperTranscriber({ modelsDir, threads: 1 });
+  transcriber = engineView;
   scratch = await mkdtemp(path.join(tmpdir(), 'switchboard-whisper-'));
 });
 afterAll(async () => {
@@ -83,6 +87,7 @@ async function loudFrames(file: string, from = 0): Promise<number[]> {
 function expectWellFormed(segments: TranscriptSegment[], duration: number, from = 0): void {
   expect(segments.length).toBeGreaterThan(0);
   segments.forEach((segment, i) => {
+    expect(transcriptSegmentSchema.parse(segment)).toEqual(segment);
     expect(segment.index).toBe(i);
     expect(segment.start).toBeGreaterThanOrEqual(from);
     expect(segment.end).toBeGreaterThan(segment.start);
