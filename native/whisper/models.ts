@@ -51,7 +51,10 @@ async function inspect(dir: string): Promise<InstalledModel | null> {
 /** Whisper models under modelsDir: one folder each, named by its id. */
 export async function listInstalledModels(modelsDir: string): Promise<InstalledModel[]> {
   const entries = await readdir(modelsDir, { withFileTypes: true }).catch(() => []);
-  const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => path.join(modelsDir, entry.name));
+  // Linked folders count too: `switchboard models import --link` installs a model as a symlink.
+  const folders = entries
+    .filter((entry) => entry.isDirectory() || entry.isSymbolicLink())
+    .map((entry) => path.join(modelsDir, entry.name));
   const models = await Promise.all(folders.map(inspect));
   return models.filter((model): model is InstalledModel => model !== null).sort((a, b) => a.id.localeCompare(b.id));
 }
