@@ -4,6 +4,7 @@ import type { FileProvider } from './config/schema.ts';
 import type { ConfigSource } from './config/source.ts';
 import type { EngineConfig, EngineProvider } from './config/types.ts';
 import { transcriptionModelOf } from './config/vendors.ts';
+import type { ProviderView } from './contract/api.ts';
 import type { ChatRequest, ChatStreamEvent } from './contract/chat.ts';
 import type { EmbeddingRequest, EmbeddingResult } from './contract/embeddings.ts';
 import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors.ts';
@@ -22,28 +23,8 @@ export interface RequestOptions {
 }
 
 export type EngineChatEvent = { type: 'route'; route: RouteInfo } | ChatStreamEvent;
+export type { ProviderView };
 export type EngineTranscriptionEvent = { type: 'route'; route: RouteInfo } | TranscriptionEvent;
-
-/** A provider as it may be shown anywhere: keys masked, never in clear. */
-export interface ProviderView {
-  id: string;
-  label: string;
-  vendor: string;
-  kind: string;
-  enabled: boolean;
-  onMachine: boolean;
-  /** False while cloud fallback is off and the provider is in the cloud. */
-  usable: boolean;
-  priority: number;
-  weight: number;
-  baseUrl?: string;
-  models: string[];
-  defaultModel?: string;
-  capabilities: string[];
-  keys: string[];
-  limits: EngineProvider['limits'];
-  source: string;
-}
 
 export interface HealthReport {
   providerId: string;

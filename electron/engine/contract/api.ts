@@ -114,7 +114,8 @@ export interface ExportFile {
   content: string;
 }
 
-export interface ProviderSummary {
+/** A provider as it may be shown anywhere (UI, CLI, HTTP): keys masked, never in clear. */
+export interface ProviderView {
   id: string;
   label: string;
   vendor: string;
@@ -130,6 +131,12 @@ export interface ProviderSummary {
   capabilities: string[];
   /** Masked (…a9f2), never in clear. */
   keys: string[];
+  limits: { rpm?: number; tpm?: number; concurrency?: number; onLimit: 'queue' | 'skip'; maxQueueMs: number };
+  /** Where its settings came from: the config file, "environment", or "built-in". */
+  source: string;
+}
+
+export interface ProviderSummary extends ProviderView {
   health?: 'healthy' | 'degraded' | 'down' | 'disabled' | 'unknown';
   breaker?: 'closed' | 'open' | 'half_open';
 }
