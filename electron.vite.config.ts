@@ -19,6 +19,8 @@ export const rendererConfig = {
   build: {
     outDir: resolve(import.meta.dirname, 'out/renderer'),
     emptyOutDir: true,
+    // electron-vite leaves bundles unminified; browser mode downloads this one over HTTP.
+    minify: true,
     rolldownOptions: { input: { index: resolve(import.meta.dirname, 'renderer/index.html') } },
   },
 } satisfies UserConfig;

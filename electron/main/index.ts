@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { app, BrowserWindow, Menu, nativeTheme, session, shell } from 'electron';
-import { createAppEngine } from '../engine/bootstrap.ts';
+import { createAppServices } from '../engine/bootstrap.ts';
 import { resolvePaths } from '../engine/config/paths.ts';
+import { fileKeyProvider } from '../engine/store/secrets.ts';
 import { APP_ENTRY_URL, isAppUrl, isExternalWebUrl, meetingAudioUrl } from './app-origin.ts';
 import { buildContentSecurityPolicy } from './csp.ts';
 import { registerIpc } from './ipc.ts';
@@ -67,18 +68,26 @@ function createMainWindow(): BrowserWindow {
 async function start(): Promise<void> {
   await app.whenReady();
   const paths = resolvePaths();
-  const appEngine = await createAppEngine(paths, {
+  const services = await createAppServices(paths, {
     watchConfig: true,
-    keyWrapper: safeStorageAvailable() ? safeStorageKeyWrapper : undefined,
-    audioUrl: (meeting: { id: string }) => meetingAudioUrl(meeting.id),
+    runQueue: true,
+    // The secrets key file is wrapped by the OS keychain where there is one.
+    keyProvider: fileKeyProvider(
+      join(paths.dataDir, 'secret.key'),
+      safeStorageAvailable() ? safeStorageKeyWrapper : undefined,
+    ),
+    audioUrl: (meeting) => (meeting.audioFile ? meetingAudioUrl(meeting.id) : null),
   });
   lockDownSession();
   serveAppProtocol({
     rendererDir: join(import.meta.dirname, '../renderer'),
     contentSecurityPolicy,
-    meetingAudioFile: (meetingId) => appEngine.meetingAudioFile(meetingId),
+    meetingAudioFile: (meetingId) => {
+      const audioFile = services.store.meetings.find(meetingId)?.audioFile;
+      return audioFile ? join(paths.dataDir, 'audio', audioFile) : undefined;
+    },
   });
-  registerIpc({ handlers: appEngine.appApi, isAppUrl: isOwnUrl, saveUpload: createUploadSaver(appEngine.uploadsDir) });
+  registerIpc({ handlers: services.appApi, isAppUrl: isOwnUrl, saveUpload: createUploadSaver(services.uploadsDir) });
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(
       buildMenuTemplate(process.platform, Boolean(devServerUrl), {
@@ -97,7 +106,7 @@ async function start(): Promise<void> {
     closing = true;
     event.preventDefault();
     // Stop llama/whisper workers and flush the database before the process goes.
-    void appEngine.close().finally(() => app.quit());
+    void services.close().finally(() => app.quit());
   });
 }
 
