@@ -32,7 +32,9 @@ export function LineChart({
   const hasData = all.length > 0;
   const minTime = hasData ? Math.min(...all.map((p) => p.time)) : 0;
   const maxTime = hasData ? Math.max(...all.map((p) => p.time)) : 1;
-  const maxValue = Math.max(...all.map((p) => p.value), 0) || 1;
+  const peak = Math.max(...all.map((p) => p.value), 0);
+  // An all-zero chart still needs a scale; its top is then left unlabelled rather than made up.
+  const maxValue = peak || 1;
   const x = (time: number) =>
     PAD.left + (maxTime === minTime ? 0.5 : (time - minTime) / (maxTime - minTime)) * (WIDTH - PAD.left - PAD.right);
   const y = (value: number) => HEIGHT - PAD.bottom - (value / maxValue) * (HEIGHT - PAD.top - PAD.bottom);
@@ -44,9 +46,11 @@ export function LineChart({
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={`${title}. ${hasData ? summary : 'No data yet.'}`}>
         <line className="axis" x1={PAD.left} x2={WIDTH - PAD.right} y1={y(0)} y2={y(0)} />
         <line className="grid" x1={PAD.left} x2={WIDTH - PAD.right} y1={y(maxValue)} y2={y(maxValue)} />
-        <text className="tick" x={PAD.left - 4} y={y(maxValue) + 4} textAnchor="end">
-          {format(maxValue)}
-        </text>
+        {peak > 0 && (
+          <text className="tick" x={PAD.left - 4} y={y(maxValue) + 4} textAnchor="end">
+            {format(maxValue)}
+          </text>
+        )}
         <text className="tick" x={PAD.left - 4} y={y(0)} textAnchor="end">
           0
         </text>
