@@ -1,0 +1,111 @@
+import { Agent, request } from 'node:http';
+
+/** Where the load goes: the upstream itself, or a gateway in front of it. */
+export interface Target {
+  name: string;
+  /** Origin, e.g. http://127.0.0.1:7878 */
+  url: string;
+  headers: Record<string, string>;
+  model: string;
+}
+
+export interface LoadOptions {
+  concurrency: number;
+  durationMs: number;
+  stream: boolean;
+}
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  requestsPerSecond: number;
+  /** Milliseconds from sending the request to the end of the answer. */
+  p50: number;
+  p99: number;
+  /** Switchboard's own x-switchboard-overhead-ms, where the target sent it. */
+  overheadP50?: number;
+  overheadP99?: number;
+}
+
+export function percentile(sorted: number[], fraction: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
+}
+
+function body(target: Target, stream: boolean): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      model: target.model,
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: 'Write one sentence about a fox.' },
+      ],
+      max_tokens: 32,
+      ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+    }),
+  );
+}
+
+/**
+ * `concurrency` clients on keep-alive connections, each sending its next request as soon as the
+ * previous answer has fully arrived, for `durationMs`. An answer counts only when it is a 200 and,
+ * for streams, ends with `[DONE]`.
+ */
+export async function runLoad(target: Target, options: LoadOptions): Promise<LoadResult> {
+  const { hostname, port } = new URL(target.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const payload = body(target, options.stream);
+  const headers = { ...target.headers, 'content-type': 'application/json', 'content-length': payload.length };
+  const latencies: number[] = [];
+  const overheads: number[] = [];
+  let errors = 0;
+  const deadline = performance.now() + options.durationMs;
+
+  const once = () =>
+    new Promise<void>((resolve) => {
+      const started = performance.now();
+      const req = request({ agent, hostname, port, path: '/v1/chat/completions', method: 'POST', headers }, (res) => {
+        let tail = '';
+        res.setEncoding('utf8');
+        res.on('data', (text: string) => {
+          tail = (tail + text).slice(-64);
+        });
+        res.on('end', () => {
+          const ok = res.statusCode === 200 && (!options.stream || tail.includes('[DONE]'));
+          if (!ok) errors++;
+          else {
+            latencies.push(performance.now() - started);
+            const overhead = res.headers['x-switchboard-overhead-ms'];
+            if (typeof overhead === 'string') overheads.push(Number(overhead));
+          }
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(payload);
+    });
+
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (performance.now() < deadline) await once();
+    }),
+  );
+  const elapsedS = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  overheads.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    errors,
+    requestsPerSecond: latencies.length / elapsedS,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    ...(overheads.length > 0
+      ? { overheadP50: percentile(overheads, 0.5), overheadP99: percentile(overheads, 0.99) }
+      : {}),
+  };
+}

@@ -1,0 +1,69 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BENCH_TOKEN = 'sb-bench-token-0123456789abcdefghij';
+export const UPSTREAM_KEY = 'sk-bench-upstream-key-0000';
+
+export interface Child {
+  process: ChildProcess;
+  url: string;
+  stop(): void;
+}
+
+/** Starts a TypeScript entry of this folder under this Node and waits for its `READY <url>` line. */
+export function startChild(entry: string, args: string[] = []): Promise<Child> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(entry, import.meta.url)), ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const ready = /READY (\S+)/.exec(out);
+      if (!ready) return;
+      child.stdout!.off('data', onData);
+      resolve({ process: child, url: ready[1]!, stop: () => child.stdin!.end() });
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${entry} exited (${code}) before it was ready`)));
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * @portkey-ai/gateway as its package runs it (build/start-server.js, Node, headless). Its postinstall
+ * (patch-package) was not run; the gateway starts and proxies without it.
+ */
+export async function startPortkey(): Promise<Child> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [`${REPO_ROOT}node_modules/@portkey-ai/gateway/build/start-server.js`, `--port=${port}`, '--headless'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`Portkey's gateway exited (${child.exitCode})`);
+    const up = await fetch(url).then(
+      () => true,
+      () => false,
+    );
+    if (up) return { process: child, url, stop: () => child.kill('SIGTERM') };
+    await new Promise((done) => setTimeout(done, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error('Portkey’s gateway did not start within 30 s');
+}
