@@ -46,7 +46,7 @@ describe('chat in browser mode', () => {
   it('signs in with the one-time code and removes it from the address bar', async () => {
     expect(new URL(page.url()).searchParams.has('code')).toBe(false);
     await expect(page.getByRole('main', { name: 'Chat' }).isVisible()).resolves.toBe(true);
-  });
+  }, 300_000);
 
   it('streams an answer from stories260K on this machine, says who answered, and stops on request', async () => {
     await goToPane(page, 'Chat');
@@ -80,14 +80,14 @@ describe('chat in browser mode', () => {
     ).resolves.toBe(true);
     await saveScreenshot(page, 'chat');
     expect(pageProblems(page)).toEqual([]);
-  });
+  }, 300_000);
 
   it('shows the request in Usage', async () => {
     await goToPane(page, 'Usage');
     const requests = page.locator('.stat').filter({ hasText: 'requests' }).locator('.stat-value');
     await expect.poll(async () => Number(await requests.innerText()), { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     await saveScreenshot(page, 'usage');
-  });
+  }, 300_000);
 
   it('holds its layout at 800×600 in the dark theme', async () => {
     await page.setViewportSize({ width: 800, height: 600 });
@@ -99,5 +99,5 @@ describe('chat in browser mode', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
     await expect(page.getByRole('textbox', { name: 'Message' }).isVisible()).resolves.toBe(true);
     await saveScreenshot(page, 'chat-800x600-dark');
-  });
+  }, 300_000);
 });

@@ -110,7 +110,7 @@ describe('meetings in browser mode', () => {
 
     await saveScreenshot(page, 'meetings');
     expect(pageProblems(page)).toEqual([]);
-  });
+  }, 300_000);
 
   it('finds the meeting by a word of its transcript', async () => {
     const firstWords = (await page.locator('.segment-text').first().innerText())
@@ -123,5 +123,5 @@ describe('meetings in browser mode', () => {
     await results.waitFor({ timeout: 10_000 });
     expect(await results.getByRole('button').first().innerText()).toContain('standup');
     await page.getByRole('searchbox', { name: 'Search meetings and chats' }).fill('');
-  });
+  }, 300_000);
 });

@@ -76,5 +76,5 @@ describe('recording from the microphone', () => {
     expect(await listed.count()).toBe(1);
     expect(await listed.first().locator('.status').innerText()).toMatch(/^0:0\d$/);
     expect(pageProblems(page)).toEqual([]);
-  });
+  }, 300_000);
 });

@@ -70,7 +70,7 @@ describe('providers and the cloud-fallback switch', () => {
     expect(await answer.locator('.provider-badge').innerText()).toBe(CLOUD_PROVIDER.label);
     expect(await answer.locator('.message-body').innerText()).toContain(CLOUD_TEXT);
     expect(fake.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(1);
-  });
+  }, 300_000);
 
   it('with cloud fallback off, the same request is answered locally or refused clearly, and nothing reaches the cloud', async () => {
     await goToPane(page, 'Providers & settings');
@@ -92,7 +92,7 @@ describe('providers and the cloud-fallback switch', () => {
       expect(await answer.locator('.answer-facts').innerText()).toMatch(/stories260K/i);
     }
     expect(fake.requests.length - before).toBe(0);
-  });
+  }, 300_000);
 
   it('a wrong API key gets a clear error that names the provider and never shows the key', async () => {
     await goToPane(page, 'Providers & settings');
@@ -115,5 +115,5 @@ describe('providers and the cloud-fallback switch', () => {
     expect(await card.getByRole('status').innerText()).toMatch(/✓/);
     // Keys are only ever shown masked.
     expect(await card.locator('.key-list code').allInnerTexts()).toEqual([`…${FAKE_OPENAI_KEY.slice(-4)}`]);
-  });
+  }, 300_000);
 });

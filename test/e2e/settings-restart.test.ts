@@ -73,5 +73,5 @@ describe('settings', () => {
         .inputValue(),
     ).toBe('5');
     expect(await page.locator('.provider-card strong').first().innerText()).toBe(CLOUD_PROVIDER.label);
-  });
+  }, 300_000);
 });
