@@ -68,6 +68,18 @@ function KeyEditor({ provider }: { provider: ProviderSummary }) {
   );
 }
 
+/** "60 requests/min · 100,000 tokens/min · 4 at once, queued up to 30 s", or "none". */
+function describeLimits(limits: ProviderSummary['limits']): string {
+  const parts: string[] = [];
+  if (limits.rpm !== undefined) parts.push(`${limits.rpm.toLocaleString()} requests/min`);
+  if (limits.tpm !== undefined) parts.push(`${limits.tpm.toLocaleString()} tokens/min`);
+  if (limits.concurrency !== undefined) parts.push(`${limits.concurrency} at once`);
+  if (parts.length === 0) return 'none';
+  const overflow =
+    limits.onLimit === 'queue' ? `queued up to ${Math.round(limits.maxQueueMs / 1000)} s` : 'skipped when full';
+  return `${parts.join(' · ')}, ${overflow}`;
+}
+
 export function ProviderCard({ provider, position }: { provider: ProviderSummary; position: number }) {
   const setEnabled = useSettings((state) => state.setEnabled);
   const cloudFallback = useSettings((state) => state.settings?.cloudFallback ?? false);
@@ -109,6 +121,7 @@ export function ProviderCard({ provider, position }: { provider: ProviderSummary
       <div className="muted small">
         Capabilities: {provider.capabilities.join(', ') || '—'} · weight {provider.weight}
       </div>
+      <div className="muted small">Limits: {describeLimits(provider.limits)}</div>
       {!provider.onMachine && <KeyEditor provider={provider} />}
     </article>
   );
