@@ -76,7 +76,7 @@ describe('meetings in browser mode', () => {
     const progress = await followProgress(page);
     expect(progress.length, 'the progress bar showed no value while transcribing').toBeGreaterThan(0);
     expect([...progress].sort((a, b) => a - b)).toEqual(progress);
-    expect(await page.locator('.meeting-header').innerText()).toMatch(/0:55/);
+    expect(await page.locator('.meeting-header .duration').innerText()).toBe('0:55');
     // The list shows the finished meeting with its duration instead of a percentage.
     expect(
       await page.getByRole('complementary', { name: 'Meetings' }).locator('.status-done').first().innerText(),

@@ -46,7 +46,8 @@ function EditableTitle({ meeting }: { meeting: MeetingView }) {
 export function MeetingDetail({ meeting }: { meeting: MeetingView }) {
   const { progress, cancel, exportAs, remove, seekTo, consumeSeek } = useMeetings();
   const player = useRef<HTMLAudioElement>(null);
-  const [currentTime, setCurrentTime] = useState(0);
+  // -1 until the player reports a time: no segment is marked as playing before anything played.
+  const [currentTime, setCurrentTime] = useState(-1);
   const running = meeting.status === 'queued' || meeting.status === 'running';
 
   const seek = (seconds: number) => {
@@ -69,7 +70,12 @@ export function MeetingDetail({ meeting }: { meeting: MeetingView }) {
         <EditableTitle meeting={meeting} />
         <div className="muted small">
           {formatDate(meeting.createdAt)}
-          {meeting.durationSeconds !== null && ` · ${formatClock(meeting.durationSeconds)}`}
+          {meeting.durationSeconds !== null && (
+            <>
+              {' · '}
+              <span className="duration">{formatClock(meeting.durationSeconds)}</span>
+            </>
+          )}
           {meeting.language && ` · ${meeting.language}`} ·{' '}
           <span className={`status status-${meeting.status}`}>{meeting.status}</span>
         </div>
