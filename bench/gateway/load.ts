@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 
 /** Where the load goes: the upstream itself, or a gateway in front of it. */
@@ -7,6 +8,8 @@ export interface Target {
   url: string;
   headers: Record<string, string>;
   model: string;
+  /** The process doing the target's work, whose CPU time is counted (Linux). */
+  pid?: number;
 }
 
 export interface LoadOptions {
@@ -25,6 +28,20 @@ export interface LoadResult {
   /** Switchboard's own x-switchboard-overhead-ms, where the target sent it. */
   overheadP50?: number;
   overheadP99?: number;
+  /** CPU time the target's process spent per answered request: the cost that contention cannot blur. */
+  cpuMsPerRequest?: number;
+}
+
+/** user + system CPU milliseconds of a process so far, from /proc (undefined elsewhere). */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 export function percentile(sorted: number[], fraction: number): number {
@@ -89,12 +106,14 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
     });
 
   const started = performance.now();
+  const cpuBefore = cpuMs(target.pid);
   await Promise.all(
     Array.from({ length: options.concurrency }, async () => {
       while (performance.now() < deadline) await once();
     }),
   );
   const elapsedS = (performance.now() - started) / 1000;
+  const cpuAfter = cpuMs(target.pid);
   agent.destroy();
   latencies.sort((a, b) => a - b);
   overheads.sort((a, b) => a - b);
@@ -106,6 +125,9 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
     p99: percentile(latencies, 0.99),
     ...(overheads.length > 0
       ? { overheadP50: percentile(overheads, 0.5), overheadP99: percentile(overheads, 0.99) }
+      : {}),
+    ...(cpuBefore !== undefined && cpuAfter !== undefined && latencies.length > 0
+      ? { cpuMsPerRequest: (cpuAfter - cpuBefore) / latencies.length }
       : {}),
   };
 }

@@ -51,7 +51,8 @@ export async function startPortkey(): Promise<Child> {
   const child = spawn(
     process.execPath,
     [`${REPO_ROOT}node_modules/@portkey-ai/gateway/build/start-server.js`, `--port=${port}`, '--headless'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    // Its errors go to its stderr, one stack per failed request: counted by the load, not printed.
+    { stdio: ['ignore', 'ignore', 'ignore'] },
   );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;

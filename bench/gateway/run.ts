@@ -26,6 +26,7 @@ const children: Child[] = [];
 process.on('exit', () => {
   for (const child of children) child.process.kill('SIGKILL');
 });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 
 const upstream = await startChild('./upstream.ts');
 children.push(upstream);
@@ -35,16 +36,24 @@ const portkey = await startPortkey();
 children.push(portkey);
 
 const targets: Target[] = [
-  { name: 'direct', url: upstream.url, model: 'bench-model', headers: { authorization: `Bearer ${UPSTREAM_KEY}` } },
+  {
+    name: 'direct',
+    url: upstream.url,
+    pid: upstream.process.pid,
+    model: 'bench-model',
+    headers: { authorization: `Bearer ${UPSTREAM_KEY}` },
+  },
   {
     name: 'switchboard',
     url: switchboard.url,
+    pid: switchboard.process.pid,
     model: 'upstream/bench-model',
     headers: { authorization: `Bearer ${BENCH_TOKEN}` },
   },
   {
     name: 'portkey',
     url: portkey.url,
+    pid: portkey.process.pid,
     model: 'bench-model',
     headers: {
       authorization: `Bearer ${UPSTREAM_KEY}`,
@@ -85,13 +94,13 @@ for (const mode of ['non-streaming', 'streaming'] as const) {
     '',
     `**${mode}**`,
     '',
-    '| target | added p50 (ms, 1 client) | added p99 (ms, 1 client) | own time p50 / p99 (ms) | req/s (50 clients) | p50 / p99 at 50 clients (ms) | req/s vs Portkey | errors |',
-    '|---|---|---|---|---|---|---|---|',
+    '| target | added p50 (ms, 1 client) | added p99 (ms, 1 client) | own time p50 / p99 (ms) | CPU ms / request | req/s (50 clients) | p50 / p99 at 50 clients (ms) | req/s vs Portkey | errors |',
+    '|---|---|---|---|---|---|---|---|---|',
   );
   for (const row of rows.filter((r) => r.mode === mode)) {
     const isDirect = row.target === 'direct';
     lines.push(
-      `| ${row.target} | ${isDirect ? `(${fmt(row.single.p50, 3)} total)` : fmt(row.single.p50 - direct.single.p50, 3)} | ${isDirect ? `(${fmt(row.single.p99, 3)} total)` : fmt(row.single.p99 - direct.single.p99, 3)} | ${row.single.overheadP50 === undefined ? '–' : `${fmt(row.single.overheadP50, 3)} / ${fmt(row.single.overheadP99, 3)}`} | ${fmt(row.loaded.requestsPerSecond, 0)} | ${fmt(row.loaded.p50)} / ${fmt(row.loaded.p99)} | ${isDirect ? '–' : `${fmt(row.loaded.requestsPerSecond / portkeyRow.loaded.requestsPerSecond)}×`} | ${row.single.errors + row.loaded.errors} |`,
+      `| ${row.target} | ${isDirect ? `(${fmt(row.single.p50, 3)} total)` : fmt(row.single.p50 - direct.single.p50, 3)} | ${isDirect ? `(${fmt(row.single.p99, 3)} total)` : fmt(row.single.p99 - direct.single.p99, 3)} | ${row.single.overheadP50 === undefined ? '–' : `${fmt(row.single.overheadP50, 3)} / ${fmt(row.single.overheadP99, 3)}`} | ${fmt(row.loaded.cpuMsPerRequest, 3)} | ${fmt(row.loaded.requestsPerSecond, 0)} | ${fmt(row.loaded.p50)} / ${fmt(row.loaded.p99)} | ${isDirect ? '–' : `${fmt(row.loaded.requestsPerSecond / portkeyRow.loaded.requestsPerSecond)}×`} | ${row.single.errors + row.loaded.errors} |`,
     );
   }
 }
