@@ -106,6 +106,8 @@ export interface WorkspaceOptions {
   cloudUrl: string;
   cloudKey: string;
   cloudFallback?: boolean;
+  /** Install stories260K and the Whisper fixture (default); false: a first run with no local model. */
+  models?: boolean;
 }
 
 export const CLOUD_PROVIDER = { id: 'fakecloud', label: 'Fake Cloud', model: 'gpt-4o-mini' } as const;
@@ -121,15 +123,20 @@ export function makeWorkspace(options: WorkspaceOptions): Workspace {
   mkdirSync(dataDir, { recursive: true });
   // The model store's layout: gguf/<id>.gguf and whisper/<id>/. Copies, so nothing the app does touches the originals.
   mkdirSync(join(modelsDir, 'gguf'), { recursive: true });
-  copyFileSync(STORIES_GGUF, join(modelsDir, 'gguf', 'stories260K.gguf'));
-  cpSync(WHISPER_FIXTURE, join(modelsDir, 'whisper', 'whisper-tiny-random'), { recursive: true });
+  if (options.models !== false) {
+    copyFileSync(STORIES_GGUF, join(modelsDir, 'gguf', 'stories260K.gguf'));
+    cpSync(WHISPER_FIXTURE, join(modelsDir, 'whisper', 'whisper-tiny-random'), { recursive: true });
+  }
   const configFile = join(dataDir, 'providers.yaml');
   writeFileSync(
     configFile,
     stringify({
       cloud_fallback: options.cloudFallback ?? true,
       strategy: 'priority',
-      local: { enabled: true, priority: 1, llm_model: 'stories260K', whisper_model: 'whisper-tiny-random' },
+      local:
+        options.models === false
+          ? { enabled: true, priority: 1 }
+          : { enabled: true, priority: 1, llm_model: 'stories260K', whisper_model: 'whisper-tiny-random' },
       providers: {
         [CLOUD_PROVIDER.id]: {
           type: 'openai',

@@ -10,7 +10,10 @@ export function Welcome() {
   const hasLocalLlm = installed.some((model) => model.kind === 'llm');
   const recommended = catalog.find((model) => model.kind === 'llm' && model.recommended && !model.installed);
   const download = recommended ? downloads[recommended.id] : undefined;
-  const usableChat = providers.some((p) => p.usable && p.enabled && p.capabilities.includes('chat'));
+  // The local provider is always there, but it answers only once a model is installed.
+  const usableChat = providers.some(
+    (p) => p.usable && p.enabled && p.capabilities.includes('chat') && (!p.onMachine || p.models.length > 0),
+  );
 
   return (
     <div className="welcome">
