@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, Menu, nativeTheme, session, shell } from 'electron';
+import { app, BrowserWindow, Menu, nativeTheme, session, shell, type WebContents } from 'electron';
 import { createAppServices } from '../engine/bootstrap.ts';
 import { resolvePaths } from '../engine/config/paths.ts';
 import { fileKeyProvider } from '../engine/store/secrets.ts';
@@ -40,6 +40,26 @@ function openExternally(url: string): void {
   if (isExternalWebUrl(url)) void shell.openExternal(url);
 }
 
+/**
+ * Every web contents (the window, and any the app or Chromium creates later) shows the app and
+ * nothing else: links open in the user's browser, other navigation and new windows are dropped.
+ */
+function guardContents(contents: WebContents): void {
+  contents.setWindowOpenHandler(({ url }) => {
+    openExternally(url);
+    return { action: 'deny' };
+  });
+  contents.on('will-navigate', (event, url) => {
+    if (isOwnUrl(url)) return;
+    event.preventDefault();
+    openExternally(url);
+  });
+  contents.on('will-redirect', (event, url) => {
+    if (!isOwnUrl(url)) event.preventDefault();
+  });
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+}
+
 function createMainWindow(): BrowserWindow {
   const window = new BrowserWindow(
     createWindowOptions({
@@ -48,18 +68,6 @@ function createMainWindow(): BrowserWindow {
       dark: nativeTheme.shouldUseDarkColors,
     }),
   );
-  const { webContents } = window;
-  // The window shows the app and nothing else: links open in the user's browser, other navigation is dropped.
-  webContents.setWindowOpenHandler(({ url }) => {
-    openExternally(url);
-    return { action: 'deny' };
-  });
-  webContents.on('will-navigate', (event, url) => {
-    if (isOwnUrl(url)) return;
-    event.preventDefault();
-    openExternally(url);
-  });
-  webContents.on('will-attach-webview', (event) => event.preventDefault());
   window.once('ready-to-show', () => window.show());
   void window.loadURL(devServerUrl ?? APP_ENTRY_URL);
   return window;
@@ -119,6 +127,7 @@ if (!app.requestSingleInstanceLock()) {
     if (mainWindow.isMinimized()) mainWindow.restore();
     mainWindow.focus();
   });
+  app.on('web-contents-created', (_event, contents) => guardContents(contents));
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });

@@ -99,5 +99,10 @@ describe('chat in browser mode', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
     await expect(page.getByRole('textbox', { name: 'Message' }).isVisible()).resolves.toBe(true);
     await saveScreenshot(page, 'chat-800x600-dark');
+    // Keyboard: Ctrl+1…4 switch panes.
+    await page.keyboard.press('Control+2');
+    await page.getByRole('main', { name: 'Meetings' }).waitFor();
+    await page.keyboard.press('Control+1');
+    await page.getByRole('main', { name: 'Chat' }).waitFor();
   }, 300_000);
 });
