@@ -108,8 +108,18 @@ describe('meetings in browser mode', () => {
     expect(first?.type === 'cue' && first.data.end).toBeGreaterThan(0);
     expect(srt).toMatch(/^1\r?\n\d\d:\d\d:\d\d,\d\d\d --> \d\d:\d\d:\d\d,\d\d\d/);
 
-    await saveScreenshot(page, 'meetings');
     expect(pageProblems(page)).toEqual([]);
+  }, 300_000);
+
+  it('summarizes the meeting with the local model', async () => {
+    const summary = page.getByRole('region', { name: 'Summary' });
+    await summary.getByRole('button', { name: 'Summarize' }).click();
+    await summary.getByText(/^Written by /).waitFor({ timeout: 240_000 });
+    expect(await summary.getByText(/^Written by /).innerText()).toMatch(/stories260K/);
+    await expect(summary.getByRole('heading', { name: 'Action items' }).isVisible()).resolves.toBe(true);
+    await expect(summary.getByRole('heading', { name: 'Decisions' }).isVisible()).resolves.toBe(true);
+    expect(fake.requests).toHaveLength(0);
+    await saveScreenshot(page, 'meetings');
   }, 300_000);
 
   it('finds the meeting by a word of its transcript', async () => {
