@@ -100,7 +100,7 @@ for (const mode of ['non-streaming', 'streaming'] as const) {
   for (const row of rows.filter((r) => r.mode === mode)) {
     const isDirect = row.target === 'direct';
     lines.push(
-      `| ${row.target} | ${isDirect ? `(${fmt(row.single.p50, 3)} total)` : fmt(row.single.p50 - direct.single.p50, 3)} | ${isDirect ? `(${fmt(row.single.p99, 3)} total)` : fmt(row.single.p99 - direct.single.p99, 3)} | ${row.single.overheadP50 === undefined ? '–' : `${fmt(row.single.overheadP50, 3)} / ${fmt(row.single.overheadP99, 3)}`} | ${fmt(row.loaded.cpuMsPerRequest, 3)} | ${fmt(row.loaded.requestsPerSecond, 0)} | ${fmt(row.loaded.p50)} / ${fmt(row.loaded.p99)} | ${isDirect ? '–' : `${fmt(row.loaded.requestsPerSecond / portkeyRow.loaded.requestsPerSecond)}×`} | ${row.single.errors + row.loaded.errors} |`,
+      `| ${row.target} | ${isDirect ? `(${fmt(row.single.p50, 3)} total)` : fmt(row.single.p50 - direct.single.p50, 3)} | ${isDirect ? `(${fmt(row.single.p99, 3)} total)` : fmt(row.single.p99 - direct.single.p99, 3)} | ${row.single.overheadP50 === undefined ? '–' : `${fmt(row.single.overheadP50, 3)} / ${fmt(row.single.overheadP99, 3)}`} | ${fmt(row.loaded.cpuMsPerRequest, 3)} | ${fmt(row.loaded.requestsPerSecond, 0)} | ${fmt(row.loaded.p50)} / ${fmt(row.loaded.p99)} | ${isDirect ? '–' : portkeyRow.loaded.requests === 0 ? 'Portkey failed' : `${fmt(row.loaded.requestsPerSecond / portkeyRow.loaded.requestsPerSecond)}×`} | ${row.single.errors + row.loaded.errors} |`,
     );
   }
 }
