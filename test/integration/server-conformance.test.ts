@@ -72,6 +72,28 @@ describe('the openai SDK', () => {
     expect(lastBody(stack.openai).stream).toBe(true);
   });
 
+  it('forwards each chunk as the provider sends it, not when the answer is complete', async () => {
+    const slow = await startStack({ fake: { tokenDelayMs: 100, text: 'one two three four five six' } });
+    try {
+      const client = new OpenAI({ baseURL: `${slow.server.url}/v1`, apiKey: TOKEN, maxRetries: 0 });
+      const started = performance.now();
+      const arrivals: number[] = [];
+      const stream = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'Count.' }],
+        stream: true,
+      });
+      for await (const chunk of stream) {
+        if (chunk.choices[0]?.delta.content) arrivals.push(performance.now() - started);
+      }
+      expect(arrivals).toHaveLength(6);
+      // The provider takes ~100 ms per word: the first word arrives long before the last is sent.
+      expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThan(300);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('passes tools and response_format through, and returns the tool call', async () => {
     const completion = await openai.chat.completions.create({
       model: 'gpt-4o-mini',

@@ -5,18 +5,23 @@ import { pipeline } from 'node:stream/promises';
 import type { RequestContext } from './http.ts';
 import { HttpError } from './problems.ts';
 
-/** The UI may load only its own files and talk only to this server. */
+/**
+ * The UI may load only its own files and talk only to this server: the same policy the Electron
+ * window has in production (electron/main/csp.ts), so the app behaves alike in both.
+ */
 export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
+  "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
+  "style-src 'self'",
   "img-src 'self' data: blob:",
-  "media-src 'self' blob:",
   "font-src 'self' data:",
+  "media-src 'self' blob: mediastream:",
   "connect-src 'self'",
+  "worker-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",
-  "form-action 'self'",
+  "form-action 'none'",
+  "frame-src 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
 
