@@ -1,3 +1,4 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, not DOM nodes
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -306,6 +307,22 @@ export async function openApp(browser: Browser, app: RunningApp): Promise<Page> 
 /** Errors the page logged (uncaught exceptions and console errors), for assertions and failure messages. */
 export function pageProblems(page: Page): string[] {
   return (page as Page & { problems?: string[] }).problems ?? [];
+}
+
+/**
+ * Waits for a meeting to open after an upload; when the page shows an error instead, fails with it
+ * and with what `switchboard serve` printed, so the reason is in the test output.
+ */
+export async function waitForMeetingOrError(page: Page, app: RunningApp): Promise<void> {
+  const title = page.getByRole('textbox', { name: 'Meeting title' });
+  const alert = page.getByRole('alert');
+  await title.or(alert).first().waitFor({ timeout: 60_000 });
+  if ((await alert.count()) > 0) {
+    const shown = await alert.first().innerText();
+    throw new Error(
+      `the page shows an error instead of the meeting: ${shown}\n--- switchboard serve printed:\n${app.output().slice(-2000)}`,
+    );
+  }
 }
 
 export async function saveScreenshot(page: Page, name: string): Promise<void> {

@@ -20,6 +20,7 @@ import {
   saveScreenshot,
   startApp,
   type Workspace,
+  waitForMeetingOrError,
 } from './harness.ts';
 
 let fake: FakeServer;
@@ -70,9 +71,8 @@ describe('meetings in browser mode', () => {
     await page.getByTestId('audio-file-input').setInputFiles(STANDUP_WAV);
 
     // The meeting opens at once, titled after the file, and its segments appear while it runs.
-    await expect(page.getByRole('textbox', { name: 'Meeting title' }).inputValue({ timeout: 30_000 })).resolves.toBe(
-      'standup',
-    );
+    await waitForMeetingOrError(page, app);
+    expect(await page.getByRole('textbox', { name: 'Meeting title' }).inputValue()).toBe('standup');
     const progress = await followProgress(page);
     expect(progress.length, 'the progress bar showed no value while transcribing').toBeGreaterThan(0);
     expect([...progress].sort((a, b) => a - b)).toEqual(progress);

@@ -18,6 +18,7 @@ import {
   STANDUP_WAV,
   startApp,
   type Workspace,
+  waitForMeetingOrError,
 } from './harness.ts';
 
 let fake: FakeServer;
@@ -54,6 +55,7 @@ describe('recording from the microphone', () => {
     expect(await recording.innerText()).toMatch(/Recording 0:0[5-9]/);
     await page.getByRole('button', { name: 'Stop and transcribe' }).click();
 
+    await waitForMeetingOrError(page, app);
     const title = page.getByRole('textbox', { name: 'Meeting title' });
     await expect
       .poll(() => title.inputValue().catch(() => ''), { timeout: 30_000 })
