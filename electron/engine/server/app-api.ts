@@ -1,3 +1,7 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { apiInputs } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
@@ -84,14 +88,70 @@ async function session(ctx: RequestContext, auth: Auth): Promise<void> {
   sendJson(ctx, 200, { ok: true }, { 'set-cookie': Auth.sessionCookie(id) });
 }
 
+const AUDIO_TYPES: Record<string, string> = {
+  '.wav': 'audio/wav',
+  '.mp3': 'audio/mpeg',
+  '.m4a': 'audio/mp4',
+  '.ogg': 'audio/ogg',
+  '.oga': 'audio/ogg',
+  '.webm': 'audio/webm',
+  '.flac': 'audio/flac',
+};
+
+/**
+ * A meeting's audio for the player, with byte ranges so seeking to a segment works. The file is the
+ * one the store names for that meeting id; no path ever comes from the request.
+ */
+async function meetingAudio(ctx: RequestContext, fileOf?: (meetingId: string) => string | undefined): Promise<void> {
+  const file = fileOf?.(decodeURIComponent(ctx.rest));
+  const info = file ? await stat(file).catch(() => undefined) : undefined;
+  if (!file || !info?.isFile()) throw new HttpError(404, 'not_found', 'that meeting has no audio');
+  const type = AUDIO_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+  const range = /^bytes=(\d*)-(\d*)$/.exec(ctx.req.headers.range ?? '');
+  let start = 0;
+  let end = info.size - 1;
+  if (range && (range[1] || range[2])) {
+    start = range[1] ? Number(range[1]) : Math.max(0, info.size - Number(range[2]));
+    end = range[1] && range[2] ? Math.min(Number(range[2]), end) : end;
+    if (start > end) {
+      ctx.res.writeHead(416, { 'content-range': `bytes */${info.size}` });
+      ctx.res.end();
+      return;
+    }
+  }
+  const partial = Boolean(range);
+  ctx.res.writeHead(partial ? 206 : 200, {
+    'content-type': type,
+    'content-length': end - start + 1,
+    'accept-ranges': 'bytes',
+    'cache-control': 'no-store',
+    ...(partial ? { 'content-range': `bytes ${start}-${end}/${info.size}` } : {}),
+  });
+  if (ctx.method === 'HEAD') {
+    ctx.res.end();
+    return;
+  }
+  await pipeline(createReadStream(file, { start, end }), ctx.res);
+}
+
 export function addAppApiRoutes(
   router: Router,
-  options: { appApi?: AppApiTable; uploadsDir: string; auth: Auth },
+  options: {
+    appApi?: AppApiTable;
+    uploadsDir: string;
+    auth: Auth;
+    meetingAudioFile?: (meetingId: string) => string | undefined;
+  },
 ): void {
   const access = 'token-or-session' as const;
   router
     .addPrefix('POST', '/api/app/call/', { handler: (ctx) => call(ctx, options.appApi), access, errors: appErrors })
     .addPrefix('POST', '/api/app/stream/', { handler: (ctx) => stream(ctx, options.appApi), access, errors: appErrors })
     .add('POST', '/api/app/upload', { handler: (ctx) => upload(ctx, options.uploadsDir), access, errors: appErrors })
+    .addPrefix('GET', '/api/app/audio/', {
+      handler: (ctx) => meetingAudio(ctx, options.meetingAudioFile),
+      access,
+      errors: appErrors,
+    })
     .add('POST', '/api/session', { handler: (ctx) => session(ctx, options.auth), access: 'public', errors: appErrors });
 }

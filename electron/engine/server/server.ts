@@ -42,6 +42,8 @@ export interface ServerOptions {
   corsOrigins?: string[];
   /** Where /api/app/upload keeps files until a handler takes them. */
   uploadsDir?: string;
+  /** The stored audio of a meeting, for the player (GET /api/app/audio/<meeting id>). */
+  meetingAudioFile?: (meetingId: string) => string | undefined;
 }
 
 export interface RunningServer {
@@ -102,6 +104,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
     appApi: options.appApi,
     uploadsDir: options.uploadsDir ?? join(tmpdir(), 'switchboard-uploads'),
     auth,
+    meetingAudioFile: options.meetingAudioFile,
   });
   router.add('GET', '/health', {
     // Liveness only: nothing about providers, keys or configuration.

@@ -1,9 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import type { AppServices } from '../../bootstrap.ts';
-import type { AppApiTable } from '../../server/app-api.ts';
-import type { ServedRouting } from '../../server/routing-service.ts';
 import { createServer } from '../../server/server.ts';
 import { loadApiToken } from '../../server/token.ts';
 import type { CliContext } from '../context.ts';
@@ -11,12 +8,6 @@ import type { CliContext } from '../context.ts';
 /** The built renderer, where `npm run build` puts it. */
 const DEFAULT_UI_DIR = fileURLToPath(new URL('../../../../out/renderer', import.meta.url));
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
-
-/** What serve takes from the app's services when the composition root provides it. */
-interface ServedServices {
-  appApi?: AppApiTable;
-  routing?: ServedRouting & { metricsText(): Promise<string> };
-}
 
 interface ServeOptions {
   host: string;
@@ -47,9 +38,13 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         throw new Error(`--port ${options.port} is not a port number`);
       const { dataDir } = context.paths();
       const { token } = loadApiToken(dataDir);
-      const services = (await context.services()) as AppServices & ServedServices;
-      // A running server follows edits to providers.yaml.
-      services.engine.source.watch();
+      // The server runs the transcription queue (resuming jobs a crash cut short) and follows edits to
+      // providers.yaml; the player loads meeting audio from the server.
+      const services = await context.services({
+        runQueue: true,
+        watchConfig: true,
+        audioUrl: (meeting) => (meeting.audioFile ? `/api/app/audio/${encodeURIComponent(meeting.id)}` : null),
+      });
       const uiDir = options.ui ? (options.uiDir ?? DEFAULT_UI_DIR) : undefined;
       const staticDir = uiDir && existsSync(uiDir) ? uiDir : undefined;
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -60,8 +55,10 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         port,
         staticDir,
         appApi: services.appApi,
+        uploadsDir: services.uploadsDir,
+        meetingAudioFile: (id) => services.store.meetings.find(id)?.audioFile ?? undefined,
         routingService: services.routing,
-        metricsText: services.routing ? () => services.routing!.metricsText() : undefined,
+        metricsText: () => services.routing.metricsText(),
         publicMetrics: options.publicMetrics,
         logger: { info: options.quiet ? () => {} : log, error: log },
       });
