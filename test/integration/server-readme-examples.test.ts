@@ -7,14 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack, TOKEN } from './server-harness.ts';
 
 /**
- * Every ```sh block marked `<!-- exercised -->` in README.md (and in docs/server.md, the server
- * section proposed for it) runs against a live server, as a reader would paste it: the examples'
+ * Every ```sh block marked `<!-- exercised -->` in README.md runs against a live server, as a reader
+ * would paste it: the examples'
  * http://127.0.0.1:7878 becomes the test server's address, $SWITCHBOARD_TOKEN its token.
  */
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const JFK_WAV = resolve(ROOT, '..', 'shared', 'audio', 'jfk.wav');
-const DOCUMENTS = ['README.md', 'docs/server.md'];
+const DOCUMENTS = ['README.md'];
 const EXAMPLE = /<!--\s*exercised\s*-->\s*\n```(?:sh|bash)\n([\s\S]*?)```/g;
 const run = promisify(execFile);
 
