@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium: the end-to-end tests drive the real renderer in it; ffmpeg: decodes mp3/m4a/ogg/webm/flac
-# (a static ffmpeg also comes from npm, the system one is the fallback).
-debian_packages=(chromium ffmpeg)
+# (a static ffmpeg also comes from npm, the system one is the fallback); curl: the README examples test.
+debian_packages=(chromium ffmpeg curl)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
