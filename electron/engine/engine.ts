@@ -12,6 +12,7 @@ import type { ModelInfo } from './contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from './contract/transcription.ts';
 import type { ProviderAdapter } from './providers/types.ts';
 import { mayReach } from './routing/candidates.ts';
+import { chatOperation } from './routing/operations.ts';
 import type { RouteInfo, Router } from './routing/types.ts';
 
 /** What callers (CLI, HTTP, IPC) say besides the request itself. */
@@ -182,11 +183,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         estimatedInputTokens: estimatePromptTokens(request.messages),
         maxOutputTokens: request.max_tokens,
       },
-      {
-        kind: 'chat',
-        invoke: (candidate, ctx) => candidate.adapter.chat({ ...request, model: candidate.model }, ctx),
-        usageOf: (event) => (event.type === 'finish' ? event.usage : undefined),
-      },
+      chatOperation(request),
       signal,
     );
     for await (const event of routed) yield event.type === 'route' ? event : event.data;
