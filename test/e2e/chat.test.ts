@@ -71,6 +71,23 @@ describe('chat in browser mode', () => {
     const stopped = page.getByRole('article', { name: 'Answer' }).last();
     expect((await stopped.locator('.message-body').innerText()).trim().length).toBeGreaterThanOrEqual(early);
     await expect(stopped.getByText('Stopped.').isVisible()).resolves.toBe(true);
+    // Regenerate writes a new answer in place of the stopped one.
+    await stopped.getByRole('button', { name: 'Regenerate' }).click();
+    await page.getByRole('button', { name: 'Stop the answer' }).waitFor({ timeout: 15_000 });
+    await expect
+      .poll(
+        async () =>
+          (await page.getByRole('article', { name: 'Answer' }).last().locator('.message-body').innerText()).trim()
+            .length,
+        {
+          timeout: 120_000,
+        },
+      )
+      .toBeGreaterThan(20);
+    await page.getByRole('button', { name: 'Stop the answer' }).click();
+    await page.getByRole('button', { name: 'Send message' }).waitFor({ timeout: 15_000 });
+    expect(await page.getByRole('article', { name: 'Answer' }).count()).toBe(1);
+
     // Nothing went to the cloud for a question the local model answered.
     expect(fake.requests).toHaveLength(0);
 

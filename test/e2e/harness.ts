@@ -165,13 +165,17 @@ export interface RunningApp {
 
 const CLI = join(repoRoot, 'bin', 'switchboard.mjs');
 
-function cliHasServe(): boolean {
+/** Why `switchboard serve` cannot be started yet, or undefined when its help answers. */
+function serveUnavailable(): string | undefined {
   const probe = spawnSync(process.execPath, [CLI, 'serve', '--help'], {
     cwd: repoRoot,
     encoding: 'utf8',
     timeout: 60_000,
   });
-  return probe.status === 0;
+  // Commander answers `<unknown> --help` with the program's help: only serve's own help lists --port.
+  if (probe.status === 0 && probe.stdout.includes('--port')) return undefined;
+  if (probe.status === 0) return 'bin/switchboard.mjs has no `serve` command yet';
+  return `\`switchboard serve --help\` fails:\n${`${probe.stdout}${probe.stderr}`.slice(0, 1500)}`;
 }
 
 /**
@@ -179,12 +183,8 @@ function cliHasServe(): boolean {
  * the login URL it prints. Fails with its output when it does not come up.
  */
 export async function startApp(workspace: Workspace): Promise<RunningApp> {
-  if (!cliHasServe()) {
-    throw new Error(
-      'waiting for the lead: `switchboard serve` is not in bin/switchboard.mjs yet (electron/engine/cli/commands/serve.ts), ' +
-        'so browser mode cannot be started as the real CLI child process',
-    );
-  }
+  const unavailable = serveUnavailable();
+  if (unavailable) throw new Error(`browser mode cannot start as the real CLI child process: ${unavailable}`);
   const args = [
     CLI,
     '--data-dir',
@@ -296,7 +296,8 @@ export async function openApp(browser: Browser, app: RunningApp): Promise<Page> 
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(error.message));
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(message.text());
+    // "Failed to load resource" names the resource only in its location.
+    if (message.type() === 'error') problems.push(`${message.text()} (${message.location().url})`);
   });
   (page as Page & { problems?: string[] }).problems = problems;
   await page.goto(app.loginUrl);

@@ -87,14 +87,22 @@ describe('meetings in browser mode', () => {
     const stamps = await page.getByRole('region', { name: 'Transcript' }).locator('button.timestamp').allInnerTexts();
     expect(stamps[0]).toMatch(/^\d+:\d\d$/);
 
-    // Click-to-seek: the player jumps to the segment's start.
+    // The recording plays in the page, and a timestamp seeks the player to its segment.
     const audio = page.locator('audio');
-    if ((await audio.count()) > 0) {
-      await page.getByRole('region', { name: 'Transcript' }).locator('button.timestamp').nth(3).click();
-      await expect
-        .poll(() => audio.evaluate((element: HTMLAudioElement) => element.currentTime), { timeout: 10_000 })
-        .toBeGreaterThan(1);
-    }
+    expect(await audio.count(), 'the meeting has no audio player').toBe(1);
+    await expect
+      .poll(() => audio.evaluate((element: HTMLAudioElement) => element.readyState), {
+        timeout: 15_000,
+        message: `the meeting's audio did not load from ${await audio.getAttribute('src')}`,
+      })
+      .toBeGreaterThanOrEqual(1);
+    expect(await audio.evaluate((element: HTMLAudioElement) => element.duration)).toBeCloseTo(55.2, 0);
+    const fourth = page.getByRole('region', { name: 'Transcript' }).locator('button.timestamp').nth(3);
+    const [minutes, seconds] = (await fourth.innerText()).split(':').map(Number);
+    await fourth.click();
+    await expect
+      .poll(() => audio.evaluate((element: HTMLAudioElement) => element.currentTime), { timeout: 10_000 })
+      .toBeGreaterThanOrEqual((minutes ?? 0) * 60 + (seconds ?? 0));
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),

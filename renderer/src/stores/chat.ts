@@ -1,5 +1,10 @@
 import { create } from 'zustand';
-import type { ChatMessageView, ConversationSummary, RouteView } from '../../../electron/engine/contract/api.ts';
+import type {
+  ChatMessageView,
+  ChatSendEvent,
+  ConversationSummary,
+  RouteView,
+} from '../../../electron/engine/contract/api.ts';
 import type { ErrorCode } from '../../../electron/engine/contract/errors.ts';
 import { api } from '../api/client.ts';
 import { type ShownError, toShownError } from '../lib/errors.ts';
@@ -29,6 +34,8 @@ interface ChatState {
   loadConversations(): Promise<void>;
   open(id: string | null): Promise<void>;
   send(content: string): Promise<void>;
+  /** Writes a new answer in place of the conversation's last one. */
+  regenerate(messageId: string): Promise<void>;
   stop(): void;
   rename(id: string, title: string): Promise<void>;
   remove(id: string): Promise<void>;
@@ -48,12 +55,13 @@ export const useChat = create<ChatState>((set, get) => {
    * An answer that ended without being saved (stopped, failed, cut off) stays in the conversation as
    * the user saw it, with its note, instead of vanishing when the next question starts.
    */
-  function settlePending(): void {
+  function settlePending(answerId: string | undefined): void {
     const { pending } = get();
     if (!pending) return;
     const { route } = pending;
     const message: ChatMessageView = {
-      id: `unsaved-${Date.now()}`,
+      // The engine stores the answer under the id it announced; without one it never reached the engine.
+      id: answerId ?? `unsaved-${Date.now()}`,
       role: 'assistant',
       content: pending.text,
       createdAt: Date.now(),
@@ -65,6 +73,49 @@ export const useChat = create<ChatState>((set, get) => {
       pending: null,
       routes: route ? { ...state.routes, [message.id]: route } : state.routes,
     }));
+  }
+
+  /** Streams one answer: live in `pending` while it comes, then into the conversation. */
+  async function streamAnswer(
+    open: (signal: AbortSignal) => AsyncIterable<ChatSendEvent>,
+    onConversation?: (event: Extract<ChatSendEvent, { type: 'conversation' }>) => void,
+  ): Promise<void> {
+    const controller = new AbortController();
+    running = controller;
+    set({ pending: { text: '', route: null, error: null } });
+    const update = (change: Partial<PendingAnswer>) =>
+      set((state) => (state.pending ? { pending: { ...state.pending, ...change } } : {}));
+    let route: RouteView | null = null;
+    let answerId: string | undefined;
+    try {
+      for await (const event of open(controller.signal)) {
+        if (event.type === 'conversation') {
+          answerId = event.assistantMessageId;
+          onConversation?.(event);
+        } else if (event.type === 'route') {
+          route = event.route;
+          update({ route });
+        } else if (event.type === 'text') {
+          set((state) =>
+            state.pending ? { pending: { ...state.pending, text: state.pending.text + event.text } } : {},
+          );
+        } else if (event.type === 'saved') {
+          const saved = event.message;
+          set((state) => ({
+            messages: [...state.messages, saved],
+            pending: null,
+            routes: route ? { ...state.routes, [saved.id]: route } : state.routes,
+          }));
+        }
+      }
+      if (controller.signal.aborted) update({ error: { code: 'CANCELLED', message: 'Stopped.' } });
+    } catch (error) {
+      update({ error: toShownError(error) });
+    } finally {
+      running = null;
+      settlePending(answerId);
+      void get().loadConversations();
+    }
   }
 
   return {
@@ -101,46 +152,25 @@ export const useChat = create<ChatState>((set, get) => {
 
     async send(content) {
       if (running) return;
-      const controller = new AbortController();
-      running = controller;
       const now = Date.now();
       const draftUser: ChatMessageView = { id: `draft-${now}`, role: 'user', content, createdAt: now };
-      set((state) => ({ messages: [...state.messages, draftUser], pending: { text: '', route: null, error: null } }));
+      set((state) => ({ messages: [...state.messages, draftUser] }));
       const input = { conversationId: get().activeId ?? undefined, content, ...choiceInput(get().choice) };
-      const update = (change: Partial<PendingAnswer>) =>
-        set((state) => (state.pending ? { pending: { ...state.pending, ...change } } : {}));
-      let route: RouteView | null = null;
-      try {
-        for await (const event of api.stream('chat.send', input, controller.signal)) {
-          if (event.type === 'conversation') {
-            set((state) => ({
-              activeId: event.conversationId,
-              messages: state.messages.map((m) => (m === draftUser ? { ...m, id: event.userMessageId } : m)),
-            }));
-          } else if (event.type === 'route') {
-            route = event.route;
-            update({ route });
-          } else if (event.type === 'text') {
-            set((state) =>
-              state.pending ? { pending: { ...state.pending, text: state.pending.text + event.text } } : {},
-            );
-          } else if (event.type === 'saved') {
-            const saved = event.message;
-            set((state) => ({
-              messages: [...state.messages, saved],
-              pending: null,
-              routes: route ? { ...state.routes, [saved.id]: route } : state.routes,
-            }));
-          }
-        }
-        if (controller.signal.aborted) update({ error: { code: 'CANCELLED', message: 'Stopped.' } });
-      } catch (error) {
-        update({ error: toShownError(error) });
-      } finally {
-        running = null;
-        settlePending();
-        void get().loadConversations();
-      }
+      await streamAnswer(
+        (signal) => api.stream('chat.send', input, signal),
+        (event) =>
+          set((state) => ({
+            activeId: event.conversationId,
+            messages: state.messages.map((m) => (m === draftUser ? { ...m, id: event.userMessageId } : m)),
+          })),
+      );
+    },
+
+    async regenerate(messageId) {
+      const conversationId = get().activeId;
+      if (running || !conversationId) return;
+      set((state) => ({ messages: state.messages.filter((m) => m.id !== messageId) }));
+      await streamAnswer((signal) => api.stream('chat.regenerate', { conversationId, messageId }, signal));
     },
 
     stop() {

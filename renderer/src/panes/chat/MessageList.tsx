@@ -3,7 +3,7 @@ import type { ChatMessageView, RouteView } from '../../../../electron/engine/con
 import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { fromSerialized, type ShownError } from '../../lib/errors.ts';
 import { formatCost, formatLatency } from '../../lib/format.ts';
-import { type PendingAnswer, useChat } from '../../stores/chat.ts';
+import { type PendingAnswer, useChat, useIsStreaming } from '../../stores/chat.ts';
 import { useSettings } from '../../stores/settings.ts';
 import { Markdown } from './Markdown.tsx';
 
@@ -42,7 +42,17 @@ function AnswerFacts({ message, providerLabel }: { message: ChatMessageView; pro
   );
 }
 
-function SavedMessage({ message, route }: { message: ChatMessageView; route: RouteView | undefined }) {
+function SavedMessage({
+  message,
+  route,
+  last,
+}: {
+  message: ChatMessageView;
+  route: RouteView | undefined;
+  last: boolean;
+}) {
+  const regenerate = useChat((state) => state.regenerate);
+  const streaming = useIsStreaming();
   const providers = useSettings((state) => state.providers);
   if (message.role === 'user') {
     return (
@@ -64,6 +74,11 @@ function SavedMessage({ message, route }: { message: ChatMessageView; route: Rou
       </div>
       {message.error && <AnswerError error={fromSerialized(message.error)} />}
       {message.providerId && <AnswerFacts message={message} providerLabel={providerLabel} />}
+      {last && !message.id.startsWith('unsaved-') && (
+        <button type="button" className="ghost small" disabled={streaming} onClick={() => void regenerate(message.id)}>
+          Regenerate
+        </button>
+      )}
     </article>
   );
 }
@@ -108,8 +123,13 @@ export function MessageList() {
         following.current = list.scrollHeight - list.scrollTop - list.clientHeight < 120;
       }}
     >
-      {messages.map((message) => (
-        <SavedMessage key={message.id} message={message} route={routes[message.id]} />
+      {messages.map((message, index) => (
+        <SavedMessage
+          key={message.id}
+          message={message}
+          route={routes[message.id]}
+          last={index === messages.length - 1 && message.role === 'assistant' && pending === null}
+        />
       ))}
       {pending && <PendingMessage pending={pending} />}
       <div ref={end} />
