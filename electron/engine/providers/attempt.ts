@@ -15,11 +15,11 @@ export interface AttemptOptions {
 
 /**
  * One call to one upstream: the signal that bounds it (the caller's, the total timeout, the first-token
- * timeout), a fetch for the SDK that carries that signal and remembers the answer's status and headers,
- * and the translation of whatever it threw into a SwitchboardError that knows which of those fired.
+ * timeout), the answer's status and headers remembered (`answered`, or through `fetch` for SDKs that
+ * take no per-request signal or drop headers), and the translation of whatever it threw into a
+ * SwitchboardError that knows which of those fired.
  */
 export class Attempt {
-  readonly signal: AbortSignal;
   readonly #options: AttemptOptions;
   readonly #own = new AbortController();
   readonly #timers: NodeJS.Timeout[] = [];
@@ -27,10 +27,15 @@ export class Attempt {
   #timedOut: AbortCause | undefined;
   #response: { status: number; headers: Headers } | undefined;
   #responseStarted = false;
+  // A listener on the caller's signal rather than AbortSignal.any: any() keeps weak references and a
+  // finalization record per signal, a measurable share of each request's garbage collection.
+  readonly #cancel = () => this.#own.abort(this.#options.ctx.signal.reason);
 
   constructor(options: AttemptOptions) {
     this.#options = options;
-    this.signal = AbortSignal.any([options.ctx.signal, this.#own.signal]);
+    const { signal } = options.ctx;
+    if (signal.aborted) this.#cancel();
+    else signal.addEventListener('abort', this.#cancel, { once: true });
     const { timeoutMs, firstTokenTimeoutMs } = options.config;
     if (timeoutMs > 0) this.#timers.push(setTimeout(() => this.#timeout('timeout'), timeoutMs));
     if (options.awaitsFirstToken && firstTokenTimeoutMs > 0) {
@@ -39,14 +44,23 @@ export class Attempt {
     }
   }
 
-  /** A fetch for SDK clients: the SDK's own signal joined to this attempt's, the answer remembered. */
+  /** Aborts when the caller cancels or a timeout fires; pass it to every upstream request of the attempt. */
+  get signal(): AbortSignal {
+    return this.#own.signal;
+  }
+
+  /** A fetch for SDK clients built per attempt: the SDK's own signal joined to this attempt's, the answer remembered. */
   readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const signal = init?.signal ? AbortSignal.any([init.signal, this.signal]) : this.signal;
-    const response = await fetch(input, { ...init, signal });
-    this.#response = { status: response.status, headers: response.headers };
+    return this.answered(await fetch(input, { ...init, signal }));
+  };
+
+  /** The upstream answered (headers in, body not yet read): remembered for error translation. */
+  answered(response: Response): Response {
+    this.#response = response;
     if (response.ok) this.#responseStarted = true;
     return response;
-  };
+  }
 
   /** The first token arrived: from now on only the total timeout applies. */
   gotFirstToken(): void {
@@ -69,6 +83,7 @@ export class Attempt {
   /** Stops the timers and releases the upstream request if the caller left before it finished. */
   dispose(): void {
     for (const timer of this.#timers) clearTimeout(timer);
+    this.#options.ctx.signal.removeEventListener('abort', this.#cancel);
     this.#own.abort();
   }
 

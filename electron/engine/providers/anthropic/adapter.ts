@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { ChatStreamEvent, FinishReason, Usage } from '../../contract/chat.ts';
 import type { ModelInfo } from '../../contract/models.ts';
 import { type Attempt, runAttempt, streamChat } from '../attempt.ts';
+import { clientCache } from '../client-cache.ts';
 import type { CallContext, ChatCall, ProviderAdapter, ProviderConfig } from '../types.ts';
 import { toAnthropicMessages, toAnthropicOutputFormat, toAnthropicToolChoice, toAnthropicTools } from './messages.ts';
 
@@ -20,36 +21,40 @@ const FINISH_REASONS: Record<string, FinishReason> = {
 
 /** Anthropic's Messages API through @anthropic-ai/sdk. No embeddings: Anthropic has none. */
 export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter {
-  const client = (ctx: CallContext, attempt: Attempt) =>
-    new Anthropic({
-      apiKey: ctx.apiKey ?? null,
-      authToken: null,
-      baseURL: config.baseUrl ?? 'https://api.anthropic.com',
-      maxRetries: 0, // routing retries
-      timeout: config.timeoutMs,
-      fetch: attempt.fetch,
-      defaultHeaders: config.headers,
-      logLevel: 'off',
-    });
+  const client = clientCache(
+    (apiKey) =>
+      new Anthropic({
+        apiKey: apiKey ?? null,
+        authToken: null,
+        baseURL: config.baseUrl ?? 'https://api.anthropic.com',
+        maxRetries: 0, // routing retries
+        timeout: config.timeoutMs,
+        defaultHeaders: config.headers,
+        logLevel: 'off',
+      }),
+  );
 
   async function* chatEvents(call: ChatCall, ctx: CallContext, attempt: Attempt): AsyncIterable<ChatStreamEvent> {
     const { system, messages } = toAnthropicMessages(call.messages);
     // temperature and top_p are not sent: the Messages API of SDK 1.x no longer takes sampling parameters.
-    const stream = await client(ctx, attempt).messages.create(
-      {
-        model: call.model,
-        max_tokens: call.max_tokens ?? DEFAULT_MAX_TOKENS,
-        system,
-        messages,
-        stop_sequences: typeof call.stop === 'string' ? [call.stop] : call.stop,
-        tools: toAnthropicTools(call.tools),
-        tool_choice: toAnthropicToolChoice(call.tool_choice),
-        output_config: toAnthropicOutputFormat(call.response_format),
-        metadata: call.user ? { user_id: call.user } : undefined,
-        stream: true,
-      },
-      { signal: attempt.signal },
-    );
+    const { data: stream, response } = await client(ctx.apiKey)
+      .messages.create(
+        {
+          model: call.model,
+          max_tokens: call.max_tokens ?? DEFAULT_MAX_TOKENS,
+          system,
+          messages,
+          stop_sequences: typeof call.stop === 'string' ? [call.stop] : call.stop,
+          tools: toAnthropicTools(call.tools),
+          tool_choice: toAnthropicToolChoice(call.tool_choice),
+          output_config: toAnthropicOutputFormat(call.response_format),
+          metadata: call.user ? { user_id: call.user } : undefined,
+          stream: true,
+        },
+        { signal: attempt.signal },
+      )
+      .withResponse();
+    attempt.answered(response);
     // Anthropic numbers content blocks across text and tool_use; tool calls are numbered on their own.
     const toolIndexByBlock = new Map<number, number>();
     let model: string | undefined;
@@ -107,7 +112,7 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
     listModels: (ctx) =>
       runAttempt({ config, ctx, operation: 'models' }, async (attempt): Promise<ModelInfo[]> => {
         const models: ModelInfo[] = [];
-        for await (const model of client(ctx, attempt).models.list({}, { signal: attempt.signal })) {
+        for await (const model of client(ctx.apiKey).models.list({}, { signal: attempt.signal })) {
           models.push({
             id: model.id,
             providerId: config.id,

@@ -9,6 +9,7 @@ import type { EmbeddingResult } from '../../contract/embeddings.ts';
 import type { ModelInfo } from '../../contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from '../../contract/transcription.ts';
 import { type Attempt, runAttempt, streamChat } from '../attempt.ts';
+import { clientCache } from '../client-cache.ts';
 import type {
   CallContext,
   ChatCall,
@@ -37,13 +38,12 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
   // Azure addresses a deployment, not a model; configs map model names to deployment names.
   const upstreamModel = (model: string) => azure?.deployments[model] ?? model;
 
-  const client = (ctx: CallContext, attempt: Attempt): OpenAI => {
+  const client = clientCache((apiKey): OpenAI => {
     const options = {
       // Keyless endpoints (a local Ollama) still need a value, or the SDK reads OPENAI_API_KEY from the environment.
-      apiKey: ctx.apiKey ?? 'no-key',
+      apiKey: apiKey ?? 'no-key',
       maxRetries: 0, // routing retries, with its own backoff and key rotation
       timeout: config.timeoutMs,
-      fetch: attempt.fetch,
       defaultHeaders: config.headers,
       organization: null,
       project: null,
@@ -51,7 +51,7 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
     };
     if (azure) return new AzureOpenAI({ ...options, endpoint: config.baseUrl, apiVersion: azure.apiVersion });
     return new OpenAI({ ...options, baseURL: config.baseUrl ?? 'https://api.openai.com/v1' });
-  };
+  });
   const scope = (
     ctx: CallContext,
     operation: 'embeddings' | 'models' | 'moderation' | 'transcription',
@@ -74,7 +74,10 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
       stream: true,
       stream_options: { include_usage: true },
     };
-    const stream = await client(ctx, attempt).chat.completions.create(params, { signal: attempt.signal });
+    const { data: stream, response } = await client(ctx.apiKey)
+      .chat.completions.create(params, { signal: attempt.signal })
+      .withResponse();
+    attempt.answered(response);
     let finish: FinishReason | undefined;
     let usage: { inputTokens: number; outputTokens: number; estimated: false } | undefined;
     let answeredBy: string | undefined;
@@ -111,7 +114,7 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
 
     embed: (call: EmbeddingCall, ctx) =>
       runAttempt(scope(ctx, 'embeddings', call.model), async (attempt): Promise<EmbeddingResult> => {
-        const response = await client(ctx, attempt).embeddings.create(
+        const response = await client(ctx.apiKey).embeddings.create(
           {
             model: upstreamModel(call.model),
             input: call.input,
@@ -130,7 +133,7 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
 
     moderate: (input, ctx) =>
       runAttempt(scope(ctx, 'moderation'), async (attempt): Promise<ModerationResult> => {
-        const response = await client(ctx, attempt).moderations.create({ input }, { signal: attempt.signal });
+        const response = await client(ctx.apiKey).moderations.create({ input }, { signal: attempt.signal });
         const result = response.results[0];
         return {
           flagged: result?.flagged ?? false,
@@ -143,7 +146,7 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
     async *transcribe(request: TranscriptionRequest, ctx): AsyncIterable<TranscriptionEvent> {
       const model = request.model ?? 'whisper-1';
       const response = await runAttempt(scope(ctx, 'transcription', model), (attempt) =>
-        client(ctx, attempt).audio.transcriptions.create(
+        client(ctx.apiKey).audio.transcriptions.create(
           {
             file: createReadStream(request.filePath),
             model: upstreamModel(model),
@@ -188,7 +191,7 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
     listModels: (ctx) =>
       runAttempt(scope(ctx, 'models'), async (attempt): Promise<ModelInfo[]> => {
         const models: ModelInfo[] = [];
-        for await (const model of client(ctx, attempt).models.list({ signal: attempt.signal })) {
+        for await (const model of client(ctx.apiKey).models.list({ signal: attempt.signal })) {
           models.push({
             id: model.id,
             providerId: config.id,
