@@ -26,6 +26,9 @@ const usageEventSchema = z.object({
   fallbackDepth: z.number().int().nonnegative(),
 });
 
+/** An event as bound to INSERT_EVENT: SQLite has no booleans and better-sqlite3 binds no undefined. */
+type UsageRow = Record<keyof z.infer<typeof usageEventSchema>, string | number | null>;
+
 const pointRow = z.object({
   bucket: z.number(),
   provider_id: z.string(),
@@ -64,22 +67,42 @@ const AGGREGATES = `count(*) AS requests,
   total(input_tokens) AS input_tokens,
   total(output_tokens) AS output_tokens`;
 
-/** Usage events in SQLite: the engine's sink and the usage pane's and budgets' queries. */
+/** Events wait at most this long in memory before they are written… */
+const FLUSH_AFTER_MS = 250;
+/** …or until this many are waiting. */
+const FLUSH_AT_EVENTS = 200;
+
+const INSERT_EVENT = `INSERT OR IGNORE INTO usage_events (id, time, kind, provider_id, model, key_id, user_id, profile,
+    strategy, input_tokens, output_tokens, tokens_estimated, cost_usd, latency_ms, ttft_ms, outcome, error_code, fallback_depth)
+  VALUES (@id, @time, @kind, @providerId, @model, @keyId, @userId, @profile, @strategy, @inputTokens,
+    @outputTokens, @tokensEstimated, @costUsd, @latencyMs, @ttftMs, @outcome, @errorCode, @fallbackDepth)`;
+
+/**
+ * Usage events in SQLite: the engine's sink and the usage pane's and budgets' queries.
+ *
+ * `record` is on every request's path, and one SQLite transaction per event cost more than the rest of
+ * the accounting. Events are validated at once (a bad event still throws to its caller) but written in
+ * batches, one transaction per batch: after FLUSH_AFTER_MS, at FLUSH_AT_EVENTS, on `flush()`, and before
+ * every query here, so a query never misses an event. The price: a crash (or closing the database
+ * without `flush()`) loses at most the last FLUSH_AFTER_MS of events.
+ */
 export class UsageRepository implements UsageSink {
   private readonly prepare: (sql: string) => Statement;
+  private readonly writeBatch: (events: UsageRow[]) => void;
+  private pending: UsageRow[] = [];
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(db: Database) {
     this.prepare = statementCache(db);
+    this.writeBatch = db.transaction((events: UsageRow[]) => {
+      const insert = this.prepare(INSERT_EVENT);
+      for (const event of events) insert.run(event);
+    });
   }
 
   record(event: UsageEvent): void {
     const valid = usageEventSchema.parse(event);
-    this.prepare(
-      `INSERT OR IGNORE INTO usage_events (id, time, kind, provider_id, model, key_id, user_id, profile, strategy,
-          input_tokens, output_tokens, tokens_estimated, cost_usd, latency_ms, ttft_ms, outcome, error_code, fallback_depth)
-         VALUES (@id, @time, @kind, @providerId, @model, @keyId, @userId, @profile, @strategy, @inputTokens,
-          @outputTokens, @tokensEstimated, @costUsd, @latencyMs, @ttftMs, @outcome, @errorCode, @fallbackDepth)`,
-    ).run({
+    this.pending.push({
       ...valid,
       keyId: valid.keyId ?? null,
       userId: valid.userId ?? null,
@@ -87,6 +110,26 @@ export class UsageRepository implements UsageSink {
       errorCode: valid.errorCode ?? null,
       tokensEstimated: valid.tokensEstimated ? 1 : 0,
     });
+    if (this.pending.length >= FLUSH_AT_EVENTS) this.flush();
+    else this.timer ??= setTimeout(() => this.flushQuietly(), FLUSH_AFTER_MS);
+  }
+
+  /** Writes the events waiting in memory, in one transaction. */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    const events = this.pending;
+    this.pending = [];
+    this.writeBatch(events);
+  }
+
+  // From the timer nobody can take the error: like a failed synchronous write, a failed batch (disk
+  // full, database already closed) is dropped; the routing service's running totals still hold it.
+  private flushQuietly(): void {
+    try {
+      this.flush();
+    } catch {}
   }
 
   /**
@@ -95,6 +138,7 @@ export class UsageRepository implements UsageSink {
    * better-sqlite3 binds JS numbers as REAL, hence the casts to divide as integers.
    */
   series(sinceMs: number, bucket: UsageBucket, offsetMs = 0): UsagePoint[] {
+    this.flush();
     const size = BUCKET_MS[bucket];
     return this.prepare(
       `SELECT (CAST(time + @offset AS INTEGER) / CAST(@size AS INTEGER)) * @size - @offset AS bucket, provider_id, ${AGGREGATES},
@@ -118,6 +162,7 @@ export class UsageRepository implements UsageSink {
   }
 
   totals(sinceMs: number): UsageView['totals'] {
+    this.flush();
     const row = totalsRow.parse(this.prepare(`SELECT ${AGGREGATES} FROM usage_events WHERE time >= ?`).get(sinceMs));
     return {
       requests: row.requests,
@@ -130,6 +175,7 @@ export class UsageRepository implements UsageSink {
 
   /** Each provider's requests, share of all requests and spend since `sinceMs`, busiest first. */
   byProvider(sinceMs: number): UsageView['byProvider'] {
+    this.flush();
     const rows = this.prepare(
       `SELECT provider_id, count(*) AS requests, total(cost_usd) AS cost_usd FROM usage_events
          WHERE time >= ? GROUP BY provider_id ORDER BY requests DESC, provider_id`,
@@ -145,6 +191,7 @@ export class UsageRepository implements UsageSink {
 
   /** Spend in the budget period holding `now`, for one provider or (absent) all of them. */
   spend(period: BudgetPeriod, providerId?: string, now: number = Date.now()): number {
+    this.flush();
     const since = periodStart(period, now);
     const row =
       providerId === undefined
