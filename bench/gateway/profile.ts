@@ -1,0 +1,83 @@
+/**
+ * Where Switchboard's CPU goes on the gateway's hot path: the benchmark's upstream and Switchboard
+ * (under --cpu-prof), a fixed load for a while, then the functions with the most self time, and the
+ * profile file for Chrome DevTools or speedscope.
+ *
+ *   npx node bench/gateway/profile.ts [--seconds 10] [--clients 10] [--stream] [--top 30]
+ */
+
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runLoad } from './load.ts';
+import { BENCH_TOKEN, type Child, startChild } from './processes.ts';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    clients: { type: 'string', default: '10' },
+    stream: { type: 'boolean', default: false },
+    top: { type: 'string', default: '30' },
+  },
+});
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const profileDir = mkdtempSync(join(tmpdir(), 'switchboard-profile-'));
+const upstream = await startChild('./upstream.ts');
+let switchboard: Child | undefined;
+try {
+  switchboard = await startChild(
+    './switchboard.ts',
+    [upstream.url, BENCH_TOKEN],
+    ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+  );
+  const target = {
+    name: 'switchboard',
+    url: switchboard.url,
+    pid: switchboard.process.pid,
+    model: 'upstream/bench-model',
+    headers: { authorization: `Bearer ${BENCH_TOKEN}` },
+  };
+  const options = { concurrency: Number(values.clients), stream: values.stream };
+  await runLoad(target, { ...options, durationMs: 1_500 });
+  const load = await runLoad(target, { ...options, durationMs: Number(values.seconds) * 1000 });
+  const exited = once(switchboard.process, 'exit');
+  switchboard.stop();
+  await exited;
+  const file = join(profileDir, readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'))!);
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const selfMs = new Map<number, number>();
+  for (const [i, id] of profile.samples.entries()) {
+    selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  }
+  const byFunction = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const where = url ? `${url.replace(/^.*\/(node_modules|electron)\//, '$1/')}:${lineNumber + 1}` : '';
+    const name = `${functionName || '(anonymous)'} ${where}`.trim();
+    byFunction.set(name, (byFunction.get(name) ?? 0) + (selfMs.get(node.id) ?? 0));
+  }
+  const total = [...byFunction.values()].reduce((sum, ms) => sum + ms, 0);
+  const perRequest = (ms: number) => (ms / load.requests).toFixed(4);
+  process.stdout.write(
+    `${load.requests} ${values.stream ? 'streaming' : 'non-streaming'} requests at ${values.clients} clients, ` +
+      `${load.cpuMsPerRequest?.toFixed(3)} CPU ms/request; profile: ${file}\n\nself ms/request  share  function\n`,
+  );
+  for (const [name, ms] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top))) {
+    process.stdout.write(`${perRequest(ms).padStart(15)}  ${((ms / total) * 100).toFixed(1).padStart(4)}%  ${name}\n`);
+  }
+} finally {
+  switchboard?.process.kill('SIGKILL');
+  upstream.process.kill('SIGKILL');
+}
