@@ -63,12 +63,21 @@ const KEY_PREFIX = 'provider-key:';
 function secretKeyVault(store: Store): KeyVault & { all(): Record<string, string[]> } {
   const nameOf = (providerId: string, key: string) =>
     `${KEY_PREFIX}${providerId}:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+  // A key stored by the desktop app (under its OS-protected key) cannot be read headless, and the other
+  // way round: such keys are left out here rather than stopping the engine.
+  const readable = (name: string): string | undefined => {
+    try {
+      return store.secrets.getSecret(name);
+    } catch {
+      return undefined;
+    }
+  };
   const all = (): Record<string, string[]> => {
     const keys: Record<string, string[]> = {};
     for (const { name } of store.secrets.listMasked()) {
       if (!name.startsWith(KEY_PREFIX)) continue;
       const providerId = name.slice(KEY_PREFIX.length, name.lastIndexOf(':'));
-      const value = store.secrets.getSecret(name);
+      const value = readable(name);
       if (value) keys[providerId] = [...(keys[providerId] ?? []), value];
     }
     return keys;

@@ -80,10 +80,11 @@ async function start(): Promise<void> {
     watchConfig: true,
     runQueue: true,
     // The secrets key file is wrapped by the OS keychain where there is one.
-    keyProvider: fileKeyProvider(
-      join(paths.dataDir, 'secret.key'),
-      safeStorageAvailable() ? safeStorageKeyWrapper : undefined,
-    ),
+    // Its own file: a safeStorage-wrapped key cannot be read by `switchboard serve` or the CLI, which
+    // use the plain 0600 `secret.key`; each reads only the keys it stored itself.
+    keyProvider: safeStorageAvailable()
+      ? fileKeyProvider(join(paths.dataDir, 'secret.key.safestorage'), safeStorageKeyWrapper)
+      : fileKeyProvider(join(paths.dataDir, 'secret.key')),
     audioUrl: (meeting) => (meeting.audioFile ? meetingAudioUrl(meeting.id) : null),
   });
   lockDownSession();
