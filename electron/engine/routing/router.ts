@@ -312,7 +312,11 @@ export class RoutingService extends EventEmitter<RoutingEvents> implements Route
       toFront(candidates, chosen);
     }
     if (eligible < n) stableByRank(candidates, n);
-    applyStrategy(strategy, candidates, eligible, request, setKey, this.signals, this.strategySettings);
+    // A profile that names its chain (provider, fallback_providers) has said what comes first: `priority`
+    // keeps that order instead of re-sorting by the providers' global priorities.
+    const chained = Boolean(profile.provider) || profile.fallbackProviders.length > 0;
+    const ordering = strategy === 'priority' && chained ? 'fallback' : strategy;
+    applyStrategy(ordering, candidates, eligible, request, setKey, this.signals, this.strategySettings);
     // Fallback switched off: the strategy's choice alone (trimmed after the strategy, so balancing still works).
     if (!config.fallbackEnabled) candidates.length = 1;
     return { candidates, profile, strategy };

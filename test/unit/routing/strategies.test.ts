@@ -68,14 +68,20 @@ describe('strategies', () => {
     ]);
   });
 
-  it('priority always starts with the highest priority; fallback keeps the profile chain order', () => {
+  it('priority starts with the highest priority, unless the profile names its chain; fallback keeps the chain', () => {
     const providers = [provider('x', NOWHERE, { priority: 30 }), provider('y', NOWHERE, { priority: 20 })];
     const profiles = { default: { name: 'default', provider: 'x', fallbackProviders: ['y'] } };
+    expect(
+      router(providers, { strategy: 'priority' })
+        .plan(chatRequest())
+        .map((c) => c.provider.id),
+    ).toEqual(['y', 'x']);
+    // The profile said "x, then y": that is its priority order.
     expect(
       router(providers, { strategy: 'priority', profiles })
         .plan(chatRequest())
         .map((c) => c.provider.id),
-    ).toEqual(['y', 'x']);
+    ).toEqual(['x', 'y']);
     expect(
       router(providers, { strategy: 'fallback', profiles })
         .plan(chatRequest())
