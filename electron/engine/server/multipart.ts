@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
@@ -63,6 +63,7 @@ export async function receiveUpload(
   if (Number(ctx.req.headers['content-length']) > options.limit + MULTIPART_OVERHEAD_BYTES) {
     throw new HttpError(413, 'request_too_large', `the upload is larger than ${options.limit / 1024 / 1024} MB`);
   }
+  await mkdir(options.dir, { recursive: true });
   const fields: Record<string, string> = {};
   let file: ReceivedFile | undefined;
   const writes: Promise<void>[] = [];
@@ -107,7 +108,10 @@ export async function receiveUpload(
       stream.destroy();
       fail(new HttpError(413, 'request_too_large', `the upload is larger than ${options.limit / 1024 / 1024} MB`));
     });
-    writes.push(pipeline(stream, createWriteStream(received.path, { mode: 0o600 })));
+    const write = pipeline(stream, createWriteStream(received.path, { mode: 0o600 }));
+    // Awaited below; a failure before then (disk full) must not become an unhandled rejection.
+    write.catch(() => {});
+    writes.push(write);
   });
 
   const finished = new Promise<void>((resolve, reject) => {
