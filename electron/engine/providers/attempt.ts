@@ -27,6 +27,7 @@ export class Attempt {
   #timedOut: AbortCause | undefined;
   #response: { status: number; headers: Headers } | undefined;
   #responseStarted = false;
+  #finished = false;
   // A listener on the caller's signal rather than AbortSignal.any: any() keeps weak references and a
   // finalization record per signal, a measurable share of each request's garbage collection.
   readonly #cancel = () => this.#own.abort(this.#options.ctx.signal.reason);
@@ -67,6 +68,11 @@ export class Attempt {
     clearTimeout(this.#firstTokenTimer);
   }
 
+  /** The call ended as its protocol says it ends: nothing upstream is left to release. */
+  finished(): void {
+    this.#finished = true;
+  }
+
   fail(error: unknown): SwitchboardError {
     const { config, ctx, operation, model } = this.#options;
     return toProviderError(error, {
@@ -80,11 +86,12 @@ export class Attempt {
     });
   }
 
-  /** Stops the timers and releases the upstream request if the caller left before it finished. */
+  /** Stops the timers and releases the upstream request unless it finished (the caller left, or it failed). */
   dispose(): void {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#options.ctx.signal.removeEventListener('abort', this.#cancel);
-    this.#own.abort();
+    // Aborting a finished call would only build a DOMException and run the SDK's and fetch's listeners.
+    if (!this.#finished) this.#own.abort();
   }
 
   #timeout(cause: AbortCause): void {
@@ -97,7 +104,9 @@ export class Attempt {
 export async function runAttempt<T>(options: AttemptOptions, run: (attempt: Attempt) => Promise<T>): Promise<T> {
   const attempt = new Attempt(options);
   try {
-    return await run(attempt);
+    const result = await run(attempt);
+    attempt.finished();
+    return result;
   } catch (error) {
     throw attempt.fail(error);
   } finally {
@@ -123,6 +132,7 @@ export async function* streamChat(
     for await (const event of events(attempt)) {
       attempt.gotFirstToken();
       if (event.type === 'finish') {
+        attempt.finished();
         yield {
           ...event,
           model: event.model || call.model,
