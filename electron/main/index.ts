@@ -91,10 +91,7 @@ async function start(): Promise<void> {
   serveAppProtocol({
     rendererDir: join(import.meta.dirname, '../renderer'),
     contentSecurityPolicy,
-    meetingAudioFile: (meetingId) => {
-      const audioFile = services.store.meetings.find(meetingId)?.audioFile;
-      return audioFile ? join(paths.dataDir, 'audio', audioFile) : undefined;
-    },
+    meetingAudioFile: (meetingId) => services.queue.audioPathOf(meetingId),
   });
   registerIpc({ handlers: services.appApi, isAppUrl: isOwnUrl, saveUpload: createUploadSaver(services.uploadsDir) });
   Menu.setApplicationMenu(

@@ -92,6 +92,12 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
     this.adoptStoredJobs = options.adoptStoredJobs ?? true;
   }
 
+  /** Where a meeting's stored audio is (for the player), if it has any. */
+  audioPathOf(meetingId: string): string | undefined {
+    const audioFile = this.meetings.find(meetingId)?.audioFile;
+    return audioFile ? join(this.audioDir, audioFile) : undefined;
+  }
+
   /** Recovers jobs a crash left running, then starts the queued ones. Call once after opening the store. */
   start(): void {
     for (const meeting of this.meetings.withStatus('running')) {

@@ -56,7 +56,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         staticDir,
         appApi: services.appApi,
         uploadsDir: services.uploadsDir,
-        meetingAudioFile: (id) => services.store.meetings.find(id)?.audioFile ?? undefined,
+        meetingAudioFile: (id) => services.queue.audioPathOf(id),
         routingService: services.routing,
         metricsText: () => services.routing.metricsText(),
         publicMetrics: options.publicMetrics,
