@@ -117,15 +117,17 @@ export async function runAttempt<T>(options: AttemptOptions, run: (attempt: Atte
 /**
  * The shared shell around every adapter's chat stream: timeouts, error translation, a stream that ends
  * without its terminal event becoming STREAM_INTERRUPTED, and usage estimated where the provider gave none.
- * `events` yields the protocol's events and a `finish` only when the protocol said it was done.
+ * `events` yields the protocol's events and a `finish` only when the protocol said it was done; `streamed:
+ * false` says they come from one upstream answer in one piece, with no first token to wait for.
  */
 export async function* streamChat(
   config: ProviderConfig,
   call: ChatCall,
   ctx: CallContext,
   events: (attempt: Attempt) => AsyncIterable<ChatStreamEvent>,
+  { streamed = true }: { streamed?: boolean } = {},
 ): AsyncGenerator<ChatStreamEvent, void, undefined> {
-  const attempt = new Attempt({ config, ctx, operation: 'chat', model: call.model, awaitsFirstToken: true });
+  const attempt = new Attempt({ config, ctx, operation: 'chat', model: call.model, awaitsFirstToken: streamed });
   let output = '';
   let count = 0;
   try {

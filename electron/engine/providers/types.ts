@@ -76,6 +76,12 @@ export interface CallContext {
 export interface ChatCall extends Omit<ChatRequest, 'model'> {
   /** The provider's own model id (already resolved from aliases/profiles). */
   model: string;
+  /**
+   * False when the caller collects the whole answer (a non-streaming API call): an adapter whose
+   * protocol has a one-piece answer may ask for that instead of a stream, which costs the gateway
+   * less. Absent or true: stream.
+   */
+  stream?: boolean;
 }
 
 export interface EmbeddingCall extends Omit<EmbeddingRequest, 'model'> {

@@ -1,10 +1,12 @@
 import { createReadStream } from 'node:fs';
 import OpenAI, { AzureOpenAI } from 'openai';
 import type {
+  ChatCompletionCreateParamsBase,
   ChatCompletionCreateParamsStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
-import type { ChatStreamEvent, FinishReason } from '../../contract/chat.ts';
+import type { CompletionUsage } from 'openai/resources/completions';
+import type { ChatStreamEvent, FinishReason, Usage } from '../../contract/chat.ts';
 import type { EmbeddingResult } from '../../contract/embeddings.ts';
 import type { ModelInfo } from '../../contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from '../../contract/transcription.ts';
@@ -26,6 +28,12 @@ const FINISH_REASONS: Record<string, FinishReason> = {
   function_call: 'tool_calls',
   content_filter: 'content_filter',
 };
+
+const toUsage = (usage: CompletionUsage): Usage => ({
+  inputTokens: usage.prompt_tokens,
+  outputTokens: usage.completion_tokens,
+  estimated: false,
+});
 
 /**
  * OpenAI's wire protocol through the official SDK: OpenAI itself, Azure OpenAI (deployments and
@@ -63,14 +71,20 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
     model,
   });
 
-  async function* chatEvents(call: ChatCall, ctx: CallContext, attempt: Attempt): AsyncIterable<ChatStreamEvent> {
-    const { model, messages, ...rest } = call;
-    const params: ChatCompletionCreateParamsStreaming = {
+  const chatParams = (call: ChatCall): ChatCompletionCreateParamsBase => {
+    const { model, messages, stream: _stream, ...rest } = call;
+    return {
       ...rest,
       model: upstreamModel(model),
       // The engine's message schema is OpenAI's own; the SDK's stricter per-role union adds nothing here.
       messages: messages as ChatCompletionMessageParam[],
-      tool_choice: rest.tool_choice as ChatCompletionCreateParamsStreaming['tool_choice'],
+      tool_choice: rest.tool_choice as ChatCompletionCreateParamsBase['tool_choice'],
+    };
+  };
+
+  async function* chatEvents(call: ChatCall, ctx: CallContext, attempt: Attempt): AsyncIterable<ChatStreamEvent> {
+    const params: ChatCompletionCreateParamsStreaming = {
+      ...chatParams(call),
       stream: true,
       stream_options: { include_usage: true },
     };
@@ -79,17 +93,11 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
       .withResponse();
     attempt.answered(response);
     let finish: FinishReason | undefined;
-    let usage: { inputTokens: number; outputTokens: number; estimated: false } | undefined;
+    let usage: Usage | undefined;
     let answeredBy: string | undefined;
     for await (const chunk of stream) {
       answeredBy ||= chunk.model;
-      if (chunk.usage) {
-        usage = {
-          inputTokens: chunk.usage.prompt_tokens,
-          outputTokens: chunk.usage.completion_tokens,
-          estimated: false,
-        };
-      }
+      if (chunk.usage) usage = toUsage(chunk.usage);
       const choice = chunk.choices[0];
       if (!choice) continue;
       if (choice.delta?.content) yield { type: 'text', text: choice.delta.content };
@@ -108,9 +116,34 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
     if (finish) yield { type: 'finish', reason: finish, usage, model: answeredBy };
   }
 
+  /** A collected call's answer in one piece (stream: false upstream), as the events its stream would have sent. */
+  async function* completionEvents(call: ChatCall, ctx: CallContext, attempt: Attempt): AsyncIterable<ChatStreamEvent> {
+    const { data: completion, response } = await client(ctx.apiKey)
+      .chat.completions.create({ ...chatParams(call), stream: false }, { signal: attempt.signal })
+      .withResponse();
+    attempt.answered(response);
+    const choice = completion.choices[0];
+    if (!choice) return; // no finish: the shell reports the answer as incomplete
+    if (choice.message.content) yield { type: 'text', text: choice.message.content };
+    for (const [index, toolCall] of (choice.message.tool_calls ?? []).entries()) {
+      if (toolCall.type !== 'function') continue;
+      const { name, arguments: argumentsDelta } = toolCall.function;
+      yield { type: 'tool_call', index, id: toolCall.id, name, argumentsDelta };
+    }
+    yield {
+      type: 'finish',
+      reason: FINISH_REASONS[choice.finish_reason] ?? 'stop',
+      usage: completion.usage && toUsage(completion.usage),
+      model: completion.model,
+    };
+  }
+
   return {
     config,
-    chat: (call, ctx) => streamChat(config, call, ctx, (attempt) => chatEvents(call, ctx, attempt)),
+    chat: (call, ctx) =>
+      call.stream === false
+        ? streamChat(config, call, ctx, (attempt) => completionEvents(call, ctx, attempt), { streamed: false })
+        : streamChat(config, call, ctx, (attempt) => chatEvents(call, ctx, attempt)),
 
     embed: (call: EmbeddingCall, ctx) =>
       runAttempt(scope(ctx, 'embeddings', call.model), async (attempt): Promise<EmbeddingResult> => {
