@@ -28,6 +28,8 @@ fi
 # (the CPU build ships inside the package) and llama.cpp source builds (prebuilt binaries come from npm).
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip \
   NODE_LLAMA_CPP_SKIP_DOWNLOAD=true
-if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+# `npm install`, not `npm ci`: this npm records only this platform's optional binaries (biome, llama.cpp)
+# in the lock file, and `npm ci` then refuses the lock as out of sync; install still follows its versions.
+npm install --no-audit --no-fund
 
 npm run build
