@@ -4,9 +4,14 @@
  * time, so queueing does not hide it) and the requests per second each sustains (50 clients), for
  * non-streaming and streaming chat completions.
  *
- *   npx node bench/gateway/run.ts [--seconds 10] [--json]
+ *   npx node bench/gateway/run.ts [--seconds 10] [--json] [--also <label>=<checkout>]…
+ *
+ * `--also` adds Switchboard as built from another checkout (a `git archive` of an earlier commit with
+ * node_modules linked in), so a change is measured before/after in the same run, under the same load.
  */
 import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type LoadResult, runLoad, type Target } from './load.ts';
 import { BENCH_TOKEN, type Child, startChild, startPortkey, UPSTREAM_KEY } from './processes.ts';
@@ -16,6 +21,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     'latency-seconds': { type: 'string', default: '4' },
     json: { type: 'boolean', default: false },
+    also: { type: 'string', multiple: true, default: [] },
   },
 });
 const loadMs = Number(values.seconds) * 1000;
@@ -32,6 +38,15 @@ const upstream = await startChild('./upstream.ts');
 children.push(upstream);
 const switchboard = await startChild('./switchboard.ts', [upstream.url, BENCH_TOKEN]);
 children.push(switchboard);
+const others: { label: string; child: Child }[] = [];
+for (const also of values.also) {
+  const [label, checkout] = also.split('=');
+  if (!label || !checkout) throw new Error(`--also wants <label>=<checkout>, not "${also}"`);
+  const entry = pathToFileURL(resolve(checkout, 'bench/gateway/switchboard.ts')).href;
+  const child = await startChild(entry, [upstream.url, BENCH_TOKEN]);
+  children.push(child);
+  others.push({ label, child });
+}
 const portkey = await startPortkey();
 children.push(portkey);
 
@@ -50,6 +65,13 @@ const targets: Target[] = [
     model: 'upstream/bench-model',
     headers: { authorization: `Bearer ${BENCH_TOKEN}` },
   },
+  ...others.map(({ label, child }) => ({
+    name: label,
+    url: child.url,
+    pid: child.process.pid,
+    model: 'upstream/bench-model',
+    headers: { authorization: `Bearer ${BENCH_TOKEN}` },
+  })),
   {
     name: 'portkey',
     url: portkey.url,
