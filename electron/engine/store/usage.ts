@@ -81,16 +81,18 @@ const INSERT_EVENT = `INSERT OR IGNORE INTO usage_events (id, time, kind, provid
  * Usage events in SQLite: the engine's sink and the usage pane's and budgets' queries.
  *
  * `record` is on every request's path, and one SQLite transaction per event cost more than the rest of
- * the accounting. Events are validated at once (a bad event still throws to its caller) but written in
- * batches, one transaction per batch: after FLUSH_AFTER_MS, at FLUSH_AT_EVENTS, on `flush()`, and before
- * every query here, so a query never misses an event. The price: a crash (or closing the database
- * without `flush()`) loses at most the last FLUSH_AFTER_MS of events.
+ * the accounting. Events are validated at once (a bad event still throws to its caller); an event after
+ * a quiet spell is written at once too (a CLI run's one request is on disk before it exits), and it opens
+ * a window of FLUSH_AFTER_MS in which the events that follow wait in memory and are written together in
+ * one transaction: when the window ends, at FLUSH_AT_EVENTS, on `flush()`, and before every query here,
+ * so a query never misses an event. The price: a crash, or closing the database without `flush()`,
+ * loses at most the last FLUSH_AFTER_MS of events of a busy gateway.
  */
 export class UsageRepository implements UsageSink {
   private readonly prepare: (sql: string) => Statement;
   private readonly writeBatch: (events: UsageRow[]) => void;
   private pending: UsageRow[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private window: NodeJS.Timeout | undefined;
 
   constructor(db: Database) {
     this.prepare = statementCache(db);
@@ -110,14 +112,16 @@ export class UsageRepository implements UsageSink {
       errorCode: valid.errorCode ?? null,
       tokensEstimated: valid.tokensEstimated ? 1 : 0,
     });
-    if (this.pending.length >= FLUSH_AT_EVENTS) this.flush();
-    else this.timer ??= setTimeout(() => this.flushQuietly(), FLUSH_AFTER_MS);
+    if (this.window === undefined) {
+      this.window = setTimeout(this.closeWindow, FLUSH_AFTER_MS).unref();
+      this.flush();
+    } else if (this.pending.length >= FLUSH_AT_EVENTS) {
+      this.flush();
+    }
   }
 
   /** Writes the events waiting in memory, in one transaction. */
   flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     if (this.pending.length === 0) return;
     const events = this.pending;
     this.pending = [];
@@ -126,11 +130,12 @@ export class UsageRepository implements UsageSink {
 
   // From the timer nobody can take the error: like a failed synchronous write, a failed batch (disk
   // full, database already closed) is dropped; the routing service's running totals still hold it.
-  private flushQuietly(): void {
+  private readonly closeWindow = () => {
+    this.window = undefined;
     try {
       this.flush();
     } catch {}
-  }
+  };
 
   /**
    * Requests, errors, spend and tokens per time bucket and provider since `sinceMs`. Buckets are UTC
