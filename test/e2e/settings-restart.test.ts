@@ -42,6 +42,10 @@ describe('settings', () => {
     let page = await openApp(browser, app);
     await goToPane(page, 'Providers & settings');
 
+    // The pane shows the stored settings once they have loaded: only then is a click a change to them.
+    await expect
+      .poll(() => page.getByRole('switch', { name: 'Cloud fallback' }).getAttribute('aria-checked'))
+      .toBe('true');
     await page.getByRole('switch', { name: 'Cloud fallback' }).click();
     await expect
       .poll(() => page.getByRole('switch', { name: 'Cloud fallback' }).getAttribute('aria-checked'))
