@@ -64,6 +64,11 @@ export const chatRequestSchema = z.object({
   tool_choice: z.unknown().optional(),
   response_format: responseFormatSchema.optional(),
   user: z.string().optional(),
+  /**
+   * False when the caller wants the whole answer at once (an HTTP client without `stream`): adapters may
+   * then ask the upstream for one answer instead of a stream. Engine callers still read a stream.
+   */
+  stream: z.boolean().optional(),
 });
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 

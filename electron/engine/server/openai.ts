@@ -62,7 +62,11 @@ const modelName = (route: RouteInfo | undefined, model?: string) =>
 async function chatCompletions(ctx: RequestContext, deps: ServerDeps): Promise<void> {
   const body = await readJson(ctx, chatCompletionSchema);
   const { stream, stream_options, max_completion_tokens, n: _n, ...rest } = body;
-  const request: ChatRequest = { ...rest, max_tokens: rest.max_tokens ?? max_completion_tokens ?? undefined };
+  const request: ChatRequest = {
+    ...rest,
+    stream: stream === true,
+    max_tokens: rest.max_tokens ?? max_completion_tokens ?? undefined,
+  };
   const options = requestOptions(ctx, body.user);
   markEngineCall(ctx);
   const events = deps.engine.chat(request, options);

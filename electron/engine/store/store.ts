@@ -31,15 +31,20 @@ export interface Store {
 export function openStore(options: StoreOptions): Store {
   const db = openDatabase(options.file, options);
   const keyProvider = options.keyProvider ?? fileKeyProvider(join(dirname(options.file), 'secret.key'));
+  const usage = new UsageRepository(db);
   return {
     db,
     conversations: new ConversationRepository(db),
     meetings: new MeetingRepository(db),
     templates: new TemplateRepository(db),
     settings: new SettingsRepository(db),
-    usage: new UsageRepository(db),
+    usage,
     secrets: new SecretStore(db, keyProvider),
     search: new SearchIndex(db),
-    close: () => db.close(),
+    close: () => {
+      // Usage events wait up to 250 ms to share a transaction: write them before the database closes.
+      usage.flush();
+      db.close();
+    },
   };
 }
