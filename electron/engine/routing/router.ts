@@ -18,6 +18,7 @@ import type { UsagePoint, UsageView } from '../contract/api.ts';
 import type { Capability } from '../contract/capabilities.ts';
 import type { ChatRequest, ChatStreamEvent } from '../contract/chat.ts';
 import { SwitchboardError, toSwitchboardError } from '../contract/errors.ts';
+import { collectChat } from '../providers/collect.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
 import {
   type BreakerSettings,
@@ -34,7 +35,7 @@ import { type HealthChange, HealthMonitor, type ProviderHealth } from './health.
 import { KeyPools, type KeyView } from './keys.ts';
 import { LatencyTracker, latencyKey } from './latency.ts';
 import { RateLimiter } from './limiter.ts';
-import { chatOperation, collectText } from './operations.ts';
+import { chatOperation } from './operations.ts';
 import { type BackoffSettings, DEFAULT_BACKOFF } from './policy.ts';
 import { MemoryState, type RoutingState } from './state.ts';
 import { StickyAssignments, type StickyStatistics } from './sticky.ts';
@@ -563,7 +564,7 @@ export class RoutingService extends EventEmitter<RoutingEvents> implements Route
     const messages: ChatRequest['messages'] = [{ role: 'user', content: prompt }];
     let route: { providerId: string; model: string } | undefined;
     try {
-      const answer = await collectText(
+      const answer = await collectChat(
         (async function* (events: AsyncIterable<RoutedEvent<ChatStreamEvent>>) {
           for await (const event of events) {
             if (event.type === 'route') route = event.route;
@@ -578,17 +579,15 @@ export class RoutingService extends EventEmitter<RoutingEvents> implements Route
         ),
       );
       const provider = this.config.providers.find((p) => p.id === providerId)!;
-      const model = route?.model ?? answer.model ?? '';
+      const model = route?.model || answer.model;
       return {
         providerId,
         model,
         text: answer.text,
         latencyMs: this.clock.now() - started,
-        inputTokens: answer.usage?.inputTokens,
-        outputTokens: answer.usage?.outputTokens,
-        costUsd: answer.usage
-          ? this.prices.cost(provider, model, answer.usage.inputTokens, answer.usage.outputTokens)
-          : undefined,
+        inputTokens: answer.usage.inputTokens,
+        outputTokens: answer.usage.outputTokens,
+        costUsd: this.prices.cost(provider, model, answer.usage.inputTokens, answer.usage.outputTokens),
       };
     } catch (error) {
       return {
