@@ -1,50 +1,14 @@
 // biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, not DOM nodes
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { FakeServer } from '../fakes/http-fake.ts';
-import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
-import {
-  type Browser,
-  CLOUD_PROVIDER,
-  ensureRendererBuilt,
-  goToPane,
-  launchBrowser,
-  makeWorkspace,
-  openApp,
-  type RunningApp,
-  requirePrerequisites,
-  saveScreenshot,
-  startApp,
-  type Workspace,
-} from './harness.ts';
+import { goToPane, saveScreenshot, stageSuite } from './harness.ts';
 
+const stage = stageSuite({ workspace: { cloudFallback: false, models: false } });
 let fake: FakeServer;
-let workspace: Workspace;
-let app: RunningApp;
-let browser: Browser;
 let page: Page;
-
-beforeAll(async () => {
-  requirePrerequisites();
-  await ensureRendererBuilt();
-  fake = await startFakeOpenAI({ models: [CLOUD_PROVIDER.model] });
-  // A new user: no model on the machine, and cloud fallback off.
-  workspace = makeWorkspace({
-    cloudUrl: `${fake.url}/v1`,
-    cloudKey: FAKE_OPENAI_KEY,
-    cloudFallback: false,
-    models: false,
-  });
-  app = await startApp(workspace);
-  browser = await launchBrowser();
-  page = await openApp(browser, app);
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await fake?.close();
-  workspace?.cleanup();
+beforeAll(() => {
+  ({ fake, page } = stage as Required<typeof stage>);
 });
 
 describe('first run', () => {

@@ -14,7 +14,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
+import type { FakeOptions, FakeServer } from '../fakes/http-fake.ts';
+import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
 
 /**
  * The end-to-end suite's stage: the renderer built for browser mode, a real `switchboard serve`
@@ -339,4 +342,52 @@ export async function goToPane(
 ): Promise<void> {
   await page.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: label }).click();
   await page.getByRole('main', { name: label }).waitFor();
+}
+
+export interface StageOptions {
+  /** The fake cloud provider's settings (its models are always the cloud model). */
+  fake?: Omit<FakeOptions, 'models'>;
+  workspace?: Omit<WorkspaceOptions, 'cloudUrl' | 'cloudKey'>;
+  browserArgs?: string[];
+  /** Start the server and open the app before the tests (default); false: the suite starts it itself. */
+  start?: boolean;
+}
+
+/** What a suite runs against; filled in by stageSuite's beforeAll. */
+export interface Stage {
+  fake: FakeServer;
+  workspace: Workspace;
+  browser: Browser;
+  app?: RunningApp;
+  page?: Page;
+}
+
+/**
+ * Registers the suite's setup and teardown: a fake cloud provider, a workspace pointing at it, the
+ * server and Chromium with the app open. The returned object is filled in before the first test.
+ */
+export function stageSuite(options: StageOptions = {}): Stage {
+  const stage = {} as Stage;
+  beforeAll(async () => {
+    requirePrerequisites();
+    await ensureRendererBuilt();
+    stage.fake = await startFakeOpenAI({ ...options.fake, models: [CLOUD_PROVIDER.model] });
+    stage.workspace = makeWorkspace({
+      ...options.workspace,
+      cloudUrl: `${stage.fake.url}/v1`,
+      cloudKey: FAKE_OPENAI_KEY,
+    });
+    stage.browser = await launchBrowser(options.browserArgs);
+    if (options.start !== false) {
+      stage.app = await startApp(stage.workspace);
+      stage.page = await openApp(stage.browser, stage.app);
+    }
+  }, 180_000);
+  afterAll(async () => {
+    await stage.browser?.close();
+    await stage.app?.stop();
+    await stage.fake?.close();
+    stage.workspace?.cleanup();
+  });
+  return stage;
 }

@@ -2,48 +2,24 @@
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { parseSync } from 'subtitle';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { FakeServer } from '../fakes/http-fake.ts';
-import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
 import {
-  type Browser,
-  CLOUD_PROVIDER,
-  ensureRendererBuilt,
   goToPane,
-  launchBrowser,
-  makeWorkspace,
-  openApp,
   pageProblems,
   type RunningApp,
-  requirePrerequisites,
   STANDUP_WAV,
   saveScreenshot,
-  startApp,
-  type Workspace,
+  stageSuite,
   waitForMeetingOrError,
 } from './harness.ts';
 
+const stage = stageSuite({ workspace: { cloudFallback: false } });
 let fake: FakeServer;
-let workspace: Workspace;
 let app: RunningApp;
-let browser: Browser;
 let page: Page;
-
-beforeAll(async () => {
-  requirePrerequisites();
-  await ensureRendererBuilt();
-  fake = await startFakeOpenAI({ models: [CLOUD_PROVIDER.model] });
-  workspace = makeWorkspace({ cloudUrl: `${fake.url}/v1`, cloudKey: FAKE_OPENAI_KEY, cloudFallback: false });
-  app = await startApp(workspace);
-  browser = await launchBrowser();
-  page = await openApp(browser, app);
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await fake?.close();
-  workspace?.cleanup();
+beforeAll(() => {
+  ({ fake, app, page } = stage as Required<typeof stage>);
 });
 
 /** Reads the job's progress bar until the meeting is done, returning every percentage it showed. */

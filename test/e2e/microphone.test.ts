@@ -1,48 +1,25 @@
 // biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, not DOM nodes
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeServer } from '../fakes/http-fake.ts';
-import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  type Browser,
-  CLOUD_PROVIDER,
-  ensureRendererBuilt,
   fakeMicrophoneFlags,
   goToPane,
-  launchBrowser,
-  makeWorkspace,
-  openApp,
   pageProblems,
   type RunningApp,
-  requirePrerequisites,
   STANDUP_WAV,
-  startApp,
-  type Workspace,
+  stageSuite,
   waitForMeetingOrError,
 } from './harness.ts';
 
-let fake: FakeServer;
-let workspace: Workspace;
-let app: RunningApp;
-let browser: Browser;
-let page: Page;
-
-beforeAll(async () => {
-  requirePrerequisites();
-  await ensureRendererBuilt();
-  fake = await startFakeOpenAI({ models: [CLOUD_PROVIDER.model] });
-  workspace = makeWorkspace({ cloudUrl: `${fake.url}/v1`, cloudKey: FAKE_OPENAI_KEY, cloudFallback: false });
-  app = await startApp(workspace);
+const stage = stageSuite({
+  workspace: { cloudFallback: false },
   // Chromium's fake capture device plays standup.wav as the microphone; the fake UI grants access.
-  browser = await launchBrowser(fakeMicrophoneFlags(STANDUP_WAV));
-  page = await openApp(browser, app);
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await fake?.close();
-  workspace?.cleanup();
+  browserArgs: fakeMicrophoneFlags(STANDUP_WAV),
+});
+let app: RunningApp;
+let page: Page;
+beforeAll(() => {
+  ({ app, page } = stage as Required<typeof stage>);
 });
 
 describe('recording from the microphone', () => {

@@ -1,45 +1,13 @@
 // biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, not DOM nodes
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeServer } from '../fakes/http-fake.ts';
-import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
-import {
-  type Browser,
-  CLOUD_PROVIDER,
-  ensureRendererBuilt,
-  goToPane,
-  launchBrowser,
-  makeWorkspace,
-  openApp,
-  type RunningApp,
-  requirePrerequisites,
-  startApp,
-  type Workspace,
-} from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { CLOUD_PROVIDER, goToPane, openApp, stageSuite, startApp } from './harness.ts';
 
-let fake: FakeServer;
-let workspace: Workspace;
-let app: RunningApp | undefined;
-let browser: Browser;
-
-beforeAll(async () => {
-  requirePrerequisites();
-  await ensureRendererBuilt();
-  fake = await startFakeOpenAI({ models: [CLOUD_PROVIDER.model] });
-  workspace = makeWorkspace({ cloudUrl: `${fake.url}/v1`, cloudKey: FAKE_OPENAI_KEY, cloudFallback: true });
-  browser = await launchBrowser();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await fake?.close();
-  workspace?.cleanup();
-});
+const stage = stageSuite({ workspace: { cloudFallback: true }, start: false });
 
 describe('settings', () => {
   it('survive a server restart: cloud fallback, strategy, budgets and provider order', async () => {
-    app = await startApp(workspace);
-    let page = await openApp(browser, app);
+    stage.app = await startApp(stage.workspace);
+    let page = await openApp(stage.browser, stage.app);
     await goToPane(page, 'Providers & settings');
 
     // The pane shows the stored settings once they have loaded: only then is a click a change to them.
@@ -61,9 +29,9 @@ describe('settings', () => {
     await page.waitForTimeout(500);
 
     await page.close();
-    await app.stop();
-    app = await startApp(workspace);
-    page = await openApp(browser, app);
+    await stage.app.stop();
+    stage.app = await startApp(stage.workspace);
+    page = await openApp(stage.browser, stage.app);
     await goToPane(page, 'Providers & settings');
 
     await expect
