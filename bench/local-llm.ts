@@ -15,9 +15,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ChatHistoryItem, LlamaChat } from 'node-llama-cpp';
 import { createLocalAdapter } from '../electron/engine/providers/local/local-adapter.ts';
-import type { ProviderConfig } from '../electron/engine/providers/types.ts';
 import { getLlamaHost } from '../native/gpu/llama-host.ts';
 import { createLlamaRuntime } from '../native/llama/llama-runtime.ts';
+import { providerConfig } from '../test/support/provider-config.ts';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '7' }, tokens: { type: 'string', default: '200' } },
@@ -78,26 +78,16 @@ async function direct(): Promise<Sample> {
 }
 
 // Through the engine's adapter interface.
-const config = {
+const config = providerConfig({
   id: 'local',
   kind: 'local',
   vendor: 'local',
   label: 'This machine',
-  keys: [],
-  models: [],
   capabilities: ['chat'],
-  priority: 0,
-  weight: 1,
-  enabled: true,
   limits: { onLimit: 'queue', maxQueueMs: 0 },
-  retry: { attempts: 1, backoffFactor: 0 },
   timeoutMs: 60_000,
   firstTokenTimeoutMs: 60_000,
-  prices: {},
-  headers: {},
-  contextWindows: {},
-  healthCheckIntervalMs: 0,
-} satisfies ProviderConfig;
+});
 const runtime = createLlamaRuntime({
   modelsDir: mkdtempSync(join(os.tmpdir(), 'bench-models-')),
   host,

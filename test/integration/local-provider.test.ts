@@ -11,28 +11,19 @@ import type { ProviderAdapter, ProviderConfig } from '../../electron/engine/prov
 import { getLlamaHost } from '../../native/gpu/llama-host.ts';
 import { createLlamaRuntime, type LlamaRuntime } from '../../native/llama/llama-runtime.ts';
 import { createWhisperTranscriber } from '../../native/whisper/index.ts';
+import { providerConfig } from '../support/provider-config.ts';
 import { REPO_ROOT, sharedFile, storiesGguf } from '../unit/native/models/shared-data.ts';
 
-const config: ProviderConfig = {
+const config: ProviderConfig = providerConfig({
   id: 'local',
   kind: 'local',
   vendor: 'local',
   label: 'This machine',
-  keys: [],
-  models: [],
   capabilities: ['chat', 'text_generation', 'embedding', 'transcription'],
-  priority: 0,
-  weight: 1,
-  enabled: true,
   limits: { onLimit: 'queue', maxQueueMs: 30_000 },
-  retry: { attempts: 1, backoffFactor: 0.5 },
   timeoutMs: 120_000,
   firstTokenTimeoutMs: 60_000,
-  prices: {},
-  headers: {},
-  contextWindows: {},
-  healthCheckIntervalMs: 0,
-};
+});
 
 let runtime: LlamaRuntime;
 let adapter: ProviderAdapter;

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { expect } from 'vitest';
-import { CHAT_CAPABILITIES } from '../../../electron/engine/contract/capabilities.ts';
 import type { SwitchboardError } from '../../../electron/engine/contract/errors.ts';
 import { createAdapter } from '../../../electron/engine/providers/create-adapter.ts';
 import type { ProviderAdapter, ProviderConfig } from '../../../electron/engine/providers/types.ts';
@@ -10,30 +9,9 @@ import { startFakeGemini } from '../../fakes/gemini.ts';
 import type { FakeOptions, FakeServer } from '../../fakes/http-fake.ts';
 import { startFakeOllama } from '../../fakes/ollama.ts';
 import { startFakeOpenAI } from '../../fakes/openai.ts';
+import { providerConfig } from '../../support/provider-config.ts';
 
-/** A provider as the engine sees it, with test-sized timeouts. */
-export function providerConfig(
-  overrides: Partial<ProviderConfig> & Pick<ProviderConfig, 'kind' | 'vendor' | 'label'>,
-): ProviderConfig {
-  return {
-    id: overrides.vendor,
-    keys: [],
-    models: [],
-    capabilities: [...CHAT_CAPABILITIES],
-    priority: 1,
-    weight: 1,
-    enabled: true,
-    limits: { onLimit: 'skip', maxQueueMs: 0 },
-    retry: { attempts: 1, backoffFactor: 0 },
-    timeoutMs: 5_000,
-    firstTokenTimeoutMs: 5_000,
-    prices: {},
-    headers: {},
-    contextWindows: {},
-    healthCheckIntervalMs: 0,
-    ...overrides,
-  };
-}
+export { providerConfig };
 
 /** A key that looks like a real one and is unique per run, so any leak of it is unmistakable. */
 export function secretKey(prefix: string): string {

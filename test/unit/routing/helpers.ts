@@ -6,30 +6,21 @@ import type { ProviderAdapter } from '../../../electron/engine/providers/types.t
 import { chatOperation } from '../../../electron/engine/routing/operations.ts';
 import type { RoutingService } from '../../../electron/engine/routing/router.ts';
 import type { RouteInfo, RoutingRequest } from '../../../electron/engine/routing/types.ts';
+import { providerConfig } from '../../support/provider-config.ts';
 
 /** An OpenAI-compatible provider as config/normalize.ts would produce it, aimed at `url` (a fake's). */
 export function provider(id: string, url: string, overrides: Partial<EngineProvider> = {}): EngineProvider {
   return {
+    ...providerConfig({ kind: 'openai-compatible', vendor: 'custom', label: `Provider ${id}` }),
     id,
-    kind: 'openai-compatible',
-    vendor: 'custom',
-    label: `Provider ${id}`,
     baseUrl: `${url}/v1`,
-    keys: [],
     models: ['gpt-4o-mini'],
     defaultModel: 'gpt-4o-mini',
     capabilities: ['chat', 'text_generation', 'summarization'],
     priority: 10,
-    weight: 1,
-    enabled: true,
-    limits: { onLimit: 'skip', maxQueueMs: 0 },
     retry: { attempts: 2, backoffFactor: 0.001 },
     timeoutMs: 10_000,
-    firstTokenTimeoutMs: 5_000,
-    prices: {},
-    headers: {},
-    contextWindows: {},
-    healthCheckIntervalMs: 0,
+    vendor: 'custom',
     onMachine: false,
     source: 'test',
     ...overrides,
