@@ -12,6 +12,7 @@ import type { ModelInfo } from './contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from './contract/transcription.ts';
 import type { ProviderAdapter } from './providers/types.ts';
 import { mayReach } from './routing/candidates.ts';
+import type { ProviderHealth } from './routing/health.ts';
 import { chatOperation } from './routing/operations.ts';
 import type { RouteInfo, Router } from './routing/types.ts';
 
@@ -26,14 +27,6 @@ export interface RequestOptions {
 export type EngineChatEvent = { type: 'route'; route: RouteInfo } | ChatStreamEvent;
 export type { ProviderView };
 export type EngineTranscriptionEvent = { type: 'route'; route: RouteInfo } | TranscriptionEvent;
-
-export interface HealthReport {
-  providerId: string;
-  status: 'healthy' | 'down' | 'disabled';
-  latencyMs?: number;
-  models?: number;
-  error?: string;
-}
 
 export interface EngineStatus {
   cloudFallback: boolean;
@@ -313,32 +306,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     return lists.flat();
   }
 
-  /** A cheap call (list models) to each provider, or to one. */
-  async health(providerId?: string): Promise<HealthReport[]> {
-    const providers = providerId ? [this.provider(providerId)] : this.config.providers;
-    return Promise.all(
-      providers.map(async (provider): Promise<HealthReport> => {
-        const adapter = this.adapters.get(provider.id);
-        if (!provider.enabled || !adapter || !mayReach(this.config, provider)) {
-          return { providerId: provider.id, status: 'disabled' };
-        }
-        const started = performance.now();
-        try {
-          const models = await adapter.listModels({
-            signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
-            apiKey: provider.keys[0],
-          });
-          return {
-            providerId: provider.id,
-            status: 'healthy',
-            latencyMs: Math.round(performance.now() - started),
-            models: models.length,
-          };
-        } catch (error) {
-          return { providerId: provider.id, status: 'down', error: toSwitchboardError(error).message };
-        }
-      }),
-    );
+  /** Checks each provider now with a cheap call (list models), or one; the router keeps the results. */
+  async health(providerId?: string): Promise<ProviderHealth[]> {
+    if (providerId) this.provider(providerId);
+    return providerId ? [await this.router.checkHealth(providerId)] : this.router.healthCheckAll();
   }
 
   status(): EngineStatus {

@@ -3,6 +3,7 @@ import type { EngineConfig, EngineProvider } from '../config/types.ts';
 import type { Capability } from '../contract/capabilities.ts';
 import type { Usage } from '../contract/chat.ts';
 import type { CallContext, ProviderAdapter } from '../providers/types.ts';
+import type { ProviderHealth } from './health.ts';
 
 export interface RoutingRequest {
   capability: Capability;
@@ -56,6 +57,10 @@ export interface Router {
   run<T>(request: RoutingRequest, operation: Operation<T>, signal: AbortSignal): AsyncIterable<RoutedEvent<T>>;
   /** The candidates in the order they would be tried now, without calling anyone. */
   plan(request: RoutingRequest): Candidate[];
+  /** Checks one provider now with a cheap call (list models) and keeps the result for routing. */
+  checkHealth(providerId: string): Promise<ProviderHealth>;
+  /** The same for every provider. */
+  healthCheckAll(): Promise<ProviderHealth[]>;
   /** Takes a new configuration (hot reload, settings change) without losing state it can keep. */
   configure(config: EngineConfig, adapters: ReadonlyMap<string, ProviderAdapter>): void;
   close(): void;
