@@ -32,7 +32,8 @@ export const STANDUP_WAV = join(sharedDir, 'audio', 'standup.wav');
 export const WHISPER_FIXTURE = join(repoRoot, 'test', 'fixtures', 'whisper-tiny-random');
 export const CHROMIUM = '/usr/bin/chromium';
 const RENDERER_OUT = join(repoRoot, 'out', 'renderer');
-const SCREENSHOTS = join(repoRoot, 'docs', 'screenshots');
+/** Where the suite's screenshots go (ignored by git); scripts/update-screenshots.sh copies the curated ones to docs/. */
+export const SCREENSHOTS = join(repoRoot, 'test-results', 'screenshots');
 
 export function requireFile(path: string, what: string): void {
   if (!existsSync(path)) throw new Error(`${what} is missing: ${path}`);

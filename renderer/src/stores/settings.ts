@@ -8,6 +8,7 @@ import type {
   SettingsView,
 } from '../../../electron/engine/contract/api.ts';
 import { api } from '../api/client.ts';
+import { coalesce } from '../lib/coalesce.ts';
 import { type ShownError, toShownError } from '../lib/errors.ts';
 
 export interface DownloadState {
@@ -62,6 +63,25 @@ export const useSettings = create<SettingsState>((set, get) => {
     }
   }
 
+  const loadSettings = coalesce(async () => {
+    await attempt(async () => {
+      const [settings, providers] = await Promise.all([api.call('settings.get', {}), api.call('providers.list', {})]);
+      set({ settings, providers });
+    });
+    set({ loaded: true });
+  });
+
+  const loadModels = coalesce(async () => {
+    await attempt(async () => {
+      const [hardware, catalog, installed] = await Promise.all([
+        api.call('hardware.get', {}),
+        api.call('models.catalog', {}),
+        api.call('models.installed', {}),
+      ]);
+      set({ hardware, catalog, installed });
+    });
+  });
+
   return {
     settings: null,
     providers: [],
@@ -73,24 +93,8 @@ export const useSettings = create<SettingsState>((set, get) => {
     error: null,
     loaded: false,
 
-    async load() {
-      await attempt(async () => {
-        const [settings, providers] = await Promise.all([api.call('settings.get', {}), api.call('providers.list', {})]);
-        set({ settings, providers, loaded: true });
-      });
-      set({ loaded: true });
-    },
-
-    async loadModels() {
-      await attempt(async () => {
-        const [hardware, catalog, installed] = await Promise.all([
-          api.call('hardware.get', {}),
-          api.call('models.catalog', {}),
-          api.call('models.installed', {}),
-        ]);
-        set({ hardware, catalog, installed });
-      });
-    },
+    load: loadSettings,
+    loadModels,
 
     async update(change) {
       const settings = await attempt(() => api.call('settings.update', change));

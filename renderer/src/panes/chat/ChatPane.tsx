@@ -10,13 +10,13 @@ import { Welcome } from './Welcome.tsx';
 
 export function ChatPane() {
   const { loadConversations, messages, pending, listError } = useChat();
-  const { load, loaded, loadModels } = useSettings();
+  const { load, loadModels } = useSettings();
 
   useEffect(() => {
     void loadConversations();
-    if (!loaded) void load();
+    void load();
     void loadModels();
-  }, [loadConversations, load, loaded, loadModels]);
+  }, [loadConversations, load, loadModels]);
 
   const empty = messages.length === 0 && pending === null;
   return (
