@@ -1,4 +1,6 @@
 import { useEffect } from 'react';
+import { isDesktop } from './api/client.ts';
+import { useSession } from './api/session.ts';
 import { Icon, type IconName } from './components/Icon.tsx';
 import { ChatPane } from './panes/chat/ChatPane.tsx';
 import { MeetingsPane } from './panes/meetings/MeetingsPane.tsx';
@@ -18,6 +20,7 @@ const THEME_ICON: Record<ThemeChoice, IconName> = { system: 'auto', light: 'sun'
 
 export function App() {
   const { pane, setPane, theme, setTheme } = useUi();
+  const signOut = useSession((state) => state.signOut);
 
   // Ctrl/Cmd+1…4 switch panes, as in most desktop apps with a sidebar.
   useEffect(() => {
@@ -67,6 +70,12 @@ export function App() {
           <Icon name={THEME_ICON[theme]} />
           <span className="nav-label">Theme: {theme}</span>
         </button>
+        {!isDesktop && (
+          <button type="button" className="nav-item" onClick={() => void signOut()} aria-label="Sign out">
+            <Icon name="signout" />
+            <span className="nav-label">Sign out</span>
+          </button>
+        )}
       </nav>
       <main className="pane" aria-label={NAV[pane].label}>
         {pane === 'chat' && <ChatPane />}

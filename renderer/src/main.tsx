@@ -1,24 +1,23 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
-import { establishSession } from './api/session.ts';
+import { useSession } from './api/session.ts';
 import { ThemeRoot } from './components/ThemeRoot.tsx';
+import { SignIn } from './SignIn.tsx';
 import './styles.css';
 
-const root = createRoot(document.getElementById('root')!);
+/** The app once signed in; the sign-in page (and nothing else) until then. */
+function Root() {
+  const status = useSession((state) => state.status);
+  if (status === 'checking') return null;
+  return status === 'signed-in' ? <App /> : <SignIn />;
+}
 
-const session = await establishSession();
-root.render(
+void useSession.getState().start();
+createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <ThemeRoot>
-      {session.ok ? (
-        <App />
-      ) : (
-        <main className="signin-failed" role="alert">
-          <h1>Switchboard</h1>
-          <p>{session.message}</p>
-        </main>
-      )}
+      <Root />
     </ThemeRoot>
   </StrictMode>,
 );

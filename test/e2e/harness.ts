@@ -169,6 +169,21 @@ export interface RunningApp {
 
 const CLI = join(repoRoot, 'bin', 'switchboard.mjs');
 
+/** Runs a `switchboard` command on the workspace's data dir, as a user would in a terminal. */
+export function runCli(
+  workspace: Workspace,
+  args: string[],
+): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, '--data-dir', workspace.dataDir, ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 60_000,
+    // No desktop here: `switchboard open` prints its link instead of starting a browser.
+    env: { ...process.env, DISPLAY: '', WAYLAND_DISPLAY: '' },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
 /** Why `switchboard serve` cannot be started yet, or undefined when its help answers. */
 function serveUnavailable(): string | undefined {
   const probe = spawnSync(process.execPath, [CLI, 'serve', '--help'], {

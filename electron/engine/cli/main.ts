@@ -6,6 +6,7 @@ import { transcribeThrough } from '../meetings/queue.ts';
 import { registerChatCommand } from './commands/chat.ts';
 import { registerMeetingsCommand } from './commands/meetings.ts';
 import { registerModelsCommand } from './commands/models.ts';
+import { registerOpenCommand } from './commands/open.ts';
 import { registerProvidersCommand } from './commands/providers.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerProvidersHealthCommand, registerProvidersStatsCommand } from './commands/stats.ts';
@@ -39,6 +40,7 @@ export function buildProgram(): { program: Command; context: CliContext } {
     };
   });
   registerServeCommand(program, context);
+  registerOpenCommand(program, context);
   registerTokenCommand(program, context);
   return { program, context };
 }

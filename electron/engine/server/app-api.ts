@@ -73,19 +73,31 @@ async function upload(ctx: RequestContext, uploadsDir: string): Promise<void> {
   sendJson(ctx, 200, { uploadId: uploadIdOf(received.file.path) });
 }
 
-const sessionSchema = z.object({ code: z.string().min(1).max(200) });
+const signInSchema = z.union([
+  z.object({ code: z.string().min(1).max(200) }).strict(),
+  z.object({ token: z.string().min(1).max(500) }).strict(),
+]);
 
-async function session(ctx: RequestContext, auth: Auth): Promise<void> {
-  const { code } = await readJson(ctx, sessionSchema);
-  const id = auth.redeemLoginCode(code);
-  if (!id) {
+/** Sign-in from the sign-in page: a one-time code (from a link) or the pasted API token, traded for the cookie. */
+async function signIn(ctx: RequestContext, auth: Auth): Promise<void> {
+  const input = await readJson(ctx, signInSchema);
+  const session = 'code' in input ? auth.redeemLoginCode(input.code) : auth.signInWithToken(input.token);
+  if (!session) {
     throw new HttpError(
       401,
-      'invalid_login_code',
-      'this login link was already used or has expired: restart `switchboard serve` (or run `switchboard serve` again) for a new one',
+      'code' in input ? 'invalid_login_code' : 'invalid_api_key',
+      'code' in input
+        ? 'This sign-in link was already used or has expired. Sign in with the API token, or open a new link.'
+        : 'That is not the API token of this Switchboard. Check that you copied all of it.',
     );
   }
-  sendJson(ctx, 200, { ok: true }, { 'set-cookie': Auth.sessionCookie(id) });
+  sendJson(ctx, 200, { signedIn: true }, { 'set-cookie': Auth.sessionCookie(session) });
+}
+
+/** A fresh one-time sign-in link for this server, for `switchboard open` (which holds the API token). */
+function signInLink(ctx: RequestContext, auth: Auth): void {
+  // The Host header has passed the server's allowed-hosts check: it is how this client reaches the server.
+  sendJson(ctx, 200, { url: `http://${ctx.req.headers.host}/?code=${auth.issueLoginCode()}` });
 }
 
 const AUDIO_TYPES: Record<string, string> = {
@@ -153,5 +165,21 @@ export function addAppApiRoutes(
       access,
       errors: appErrors,
     })
-    .add('POST', '/api/session', { handler: (ctx) => session(ctx, options.auth), access: 'public', errors: appErrors });
+    .add('POST', '/api/session', { handler: (ctx) => signIn(ctx, options.auth), access: 'public', errors: appErrors })
+    // Whether this browser is signed in: the page shows the sign-in page, never panes answered by 401s.
+    .add('GET', '/api/session', {
+      handler: (ctx) => sendJson(ctx, 200, { signedIn: options.auth.hasSession(ctx.req) }),
+      access: 'public',
+      errors: appErrors,
+    })
+    .add('DELETE', '/api/session', {
+      handler: (ctx) => sendJson(ctx, 200, { signedIn: false }, { 'set-cookie': Auth.clearedSessionCookie() }),
+      access: 'public',
+      errors: appErrors,
+    })
+    .add('POST', '/api/session/link', {
+      handler: (ctx) => signInLink(ctx, options.auth),
+      access: 'token',
+      errors: appErrors,
+    });
 }

@@ -1,9 +1,10 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 export const SESSION_COOKIE = 'switchboard_session';
 const LOGIN_CODE_TTL_MS = 5 * 60_000;
-const SESSION_TTL_MS = 12 * 60 * 60_000;
+/** How long a browser stays signed in: a week, across server restarts (the signing secret is kept on disk). */
+export const SESSION_TTL_MS = 7 * 24 * 60 * 60_000;
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -12,19 +13,32 @@ function digest(value: string): Buffer {
 /** Query parameters that would carry a credential in a URL, where it ends up in logs and history. */
 const CREDENTIAL_PARAMS = ['token', 'api_key', 'apikey', 'api-key', 'key', 'access_token', 'auth', 'authorization'];
 
+export interface AuthOptions {
+  /**
+   * Signs browser sessions. Kept in the data dir (server/token.ts), so a session outlives a restart of
+   * the server; absent, a random one per process (sessions end with the process).
+   */
+  sessionSecret?: Buffer;
+}
+
 /**
- * The API token (Bearer or x-api-key), and the browser sessions of browser mode: a one-time login
- * code printed in the UI's URL is traded once for an HttpOnly cookie, so the token itself never sits
- * in a URL, the history or the page's JavaScript.
+ * The API token (Bearer or x-api-key), and the browser sessions of browser mode. A browser signs in
+ * with the token pasted into the sign-in page, or with a one-time login code (the link `serve` and
+ * `switchboard open` print), and gets an HttpOnly cookie: the token itself never sits in a URL, the
+ * history or the page's JavaScript. Sessions are signed, not stored: `<expiry>.<nonce>.<HMAC>`.
  */
 export class Auth {
   private readonly tokenDigest: Buffer;
+  private readonly sessionKey: Buffer;
   private readonly codes = new Map<string, number>();
-  private readonly sessions = new Map<string, number>();
 
-  constructor(token: string) {
+  constructor(token: string, options: AuthOptions = {}) {
     if (token.length < 16) throw new Error('the API token must be at least 16 characters long');
     this.tokenDigest = digest(token);
+    // Keyed by the token as well: a new token (`switchboard token --rotate`) signs every browser out.
+    this.sessionKey = createHmac('sha256', options.sessionSecret ?? randomBytes(32))
+      .update(this.tokenDigest)
+      .digest();
   }
 
   /** Compares digests in constant time, so response timing says nothing about the token. */
@@ -55,27 +69,44 @@ export class Auth {
     return code;
   }
 
-  /** Trades a login code for a session id; undefined when the code is unknown, used or expired. */
+  /** Trades a login code for a session; undefined when the code is unknown, used or expired. */
   redeemLoginCode(code: string, now = Date.now()): string | undefined {
     const expires = this.codes.get(code);
     if (expires === undefined) return undefined;
     this.codes.delete(code);
-    if (expires <= now) return undefined;
-    for (const [id, sessionExpires] of this.sessions) if (sessionExpires <= now) this.sessions.delete(id);
-    const session = randomBytes(32).toString('base64url');
-    this.sessions.set(session, now + SESSION_TTL_MS);
-    return session;
+    return expires > now ? this.newSession(now) : undefined;
+  }
+
+  /** Trades the API token (pasted into the sign-in page) for a session; undefined when it is not the token. */
+  signInWithToken(candidate: string, now = Date.now()): string | undefined {
+    return this.matches(candidate.trim()) ? this.newSession(now) : undefined;
+  }
+
+  private signature(payload: string): Buffer {
+    return createHmac('sha256', this.sessionKey).update(payload).digest();
+  }
+
+  private newSession(now: number): string {
+    const payload = `${(now + SESSION_TTL_MS).toString(36)}.${randomBytes(16).toString('base64url')}`;
+    return `${payload}.${this.signature(payload).toString('base64url')}`;
   }
 
   hasSession(req: IncomingMessage, now = Date.now()): boolean {
     const session = readCookie(req.headers.cookie, SESSION_COOKIE);
-    if (!session) return false;
-    const expires = this.sessions.get(session);
-    return expires !== undefined && expires > now;
+    const [expires, nonce, signature, extra] = session?.split('.') ?? [];
+    if (!expires || !nonce || !signature || extra !== undefined) return false;
+    const expected = this.signature(`${expires}.${nonce}`);
+    const given = Buffer.from(signature, 'base64url');
+    return given.length === expected.length && timingSafeEqual(given, expected) && Number.parseInt(expires, 36) > now;
   }
 
   static sessionCookie(session: string): string {
-    return `${SESSION_COOKIE}=${session}; Path=/api/app; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_MS / 1000}`;
+    return `${SESSION_COOKIE}=${session}; Path=/api; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_MS / 1000}`;
+  }
+
+  /** Ends the browser's session (sign out): the cookie is replaced by an expired one. */
+  static clearedSessionCookie(): string {
+    return `${SESSION_COOKIE}=; Path=/api; HttpOnly; SameSite=Strict; Max-Age=0`;
   }
 }
 

@@ -24,6 +24,8 @@ export interface ServerOptions {
   engine: ServedEngine;
   /** Every request but /health, the login and the UI's files must carry it. */
   token: string;
+  /** Signs browser sessions (server/token.ts keeps it in the data dir); absent: sessions end with the process. */
+  sessionSecret?: Buffer;
   /** Default 127.0.0.1. Anything else exposes the API beyond this machine: the CLI asks for a flag. */
   host?: string;
   /** Default 7878; 0 picks a free port. */
@@ -87,7 +89,7 @@ function hostForUrl(host: string): string {
  */
 export async function createServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
-  const auth = new Auth(options.token);
+  const auth = new Auth(options.token, { sessionSecret: options.sessionSecret });
   const engine = options.engine;
   const redact = (text: string) =>
     redactSecrets(text, [options.token, ...engine.config.providers.flatMap((provider) => provider.keys)]);

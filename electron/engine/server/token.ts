@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 
 export const TOKEN_FILE_NAME = 'api-token';
+export const SESSION_SECRET_FILE_NAME = 'session-secret';
 
 export interface ApiToken {
   token: string;
@@ -13,6 +14,28 @@ export interface ApiToken {
 
 export function generateToken(): string {
   return `sb-${randomBytes(32).toString('base64url')}`;
+}
+
+/** A credential file's text when it exists and `valid` accepts it; its mode is narrowed to the owner again. */
+function readCredentialFile(file: string, valid: (text: string) => boolean): string | undefined {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    if (!valid(text)) return undefined;
+    // A copy or restore may have widened it; it is as good as a password.
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    return text;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return undefined;
+  }
+}
+
+function writeCredentialFile(dataDir: string, name: string, text: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, name);
+  writeFileSync(file, `${text}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
 }
 
 /**
@@ -26,25 +49,24 @@ export function loadApiToken(dataDir: string, env: NodeJS.ProcessEnv = process.e
     return { token: fromEnv, source: 'environment' };
   }
   const file = join(dataDir, TOKEN_FILE_NAME);
-  try {
-    const token = readFileSync(file, 'utf8').trim();
-    if (token.length >= 16) {
-      // A copy or restore may have widened it; the token is as good as a password.
-      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
-      return { token, source: 'file', file };
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  return writeNewToken(dataDir);
+  const token = readCredentialFile(file, (text) => text.length >= 16);
+  return token ? { token, source: 'file', file } : writeNewToken(dataDir);
 }
 
 /** Replaces the token in the data dir (`switchboard token --rotate`); clients must use the new one. */
 export function writeNewToken(dataDir: string): ApiToken {
-  mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, TOKEN_FILE_NAME);
   const token = generateToken();
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return { token, source: 'file', file };
+  return { token, source: 'file', file: writeCredentialFile(dataDir, TOKEN_FILE_NAME, token) };
+}
+
+/**
+ * The secret that signs browser sessions, kept in the data dir (owner only) so a signed-in browser stays
+ * signed in when the server restarts. Created on first use.
+ */
+export function loadSessionSecret(dataDir: string): Buffer {
+  const stored = readCredentialFile(join(dataDir, SESSION_SECRET_FILE_NAME), (text) => /^[0-9a-f]{64,}$/.test(text));
+  if (stored) return Buffer.from(stored, 'hex');
+  const secret = randomBytes(32);
+  writeCredentialFile(dataDir, SESSION_SECRET_FILE_NAME, secret.toString('hex'));
+  return secret;
 }

@@ -14,6 +14,8 @@ export interface HttpTransportOptions {
   /** Origin of `switchboard serve`; the page's own origin when omitted. */
   baseUrl?: string;
   fetch?: typeof fetch;
+  /** Called when the server answers 401: the browser's session ended, and the page goes back to sign-in. */
+  onUnauthorized?: () => void;
 }
 
 function isSerializedError(value: unknown): value is SerializedError {
@@ -30,13 +32,7 @@ async function errorFrom(response: Response): Promise<ApiError> {
     // not JSON: described below
   }
   if (response.status === 401) {
-    return new ApiError(
-      {
-        code: 'PROVIDER_UNAUTHORIZED',
-        message: 'This browser session is not signed in. Open the link `switchboard serve` printed to sign in again.',
-      },
-      401,
-    );
+    return new ApiError({ code: 'INVALID_REQUEST', message: 'This browser is not signed in to Switchboard.' }, 401);
   }
   const detail = text.trim().slice(0, 200) || response.statusText;
   return new ApiError(
@@ -73,6 +69,7 @@ function isAbort(error: unknown, signal?: AbortSignal): boolean {
 export function createHttpTransport({
   baseUrl = '',
   fetch: fetchImpl = fetch,
+  onUnauthorized,
 }: HttpTransportOptions = {}): SwitchboardApi {
   const post = async (path: string, init: RequestInit): Promise<Response> => {
     let response: Response;
@@ -82,6 +79,7 @@ export function createHttpTransport({
       if (isAbort(error, init.signal ?? undefined)) throw error;
       throw connectionError(error);
     }
+    if (response.status === 401) onUnauthorized?.();
     if (!response.ok) throw await errorFrom(response);
     return response;
   };

@@ -17,6 +17,7 @@ const PATHS = {
   stop: 'M7 7h10v10H7z',
   upload: 'M12 16V4M7 9l5-5 5 5M4 20h16',
   search: 'M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM21 21l-5-5',
+  signout: 'M10 4H5v16h5M15 8l4 4-4 4M19 12H9',
 } as const;
 
 export type IconName = keyof typeof PATHS;

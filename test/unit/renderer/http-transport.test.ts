@@ -155,8 +155,11 @@ describe('HTTP transport: calls', () => {
     expect(error).toMatchObject({ code: 'NOT_FOUND', message: 'NOT_FOUND: there is no meeting m9', status: 404 });
   });
 
-  it('explains a lost session and a non-JSON failure in words', async () => {
-    await expect(api.call('usage.get', {})).rejects.toThrow(/Open the link `switchboard serve` printed/);
+  it('a lost session sends the page back to sign-in; a non-JSON failure is explained in words', async () => {
+    let ended = 0;
+    const signedOut = createHttpTransport({ baseUrl, onUnauthorized: () => ended++ });
+    await expect(signedOut.call('usage.get', {})).rejects.toMatchObject({ status: 401, message: /not signed in/ });
+    expect(ended).toBe(1);
     await expect(api.call('hardware.get', {})).rejects.toMatchObject({ code: 'INTERNAL', status: 502 });
   });
 

@@ -33,23 +33,49 @@ describe('the API token', () => {
 });
 
 describe('login codes and sessions', () => {
+  const secret = Buffer.alloc(32, 7);
+  const cookieOf = (session: string) => request({ cookie: `other=1; ${SESSION_COOKIE}=${session}` });
+
   it('trades a code once for a session the cookie carries', () => {
-    const auth = new Auth(TOKEN);
+    const auth = new Auth(TOKEN, { sessionSecret: secret });
     const code = auth.issueLoginCode(0);
     const session = auth.redeemLoginCode(code, 1_000);
     expect(session).toBeDefined();
     expect(auth.redeemLoginCode(code, 2_000)).toBeUndefined();
-    expect(auth.hasSession(request({ cookie: `other=1; ${SESSION_COOKIE}=${session}` }), 3_000)).toBe(true);
+    expect(auth.hasSession(cookieOf(session!), 3_000)).toBe(true);
     expect(auth.hasSession(request({ cookie: `${SESSION_COOKIE}=forged` }), 3_000)).toBe(false);
     expect(Auth.sessionCookie(session!)).toMatch(/HttpOnly; SameSite=Strict/);
   });
 
-  it('lets a code expire after five minutes and a session after twelve hours', () => {
-    const auth = new Auth(TOKEN);
+  it('trades the API token, and nothing else, for a session', () => {
+    const auth = new Auth(TOKEN, { sessionSecret: secret });
+    expect(auth.signInWithToken(`${TOKEN}x`)).toBeUndefined();
+    expect(auth.signInWithToken(TOKEN.slice(0, -1))).toBeUndefined();
+    const session = auth.signInWithToken(` ${TOKEN}\n`);
+    expect(auth.hasSession(cookieOf(session!))).toBe(true);
+  });
+
+  it('lets a code expire after five minutes and a session after a week', () => {
+    const auth = new Auth(TOKEN, { sessionSecret: secret });
     expect(auth.redeemLoginCode(auth.issueLoginCode(0), 5 * 60_000)).toBeUndefined();
     const session = auth.redeemLoginCode(auth.issueLoginCode(0), 4 * 60_000)!;
-    const cookie = request({ cookie: `${SESSION_COOKIE}=${session}` });
-    expect(auth.hasSession(cookie, 11 * 3_600_000)).toBe(true);
-    expect(auth.hasSession(cookie, 13 * 3_600_000)).toBe(false);
+    const day = 24 * 3_600_000;
+    expect(auth.hasSession(cookieOf(session), 6 * day)).toBe(true);
+    expect(auth.hasSession(cookieOf(session), 8 * day)).toBe(false);
+  });
+
+  it('keeps a session across a restart with the same secret; a new token or secret ends it', () => {
+    const session = new Auth(TOKEN, { sessionSecret: secret }).signInWithToken(TOKEN)!;
+    expect(new Auth(TOKEN, { sessionSecret: Buffer.from(secret) }).hasSession(cookieOf(session))).toBe(true);
+    expect(new Auth(`${TOKEN}-rotated`, { sessionSecret: secret }).hasSession(cookieOf(session))).toBe(false);
+    expect(new Auth(TOKEN, { sessionSecret: Buffer.alloc(32, 8) }).hasSession(cookieOf(session))).toBe(false);
+    expect(new Auth(TOKEN).hasSession(cookieOf(session))).toBe(false);
+  });
+
+  it('refuses a session whose expiry was edited (the signature covers it)', () => {
+    const auth = new Auth(TOKEN, { sessionSecret: secret });
+    const [, nonce, signature] = auth.signInWithToken(TOKEN, 0)!.split('.');
+    const later = (10 * 365 * 24 * 3_600_000).toString(36);
+    expect(auth.hasSession(cookieOf(`${later}.${nonce}.${signature}`), 30 * 24 * 3_600_000)).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadApiToken, writeNewToken } from '../../../electron/engine/server/token.ts';
+import { loadApiToken, loadSessionSecret, writeNewToken } from '../../../electron/engine/server/token.ts';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -42,5 +42,19 @@ describe('the API token file', () => {
     const after = writeNewToken(dir).token;
     expect(after).not.toBe(before);
     expect(readFileSync(join(dir, 'api-token'), 'utf8').trim()).toBe(after);
+  });
+});
+
+describe('the session signing secret', () => {
+  it('is created once, owner-only, and the same after a restart; a widened file is tightened', () => {
+    dir = mkdtempSync(join(tmpdir(), 'switchboard-token-'));
+    const first = loadSessionSecret(dir);
+    const file = join(dir, 'session-secret');
+    expect(first.length).toBe(32);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    chmodSync(file, 0o644);
+    expect(loadSessionSecret(dir).equals(first)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.toString('hex'));
   });
 });

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { recordRunningServer } from '../../server/running.ts';
 import { createServer } from '../../server/server.ts';
-import { loadApiToken } from '../../server/token.ts';
+import { loadApiToken, loadSessionSecret } from '../../server/token.ts';
 import type { CliContext } from '../context.ts';
 
 /** The built renderer, where `npm run build` puts it. */
@@ -51,6 +52,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       const server = await createServer({
         engine: services.engine,
         token,
+        sessionSecret: loadSessionSecret(dataDir),
         host: options.host,
         port,
         staticDir,
@@ -67,6 +69,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
           `Warning: listening on ${options.host}: other machines can reach the API (every request still needs the token).\n`,
         );
       }
+      const forgetServer = recordRunningServer(dataDir, server.url);
       process.stdout.write(`Switchboard API on ${server.url}/v1 (token: \`switchboard token\`)\n`);
       if (staticDir) process.stdout.write(`Open Switchboard: ${server.loginUrl()}\n`);
       else if (options.ui) process.stderr.write(`No UI at ${uiDir}: run \`npm run build\` to serve the app too.\n`);
@@ -74,6 +77,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      forgetServer();
       await server.close();
     });
 }
