@@ -226,6 +226,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     request: TranscriptionRequest,
     options: RequestOptions = {},
   ): AsyncIterable<EngineTranscriptionEvent> {
+    // Bare ids of installed Whisper models (as /v1/models lists them) find the local provider.
+    await this.refreshLocalModels(false);
     const routed = this.router.run(
       {
         capability: 'transcription',
@@ -243,12 +245,13 @@ export class Engine extends EventEmitter<EngineEvents> {
               retryable: false,
             });
           }
-          // The candidate's model is a chat model; transcription names its own (or the provider's default).
-          const model =
-            request.model ||
-            (candidate.provider.kind === 'local'
+          // A named model arrives as routing resolved it (`local/whisper-base` → `whisper-base`). With none
+          // named, the candidate's model is a chat model: transcription takes the provider's default.
+          const model = request.model
+            ? candidate.model
+            : candidate.provider.kind === 'local'
               ? this.config.local.whisperModel
-              : transcriptionModelOf(candidate.provider.vendor));
+              : transcriptionModelOf(candidate.provider.vendor);
           return candidate.adapter.transcribe({ ...request, model }, ctx);
         },
       },

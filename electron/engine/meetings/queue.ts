@@ -263,6 +263,7 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
     let firstFraction: number | undefined;
     let storedProgress = meeting.progress;
     let progress = meeting.progress;
+    let finished: Extract<TranscriptionEvent, { type: 'done' }> | undefined;
     try {
       if (!meeting.audioFile)
         throw new SwitchboardError('AUDIO_INVALID', 'the meeting has no audio file to transcribe');
@@ -288,17 +289,17 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
           const stored = this.meetings.appendSegment(meeting.id, segment, progress);
           storedProgress = progress;
           this.emit('event', meeting.id, { type: 'segment', segment: stored });
-        } else {
-          this.setStatus(meeting.id, {
-            status: 'done',
-            progress: 1,
-            durationSeconds: event.durationSeconds,
-            language: event.language,
-          });
-          return;
-        }
+        } else finished = event;
       }
-      throw new SwitchboardError('BAD_RESPONSE', 'the transcriber stopped without finishing the file');
+      // Read to the end rather than stopping at 'done': a transcription left unread counts as cancelled
+      // in usage, and a finished one is a success.
+      if (!finished) throw new SwitchboardError('BAD_RESPONSE', 'the transcriber stopped without finishing the file');
+      this.setStatus(meeting.id, {
+        status: 'done',
+        progress: 1,
+        durationSeconds: finished.durationSeconds,
+        language: finished.language,
+      });
     } catch (error) {
       if (job.stopReason === 'cancel') this.setStatus(meeting.id, { status: 'cancelled' });
       else if (job.stopReason === 'shutdown') this.setStatus(meeting.id, { status: 'queued' });

@@ -224,6 +224,18 @@ async function transcriptions(ctx: RequestContext, deps: ServerDeps): Promise<vo
   } else sendJson(ctx, 200, answer.body, routeHeaders(ctx, answer.route));
 }
 
+/** The model every OpenAI client sends for "Whisper", whatever answers. */
+const OPENAI_WHISPER = 'whisper-1';
+
+/**
+ * `whisper-1` asks for Whisper, not for one vendor's deployment of it: unless a configured provider
+ * lists it by that name, it means the default transcription model (the local Whisper first).
+ */
+function transcriptionModel(deps: ServerDeps, model: string | undefined): string | undefined {
+  if (model !== OPENAI_WHISPER) return model;
+  return deps.engine.config.providers.some((p) => p.models.includes(OPENAI_WHISPER)) ? model : undefined;
+}
+
 async function transcribeUpload(
   ctx: RequestContext,
   deps: ServerDeps,
@@ -241,7 +253,12 @@ async function transcribeUpload(
   let duration = 0;
   let language = fields.language ?? '';
   for await (const event of deps.engine.transcribe(
-    { filePath: upload.file.path, model: fields.model, language: fields.language, prompt: fields.prompt },
+    {
+      filePath: upload.file.path,
+      model: transcriptionModel(deps, fields.model),
+      language: fields.language,
+      prompt: fields.prompt,
+    },
     requestOptions(ctx, fields.user),
   )) {
     markEngineEvent(ctx);
@@ -250,6 +267,8 @@ async function transcribeUpload(
     else if (event.type === 'done') {
       duration = event.durationSeconds;
       language = event.language;
+      // The route names the candidate's chat model when none was asked for; this is the one that transcribed.
+      if (route) route = { ...route, model: event.model };
     }
   }
   return { route, body: formatTranscript(fields.response_format ?? 'json', { segments, duration, language }) };

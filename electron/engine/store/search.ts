@@ -107,9 +107,11 @@ export class SearchIndex {
     }
     // bm25 scores are negative, more negative is better; the sort is stable, so ties keep meetings first.
     ranked.sort((a, b) => a.row.rank - b.row.rank);
-    // Snippets only for the hits returned: building one reads the row's text again.
+    // Snippets only for the hits returned: building one reads the row's text again. The rowid is bound
+    // as an integer: FTS5 ignores a `rowid = ?` filter given a REAL, which a JS number binds as, and
+    // would answer with the first matching row of any meeting.
     return ranked.slice(0, limit).map(({ source, row }) => {
-      const { snippet } = source.snippet.get({ query, rowid: row.rowid }) as { snippet: string };
+      const { snippet } = source.snippet.get({ query, rowid: BigInt(row.rowid) }) as { snippet: string };
       return { kind: source.kind, id: row.id, title: row.title, snippet, timestamp: row.timestamp, rank: row.rank };
     });
   }

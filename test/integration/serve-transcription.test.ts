@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MeetingView } from '../../electron/engine/contract/api.ts';
+import { type ServedCli, serveCli, sharedFile, type TestDataDir, testDataDir } from '../support/cli.ts';
+
+/**
+ * `switchboard serve` on a machine whose only model is a local Whisper (the committed random-weight
+ * one): what OpenAI clients send, and what the app's meetings leave in the usage figures.
+ */
+
+let data: TestDataDir;
+let served: ServedCli;
+beforeAll(async () => {
+  data = testDataDir({ whisper: true });
+  served = await serveCli(data);
+}, 60_000);
+afterAll(async () => {
+  await served?.stop();
+  data?.remove();
+});
+
+async function transcribe(model: string): Promise<Response> {
+  const form = new FormData();
+  form.append('file', new Blob([readFileSync(sharedFile('audio', 'jfk.wav'))]), 'jfk.wav');
+  form.append('model', model);
+  return served.fetch('/v1/audio/transcriptions', { method: 'POST', body: form });
+}
+
+describe('POST /v1/audio/transcriptions on the local Whisper', () => {
+  it('takes whisper-1, the id /v1/models lists and the bare model id', async () => {
+    const listed = (await (await served.fetch('/v1/models')).json()) as { data: { id: string }[] };
+    const whisperId = listed.data.map((model) => model.id).find((id) => id.endsWith('/whisper-tiny-random'));
+    expect(whisperId).toBe('local/whisper-tiny-random');
+
+    for (const model of ['whisper-1', whisperId!, 'whisper-tiny-random']) {
+      const response = await transcribe(model);
+      const body = await response.text();
+      expect(response.status, `model=${model}: ${body}`).toBe(200);
+      expect(response.headers.get('x-switchboard-provider')).toBe('local');
+      expect(response.headers.get('x-switchboard-model')).toBe('whisper-tiny-random');
+      expect((JSON.parse(body) as { text: string }).text.length).toBeGreaterThan(0);
+    }
+  }, 90_000);
+
+  it('still answers 404 for a model nobody has', async () => {
+    const response = await transcribe('whisper-large-v9');
+    expect(response.status).toBe(404);
+    expect(await response.text()).toContain('whisper-large-v9');
+  });
+});
+
+describe('usage of a meeting transcribed in the app', () => {
+  it('counts the finished transcription as a success, not as cancelled', async () => {
+    const form = new FormData();
+    form.append('file', new Blob([readFileSync(sharedFile('audio', 'jfk.wav'))]), 'jfk.wav');
+    const { uploadId } = (await (await served.fetch('/api/app/upload', { method: 'POST', body: form })).json()) as {
+      uploadId: string;
+    };
+    const before = await requestCounts();
+    const queued = await served.call<{ id: string }>('meetings.transcribe', { uploadId, title: 'Usage check' });
+    await expect
+      .poll(async () => (await served.call<MeetingView>('meetings.get', { id: queued.id })).status, { timeout: 60_000 })
+      .toBe('done');
+    await expect.poll(async () => (await requestCounts()).success - before.success).toBe(1);
+    expect((await requestCounts()).cancelled).toBe(before.cancelled);
+  }, 90_000);
+});
+
+/** The local provider's requests by outcome, from /metrics. */
+async function requestCounts(): Promise<{ success: number; cancelled: number }> {
+  const text = await (await served.fetch('/metrics')).text();
+  const count = (status: string) =>
+    Number(
+      new RegExp(`^switchboard_requests_total\\{provider="local",status="${status}"\\} (\\d+)`, 'm').exec(text)?.[1] ??
+        0,
+    );
+  return { success: count('success'), cancelled: count('cancelled') };
+}

@@ -1,0 +1,146 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/**
+ * `switchboard` run as a person runs it: bin/switchboard.mjs in its own process, with a data dir of its
+ * own. Tests that need a model lay one out in that data dir first.
+ */
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'switchboard.mjs');
+export const TEST_TOKEN = 'sb-test-token-0123456789abcdefghij';
+export const SHARED = resolve(ROOT, '..', 'shared');
+/** The committed random-weight Whisper (scripts/whisper-onnx): real graph, real tokenizer, garbage text. */
+export const WHISPER_FIXTURE = join(ROOT, 'test', 'fixtures', 'whisper-tiny-random');
+
+/** A file of ../shared, or an error saying the checkout lacks it. */
+export function sharedFile(...path: string[]): string {
+  const file = join(SHARED, ...path);
+  if (!existsSync(file)) throw new Error(`shared test data missing: ${file} (the checkout needs ../shared beside it)`);
+  return file;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment a CLI child gets: this one's, minus settings that would point it elsewhere. */
+function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const {
+    SWITCHBOARD_API_TOKEN: _token,
+    SWITCHBOARD_CONFIG: _config,
+    SWITCHBOARD_DATA_DIR: _data,
+    SWITCHBOARD_MODELS_DIR: _models,
+    ...base
+  } = process.env;
+  return { ...base, ...env };
+}
+
+/** Runs one command line to its end; never throws for a non-zero exit (the test looks at `code`). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolveRun) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env: childEnv(env), timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolveRun({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Starts a command that keeps running (serve, transcribe); the caller kills it. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export interface TestDataDir {
+  dir: string;
+  /** `--data-dir DIR`, to put before a command. */
+  args: string[];
+  remove(): void;
+}
+
+/** A fresh data dir; with `whisper`, the fixture Whisper installed in its models dir (as `models import --link` would). */
+export function testDataDir(options: { whisper?: boolean } = {}): TestDataDir {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-'));
+  if (options.whisper) {
+    mkdirSync(join(dir, 'models', 'whisper'), { recursive: true });
+    symlinkSync(WHISPER_FIXTURE, join(dir, 'models', 'whisper', 'whisper-tiny-random'), 'dir');
+  }
+  return { dir, args: ['--data-dir', dir], remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface ServedCli {
+  url: string;
+  child: ChildProcess;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
+  /** GET/POST with the token. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** POST /api/app/call/<method> with a JSON input; throws with the body on an error status. */
+  call<T = unknown>(method: string, input: object): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/** `switchboard serve --port 0 --no-ui` on a data dir; resolves once it listens. */
+export async function serveCli(data: TestDataDir, extra: string[] = []): Promise<ServedCli> {
+  const child = spawnCli([...data.args, 'serve', '--port', '0', '--no-ui', '--quiet', ...extra], {
+    SWITCHBOARD_API_TOKEN: TEST_TOKEN,
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start in 30 s:\n${output}`)), 30_000);
+    const look = () => {
+      const match = /Switchboard API on (http:\/\/[^/\s]+)\/v1/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]!);
+      }
+    };
+    child.stdout!.on('data', look);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}:\n${output}`));
+    });
+  });
+  const authed = (path: string, init: RequestInit = {}) =>
+    fetch(`${url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(init.headers as Record<string, string> | undefined) },
+    });
+  return {
+    url,
+    child,
+    output: () => output,
+    fetch: authed,
+    async call<T>(method: string, input: object): Promise<T> {
+      const response = await authed(`/api/app/call/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(input),
+      });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`${method} answered ${response.status}: ${text}`);
+      return JSON.parse(text) as T;
+    },
+    stop: () =>
+      new Promise<void>((resolveStop) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolveStop();
+        child.once('exit', () => resolveStop());
+        child.kill('SIGTERM');
+      }),
+  };
+}
