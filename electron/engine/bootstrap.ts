@@ -137,7 +137,9 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     audioDir: join(paths.dataDir, 'audio'),
     adoptStoredJobs: options.runQueue ?? false,
   });
+  // Every front, even a one-shot command, finds the jobs of a process that died (a killed CLI run).
   if (options.runQueue) queue.start();
+  else queue.recover();
 
   const prices = new PriceBook();
   const chat = engine.chat.bind(engine);
@@ -147,6 +149,7 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     store,
     queue,
     chat,
+    chatTarget: engine.chatTarget.bind(engine),
     costOf: (route, usage) =>
       prices.estimate(engine.provider(route.providerId), route.model, usage.inputTokens, usage.outputTokens),
     resolveUpload: (uploadId) => resolveUpload(uploadsDir, uploadId),

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { countMessageTokens } from './accounting/tokens.ts';
 import type { ConfigError } from './config/errors.ts';
 import type { FileProvider } from './config/schema.ts';
 import type { ConfigSource } from './config/source.ts';
@@ -10,7 +11,7 @@ import type { EmbeddingRequest, EmbeddingResult } from './contract/embeddings.ts
 import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors.ts';
 import type { ModelInfo } from './contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from './contract/transcription.ts';
-import type { ProviderAdapter } from './providers/types.ts';
+import type { ModelMeasure, ProviderAdapter } from './providers/types.ts';
 import { mayReach } from './routing/candidates.ts';
 import type { ProviderHealth } from './routing/health.ts';
 import { chatOperation } from './routing/operations.ts';
@@ -58,6 +59,15 @@ export type RouterFactory = (
 ) => Router;
 
 const HEALTH_TIMEOUT_MS = 10_000;
+/** What a cloud model of unknown size is taken to hold: small enough for nearly every chat model. */
+const UNKNOWN_CONTEXT_TOKENS = 8_192;
+
+export interface ChatTarget extends ModelMeasure {
+  providerId: string;
+  model: string;
+  /** False when the window is a guess (UNKNOWN_CONTEXT_TOKENS): the model is in no catalog. */
+  contextKnown: boolean;
+}
 const LOCAL_MODELS_TTL_MS = 30_000;
 
 function estimatePromptTokens(messages: ChatRequest['messages']): number {
@@ -180,6 +190,35 @@ export class Engine extends EventEmitter<EngineEvents> {
       signal,
     );
     for await (const event of routed) yield event.type === 'route' ? event : event.data;
+  }
+
+  /**
+   * Where a chat would go now and what that model holds: the context as loaded where it runs (a local
+   * model), else as configured (context_windows) or catalogued; a prompt's length by the model's own
+   * tokenizer where it runs here, else estimated. Callers that must fit a prompt (summaries) pin their
+   * requests to this provider and model, so the limits they measured are those of the model that answers.
+   */
+  async chatTarget(request: Pick<ChatRequest, 'model'>, options: RequestOptions = {}): Promise<ChatTarget> {
+    await this.refreshLocalModels(false);
+    const [first] = this.router.plan({
+      capability: 'chat',
+      model: request.model,
+      providerId: options.providerId,
+      profile: options.profile,
+      userId: options.userId,
+      estimatedInputTokens: 0,
+    });
+    if (!first) throw new SwitchboardError('NO_PROVIDER', 'no provider can answer a chat now', { retryable: false });
+    const target = { providerId: first.provider.id, model: first.model };
+    const measured = await first.adapter.measure?.(first.model, options.signal ?? new AbortController().signal);
+    if (measured) return { ...target, ...measured, contextKnown: true };
+    const window = this.router.contextWindow(first.provider, first.model);
+    return {
+      ...target,
+      contextTokens: window ?? UNKNOWN_CONTEXT_TOKENS,
+      contextKnown: window !== undefined,
+      promptTokens: async (messages) => countMessageTokens(messages),
+    };
   }
 
   async embed(

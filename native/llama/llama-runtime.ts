@@ -1,16 +1,18 @@
 import {
+  type ChatHistoryItem,
   type Llama,
   LlamaChat,
   LlamaCompletion,
   type LlamaContextSequence,
   type LlamaGrammar,
+  type LlamaModel,
   type Token,
 } from 'node-llama-cpp';
 import { cancelledError, isAbortError, LocalModelError } from '../models/errors.ts';
 import { ModelStore } from '../models/model-store.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { toChatHistory } from './chat-history.ts';
-import { ModelPool, type ModelPoolOptions } from './model-pool.ts';
+import { ModelPool, type ModelPoolOptions, type SequenceLease } from './model-pool.ts';
 import type {
   LocalChatCall,
   LocalChatEvent,
@@ -83,26 +85,63 @@ export class LlamaRuntime {
     try {
       const chat = this.chatOn(lease.sequence);
       const grammar = await this.grammarFor(lease.llama, call.response_format);
-      // The rendered prompt's length, counted once the reply is out rather than before its first token.
-      const inputTokens = () =>
-        chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(lease.model.tokenizer)
-          .length;
+      // The rendered prompt, counted before anything runs: node-llama-cpp would otherwise drop the start
+      // of a prompt that does not fit the context, and answer as if nothing was missing.
+      const inputTokens = promptLength(chat, history, lease.model);
+      const contextSize = lease.sequence.contextSize;
+      const room = contextSize - inputTokens;
+      if (room <= 0 || (call.max_tokens !== undefined && call.max_tokens > room)) {
+        throw new LocalModelError(
+          'CONTEXT_TOO_LONG',
+          `the prompt is ${inputTokens} tokens${call.max_tokens === undefined ? '' : ` and ${call.max_tokens} more are asked for the answer`}, but ${call.model} holds ${contextSize} tokens here; shorten the conversation or ask for a shorter answer`,
+        );
+      }
       const stop = typeof call.stop === 'string' ? [call.stop] : call.stop;
-      yield* this.stream(call.model, inputTokens, signal, async (hooks) => {
-        const result = await chat.generateResponse(history, {
-          ...hooks,
-          maxTokens: call.max_tokens,
-          temperature: call.temperature,
-          topP: call.top_p,
-          seed: call.seed,
-          ...(stop && stop.length > 0 ? { customStopTriggers: stop } : {}),
-          ...(grammar ? { grammar } : {}),
-        });
-        return result.metadata.stopReason;
-      });
+      yield* this.stream(
+        call.model,
+        () => inputTokens,
+        signal,
+        async (hooks) => {
+          const result = await chat.generateResponse(history, {
+            ...hooks,
+            // Without a limit the answer ends where the context does, rather than shifting the prompt out.
+            maxTokens: call.max_tokens ?? room,
+            temperature: call.temperature,
+            topP: call.top_p,
+            seed: call.seed,
+            ...(stop && stop.length > 0 ? { customStopTriggers: stop } : {}),
+            ...(grammar ? { grammar } : {}),
+          });
+          return result.metadata.stopReason;
+        },
+      );
     } finally {
       lease.release();
     }
+  }
+
+  /**
+   * What a model holds as loaded here: its context in tokens, and the length of a chat prompt as its
+   * own tokenizer and chat template make it. Loads the model (its weights), as a chat would.
+   */
+  async measure(
+    model: string,
+    signal: AbortSignal,
+  ): Promise<{ contextTokens: number; promptTokens(messages: LocalChatCall['messages']): Promise<number> }> {
+    const { path } = await this.store.resolveGguf(model);
+    const withSequence = async <T>(use: (lease: SequenceLease) => T): Promise<T> => {
+      const lease = await this.pool.acquireSequence(path, signal);
+      try {
+        return use(lease);
+      } finally {
+        lease.release();
+      }
+    };
+    return {
+      contextTokens: await withSequence((lease) => lease.sequence.contextSize),
+      promptTokens: (messages) =>
+        withSequence((lease) => promptLength(this.chatOn(lease.sequence), toChatHistory(messages), lease.model)),
+    };
   }
 
   /** Plain text continuation of a prompt, for base (non-chat) models. */
@@ -244,6 +283,11 @@ export class LlamaRuntime {
     }
     return grammar;
   }
+}
+
+/** Tokens of a chat history rendered by the model's chat template, as the model will read it. */
+function promptLength(chat: LlamaChat, history: ChatHistoryItem[], model: LlamaModel): number {
+  return chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer).length;
 }
 
 function asLocalError(error: unknown, signal: AbortSignal): LocalModelError {

@@ -118,4 +118,47 @@ describe('meetings in browser mode', () => {
     expect(await results.getByRole('button').first().innerText()).toContain('standup');
     await page.getByRole('searchbox', { name: 'Search meetings and chats' }).fill('');
   }, 300_000);
+
+  it('exports the meeting as JSON and imports it back as a second meeting with its own recording', async () => {
+    await page
+      .getByRole('complementary', { name: 'Meetings' })
+      .getByRole('button', { name: /standup/ })
+      .first()
+      .click();
+    const segments = page.getByRole('region', { name: 'Transcript' }).locator('li.segment');
+    await expect.poll(() => segments.count()).toBeGreaterThan(4);
+    const count = await segments.count();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'JSON' }).click(),
+    ]);
+    const bundle = await download.path();
+
+    await page.getByRole('button', { name: 'New meeting' }).click();
+    await page.getByTestId('meeting-import-input').setInputFiles(bundle);
+    await expect.poll(() => page.getByRole('complementary', { name: 'Meetings' }).locator('li.item').count()).toBe(2);
+    expect(await page.getByRole('textbox', { name: 'Meeting title' }).inputValue()).toBe('standup');
+    await expect.poll(() => segments.count()).toBe(count);
+    expect(await page.locator('audio').count(), 'the imported meeting has no player').toBe(1);
+    expect(pageProblems(page)).toEqual([]);
+  }, 120_000);
+
+  it('cancels a transcription, keeps what it has, and resumes it to the end', async () => {
+    await page.getByRole('button', { name: 'New meeting' }).click();
+    await page.getByTestId('audio-file-input').setInputFiles(STANDUP_WAV);
+    await waitForMeetingOrError(page, app);
+    const segments = page.getByRole('region', { name: 'Transcript' }).locator('li.segment');
+    await expect.poll(() => segments.count(), { timeout: 120_000 }).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    const status = page.locator('.meeting-header .status');
+    await expect.poll(() => status.innerText(), { timeout: 30_000 }).toBe('cancelled');
+    const kept = await segments.count();
+    expect(kept).toBeLessThan(8);
+
+    await page.getByRole('button', { name: 'Resume transcription' }).click();
+    await followProgress(page);
+    expect(await segments.count()).toBeGreaterThan(kept);
+    expect(await page.locator('.meeting-header .duration').innerText()).toBe('0:55');
+    expect(pageProblems(page)).toEqual([]);
+  }, 300_000);
 });

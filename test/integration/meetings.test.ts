@@ -56,6 +56,7 @@ describe('meetings through the app API', () => {
       store,
       queue,
       chat: (request, options) => fake.engine.chat(request, options),
+      chatTarget: (request, options) => fake.engine.chatTarget(request, options),
       resolveUpload: (uploadId) => join(uploads, uploadId),
       audioUrl: (meeting) => `/api/app/audio/${meeting.id}`,
     });
@@ -100,7 +101,7 @@ describe('meetings through the app API', () => {
 
     const json = await api['meetings.export']({ id: queued.id, format: 'json' });
     const elsewhere = openStore({ file: join(dir, 'elsewhere.db') });
-    const imported = importBundle(elsewhere.meetings, json.content);
+    const imported = await importBundle(elsewhere.meetings, json.content, { audioDir: join(dir, 'elsewhere-audio') });
     expect(elsewhere.meetings.segments(imported.id)).toEqual(view.segments);
     expect(elsewhere.meetings.summary(imported.id)).toMatchObject(summary);
     elsewhere.close();

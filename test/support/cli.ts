@@ -67,12 +67,19 @@ export interface TestDataDir {
   remove(): void;
 }
 
-/** A fresh data dir; with `whisper`, the fixture Whisper installed in its models dir (as `models import --link` would). */
-export function testDataDir(options: { whisper?: boolean } = {}): TestDataDir {
+/**
+ * A fresh data dir; with `whisper`, the fixture Whisper installed in its models dir, with `stories`,
+ * ../shared's stories260K as its chat model (linked, as `models import --link` would).
+ */
+export function testDataDir(options: { whisper?: boolean; stories?: boolean } = {}): TestDataDir {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-'));
   if (options.whisper) {
     mkdirSync(join(dir, 'models', 'whisper'), { recursive: true });
     symlinkSync(WHISPER_FIXTURE, join(dir, 'models', 'whisper', 'whisper-tiny-random'), 'dir');
+  }
+  if (options.stories) {
+    mkdirSync(join(dir, 'models', 'gguf'), { recursive: true });
+    symlinkSync(sharedFile('models', 'gguf', 'stories260K.gguf'), join(dir, 'models', 'gguf', 'stories260K.gguf'));
   }
   return { dir, args: ['--data-dir', dir], remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

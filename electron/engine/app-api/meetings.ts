@@ -7,10 +7,11 @@ import type {
   MeetingSummary,
   MeetingSummaryText,
   MeetingView,
+  SummaryTemplateView,
 } from '../contract/api.ts';
-import { exportMeeting, loadMeetingDocument } from '../meetings/export.ts';
+import { exportMeeting, importBundle, loadMeetingDocument } from '../meetings/export.ts';
 import type { TranscriptionQueue } from '../meetings/queue.ts';
-import { type ChatFn, summarizeTranscript } from '../meetings/summarize.ts';
+import { type ChatFn, type MeetingSummarizer, summarizeMeeting } from '../meetings/summarize.ts';
 import { type MeetingRecord, toMeetingSummary } from '../store/meetings.ts';
 import type { Store } from '../store/store.ts';
 
@@ -28,8 +29,8 @@ export interface MeetingsApiDeps {
   resolveUpload: (uploadId: string) => string;
   /** Where the player loads a meeting's audio: HTTP in browser mode, the app protocol in Electron. */
   audioUrl?: (meeting: MeetingRecord) => string | null;
-  /** Context window of the summarising model, in tokens; longer transcripts are map-reduced. */
-  summaryContextTokens?: number;
+  /** Engine.chatTarget: the model a summary goes to and its real context (longer transcripts are map-reduced). */
+  chatTarget: MeetingSummarizer['chatTarget'];
 }
 
 function withoutTemplate(summary: MeetingSummaryText & { template?: string }): MeetingSummaryText {
@@ -73,20 +74,24 @@ export function createMeetingsHandlers(deps: MeetingsApiDeps) {
 
     'meetings.cancel': async (input: Input<'meetings.cancel'>): Promise<MeetingSummary> => queue.cancel(input.id),
 
+    'meetings.retry': async (input: Input<'meetings.retry'>): Promise<MeetingSummary> => queue.retry(input.id),
+
+    'meetings.import': async (input: Input<'meetings.import'>): Promise<MeetingSummary> =>
+      toMeetingSummary(await importBundle(store.meetings, input.content, { audioDir: queue.audioDir })),
+
     'meetings.summarize': async (
       input: Input<'meetings.summarize'>,
       ctx: HandlerContext,
-    ): Promise<MeetingSummaryText> => {
-      const segments = store.meetings.segments(store.meetings.get(input.id).id);
-      const summary = await summarizeTranscript(segments, {
-        chat: deps.chat,
-        template: input.template ?? store.templates.get().prompt,
-        contextTokens: deps.summaryContextTokens,
-        signal: ctx.signal,
-      });
-      store.meetings.saveSummary(input.id, summary);
-      return withoutTemplate(summary);
-    },
+    ): Promise<MeetingSummaryText> =>
+      withoutTemplate(
+        await summarizeMeeting(
+          { store, chat: deps.chat, chatTarget: deps.chatTarget },
+          { ...input, signal: ctx.signal },
+        ),
+      ),
+
+    'templates.list': async (_input: Input<'templates.list'>): Promise<SummaryTemplateView[]> =>
+      store.templates.list().map(({ id, name, builtin }) => ({ id, name, builtin })),
 
     'meetings.export': async (input: Input<'meetings.export'>): Promise<ExportFile> =>
       exportMeeting(loadMeetingDocument(store.meetings, input.id), input.format),

@@ -93,6 +93,14 @@ export type MeetingEvent =
   | { type: 'progress'; fraction: number; etaSeconds: number | null }
   | { type: 'segment'; segment: TranscriptSegment };
 
+/** A stored summary prompt, as the picker shows it. */
+export interface SummaryTemplateView {
+  id: string;
+  name: string;
+  /** The one that ships with the app. */
+  builtin: boolean;
+}
+
 export interface SearchHit {
   kind: 'meeting' | 'chat';
   /** Meeting id or conversation id. */
@@ -241,7 +249,20 @@ export const apiInputs = {
   }),
   'meetings.watch': z.object({ id }),
   'meetings.cancel': z.object({ id }),
-  'meetings.summarize': z.object({ id, template: z.string().max(20_000).optional() }),
+  /** Queues a cancelled, failed or interrupted transcription again; it continues after its last segment. */
+  'meetings.retry': z.object({ id }),
+  /** A meeting exported as JSON (the bundle), read back in. */
+  'meetings.import': z.object({ content: z.string().min(2).max(10_000_000) }),
+  'meetings.summarize': z.object({
+    id,
+    /** A stored template by id or name (templates.list); default the built-in one. */
+    templateId: z.string().max(200).optional(),
+    /** A prompt given in full, with {{transcript}} where the transcript goes. */
+    template: z.string().max(20_000).optional(),
+    /** The model to summarise with (as /v1/models names it); default the `summarize` profile's choice. */
+    model: z.string().max(200).optional(),
+  }),
+  'templates.list': z.object({}),
   'meetings.export': z.object({ id, format: z.enum(EXPORT_FORMATS) }),
   search: z.object({ query: z.string().min(1).max(500), limit: z.number().int().min(1).max(100).optional() }),
   // providers & settings
@@ -291,7 +312,10 @@ export interface ApiCallOutputs {
   'meetings.delete': { ok: true };
   'meetings.transcribe': MeetingSummary;
   'meetings.cancel': MeetingSummary;
+  'meetings.retry': MeetingSummary;
+  'meetings.import': MeetingSummary;
   'meetings.summarize': MeetingSummaryText;
+  'templates.list': SummaryTemplateView[];
   'meetings.export': ExportFile;
   search: SearchHit[];
   'providers.list': ProviderSummary[];

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
-import type { ExportFile, ExportFormat } from '../contract/api.ts';
+import type { ExportFile, ExportFormat, MeetingSummaryText } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import { type TranscriptSegment, transcriptSegmentSchema } from '../contract/transcription.ts';
 import {
@@ -73,11 +76,24 @@ export function toBundle(document: MeetingDocument): MeetingBundle {
   };
 }
 
+export interface ImportOptions {
+  /** The data dir's audio folder: the meeting's own copy of its recording goes here. */
+  audioDir: string;
+  /** The recording to attach; default: the bundle's audio file where it is in `audioDir` (same machine). */
+  audioPath?: string;
+}
+
 /**
  * Stores a bundle as a meeting. It keeps its id unless a meeting already has it (importing a meeting
  * twice gives two meetings); a job that was still queued or running when exported comes in interrupted.
+ * The meeting gets its own copy of the recording when one is at hand (so it can be played, resumed and
+ * deleted on its own); a bundle from another machine comes in with its transcript and summary only.
  */
-export function importBundle(meetings: MeetingRepository, json: string): MeetingRecord {
+export async function importBundle(
+  meetings: MeetingRepository,
+  json: string,
+  options: ImportOptions,
+): Promise<MeetingRecord> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
@@ -94,20 +110,41 @@ export function importBundle(meetings: MeetingRepository, json: string): Meeting
     );
   }
   const { meeting, segments, summary } = result.data;
+  const id = meetings.find(meeting.id) ? randomUUID() : meeting.id;
+  const audioFile = await copyRecording(id, meeting.audioFile, options);
   const unfinished = meeting.status === 'queued' || meeting.status === 'running';
   const created = meetings.create({
-    ...(meetings.find(meeting.id) ? {} : { id: meeting.id }),
+    id,
     title: meeting.title,
     createdAt: meeting.createdAt,
     durationSeconds: meeting.durationSeconds,
     sourceFile: meeting.sourceFile,
-    audioFile: meeting.audioFile,
+    audioFile,
     language: meeting.language,
     status: unfinished ? 'interrupted' : meeting.status,
   });
   meetings.replaceSegments(created.id, segments);
   if (summary) meetings.saveSummary(created.id, summary);
   return meetings.update(created.id, { progress: meeting.status === 'done' ? 1 : 0 });
+}
+
+async function copyRecording(id: string, bundled: string | null, options: ImportOptions): Promise<string | null> {
+  const source = options.audioPath ?? (bundled ? join(options.audioDir, basename(bundled)) : undefined);
+  if (!source) return null;
+  const audioFile = `${id}${extname(source).toLowerCase()}`;
+  try {
+    await mkdir(options.audioDir, { recursive: true });
+    await copyFile(source, join(options.audioDir, audioFile));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!options.audioPath && code === 'ENOENT') return null;
+    throw new SwitchboardError(
+      'AUDIO_INVALID',
+      `${source} cannot be read (${code ?? 'error'}); name the meeting's recording, or import without it`,
+      { cause: error },
+    );
+  }
+  return audioFile;
 }
 
 function timestamp(seconds: number, decimal: ',' | '.'): string {
@@ -154,21 +191,24 @@ function toTxt({ meeting, segments }: MeetingDocument): string {
   return `${meeting.title}\n\n${lines.join('\n')}\n`;
 }
 
+/** A summary's sections in Markdown: Summary, Action items (with owners), Decisions. */
+export function summaryMarkdown(summary: MeetingSummaryText): string {
+  const parts = [`## Summary\n\n${summary.summary.trim()}`];
+  if (summary.actionItems.length > 0) {
+    const items = summary.actionItems.map((item) => `- [ ] ${item.text}${item.owner ? ` — ${item.owner}` : ''}`);
+    parts.push(`## Action items\n\n${items.join('\n')}`);
+  }
+  if (summary.decisions.length > 0) parts.push(`## Decisions\n\n${summary.decisions.map((d) => `- ${d}`).join('\n')}`);
+  return parts.join('\n\n');
+}
+
 function toMarkdown({ meeting, segments, summary }: MeetingDocument): string {
   const facts = [`- Date: ${new Date(meeting.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`];
   if (meeting.durationSeconds !== null) facts.push(`- Duration: ${formatClock(meeting.durationSeconds)}`);
   if (meeting.language) facts.push(`- Language: ${meeting.language}`);
   if (meeting.sourceFile) facts.push(`- Recording: ${meeting.sourceFile}`);
   const parts = [`# ${meeting.title}`, facts.join('\n')];
-  if (summary) {
-    parts.push(`## Summary\n\n${summary.summary.trim()}`);
-    if (summary.actionItems.length > 0) {
-      const items = summary.actionItems.map((item) => `- [ ] ${item.text}${item.owner ? ` — ${item.owner}` : ''}`);
-      parts.push(`## Action items\n\n${items.join('\n')}`);
-    }
-    if (summary.decisions.length > 0)
-      parts.push(`## Decisions\n\n${summary.decisions.map((d) => `- ${d}`).join('\n')}`);
-  }
+  if (summary) parts.push(summaryMarkdown(summary));
   const lines = segments.map((segment) => `**[${formatClock(segment.start)}]** ${withSpeaker(segment)}`);
   parts.push(`## Transcript\n\n${lines.join('\n\n')}`);
   return `${parts.join('\n\n')}\n`;

@@ -73,7 +73,8 @@ interface QueueEvents {
 export class TranscriptionQueue extends EventEmitter<QueueEvents> {
   private readonly meetings: MeetingRepository;
   private readonly transcribe: TranscribeFn;
-  private readonly audioDir: string;
+  /** The data dir's audio folder, where each meeting keeps its copy of its recording. */
+  readonly audioDir: string;
   private readonly concurrency: number;
   private readonly onInterrupted: 'resume' | 'mark';
   private readonly adoptStoredJobs: boolean;
@@ -100,17 +101,27 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
 
   /** Recovers jobs a crash left running, then starts the queued ones. Call once after opening the store. */
   start(): void {
+    this.recover();
+    this.pump();
+  }
+
+  /**
+   * Finds jobs whose process died mid-transcription (killed, crashed, the machine went down): a queue
+   * that runs stored jobs and resumes queues them again; otherwise they become `interrupted`, their
+   * transcript so far kept, until someone resumes them. Jobs another live process runs are left alone.
+   */
+  recover(): void {
     for (const meeting of this.meetings.withStatus('running')) {
-      if (this.onInterrupted === 'resume') this.setStatus(meeting.id, { status: 'queued' });
+      if (this.running.has(meeting.id) || runnerIsAlive(meeting.runnerPid)) continue;
+      if (this.adoptStoredJobs && this.onInterrupted === 'resume') this.setStatus(meeting.id, { status: 'queued' });
       else {
         const kept = this.meetings.lastSegment(meeting.id);
         this.setStatus(meeting.id, {
           status: 'interrupted',
-          error: `Switchboard stopped while transcribing; the transcript up to ${formatClock(kept?.end ?? 0)} is kept. Transcribe the meeting again to finish it.`,
+          error: `Switchboard stopped while transcribing; the transcript up to ${formatClock(kept?.end ?? 0)} is kept. Resume it to finish: \`switchboard meetings resume ${meeting.id}\`, or Resume in the app.`,
         });
       }
     }
-    this.pump();
   }
 
   /** Copies the file into the audio folder, stores a queued meeting and starts it when a slot is free. */
@@ -256,9 +267,12 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
     if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  private async run(meeting: MeetingRecord, job: RunningJob): Promise<void> {
+  private async run(queued: MeetingRecord, job: RunningJob): Promise<void> {
+    // Another process (the app, `serve`, a CLI command) may have taken the job since it was listed.
+    const meeting = this.meetings.claim(queued.id, process.pid);
+    if (!meeting) return;
+    this.emitStatus(meeting);
     const startAt = this.meetings.lastSegment(meeting.id)?.end;
-    this.setStatus(meeting.id, { status: 'running', error: null });
     const started = performance.now();
     let firstFraction: number | undefined;
     let storedProgress = meeting.progress;
@@ -315,15 +329,27 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
 
   private setStatus(
     id: string,
-    patch: Parameters<MeetingRepository['update']>[1] & { status: MeetingStatus },
+    patch: Parameters<MeetingRepository['update']>[1] & { status: Exclude<MeetingStatus, 'running'> },
   ): MeetingRecord {
-    const meeting = this.meetings.update(id, patch);
+    const meeting = this.meetings.update(id, { ...patch, runnerPid: null });
     this.emitStatus(meeting);
     return meeting;
   }
 
   private emitStatus(meeting: MeetingRecord): void {
     this.emit('event', meeting.id, { type: 'status', meeting: toMeetingSummary(meeting) });
+  }
+}
+
+/** Whether the process that claimed a job still runs (signal 0 tests for it without sending anything). */
+function runnerIsAlive(pid: number | null): boolean {
+  if (pid === null || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -4,32 +4,32 @@ import type { MeetingSummaryText } from '../contract/api.ts';
 import type { ChatRequest } from '../contract/chat.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import type { TranscriptSegment } from '../contract/transcription.ts';
-import type { EngineChatEvent, RequestOptions } from '../engine.ts';
+import type { ChatTarget, EngineChatEvent, RequestOptions } from '../engine.ts';
 import type { StoredSummary } from '../store/meetings.ts';
+import type { Store } from '../store/store.ts';
 import { TRANSCRIPT_PLACEHOLDER } from '../store/templates.ts';
 import { formatClock } from './queue.ts';
 
 /** The Engine's chat (or anything shaped like it). */
 export type ChatFn = (request: ChatRequest, options: RequestOptions) => AsyncIterable<EngineChatEvent>;
 
+/** The model that will answer and what it holds (Engine.chatTarget). */
+export type SummaryTarget = Pick<ChatTarget, 'providerId' | 'model' | 'contextTokens' | 'promptTokens'>;
+
 export interface SummarizeOptions {
   chat: ChatFn;
   /** The prompt; TRANSCRIPT_PLACEHOLDER marks where the transcript goes. */
   template: string;
-  /** Tokens the model takes, prompt and answer together. */
-  contextTokens?: number;
-  /** Tokens kept free for each answer. */
+  /** Every request goes to this provider and model, so each fits the context it was measured against. */
+  target: SummaryTarget;
+  /** Tokens kept for each answer; default an eighth of the context, at most 1,024. */
   maxOutputTokens?: number;
-  model?: string;
-  /** Routing profile; `summarize` prefers the local model. */
-  profile?: string;
   signal?: AbortSignal;
 }
 
-const DEFAULT_CONTEXT_TOKENS = 8192;
-const DEFAULT_MAX_OUTPUT_TOKENS = 1024;
-// Chat-format markup around the prompt and counting differences between the estimate and the model's tokenizer.
-const SAFETY_TOKENS = 64;
+const MAX_OUTPUT_TOKENS = 1024;
+/** Chunks smaller than this would make a summary of summaries of almost nothing. */
+const MIN_CHUNK_TOKENS = 32;
 
 const MAP_TEMPLATE = `This is part PART of a meeting transcript. Summarise only this part. Answer with one JSON object and nothing else:
 {"summary": "what this part discussed", "action_items": [{"text": "what must be done", "owner": "who, or null"}], "decisions": ["decisions taken in this part"]}
@@ -57,15 +57,7 @@ export function chunkByTokens(lines: readonly string[], budget: number): string[
       pieces.push(line);
       continue;
     }
-    let piece = '';
-    for (const word of line.split(/(?<=\s)/)) {
-      if (piece && countTokens(piece + word) > budget) {
-        pieces.push(piece.trimEnd());
-        piece = '';
-      }
-      piece += word;
-    }
-    if (piece.trim()) pieces.push(piece.trimEnd());
+    pieces.push(...splitWords(line, budget));
   }
   const chunks: string[] = [];
   let current: string[] = [];
@@ -83,6 +75,35 @@ export function chunkByTokens(lines: readonly string[], budget: number): string[
   }
   if (current.length > 0) chunks.push(current.join('\n'));
   return chunks;
+}
+
+function splitWords(line: string, budget: number): string[] {
+  const pieces: string[] = [];
+  let piece = '';
+  for (const word of line.split(/(?<=\s)/)) {
+    if (piece && countTokens(piece + word) > budget) {
+      pieces.push(piece.trimEnd());
+      piece = '';
+    }
+    piece += word;
+  }
+  if (piece.trim()) pieces.push(piece.trimEnd());
+  return pieces;
+}
+
+/** Halves a chunk that turned out too long for the model's own tokenizer: between lines, else between words. */
+function halve(chunk: string): [string, string] {
+  const lines = chunk.split('\n');
+  if (lines.length > 1) {
+    const middle = Math.ceil(lines.length / 2);
+    return [lines.slice(0, middle).join('\n'), lines.slice(middle).join('\n')];
+  }
+  const words = chunk.split(/(?<=\s)/);
+  if (words.length < 2) {
+    throw new SwitchboardError('CONTEXT_TOO_LONG', 'a single word of the transcript does not fit the model’s context');
+  }
+  const middle = Math.ceil(words.length / 2);
+  return [words.slice(0, middle).join('').trimEnd(), words.slice(middle).join('')];
 }
 
 const ownerSchema = z
@@ -201,10 +222,16 @@ function fill(template: string, text: string): string {
   return template.split(TRANSCRIPT_PLACEHOLDER).join(text);
 }
 
+function mapPrompt(label: string, text: string): string {
+  return fill(MAP_TEMPLATE.replace('PART', label), text);
+}
+
 /**
- * Summarises a transcript: summary, action items with owners where named, decisions. A transcript that
- * does not fit the model's context is summarised map-reduce: token-sized chunks → partial summaries →
- * one final summary (reducing in rounds if the partials themselves do not fit). Nothing is cut off.
+ * Summarises a transcript: summary, action items with owners where named, decisions. Every request is
+ * measured with the answering model's own tokenizer against its real context (room kept for the
+ * answer). A transcript that does not fit is summarised map-reduce: chunks that fit → partial summaries
+ * → summaries of groups of partials, round after round, until one request holds them all. Every line of
+ * the transcript goes into exactly one map request; nothing is cut off.
  */
 export async function summarizeTranscript(
   segments: readonly TranscriptSegment[],
@@ -215,80 +242,140 @@ export async function summarizeTranscript(
   }
   if (segments.length === 0)
     throw new SwitchboardError('INVALID_REQUEST', 'the meeting has no transcript to summarise yet');
-  const maxOutputTokens = options.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
-  const contextTokens = options.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
+  const { target } = options;
+  const { contextTokens } = target;
+  const maxOutputTokens =
+    options.maxOutputTokens ?? Math.max(MIN_CHUNK_TOKENS, Math.min(MAX_OUTPUT_TOKENS, Math.floor(contextTokens / 8)));
+  const promptBudget = contextTokens - maxOutputTokens;
   const models = new Set<string>();
+  const tooSmall = (what: string) =>
+    new SwitchboardError(
+      'CONTEXT_TOO_LONG',
+      `${target.providerId}/${target.model} holds ${contextTokens} tokens: too few for ${what} and a ${maxOutputTokens}-token answer; choose a model with a larger context or a shorter template`,
+    );
+  const sizeOf = (prompt: string) => target.promptTokens([{ role: 'user', content: prompt }]);
+  const fits = async (prompt: string) => (await sizeOf(prompt)) <= promptBudget;
 
   const ask = async (prompt: string): Promise<SummaryParts> => {
     let text = '';
     let model = '';
     const request: ChatRequest = {
+      model: target.model,
       messages: [{ role: 'user', content: prompt }],
       max_tokens: maxOutputTokens,
       temperature: 0,
     };
-    if (options.model) request.model = options.model;
-    for await (const event of options.chat(request, {
-      profile: options.profile ?? 'summarize',
-      signal: options.signal,
-    })) {
+    for await (const event of options.chat(request, { providerId: target.providerId, signal: options.signal })) {
       if (event.type === 'route') model = `${event.route.providerId}/${event.route.model}`;
       else if (event.type === 'text') text += event.text;
     }
     if (model) models.add(model);
     return parseSummaryAnswer(text);
   };
-  const budgetFor = (template: string) => {
-    const budget = contextTokens - maxOutputTokens - SAFETY_TOKENS - countTokens(fill(template, ''));
-    if (budget < 64) {
-      throw new SwitchboardError(
-        'CONTEXT_TOO_LONG',
-        `the model's context (${contextTokens} tokens) leaves no room for a transcript after the prompt and a ${maxOutputTokens}-token answer; choose a model with a larger context or a shorter template`,
-      );
+
+  /** Chunks of `lines` whose prompts fit: sized by estimate, then checked with the model's tokenizer. */
+  const fittedChunks = async (lines: readonly string[], prompt: (text: string) => string): Promise<string[]> => {
+    const overhead = await sizeOf(prompt(''));
+    const room = promptBudget - overhead;
+    if (room < MIN_CHUNK_TOKENS) throw tooSmall('the summary prompt');
+    // The estimate counts in a generic tokenizer; the model's may need more tokens for the same text.
+    const sample = lines.join('\n').slice(0, 4_000);
+    const ratio = Math.max(1, ((await sizeOf(prompt(sample))) - overhead) / Math.max(1, countTokens(sample)));
+    const pending = chunkByTokens(lines, Math.max(1, Math.floor(room / ratio)));
+    const fitted: string[] = [];
+    while (pending.length > 0) {
+      const chunk = pending.shift()!;
+      if (await fits(prompt(chunk))) fitted.push(chunk);
+      else pending.unshift(...halve(chunk));
     }
-    return budget;
+    return fitted;
   };
 
-  const finalBudget = budgetFor(options.template);
-  const transcript = transcriptLines(segments).join('\n');
+  /** Consecutive partials grouped so that each group's prompt fits; one group when they all fit together. */
+  const groupsOf = async (partials: readonly string[], prompt: (text: string) => string): Promise<string[][]> => {
+    const groups: string[][] = [];
+    let current: string[] = [];
+    for (const partial of partials) {
+      const tried = [...current, partial];
+      if (await fits(prompt(`${REDUCE_HEADING}\n${tried.join('\n\n')}`))) current = tried;
+      else if (current.length === 0) throw tooSmall('one partial summary');
+      else {
+        groups.push(current);
+        current = [partial];
+      }
+    }
+    if (current.length > 0) groups.push(current);
+    return groups;
+  };
+
+  const template = (text: string) => fill(options.template, text);
+  const lines = transcriptLines(segments);
   let result: SummaryParts;
-  if (countTokens(transcript) <= finalBudget) {
-    result = await ask(fill(options.template, transcript));
+  if (await fits(template(lines.join('\n')))) {
+    result = await ask(template(lines.join('\n')));
   } else {
-    const mapBudget = budgetFor(MAP_TEMPLATE.replace('PART', '999 of 999'));
-    const chunks = chunkByTokens(transcriptLines(segments), mapBudget);
+    // Labels are as long as the longest one ("999 of 999") while sizing, so the real ones fit too.
+    const sizing = (text: string) => mapPrompt('999 of 999', text);
+    const chunks = await fittedChunks(lines, sizing);
     let partials: string[] = [];
     for (const [i, chunk] of chunks.entries()) {
-      const label = `${i + 1} of ${chunks.length}`;
-      partials.push(renderParts(await ask(fill(MAP_TEMPLATE.replace('PART', label), chunk)), `Part ${i + 1}`));
+      partials.push(renderParts(await ask(mapPrompt(`${i + 1} of ${chunks.length}`, chunk)), `Part ${i + 1}`));
     }
-    const reduceBudget = finalBudget - countTokens(REDUCE_HEADING) - 1;
-    // Partials that together exceed the context are reduced in groups, round after round.
-    while (countTokens(partials.join('\n\n')) > reduceBudget) {
-      const groups = chunkByTokens(partials, reduceBudget);
-      if (groups.length >= partials.length) {
-        throw new SwitchboardError(
-          'CONTEXT_TOO_LONG',
-          `the model's context (${contextTokens} tokens) is too small to combine partial summaries; choose a model with a larger context`,
-        );
-      }
-      partials = [];
+    // Reduce in rounds until the final template holds every remaining partial.
+    while ((await groupsOf(partials, template)).length > 1) {
+      const groups = await groupsOf(partials, sizing);
+      if (groups.length >= partials.length) throw tooSmall('two partial summaries together');
+      const next: string[] = [];
       for (const [i, group] of groups.entries()) {
         const label = `${i + 1} of ${groups.length}`;
-        partials.push(
-          renderParts(
-            await ask(fill(MAP_TEMPLATE.replace('PART', label), `${REDUCE_HEADING}\n${group}`)),
-            `Part ${i + 1}`,
-          ),
+        next.push(
+          renderParts(await ask(mapPrompt(label, `${REDUCE_HEADING}\n${group.join('\n\n')}`)), `Part ${i + 1}`),
         );
       }
+      partials = next;
     }
-    result = await ask(fill(options.template, `${REDUCE_HEADING}\n${partials.join('\n\n')}`));
+    result = await ask(template(`${REDUCE_HEADING}\n${partials.join('\n\n')}`));
   }
   return {
     ...result,
-    model: [...models].join(', ') || options.model || 'unknown',
+    model: [...models].join(', ') || `${target.providerId}/${target.model}`,
     template: options.template,
     createdAt: Date.now(),
   };
+}
+
+export interface MeetingSummarizer {
+  store: Pick<Store, 'meetings' | 'templates'>;
+  chat: ChatFn;
+  /** Engine.chatTarget: the model a chat would go to, and its limits. */
+  chatTarget(request: { model?: string }, options: RequestOptions): Promise<SummaryTarget>;
+}
+
+export interface SummarizeMeetingRequest {
+  id: string;
+  /** A stored template's id or name; default the built-in one. */
+  templateId?: string;
+  /** A prompt given in full (it wins over templateId). */
+  template?: string;
+  /** A model to summarise with; default what the `summarize` profile picks (local first). */
+  model?: string;
+  signal?: AbortSignal;
+}
+
+/** Summarises a stored meeting with a stored (or given) template and keeps the summary with it. */
+export async function summarizeMeeting(
+  deps: MeetingSummarizer,
+  request: SummarizeMeetingRequest,
+): Promise<StoredSummary> {
+  const { meetings, templates } = deps.store;
+  const segments = meetings.segments(meetings.get(request.id).id);
+  const template =
+    request.template ?? (request.templateId ? templates.find(request.templateId) : templates.get()).prompt;
+  const target = await deps.chatTarget(request.model ? { model: request.model } : {}, {
+    profile: 'summarize',
+    signal: request.signal,
+  });
+  const summary = await summarizeTranscript(segments, { chat: deps.chat, template, target, signal: request.signal });
+  meetings.saveSummary(request.id, summary);
+  return summary;
 }

@@ -98,8 +98,17 @@ export interface ModerationResult {
  * retries, limits and accounting happen above. Adapters turn every failure into a SwitchboardError
  * that names the provider and never contains a key.
  */
+/** A model's limits as the runtime that holds it knows them (the local model's loaded context). */
+export interface ModelMeasure {
+  contextTokens: number;
+  /** Tokens a chat with these messages takes as a prompt, the model's chat template included. */
+  promptTokens(messages: ChatCall['messages']): Promise<number>;
+}
+
 export interface ProviderAdapter {
   readonly config: ProviderConfig;
+  /** Where the model runs here and its size is known only there (local models): its measure. */
+  measure?(model: string, signal: AbortSignal): Promise<ModelMeasure>;
   chat(call: ChatCall, ctx: CallContext): AsyncIterable<ChatStreamEvent>;
   embed?(call: EmbeddingCall, ctx: CallContext): Promise<EmbeddingResult>;
   transcribe?(request: TranscriptionRequest, ctx: CallContext): AsyncIterable<TranscriptionEvent>;

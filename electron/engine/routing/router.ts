@@ -280,6 +280,10 @@ export class RoutingService extends EventEmitter<RoutingEvents> implements Route
     return this.decide(request).candidates;
   }
 
+  contextWindow(provider: EngineProvider, model: string): number | undefined {
+    return this.prices.contextWindow(provider, model);
+  }
+
   private decide(request: RoutingRequest): Plan {
     const config = this.config;
     const candidates = resolveCandidates(config, this.adapters, request, this.knownModels);

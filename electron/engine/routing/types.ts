@@ -57,6 +57,8 @@ export interface Router {
   run<T>(request: RoutingRequest, operation: Operation<T>, signal: AbortSignal): AsyncIterable<RoutedEvent<T>>;
   /** The candidates in the order they would be tried now, without calling anyone. */
   plan(request: RoutingRequest): Candidate[];
+  /** A model's context window as configured (context_windows) or catalogued; undefined where unknown. */
+  contextWindow(provider: EngineProvider, model: string): number | undefined;
   /** Checks one provider now with a cheap call (list models) and keeps the result for routing. */
   checkHealth(providerId: string): Promise<ProviderHealth>;
   /** The same for every provider. */

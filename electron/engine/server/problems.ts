@@ -68,6 +68,9 @@ const STATUS: Record<ErrorCode, number> = {
   INTERNAL: 500,
 };
 
+/** Codes OpenAI spells otherwise, which its clients look for by name. */
+const OPENAI_CODES: Partial<Record<ErrorCode, string>> = { CONTEXT_TOO_LONG: 'context_length_exceeded' };
+
 const UPSTREAM_KEY_HINT: Partial<Record<ErrorCode, string>> = {
   PROVIDER_UNAUTHORIZED:
     ' (the upstream provider rejected the API key configured in Switchboard; your Switchboard token is fine: fix the provider key with `switchboard providers` or providers.yaml)',
@@ -132,7 +135,7 @@ export function toProblem(thrown: unknown, redact: (text: string) => string): Pr
   if (serialized.attempts) serialized.attempts = serialized.attempts.map((a) => ({ ...a, message: redact(a.message) }));
   return {
     status: statusOf(error),
-    code: code.toLowerCase(),
+    code: OPENAI_CODES[code] ?? code.toLowerCase(),
     message,
     param: code === 'MODEL_NOT_FOUND' ? 'model' : null,
     retryAfterSeconds: error.retryAfterMs !== undefined ? Math.max(1, Math.ceil(error.retryAfterMs / 1000)) : undefined,

@@ -19,6 +19,7 @@ const meetingRow = z.object({
   status: z.enum(MEETING_STATUSES),
   progress: z.number(),
   error: z.string().nullable(),
+  runner_pid: z.number().nullable(),
 });
 
 const segmentRow = z.object({
@@ -45,6 +46,8 @@ const summaryRow = z.object({
 export interface MeetingRecord extends MeetingSummary {
   /** File name of the meeting's audio copy inside the data dir's audio folder. */
   audioFile: string | null;
+  /** The process transcribing it, while it is `running`. */
+  runnerPid: number | null;
 }
 
 export interface StoredSummary extends MeetingSummaryText {
@@ -64,7 +67,7 @@ export interface NewMeeting {
 }
 
 export type MeetingPatch = Partial<
-  Pick<MeetingRecord, 'title' | 'status' | 'progress' | 'durationSeconds' | 'language' | 'audioFile'>
+  Pick<MeetingRecord, 'title' | 'status' | 'progress' | 'durationSeconds' | 'language' | 'audioFile' | 'runnerPid'>
 > & { error?: string | null };
 
 const PATCH_COLUMNS: Record<keyof MeetingPatch, string> = {
@@ -74,6 +77,7 @@ const PATCH_COLUMNS: Record<keyof MeetingPatch, string> = {
   durationSeconds: 'duration_seconds',
   language: 'language',
   audioFile: 'audio_file',
+  runnerPid: 'runner_pid',
   error: 'error',
 };
 
@@ -89,6 +93,7 @@ function toRecord(raw: unknown): MeetingRecord {
     language: row.language,
     progress: row.progress,
     audioFile: row.audio_file,
+    runnerPid: row.runner_pid,
   };
   if (row.error !== null) record.error = row.error;
   return record;
@@ -108,7 +113,7 @@ function toSegment(raw: unknown): TranscriptSegment {
 
 /** Strips the storage-only fields for the API. */
 export function toMeetingSummary(record: MeetingRecord): MeetingSummary {
-  const { audioFile: _audioFile, ...summary } = record;
+  const { audioFile: _audioFile, runnerPid: _runnerPid, ...summary } = record;
   return summary;
 }
 
@@ -175,6 +180,27 @@ export class MeetingRepository {
       if (result.changes === 0) throw new SwitchboardError('NOT_FOUND', `no meeting with id ${id}`);
     }
     return this.get(id);
+  }
+
+  /**
+   * Marks a queued job running in this process, unless another process took it first: the check and
+   * the write are one statement, so two processes never run the same job.
+   */
+  claim(id: string, runnerPid: number): MeetingRecord | undefined {
+    const result = this.prepare(
+      `UPDATE meetings SET status = 'running', runner_pid = ?, error = NULL WHERE id = ? AND status = 'queued'`,
+    ).run(runnerPid, id);
+    return result.changes === 1 ? this.get(id) : undefined;
+  }
+
+  /** Renames a speaker throughout a meeting's transcript; naming two speakers alike merges them. */
+  renameSpeaker(meetingId: string, speaker: string, name: string): number {
+    this.get(meetingId);
+    return this.prepare('UPDATE segments SET speaker = ? WHERE meeting_id = ? AND speaker = ?').run(
+      name,
+      meetingId,
+      speaker,
+    ).changes;
   }
 
   delete(id: string): void {

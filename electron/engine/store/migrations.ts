@@ -154,6 +154,11 @@ export const MIGRATIONS: readonly string[] = [
   END;
   INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
   `,
+  // 5: which process runs a transcription job, so a job whose process died is found at the next start
+  // of any command while one another process is running is left alone.
+  `
+  ALTER TABLE meetings ADD COLUMN runner_pid INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -67,6 +67,21 @@ export class TemplateRepository {
     return toTemplate(row);
   }
 
+  /** A template by id or by name (any case), as a person names it on the command line. */
+  find(idOrName: string): SummaryTemplate {
+    const wanted = idOrName.trim().toLowerCase();
+    const found = this.list().find((t) => t.id === idOrName || t.name.toLowerCase() === wanted);
+    if (!found) {
+      throw new SwitchboardError(
+        'NOT_FOUND',
+        `no summary template is called "${idOrName}"; there are: ${this.list()
+          .map((t) => t.name)
+          .join(', ')}`,
+      );
+    }
+    return found;
+  }
+
   create(name: string, prompt: string, now = Date.now()): SummaryTemplate {
     checkPrompt(prompt);
     const id = randomUUID();

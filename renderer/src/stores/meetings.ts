@@ -1,5 +1,11 @@
 import { create } from 'zustand';
-import type { ExportFormat, MeetingSummary, MeetingView, SearchHit } from '../../../electron/engine/contract/api.ts';
+import type {
+  ExportFormat,
+  MeetingSummary,
+  MeetingView,
+  SearchHit,
+  SummaryTemplateView,
+} from '../../../electron/engine/contract/api.ts';
 import type { TranscriptSegment } from '../../../electron/engine/contract/transcription.ts';
 import { api } from '../api/client.ts';
 import { downloadText } from '../lib/download.ts';
@@ -30,7 +36,15 @@ interface MeetingsState {
   rename(id: string, title: string): Promise<void>;
   remove(id: string): Promise<void>;
   cancel(id: string): Promise<void>;
-  summarize(id: string): Promise<void>;
+  /** Continues a cancelled, failed or interrupted transcription after its last kept segment. */
+  retry(id: string): Promise<void>;
+  /** Reads back a meeting exported as JSON and opens it. */
+  importBundle(file: Blob): Promise<void>;
+  /** Summarises with a stored template (its id), or the built-in one. */
+  summarize(id: string, templateId?: string): Promise<void>;
+  /** The stored summary templates, for the picker. */
+  templates: SummaryTemplateView[];
+  loadTemplates(): Promise<void>;
   exportAs(id: string, format: ExportFormat): Promise<void>;
   search(query: string): Promise<void>;
   clearError(): void;
@@ -104,6 +118,7 @@ export const useMeetings = create<MeetingsState>((set, get) => {
     progress: null,
     uploading: null,
     summarizing: false,
+    templates: [],
     searchQuery: '',
     searchHits: null,
     seekTo: null,
@@ -174,15 +189,44 @@ export const useMeetings = create<MeetingsState>((set, get) => {
       }
     },
 
-    async summarize(id) {
+    async retry(id) {
+      try {
+        const meeting = await api.call('meetings.retry', { id });
+        set((state) => ({ meetings: upsert(state.meetings, meeting) }));
+        await get().open(id);
+      } catch (error) {
+        set({ error: toShownError(error) });
+      }
+    },
+
+    async importBundle(file) {
+      set({ error: null });
+      try {
+        const meeting = await api.call('meetings.import', { content: await file.text() });
+        set((state) => ({ meetings: upsert(state.meetings, meeting) }));
+        await get().open(meeting.id);
+      } catch (error) {
+        set({ error: toShownError(error) });
+      }
+    },
+
+    async summarize(id, templateId) {
       set({ summarizing: true, error: null });
       try {
-        const summary = await api.call('meetings.summarize', { id });
+        const summary = await api.call('meetings.summarize', { id, ...(templateId ? { templateId } : {}) });
         set((state) => (state.active?.id === id ? { active: { ...state.active, summary } } : {}));
       } catch (error) {
         set({ error: toShownError(error) });
       } finally {
         set({ summarizing: false });
+      }
+    },
+
+    async loadTemplates() {
+      try {
+        set({ templates: await api.call('templates.list', {}) });
+      } catch (error) {
+        set({ error: toShownError(error) });
       }
     },
 

@@ -5,6 +5,8 @@ import { type NodeCue, parseSync } from 'subtitle';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { registerMeetingsCommand } from '../../../electron/engine/cli/commands/meetings.ts';
 import { registerTranscribeCommand } from '../../../electron/engine/cli/commands/transcribe.ts';
+import { SwitchboardError } from '../../../electron/engine/contract/errors.ts';
+import { type TranscribeFn, TranscriptionQueue } from '../../../electron/engine/meetings/queue.ts';
 import { openStore, type Store } from '../../../electron/engine/store/store.ts';
 import { createWhisperTranscriber } from '../../../native/whisper/index.ts';
 import { tempDirsRemovedAfterEach } from '../store/helpers.ts';
@@ -19,12 +21,16 @@ afterEach(() => vi.restoreAllMocks());
 /** Runs one CLI command line in-process; returns what it printed. */
 async function run(store: Store, dir: string, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
   const program = new Command('switchboard').exitOverride();
-  registerMeetingsCommand(program, async () => ({ store }));
-  registerTranscribeCommand(program, async () => ({
-    store,
-    audioDir: join(dir, 'audio'),
-    transcribe: (request, signal) => whisper.transcribe({ ...request, model: 'whisper-tiny-random' }, signal),
-  }));
+  const transcribe: TranscribeFn = (request, signal) =>
+    whisper.transcribe({ ...request, model: 'whisper-tiny-random' }, signal);
+  const audioDir = join(dir, 'audio');
+  const queue = new TranscriptionQueue({ meetings: store.meetings, transcribe, audioDir, adoptStoredJobs: false });
+  // These tests summarise nothing; test/integration/cli-summaries.test.ts runs `meetings summarize`.
+  const noEngine = () => {
+    throw new SwitchboardError('NOT_SUPPORTED', 'no engine in this test');
+  };
+  registerMeetingsCommand(program, async () => ({ store, queue, engine: { chat: noEngine, chatTarget: noEngine } }));
+  registerTranscribeCommand(program, async () => ({ store, audioDir, transcribe }));
   let stdout = '';
   let stderr = '';
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
@@ -39,6 +45,7 @@ async function run(store: Store, dir: string, ...args: string[]): Promise<{ stdo
     await program.parseAsync(args, { from: 'user' });
   } finally {
     vi.restoreAllMocks();
+    await queue.close();
   }
   return { stdout, stderr };
 }

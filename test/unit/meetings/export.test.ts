@@ -1,3 +1,4 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type NodeCue, parseSync } from 'subtitle';
 import { describe, expect, it } from 'vitest';
@@ -89,24 +90,37 @@ describe('meeting export', () => {
     store.close();
   });
 
-  it('round-trips a whole meeting through the JSON bundle', () => {
+  it('round-trips a whole meeting through the JSON bundle, with its own copy of the recording', async () => {
     const { store, id } = seeded();
+    const audioDir = join(tempDir(), 'audio');
+    mkdirSync(audioDir);
+    writeFileSync(join(audioDir, 'abc.wav'), 'RIFF…');
     const json = exportMeeting(loadMeetingDocument(store.meetings, id), 'json').content;
 
+    // Another machine: the transcript and summary come in, the recording (not in the bundle) does not.
     const other = openStore({ file: join(tempDir(), 'other.db') });
-    const imported = importBundle(other.meetings, json);
-    expect(imported.id).toBe(id);
-    expect(exportMeeting(loadMeetingDocument(other.meetings, imported.id), 'json').content).toBe(json);
+    const imported = await importBundle(other.meetings, json, { audioDir: join(tempDir(), 'audio') });
+    expect(imported).toMatchObject({ id, audioFile: null });
+    expect(exportMeeting(loadMeetingDocument(other.meetings, imported.id), 'json').content).toBe(
+      json.replace('"audioFile": "abc.wav"', '"audioFile": null'),
+    );
     expect(other.search.search('installer')[0]).toMatchObject({ id, timestamp: 7.12 });
 
-    // Importing into a database that already has the meeting makes a second one, same content.
-    const again = importBundle(store.meetings, json);
+    // The same library, which already has the meeting: a second one, same content, its own recording.
+    const again = await importBundle(store.meetings, json, { audioDir });
     expect(again.id).not.toBe(id);
+    expect(again.audioFile).toBe(`${again.id}.wav`);
+    expect(readFileSync(join(audioDir, again.audioFile!), 'utf8')).toBe('RIFF…');
     expect(loadMeetingDocument(store.meetings, again.id).segments).toEqual(
       loadMeetingDocument(store.meetings, id).segments,
     );
-    expect(() => importBundle(store.meetings, '{"format":"other"}')).toThrow(/not a Switchboard meeting export/);
-    expect(() => importBundle(store.meetings, 'WEBVTT')).toThrow(/not JSON/);
+    await expect(importBundle(store.meetings, '{"format":"other"}', { audioDir })).rejects.toThrow(
+      /not a Switchboard meeting export/,
+    );
+    await expect(importBundle(store.meetings, 'WEBVTT', { audioDir })).rejects.toThrow(/not JSON/);
+    await expect(
+      importBundle(store.meetings, json, { audioDir, audioPath: join(audioDir, 'missing.wav') }),
+    ).rejects.toThrow(/^AUDIO_INVALID: .*missing\.wav cannot be read/);
     other.close();
     store.close();
   });

@@ -40,6 +40,7 @@ describe('meeting summaries', () => {
     const summary = await summarizeTranscript(segmentsWithMarkers(3), {
       chat: (request, options) => engine.chat(request, options),
       template: DEFAULT_SUMMARY_TEMPLATE,
+      target: await engine.chatTarget({}),
     });
     const prompts = fake.promptsSince(before);
     expect(prompts).toHaveLength(1);
@@ -62,7 +63,7 @@ describe('meeting summaries', () => {
     const summary = await summarizeTranscript(segments, {
       chat: (request, options) => engine.chat(request, options),
       template: DEFAULT_SUMMARY_TEMPLATE,
-      contextTokens: 900,
+      target: { ...(await engine.chatTarget({})), contextTokens: 900 },
       maxOutputTokens: 200,
     });
     const prompts = fake.promptsSince(before);
@@ -90,7 +91,7 @@ describe('meeting summaries', () => {
     await summarizeTranscript(segments, {
       chat: (request, options) => engine.chat(request, options),
       template: DEFAULT_SUMMARY_TEMPLATE,
-      contextTokens: 900,
+      target: { ...(await engine.chatTarget({})), contextTokens: 900 },
       maxOutputTokens: 200,
     });
     const prompts = fake.promptsSince(before);
@@ -108,7 +109,7 @@ describe('meeting summaries', () => {
       summarizeTranscript(segmentsWithMarkers(3), {
         chat: (request, options) => engine.chat(request, options),
         template: DEFAULT_SUMMARY_TEMPLATE,
-        contextTokens: 300,
+        target: { ...(await engine.chatTarget({})), contextTokens: 300 },
         maxOutputTokens: 200,
       }),
     ).rejects.toThrow(/CONTEXT_TOO_LONG: .*choose a model with a larger context/);

@@ -1,16 +1,24 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EXPORT_FORMATS, type ExportFormat } from '../../contract/api.ts';
 import { SwitchboardError } from '../../contract/errors.ts';
-import { exportMeeting, loadMeetingDocument } from '../../meetings/export.ts';
-import { formatClock } from '../../meetings/queue.ts';
+import type { Engine } from '../../engine.ts';
+import { exportMeeting, importBundle, loadMeetingDocument, summaryMarkdown } from '../../meetings/export.ts';
+import { formatClock, type TranscriptionQueue } from '../../meetings/queue.ts';
+import { summarizeMeeting } from '../../meetings/summarize.ts';
 import { toMeetingSummary } from '../../store/meetings.ts';
 import type { Store } from '../../store/store.ts';
 import { printJson, printTable } from '../context.ts';
+import { followJob } from './transcribe.ts';
 
 /** What the meetings commands need; the CLI context builds it on first use. */
 export interface MeetingsCliServices {
   store: Store;
+  /** This process's queue: it runs only the jobs this command gives it. */
+  queue: TranscriptionQueue;
+  /** Summaries go through the engine (the `summarize` profile: local first). */
+  engine: Pick<Engine, 'chat' | 'chatTarget'>;
 }
 
 export function parseExportFormat(value: string): ExportFormat {
@@ -21,7 +29,7 @@ export function parseExportFormat(value: string): ExportFormat {
   );
 }
 
-/** `switchboard meetings list|show|search|export`. */
+/** `switchboard meetings list|show|search|export|import|resume|summarize|templates`. */
 export function registerMeetingsCommand(program: Command, services: () => Promise<MeetingsCliServices>): void {
   const meetings = program.command('meetings').description('meetings kept in the local database');
 
@@ -85,5 +93,86 @@ export function registerMeetingsCommand(program: Command, services: () => Promis
       if (!options.out) return void process.stdout.write(file.content);
       await writeFile(options.out, file.content);
       process.stderr.write(`Wrote ${options.out}\n`);
+    });
+
+  meetings
+    .command('import')
+    .description('read back a meeting exported as JSON (switchboard meetings export ID --format json)')
+    .argument('<file>', 'the JSON file')
+    .option(
+      '--audio <file>',
+      "the meeting's recording, to play and resume it (default: the original, if it is in this data dir)",
+    )
+    .action(async (file: string, options: { audio?: string }) => {
+      const { store, queue } = await services();
+      let json: string;
+      try {
+        json = await readFile(resolve(file), 'utf8');
+      } catch (error) {
+        throw new SwitchboardError(
+          'INVALID_REQUEST',
+          `${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); name a meeting exported as JSON`,
+        );
+      }
+      const meeting = await importBundle(store.meetings, json, {
+        audioDir: queue.audioDir,
+        ...(options.audio ? { audioPath: resolve(options.audio) } : {}),
+      });
+      const segments = store.meetings.segments(meeting.id).length;
+      process.stdout.write(`${meeting.id}\n`);
+      process.stderr.write(
+        `Imported "${meeting.title}" (${meeting.status}, ${segments} segments${meeting.audioFile ? ', with its recording' : ''})\n`,
+      );
+    });
+
+  meetings
+    .command('resume')
+    .alias('retry')
+    .description('finish a cancelled, failed or interrupted transcription, after its last kept segment')
+    .argument('<id>', 'meeting id')
+    .action(async (id: string) => {
+      const { store, queue } = await services();
+      queue.retry(id);
+      await followJob(queue, store, id);
+      const meeting = store.meetings.get(id);
+      process.stderr.write(
+        `Meeting ${id} is done: ${store.meetings.segments(id).length} segments, ${formatClock(meeting.durationSeconds ?? 0)}\n`,
+      );
+    });
+
+  meetings
+    .command('summarize')
+    .description('summarise a meeting (summary, action items, decisions) with a local model first, and keep it')
+    .argument('<id>', 'meeting id')
+    .option('--template <name>', 'a summary template by name or id (see `switchboard meetings templates`)')
+    .option('--model <model>', 'the model to use, as `switchboard providers list` or /v1/models names it')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { template?: string; model?: string; json?: boolean }) => {
+      const { store, engine } = await services();
+      const controller = new AbortController();
+      const onInterrupt = () => controller.abort();
+      process.once('SIGINT', onInterrupt);
+      try {
+        const { template: _prompt, ...summary } = await summarizeMeeting(
+          { store, chat: engine.chat.bind(engine), chatTarget: engine.chatTarget.bind(engine) },
+          { id, templateId: options.template, model: options.model, signal: controller.signal },
+        );
+        if (options.json) return printJson(summary);
+        process.stdout.write(`${summaryMarkdown(summary)}\n`);
+        process.stderr.write(`Written by ${summary.model}; kept with meeting ${id}\n`);
+      } finally {
+        process.off('SIGINT', onInterrupt);
+      }
+    });
+
+  meetings
+    .command('templates')
+    .description('the summary templates `meetings summarize --template` takes')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { store } = await services();
+      const templates = store.templates.list();
+      if (options.json) return printJson(templates);
+      printTable([['NAME', 'ID'], ...templates.map((t) => [t.builtin ? `${t.name} (built in)` : t.name, t.id])]);
     });
 }

@@ -32,32 +32,41 @@ export function registerTranscribeCommand(program: Command, services: () => Prom
       const { store, transcribe, audioDir } = await services();
       // Only this file: jobs the app left queued stay the app's.
       const queue = new TranscriptionQueue({ meetings: store.meetings, transcribe, audioDir, adoptStoredJobs: false });
-      const controller = new AbortController();
-      const onInterrupt = () => void queue.cancel(meetingId);
-      let meetingId = '';
-      process.once('SIGINT', onInterrupt);
       try {
         const meeting = await queue.enqueue({
           filePath: resolve(file),
           title: options.title,
           language: options.language,
         });
-        meetingId = meeting.id;
-        for await (const event of queue.watch(meeting.id, controller.signal)) {
-          if (event.type === 'progress' && process.stderr.isTTY) {
-            const eta = event.etaSeconds === null ? '' : `, about ${Math.ceil(event.etaSeconds)} s left`;
-            process.stderr.write(`\rTranscribing: ${Math.round(event.fraction * 100)}%${eta}   `);
-          }
-        }
-        if (process.stderr.isTTY) process.stderr.write('\n');
-        const done = store.meetings.get(meeting.id);
-        if (done.status !== 'done') throw jobError(done);
+        await followJob(queue, store, meeting.id);
         process.stdout.write(exportMeeting(loadMeetingDocument(store.meetings, meeting.id), format).content);
         process.stderr.write(`Saved as meeting ${meeting.id}\n`);
       } finally {
-        process.off('SIGINT', onInterrupt);
-        controller.abort();
         await queue.close();
       }
     });
+}
+
+/**
+ * Waits for a job this process runs: progress on a terminal's stderr, Ctrl-C cancels it (its transcript
+ * so far is kept). Throws the job's error unless it ends `done`.
+ */
+export async function followJob(queue: TranscriptionQueue, store: Pick<Store, 'meetings'>, id: string): Promise<void> {
+  const controller = new AbortController();
+  const onInterrupt = () => void queue.cancel(id);
+  process.once('SIGINT', onInterrupt);
+  try {
+    for await (const event of queue.watch(id, controller.signal)) {
+      if (event.type === 'progress' && process.stderr.isTTY) {
+        const eta = event.etaSeconds === null ? '' : `, about ${Math.ceil(event.etaSeconds)} s left`;
+        process.stderr.write(`\rTranscribing: ${Math.round(event.fraction * 100)}%${eta}   `);
+      }
+    }
+    if (process.stderr.isTTY) process.stderr.write('\n');
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    controller.abort();
+  }
+  const done = store.meetings.get(id);
+  if (done.status !== 'done') throw jobError(done);
 }

@@ -4,7 +4,7 @@ import type { EmbeddingResult } from '../../contract/embeddings.ts';
 import { ERROR_CODES, type ErrorCode, SwitchboardError } from '../../contract/errors.ts';
 import type { ModelInfo } from '../../contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from '../../contract/transcription.ts';
-import type { CallContext, ChatCall, EmbeddingCall, ProviderAdapter, ProviderConfig } from '../types.ts';
+import type { CallContext, ChatCall, EmbeddingCall, ModelMeasure, ProviderAdapter, ProviderConfig } from '../types.ts';
 import type { LocalLlmRuntime, LocalTranscriber } from './runtime.ts';
 
 export interface LocalRuntimes {
@@ -43,6 +43,19 @@ export function createLocalAdapter(config: ProviderConfig, runtimes: LocalRuntim
   async function* chat(call: ChatCall, ctx: CallContext): AsyncIterable<ChatStreamEvent> {
     try {
       for await (const event of llm.chat(call, ctx.signal)) yield event;
+    } catch (error) {
+      throw toLocalError(error, config.id);
+    }
+  }
+
+  async function measure(model: string, signal: AbortSignal): Promise<ModelMeasure> {
+    try {
+      const measured = await llm.measure(model, signal);
+      return {
+        contextTokens: measured.contextTokens,
+        promptTokens: (messages) =>
+          measured.promptTokens(messages).catch((error) => Promise.reject(toLocalError(error, config.id))),
+      };
     } catch (error) {
       throw toLocalError(error, config.id);
     }
@@ -105,6 +118,7 @@ export function createLocalAdapter(config: ProviderConfig, runtimes: LocalRuntim
   return {
     config,
     chat,
+    measure,
     embed,
     ...(transcriber ? { transcribe } : {}),
     listModels,

@@ -1,6 +1,6 @@
 import type { ChatStreamEvent } from '../../contract/chat.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from '../../contract/transcription.ts';
-import type { ChatCall } from '../types.ts';
+import type { ChatCall, ModelMeasure } from '../types.ts';
 
 /**
  * What the engine needs from the machine's own runtimes. The engine owns these interfaces;
@@ -11,6 +11,8 @@ export interface LocalLlmRuntime {
   /** Installed chat models (ids as the model store names them). */
   listModels(): Promise<{ id: string; contextWindow?: number }[]>;
   chat(call: ChatCall, signal: AbortSignal): AsyncIterable<ChatStreamEvent>;
+  /** The model's context as loaded, and its tokenizer's count of a chat prompt. */
+  measure(model: string, signal: AbortSignal): Promise<ModelMeasure>;
   embed(model: string, inputs: string[], signal: AbortSignal): Promise<{ vectors: number[][]; inputTokens: number }>;
   close(): Promise<void>;
 }

@@ -15,6 +15,9 @@ const EXPORT_LABELS: Record<ExportFormat, string> = {
   json: 'JSON',
 };
 
+/** Transcriptions that stopped before the end and can go on from their last kept segment. */
+const STOPPED: ReadonlySet<MeetingView['status']> = new Set(['cancelled', 'failed', 'interrupted']);
+
 function EditableTitle({ meeting }: { meeting: MeetingView }) {
   const rename = useMeetings((state) => state.rename);
   const [title, setTitle] = useState(meeting.title);
@@ -44,7 +47,7 @@ function EditableTitle({ meeting }: { meeting: MeetingView }) {
 }
 
 export function MeetingDetail({ meeting }: { meeting: MeetingView }) {
-  const { progress, cancel, exportAs, remove, seekTo, consumeSeek } = useMeetings();
+  const { progress, cancel, retry, exportAs, remove, seekTo, consumeSeek } = useMeetings();
   const player = useRef<HTMLAudioElement>(null);
   // -1 until the player reports a time: no segment is marked as playing before anything played.
   const [currentTime, setCurrentTime] = useState(-1);
@@ -97,6 +100,22 @@ export function MeetingDetail({ meeting }: { meeting: MeetingView }) {
         <p className="error-text" role="alert">
           Transcription failed: {meeting.error}
         </p>
+      )}
+      {STOPPED.has(meeting.status) && (
+        <div className="job">
+          <span className="muted small">
+            {meeting.status === 'interrupted'
+              ? 'Switchboard stopped while transcribing this meeting.'
+              : meeting.status === 'cancelled'
+                ? 'The transcription was cancelled.'
+                : ''}
+            {meeting.segments.length > 0 &&
+              ` The transcript up to ${formatClock(meeting.segments.at(-1)!.end)} is kept.`}
+          </span>
+          <button type="button" onClick={() => void retry(meeting.id)}>
+            {meeting.segments.length > 0 ? 'Resume transcription' : 'Retry transcription'}
+          </button>
+        </div>
       )}
 
       {meeting.audioUrl && (

@@ -8,8 +8,9 @@ const AUDIO_ACCEPT = 'audio/*,video/mp4,video/webm,.wav,.mp3,.m4a,.ogg,.opus,.we
 
 /** Start a meeting: drop an audio file, pick one, or record from the microphone. */
 export function NewMeeting() {
-  const { transcribe, uploading } = useMeetings();
+  const { transcribe, uploading, importBundle } = useMeetings();
   const picker = useRef<HTMLInputElement>(null);
+  const bundlePicker = useRef<HTMLInputElement>(null);
   const [over, setOver] = useState(false);
 
   const take = (files: FileList | null) => {
@@ -59,6 +60,24 @@ export function NewMeeting() {
           </div>
           <div className="or">or</div>
           <Recorder />
+          <p className="muted small">
+            <button type="button" className="ghost small" onClick={() => bundlePicker.current?.click()}>
+              Import a meeting exported as JSON…
+            </button>
+            <input
+              ref={bundlePicker}
+              type="file"
+              accept=".json,application/json"
+              hidden
+              aria-label="Meeting export to import"
+              data-testid="meeting-import-input"
+              onChange={(event) => {
+                const file = event.target.files?.[0];
+                if (file) void importBundle(file);
+                event.target.value = '';
+              }}
+            />
+          </p>
         </>
       )}
     </div>

@@ -1,19 +1,38 @@
+import { useEffect, useState } from 'react';
 import type { MeetingView } from '../../../../electron/engine/contract/api.ts';
 import { useMeetings } from '../../stores/meetings.ts';
 
 export function SummaryPanel({ meeting }: { meeting: MeetingView }) {
-  const { summarize, summarizing } = useMeetings();
+  const { summarize, summarizing, templates, loadTemplates } = useMeetings();
+  const [templateId, setTemplateId] = useState('');
+  useEffect(() => {
+    void loadTemplates();
+  }, [loadTemplates]);
   const { summary } = meeting;
   const ready = meeting.status === 'done' && meeting.segments.length > 0;
   return (
     <section className="summary" aria-label="Summary">
       <div className="section-header">
         <h2>Summary</h2>
+        {templates.length > 1 && (
+          <select
+            className="small"
+            aria-label="Summary template"
+            value={templateId}
+            onChange={(event) => setTemplateId(event.target.value)}
+          >
+            {templates.map((template) => (
+              <option key={template.id} value={template.builtin ? '' : template.id}>
+                {template.name}
+              </option>
+            ))}
+          </select>
+        )}
         <button
           type="button"
           className="small"
           disabled={!ready || summarizing}
-          onClick={() => void summarize(meeting.id)}
+          onClick={() => void summarize(meeting.id, templateId || undefined)}
         >
           {summarizing ? 'Summarizing…' : summary ? 'Summarize again' : 'Summarize'}
         </button>

@@ -4,14 +4,15 @@ import type { MeetingView } from '../../electron/engine/contract/api.ts';
 import { type ServedCli, serveCli, sharedFile, type TestDataDir, testDataDir } from '../support/cli.ts';
 
 /**
- * `switchboard serve` on a machine whose only model is a local Whisper (the committed random-weight
- * one): what OpenAI clients send, and what the app's meetings leave in the usage figures.
+ * `switchboard serve` on a machine whose models are local: a Whisper (the committed random-weight one)
+ * and stories260K (2,048-token context). What OpenAI clients send, what the app's meetings leave in the
+ * usage figures, and a prompt longer than the model holds.
  */
 
 let data: TestDataDir;
 let served: ServedCli;
 beforeAll(async () => {
-  data = testDataDir({ whisper: true });
+  data = testDataDir({ whisper: true, stories: true });
   served = await serveCli(data);
 }, 60_000);
 afterAll(async () => {
@@ -76,3 +77,31 @@ async function requestCounts(): Promise<{ success: number; cancelled: number }> 
     );
   return { success: count('success'), cancelled: count('cancelled') };
 }
+
+describe('POST /v1/chat/completions with a prompt longer than the local model holds', () => {
+  it('answers 400 context_length_exceeded and says how long each is, instead of cutting the prompt', async () => {
+    const long = 'We went through the release plan line by line. '.repeat(400);
+    const response = await served.fetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'stories260K', messages: [{ role: 'user', content: long }], max_tokens: 16 }),
+    });
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(response.status, JSON.stringify(body)).toBe(400);
+    expect(body.error.code).toBe('context_length_exceeded');
+    expect(body.error.message).toMatch(
+      /the prompt is \d+ tokens and 16 more are asked for the answer, but stories260K holds 2048 tokens/,
+    );
+
+    const fits = await served.fetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'stories260K',
+        messages: [{ role: 'user', content: 'Once upon a time' }],
+        max_tokens: 8,
+      }),
+    });
+    expect(fits.status).toBe(200);
+  }, 60_000);
+});
