@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createSpeakerDiarizer } from '../../native/diarization/index.ts';
 import { detectHardware, getLlamaHost } from '../../native/gpu/llama-host.ts';
 import { createLlamaRuntime } from '../../native/llama/llama-runtime.ts';
 import { ModelStore } from '../../native/models/model-store.ts';
@@ -12,6 +13,7 @@ import { ConfigSource } from './config/source.ts';
 import type { EngineProvider } from './config/types.ts';
 import { Engine, type KeyVault } from './engine.ts';
 import { TranscriptionQueue, transcribeThrough } from './meetings/queue.ts';
+import type { SpeakerDiarizer } from './meetings/speakers.ts';
 import { createAdapter } from './providers/create-adapter.ts';
 import { createLocalAdapter } from './providers/local/local-adapter.ts';
 import type { ProviderAdapter, ProviderConfig } from './providers/types.ts';
@@ -25,6 +27,8 @@ import { openStore, type Store } from './store/store.ts';
 /** Everything a front (CLI, HTTP server, Electron main) runs on, built from the paths alone. */
 export interface AppServices {
   paths: ResolvedPaths;
+  /** Finds who spoke when in a recording (native/diarization, models from the model store). */
+  diarizer: SpeakerDiarizer;
   engine: Engine;
   routing: RoutingService;
   store: Store;
@@ -141,6 +145,7 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
   if (options.runQueue) queue.start();
   else queue.recover();
 
+  const diarizer = createSpeakerDiarizer({ modelsDir: models.diarizationDir });
   const prices = new PriceBook();
   const chat = engine.chat.bind(engine);
   const appApi = createAppApi({
@@ -150,6 +155,7 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     queue,
     chat,
     chatTarget: engine.chatTarget.bind(engine),
+    diarizer,
     costOf: (route, usage) =>
       prices.estimate(engine.provider(route.providerId), route.model, usage.inputTokens, usage.outputTokens),
     resolveUpload: (uploadId) => resolveUpload(uploadsDir, uploadId),
@@ -166,6 +172,7 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     store,
     models,
     queue,
+    diarizer,
     appApi,
     uploadsDir,
     close: async () => {

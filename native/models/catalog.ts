@@ -40,6 +40,19 @@ const whisperQuantisationSchema = z.object({
   vramBytes: positiveBytes,
 });
 
+const modelFileSchema = z.object({ uri: hfUriSchema, sizeBytes: positiveBytes, sha256: sha256Schema.optional() });
+
+const diarizationQuantisationSchema = z.object({
+  name: z.string().min(1),
+  bits: z.number().int().positive(),
+  /** A pyannote segmentation model (sherpa-onnx export), installed as segmentation.onnx. */
+  segmentation: modelFileSchema,
+  /** A speaker-embedding model (WeSpeaker, 3D-Speaker; sherpa-onnx export), installed as embedding.onnx. */
+  embedding: modelFileSchema,
+  ramBytes: positiveBytes,
+  vramBytes: positiveBytes,
+});
+
 const catalogEntrySchema = z.discriminatedUnion('kind', [
   z.object({
     ...commonFields,
@@ -61,6 +74,11 @@ const catalogEntrySchema = z.discriminatedUnion('kind', [
     /** hf:<owner>/<repo> holding the transformers.js layout (config files at the root, onnx/ weights). */
     repo: hfUriSchema,
     quantisations: z.array(whisperQuantisationSchema).min(1),
+  }),
+  z.object({
+    ...commonFields,
+    kind: z.literal('diarization'),
+    quantisations: z.array(diarizationQuantisationSchema).min(1),
   }),
 ]);
 
@@ -148,6 +166,9 @@ export const WHISPER_CONFIG_FILES = [
   'tokenizer_config.json',
 ] as const;
 
+/** The names a diarization model's two files get in its folder (what native/diarization looks for). */
+export const DIARIZATION_FILE_NAMES = { segmentation: 'segmentation.onnx', embedding: 'embedding.onnx' } as const;
+
 /** transformers.js names weight files by dtype with these suffixes. */
 const WHISPER_DTYPE_SUFFIX: Record<string, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4' };
 
@@ -193,6 +214,25 @@ function variantOf(entry: CatalogEntry, quantisation: string): ModelVariant {
       path,
     }));
     return { entry, quantisation: q.name, bits: q.bits, files, ...sizes(q) };
+  }
+  if (entry.kind === 'diarization') {
+    const q = entry.quantisations.find((item) => item.name === quantisation)!;
+    const files: ModelFile[] = (['segmentation', 'embedding'] as const).map((role) => ({
+      uri: q[role].uri,
+      path: DIARIZATION_FILE_NAMES[role],
+      sizeBytes: q[role].sizeBytes,
+      ...(q[role].sha256 ? { sha256: q[role].sha256 } : {}),
+    }));
+    const sizeBytes = q.segmentation.sizeBytes + q.embedding.sizeBytes;
+    return {
+      entry,
+      quantisation: q.name,
+      bits: q.bits,
+      files,
+      sizeBytes,
+      ramBytes: q.ramBytes,
+      vramBytes: q.vramBytes,
+    };
   }
   const q = entry.quantisations.find((item) => item.name === quantisation)!;
   const fileName = q.uri.split('/').pop()!;

@@ -59,6 +59,21 @@ export async function assertWhisperFolder(path: string): Promise<void> {
   }
 }
 
+/**
+ * Throws unless each file looks like an ONNX model: a protobuf ModelProto starts with its ir_version
+ * field (tag 0x08). A download that is an HTML error page or a truncated file fails here, not in the runtime.
+ */
+export async function assertOnnxFiles(paths: readonly string[]): Promise<void> {
+  for (const path of paths) {
+    const head = await readFile(path).then(
+      (bytes) => bytes.subarray(0, 1),
+      () => undefined,
+    );
+    if (!head) throw new LocalModelError('NOT_FOUND', `${path} is missing; pull the model again`);
+    if (head[0] !== 0x08) throw new LocalModelError('INVALID_REQUEST', `${path} is not an ONNX model file`);
+  }
+}
+
 async function isFile(path: string): Promise<boolean> {
   return stat(path).then(
     (s) => s.isFile(),

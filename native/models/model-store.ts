@@ -14,11 +14,11 @@ import {
 import { type DownloadProgress, downloadFile } from './download.ts';
 import { LocalModelError } from './errors.ts';
 import { hfBaseUrlFromEnv, resolveModelUri } from './hf-uri.ts';
-import { assertGgufFile, assertWhisperFolder, sizeOnDisk } from './model-files.ts';
+import { assertGgufFile, assertOnnxFiles, assertWhisperFolder, sizeOnDisk } from './model-files.ts';
 
 const manifestEntrySchema = z.object({
   id: z.string(),
-  kind: z.enum(['llm', 'embedding', 'whisper']),
+  kind: z.enum(['llm', 'embedding', 'whisper', 'diarization']),
   /** Relative to the models dir. */
   path: z.string(),
   catalogId: z.string().optional(),
@@ -81,6 +81,7 @@ async function fileSize(path: string): Promise<number | undefined> {
   return info?.isFile() ? info.size : undefined;
 }
 const WHISPER_DIR = 'whisper';
+const DIARIZATION_DIR = 'diarization';
 const MANIFEST = 'installed.json';
 
 /**
@@ -101,6 +102,11 @@ export class ModelStore {
     this.catalog = options.catalog ?? loadCatalog();
     this.hfBaseUrl = options.hfBaseUrl ?? hfBaseUrlFromEnv(env);
     this.quantization = options.quantization ?? parseQuantizationPreference(env.LOCAL_QUANTIZATION);
+  }
+
+  /** Where speaker-diarization models live, one folder each (native/diarization's modelsDir). */
+  get diarizationDir(): string {
+    return join(this.modelsDir, DIARIZATION_DIR);
   }
 
   /** The folder transformers.js should treat as its local model root for Whisper models. */
@@ -208,14 +214,14 @@ export class ModelStore {
   async pull(spec: string, options: PullOptions = {}): Promise<InstalledModel> {
     const variant = this.variantFor(spec, options.quantisation);
     const { entry } = variant;
-    const installPath =
-      entry.kind === 'whisper'
-        ? join(this.whisperDir, entry.id)
-        : join(this.modelsDir, GGUF_DIR, variant.files[0]!.path);
+    // Whisper and diarization models are folders of several files; chat and embedding models one GGUF.
+    const folder =
+      entry.kind === 'whisper' ? this.whisperDir : entry.kind === 'diarization' ? this.diarizationDir : undefined;
+    const installPath = folder ? join(folder, entry.id) : join(this.modelsDir, GGUF_DIR, variant.files[0]!.path);
     const fileCount = variant.files.length;
     for (const [fileIndex, file] of variant.files.entries()) {
-      const destination = entry.kind === 'whisper' ? join(installPath, file.path) : installPath;
-      // A Whisper folder is several files: those already complete from an earlier pull stay.
+      const destination = folder ? join(installPath, file.path) : installPath;
+      // A folder's files already complete from an earlier pull stay.
       if (fileCount > 1 && (await sizeOnDisk(destination).catch(() => undefined)) !== undefined) continue;
       await downloadFile({
         url: resolveModelUri(file.uri, this.hfBaseUrl),
@@ -228,6 +234,8 @@ export class ModelStore {
       });
     }
     if (entry.kind === 'whisper') await assertWhisperFolder(installPath);
+    else if (entry.kind === 'diarization')
+      await assertOnnxFiles(variant.files.map((file) => join(installPath, file.path)));
     else await assertGgufFile(installPath);
     const previous = (await this.readManifest()).find((item) => item.id === entry.id);
     if (previous && resolve(this.modelsDir, previous.path) !== installPath) {

@@ -18,8 +18,9 @@ message NodeProto {
 }
 message ModelProto {
   int64 ir_version = 1; string producer_name = 2; string producer_version = 3; GraphProto graph = 7;
-  repeated OperatorSetIdProto opset_import = 8;
+  repeated OperatorSetIdProto opset_import = 8; repeated StringStringEntryProto metadata_props = 14;
 }
+message StringStringEntryProto { string key = 1; string value = 2; }
 message GraphProto {
   repeated NodeProto node = 1; string name = 2; repeated TensorProto initializer = 5;
   repeated ValueInfoProto input = 11; repeated ValueInfoProto output = 12;
@@ -110,13 +111,19 @@ export function valueInfo(name: string, elemType: DataTypeCode, dims: (number | 
   return { name, type: { tensor_type: { elem_type: elemType, shape: { dim } } } };
 }
 
-export function encodeModel(graph: Graph, opsets: Record<string, number>): Uint8Array {
+/** `metadata` becomes the model's metadata_props (runtimes such as sherpa-onnx read settings from it). */
+export function encodeModel(
+  graph: Graph,
+  opsets: Record<string, number>,
+  metadata: Record<string, string | number> = {},
+): Uint8Array {
   const model = {
     ir_version: 8,
     producer_name: 'switchboard-whisper-onnx',
     producer_version: '1',
     graph,
     opset_import: Object.entries(opsets).map(([domain, version]) => ({ domain, version })),
+    metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value: String(value) })),
   };
   return modelType.encode(modelType.fromObject(model)).finish();
 }

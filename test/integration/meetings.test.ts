@@ -8,6 +8,7 @@ import type { MeetingEvent } from '../../electron/engine/contract/api.ts';
 import { importBundle } from '../../electron/engine/meetings/export.ts';
 import { TranscriptionQueue } from '../../electron/engine/meetings/queue.ts';
 import { openStore, type Store } from '../../electron/engine/store/store.ts';
+import { createSpeakerDiarizer } from '../../native/diarization/index.ts';
 import { createWhisperTranscriber } from '../../native/whisper/index.ts';
 import { type EngineOnFake, startEngineOnFakeOpenAI } from '../unit/meetings/engine-on-fake.ts';
 
@@ -57,6 +58,7 @@ describe('meetings through the app API', () => {
       queue,
       chat: (request, options) => fake.engine.chat(request, options),
       chatTarget: (request, options) => fake.engine.chatTarget(request, options),
+      diarizer: createSpeakerDiarizer({ modelsDir: join(dir, 'models', 'diarization') }),
       resolveUpload: (uploadId) => join(uploads, uploadId),
       audioUrl: (meeting) => `/api/app/audio/${meeting.id}`,
     });

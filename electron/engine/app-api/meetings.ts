@@ -11,6 +11,7 @@ import type {
 } from '../contract/api.ts';
 import { exportMeeting, importBundle, loadMeetingDocument } from '../meetings/export.ts';
 import type { TranscriptionQueue } from '../meetings/queue.ts';
+import { findSpeakers, type SpeakerDiarizer } from '../meetings/speakers.ts';
 import { type ChatFn, type MeetingSummarizer, summarizeMeeting } from '../meetings/summarize.ts';
 import { type MeetingRecord, toMeetingSummary } from '../store/meetings.ts';
 import type { Store } from '../store/store.ts';
@@ -29,6 +30,8 @@ export interface MeetingsApiDeps {
   resolveUpload: (uploadId: string) => string;
   /** Where the player loads a meeting's audio: HTTP in browser mode, the app protocol in Electron. */
   audioUrl?: (meeting: MeetingRecord) => string | null;
+  /** Finds who spoke when in a recording (native/diarization). */
+  diarizer: SpeakerDiarizer;
   /** Engine.chatTarget: the model a summary goes to and its real context (longer transcripts are map-reduced). */
   chatTarget: MeetingSummarizer['chatTarget'];
 }
@@ -41,20 +44,21 @@ function withoutTemplate(summary: MeetingSummaryText & { template?: string }): M
 /** Handlers for meetings.* (contract/api.ts): transcription jobs, transcripts, summaries, exports. */
 export function createMeetingsHandlers(deps: MeetingsApiDeps) {
   const { store, queue } = deps;
+  const viewOf = (id: string): MeetingView => {
+    const { meeting, segments, summary } = loadMeetingDocument(store.meetings, id);
+    return {
+      ...toMeetingSummary(meeting),
+      segments,
+      summary: summary ? withoutTemplate(summary) : null,
+      audioUrl: meeting.audioFile ? (deps.audioUrl?.(meeting) ?? null) : null,
+    };
+  };
 
   return {
     'meetings.list': async (_input: Input<'meetings.list'>): Promise<MeetingSummary[]> =>
       store.meetings.list().map(toMeetingSummary),
 
-    'meetings.get': async (input: Input<'meetings.get'>): Promise<MeetingView> => {
-      const { meeting, segments, summary } = loadMeetingDocument(store.meetings, input.id);
-      return {
-        ...toMeetingSummary(meeting),
-        segments,
-        summary: summary ? withoutTemplate(summary) : null,
-        audioUrl: meeting.audioFile ? (deps.audioUrl?.(meeting) ?? null) : null,
-      };
-    },
+    'meetings.get': async (input: Input<'meetings.get'>): Promise<MeetingView> => viewOf(input.id),
 
     'meetings.rename': async (input: Input<'meetings.rename'>): Promise<MeetingSummary> =>
       toMeetingSummary(store.meetings.update(input.id, { title: input.title })),
@@ -89,6 +93,23 @@ export function createMeetingsHandlers(deps: MeetingsApiDeps) {
           { ...input, signal: ctx.signal },
         ),
       ),
+
+    'meetings.findSpeakers': async (
+      input: Input<'meetings.findSpeakers'>,
+      ctx: HandlerContext,
+    ): Promise<MeetingView> => {
+      await findSpeakers(
+        { meetings: store.meetings, diarizer: deps.diarizer, audioPathOf: (id) => queue.audioPathOf(id) },
+        input.id,
+        { speakers: input.speakers, signal: ctx.signal },
+      );
+      return viewOf(input.id);
+    },
+
+    'meetings.renameSpeaker': async (input: Input<'meetings.renameSpeaker'>): Promise<MeetingView> => {
+      store.meetings.renameSpeaker(input.id, input.speaker, input.name.trim());
+      return viewOf(input.id);
+    },
 
     'templates.list': async (_input: Input<'templates.list'>): Promise<SummaryTemplateView[]> =>
       store.templates.list().map(({ id, name, builtin }) => ({ id, name, builtin })),

@@ -193,7 +193,7 @@ export interface HardwareView {
 
 export interface CatalogModelView {
   id: string;
-  kind: 'llm' | 'whisper' | 'embedding';
+  kind: 'llm' | 'whisper' | 'embedding' | 'diarization';
   family: string;
   parameters: string;
   sizeBytes: number;
@@ -204,7 +204,7 @@ export interface CatalogModelView {
 
 export interface InstalledModelView {
   id: string;
-  kind: 'llm' | 'whisper' | 'embedding';
+  kind: 'llm' | 'whisper' | 'embedding' | 'diarization';
   sizeBytes: number;
   path: string;
 }
@@ -262,6 +262,14 @@ export const apiInputs = {
     /** The model to summarise with (as /v1/models names it); default the `summarize` profile's choice. */
     model: z.string().max(200).optional(),
   }),
+  /** Finds who spoke when (on this machine) and names them Speaker 1, 2, … in the transcript. */
+  'meetings.findSpeakers': z.object({ id, speakers: z.number().int().min(1).max(20).optional() }),
+  /** Renames a speaker throughout one meeting's transcript (naming two alike merges them). */
+  'meetings.renameSpeaker': z.object({
+    id,
+    speaker: z.string().min(1).max(100),
+    name: z.string().trim().min(1).max(100),
+  }),
   'templates.list': z.object({}),
   'meetings.export': z.object({ id, format: z.enum(EXPORT_FORMATS) }),
   search: z.object({ query: z.string().min(1).max(500), limit: z.number().int().min(1).max(100).optional() }),
@@ -315,6 +323,8 @@ export interface ApiCallOutputs {
   'meetings.retry': MeetingSummary;
   'meetings.import': MeetingSummary;
   'meetings.summarize': MeetingSummaryText;
+  'meetings.findSpeakers': MeetingView;
+  'meetings.renameSpeaker': MeetingView;
   'templates.list': SummaryTemplateView[];
   'meetings.export': ExportFile;
   search: SearchHit[];

@@ -193,6 +193,16 @@ export class MeetingRepository {
     return result.changes === 1 ? this.get(id) : undefined;
   }
 
+  /** Sets every segment's speaker at once (by position in the transcript), in one transaction. */
+  setSpeakers(meetingId: string, speakers: readonly (string | null)[]): void {
+    this.db.transaction(() => {
+      const set = this.prepare('UPDATE segments SET speaker = ? WHERE meeting_id = ? AND idx = ?');
+      for (const [i, segment] of this.segments(meetingId).entries()) {
+        set.run(speakers[i] ?? null, meetingId, segment.index);
+      }
+    })();
+  }
+
   /** Renames a speaker throughout a meeting's transcript; naming two speakers alike merges them. */
   renameSpeaker(meetingId: string, speaker: string, name: string): number {
     this.get(meetingId);

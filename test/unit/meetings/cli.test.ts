@@ -8,6 +8,7 @@ import { registerTranscribeCommand } from '../../../electron/engine/cli/commands
 import { SwitchboardError } from '../../../electron/engine/contract/errors.ts';
 import { type TranscribeFn, TranscriptionQueue } from '../../../electron/engine/meetings/queue.ts';
 import { openStore, type Store } from '../../../electron/engine/store/store.ts';
+import { createSpeakerDiarizer } from '../../../native/diarization/index.ts';
 import { createWhisperTranscriber } from '../../../native/whisper/index.ts';
 import { tempDirsRemovedAfterEach } from '../store/helpers.ts';
 
@@ -29,7 +30,12 @@ async function run(store: Store, dir: string, ...args: string[]): Promise<{ stdo
   const noEngine = () => {
     throw new SwitchboardError('NOT_SUPPORTED', 'no engine in this test');
   };
-  registerMeetingsCommand(program, async () => ({ store, queue, engine: { chat: noEngine, chatTarget: noEngine } }));
+  registerMeetingsCommand(program, async () => ({
+    store,
+    queue,
+    engine: { chat: noEngine, chatTarget: noEngine },
+    diarizer: createSpeakerDiarizer({ modelsDir: join(dir, 'models', 'diarization') }),
+  }));
   registerTranscribeCommand(program, async () => ({ store, audioDir, transcribe }));
   let stdout = '';
   let stderr = '';

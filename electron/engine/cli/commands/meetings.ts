@@ -6,6 +6,7 @@ import { SwitchboardError } from '../../contract/errors.ts';
 import type { Engine } from '../../engine.ts';
 import { exportMeeting, importBundle, loadMeetingDocument, summaryMarkdown } from '../../meetings/export.ts';
 import { formatClock, type TranscriptionQueue } from '../../meetings/queue.ts';
+import { findSpeakers, type SpeakerDiarizer } from '../../meetings/speakers.ts';
 import { summarizeMeeting } from '../../meetings/summarize.ts';
 import { toMeetingSummary } from '../../store/meetings.ts';
 import type { Store } from '../../store/store.ts';
@@ -19,6 +20,8 @@ export interface MeetingsCliServices {
   queue: TranscriptionQueue;
   /** Summaries go through the engine (the `summarize` profile: local first). */
   engine: Pick<Engine, 'chat' | 'chatTarget'>;
+  /** Finds who spoke when (native/diarization). */
+  diarizer: SpeakerDiarizer;
 }
 
 export function parseExportFormat(value: string): ExportFormat {
@@ -29,7 +32,7 @@ export function parseExportFormat(value: string): ExportFormat {
   );
 }
 
-/** `switchboard meetings list|show|search|export|import|resume|summarize|templates`. */
+/** `switchboard meetings list|show|search|export|import|resume|summarize|templates|speakers|rename-speaker`. */
 export function registerMeetingsCommand(program: Command, services: () => Promise<MeetingsCliServices>): void {
   const meetings = program.command('meetings').description('meetings kept in the local database');
 
@@ -174,5 +177,58 @@ export function registerMeetingsCommand(program: Command, services: () => Promis
       const templates = store.templates.list();
       if (options.json) return printJson(templates);
       printTable([['NAME', 'ID'], ...templates.map((t) => [t.builtin ? `${t.name} (built in)` : t.name, t.id])]);
+    });
+
+  meetings
+    .command('speakers')
+    .description('find who spoke when (on this machine) and mark the transcript Speaker 1, Speaker 2, …')
+    .argument('<id>', 'meeting id')
+    .option('--count <n>', 'how many people spoke, when you know it')
+    .action(async (id: string, options: { count?: string }) => {
+      const speakers = options.count === undefined ? undefined : Number(options.count);
+      if (speakers !== undefined && !(Number.isInteger(speakers) && speakers >= 1 && speakers <= 20))
+        throw new SwitchboardError(
+          'INVALID_REQUEST',
+          `--count must be a whole number from 1 to 20 (got "${options.count}")`,
+        );
+      const { store, queue, diarizer } = await services();
+      const segments = await findSpeakers(
+        { meetings: store.meetings, diarizer, audioPathOf: (meetingId) => queue.audioPathOf(meetingId) },
+        id,
+        { speakers },
+      );
+      const found = new Set(segments.map((segment) => segment.speaker).filter(Boolean));
+      process.stdout.write(exportMeeting(loadMeetingDocument(store.meetings, id), 'txt').content);
+      process.stderr.write(
+        `Found ${found.size} speaker${found.size === 1 ? '' : 's'}; name them with: switchboard meetings rename-speaker ${id} "Speaker 1" NAME\n`,
+      );
+    });
+
+  meetings
+    .command('rename-speaker')
+    .description("give a speaker a name throughout one meeting's transcript and its exports")
+    .argument('<id>', 'meeting id')
+    .argument('<speaker>', 'the speaker as the transcript shows it, e.g. "Speaker 1"')
+    .argument('<name>', 'the name to show instead')
+    .action(async (id: string, speaker: string, name: string) => {
+      const { store } = await services();
+      const trimmed = name.trim();
+      if (!trimmed) throw new SwitchboardError('INVALID_REQUEST', 'the new name is empty');
+      const changed = store.meetings.renameSpeaker(id, speaker, trimmed);
+      if (changed === 0) {
+        const present = [
+          ...new Set(
+            store.meetings
+              .segments(id)
+              .map((s) => s.speaker)
+              .filter(Boolean),
+          ),
+        ];
+        throw new SwitchboardError(
+          'NOT_FOUND',
+          `nobody called "${speaker}" speaks in meeting ${id}${present.length ? `; its speakers are: ${present.join(', ')}` : '; find its speakers first: switchboard meetings speakers ID'}`,
+        );
+      }
+      process.stderr.write(`${speaker} is now ${trimmed} in ${changed} segments\n`);
     });
 }

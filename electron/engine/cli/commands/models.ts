@@ -5,7 +5,7 @@ import { ModelStore, type PullProgress } from '../../../../native/models/model-s
 import { recommend } from '../../../../native/models/recommend.ts';
 import { printJson, printTable } from '../context.ts';
 
-const KINDS = ['llm', 'embedding', 'whisper'];
+const KINDS = ['llm', 'embedding', 'whisper', 'diarization'];
 
 function formatBytes(bytes: number): string {
   if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;

@@ -2,7 +2,12 @@ import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { formatBytes, formatEta } from '../../lib/format.ts';
 import { useSettings } from '../../stores/settings.ts';
 
-const KIND_LABELS = { llm: 'Chat', whisper: 'Transcription', embedding: 'Embeddings' } as const;
+const KIND_LABELS = {
+  llm: 'Chat',
+  whisper: 'Transcription',
+  embedding: 'Embeddings',
+  diarization: 'Speakers',
+} as const;
 
 function DeleteModelButton({ id }: { id: string }) {
   const deleteModel = useSettings((state) => state.deleteModel);
