@@ -1,9 +1,12 @@
 // biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, not DOM nodes
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { parseSync } from 'subtitle';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { generateDiarizationModels } from '../../scripts/diarization-onnx/generate.ts';
 import type { FakeServer } from '../fakes/http-fake.ts';
+import { writeToneMeeting } from '../support/speaker-tones.ts';
 import {
   goToPane,
   pageProblems,
@@ -159,6 +162,39 @@ describe('meetings in browser mode', () => {
     await followProgress(page);
     expect(await segments.count()).toBeGreaterThan(kept);
     expect(await page.locator('.meeting-header .duration').innerText()).toBe('0:55');
+    expect(pageProblems(page)).toEqual([]);
+  }, 300_000);
+
+  it('finds the speakers of a recording on this machine, and a name given to one shows in the transcript and the VTT export', async () => {
+    // A diarization model of the real interface (generated: see scripts/diarization-onnx) and a
+    // recording of two voices it tells apart.
+    const { workspace } = stage as Required<typeof stage>;
+    await generateDiarizationModels(join(workspace.modelsDir, 'diarization', 'speakers-test'));
+    const recording = join(workspace.dir, 'two-voices.wav');
+    writeToneMeeting(recording, [
+      { voice: 'A', seconds: 4 },
+      { voice: 'B', seconds: 4 },
+      { voice: 'A', seconds: 4 },
+    ]);
+    await page.getByRole('button', { name: 'New meeting' }).click();
+    await page.getByTestId('audio-file-input').setInputFiles(recording);
+    await waitForMeetingOrError(page, app);
+    await followProgress(page);
+
+    const speakers = page.getByRole('region', { name: 'Speakers' });
+    await speakers.getByRole('button', { name: 'Find speakers' }).click();
+    const first = speakers.getByRole('textbox', { name: 'Name of Speaker 1' });
+    await first.waitFor({ timeout: 120_000 });
+    await first.fill('Ada');
+    await first.press('Enter');
+    const transcript = page.getByRole('region', { name: 'Transcript' });
+    await expect.poll(() => transcript.locator('.speaker').first().innerText()).toBe('Ada');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'VTT' }).click(),
+    ]);
+    expect(readFileSync(await download.path(), 'utf8')).toContain('<v Ada>');
     expect(pageProblems(page)).toEqual([]);
   }, 300_000);
 });

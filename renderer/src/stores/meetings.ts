@@ -42,6 +42,11 @@ interface MeetingsState {
   importBundle(file: Blob): Promise<void>;
   /** Summarises with a stored template (its id), or the built-in one. */
   summarize(id: string, templateId?: string): Promise<void>;
+  /** Finds who spoke when in the meeting's recording; the transcript then shows Speaker 1, 2, … */
+  findSpeakers(id: string): Promise<void>;
+  findingSpeakers: boolean;
+  /** Renames a speaker throughout one meeting. */
+  renameSpeaker(id: string, speaker: string, name: string): Promise<void>;
   /** The stored summary templates, for the picker. */
   templates: SummaryTemplateView[];
   loadTemplates(): Promise<void>;
@@ -118,6 +123,7 @@ export const useMeetings = create<MeetingsState>((set, get) => {
     progress: null,
     uploading: null,
     summarizing: false,
+    findingSpeakers: false,
     templates: [],
     searchQuery: '',
     searchHits: null,
@@ -219,6 +225,27 @@ export const useMeetings = create<MeetingsState>((set, get) => {
         set({ error: toShownError(error) });
       } finally {
         set({ summarizing: false });
+      }
+    },
+
+    async findSpeakers(id) {
+      set({ findingSpeakers: true, error: null });
+      try {
+        const meeting = await api.call('meetings.findSpeakers', { id });
+        if (get().activeId === id) set({ active: meeting });
+      } catch (error) {
+        set({ error: toShownError(error) });
+      } finally {
+        set({ findingSpeakers: false });
+      }
+    },
+
+    async renameSpeaker(id, speaker, name) {
+      try {
+        const meeting = await api.call('meetings.renameSpeaker', { id, speaker, name });
+        if (get().activeId === id) set({ active: meeting });
+      } catch (error) {
+        set({ error: toShownError(error) });
       }
     },
 

@@ -3,6 +3,7 @@ import type { ExportFormat, MeetingView } from '../../../../electron/engine/cont
 import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { formatClock, formatDate, formatEta } from '../../lib/format.ts';
 import { useMeetings } from '../../stores/meetings.ts';
+import { Speakers } from './Speakers.tsx';
 import { SummaryPanel } from './SummaryPanel.tsx';
 import { Transcript } from './Transcript.tsx';
 
@@ -157,7 +158,10 @@ export function MeetingDetail({ meeting }: { meeting: MeetingView }) {
       </fieldset>
 
       <div className="meeting-body">
-        <SummaryPanel meeting={meeting} />
+        <div className="meeting-side">
+          <SummaryPanel meeting={meeting} />
+          <Speakers meeting={meeting} />
+        </div>
         <Transcript segments={meeting.segments} currentTime={currentTime} onSeek={seek} live={running} />
       </div>
     </div>
