@@ -3,6 +3,7 @@ import type { ExportFormat, MeetingView } from '../../../../electron/engine/cont
 import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { formatClock, formatDate, formatEta } from '../../lib/format.ts';
 import { useMeetings } from '../../stores/meetings.ts';
+import { InlineEdit } from './InlineEdit.tsx';
 import { Speakers } from './Speakers.tsx';
 import { SummaryPanel } from './SummaryPanel.tsx';
 import { Transcript } from './Transcript.tsx';
@@ -21,28 +22,13 @@ const STOPPED: ReadonlySet<MeetingView['status']> = new Set(['cancelled', 'faile
 
 function EditableTitle({ meeting }: { meeting: MeetingView }) {
   const rename = useMeetings((state) => state.rename);
-  const [title, setTitle] = useState(meeting.title);
-  useEffect(() => setTitle(meeting.title), [meeting.title]);
-  const commit = () => {
-    const trimmed = title.trim();
-    if (trimmed && trimmed !== meeting.title) void rename(meeting.id, trimmed);
-    else setTitle(meeting.title);
-  };
   return (
-    <input
+    <InlineEdit
       className="title-input"
-      aria-label="Meeting title"
-      value={title}
+      label="Meeting title"
+      value={meeting.title}
       maxLength={200}
-      onChange={(event) => setTitle(event.target.value)}
-      onBlur={commit}
-      onKeyDown={(event) => {
-        if (event.key === 'Enter') event.currentTarget.blur();
-        if (event.key === 'Escape') {
-          setTitle(meeting.title);
-          event.currentTarget.blur();
-        }
-      }}
+      onCommit={(title) => void rename(meeting.id, title)}
     />
   );
 }

@@ -1,39 +1,10 @@
-import { useEffect, useState } from 'react';
 import type { MeetingView } from '../../../../electron/engine/contract/api.ts';
 import { useMeetings } from '../../stores/meetings.ts';
-
-/** One speaker's name, edited in place: Enter or leaving the field renames them in this meeting. */
-function SpeakerName({ meetingId, speaker }: { meetingId: string; speaker: string }) {
-  const renameSpeaker = useMeetings((state) => state.renameSpeaker);
-  const [name, setName] = useState(speaker);
-  useEffect(() => setName(speaker), [speaker]);
-  const commit = () => {
-    const trimmed = name.trim();
-    if (trimmed && trimmed !== speaker) void renameSpeaker(meetingId, speaker, trimmed);
-    else setName(speaker);
-  };
-  return (
-    <input
-      className="speaker-name"
-      aria-label={`Name of ${speaker}`}
-      value={name}
-      maxLength={100}
-      onChange={(event) => setName(event.target.value)}
-      onBlur={commit}
-      onKeyDown={(event) => {
-        if (event.key === 'Enter') event.currentTarget.blur();
-        if (event.key === 'Escape') {
-          setName(speaker);
-          event.currentTarget.blur();
-        }
-      }}
-    />
-  );
-}
+import { InlineEdit } from './InlineEdit.tsx';
 
 /** Who speaks in the meeting: found on this machine from the recording, named per meeting. */
 export function Speakers({ meeting }: { meeting: MeetingView }) {
-  const { findSpeakers, findingSpeakers } = useMeetings();
+  const { findSpeakers, findingSpeakers, renameSpeaker } = useMeetings();
   const speakers = [...new Set(meeting.segments.map((segment) => segment.speaker).filter((s): s is string => !!s))];
   const ready = meeting.status === 'done' && meeting.segments.length > 0 && meeting.audioUrl !== null;
   return (
@@ -59,7 +30,13 @@ export function Speakers({ meeting }: { meeting: MeetingView }) {
         <ul className="speaker-list">
           {speakers.map((speaker) => (
             <li key={speaker}>
-              <SpeakerName meetingId={meeting.id} speaker={speaker} />
+              <InlineEdit
+                className="speaker-name"
+                label={`Name of ${speaker}`}
+                value={speaker}
+                maxLength={100}
+                onCommit={(name) => void renameSpeaker(meeting.id, speaker, name)}
+              />
             </li>
           ))}
         </ul>
