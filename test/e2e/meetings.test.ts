@@ -159,6 +159,7 @@ describe('meetings in browser mode', () => {
     expect(kept).toBeLessThan(8);
 
     await page.getByRole('button', { name: 'Resume transcription' }).click();
+    await expect.poll(() => status.innerText(), { timeout: 30_000 }).not.toBe('cancelled');
     await followProgress(page);
     expect(await segments.count()).toBeGreaterThan(kept);
     expect(await page.locator('.meeting-header .duration').innerText()).toBe('0:55');
