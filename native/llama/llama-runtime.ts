@@ -90,10 +90,10 @@ export class LlamaRuntime {
       const inputTokens = promptLength(chat, history, lease.model);
       const contextSize = lease.sequence.contextSize;
       const room = contextSize - inputTokens;
-      if (room <= 0 || (call.max_tokens !== undefined && call.max_tokens > room)) {
+      if (room <= 0) {
         throw new LocalModelError(
           'CONTEXT_TOO_LONG',
-          `the prompt is ${inputTokens} tokens${call.max_tokens === undefined ? '' : ` and ${call.max_tokens} more are asked for the answer`}, but ${call.model} holds ${contextSize} tokens here; shorten the conversation or ask for a shorter answer`,
+          `the prompt is ${inputTokens} tokens, but ${call.model} holds ${contextSize} tokens here; shorten the conversation or choose a model with a larger context`,
         );
       }
       const stop = typeof call.stop === 'string' ? [call.stop] : call.stop;
@@ -104,8 +104,8 @@ export class LlamaRuntime {
         async (hooks) => {
           const result = await chat.generateResponse(history, {
             ...hooks,
-            // Without a limit the answer ends where the context does, rather than shifting the prompt out.
-            maxTokens: call.max_tokens ?? room,
+            // The answer ends where the context does (finish reason `length`), rather than shifting the prompt out.
+            maxTokens: Math.min(call.max_tokens ?? room, room),
             temperature: call.temperature,
             topP: call.top_p,
             seed: call.seed,

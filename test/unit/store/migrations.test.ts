@@ -20,6 +20,8 @@ const SEED_AT_VERSION: Record<number, string> = {
   3: `INSERT INTO usage_events (id, time, kind, provider_id, model, profile, strategy, input_tokens, output_tokens,
         tokens_estimated, cost_usd, latency_ms, outcome, fallback_depth)
         VALUES ('u1', 1000, 'chat', 'openai', 'gpt-4o-mini', 'default', 'priority', 5, 7, 0, 0.25, 120, 'success', 0);`,
+  4: `INSERT INTO meetings (id, title, created_at, status, progress) VALUES ('meet2', 'Standup', 7, 'running', 0.4);
+      INSERT INTO segments (meeting_id, idx, start_seconds, end_seconds, text) VALUES ('meet2', 0, 1, 2, 'the release slipped');`,
 };
 
 function expectSeededData(file: string, from: number): void {
@@ -47,6 +49,11 @@ function expectSeededData(file: string, from: number): void {
       expect(store.search.search('budget')[0]).toMatchObject({ id: 'meet1', snippet: '[[Budget]] review' });
     }
     if (from >= 3) expect(store.usage.totals(0)).toMatchObject({ requests: 1, costUsd: 0.25 });
+    if (from >= 4) {
+      // A job running when the database was upgraded has no runner: the next start finds it interrupted.
+      expect(store.meetings.get('meet2')).toMatchObject({ status: 'running', runnerPid: null });
+      expect(store.search.search('slipped')[0]).toMatchObject({ id: 'meet2', snippet: 'the release [[slipped]]' });
+    }
   } finally {
     store.close();
   }
