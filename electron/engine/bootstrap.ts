@@ -7,6 +7,7 @@ import { createLlamaRuntime } from '../../native/llama/llama-runtime.ts';
 import { ModelStore } from '../../native/models/model-store.ts';
 import { createWhisperTranscriber } from '../../native/whisper/index.ts';
 import { PriceBook } from './accounting/prices.ts';
+import { AnswerRuns } from './app-api/answer-runs.ts';
 import { createAppApi } from './app-api/index.ts';
 import type { ResolvedPaths } from './config/paths.ts';
 import { ConfigSource } from './config/source.ts';
@@ -148,8 +149,11 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
   const diarizer = createSpeakerDiarizer({ modelsDir: models.diarizationDir });
   const prices = new PriceBook();
   const chat = engine.chat.bind(engine);
+  // Chat answers go on being written when the window looks elsewhere; closing stops and saves them.
+  const answers = new AnswerRuns();
   const appApi = createAppApi({
     engine,
+    runs: answers,
     routing: routing!,
     store,
     queue,
@@ -176,6 +180,7 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     appApi,
     uploadsDir,
     close: async () => {
+      await answers.close();
       await queue.close();
       await engine.close();
       store.close();

@@ -299,10 +299,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     for await (const event of routed) yield event.type === 'route' ? event : event.data;
   }
 
-  /** The providers as the UI, CLI and HTTP API may show them. */
+  /** The providers as the UI, CLI and HTTP API may show them (the local one with its installed models). */
   listProviders(): ProviderView[] {
     const config = this.config;
-    return config.providers.map((p) => ({
+    return this.effective(config).providers.map((p) => ({
       id: p.id,
       label: p.label,
       vendor: p.vendor,

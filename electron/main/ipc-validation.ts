@@ -6,6 +6,8 @@ import type { SerializedError } from '../engine/contract/errors.ts';
 const STREAM_METHODS = {
   'chat.send': true,
   'chat.regenerate': true,
+  'chat.edit': true,
+  'chat.watch': true,
   'meetings.watch': true,
   'models.pull': true,
 } as const satisfies Record<ApiStreamMethod, true>;

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { CLOUD_PROVIDER, openApp, runCli, stageSuite, startApp } from './harness.ts';
 
 const stage = stageSuite({ fake: { text: 'Kept across restarts.' }, start: false });
+/** The title the (fake) model gives the conversation: its answer, cleaned. */
+const TITLE = 'Kept across restarts';
 
 /** The app's own data requests a page made: none may leave the sign-in page. */
 function dataRequests(page: Page): string[] {
@@ -33,19 +35,17 @@ describe('sign-in in browser mode', () => {
     await page.getByRole('combobox', { name: 'Answer with' }).selectOption({ label: CLOUD_PROVIDER.model });
     await page.getByRole('textbox', { name: 'Message' }).fill('Remember the harbour plan');
     await page.getByRole('button', { name: 'Send message' }).click();
-    await page.getByText('Kept across restarts.').waitFor({ timeout: 60_000 });
+    await page.locator('.message-body').getByText('Kept across restarts.').waitFor({ timeout: 60_000 });
+    // Listed at once under the question; then under the title the model gave it.
     const conversations = page.getByRole('complementary', { name: 'Conversations' });
-    await conversations.getByText('Remember the harbour plan').waitFor();
+    await conversations.getByText(TITLE).waitFor();
 
     // The server restarts: a reload is still signed in, and the conversation is there.
     await stage.app.stop();
     stage.app = await startApp(stage.workspace);
     const origin = stage.app.origin;
     await page.goto(`${origin}/`);
-    await page
-      .getByRole('complementary', { name: 'Conversations' })
-      .getByText('Remember the harbour plan')
-      .waitFor({ timeout: 30_000 });
+    await page.getByRole('complementary', { name: 'Conversations' }).getByText(TITLE).waitFor({ timeout: 30_000 });
 
     // Signing out shows the sign-in page and nothing else.
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -68,10 +68,7 @@ describe('sign-in in browser mode', () => {
     expect(requested).toEqual([]);
     await second.getByLabel('API token').fill(token);
     await second.getByRole('button', { name: 'Sign in' }).click();
-    await second
-      .getByRole('complementary', { name: 'Conversations' })
-      .getByText('Remember the harbour plan')
-      .waitFor({ timeout: 30_000 });
+    await second.getByRole('complementary', { name: 'Conversations' }).getByText(TITLE).waitFor({ timeout: 30_000 });
     expect(await second.locator('body').innerText()).not.toContain(token);
     await second.close();
     await page.close();
@@ -91,7 +88,7 @@ describe('sign-in in browser mode', () => {
 
     await page.goto(link!);
     await page.getByRole('navigation', { name: 'Sections' }).waitFor();
-    await page.getByRole('complementary', { name: 'Conversations' }).getByText('Remember the harbour plan').waitFor();
+    await page.getByRole('complementary', { name: 'Conversations' }).getByText(TITLE).waitFor();
     // The link works once.
     const again = await stage.browser.context.newPage();
     await stage.browser.context.clearCookies();

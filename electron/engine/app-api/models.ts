@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { HardwareStatus } from '../../../native/gpu/llama-host.ts';
+import { AsyncQueue } from '../../../native/llama/async-queue.ts';
 import { type QuantizationPreference, selectVariant } from '../../../native/models/catalog.ts';
 import type { InstalledModel, ModelStore } from '../../../native/models/model-store.ts';
 import { recommend } from '../../../native/models/recommend.ts';
@@ -75,33 +76,22 @@ export function createModelsHandlers({ models, quantization, hardware, changed }
       input: Input<'models.pull'>,
       ctx: { signal: AbortSignal },
     ): AsyncIterable<DownloadEvent> {
-      const progress: DownloadEvent[] = [];
-      let wake: (() => void) | undefined;
-      let finished = false;
+      // Progress arrives from callbacks; hand it on as a stream until the pull settles.
+      const progress = new AsyncQueue<DownloadEvent>();
       const pulling = models
         .pull(input.id, {
           signal: ctx.signal,
-          onProgress: (p) => {
+          onProgress: (p) =>
             progress.push({
               type: 'progress',
               receivedBytes: p.receivedBytes,
               totalBytes: p.totalBytes ?? null,
               bytesPerSecond: p.bytesPerSecond,
               etaSeconds: p.etaSeconds ?? null,
-            });
-            wake?.();
-          },
+            }),
         })
-        .finally(() => {
-          finished = true;
-          wake?.();
-        });
-      // Progress arrives from callbacks; hand it on as a stream until the pull settles.
-      while (!finished || progress.length > 0) {
-        const next = progress.shift();
-        if (next) yield next;
-        else await new Promise<void>((resolve) => (wake = resolve));
-      }
+        .finally(() => progress.end());
+      yield* progress;
       const model = await pulling;
       await changed();
       yield { type: 'done', model: installedView(model) };

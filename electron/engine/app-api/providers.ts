@@ -54,7 +54,11 @@ export function createProvidersHandlers({ engine, routing }: ProvidersApiDeps) {
   };
 
   return {
-    'providers.list': async (_input: Input<'providers.list'>) => list(),
+    'providers.list': async (_input: Input<'providers.list'>) => {
+      // The local provider lists the models installed on this machine.
+      await engine.refreshLocalModels(false);
+      return list();
+    },
     'providers.health': async (input: Input<'providers.health'>) => {
       const reports = input.id ? [await routing.checkHealth(input.id)] : await routing.healthCheckAll();
       return reports.map((r) => ({

@@ -46,17 +46,25 @@ export interface ConversationSummary {
   title: string;
   updatedAt: number;
   messageCount: number;
+  /** True while the engine writes an answer in it (the window may be looking elsewhere). */
+  answering?: boolean;
 }
 
 export interface ConversationView extends ConversationSummary {
   messages: ChatMessageView[];
+  /** The assistant message being written now, if any: follow it with chat.watch. */
+  answeringMessageId?: string;
 }
 
 export type ChatSendEvent =
   | { type: 'conversation'; conversationId: string; userMessageId: string; assistantMessageId: string }
+  /** chat.watch's first event: the answer written so far, for a window that comes back to it. */
+  | { type: 'resume'; conversationId: string; assistantMessageId: string; text: string; route: RouteView | null }
   | { type: 'route'; route: RouteView }
   | ChatStreamEvent
-  | { type: 'saved'; message: ChatMessageView };
+  | { type: 'saved'; message: ChatMessageView }
+  /** The title the model gave a new conversation, after its first answer. */
+  | { type: 'title'; conversationId: string; title: string };
 
 export type MeetingStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
@@ -236,7 +244,23 @@ export const apiInputs = {
     providerId: z.string().max(100).optional(),
     profile: z.string().max(100).optional(),
   }),
-  'chat.regenerate': z.object({ conversationId: id, messageId: id }),
+  'chat.regenerate': z.object({
+    conversationId: id,
+    messageId: id,
+    model: z.string().max(200).optional(),
+    providerId: z.string().max(100).optional(),
+    profile: z.string().max(100).optional(),
+  }),
+  'chat.edit': z.object({
+    conversationId: id,
+    messageId: id,
+    content: z.string().min(1).max(200_000),
+    model: z.string().max(200).optional(),
+    providerId: z.string().max(100).optional(),
+    profile: z.string().max(100).optional(),
+  }),
+  'chat.watch': z.object({ conversationId: id }),
+  'chat.stop': z.object({ conversationId: id }),
   // meetings
   'meetings.list': z.object({}),
   'meetings.get': z.object({ id }),
@@ -314,6 +338,7 @@ export interface ApiCallOutputs {
   'conversations.get': ConversationView;
   'conversations.rename': ConversationSummary;
   'conversations.delete': { ok: true };
+  'chat.stop': { ok: true };
   'meetings.list': MeetingSummary[];
   'meetings.get': MeetingView;
   'meetings.rename': MeetingSummary;
@@ -349,6 +374,8 @@ export interface ApiCallOutputs {
 export interface ApiStreamEvents {
   'chat.send': ChatSendEvent;
   'chat.regenerate': ChatSendEvent;
+  'chat.edit': ChatSendEvent;
+  'chat.watch': ChatSendEvent;
   'meetings.watch': MeetingEvent;
   'models.pull': DownloadEvent;
 }
@@ -368,14 +395,4 @@ export interface SwitchboardApi {
   upload(file: Blob, filename: string): Promise<{ uploadId: string }>;
 }
 
-/** Thrown by transports for an error the engine returned; carries the engine's code and message. */
-export class ApiError extends Error {
-  readonly code: string;
-  readonly status?: number;
-  constructor(error: SerializedError, status?: number) {
-    super(error.message);
-    this.name = 'ApiError';
-    this.code = error.code;
-    this.status = status;
-  }
-}
+export { ApiError } from './api-error.ts';

@@ -146,6 +146,26 @@ export class ConversationRepository {
     return toMessageView(row);
   }
 
+  /**
+   * Replaces the text of one of the person's messages and deletes every message after it (their answers
+   * no longer answer it): the conversation goes on from the edited message.
+   */
+  editAndTruncate(conversationId: string, messageId: string, content: string, now = Date.now()): void {
+    this.db.transaction(() => {
+      const row = this.prepare('SELECT rowid, created_at FROM messages WHERE id = ? AND conversation_id = ?').get(
+        messageId,
+        conversationId,
+      ) as { rowid: number; created_at: number } | undefined;
+      if (!row) throw new SwitchboardError('NOT_FOUND', `no message ${messageId} in conversation ${conversationId}`);
+      this.prepare(
+        `DELETE FROM messages WHERE conversation_id = @conversationId
+           AND (created_at > @createdAt OR (created_at = @createdAt AND rowid > @rowid))`,
+      ).run({ conversationId, createdAt: row.created_at, rowid: row.rowid });
+      this.prepare('UPDATE messages SET content = ? WHERE id = ?').run(content, messageId);
+      this.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?').run(now, conversationId);
+    })();
+  }
+
   /** Writes an assistant answer (or its error) over the message, replacing whatever it held. */
   recordAnswer(messageId: string, answer: AnswerRecord): ChatMessageView {
     this.prepare(

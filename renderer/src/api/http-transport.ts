@@ -1,12 +1,12 @@
-import {
-  type ApiCallMethod,
-  type ApiCallOutputs,
-  ApiError,
-  type ApiInput,
-  type ApiStreamEvents,
-  type ApiStreamMethod,
-  type SwitchboardApi,
+import type {
+  ApiCallMethod,
+  ApiCallOutputs,
+  ApiInput,
+  ApiStreamEvents,
+  ApiStreamMethod,
+  SwitchboardApi,
 } from '../../../electron/engine/contract/api.ts';
+import { ApiError } from '../../../electron/engine/contract/api-error.ts';
 import type { SerializedError } from '../../../electron/engine/contract/errors.ts';
 import { parseSse } from './sse.ts';
 

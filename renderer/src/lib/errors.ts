@@ -1,4 +1,4 @@
-import { ApiError } from '../../../electron/engine/contract/api.ts';
+import { ApiError } from '../../../electron/engine/contract/api-error.ts';
 import type { SerializedError } from '../../../electron/engine/contract/errors.ts';
 
 /** What the UI shows for a failure: the engine's code, and its message without the code prefix. */

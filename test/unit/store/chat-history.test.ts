@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnswerRuns } from '../../../electron/engine/app-api/answer-runs.ts';
 import { createChatHandlers } from '../../../electron/engine/app-api/chat.ts';
 import type { ChatSendEvent } from '../../../electron/engine/contract/api.ts';
 import { openStore, type Store } from '../../../electron/engine/store/store.ts';
@@ -20,6 +21,7 @@ function handlersOn(store: Store) {
     store,
     chat: (request, options) => fake.engine.chat(request, options),
     costOf: (_route, usage) => usage.inputTokens * 1e-6 + usage.outputTokens * 2e-6,
+    runs: new AnswerRuns(),
   });
 }
 
@@ -32,20 +34,28 @@ async function collect(events: AsyncIterable<ChatSendEvent>): Promise<ChatSendEv
 const signal = new AbortController().signal;
 
 describe('chat history through the app API', () => {
-  it('streams ids first, then route, text and finish, then the saved message with its cost; history persists', async () => {
+  it('streams ids first, then route, text and finish, then the saved message with its cost and the title the model gave; history persists', async () => {
     const file = join(tempDir(), 'sb.db');
     const store = openStore({ file });
     const chat = handlersOn(store);
+    const asked = fake.fake.requests.length;
     const events = await collect(chat['chat.send']({ content: 'Where should I travel in April?' }, { signal }));
     expect(events.map((event) => event.type)).toEqual([
       'conversation',
       'route',
-      ...events.slice(2, -2).map(() => 'text'),
+      ...events.slice(2, -3).map(() => 'text'),
       'finish',
       'saved',
+      'title',
+    ]);
+    // The title comes from the model that answered, asked with the question alone.
+    expect(events.at(-1)).toMatchObject({ type: 'title', title: 'Lisbon is lovely in spring' });
+    expect(fake.promptsSince(asked)).toEqual([
+      'Where should I travel in April?',
+      expect.stringMatching(/^Write a title of at most six words[^\n]*\nWhere should I travel in April\?$/),
     ]);
     const first = events[0] as Extract<ChatSendEvent, { type: 'conversation' }>;
-    const saved = (events.at(-1) as Extract<ChatSendEvent, { type: 'saved' }>).message;
+    const saved = (events.at(-2) as Extract<ChatSendEvent, { type: 'saved' }>).message;
     expect(saved).toMatchObject({
       id: first.assistantMessageId,
       role: 'assistant',
@@ -71,7 +81,7 @@ describe('chat history through the app API', () => {
 
     const reopened = openStore({ file });
     const list = await handlersOn(reopened)['conversations.list']({});
-    expect(list).toEqual([expect.objectContaining({ title: 'Where should I travel in April?', messageCount: 4 })]);
+    expect(list).toEqual([expect.objectContaining({ title: 'Lisbon is lovely in spring', messageCount: 4 })]);
     expect((await handlersOn(reopened).search({ query: 'lovely spring' }))[0]).toMatchObject({
       kind: 'chat',
       id: first.conversationId,

@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
 import { ErrorNote } from '../../components/ErrorNote.tsx';
-import { useChat } from '../../stores/chat.ts';
+import { useChat, useIsStreaming } from '../../stores/chat.ts';
 import { useSettings } from '../../stores/settings.ts';
 import { Composer } from './Composer.tsx';
 import { ConversationList } from './ConversationList.tsx';
@@ -9,8 +9,12 @@ import { ModelPicker } from './ModelPicker.tsx';
 import { Welcome } from './Welcome.tsx';
 
 export function ChatPane() {
-  const { loadConversations, messages, pending, listError } = useChat();
-  const { load, loadModels } = useSettings();
+  const loadConversations = useChat((state) => state.loadConversations);
+  const empty = useChat((state) => state.messages.length === 0 && state.pending === null);
+  const listError = useChat((state) => state.listError);
+  const streaming = useIsStreaming();
+  const load = useSettings((state) => state.load);
+  const loadModels = useSettings((state) => state.loadModels);
 
   useEffect(() => {
     void loadConversations();
@@ -18,7 +22,16 @@ export function ChatPane() {
     void loadModels();
   }, [loadConversations, load, loadModels]);
 
-  const empty = messages.length === 0 && pending === null;
+  // Esc stops the answer being written, wherever the focus is in the pane (an open editor takes Esc first).
+  useEffect(() => {
+    if (!streaming) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape' && !event.defaultPrevented) useChat.getState().stop();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [streaming]);
+
   return (
     <div className="chat-pane split">
       <ConversationList />

@@ -25,7 +25,7 @@ export function Composer() {
     >
       <textarea
         aria-label="Message"
-        placeholder="Ask anything — Enter sends, Shift+Enter starts a new line"
+        placeholder="Ask anything — Enter sends, Shift+Enter starts a new line, Esc stops an answer"
         value={draft}
         rows={3}
         onChange={(event) => setDraft(event.target.value)}
@@ -37,7 +37,7 @@ export function Composer() {
         }}
       />
       {streaming ? (
-        <button type="button" className="danger" onClick={stop} aria-label="Stop the answer">
+        <button type="button" className="danger" onClick={stop} aria-label="Stop the answer" title="Stop (Esc)">
           <Icon name="stop" /> Stop
         </button>
       ) : (

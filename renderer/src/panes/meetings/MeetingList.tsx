@@ -1,5 +1,6 @@
 import type { MeetingSummary, SearchHit } from '../../../../electron/engine/contract/api.ts';
 import { Icon } from '../../components/Icon.tsx';
+import { Snippet } from '../../components/Snippet.tsx';
 import { formatClock, formatDate, formatPercent } from '../../lib/format.ts';
 import { useChat } from '../../stores/chat.ts';
 import { useMeetings } from '../../stores/meetings.ts';
@@ -10,24 +11,6 @@ function statusText(meeting: MeetingSummary): string {
   if (meeting.status === 'done')
     return meeting.durationSeconds === null ? 'done' : formatClock(meeting.durationSeconds);
   return meeting.status;
-}
-
-/** A search snippet with the engine's [[match]] marks shown as highlights. */
-function Snippet({ text }: { text: string }) {
-  const parts = text.split(/\[\[|\]\]/);
-  return (
-    <span className="snippet">
-      {parts.map((part, index) =>
-        index % 2 === 1 ? (
-          // biome-ignore lint/suspicious/noArrayIndexKey: the parts are positional and never reorder
-          <mark key={index}>{part}</mark>
-        ) : (
-          // biome-ignore lint/suspicious/noArrayIndexKey: as above
-          <span key={index}>{part}</span>
-        ),
-      )}
-    </span>
-  );
 }
 
 function SearchResults({ hits }: { hits: SearchHit[] }) {
