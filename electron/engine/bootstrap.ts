@@ -167,6 +167,7 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     models,
     quantization: local.quantization,
     hardware: () => detectHardware({ device: local.device }),
+    llama: () => host.llama(),
   });
 
   return {

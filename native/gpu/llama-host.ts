@@ -27,6 +27,8 @@ export interface HardwareStatus {
   inferenceThreads: number;
   /** Why inference runs on the CPU although a GPU was asked for or detected. */
   fallbackReason?: string;
+  /** Which backend runs and why, in words for the person reading the hardware section. */
+  explanation: string;
 }
 
 export function parseLocalDevice(value: string | undefined): LocalDevice {
@@ -51,6 +53,44 @@ function gpuOption(device: LocalDevice): 'auto' | LlamaGpuType {
 
 function backendOf(llama: Llama): ComputeBackend {
   return llama.gpu === false ? 'cpu' : llama.gpu;
+}
+
+const BACKEND_NAMES: Record<ComputeBackend, string> = {
+  cuda: 'NVIDIA CUDA',
+  vulkan: 'Vulkan',
+  metal: 'Apple Metal',
+  cpu: 'the CPU',
+};
+
+/** Why a GPU backend that was asked for does not run, in words. */
+function unavailableReason(device: Exclude<LocalDevice, 'auto' | 'cpu'>, error?: unknown): string {
+  if (device === 'metal' && process.platform !== 'darwin') {
+    return `LOCAL_DEVICE=metal asks for Apple Metal, which exists only on macOS; llama.cpp runs on the CPU instead`;
+  }
+  const detail =
+    error === undefined || messageOf(error) === 'NoBinaryFoundError'
+      ? `no ${BACKEND_NAMES[device]} GPU or driver was found`
+      : messageOf(error);
+  return `LOCAL_DEVICE=${device} asks for ${BACKEND_NAMES[device]}, but it cannot start here (${detail}); llama.cpp runs on the CPU instead`;
+}
+
+/** Which backend runs and why: the sentence the hardware section shows. */
+function explain(
+  requested: LocalDevice,
+  backend: ComputeBackend,
+  devices: string[],
+  threads: number,
+  fallback?: string,
+) {
+  const on = devices.length > 0 ? ` on ${devices.join(', ')}` : '';
+  if (fallback) return `${fallback}.`;
+  if (backend !== 'cpu') {
+    return requested === 'auto'
+      ? `${BACKEND_NAMES[backend]} found: models run on the GPU${on}.`
+      : `Models run on ${BACKEND_NAMES[backend]}${on}, as LOCAL_DEVICE asks.`;
+  }
+  const cpu = `models run on the CPU with ${threads} thread${threads === 1 ? '' : 's'}`;
+  return requested === 'cpu' ? `LOCAL_DEVICE=cpu: ${cpu}, as asked.` : `No GPU found: ${cpu}.`;
 }
 
 async function createLlama(device: LocalDevice, threads: number): Promise<Llama> {
@@ -87,15 +127,28 @@ export class LlamaHost {
   /** The llama instance new models load on: the GPU one unless a fallback happened. */
   async llama(): Promise<Llama> {
     if (this.fallback !== undefined) return this.cpuLlama();
-    this.primary ??= createLlama(this.device, this.threads).catch(async (error: unknown) => {
-      if (this.device === 'cpu') {
-        throw new LocalModelError('INTERNAL', `llama.cpp could not start on this machine: ${messageOf(error)}`, {
-          cause: error,
-        });
-      }
-      this.fallback = `the ${this.device} backend could not start (${messageOf(error)}); using the CPU`;
-      return this.cpuLlama();
-    });
+    const device = this.device;
+    this.primary ??= createLlama(device, this.threads).then(
+      (llama) => {
+        // node-llama-cpp answers a backend this platform cannot have (Metal on Linux) with the CPU, silently.
+        if (device !== 'auto' && device !== 'cpu' && backendOf(llama) !== device) {
+          this.fallback = unavailableReason(device);
+        }
+        return llama;
+      },
+      async (error: unknown) => {
+        if (device === 'cpu') {
+          throw new LocalModelError('INTERNAL', `llama.cpp could not start on this machine: ${messageOf(error)}`, {
+            cause: error,
+          });
+        }
+        this.fallback =
+          device === 'auto'
+            ? `the GPU llama.cpp found could not start (${messageOf(error)}); llama.cpp runs on the CPU instead`
+            : unavailableReason(device, error);
+        return this.cpuLlama();
+      },
+    );
     return this.primary;
   }
 
@@ -122,15 +175,18 @@ export class LlamaHost {
     const onGpu = llama.gpu !== false;
     const vram = onGpu ? await llama.getVramState() : undefined;
     const cpus = os.cpus();
+    const backend = backendOf(llama);
+    const gpuDevices = onGpu ? await llama.getGpuDeviceNames() : [];
     return {
       requested: this.device,
-      backend: backendOf(llama),
-      gpuDevices: onGpu ? await llama.getGpuDeviceNames() : [],
+      backend,
+      gpuDevices,
       vram: vram ? { totalBytes: vram.total, freeBytes: vram.free } : null,
       ram: { totalBytes: os.totalmem(), freeBytes: os.freemem() },
       cpu: { model: cpus[0]?.model ?? 'unknown', cores: llama.cpuMathCores, threads: os.availableParallelism() },
       inferenceThreads: this.threads,
       ...(this.fallback === undefined ? {} : { fallbackReason: this.fallback }),
+      explanation: explain(this.device, backend, gpuDevices, this.threads, this.fallback),
     };
   }
 }

@@ -5,7 +5,10 @@ import { LocalModelError } from './errors.ts';
 
 const positiveBytes = z.number().int().positive();
 const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex digits');
-const hfUriSchema = z.string().regex(/^hf:[^/\s]+\/[^/\s]+/, 'expected hf:<owner>/<repo>…');
+/** hf:<owner>/<repo>, optionally pinned to a revision (@<commit>), then the file path where a file is named. */
+const hfUriSchema = z
+  .string()
+  .regex(/^hf:[^/\s@]+\/[^/\s@]+(@[0-9a-zA-Z._-]+)?/, 'expected hf:<owner>/<repo>[@<revision>]…');
 
 const commonFields = {
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'ids are lowercase letters, digits, dot, dash, underscore'),

@@ -26,6 +26,8 @@ const manifestEntrySchema = z.object({
   /** The URI it was pulled from or the path it was imported from. */
   origin: z.string(),
   installedAt: z.string(),
+  /** Every file matched the sha256 its publisher lists (a pull); absent for imports and older installs. */
+  verified: z.boolean().optional(),
 });
 const manifestSchema = z.object({ version: z.literal(1), models: z.array(manifestEntrySchema) });
 type ManifestEntry = z.infer<typeof manifestEntrySchema>;
@@ -40,6 +42,8 @@ export interface InstalledModel {
   quantisation?: string;
   /** Where it came from; absent for a GGUF dropped into the folder by hand. */
   origin?: string;
+  /** Pulled from the catalog and every file matched its published sha256. */
+  verified?: boolean;
 }
 
 export interface PullProgress extends DownloadProgress {
@@ -83,6 +87,29 @@ async function fileSize(path: string): Promise<number | undefined> {
 const WHISPER_DIR = 'whisper';
 const DIARIZATION_DIR = 'diarization';
 const MANIFEST = 'installed.json';
+/** A Whisper pull fills this folder and is renamed to the model's own once every file is there and checked. */
+const PARTIAL_SUFFIX = '.partial';
+
+/** Whether a folder or file someone put in the models dir is a complete model (half-pulled ones are not). */
+async function isComplete(path: string, kind: ModelKind): Promise<boolean> {
+  return (kind === 'whisper' ? assertWhisperFolder(path) : assertGgufFile(path)).then(
+    () => true,
+    () => false,
+  );
+}
+
+function installedFrom(entry: ManifestEntry, path: string, sizeBytes: number): InstalledModel {
+  return {
+    id: entry.id,
+    kind: entry.kind,
+    path,
+    sizeBytes,
+    origin: entry.origin,
+    ...(entry.catalogId ? { catalogId: entry.catalogId } : {}),
+    ...(entry.quantisation ? { quantisation: entry.quantisation } : {}),
+    ...(entry.verified ? { verified: true } : {}),
+  };
+}
 
 /**
  * The models on this machine, under one folder: `gguf/` (chat and embedding models), `whisper/<id>/`
@@ -114,6 +141,11 @@ export class ModelStore {
     return join(this.modelsDir, WHISPER_DIR);
   }
 
+  /**
+   * The complete models on this machine: what pulls and imports recorded, and what was put into the
+   * folders by hand. A half-pulled Whisper folder, a partial download or a file that is not a model is
+   * not listed (a pull in progress or cut short fills a `.partial` folder or a `.part` file).
+   */
   async list(): Promise<InstalledModel[]> {
     const manifest = await this.readManifest();
     const listed = new Set(manifest.map((entry) => resolve(this.modelsDir, entry.path)));
@@ -122,24 +154,17 @@ export class ModelStore {
       const path = resolve(this.modelsDir, entry.path);
       const sizeBytes = await sizeOnDisk(path).catch(() => undefined);
       if (sizeBytes === undefined) continue; // deleted behind our back
-      models.push({
-        id: entry.id,
-        kind: entry.kind,
-        path,
-        sizeBytes,
-        origin: entry.origin,
-        ...(entry.catalogId ? { catalogId: entry.catalogId } : {}),
-        ...(entry.quantisation ? { quantisation: entry.quantisation } : {}),
-      });
+      models.push(installedFrom(entry, path, sizeBytes));
     }
     for (const name of await readdir(join(this.modelsDir, GGUF_DIR)).catch(() => [] as string[])) {
       const path = join(this.modelsDir, GGUF_DIR, name);
-      if (!name.endsWith('.gguf') || listed.has(path)) continue;
+      if (!name.endsWith('.gguf') || listed.has(path) || !(await isComplete(path, 'llm'))) continue;
       models.push({ id: name.slice(0, -'.gguf'.length), kind: 'llm', path, sizeBytes: await sizeOnDisk(path) });
     }
     for (const name of await readdir(this.whisperDir).catch(() => [] as string[])) {
       const path = join(this.whisperDir, name);
-      if (listed.has(path)) continue;
+      if (listed.has(path) || name.startsWith('.') || name.endsWith(PARTIAL_SUFFIX)) continue;
+      if (!(await isComplete(path, 'whisper'))) continue;
       models.push({ id: name, kind: 'whisper', path, sizeBytes: await sizeOnDisk(path) });
     }
     return models.sort((a, b) => a.id.localeCompare(b.id));
@@ -167,17 +192,7 @@ export class ModelStore {
     if (entry) {
       const path = resolve(this.modelsDir, entry.path);
       const sizeBytes = await fileSize(path);
-      if (sizeBytes !== undefined) {
-        return {
-          id: entry.id,
-          kind: entry.kind,
-          path,
-          sizeBytes,
-          origin: entry.origin,
-          ...(entry.catalogId ? { catalogId: entry.catalogId } : {}),
-          ...(entry.quantisation ? { quantisation: entry.quantisation } : {}),
-        };
-      }
+      if (sizeBytes !== undefined) return installedFrom(entry, path, sizeBytes);
     }
     for (const name of [idOrPath, `${idOrPath}.gguf`]) {
       if (!name.endsWith('.gguf') || name.includes('/')) continue;
@@ -210,18 +225,24 @@ export class ModelStore {
     return selectVariant(entry, { quantisation: quantisation ?? quantFromSpec, preference: this.quantization });
   }
 
-  /** Downloads a catalog model (`id` or `id:QUANT`), resuming earlier partial downloads. */
+  /**
+   * Downloads a catalog model (`id` or `id:QUANT`), resuming earlier partial downloads. Each file with a
+   * published sha256 is checked against it (a mismatch deletes the file and says so); the model is listed
+   * only once complete.
+   */
   async pull(spec: string, options: PullOptions = {}): Promise<InstalledModel> {
     const variant = this.variantFor(spec, options.quantisation);
     const { entry } = variant;
-    // Whisper and diarization models are folders of several files; chat and embedding models one GGUF.
+    // Whisper and diarization models are folders of several files, chat and embedding models one GGUF. A
+    // folder fills up beside its final place and moves there when complete, so a half-pulled one is never listed.
     const folder =
       entry.kind === 'whisper' ? this.whisperDir : entry.kind === 'diarization' ? this.diarizationDir : undefined;
     const installPath = folder ? join(folder, entry.id) : join(this.modelsDir, GGUF_DIR, variant.files[0]!.path);
+    const fillPath = folder ? `${installPath}${PARTIAL_SUFFIX}` : installPath;
     const fileCount = variant.files.length;
     for (const [fileIndex, file] of variant.files.entries()) {
-      const destination = folder ? join(installPath, file.path) : installPath;
-      // A folder's files already complete from an earlier pull stay.
+      const destination = folder ? join(fillPath, file.path) : fillPath;
+      // Files already complete from an earlier, interrupted pull of the folder stay.
       if (fileCount > 1 && (await sizeOnDisk(destination).catch(() => undefined)) !== undefined) continue;
       await downloadFile({
         url: resolveModelUri(file.uri, this.hfBaseUrl),
@@ -233,10 +254,14 @@ export class ModelStore {
           options.onProgress && ((p) => options.onProgress?.({ ...p, model: entry.id, fileIndex, fileCount })),
       });
     }
-    if (entry.kind === 'whisper') await assertWhisperFolder(installPath);
+    if (entry.kind === 'whisper') await assertWhisperFolder(fillPath);
     else if (entry.kind === 'diarization')
-      await assertOnnxFiles(variant.files.map((file) => join(installPath, file.path)));
+      await assertOnnxFiles(variant.files.map((file) => join(fillPath, file.path)));
     else await assertGgufFile(installPath);
+    if (folder) {
+      await rm(installPath, { recursive: true, force: true });
+      await rename(fillPath, installPath);
+    }
     const previous = (await this.readManifest()).find((item) => item.id === entry.id);
     if (previous && resolve(this.modelsDir, previous.path) !== installPath) {
       await rm(resolve(this.modelsDir, previous.path), { recursive: true, force: true });
@@ -249,6 +274,7 @@ export class ModelStore {
       quantisation: variant.quantisation,
       origin: entry.kind === 'whisper' ? entry.repo : variant.files[0]!.uri,
       installedAt: new Date().toISOString(),
+      verified: variant.files.every((file) => file.sha256 !== undefined),
     });
     return (await this.find(entry.id))!;
   }

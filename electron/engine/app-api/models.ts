@@ -1,9 +1,11 @@
+import type { Llama } from 'node-llama-cpp';
 import type { z } from 'zod';
 import type { HardwareStatus } from '../../../native/gpu/llama-host.ts';
 import { AsyncQueue } from '../../../native/llama/async-queue.ts';
 import { type QuantizationPreference, selectVariant } from '../../../native/models/catalog.ts';
+import { type MeasuredNeeds, measureNeeds } from '../../../native/models/fit.ts';
 import type { InstalledModel, ModelStore } from '../../../native/models/model-store.ts';
-import { recommend } from '../../../native/models/recommend.ts';
+import { type Fit, fitOf, machineBudgetOf, recommend } from '../../../native/models/recommend.ts';
 import type { apiInputs, CatalogModelView, DownloadEvent, HardwareView, InstalledModelView } from '../contract/api.ts';
 
 type Input<M extends keyof typeof apiInputs> = z.output<(typeof apiInputs)[M]>;
@@ -13,6 +15,8 @@ export interface ModelsApiDeps {
   /** LOCAL_QUANTIZATION: which quantisation sizes and fit marks are shown for. */
   quantization: QuantizationPreference;
   hardware: () => Promise<HardwareStatus>;
+  /** The llama.cpp instance models load on: its estimator measures what an installed model needs here. */
+  llama: () => Promise<Llama>;
   /** Tells the engine the installed models changed (a pull, an import, a delete). */
   changed: () => Promise<void>;
 }
@@ -24,17 +28,62 @@ function parameterLabel(parameters: number): string {
   return `${Math.round(parameters / 1e3)}K`;
 }
 
+/** English text runs about four words to three tokens. */
+const WORDS_PER_TOKEN = 0.75;
+
+function gigabytes(bytes: number): string {
+  return `${(bytes / 1e9).toFixed(bytes < 10e9 ? 1 : 0)} GB`;
+}
+
+/** How a model fits, in a sentence for the model table. */
+function describeFit(fit: Fit): string {
+  const memory = fit.runsOn === 'gpu' ? 'GPU memory' : 'memory';
+  const needs = `needs about ${gigabytes(fit.neededBytes)} of ${gigabytes(fit.freeBytes)} free ${memory}`;
+  const speed =
+    fit.tokensPerSecond === undefined
+      ? ''
+      : `, writes about ${Math.max(1, Math.round(fit.tokensPerSecond * WORDS_PER_TOKEN))} words a second`;
+  const measured = fit.measured ? ' (measured by llama.cpp)' : '';
+  if (fit.fits) return `Fits: ${needs}${speed}${measured}.`;
+  if (fit.reason === 'too slow on this CPU') return `Too slow on this computer's CPU${speed}.`;
+  return `Too large: ${needs}${measured}.`;
+}
+
 function installedView(model: InstalledModel): InstalledModelView {
-  return { id: model.id, kind: model.kind, sizeBytes: model.sizeBytes, path: model.path };
+  return {
+    id: model.id,
+    kind: model.kind,
+    sizeBytes: model.sizeBytes,
+    path: model.path,
+    verified: model.verified === true,
+    source: model.catalogId ? 'catalog' : model.origin ? 'imported' : 'found',
+  };
 }
 
 /** Handlers for hardware.get and models.* (contract/api.ts): the model manager and what this machine can run. */
-export function createModelsHandlers({ models, quantization, hardware, changed }: ModelsApiDeps) {
+export function createModelsHandlers({ models, quantization, hardware, llama, changed }: ModelsApiDeps) {
+  /**
+   * What the installed GGUF models need here, by node-llama-cpp's estimate from their headers (read
+   * from disk; models not downloaded are judged by the catalog's figures, without asking the network).
+   */
+  async function measuredInstalled(installed: InstalledModel[]): Promise<Map<string, MeasuredNeeds>> {
+    const measured = new Map<string, MeasuredNeeds>();
+    const instance = await llama();
+    for (const model of installed) {
+      if (model.kind === 'whisper' || !model.catalogId) continue;
+      const needs = await measureNeeds(model.path, instance).catch(() => undefined);
+      if (needs) measured.set(model.catalogId, needs);
+    }
+    return measured;
+  }
+
   return {
     'hardware.get': async (_input: Input<'hardware.get'>): Promise<HardwareView> => {
       const status = await hardware();
       return {
+        requested: status.requested,
         backend: status.backend,
+        explanation: status.explanation,
         devices: status.gpuDevices,
         vramTotalBytes: status.vram?.totalBytes ?? 0,
         vramFreeBytes: status.vram?.freeBytes ?? 0,
@@ -45,29 +94,32 @@ export function createModelsHandlers({ models, quantization, hardware, changed }
       };
     },
     'models.catalog': async (_input: Input<'models.catalog'>): Promise<CatalogModelView[]> => {
-      const status = await hardware();
-      const installed = new Set((await models.list()).flatMap((m) => [m.id, m.catalogId]));
-      const budget = { backend: status.backend, vram: status.vram, ram: status.ram };
+      const machine = machineBudgetOf(await hardware());
+      const list = await models.list();
+      const installed = new Set(list.flatMap((m) => [m.id, m.catalogId]));
+      const measured = await measuredInstalled(list);
       const recommended = new Set(
         (['llm', 'whisper', 'embedding'] as const).map(
-          (kind) => recommend(models.catalog, budget, { kind, preference: quantization })?.variant.entry.id,
+          (kind) => recommend(models.catalog, machine, { kind, preference: quantization, measured })?.variant.entry.id,
         ),
       );
       return models.catalog.models
         .filter((entry) => !entry.testOnly)
         .map((entry) => {
           const variant = selectVariant(entry, { preference: quantization });
-          const fitsGpu =
-            status.vram !== null && status.backend !== 'cpu' && variant.vramBytes <= status.vram.freeBytes;
+          const fit = fitOf(variant, machine, measured.get(entry.id));
           return {
             id: entry.id,
             kind: entry.kind,
             family: entry.family,
             parameters: parameterLabel(entry.parameters),
+            quantisation: variant.quantisation,
             sizeBytes: variant.sizeBytes,
-            fits: fitsGpu || variant.ramBytes <= status.ram.freeBytes,
+            fits: fit.fits,
+            fitNote: describeFit(fit),
             recommended: recommended.has(entry.id),
             installed: installed.has(entry.id),
+            checksum: variant.files.every((file) => file.sha256 !== undefined),
           };
         });
     },
@@ -100,6 +152,11 @@ export function createModelsHandlers({ models, quantization, hardware, changed }
       await models.remove(input.id);
       await changed();
       return { ok: true as const };
+    },
+    'models.import': async (input: Input<'models.import'>): Promise<InstalledModelView> => {
+      const model = await models.importPath(input.path, { id: input.id, kind: input.kind });
+      await changed();
+      return installedView(model);
     },
   };
 }

@@ -8,10 +8,13 @@ import type { SerializedError } from './errors.ts';
 export class ApiError extends Error {
   readonly code: string;
   readonly status?: number;
+  /** The provider the failure came from, where one did. */
+  readonly providerId?: string;
   constructor(error: SerializedError, status?: number) {
     super(error.message);
     this.name = 'ApiError';
     this.code = error.code;
     this.status = status;
+    this.providerId = error.providerId;
   }
 }

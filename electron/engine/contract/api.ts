@@ -189,7 +189,11 @@ export interface UsageView {
 }
 
 export interface HardwareView {
+  /** What LOCAL_DEVICE asked for (auto, cpu, cuda, vulkan, metal). */
+  requested: string;
   backend: 'cuda' | 'vulkan' | 'metal' | 'cpu';
+  /** Which backend runs and why, in words ("No GPU found: models run on the CPU with 2 threads."). */
+  explanation: string;
   devices: string[];
   vramTotalBytes: number;
   vramFreeBytes: number;
@@ -204,10 +208,16 @@ export interface CatalogModelView {
   kind: 'llm' | 'whisper' | 'embedding' | 'diarization';
   family: string;
   parameters: string;
+  /** The quantisation a download gets (LOCAL_QUANTIZATION's choice). */
+  quantisation: string;
   sizeBytes: number;
   fits: boolean;
+  /** How it fits this machine, in words: memory it needs and has, expected speed, or why it does not fit. */
+  fitNote: string;
   recommended: boolean;
   installed: boolean;
+  /** The publisher lists a sha256 for every file of this download: it is verified when it arrives. */
+  checksum: boolean;
 }
 
 export interface InstalledModelView {
@@ -215,6 +225,10 @@ export interface InstalledModelView {
   kind: 'llm' | 'whisper' | 'embedding' | 'diarization';
   sizeBytes: number;
   path: string;
+  /** Pulled from the catalog and matched the publisher's sha256. */
+  verified: boolean;
+  /** Pulled from the catalog, imported from a file or folder, or found in the models folder. */
+  source: 'catalog' | 'imported' | 'found';
 }
 
 export type DownloadEvent =
@@ -327,6 +341,15 @@ export const apiInputs = {
   'models.installed': z.object({}),
   'models.pull': z.object({ id }),
   'models.delete': z.object({ id }),
+  'models.import': z.object({
+    /** A GGUF file or a Whisper folder on this computer. */
+    path: z.string().min(1).max(4096),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'use letters, digits, dot, dash or underscore')
+      .optional(),
+    kind: z.enum(['llm', 'embedding']).optional(),
+  }),
 } as const;
 
 export type ApiMethod = keyof typeof apiInputs;
@@ -368,6 +391,7 @@ export interface ApiCallOutputs {
   'models.catalog': CatalogModelView[];
   'models.installed': InstalledModelView[];
   'models.delete': { ok: true };
+  'models.import': InstalledModelView;
 }
 
 /** What each `stream` method yields. */

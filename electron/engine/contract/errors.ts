@@ -106,6 +106,12 @@ export function toSwitchboardError(error: unknown, fallback: ErrorCode = 'INTERN
   if (error instanceof Error && error.name === 'AbortError') {
     return new SwitchboardError('CANCELLED', 'the request was cancelled', { cause: error });
   }
+  // Errors from layers that cannot import this class (native/) carry one of its codes and "CODE: " first.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Error && typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code)) {
+    const detail = error.message.startsWith(`${code}: `) ? error.message.slice(code.length + 2) : error.message;
+    return new SwitchboardError(code as ErrorCode, detail, { cause: error });
+  }
   const message = error instanceof Error ? error.message : String(error);
   return new SwitchboardError(fallback, message, { cause: error });
 }

@@ -108,7 +108,7 @@ export const useChat = create<ChatState>((set, get) => {
       content: pending.text,
       createdAt: Date.now(),
       ...(route ? { providerId: route.providerId, model: route.model, fallbackDepth: route.fallbackDepth } : {}),
-      ...(pending.error ? { error: { code: pending.error.code as ErrorCode, message: pending.error.message } } : {}),
+      ...(pending.error ? { error: { code: pending.error.code as ErrorCode, message: pending.error.detail } } : {}),
     };
     set((state) => ({
       messages: [...state.messages.filter((m) => m.id !== message.id), message],
@@ -177,11 +177,7 @@ export const useChat = create<ChatState>((set, get) => {
     } catch (error) {
       if (!isCurrent()) return;
       const shown = toShownError(error);
-      set((state) => ({
-        pending: state.pending
-          ? { ...state.pending, error: shown.code === 'CANCELLED' ? { code: 'CANCELLED', message: 'Stopped.' } : shown }
-          : null,
-      }));
+      set((state) => ({ pending: state.pending ? { ...state.pending, error: shown } : null }));
     } finally {
       if (isCurrent()) {
         following = null;

@@ -45,6 +45,8 @@ interface SettingsState {
   pull(id: string): Promise<void>;
   cancelPull(id: string): void;
   deleteModel(id: string): Promise<void>;
+  /** Adds a model file or folder from this computer; true when it was added. */
+  importModel(path: string, kind: 'llm' | 'embedding'): Promise<boolean>;
   clearError(): void;
 }
 
@@ -155,7 +157,8 @@ export const useSettings = create<SettingsState>((set, get) => {
           if (event.type === 'progress') setDownload({ ...event, error: null });
         }
         setDownload(undefined);
-        await get().loadModels();
+        // The Local provider now lists the new model too.
+        await Promise.all([get().loadModels(), get().load()]);
       } catch (error) {
         const previous = get().downloads[id];
         setDownload({
@@ -176,7 +179,15 @@ export const useSettings = create<SettingsState>((set, get) => {
     },
 
     async deleteModel(id) {
-      if ((await attempt(() => api.call('models.delete', { id }))) !== undefined) await get().loadModels();
+      if ((await attempt(() => api.call('models.delete', { id }))) !== undefined) {
+        await Promise.all([get().loadModels(), get().load()]);
+      }
+    },
+
+    async importModel(path, kind) {
+      const added = await attempt(() => api.call('models.import', { path, kind }));
+      if (added) await Promise.all([get().loadModels(), get().load()]);
+      return added !== undefined;
     },
 
     clearError() {

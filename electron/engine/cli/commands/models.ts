@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { detectHardware } from '../../../../native/gpu/llama-host.ts';
 import { type CatalogEntry, parseQuantizationPreference, selectVariant } from '../../../../native/models/catalog.ts';
 import { ModelStore, type PullProgress } from '../../../../native/models/model-store.ts';
-import { recommend } from '../../../../native/models/recommend.ts';
+import { machineBudgetOf, recommend } from '../../../../native/models/recommend.ts';
 import { printJson, printTable } from '../context.ts';
 
 const KINDS = ['llm', 'embedding', 'whisper', 'diarization'];
@@ -161,7 +161,7 @@ export function registerModelsCommand(program: Command, resolveDirs: () => { mod
       const kind = options.kind as CatalogEntry['kind'];
       const hardware = await detectHardware();
       const preference = parseQuantizationPreference(process.env.LOCAL_QUANTIZATION);
-      const pick = recommend(store().catalog, hardware, { kind, preference });
+      const pick = recommend(store().catalog, machineBudgetOf(hardware), { kind, preference });
       if (options.json) {
         return printJson({
           hardware,
@@ -172,20 +172,21 @@ export function registerModelsCommand(program: Command, resolveDirs: () => { mod
             neededBytes: pick.neededBytes,
             freeBytes: pick.freeBytes,
             runsOn: pick.runsOn,
+            tokensPerSecond: pick.tokensPerSecond,
           },
         });
       }
       const where = hardware.backend === 'cpu' ? 'CPU' : `${hardware.backend} (${hardware.gpuDevices.join(', ')})`;
-      process.stdout.write(`${where}, ${formatBytes(hardware.ram.freeBytes)} RAM free\n`);
-      if (hardware.fallbackReason) process.stdout.write(`note: ${hardware.fallbackReason}\n`);
+      process.stdout.write(`${where}, ${formatBytes(hardware.ram.freeBytes)} RAM free\n${hardware.explanation}\n`);
       if (!pick) {
-        process.stdout.write(`no ${kind} model in the catalog fits the free memory\n`);
+        process.stdout.write(`no ${kind} model in the catalog fits this machine's free memory and speed\n`);
         process.exitCode = 1;
         return;
       }
       const { variant } = pick;
       process.stdout.write(
-        `${variant.entry.id} (${variant.quantisation}, ${formatBytes(variant.sizeBytes)}) needs about ${formatBytes(pick.neededBytes)} of ${formatBytes(pick.freeBytes)} free ${pick.runsOn === 'gpu' ? 'VRAM' : 'RAM'}\n` +
+        `${variant.entry.id} (${variant.quantisation}, ${formatBytes(variant.sizeBytes)}) needs about ${formatBytes(pick.neededBytes)} of ${formatBytes(pick.freeBytes)} free ${pick.runsOn === 'gpu' ? 'VRAM' : 'RAM'}` +
+          `${pick.tokensPerSecond === undefined ? '' : `, about ${Math.round(pick.tokensPerSecond)} tokens/s on ${hardware.cpu.cores} CPU cores`}\n` +
           `pull it with: switchboard models pull ${variant.entry.id}\n`,
       );
     });

@@ -1,7 +1,7 @@
 import { CHAT_CAPABILITIES } from '../../contract/capabilities.ts';
 import type { ChatStreamEvent } from '../../contract/chat.ts';
 import type { EmbeddingResult } from '../../contract/embeddings.ts';
-import { ERROR_CODES, type ErrorCode, SwitchboardError } from '../../contract/errors.ts';
+import { SwitchboardError, toSwitchboardError } from '../../contract/errors.ts';
 import type { ModelInfo } from '../../contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from '../../contract/transcription.ts';
 import type { CallContext, ChatCall, EmbeddingCall, ModelMeasure, ProviderAdapter, ProviderConfig } from '../types.ts';
@@ -12,24 +12,17 @@ export interface LocalRuntimes {
   transcriber?: LocalTranscriber;
 }
 
-const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
-
 /**
  * The runtimes report failures as errors carrying one of the engine's codes (native/ cannot import
  * SwitchboardError); this keeps the code and message and names the provider.
  */
 function toLocalError(error: unknown, providerId: string): SwitchboardError {
   if (error instanceof SwitchboardError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (error instanceof Error && typeof code === 'string' && KNOWN_CODES.has(code)) {
-    const detail = error.message.startsWith(`${code}: `) ? error.message.slice(code.length + 2) : error.message;
-    return new SwitchboardError(code as ErrorCode, detail, { providerId, cause: error });
-  }
-  if (error instanceof Error && error.name === 'AbortError') {
-    return new SwitchboardError('CANCELLED', 'the request was cancelled', { providerId, cause: error });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new SwitchboardError('INTERNAL', `the local runtime failed: ${message}`, { providerId, cause: error });
+  const known = toSwitchboardError(error);
+  // Without one of the engine's codes it is the runtime's own failure.
+  const coded = known.code !== 'INTERNAL' || (error as { code?: unknown } | null)?.code === 'INTERNAL';
+  const detail = coded ? known.detail : `the local runtime failed: ${known.detail}`;
+  return new SwitchboardError(known.code, detail, { providerId, cause: error });
 }
 
 /**

@@ -1,5 +1,5 @@
-import { ProgressBar } from '../../components/ProgressBar.tsx';
-import { formatBytes, formatEta } from '../../lib/format.ts';
+import { DownloadStatus } from '../../components/DownloadStatus.tsx';
+import { formatBytes } from '../../lib/format.ts';
 import { useSettings } from '../../stores/settings.ts';
 import { useUi } from '../../stores/ui.ts';
 
@@ -31,18 +31,9 @@ export function Welcome() {
             We recommend <strong>{recommended.id}</strong> ({recommended.family}, {recommended.parameters},{' '}
             {formatBytes(recommended.sizeBytes)}) for this machine.
           </p>
+          <p className="muted small">{recommended.fitNote}</p>
           {download ? (
-            download.error ? (
-              <p className="error-text" role="alert">
-                {download.error.message}
-              </p>
-            ) : (
-              <ProgressBar
-                label={`Downloading ${recommended.id}`}
-                fraction={download.totalBytes ? download.receivedBytes / download.totalBytes : null}
-                detail={formatEta(download.etaSeconds)}
-              />
-            )
+            <DownloadStatus id={recommended.id} download={download} />
           ) : (
             <button type="button" className="primary" onClick={() => void pull(recommended.id)}>
               Download {recommended.id}

@@ -3,14 +3,16 @@ import { useSettings } from '../../stores/settings.ts';
 
 const BACKEND_LABELS = { cuda: 'NVIDIA CUDA', vulkan: 'Vulkan', metal: 'Apple Metal', cpu: 'CPU only' } as const;
 
+/** What runs the local models here, and why: a GPU backend, or plainly the CPU. */
 export function HardwareSection() {
   const hardware = useSettings((state) => state.hardware);
   if (!hardware) return null;
   return (
     <section className="card hardware" aria-label="Hardware">
       <h2>Hardware</h2>
+      <p className={hardware.note ? 'warn-text' : undefined}>{hardware.explanation}</p>
       <dl className="facts">
-        <dt>Acceleration</dt>
+        <dt>Runs on</dt>
         <dd>{BACKEND_LABELS[hardware.backend]}</dd>
         {hardware.devices.length > 0 && (
           <>
@@ -33,7 +35,6 @@ export function HardwareSection() {
         <dt>CPU cores</dt>
         <dd>{hardware.cpuCores}</dd>
       </dl>
-      {hardware.note && <p className="muted small">{hardware.note}</p>}
     </section>
   );
 }

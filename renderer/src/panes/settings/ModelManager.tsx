@@ -1,5 +1,7 @@
-import { ProgressBar } from '../../components/ProgressBar.tsx';
-import { formatBytes, formatEta } from '../../lib/format.ts';
+import { useState } from 'react';
+import type { CatalogModelView } from '../../../../electron/engine/contract/api.ts';
+import { DownloadStatus } from '../../components/DownloadStatus.tsx';
+import { formatBytes } from '../../lib/format.ts';
 import { useSettings } from '../../stores/settings.ts';
 
 const KIND_LABELS = {
@@ -25,10 +27,75 @@ function DeleteModelButton({ id }: { id: string }) {
   );
 }
 
-/** The model catalog: what fits this machine, what is installed, downloads with progress, delete. */
+/** Whether a download is checked against the publisher's sha256, said plainly. */
+function ChecksumNote({ model, verified }: { model: CatalogModelView; verified: boolean | undefined }) {
+  if (model.installed) {
+    return verified ? (
+      <span className="badge ok">verified</span>
+    ) : (
+      <span className="muted small">installed, not verified</span>
+    );
+  }
+  return model.checksum ? null : (
+    <span className="muted small" title="The download is checked for completeness and format only.">
+      no published checksum
+    </span>
+  );
+}
+
+/** Adds a GGUF file or a Whisper folder that is already on this computer. */
+function ImportModel() {
+  const importModel = useSettings((state) => state.importModel);
+  const [path, setPath] = useState('');
+  const [kind, setKind] = useState<'llm' | 'embedding'>('llm');
+  const [busy, setBusy] = useState(false);
+  return (
+    <form
+      className="import-model"
+      onSubmit={async (event) => {
+        event.preventDefault();
+        setBusy(true);
+        if (await importModel(path.trim(), kind)) setPath('');
+        setBusy(false);
+      }}
+    >
+      <h3>Add a model from this computer</h3>
+      <p className="muted small">
+        A GGUF file (chat or embeddings) or a Whisper folder in the transformers.js layout. It is copied into
+        Switchboard's models folder.
+      </p>
+      <div className="import-fields">
+        <label className="field grow">
+          <span>File or folder</span>
+          <input
+            value={path}
+            placeholder="/home/me/Downloads/model.gguf"
+            spellCheck={false}
+            onChange={(event) => setPath(event.target.value)}
+          />
+        </label>
+        <label className="field">
+          <span>A GGUF is for</span>
+          <select value={kind} onChange={(event) => setKind(event.target.value as 'llm' | 'embedding')}>
+            <option value="llm">Chat</option>
+            <option value="embedding">Embeddings</option>
+          </select>
+        </label>
+        <button type="submit" className="small" disabled={busy || !path.trim()}>
+          {busy ? 'Adding…' : 'Add model'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** The model catalog: what fits this machine, what is installed, downloads with progress, delete, import. */
 export function ModelManager() {
-  const { catalog, installed, downloads, pull, cancelPull } = useSettings();
-  const installedIds = new Set(installed.map((m) => m.id));
+  const catalog = useSettings((state) => state.catalog);
+  const installed = useSettings((state) => state.installed);
+  const downloads = useSettings((state) => state.downloads);
+  const pull = useSettings((state) => state.pull);
+  const byId = new Map(installed.map((m) => [m.id, m]));
   const extra = installed.filter((m) => !catalog.some((c) => c.id === m.id));
 
   return (
@@ -41,7 +108,7 @@ export function ModelManager() {
             <th scope="col">Model</th>
             <th scope="col">For</th>
             <th scope="col">Size</th>
-            <th scope="col">Fits</th>
+            <th scope="col">On this computer</th>
             <th scope="col">
               <span className="sr-only">Actions</span>
             </th>
@@ -50,51 +117,23 @@ export function ModelManager() {
         <tbody>
           {catalog.map((model) => {
             const download = downloads[model.id];
-            const isInstalled = model.installed || installedIds.has(model.id);
             return (
-              <tr key={model.id}>
+              <tr key={model.id} aria-label={model.id}>
                 <td>
                   <strong>{model.id}</strong>
                   {model.recommended && <span className="badge">recommended</span>}
                   <div className="muted small">
-                    {model.family} · {model.parameters}
+                    {model.family} · {model.parameters} · {model.quantisation}
                   </div>
+                  <ChecksumNote model={model} verified={byId.get(model.id)?.verified} />
                 </td>
                 <td>{KIND_LABELS[model.kind]}</td>
                 <td>{formatBytes(model.sizeBytes)}</td>
-                <td>
-                  <span
-                    className={model.fits ? 'fit yes' : 'fit no'}
-                    title={model.fits ? 'Fits this machine' : 'Too large for this machine'}
-                  >
-                    <span aria-hidden="true">{model.fits ? '✓' : '✗'}</span>
-                    <span className="sr-only">{model.fits ? 'fits this machine' : 'too large for this machine'}</span>
-                  </span>
-                </td>
+                <td className={model.fits ? 'fit yes small' : 'fit no small'}>{model.fitNote}</td>
                 <td className="actions">
                   {download ? (
-                    download.error ? (
-                      <>
-                        <span className="error-text small" role="alert">
-                          {download.error.message}
-                        </span>
-                        <button type="button" className="small" onClick={() => void pull(model.id)}>
-                          Retry
-                        </button>
-                      </>
-                    ) : (
-                      <>
-                        <ProgressBar
-                          label={`Downloading ${model.id}`}
-                          fraction={download.totalBytes ? download.receivedBytes / download.totalBytes : null}
-                          detail={formatEta(download.etaSeconds)}
-                        />
-                        <button type="button" className="ghost small" onClick={() => cancelPull(model.id)}>
-                          Cancel
-                        </button>
-                      </>
-                    )
-                  ) : isInstalled ? (
+                    <DownloadStatus id={model.id} download={download} />
+                  ) : model.installed ? (
                     <DeleteModelButton id={model.id} />
                   ) : (
                     <button
@@ -111,16 +150,16 @@ export function ModelManager() {
             );
           })}
           {extra.map((model) => (
-            <tr key={model.id}>
+            <tr key={model.id} aria-label={model.id}>
               <td>
                 <strong>{model.id}</strong>
                 <div className="muted small" title={model.path}>
-                  added by hand
+                  {model.source === 'imported' ? 'added from this computer' : 'found in the models folder'}
                 </div>
               </td>
               <td>{KIND_LABELS[model.kind]}</td>
               <td>{formatBytes(model.sizeBytes)}</td>
-              <td />
+              <td className="small muted">installed</td>
               <td className="actions">
                 <DeleteModelButton id={model.id} />
               </td>
@@ -128,6 +167,7 @@ export function ModelManager() {
           ))}
         </tbody>
       </table>
+      <ImportModel />
     </section>
   );
 }

@@ -15,7 +15,18 @@ describe('GPU detection', () => {
     expect(status.cpu.cores).toBeGreaterThan(0);
     expect(status.cpu.model.length).toBeGreaterThan(0);
     expect(status.fallbackReason).toBeUndefined();
+    expect(status.explanation).toBe('No GPU found: models run on the CPU with 1 thread.');
   });
+
+  it.skipIf(process.platform === 'darwin')(
+    'says so when LOCAL_DEVICE=metal is asked for where Metal cannot exist, instead of running on the CPU silently',
+    async () => {
+      const status = await new LlamaHost('metal', 1).status();
+      expect(status.backend).toBe('cpu');
+      expect(status.fallbackReason).toMatch(/LOCAL_DEVICE=metal asks for Apple Metal, which exists only on macOS/);
+      expect(status.explanation).toMatch(/runs on the CPU instead\.$/);
+    },
+  );
 
   it('falls back to the CPU and says why when a forced GPU backend cannot start', async () => {
     const host = new LlamaHost('cuda', 1);
@@ -25,7 +36,8 @@ describe('GPU detection', () => {
       const status = await host.status();
       expect(status.requested).toBe('cuda');
       expect(status.backend).toBe('cpu');
-      expect(status.fallbackReason).toMatch(/cuda/);
+      expect(status.fallbackReason).toMatch(/LOCAL_DEVICE=cuda asks for NVIDIA CUDA, but it cannot start here/);
+      expect(status.explanation).not.toMatch(/NoBinaryFoundError/);
     } finally {
       await model.dispose();
     }

@@ -10,7 +10,7 @@ import {
   selectVariant,
 } from '../../../../native/models/catalog.ts';
 import { resolveModelUri } from '../../../../native/models/hf-uri.ts';
-import { recommend } from '../../../../native/models/recommend.ts';
+import { fitOf, recommend } from '../../../../native/models/recommend.ts';
 
 const GB = 1e9;
 const catalog = loadCatalog();
@@ -65,6 +65,23 @@ describe('model catalog', () => {
     ]);
   });
 
+  it('pins every file with a published sha256 to the revision it was published for', () => {
+    const checked = allVariants(catalog).filter((variant) => variant.files.every((file) => file.sha256));
+    // The default (4-bit) files of the chat models people are recommended carry one.
+    for (const id of ['llama-3.2-1b-instruct', 'qwen2.5-1.5b-instruct', 'qwen2.5-3b-instruct', 'gemma-2-2b-it']) {
+      expect(checked.map((variant) => `${variant.entry.id}:${variant.quantisation}`)).toContain(`${id}:Q4_K_M`);
+    }
+    for (const variant of checked) {
+      for (const file of variant.files) expect(file.uri).toMatch(/^hf:[^/]+\/[^/@]+@[0-9a-f]{40}\//);
+    }
+  });
+
+  it('resolves a pinned hf: URI to that revision', () => {
+    expect(resolveModelUri('hf:bartowski/Qwen2.5-3B-Instruct-GGUF@e118764d/Qwen2.5-3B-Instruct-Q4_K_M.gguf')).toBe(
+      'https://huggingface.co/bartowski/Qwen2.5-3B-Instruct-GGUF/resolve/e118764d/Qwen2.5-3B-Instruct-Q4_K_M.gguf',
+    );
+  });
+
   it('resolves hf: URIs against a configurable base URL', () => {
     expect(resolveModelUri('hf:bartowski/Qwen2.5-0.5B-Instruct-GGUF/Qwen2.5-0.5B-Instruct-Q4_K_M.gguf')).toBe(
       'https://huggingface.co/bartowski/Qwen2.5-0.5B-Instruct-GGUF/resolve/main/Qwen2.5-0.5B-Instruct-Q4_K_M.gguf',
@@ -84,33 +101,68 @@ describe('model catalog', () => {
 });
 
 describe('recommend', () => {
-  it('chooses the largest chat model that fits the free memory, never a test model', () => {
-    const roomy = recommend(catalog, { backend: 'cpu', vram: null, ram: { freeBytes: 64 * GB } });
+  const cpu = (freeGb: number, cores: number) => ({
+    backend: 'cpu',
+    vram: null,
+    ram: { freeBytes: freeGb * GB },
+    cpuCores: cores,
+  });
+
+  it('gives a 2-core machine without a GPU a 1–3B chat model, however much memory is free', () => {
+    const pick = recommend(catalog, cpu(22, 2));
+    expect(pick?.variant.entry.parameters).toBeGreaterThanOrEqual(1e9);
+    expect(pick?.variant.entry.parameters).toBeLessThanOrEqual(3.3e9);
+    expect(pick?.runsOn).toBe('cpu');
+    expect(pick!.tokensPerSecond).toBeGreaterThanOrEqual(4);
+    // The 7B model fits the memory but would write about 2 tokens a second on two cores.
+    const seven = selectVariant(findCatalogEntry(catalog, 'qwen2.5-7b-instruct')!);
+    expect(fitOf(seven, cpu(22, 2))).toMatchObject({ fits: false, reason: 'too slow on this CPU' });
+  });
+
+  it('chooses the largest chat model that fits the free memory and the cores, never a test model', () => {
+    const roomy = recommend(catalog, cpu(64, 16));
     expect(roomy?.variant.entry.id).toBe('qwen2.5-7b-instruct');
     expect(roomy?.variant.quantisation).toBe('Q4_K_M');
     expect(roomy?.runsOn).toBe('cpu');
 
-    const small = recommend(catalog, { backend: 'cpu', vram: null, ram: { freeBytes: 1.3 * GB } });
+    const small = recommend(catalog, cpu(1.3, 16));
     expect(small?.variant.entry.id).toBe('llama-3.2-1b-instruct');
     expect(small!.neededBytes).toBeLessThanOrEqual(1.3 * GB);
 
-    expect(recommend(catalog, { backend: 'cpu', vram: null, ram: { freeBytes: 10e6 } })).toBeUndefined();
+    expect(recommend(catalog, cpu(0.01, 16))).toBeUndefined();
   });
 
-  it('measures against free VRAM when a GPU backend runs', () => {
-    const gpu = recommend(catalog, { backend: 'cuda', vram: { freeBytes: 3 * GB }, ram: { freeBytes: 0.5 * GB } });
+  it("prefers node-llama-cpp's measured needs over the catalog's figures", () => {
+    const catalogPick = recommend(catalog, cpu(22, 2))!;
+    const measured = new Map([
+      [catalogPick.variant.entry.id, { weightsBytes: catalogPick.variant.sizeBytes, ramBytes: 40 * GB, vramBytes: 0 }],
+    ]);
+    const pick = recommend(catalog, cpu(22, 2), { measured })!;
+    expect(pick.variant.entry.id).not.toBe(catalogPick.variant.entry.id);
+    expect(fitOf(catalogPick.variant, cpu(22, 2), measured.get(catalogPick.variant.entry.id))).toMatchObject({
+      fits: false,
+      measured: true,
+      reason: 'not enough free memory',
+    });
+  });
+
+  it('measures against free VRAM when a GPU backend runs, with no speed limit', () => {
+    const gpu = recommend(catalog, {
+      backend: 'cuda',
+      vram: { freeBytes: 3 * GB },
+      ram: { freeBytes: 0.5 * GB },
+      cpuCores: 2,
+    });
     expect(gpu?.runsOn).toBe('gpu');
     expect(gpu!.neededBytes).toBeLessThanOrEqual(3 * GB);
     expect(gpu?.variant.entry.id).toBe('llama-3.2-3b-instruct');
   });
 
-  it('recommends Whisper models by the same rule', () => {
-    const whisper = recommend(
-      catalog,
-      { backend: 'cpu', vram: null, ram: { freeBytes: 0.5 * GB } },
-      { kind: 'whisper' },
-    );
+  it('recommends a Whisper model this CPU transcribes in real time', () => {
+    const whisper = recommend(catalog, cpu(16, 2), { kind: 'whisper' });
     expect(whisper?.variant.entry.kind).toBe('whisper');
-    expect(whisper!.neededBytes).toBeLessThanOrEqual(0.5 * GB);
+    expect(whisper!.variant.entry.parameters).toBeLessThanOrEqual(80e6);
+    const bigger = recommend(catalog, cpu(16, 16), { kind: 'whisper' });
+    expect(bigger!.variant.entry.parameters).toBeGreaterThan(whisper!.variant.entry.parameters);
   });
 });
