@@ -73,10 +73,10 @@ export function fitOf(variant: ModelVariant, machine: MachineBudget, measured?: 
     const fast = variant.entry.parameters <= WHISPER_PARAMETERS_PER_CORE * cores;
     return fast ? { ...onCpu, fits: true } : { ...onCpu, fits: false, reason: 'too slow on this CPU' };
   }
+  // Embedding and speaker models answer in one pass, not token by token: their speed is no concern.
+  if (variant.entry.kind !== 'llm') return { ...onCpu, fits: true };
   const tokensPerSecond = (CPU_BYTES_PER_SECOND_PER_CORE * cores) / needs.weightsBytes;
-  // Embedding models answer in one pass, not token by token: their speed is no concern.
-  const fast = variant.entry.kind !== 'llm' || tokensPerSecond >= MIN_TOKENS_PER_SECOND;
-  return fast
+  return tokensPerSecond >= MIN_TOKENS_PER_SECOND
     ? { ...onCpu, fits: true, tokensPerSecond }
     : { ...onCpu, fits: false, tokensPerSecond, reason: 'too slow on this CPU' };
 }
