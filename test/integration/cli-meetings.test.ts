@@ -56,7 +56,7 @@ describe('switchboard meetings search', () => {
       ['Planning', 10, 'The [[budget]] for the cloud is spent.'],
       ['Roadmap', 10, 'A second [[budget]] line for hiring.'],
     ]);
-  }, 30_000);
+  }, 120_000);
 });
 
 /** Waits until the data dir's newest meeting has `segments` stored segments; returns its id. */
@@ -74,7 +74,7 @@ async function segmentsStored(data: TestDataDir, segments: number): Promise<stri
           store.close();
         }
       },
-      { timeout: 60_000, interval: 250 },
+      { timeout: 180_000, interval: 250 },
     )
     .toBeGreaterThanOrEqual(segments);
   return id!;
@@ -130,7 +130,7 @@ describe('stopped transcriptions', () => {
     expect(resumed.stderr).toContain(`Meeting ${id} is done`);
     expect(resumed.code).toBe(0);
     expectContinued(data, id, kept);
-  }, 120_000);
+  }, 300_000);
 
   it('a transcribe stopped with Ctrl-C is cancelled, its transcript kept, and `retry` finishes it', async () => {
     const data = dataDir({ whisper: true });
@@ -149,7 +149,7 @@ describe('stopped transcriptions', () => {
     const retried = await runCli([...data.args, 'meetings', 'retry', id]);
     expect(retried.code, retried.stderr).toBe(0);
     expectContinued(data, id, kept);
-  }, 120_000);
+  }, 300_000);
 
   it('a job that failed (no Whisper model yet) succeeds when retried after the model is installed', async () => {
     const data = dataDir();
@@ -164,7 +164,7 @@ describe('stopped transcriptions', () => {
     expect(retried.code, retried.stderr).toBe(0);
     const shown = await runCli([...data.args, 'meetings', 'list', '--json']);
     expect(JSON.parse(shown.stdout)).toMatchObject([{ id, status: 'done', durationSeconds: 11 }]);
-  }, 90_000);
+  }, 240_000);
 
   it('leaves a job alone while the process that runs it lives; says why a done meeting cannot be resumed', async () => {
     const data = dataDir();
@@ -180,7 +180,7 @@ describe('stopped transcriptions', () => {
     const refused = await runCli([...data.args, 'meetings', 'resume', done.id]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`meeting ${done.id} is done; only a stopped transcription can be retried`);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('switchboard meetings summarize', () => {
@@ -218,5 +218,5 @@ describe('switchboard meetings summarize', () => {
     expect(unknown.stderr).toBe(
       'switchboard: NOT_FOUND: no summary template is called "Minutes"; there are: Default, Brief\n',
     );
-  }, 90_000);
+  }, 240_000);
 });

@@ -61,7 +61,7 @@ describe('switchboard models pull (a diarization model)', () => {
     expect(JSON.parse(listed.stdout)).toEqual(
       expect.arrayContaining([expect.objectContaining({ id: CATALOG_ID, kind: 'diarization' })]),
     );
-  }, 90_000);
+  }, 240_000);
 
   it('checks each file against the sha256 the catalog gives, and deletes one that does not match', async () => {
     const catalog = loadCatalog();
@@ -164,5 +164,5 @@ describe('switchboard meetings speakers and rename-speaker', () => {
     expect(unknown.stderr).toBe(
       `switchboard: NOT_FOUND: nobody called "Speaker 7" speaks in meeting ${meeting.id}; its speakers are: Ada, Bo\n`,
     );
-  }, 180_000);
+  }, 400_000);
 });

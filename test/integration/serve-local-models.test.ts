@@ -14,7 +14,7 @@ let served: ServedCli;
 beforeAll(async () => {
   data = testDataDir({ whisper: true, stories: true });
   served = await serveCli(data);
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await served?.stop();
   data?.remove();
@@ -41,7 +41,7 @@ describe('POST /v1/audio/transcriptions on the local Whisper', () => {
       expect(response.headers.get('x-switchboard-model')).toBe('whisper-tiny-random');
       expect((JSON.parse(body) as { text: string }).text.length).toBeGreaterThan(0);
     }
-  }, 90_000);
+  }, 180_000);
 
   it('still answers 404 for a model nobody has', async () => {
     const response = await transcribe('whisper-large-v9');
@@ -64,7 +64,7 @@ describe('usage of a meeting transcribed in the app', () => {
       .toBe('done');
     await expect.poll(async () => (await requestCounts()).success - before.success).toBe(1);
     expect((await requestCounts()).cancelled).toBe(before.cancelled);
-  }, 90_000);
+  }, 180_000);
 });
 
 /** The local provider's requests by outcome, from /metrics. */
@@ -101,5 +101,5 @@ describe('POST /v1/chat/completions with a prompt longer than the local model ho
       }),
     });
     expect(fits.status).toBe(200);
-  }, 60_000);
+  }, 120_000);
 });

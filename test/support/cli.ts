@@ -41,7 +41,7 @@ function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** Runs one command line to its end; never throws for a non-zero exit (the test looks at `code`). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 180_000): Promise<CliResult> {
   return new Promise((resolveRun) => {
     execFile(
       process.execPath,
@@ -109,7 +109,7 @@ export async function serveCli(data: TestDataDir, extra: string[] = []): Promise
     output += chunk.toString();
   });
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start in 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`serve did not start in 90 s:\n${output}`)), 90_000);
     const look = () => {
       const match = /Switchboard API on (http:\/\/[^/\s]+)\/v1/.exec(output);
       if (match) {
