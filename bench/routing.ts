@@ -1,10 +1,10 @@
 /**
  * Routing decision speed and memory: `npx node bench/routing.ts [--decisions N] [--memory N]`.
  *
- * 1. For every strategy, with 20 providers: the time of one routing decision (RoutingService.plan:
+ * 1. For every strategy, with 20 providers: the time of one routing decision (Router.decide:
  *    profile and candidate resolution, availability from breakers/keys/health, the strategy's order),
  *    median and p99 over N decisions after a warm-up.
- * 2. Memory: 1,000,000 routed requests through RoutingService.run — every strategy in turn, a new
+ * 2. Memory: 1,000,000 routed requests through Router.run — every strategy in turn, a new
  *    user id each time (the worst case for the sticky cache), usage accounting, breakers, latency
  *    averages, limiter windows and metrics all updated — with an operation that answers at once, so
  *    the router's own cost is all that is measured. Heap before, after, and after GC.
@@ -17,7 +17,7 @@ import type { EngineConfig, EngineProvider } from '../electron/engine/config/typ
 import type { ChatStreamEvent } from '../electron/engine/contract/chat.ts';
 import type { ProviderAdapter } from '../electron/engine/providers/types.ts';
 import { ManualClock } from '../electron/engine/routing/clock.ts';
-import { RoutingService } from '../electron/engine/routing/router.ts';
+import { Router } from '../electron/engine/routing/router.ts';
 import { MemoryState } from '../electron/engine/routing/state.ts';
 import type { Operation, RoutingRequest } from '../electron/engine/routing/types.ts';
 
@@ -124,19 +124,20 @@ function percentile(sorted: Float64Array, p: number): number {
 
 function benchDecisions(strategy: StrategyName): { median: number; p99: number; mean: number } {
   const cfg = config(strategy);
-  const router = new RoutingService(cfg, adapters(cfg), { clock: new ManualClock() });
+  const router = new Router(cfg, adapters(cfg), { clock: new ManualClock() });
   const requests: RoutingRequest[] = Array.from({ length: 1024 }, (_, i) => ({
     capability: 'chat',
     estimatedInputTokens: 200 + (i % 50),
     maxOutputTokens: 256,
     userId: `user-${i}`,
   }));
-  for (let i = 0; i < 20_000; i++) router.plan(requests[i & 1023]!);
+  // With the in-memory state a decision is synchronous: decide() returns the plan itself.
+  for (let i = 0; i < 20_000; i++) router.decide(requests[i & 1023]!);
   const times = new Float64Array(DECISIONS);
   for (let i = 0; i < DECISIONS; i++) {
     const request = requests[i & 1023]!;
     const start = performance.now();
-    router.plan(request);
+    router.decide(request);
     times[i] = (performance.now() - start) * 1000;
   }
   router.close();
@@ -151,7 +152,7 @@ async function benchMemory(): Promise<void> {
   // the plateau; every other cache is at its default.
   const routers = STRATEGIES.map((strategy) => {
     const cfg = config(strategy);
-    return new RoutingService(cfg, adapters(cfg), { clock, state: new MemoryState(clock, { sticky: STICKY_CAP }) });
+    return new Router(cfg, adapters(cfg), { clock, state: new MemoryState(clock, { sticky: STICKY_CAP }) });
   });
   const signal = new AbortController().signal;
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -199,7 +200,7 @@ async function benchMemory(): Promise<void> {
 }
 
 console.log(
-  `Routing decision (RoutingService.plan) with ${PROVIDERS} providers, ${DECISIONS.toLocaleString('en')} decisions each, Node ${process.version}`,
+  `Routing decision (Router.decide) with ${PROVIDERS} providers, ${DECISIONS.toLocaleString('en')} decisions each, Node ${process.version}`,
 );
 console.log('| strategy | median µs | p99 µs | mean µs |');
 console.log('|---|---|---|---|');

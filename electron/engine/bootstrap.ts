@@ -18,7 +18,6 @@ import type { SpeakerDiarizer } from './meetings/speakers.ts';
 import { createAdapter } from './providers/create-adapter.ts';
 import { createLocalAdapter } from './providers/local/local-adapter.ts';
 import type { ProviderAdapter, ProviderConfig } from './providers/types.ts';
-import { RoutingService } from './routing/router.ts';
 import type { AppApiTable } from './server/app-api.ts';
 import { resolveUpload } from './server/uploads.ts';
 import type { MeetingRecord } from './store/meetings.ts';
@@ -31,7 +30,6 @@ export interface AppServices {
   /** Finds who spoke when in a recording (native/diarization, models from the model store). */
   diarizer: SpeakerDiarizer;
   engine: Engine;
-  routing: RoutingService;
   store: Store;
   models: ModelStore;
   queue: TranscriptionQueue;
@@ -123,16 +121,7 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
       transcriber: createWhisperTranscriber({ modelsDir: models.whisperDir, quantization: local.quantization }),
     });
   const adapterFor = (provider: EngineProvider): ProviderAdapter => createAdapter(provider, { local: localAdapter });
-  let routing: RoutingService | undefined;
-  const engine = new Engine(
-    source,
-    adapterFor,
-    (config, adapters, knownModels) => {
-      routing = new RoutingService(config, adapters, { knownModels, sink: store.usage });
-      return routing;
-    },
-    vault,
-  );
+  const engine = new Engine(source, adapterFor, { vault, usage: store.usage });
 
   const uploadsDir = join(paths.dataDir, 'uploads');
   mkdirSync(uploadsDir, { recursive: true });
@@ -154,7 +143,6 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
   const appApi = createAppApi({
     engine,
     runs: answers,
-    routing: routing!,
     store,
     queue,
     chat,
@@ -173,7 +161,6 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
   return {
     paths,
     engine,
-    routing: routing!,
     store,
     models,
     queue,

@@ -6,16 +6,21 @@ import type { ConfigSource } from './config/source.ts';
 import type { EngineConfig, EngineProvider } from './config/types.ts';
 import { transcriptionModelOf } from './config/vendors.ts';
 import type { ProviderView } from './contract/api.ts';
-import type { ChatRequest, ChatStreamEvent } from './contract/chat.ts';
+import type { ChatRequest } from './contract/chat.ts';
 import type { EmbeddingRequest, EmbeddingResult } from './contract/embeddings.ts';
 import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors.ts';
 import type { ModelInfo } from './contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from './contract/transcription.ts';
+import { sameConnection } from './providers/create-adapter.ts';
 import type { ModelMeasure, ProviderAdapter } from './providers/types.ts';
-import { mayReach } from './routing/candidates.ts';
+import { Reports } from './reports/reports.ts';
+import type { OperationalEvents } from './routing/events.ts';
 import type { ProviderHealth } from './routing/health.ts';
 import { chatOperation } from './routing/operations.ts';
-import type { RouteInfo, Router } from './routing/types.ts';
+import { Router, type RouterOptions } from './routing/router.ts';
+import type { StickyStatistics } from './routing/sticky.ts';
+import type { RoutedChatEvent, RouteInfo } from './routing/types.ts';
+import { isUsable } from './routing/usable.ts';
 
 /** What callers (CLI, HTTP, IPC) say besides the request itself. */
 export interface RequestOptions {
@@ -25,8 +30,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export type EngineChatEvent = { type: 'route'; route: RouteInfo } | ChatStreamEvent;
-export type { ProviderView };
+export type EngineChatEvent = RoutedChatEvent;
+export type { ProviderView, RouteInfo };
 export type EngineTranscriptionEvent = { type: 'route'; route: RouteInfo } | TranscriptionEvent;
 
 export interface EngineStatus {
@@ -39,7 +44,7 @@ export interface EngineStatus {
   note?: string;
 }
 
-interface EngineEvents {
+interface EngineEvents extends OperationalEvents {
   config: [EngineConfig];
   'config-error': [ConfigError];
 }
@@ -52,11 +57,36 @@ export interface KeyVault {
 }
 
 export type AdapterFactory = (provider: EngineProvider) => ProviderAdapter;
-export type RouterFactory = (
-  config: EngineConfig,
-  adapters: ReadonlyMap<string, ProviderAdapter>,
-  knownModels: ReadonlyMap<string, ReadonlySet<string>>,
-) => Router;
+
+export interface EngineOptions {
+  /** Where keys added in the app are kept (the store's encrypted secrets). */
+  vault?: KeyVault;
+  /** Where usage events go (the store, which also answers history and spend); default: in memory. */
+  usage?: RouterOptions['sink'];
+  /** Routing's clock, state backend and tuning; defaults suit the app. */
+  routing?: Pick<RouterOptions, 'clock' | 'state' | 'breaker' | 'backoff' | 'strategy'>;
+}
+
+/** Pinning users to providers: the sticky strategy's per-user assignments. */
+export interface StickyControls {
+  forceProvider(userId: string, providerId: string): void;
+  clearUser(userId: string): void;
+  forceRotation(): void;
+  assignment(userId: string): string | undefined;
+  statistics(): StickyStatistics;
+}
+
+/** The router's operational events, re-emitted by the Engine under the same names. */
+const FORWARDED = [
+  'breaker.open',
+  'breaker.close',
+  'key.disabled',
+  'key.restored',
+  'health.down',
+  'health.up',
+  'budget.threshold',
+  'budget.exhausted',
+] as const;
 
 const HEALTH_TIMEOUT_MS = 10_000;
 /** What a cloud model of unknown size is taken to hold: small enough for nearly every chat model. */
@@ -81,14 +111,17 @@ function estimatePromptTokens(messages: ChatRequest['messages']): number {
 }
 
 /**
- * The provider manager's one front door. Every request of the app, the CLI and the HTTP API comes
- * through here; it owns the configuration, the adapters and the router.
+ * The provider manager's one front door. Every request of the app, the CLI, the HTTP API and the
+ * desktop main process comes through here; it owns the configuration, the adapters and the router
+ * (which nothing outside the engine reaches), and hands out the reports that read its state.
  */
 export class Engine extends EventEmitter<EngineEvents> {
   readonly source: ConfigSource;
   private readonly createAdapter: AdapterFactory;
   private adapters = new Map<string, ProviderAdapter>();
-  readonly router: Router;
+  private readonly router: Router;
+  /** Statistics, spending, budgets, comparisons: read from the routing state. */
+  readonly reports: Reports;
   /** Models each on-machine provider has installed, so bare ids (`stories260K`) find their provider. */
   private readonly knownModels = new Map<string, Set<string>>();
   private installed: ModelInfo[] = [];
@@ -97,20 +130,34 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   private readonly vault?: KeyVault;
 
-  constructor(source: ConfigSource, createAdapter: AdapterFactory, createRouter: RouterFactory, vault?: KeyVault) {
+  constructor(source: ConfigSource, createAdapter: AdapterFactory, options: EngineOptions = {}) {
     super();
     this.source = source;
-    this.vault = vault;
+    this.vault = options.vault;
     this.createAdapter = createAdapter;
     this.rebuildAdapters(source.current);
-    this.router = createRouter(this.effective(source.current), this.adapters, this.knownModels);
+    this.router = new Router(this.effective(source.current), this.adapters, {
+      ...options.routing,
+      sink: options.usage,
+      knownModels: this.knownModels,
+    });
+    for (const name of FORWARDED) {
+      this.router.on(name, (...args: unknown[]) =>
+        (this.emit as (event: string, ...a: unknown[]) => boolean)(name, ...args),
+      );
+    }
+    this.reports = new Reports(this.router, (request, requestOptions) => this.chat(request, requestOptions));
     source.on('change', (config) => {
       this.rebuildAdapters(config);
       this.installedAt = 0;
       this.router.configure(this.effective(config), this.adapters);
       this.emit('config', config);
+      this.emit('config.reloaded', { file: source.file });
     });
-    source.on('error', (error) => this.emit('config-error', error));
+    source.on('error', (error) => {
+      this.emit('config-error', error);
+      this.emit('config.rejected', { file: source.file, message: error.message });
+    });
   }
 
   get config(): EngineConfig {
@@ -162,8 +209,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     const next = new Map<string, ProviderAdapter>();
     for (const provider of config.providers) {
       const existing = this.adapters.get(provider.id);
-      // Keep adapters whose settings did not change: they may hold loaded models or sockets.
-      if (existing && JSON.stringify(existing.config) === JSON.stringify(provider)) next.set(provider.id, existing);
+      // Keep adapters whose connection did not change: they may hold loaded models or sockets.
+      if (existing && sameConnection(existing.config, provider)) next.set(provider.id, existing);
       else {
         void existing?.close?.();
         next.set(provider.id, this.createAdapter(provider));
@@ -185,6 +232,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         userId: options.userId ?? request.user,
         estimatedInputTokens: estimatePromptTokens(request.messages),
         maxOutputTokens: request.max_tokens,
+        collected: request.stream === false,
       },
       chatOperation(request),
       signal,
@@ -200,7 +248,7 @@ export class Engine extends EventEmitter<EngineEvents> {
    */
   async chatTarget(request: Pick<ChatRequest, 'model'>, options: RequestOptions = {}): Promise<ChatTarget> {
     await this.refreshLocalModels(false);
-    const [first] = this.router.plan({
+    const [first] = await this.router.plan({
       capability: 'chat',
       model: request.model,
       providerId: options.providerId,
@@ -309,7 +357,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       kind: p.kind,
       enabled: p.enabled,
       onMachine: p.onMachine,
-      usable: p.enabled && mayReach(config, p),
+      usable: isUsable(config, p),
       priority: p.priority,
       weight: p.weight,
       baseUrl: p.baseUrl,
@@ -356,7 +404,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   status(): EngineStatus {
     const config = this.config;
-    const usable = config.providers.filter((p) => p.enabled && mayReach(config, p));
+    const usable = config.providers.filter((p) => isUsable(config, p));
     const localOnly = usable.every((p) => p.onMachine);
     let note: string | undefined;
     if (!config.cloudFallback) note = 'Cloud fallback is off: no request leaves this machine.';
@@ -456,6 +504,23 @@ export class Engine extends EventEmitter<EngineEvents> {
     } catch (error) {
       return { ok: false, message: toSwitchboardError(error).message };
     }
+  }
+
+  /** Pins users to providers under the sticky strategy (the seeds' force-provider), and reports on them. */
+  readonly sticky: StickyControls = {
+    forceProvider: (userId, providerId) => {
+      this.provider(providerId);
+      this.router.sticky.forceProvider(userId, providerId);
+    },
+    clearUser: (userId) => this.router.sticky.clearUser(userId),
+    forceRotation: () => this.router.sticky.forceRotation(),
+    assignment: (userId) => this.router.sticky.assignment(userId),
+    statistics: () => this.router.sticky.statistics(),
+  };
+
+  /** Closes one circuit breaker (`provider/model`) or all of them, e.g. after fixing a provider. */
+  resetBreakers(key?: string): void {
+    this.router.breakers.reset(key);
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineProvider } from '../../electron/engine/config/types.ts';
 import { ManualClock } from '../../electron/engine/routing/clock.ts';
-import { RoutingService } from '../../electron/engine/routing/router.ts';
+import { Router } from '../../electron/engine/routing/router.ts';
 import { always, type FakeServer, type Fault, faultMix, startFakeOpenAI } from '../fakes/providers.ts';
-import { adaptersFor, type ChatOutcome, chat, engineConfig, provider } from '../unit/routing/helpers.ts';
+import { adaptersFor, type ChatOutcome, chat, engineConfig, provider, reportsOf } from '../unit/routing/helpers.ts';
 
 /**
  * Three providers, each failing 30 % of requests at random — 429 with Retry-After, 500, 503, hangs
@@ -33,7 +33,7 @@ const MIX = (): [Fault, number][] => [
 ];
 
 const fakes = new Map<string, FakeServer>();
-let router: RoutingService;
+let router: Router;
 
 function chaosProvider(id: string, server: FakeServer, priority: number): EngineProvider {
   return provider(id, server.url, {
@@ -58,7 +58,7 @@ beforeAll(async () => {
     Object.keys(TEXTS).map((id, i) => chaosProvider(id, fakes.get(id)!, i)),
     { strategy: 'round_robin' },
   );
-  router = new RoutingService(config, adaptersFor(config), {
+  router = new Router(config, adaptersFor(config), {
     // Random failures at 24 % (429s do not count) practically never make 8 in a row; a provider that
     // is really down does within a few requests.
     breaker: { maxFailures: 8, failureRate: 0.9, minRequests: 50, recoveryMs: 1_000 },
@@ -128,8 +128,12 @@ describe('chaos', () => {
       expect(faults).toContain(kind);
     for (const id of Object.keys(TEXTS)) expect(chatsTo(id)).toBeGreaterThan(REQUESTS / 5);
     // One usage event per request, whatever happened to it.
-    expect(router.costReport('provider').total.requests).toBe(REQUESTS);
-    expect(router.breakers().every((b) => b.state === 'closed')).toBe(true);
+    expect(reportsOf(router).costReport('provider').total.requests).toBe(REQUESTS);
+    expect(
+      reportsOf(router)
+        .breakers()
+        .every((b) => b.state === 'closed'),
+    ).toBe(true);
   }, 120_000);
 
   it('a provider that goes fully down gets nothing while its breaker is open, then exactly one probe', async () => {
@@ -143,14 +147,17 @@ describe('chaos', () => {
       })),
       { strategy: 'round_robin' },
     );
-    const down = new RoutingService(config, adaptersFor(config), {
+    const down = new Router(config, adaptersFor(config), {
       clock,
       breaker: { maxFailures: 5, failureRate: 0.9, minRequests: 50, recoveryMs: 30_000 },
     });
     const charlie = fakes.get('charlie')!;
     for (const fake of fakes.values()) fake.setFaults(undefined);
     charlie.setFaults(always('unavailable'));
-    const state = () => down.breakers().find((b) => b.providerId === 'charlie')?.state;
+    const state = () =>
+      reportsOf(down)
+        .breakers()
+        .find((b) => b.providerId === 'charlie')?.state;
     try {
       // Four at a time until the breaker opens; requests already sent to charlie then finish first.
       for (let round = 0; state() !== 'open' && round < 20; round++) await pool(4, 4, (i) => chat(down, `Down ${i}?`));

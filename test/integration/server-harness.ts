@@ -3,28 +3,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ConfigSource } from '../../electron/engine/config/source.ts';
-import type { EngineProvider } from '../../electron/engine/config/types.ts';
-import { SwitchboardError } from '../../electron/engine/contract/errors.ts';
 import { Engine } from '../../electron/engine/engine.ts';
-import { createAdapter } from '../../electron/engine/providers/create-adapter.ts';
-import type { ProviderAdapter } from '../../electron/engine/providers/types.ts';
-import { RoutingService } from '../../electron/engine/routing/router.ts';
 import { createServer, type RunningServer, type ServerOptions } from '../../electron/engine/server/server.ts';
 import { FAKE_ANTHROPIC_KEY, startFakeAnthropic } from '../fakes/anthropic.ts';
 import type { FakeOptions, FakeServer } from '../fakes/http-fake.ts';
 import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
+import { cloudAdapters } from '../support/cloud-adapters.ts';
 
 export const TOKEN = 'sb-test-token-0123456789abcdefghij';
 export const REPLY = 'Hello from the fake provider, word by word.';
 
 /**
  * A live stack for the server's tests: the fake OpenAI and Anthropic servers on loopback, a real
- * Engine over a real providers.yaml (ConfigSource, createAdapter, the RoutingService), and the server.
+ * Engine over a real providers.yaml (ConfigSource, createAdapter), and the server.
  */
 export interface Stack {
   server: RunningServer;
   engine: Engine;
-  routing: RoutingService;
   openai: FakeServer;
   anthropic: FakeServer;
   dataDir: string;
@@ -38,20 +33,6 @@ export interface StackOptions {
   server?: Partial<ServerOptions>;
   /** Extra top-level providers.yaml settings (profiles, strategy, …). */
   config?: Record<string, unknown>;
-}
-
-// The local runtimes are other suites' business: the local provider is disabled here, and asking
-// it for anything says so.
-function adapterFor(provider: EngineProvider): ProviderAdapter {
-  return createAdapter(provider, {
-    local: (config) => ({
-      config,
-      chat: () => {
-        throw new SwitchboardError('NOT_SUPPORTED', 'no local runtime in the server tests');
-      },
-      listModels: async () => [],
-    }),
-  });
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -90,16 +71,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }),
   );
   const source = new ConfigSource({ file, env: {}, overridesFile: join(dataDir, 'settings.json') });
-  let routing: RoutingService | undefined;
-  const engine = new Engine(source, adapterFor, (config, adapters) => {
-    routing = new RoutingService(config, adapters);
-    return routing;
-  });
+  const engine = new Engine(source, cloudAdapters);
   const log: string[] = [];
   const server = await createServer({
     engine,
-    routingService: routing,
-    metricsText: () => routing!.metricsText(),
+    metricsText: () => engine.reports.metricsText(),
     token: TOKEN,
     port: 0,
     logger: { info: (line) => log.push(line), error: (line) => log.push(line) },
@@ -108,7 +84,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return {
     server,
     engine,
-    routing: routing!,
     openai,
     anthropic,
     dataDir,

@@ -96,7 +96,7 @@ export class BudgetGuard {
     const spent = this.state.get<number>('usage', key);
     if (spent !== undefined) return spent;
     const recorded = this.history?.spend(period, scope === 'global' ? undefined : scope, this.clock.now()) ?? 0;
-    this.state.set('usage', key, recorded, PERIOD_TTL_MS[period]);
+    void this.state.set('usage', key, recorded, PERIOD_TTL_MS[period]);
     return recorded;
   }
 
@@ -125,7 +125,7 @@ export class BudgetGuard {
     if (amountUsd > 0) {
       for (const [scope, period] of this.limits(providerId)) {
         const key = `hold:${scope}:${period}:${this.periodKey(period)}`;
-        this.state.add('usage', key, amountUsd, PERIOD_TTL_MS[period]);
+        void this.state.incr('usage', key, amountUsd, PERIOD_TTL_MS[period]);
         keys.push(key);
       }
     }
@@ -134,13 +134,18 @@ export class BudgetGuard {
 
   /** Releases the hold and books what the call really cost; alerts when a threshold is crossed. */
   settle(reservation: Reservation, costUsd: number): void {
-    for (const key of reservation.keys) this.state.add('usage', key, -reservation.amountUsd);
+    for (const key of reservation.keys) void this.state.incr('usage', key, -reservation.amountUsd);
     if (costUsd <= 0) return;
     for (const period of PERIODS) {
       for (const scope of ['global', reservation.providerId]) {
         // Read first: a period's counter starts from the spending on record, then adds this call.
         this.spent(scope, period);
-        this.state.add('usage', `spend:${scope}:${period}:${this.periodKey(period)}`, costUsd, PERIOD_TTL_MS[period]);
+        void this.state.incr(
+          'usage',
+          `spend:${scope}:${period}:${this.periodKey(period)}`,
+          costUsd,
+          PERIOD_TTL_MS[period],
+        );
       }
     }
     for (const [scope, period, limit] of this.limits(reservation.providerId)) {

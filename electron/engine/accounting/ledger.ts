@@ -76,15 +76,21 @@ export class UsageLedger {
   }
 
   private bump(key: string, event: UsageEvent, ttlMs: number): void {
-    const totals = this.state.get<UsageTotals>('usage', key) ?? empty();
-    totals.requests++;
-    if (event.outcome === 'error') totals.errors++;
-    if (event.outcome === 'cancelled') totals.cancelled++;
-    totals.costUsd += event.costUsd;
-    totals.inputTokens += event.inputTokens;
-    totals.outputTokens += event.outputTokens;
-    totals.latencyMsTotal += event.latencyMs;
-    this.state.set('usage', key, totals, ttlMs);
+    void this.state.update<UsageTotals>(
+      'usage',
+      key,
+      (totals = empty()) => {
+        totals.requests++;
+        if (event.outcome === 'error') totals.errors++;
+        if (event.outcome === 'cancelled') totals.cancelled++;
+        totals.costUsd += event.costUsd;
+        totals.inputTokens += event.inputTokens;
+        totals.outputTokens += event.outputTokens;
+        totals.latencyMsTotal += event.latencyMs;
+        return totals;
+      },
+      ttlMs,
+    );
   }
 
   report(by: ReportDimension): CostReport {

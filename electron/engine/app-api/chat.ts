@@ -11,8 +11,8 @@ import type {
 } from '../contract/api.ts';
 import type { ChatMessage, Usage } from '../contract/chat.ts';
 import { SwitchboardError, toSwitchboardError } from '../contract/errors.ts';
+import type { RouteInfo } from '../engine.ts';
 import type { ChatFn } from '../meetings/summarize.ts';
-import type { RouteInfo } from '../routing/types.ts';
 import type { Store } from '../store/store.ts';
 import type { AnswerRuns } from './answer-runs.ts';
 

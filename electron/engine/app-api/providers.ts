@@ -3,20 +3,17 @@ import { STRATEGIES, strategySchema } from '../config/schema.ts';
 import type { apiInputs, ProviderSummary, SettingsView } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import type { Engine } from '../engine.ts';
-import type { RoutingService } from '../routing/router.ts';
 
 type Input<M extends keyof typeof apiInputs> = z.output<(typeof apiInputs)[M]>;
 
 export interface ProvidersApiDeps {
   engine: Engine;
-  /** Health and breaker state per provider. */
-  routing: Pick<RoutingService, 'stats' | 'healthCheckAll' | 'checkHealth'>;
 }
 
 /** Handlers for providers.* and settings.* (contract/api.ts): what the Providers & settings pane shows and changes. */
-export function createProvidersHandlers({ engine, routing }: ProvidersApiDeps) {
+export function createProvidersHandlers({ engine }: ProvidersApiDeps) {
   const list = (): ProviderSummary[] => {
-    const stats = new Map(routing.stats().providers.map((p) => [p.providerId, p]));
+    const stats = new Map(engine.reports.stats().providers.map((p) => [p.providerId, p]));
     return engine
       .listProviders()
       .sort((a, b) => a.priority - b.priority)
@@ -60,7 +57,7 @@ export function createProvidersHandlers({ engine, routing }: ProvidersApiDeps) {
       return list();
     },
     'providers.health': async (input: Input<'providers.health'>) => {
-      const reports = input.id ? [await routing.checkHealth(input.id)] : await routing.healthCheckAll();
+      const reports = await engine.health(input.id);
       return reports.map((r) => ({
         providerId: r.providerId,
         status: r.status,

@@ -1,7 +1,7 @@
 import { estimateChatUsage } from '../accounting/tokens.ts';
 import type { ChatStreamEvent } from '../contract/chat.ts';
 import type { SwitchboardError } from '../contract/errors.ts';
-import { type AbortCause, IncompleteStreamError, type Operation, toProviderError } from './http-errors.ts';
+import { abortCause, IncompleteStreamError, type Operation, toProviderError } from './http-errors.ts';
 import type { CallContext, ChatCall, ProviderConfig } from './types.ts';
 
 export interface AttemptOptions {
@@ -9,22 +9,24 @@ export interface AttemptOptions {
   ctx: CallContext;
   operation: Operation;
   model?: string;
-  /** Arms config.firstTokenTimeoutMs as well as the total timeout (streams). */
-  awaitsFirstToken?: boolean;
 }
 
 /**
- * One call to one upstream: the signal that bounds it (the caller's, the total timeout, the first-token
- * timeout), the answer's status and headers remembered (`answered`, or through `fetch` for SDKs that
- * take no per-request signal or drop headers), and the translation of whatever it threw into a
- * SwitchboardError that knows which of those fired.
+ * How long the SDKs' own request timers are set: beyond any limit routing sets. The one timeout of a
+ * routed call is routing's timeout stage, which aborts ctx.signal (with an AttemptTimeout reason); calls
+ * outside routing (health checks, key tests) pass a signal with their own limit.
+ */
+export const SDK_TIMEOUT_MS = 24 * 3_600_000;
+
+/**
+ * One call to one upstream: the signal that bounds it (the caller's, which routing's timeout stage
+ * aborts when a limit runs out), the answer's status and headers remembered (`answered`, or through
+ * `fetch` for SDKs that take no per-request signal or drop headers), and the translation of whatever it
+ * threw into a SwitchboardError that knows whether the caller left or a timeout fired.
  */
 export class Attempt {
   readonly #options: AttemptOptions;
   readonly #own = new AbortController();
-  readonly #timers: NodeJS.Timeout[] = [];
-  #firstTokenTimer: NodeJS.Timeout | undefined;
-  #timedOut: AbortCause | undefined;
   #response: { status: number; headers: Headers } | undefined;
   #responseStarted = false;
   #finished = false;
@@ -37,12 +39,6 @@ export class Attempt {
     const { signal } = options.ctx;
     if (signal.aborted) this.#cancel();
     else signal.addEventListener('abort', this.#cancel, { once: true });
-    const { timeoutMs, firstTokenTimeoutMs } = options.config;
-    if (timeoutMs > 0) this.#timers.push(setTimeout(() => this.#timeout('timeout'), timeoutMs));
-    if (options.awaitsFirstToken && firstTokenTimeoutMs > 0) {
-      this.#firstTokenTimer = setTimeout(() => this.#timeout('first-token-timeout'), firstTokenTimeoutMs);
-      this.#timers.push(this.#firstTokenTimer);
-    }
   }
 
   /** Aborts when the caller cancels or a timeout fires; pass it to every upstream request of the attempt. */
@@ -63,11 +59,6 @@ export class Attempt {
     return response;
   }
 
-  /** The first token arrived: from now on only the total timeout applies. */
-  gotFirstToken(): void {
-    clearTimeout(this.#firstTokenTimer);
-  }
-
   /** The call ended as its protocol says it ends: nothing upstream is left to release. */
   finished(): void {
     this.#finished = true;
@@ -82,21 +73,16 @@ export class Attempt {
       model,
       responseStarted: this.#responseStarted,
       response: this.#response,
-      aborted: ctx.signal.aborted ? 'cancelled' : this.#timedOut,
+      aborted: abortCause(ctx.signal),
+      signal: ctx.signal,
     });
   }
 
-  /** Stops the timers and releases the upstream request unless it finished (the caller left, or it failed). */
+  /** Releases the upstream request unless it finished (the caller left, or it failed). */
   dispose(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
     this.#options.ctx.signal.removeEventListener('abort', this.#cancel);
     // Aborting a finished call would only build a DOMException and run the SDK's and fetch's listeners.
     if (!this.#finished) this.#own.abort();
-  }
-
-  #timeout(cause: AbortCause): void {
-    this.#timedOut ??= cause;
-    this.#own.abort();
   }
 }
 
@@ -115,24 +101,21 @@ export async function runAttempt<T>(options: AttemptOptions, run: (attempt: Atte
 }
 
 /**
- * The shared shell around every adapter's chat stream: timeouts, error translation, a stream that ends
- * without its terminal event becoming STREAM_INTERRUPTED, and usage estimated where the provider gave none.
- * `events` yields the protocol's events and a `finish` only when the protocol said it was done; `streamed:
- * false` says they come from one upstream answer in one piece, with no first token to wait for.
+ * The shared shell around every adapter's chat stream: error translation, a stream that ends without
+ * its terminal event becoming STREAM_INTERRUPTED, and usage estimated where the provider gave none.
+ * `events` yields the protocol's events and a `finish` only when the protocol said it was done.
  */
 export async function* streamChat(
   config: ProviderConfig,
   call: ChatCall,
   ctx: CallContext,
   events: (attempt: Attempt) => AsyncIterable<ChatStreamEvent>,
-  { streamed = true }: { streamed?: boolean } = {},
 ): AsyncGenerator<ChatStreamEvent, void, undefined> {
-  const attempt = new Attempt({ config, ctx, operation: 'chat', model: call.model, awaitsFirstToken: streamed });
+  const attempt = new Attempt({ config, ctx, operation: 'chat', model: call.model });
   let output = '';
   let count = 0;
   try {
     for await (const event of events(attempt)) {
-      attempt.gotFirstToken();
       if (event.type === 'finish') {
         attempt.finished();
         yield {

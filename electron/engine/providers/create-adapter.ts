@@ -30,3 +30,27 @@ export function createAdapter(config: ProviderConfig, options: CreateAdapterOpti
       );
   }
 }
+
+/**
+ * Whether two settings of a provider build the same adapter: only what the adapter talks with (where,
+ * with which keys and headers, as whom) counts. Routing policy (enabled, priority, weight, limits,
+ * retries, timeouts, prices, models) is read from the configuration at each request, so changing it
+ * keeps the adapter — and whatever it holds: sockets, a loaded model, a running transcription.
+ */
+export function sameConnection(a: ProviderConfig, b: ProviderConfig): boolean {
+  return (
+    a.id === b.id &&
+    a.kind === b.kind &&
+    a.vendor === b.vendor &&
+    a.label === b.label &&
+    a.baseUrl === b.baseUrl &&
+    sameJson(a.keys, b.keys) &&
+    sameJson(a.headers, b.headers) &&
+    sameJson(a.azure, b.azure) &&
+    sameJson(a.contextWindows, b.contextWindows)
+  );
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -8,6 +8,36 @@ export type Operation = 'chat' | 'embeddings' | 'models' | 'moderation' | 'trans
 /** Why the attempt's own signal fired, where it did. */
 export type AbortCause = 'cancelled' | 'timeout' | 'first-token-timeout';
 
+/**
+ * The reason routing's timeout stage aborts an attempt's signal with: the one timeout of a routed call
+ * (adapters and SDKs arm none of their own), so the translation below can say which limit ran out.
+ */
+export class AttemptTimeout extends Error {
+  readonly limit: 'first-token' | 'total';
+  readonly ms: number;
+
+  constructor(which: 'first-token' | 'total', ms: number) {
+    super(which === 'first-token' ? `no first token within ${ms} ms` : `no complete answer within ${ms} ms`);
+    this.name = 'AttemptTimeout';
+    this.limit = which;
+    this.ms = ms;
+  }
+}
+
+/** Why a call's signal fired: routing's timeout, a caller's AbortSignal.timeout(), or the caller leaving. */
+export function abortCause(signal: AbortSignal): AbortCause | undefined {
+  if (!signal.aborted) return undefined;
+  const reason: unknown = signal.reason;
+  if (reason instanceof AttemptTimeout) return reason.limit === 'first-token' ? 'first-token-timeout' : 'timeout';
+  if (reason instanceof Error && reason.name === 'TimeoutError') return 'timeout';
+  return 'cancelled';
+}
+
+/** How long the limit that fired was, where a signal says (AttemptTimeout), for messages. */
+function timeoutOf(signal: AbortSignal | undefined): number | undefined {
+  return signal?.reason instanceof AttemptTimeout ? signal.reason.ms : undefined;
+}
+
 /** Everything known about a failed call besides the thrown value. */
 export interface FailureScene {
   config: Pick<ProviderConfig, 'id' | 'label' | 'vendor' | 'baseUrl' | 'keys' | 'timeoutMs' | 'firstTokenTimeoutMs'>;
@@ -19,6 +49,8 @@ export interface FailureScene {
   /** Status and headers of the last upstream answer (SDKs such as ollama-js and @google/genai drop headers). */
   response?: { status: number; headers: Headers };
   aborted?: AbortCause;
+  /** The signal the call ran under, where it fired: how long its limit was. */
+  signal?: AbortSignal;
 }
 
 /** Thrown by adapters when a stream ends without the protocol's terminal event. */
@@ -91,8 +123,8 @@ export function toProviderError(error: unknown, scene: FailureScene): Switchboar
   if (scene.aborted === 'first-token-timeout') {
     return new SwitchboardError(
       'TIMEOUT',
-      `${label} sent no first token within ${seconds(config.firstTokenTimeoutMs)}: it may be overloaded; ` +
-        `try again, or raise firstTokenTimeoutMs for this provider`,
+      `${label} sent no first token within ${seconds(timeoutOf(scene.signal) ?? config.firstTokenTimeoutMs)}: ` +
+        `it may be overloaded; try again, or raise first_token_timeout for this provider in providers.yaml`,
       facts,
     );
   }
@@ -173,10 +205,11 @@ function cancelled(scene: FailureScene): SwitchboardError {
 }
 
 function timeoutError(scene: FailureScene): SwitchboardError {
+  const ms = timeoutOf(scene.signal) ?? scene.config.timeoutMs;
   return new SwitchboardError(
     'TIMEOUT',
-    `${scene.config.label} did not finish the ${scene.operation} request within ${seconds(scene.config.timeoutMs)}: ` +
-      `try again, or raise timeoutMs for this provider`,
+    `${scene.config.label} did not finish the ${scene.operation} request within ${seconds(ms)}: ` +
+      `try again, or raise timeout for this provider in providers.yaml`,
     { providerId: scene.config.id },
   );
 }

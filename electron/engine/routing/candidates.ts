@@ -2,11 +2,7 @@ import type { EngineConfig, EngineProvider, ProfileConfig } from '../config/type
 import { SwitchboardError } from '../contract/errors.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
 import type { Candidate, RoutingRequest } from './types.ts';
-
-/** Whether the global switches let a request reach this provider (cloud fallback, local-only mode). */
-export function mayReach(config: EngineConfig, provider: EngineProvider): boolean {
-  return config.localOnly ? provider.kind === 'local' : config.cloudFallback || provider.onMachine;
-}
+import { isUsable, mayReach } from './usable.ts';
 
 /** What a request names, once profile aliases and `provider/model` ids are untangled. */
 export interface ResolvedTarget {
@@ -68,12 +64,11 @@ export function resolveCandidates(
   config: EngineConfig,
   adapters: ReadonlyMap<string, ProviderAdapter>,
   request: RoutingRequest,
-  knownModels: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
+  target: ResolvedTarget,
+  knownModels: ReadonlyMap<string, ReadonlySet<string>>,
 ): Candidate[] {
-  const target = resolveTarget(config, request);
   const allowed = (p: EngineProvider) => mayReach(config, p);
-  const usable = (p: EngineProvider) =>
-    p.enabled && allowed(p) && p.capabilities.includes(request.capability) && adapters.has(p.id);
+  const usable = (p: EngineProvider) => isUsable(config, p, adapters, request.capability);
   const candidate = (provider: EngineProvider, model: string | undefined): Candidate => ({
     provider,
     adapter: adapters.get(provider.id)!,

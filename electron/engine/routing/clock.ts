@@ -5,8 +5,14 @@
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
-  /** Calls `fn` after `ms`; the returned function cancels it. */
+  /**
+   * Calls `fn` after `ms`; the returned function cancels it. The timer keeps the process alive: a
+   * request waiting on it (a retry's backoff, a rate-limit queue, a timeout) must not be cut short
+   * because nothing else was pending — a CLI run would exit mid-request.
+   */
   timer(ms: number, fn: () => void): () => void;
+  /** The same for housekeeping (scheduled health checks) that must never keep a process alive. */
+  background(ms: number, fn: () => void): () => void;
   /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
@@ -34,8 +40,11 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   timer(ms, fn) {
     const handle = setTimeout(fn, Math.max(0, ms));
-    // Health checks and cooldown timers must never keep a CLI process alive.
-    handle.unref?.();
+    return () => clearTimeout(handle);
+  },
+  background(ms, fn) {
+    const handle = setTimeout(fn, Math.max(0, ms));
+    handle.unref();
     return () => clearTimeout(handle);
   },
   sleep(ms, signal) {
@@ -73,6 +82,10 @@ export class ManualClock implements Clock {
       const index = this.timers.indexOf(entry);
       if (index >= 0) this.timers.splice(index, 1);
     };
+  }
+
+  background(ms: number, fn: () => void): () => void {
+    return this.timer(ms, fn);
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {

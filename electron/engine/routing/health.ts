@@ -1,8 +1,8 @@
 import type { EngineConfig, EngineProvider } from '../config/types.ts';
 import { toSwitchboardError } from '../contract/errors.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
-import { mayReach } from './candidates.ts';
 import type { Clock } from './clock.ts';
+import { isUsable } from './usable.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'down' | 'disabled' | 'unknown';
 
@@ -54,7 +54,7 @@ export class HealthMonitor {
   }
 
   private usable(provider: EngineProvider): boolean {
-    return provider.enabled && mayReach(this.config!, provider) && this.adapters.has(provider.id);
+    return isUsable(this.config!, provider, this.adapters);
   }
 
   configure(config: EngineConfig, adapters: ReadonlyMap<string, ProviderAdapter>): void {
@@ -76,7 +76,7 @@ export class HealthMonitor {
   }
 
   private schedule(provider: EngineProvider): void {
-    const cancel = this.deps.clock.timer(provider.healthCheckIntervalMs, () => {
+    const cancel = this.deps.clock.background(provider.healthCheckIntervalMs, () => {
       this.timers.delete(provider.id);
       void this.check(provider.id).finally(() => {
         const current = this.config?.providers.find((p) => p.id === provider.id);

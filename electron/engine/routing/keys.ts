@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { maskKey } from '../contract/errors.ts';
 import type { ProviderConfig } from '../providers/types.ts';
 import type { Clock } from './clock.ts';
-import type { RoutingState } from './state.ts';
+import { describeWait, refuse, type Stage } from './stage.ts';
+import { isPromise, type RoutingState } from './state.ts';
 
 /** How long a key that got 429 without a Retry-After rests before it is used again. */
 const DEFAULT_COOLDOWN_MS = 30_000;
@@ -28,6 +29,22 @@ export function keyFingerprint(key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
+/** Fingerprints of the keys in use; bounded (cleared when full), so rotating keys cannot grow it. */
+const fingerprints = new Map<string, string>();
+const MAX_FINGERPRINTS = 1024;
+
+/** The id limits and state use for a key ('' for keyless providers). */
+export function keyIdOf(key: string | undefined): string {
+  if (!key) return '';
+  let id = fingerprints.get(key);
+  if (!id) {
+    if (fingerprints.size >= MAX_FINGERPRINTS) fingerprints.clear();
+    id = keyFingerprint(key);
+    fingerprints.set(key, id);
+  }
+  return id;
+}
+
 /**
  * Several keys per provider in rotation. A key the provider rejects is disabled and reported; a key
  * that hits a rate limit rests for the Retry-After while the others carry on.
@@ -35,52 +52,41 @@ export function keyFingerprint(key: string): string {
 export class KeyPools {
   private readonly state: RoutingState;
   private readonly clock: Clock;
-  private readonly fingerprints = new Map<string, string>();
   private readonly onDisabled: (providerId: string, maskedKey: string, reason: string) => void;
+  private readonly onRestored: (providerId: string, maskedKey: string) => void;
 
   constructor(
     state: RoutingState,
     clock: Clock,
     onDisabled: (providerId: string, maskedKey: string, reason: string) => void = () => {},
+    onRestored: (providerId: string, maskedKey: string) => void = () => {},
   ) {
     this.state = state;
     this.clock = clock;
     this.onDisabled = onDisabled;
-  }
-
-  /** The id limits and state use for a key ('' for keyless providers). */
-  idOf(key: string | undefined): string {
-    if (!key) return '';
-    let id = this.fingerprints.get(key);
-    if (!id) {
-      id = keyFingerprint(key);
-      // Bounded by the keys configured; cleared on reconfigure so removed keys do not linger.
-      this.fingerprints.set(key, id);
-    }
-    return id;
-  }
-
-  forget(): void {
-    this.fingerprints.clear();
+    this.onRestored = onRestored;
   }
 
   private record(provider: ProviderConfig, key: string): KeyRecord | undefined {
-    return this.state.get<KeyRecord>('keys', `${provider.id}:${this.idOf(key)}`);
+    return this.state.get<KeyRecord>('keys', `${provider.id}:${keyIdOf(key)}`);
   }
 
   /**
    * Keys usable now, in rotation order (the next in turn first). Empty for a provider whose keys are
    * all disabled or resting; `[undefined]` for a keyless provider.
    */
-  usable(provider: ProviderConfig): (string | undefined)[] {
-    const now = this.clock.now();
+  usable(provider: ProviderConfig): (string | undefined)[] | Promise<(string | undefined)[]> {
     if (provider.keys.length === 0) {
-      // A keyless provider (Ollama, local, an open endpoint) rests as a whole after a 429.
+      // A keyless provider (Ollama, an open endpoint) rests as a whole after a 429.
       const record = this.state.get<KeyRecord>('keys', `${provider.id}:`);
-      return record && record.coolUntil > now ? [] : [undefined];
+      return record && record.coolUntil > this.clock.now() ? [] : [undefined];
     }
-    const cursorKey = `cursor:${provider.id}`;
-    const cursor = this.state.add('keys', cursorKey, 1) - 1;
+    const turn = this.state.incr('keys', `cursor:${provider.id}`, 1);
+    return isPromise(turn) ? turn.then((t) => this.inRotation(provider, t - 1)) : this.inRotation(provider, turn - 1);
+  }
+
+  private inRotation(provider: ProviderConfig, cursor: number): string[] {
+    const now = this.clock.now();
     const out: string[] = [];
     const n = provider.keys.length;
     for (let i = 0; i < n; i++) {
@@ -89,6 +95,15 @@ export class KeyPools {
       if (!record || (!record.disabled && record.coolUntil <= now)) out.push(key);
     }
     return out;
+  }
+
+  /** A key usable now, without moving the rotation (health checks). */
+  firstUsable(provider: ProviderConfig): string | undefined {
+    const now = this.clock.now();
+    return provider.keys.find((key) => {
+      const record = this.record(provider, key);
+      return !record || (!record.disabled && record.coolUntil <= now);
+    });
   }
 
   /** Whether any key (other than `except`) could be used now; no effect on the rotation. */
@@ -117,24 +132,27 @@ export class KeyPools {
   }
 
   disable(provider: ProviderConfig, key: string, reason: string): void {
-    const id = `${provider.id}:${this.idOf(key)}`;
-    const record = this.state.get<KeyRecord>('keys', id) ?? { coolUntil: 0 };
-    if (record.disabled) return;
-    record.disabled = reason;
-    this.state.set('keys', id, record);
+    if (this.record(provider, key)?.disabled) return;
+    void this.state.update<KeyRecord>('keys', `${provider.id}:${keyIdOf(key)}`, (record = { coolUntil: 0 }) => {
+      record.disabled ??= reason;
+      return record;
+    });
     this.onDisabled(provider.id, maskKey(key), reason);
   }
 
   coolDown(provider: ProviderConfig, key: string | undefined, retryAfterMs: number | undefined): void {
-    const id = `${provider.id}:${this.idOf(key)}`;
-    const record = this.state.get<KeyRecord>('keys', id) ?? { coolUntil: 0 };
-    record.coolUntil = Math.max(record.coolUntil, this.clock.now() + (retryAfterMs ?? DEFAULT_COOLDOWN_MS));
-    this.state.set('keys', id, record);
+    const until = this.clock.now() + (retryAfterMs ?? DEFAULT_COOLDOWN_MS);
+    void this.state.update<KeyRecord>('keys', `${provider.id}:${keyIdOf(key)}`, (record = { coolUntil: 0 }) => {
+      record.coolUntil = Math.max(record.coolUntil, until);
+      return record;
+    });
   }
 
   /** Puts a disabled key back into rotation (after the user fixed it at the vendor). */
   enable(provider: ProviderConfig, key: string): void {
-    this.state.delete('keys', `${provider.id}:${this.idOf(key)}`);
+    const wasDisabled = Boolean(this.record(provider, key)?.disabled);
+    void this.state.delete('keys', `${provider.id}:${keyIdOf(key)}`);
+    if (wasDisabled) this.onRestored(provider.id, maskKey(key));
   }
 
   views(provider: ProviderConfig): KeyView[] {
@@ -151,4 +169,44 @@ export class KeyPools {
       };
     });
   }
+}
+
+/**
+ * The key pool as a pipeline stage: picks the keys usable now (rotation order) for the attempt, and
+ * takes a key out when the provider rejected it (401/403) or rests it for its Retry-After (429).
+ * Keyless providers rest as a whole after a 429. The built-in local provider has no keys: it skips this.
+ */
+export function keyPoolStage(pools: KeyPools, clock: Clock): Stage {
+  return {
+    name: 'key pool',
+    applies: (provider) => provider.kind !== 'local',
+    async enter(attempt) {
+      const { provider } = attempt.candidate;
+      const keys = await pools.usable(provider);
+      if (keys.length === 0) {
+        const back = pools.nextAvailableAt(provider);
+        return back === undefined
+          ? refuse(
+              'PROVIDER_UNAUTHORIZED',
+              'skipped: every API key was rejected by the provider; fix the keys in Settings',
+            )
+          : refuse(
+              'RATE_LIMITED',
+              `skipped: rate limited, resting for ${describeWait(back - clock.now())}`,
+              back - clock.now(),
+            );
+      }
+      attempt.keys = keys;
+      attempt.apiKey = keys[0];
+      return {
+        leave(outcome) {
+          if (outcome.type !== 'failure') return;
+          if (outcome.errorClass === 'auth' && attempt.apiKey)
+            pools.disable(provider, attempt.apiKey, outcome.error.detail);
+          else if (outcome.errorClass === 'rate_limited')
+            pools.coolDown(provider, attempt.apiKey, outcome.error.retryAfterMs);
+        },
+      };
+    },
+  };
 }

@@ -1,6 +1,8 @@
 import type { ProviderConfig } from '../providers/types.ts';
 import type { Clock } from './clock.ts';
-import type { RoutingState } from './state.ts';
+import { keyIdOf } from './keys.ts';
+import { refuse, type Stage } from './stage.ts';
+import { isPromise, type RoutingState } from './state.ts';
 
 const WINDOW_SECONDS = 60;
 
@@ -16,6 +18,10 @@ interface MinuteWindow {
   total: number;
 }
 
+function emptyWindow(second: number): MinuteWindow {
+  return { head: second, buckets: new Array(WINDOW_SECONDS).fill(0), total: 0 };
+}
+
 function roll(window: MinuteWindow, second: number): void {
   if (second <= window.head) return;
   if (second - window.head >= WINDOW_SECONDS) {
@@ -29,6 +35,15 @@ function roll(window: MinuteWindow, second: number): void {
     }
   }
   window.head = second;
+}
+
+/** The window's total as of `second`, without changing it (for reads between writes). */
+function liveTotal(window: MinuteWindow | undefined, second: number): number {
+  if (!window) return 0;
+  if (second - window.head >= WINDOW_SECONDS) return 0;
+  let total = window.total;
+  for (let s = window.head + 1; s <= second; s++) total -= window.buckets[s % WINDOW_SECONDS]!;
+  return total;
 }
 
 /** Milliseconds until `cost` more fits under `limit`; 0 when it fits now. */
@@ -47,6 +62,10 @@ function waitFor(window: MinuteWindow, cost: number, limit: number, nowMs: numbe
 export interface Admission {
   /** The key admitted ('' for a keyless provider). */
   keyId: string;
+  /** The second its tokens were counted in, so they can be corrected once the answer says how many. */
+  second: number;
+  /** Tokens charged to the TPM window (0 without a TPM limit). */
+  tokens: number;
   /** How long the request waited in the queue. */
   queuedMs: number;
 }
@@ -61,7 +80,10 @@ export interface LimitRefusal {
 /**
  * Rate limits per provider and per key: requests and tokens per minute (per key, as vendors count
  * them) and requests in flight (per provider). Depending on ProviderLimits.onLimit a request waits
- * briefly for capacity (up to maxQueueMs) or moves on to the next candidate at once.
+ * briefly for capacity (up to maxQueueMs) or moves on to the next candidate at once. Admission into a
+ * window is one atomic update of it ("admit in window"), so processes sharing the state never admit
+ * more than the limit between them; tokens charged on an estimate are corrected with the usage the
+ * answer reports.
  */
 export class RateLimiter {
   private readonly state: RoutingState;
@@ -74,15 +96,8 @@ export class RateLimiter {
     this.clock = clock;
   }
 
-  private window(kind: 'rpm' | 'tpm', providerId: string, keyId: string): MinuteWindow {
-    const key = `${kind}:${providerId}:${keyId}`;
-    let window = this.state.get<MinuteWindow>('limiter', key);
-    if (!window) {
-      window = { head: Math.floor(this.clock.now() / 1000), buckets: new Array(WINDOW_SECONDS).fill(0), total: 0 };
-      this.state.set('limiter', key, window);
-    }
-    roll(window, Math.floor(this.clock.now() / 1000));
-    return window;
+  private second(): number {
+    return Math.floor(this.clock.now() / 1000);
   }
 
   inFlight(providerId: string): number {
@@ -93,47 +108,89 @@ export class RateLimiter {
   remainingTokens(provider: ProviderConfig, keyId: string): number {
     const tpm = provider.limits.tpm;
     if (!tpm) return Number.POSITIVE_INFINITY;
-    return Math.max(0, tpm - this.window('tpm', provider.id, keyId).total);
+    const window = this.state.get<MinuteWindow>('limiter', `tpm:${provider.id}:${keyId}`);
+    return Math.max(0, tpm - liveTotal(window, this.second()));
   }
 
-  /** 0 when a request of `tokens` may go now on this key; otherwise ms until it may (or -1: wait for a release). */
-  private waitMs(provider: ProviderConfig, keyId: string, tokens: number): number {
-    const { rpm, tpm, concurrency } = provider.limits;
-    if (concurrency && this.inFlight(provider.id) >= concurrency) return -1;
+  /** Adds `cost` to a window if it fits under `limit`; answers 0 when admitted, else ms until it would fit. */
+  private async admitInWindow(key: string, cost: number, limit: number): Promise<number> {
     const now = this.clock.now();
+    const second = Math.floor(now / 1000);
     let wait = 0;
-    if (rpm) wait = Math.max(wait, waitFor(this.window('rpm', provider.id, keyId), 1, rpm, now));
-    if (tpm) wait = Math.max(wait, waitFor(this.window('tpm', provider.id, keyId), tokens, tpm, now));
+    const done = this.state.update<MinuteWindow>('limiter', key, (window = emptyWindow(second)) => {
+      roll(window, second);
+      wait = waitFor(window, cost, limit, now);
+      if (wait === 0) {
+        window.buckets[second % WINDOW_SECONDS]! += cost;
+        window.total += cost;
+      }
+      return window;
+    });
+    if (isPromise(done)) await done;
     return wait;
   }
 
-  private take(provider: ProviderConfig, keyId: string, tokens: number): void {
+  /** Corrects what a window holds for `second` by `delta` (a refund, or the answer's real token count). */
+  private adjust(key: string, second: number, delta: number): void {
+    if (delta === 0) return;
+    void this.state.update<MinuteWindow>('limiter', key, (window = emptyWindow(second)) => {
+      roll(window, this.second());
+      // Counted in a second that has left the window: it no longer limits anything.
+      if (window.head - second >= WINDOW_SECONDS) return window;
+      const index = second % WINDOW_SECONDS;
+      const applied = Math.max(-window.buckets[index]!, delta);
+      window.buckets[index]! += applied;
+      window.total += applied;
+      return window;
+    });
+  }
+
+  /** 0 when a request of `tokens` went into this key's windows; otherwise ms until it may. */
+  private async takeWindows(provider: ProviderConfig, keyId: string, tokens: number): Promise<number> {
     const { rpm, tpm } = provider.limits;
-    const second = Math.floor(this.clock.now() / 1000) % WINDOW_SECONDS;
+    const second = this.second();
+    const rpmKey = `rpm:${provider.id}:${keyId}`;
     if (rpm) {
-      const window = this.window('rpm', provider.id, keyId);
-      window.buckets[second]! += 1;
-      window.total += 1;
-      this.state.set('limiter', `rpm:${provider.id}:${keyId}`, window);
+      const wait = await this.admitInWindow(rpmKey, 1, rpm);
+      if (wait > 0) return wait;
     }
     if (tpm) {
-      const window = this.window('tpm', provider.id, keyId);
-      window.buckets[second]! += tokens;
-      window.total += tokens;
-      this.state.set('limiter', `tpm:${provider.id}:${keyId}`, window);
+      const wait = await this.admitInWindow(`tpm:${provider.id}:${keyId}`, tokens, tpm);
+      if (wait > 0) {
+        if (rpm) this.adjust(rpmKey, second, -1);
+        return wait;
+      }
     }
-    this.state.add('limiter', `inflight:${provider.id}`, 1);
+    return 0;
+  }
+
+  /** Takes an in-flight slot: false when `concurrency` are already out. */
+  private async takeSlot(provider: ProviderConfig): Promise<boolean> {
+    const key = `inflight:${provider.id}`;
+    const count = this.state.incr('limiter', key, 1);
+    const now = isPromise(count) ? await count : count;
+    const max = provider.limits.concurrency;
+    if (max && now > max) {
+      void this.state.incr('limiter', key, -1);
+      return false;
+    }
+    return true;
   }
 
   /** Ends an admitted request: frees its concurrency slot. */
   release(providerId: string): void {
-    const left = this.state.add('limiter', `inflight:${providerId}`, -1);
-    if (left <= 0) this.state.delete('limiter', `inflight:${providerId}`);
+    void this.state.incr('limiter', `inflight:${providerId}`, -1);
     const waiting = this.waiters.get(providerId);
     if (waiting) {
       this.waiters.delete(providerId);
       for (const wake of waiting) wake();
     }
+  }
+
+  /** The answer said how many tokens it really used: the TPM window counts those instead of the estimate. */
+  reconcile(provider: ProviderConfig, admission: Admission, actualTokens: number): void {
+    if (!provider.limits.tpm || admission.tokens === 0) return;
+    this.adjust(`tpm:${provider.id}:${admission.keyId}`, admission.second, actualTokens - admission.tokens);
   }
 
   /**
@@ -150,13 +207,21 @@ export class RateLimiter {
     const keys = keyIds.length > 0 ? keyIds : [''];
     for (;;) {
       let soonest = Number.POSITIVE_INFINITY;
-      for (const keyId of keys) {
-        const wait = this.waitMs(provider, keyId, tokens);
-        if (wait === 0) {
-          this.take(provider, keyId, tokens);
-          return { keyId, queuedMs: this.clock.now() - started };
+      if (await this.takeSlot(provider)) {
+        for (const keyId of keys) {
+          const second = this.second();
+          const wait = await this.takeWindows(provider, keyId, tokens);
+          if (wait === 0) {
+            return {
+              keyId,
+              second,
+              tokens: provider.limits.tpm ? tokens : 0,
+              queuedMs: this.clock.now() - started,
+            };
+          }
+          soonest = Math.min(soonest, wait);
         }
-        if (wait > 0) soonest = Math.min(soonest, wait);
+        this.release(provider.id);
       }
       const full = soonest === Number.POSITIVE_INFINITY;
       const reason = full
@@ -164,7 +229,7 @@ export class RateLimiter {
         : `its per-minute limit is used up (${provider.limits.rpm ?? '-'} requests, ${provider.limits.tpm ?? '-'} tokens)`;
       const left = provider.limits.maxQueueMs - (this.clock.now() - started);
       if (provider.limits.onLimit === 'skip' || left <= 0 || (!full && soonest > left)) {
-        return { reason, retryInMs: full ? left : soonest };
+        return { reason, retryInMs: full ? Math.max(0, left) : soonest };
       }
       await this.waitForCapacity(provider.id, full ? left : soonest, signal);
     }
@@ -196,6 +261,35 @@ export class RateLimiter {
   }
 }
 
-export function isRefusal(value: Admission | LimitRefusal): value is LimitRefusal {
+export function isLimitRefusal(value: Admission | LimitRefusal): value is LimitRefusal {
   return 'reason' in value;
+}
+
+/**
+ * Rate limits as a pipeline stage: admits the attempt on the first of its usable keys with room in
+ * its RPM/TPM windows (waiting per on_limit), counts it in flight until it ends, and corrects the TPM
+ * window with the tokens the answer reported. Every provider goes through it: in-flight counts drive
+ * the least_connections strategy and the metrics.
+ */
+export function rateLimitStage(limiter: RateLimiter): Stage {
+  return {
+    name: 'rate limit',
+    applies: () => true,
+    async enter(attempt) {
+      const { provider } = attempt.candidate;
+      const keyIds = attempt.keys.map(keyIdOf);
+      const admission = await limiter.admit(provider, keyIds, attempt.estimatedTokens, attempt.scope.signal);
+      if (isLimitRefusal(admission)) return refuse('RATE_LIMITED', `skipped: ${admission.reason}`, admission.retryInMs);
+      attempt.apiKey = attempt.keys[keyIds.indexOf(admission.keyId)];
+      return {
+        leave(outcome) {
+          limiter.release(provider.id);
+          const usage = attempt.usage;
+          if (outcome.type === 'success' && usage && !usage.estimated) {
+            limiter.reconcile(provider, admission, usage.inputTokens + usage.outputTokens);
+          }
+        },
+      };
+    },
+  };
 }

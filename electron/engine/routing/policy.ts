@@ -1,36 +1,77 @@
 import type { ErrorCode, SwitchboardError } from '../contract/errors.ts';
 
 /**
+ * What a failure says, as routing reacts to it. Adapters have already turned the upstream's answer
+ * into a SwitchboardError (providers/http-errors.ts, the one translation); this groups their codes
+ * into the classes that drive cooldowns, breakers and fallbacks.
+ */
+export type ErrorClass =
+  /** 429 with a wait: the key rests for it, the request goes where it can be answered now. */
+  | 'rate_limited'
+  /** 401/403: this key is no good here; another key (or provider) may be. */
+  | 'auth'
+  /** 5xx, a reply that is not the protocol's: the provider is unwell. */
+  | 'server'
+  | 'timeout'
+  | 'connection'
+  /** A stream that stopped before its end. */
+  | 'interrupted'
+  /** The prompt does not fit this model: a larger window may take it. */
+  | 'context_overflow'
+  /** This provider or model cannot do this request (unknown model, not supported, not installed). */
+  | 'unsuited'
+  /** The client's request is wrong; every provider would say so. */
+  | 'invalid_request'
+  /** The gateway itself failed before the provider had a say (a bug, an input it could not handle). */
+  | 'internal'
+  /** The caller left, or a budget refused: nobody else should be asked. */
+  | 'final';
+
+const CLASS_OF: Record<ErrorCode, ErrorClass> = {
+  PROVIDER_UNAUTHORIZED: 'auth',
+  PROVIDER_FORBIDDEN: 'auth',
+  MODEL_NOT_FOUND: 'unsuited',
+  RATE_LIMITED: 'rate_limited',
+  PROVIDER_UNAVAILABLE: 'server',
+  TIMEOUT: 'timeout',
+  CONNECTION_FAILED: 'connection',
+  BAD_RESPONSE: 'server',
+  STREAM_INTERRUPTED: 'interrupted',
+  CONTEXT_TOO_LONG: 'context_overflow',
+  INVALID_REQUEST: 'unsuited',
+  CANCELLED: 'final',
+  CLOUD_DISABLED: 'unsuited',
+  NO_PROVIDER: 'unsuited',
+  ALL_PROVIDERS_FAILED: 'server',
+  BUDGET_EXCEEDED: 'final',
+  CIRCUIT_OPEN: 'unsuited',
+  CONFIG_INVALID: 'unsuited',
+  NOT_SUPPORTED: 'unsuited',
+  NOT_FOUND: 'unsuited',
+  AUDIO_INVALID: 'invalid_request',
+  MODEL_NOT_INSTALLED: 'unsuited',
+  INTERNAL: 'internal',
+};
+
+export function classify(error: SwitchboardError): ErrorClass {
+  return CLASS_OF[error.code];
+}
+
+/** Whether a failure of this class says the provider is unwell (its breaker and success rate count it). */
+export function countsAgainstProvider(errorClass: ErrorClass): boolean {
+  return (
+    errorClass === 'server' || errorClass === 'timeout' || errorClass === 'connection' || errorClass === 'interrupted'
+  );
+}
+
+/**
  * What the router does after a failed attempt that produced no output:
  * - `retry`: the same provider again after a backoff (transient: 5xx, timeouts, resets, cut streams);
  * - `next-key`: the same provider at once with another of its keys (this key was rejected or limited);
  * - `next`: the next candidate (this provider cannot answer this request now);
- * - `stop`: nobody else can help (the caller cancelled, a budget refused).
+ * - `stop`: nobody else can help (the caller cancelled, a budget refused, the request itself is wrong).
  */
 export type Verdict = 'retry' | 'next-key' | 'next' | 'stop';
-
-/** How an outcome counts for the provider's circuit breaker. */
-export type BreakerEffect = 'failure' | 'neutral';
-
-export interface FailureDecision {
-  verdict: Verdict;
-  breaker: BreakerEffect;
-  /** The key is bad (401/403): disable it. */
-  disableKey: boolean;
-  /** The key hit a rate limit: rest it. */
-  coolKey: boolean;
-}
-
-/** Errors that say the request does not suit this provider or model, not that the provider is unwell. */
-const UNSUITED: ReadonlySet<ErrorCode> = new Set([
-  'MODEL_NOT_FOUND',
-  'CONTEXT_TOO_LONG',
-  'NOT_SUPPORTED',
-  'MODEL_NOT_INSTALLED',
-  'INVALID_REQUEST',
-  'NOT_FOUND',
-  'CLOUD_DISABLED',
-]);
 
 export interface FailureScene {
   /** Another candidate after this one could take the request. */
@@ -43,37 +84,29 @@ export interface FailureScene {
   maxRetryWaitMs: number;
 }
 
-export function decide(error: SwitchboardError, scene: FailureScene): FailureDecision {
-  const base = { disableKey: false, coolKey: false };
-  switch (error.code) {
-    case 'CANCELLED':
-    case 'BUDGET_EXCEEDED':
-      return { ...base, verdict: 'stop', breaker: 'neutral' };
-    case 'PROVIDER_UNAUTHORIZED':
-    case 'PROVIDER_FORBIDDEN':
+export function decide(error: SwitchboardError, errorClass: ErrorClass, scene: FailureScene): Verdict {
+  switch (errorClass) {
+    case 'final':
+    case 'internal':
+    case 'invalid_request':
+      return 'stop';
+    case 'auth':
       // Never the same key again; another key of the provider may well work.
-      return { ...base, disableKey: true, verdict: scene.hasOtherKey ? 'next-key' : 'next', breaker: 'neutral' };
-    case 'RATE_LIMITED': {
+      return scene.hasOtherKey ? 'next-key' : 'next';
+    case 'rate_limited': {
       // 429 means busy, not broken: the key rests for its Retry-After; the request goes where it can
       // be answered now — another provider, else another key, else wait here if the wait is short.
+      if (scene.hasAlternative) return 'next';
+      if (scene.hasOtherKey) return 'next-key';
       const wait = error.retryAfterMs ?? 0;
-      const verdict = scene.hasAlternative
-        ? 'next'
-        : scene.hasOtherKey
-          ? 'next-key'
-          : scene.attemptsLeft > 0 && wait <= scene.maxRetryWaitMs
-            ? 'retry'
-            : 'next';
-      return { ...base, coolKey: true, verdict, breaker: 'neutral' };
+      return error.retryable && scene.attemptsLeft > 0 && wait <= scene.maxRetryWaitMs ? 'retry' : 'next';
     }
+    case 'unsuited':
+    case 'context_overflow':
+      return 'next';
   }
-  if (UNSUITED.has(error.code)) return { ...base, verdict: 'next', breaker: 'neutral' };
   const waitOk = (error.retryAfterMs ?? 0) <= scene.maxRetryWaitMs;
-  return {
-    ...base,
-    verdict: error.retryable && scene.attemptsLeft > 0 && waitOk ? 'retry' : 'next',
-    breaker: 'failure',
-  };
+  return error.retryable && scene.attemptsLeft > 0 && waitOk ? 'retry' : 'next';
 }
 
 export interface BackoffSettings {

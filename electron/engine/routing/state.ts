@@ -2,27 +2,47 @@ import type { Clock } from './clock.ts';
 
 /**
  * The routing layer's mutable state, in named spaces: breakers, rate-limit windows, key cooldowns,
- * sticky assignments, balancing cursors, latency averages and usage counters. Everything that would
- * have to be shared between processes goes through this one small interface, so a shared backend
- * (Redis, SQLite) can replace the in-memory one without touching the logic above it.
+ * sticky pins, balancing cursors, latency averages, budgets and usage counters. Everything that would
+ * have to be shared between processes goes through this one interface, so a shared backend (Redis)
+ * can replace the in-memory one without touching the logic above it.
  *
- * Values are plain JSON-able records. Callers write a record back with `set` after changing it, so a
- * remote backend sees every change; the memory backend keeps the object itself, which makes that cheap.
+ * Reads are synchronous and may answer from a local copy (planning reads dozens of records per
+ * decision and must not wait on a network). Every write is one atomic operation — `incr` (a counter),
+ * `update` (read-modify-write of one record: the reducer is a pure function of the current value, so a
+ * shared backend can run it under optimistic locking, WATCH/MULTI, and re-run it on conflict) — and may
+ * be asynchronous: callers await the ones whose answer they use (admission into a rate window, a breaker
+ * ticket, a round-robin turn) and let the others go.
+ *
+ * Values are plain JSON-able records; a reducer must return a new value or the one it was given,
+ * changed, and must not keep references to it.
  */
 export const STATE_SPACES = ['breaker', 'limiter', 'keys', 'sticky', 'balance', 'latency', 'usage'] as const;
 export type StateSpace = (typeof STATE_SPACES)[number];
 
+export type Awaitable<T> = T | Promise<T>;
+
 export interface RoutingState {
+  /** The record as last known (a shared backend: its local copy). */
   get<T>(space: StateSpace, key: string): T | undefined;
-  /** `ttlMs` makes the record vanish after that long (0 or absent: no expiry). */
-  set<T>(space: StateSpace, key: string, value: T, ttlMs?: number): void;
-  delete(space: StateSpace, key: string): void;
-  /** Adds to a numeric counter (creating it at 0) and returns the new value. */
-  add(space: StateSpace, key: string, delta: number, ttlMs?: number): number;
   /** Live records of a space, for statistics (order unspecified). */
   entries<T>(space: StateSpace): IterableIterator<[string, T]>;
   size(space: StateSpace): number;
-  clear(space?: StateSpace): void;
+  /** `ttlMs` makes the record vanish after that long (0 or absent: no expiry). */
+  set<T>(space: StateSpace, key: string, value: T, ttlMs?: number): Awaitable<void>;
+  delete(space: StateSpace, key: string): Awaitable<void>;
+  /** Adds to a numeric counter (creating it at 0) and returns the new value: one atomic step. */
+  incr(space: StateSpace, key: string, delta: number, ttlMs?: number): Awaitable<number>;
+  /**
+   * Atomically replaces a record by `reduce(current)` and returns what was stored. `ttlMs` applies
+   * when the record is created; an existing record keeps its expiry unless `ttlMs` is given.
+   */
+  update<T>(space: StateSpace, key: string, reduce: (current: T | undefined) => T, ttlMs?: number): Awaitable<T>;
+  clear(space?: StateSpace): Awaitable<void>;
+}
+
+/** Awaits a value only when it is a promise: the memory backend's answers cost no microtask. */
+export function isPromise<T>(value: Awaitable<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | undefined)?.then === 'function';
 }
 
 interface Slot {
@@ -46,8 +66,9 @@ export const DEFAULT_STATE_CAPS: Record<StateSpace, number> = {
 
 /**
  * RoutingState in this process: one map per space, with per-record expiry and least-recently-used
- * eviction. Reads only stamp a record (no reordering, which made every read a delete and an insert);
- * when a space passes its cap, expired records and then the oldest tenth go in one sweep.
+ * eviction. Every operation is synchronous (and so trivially atomic). Reads only stamp a record (no
+ * reordering, which made every read a delete and an insert); when a space passes its cap, expired
+ * records and then the oldest tenth go in one sweep.
  */
 export class MemoryState implements RoutingState {
   private readonly clock: Clock;
@@ -88,6 +109,18 @@ export class MemoryState implements RoutingState {
     this.insert(space, key, value, expiresAt);
   }
 
+  update<T>(space: StateSpace, key: string, reduce: (current: T | undefined) => T, ttlMs = 0): T {
+    const slot = this.live(space, key);
+    if (slot) {
+      slot.value = reduce(slot.value as T);
+      if (ttlMs > 0) slot.expiresAt = this.clock.now() + ttlMs;
+      return slot.value as T;
+    }
+    const value = reduce(undefined);
+    this.insert(space, key, value, ttlMs > 0 ? this.clock.now() + ttlMs : 0);
+    return value;
+  }
+
   private insert(space: StateSpace, key: string, value: unknown, expiresAt: number): void {
     const map = this.spaces.get(space)!;
     map.set(key, { value, expiresAt, used: ++this.tick });
@@ -112,7 +145,7 @@ export class MemoryState implements RoutingState {
     this.spaces.get(space)!.delete(key);
   }
 
-  add(space: StateSpace, key: string, delta: number, ttlMs = 0): number {
+  incr(space: StateSpace, key: string, delta: number, ttlMs = 0): number {
     const slot = this.live(space, key);
     if (slot) {
       slot.value = (slot.value as number) + delta;

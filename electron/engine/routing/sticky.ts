@@ -118,8 +118,8 @@ export class StickyAssignments {
     if (index < 0) {
       const position = seek(ring, hash32(userId, window));
       index = ring.owners[position]!;
-      this.state.set<Assignment>('sticky', userId, { providerId: ids[index]!, window }, this.msToWindowEnd());
-      this.state.add('balance', 'sticky-assignments', 1);
+      void this.state.set<Assignment>('sticky', userId, { providerId: ids[index]!, window }, this.msToWindowEnd());
+      void this.state.incr('balance', 'sticky-assignments', 1);
     }
     if (available(index)) return index;
     // The user's provider is out: walk clockwise to the next one that is in, from the user's point.
@@ -138,20 +138,20 @@ export class StickyAssignments {
 
   /** Pins a user to a provider until clearUser (across windows). */
   forceProvider(userId: string, providerId: string): void {
-    this.state.set<Assignment>('sticky', userId, { providerId, window: this.window(), forced: true });
+    void this.state.set<Assignment>('sticky', userId, { providerId, window: this.window(), forced: true });
   }
 
   clearUser(userId: string): void {
-    this.state.delete('sticky', userId);
+    void this.state.delete('sticky', userId);
   }
 
   /** Starts a new window now: every user not pinned is assigned afresh on their next request. */
   forceRotation(): void {
-    const rotation = this.rotation();
-    this.state.set<RotationRecord>('balance', 'sticky-rotation', {
-      epoch: (rotation.epoch + 1) % 1024,
-      forcedAt: this.clock.now(),
-    });
+    const now = this.clock.now();
+    void this.state.update<RotationRecord>('balance', 'sticky-rotation', (rotation) => ({
+      epoch: ((rotation?.epoch ?? 0) + 1) % 1024,
+      forcedAt: now,
+    }));
   }
 
   /** The provider a user is assigned to now, if any. */

@@ -13,11 +13,10 @@ export interface StrategySignals {
   expectedLatencyMs(key: string, outputTokens: number): number;
   /** Share of recent requests that succeeded (1 with no history). */
   successRate(providerId: string): number;
-  /** A counter that increases by one per call (round robin cursors); `key` names the sequence. */
-  next(key: string): number;
-  /** Smooth weighted round robin's running weights for a provider set. */
-  weights(key: string): Map<string, number>;
 }
+
+/** Strategies that take turns: they need the candidate set's balancing turn (a shared counter). */
+export const TURN_TAKING: ReadonlySet<StrategyName> = new Set(['round_robin', 'weighted_round_robin', 'latency']);
 
 export interface StrategySettings {
   /** Latency strategy: candidates within this fraction of the fastest, plus latencyToleranceMs, share load. */
@@ -83,14 +82,15 @@ function outputTokens(request: RoutingRequest, settings: StrategySettings): numb
 /**
  * Orders the first `n` candidates (those that can take traffic now) in place for one strategy; the
  * router walks the result in order, failures moving down it. Returns how many stay eligible (weighted
- * round robin drops providers of weight 0). `setKey` names the candidate set (profile + capability).
+ * round robin drops providers of weight 0). `turn` counts the requests of this candidate set so far
+ * (profile + capability), for the strategies that take turns.
  */
 export function applyStrategy(
   name: StrategyName,
   candidates: Candidate[],
   n: number,
   request: RoutingRequest,
-  setKey: string,
+  turn: number,
   signals: StrategySignals,
   settings: StrategySettings,
 ): number {
@@ -103,10 +103,10 @@ export function applyStrategy(
       sortByScore(candidates, n);
       return n;
     case 'round_robin':
-      rotate(candidates, n, signals.next(setKey));
+      rotate(candidates, n, turn);
       return n;
     case 'weighted_round_robin':
-      return weightedRoundRobin(candidates, n, setKey, signals);
+      return weightedRoundRobin(candidates, n, turn);
     case 'least_cost':
       for (let i = 0; i < n; i++) {
         scores[i] = signals.estimatedCost(candidates[i]!, request) ?? Number.POSITIVE_INFINITY;
@@ -114,7 +114,7 @@ export function applyStrategy(
       sortByScore(candidates, n);
       return n;
     case 'latency':
-      latency(candidates, n, request, setKey, signals, settings);
+      latency(candidates, n, request, turn, signals, settings);
       return n;
     case 'least_connections':
       for (let i = 0; i < n; i++) scores[i] = signals.inFlight(candidates[i]!.provider.id);
@@ -139,36 +139,74 @@ export function applyStrategy(
  * Best first: most reliable recently, then the configured order. Used by the capability strategy and
  * bestProviderFor().
  */
-export function capabilityScore(candidate: Candidate, index: number, signals: StrategySignals): number {
+export function capabilityScore(
+  candidate: Candidate,
+  index: number,
+  signals: Pick<StrategySignals, 'successRate'>,
+): number {
   return 1 - signals.successRate(candidate.provider.id) + index * 1e-6;
 }
 
+interface WeightedSequence {
+  ids: string[];
+  weights: number[];
+  /** For each turn of a cycle (sum of weights long), the index of the provider it goes to. */
+  picks: Uint16Array;
+}
+
+/** Sequences per provider set, reused while the set and its weights stay the same. */
+const sequences: WeightedSequence[] = [];
+const MAX_SEQUENCES = 64;
+
 /**
- * Smooth weighted round robin (nginx's): each pick adds every weight to its running total, takes the
- * largest and subtracts the sum of weights from it. Over any run of sum(weights) picks each provider
- * gets exactly its share, spread out rather than in bursts. Weight 0 drains a provider: it gets no
- * new traffic, not even as a fallback, unless every provider is at 0.
+ * Smooth weighted round robin (nginx's) over one cycle: each pick adds every weight to its running
+ * total, takes the largest and subtracts the sum of weights from it. Over any cycle of sum(weights)
+ * picks each provider gets exactly its share, spread out rather than in bursts.
  */
-function weightedRoundRobin(candidates: Candidate[], n: number, setKey: string, signals: StrategySignals): number {
-  let total = 0;
-  for (let i = 0; i < n; i++) total += candidates[i]!.provider.weight;
-  if (total <= 0) return n;
-  const running = signals.weights(setKey);
-  let best = -1;
-  let bestValue = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) {
-    const { id, weight } = candidates[i]!.provider;
-    if (weight <= 0) continue;
-    const value = (running.get(id) ?? 0) + weight;
-    running.set(id, value);
-    if (value > bestValue) {
-      bestValue = value;
-      best = i;
+function weightedSequence(candidates: Candidate[], n: number): WeightedSequence {
+  for (const sequence of sequences) {
+    if (sequence.ids.length !== n) continue;
+    let same = true;
+    for (let i = 0; i < n && same; i++) {
+      const { id, weight } = candidates[i]!.provider;
+      same = sequence.ids[i] === id && sequence.weights[i] === weight;
     }
+    if (same) return sequence;
   }
-  const chosen = candidates[best]!.provider.id;
-  running.set(chosen, bestValue - total);
-  toFront(candidates, best);
+  const ids = candidates.slice(0, n).map((c) => c.provider.id);
+  const weights = candidates.slice(0, n).map((c) => Math.max(0, c.provider.weight));
+  // Weights are whole numbers in practice; fractional ones are scaled so the cycle stays exact.
+  const scale = weights.every(Number.isInteger) ? 1 : 100;
+  const scaled = weights.map((w) => Math.round(w * scale));
+  const total = scaled.reduce((sum, w) => sum + w, 0);
+  const running = new Array<number>(n).fill(0);
+  const picks = new Uint16Array(total);
+  for (let turn = 0; turn < total; turn++) {
+    let best = -1;
+    for (let i = 0; i < n; i++) {
+      if (scaled[i]! <= 0) continue;
+      running[i]! += scaled[i]!;
+      if (best < 0 || running[i]! > running[best]!) best = i;
+    }
+    running[best]! -= total;
+    picks[turn] = best;
+  }
+  const sequence = { ids, weights, picks };
+  if (sequences.length >= MAX_SEQUENCES) sequences.shift();
+  sequences.push(sequence);
+  return sequence;
+}
+
+/**
+ * Weighted round robin: this turn's pick of the set's smooth cycle goes first. Weight 0 drains a
+ * provider: it gets no new traffic, not even as a fallback, unless every provider is at 0.
+ */
+function weightedRoundRobin(candidates: Candidate[], n: number, turn: number): number {
+  let total = 0;
+  for (let i = 0; i < n; i++) total += Math.max(0, candidates[i]!.provider.weight);
+  if (total <= 0) return n;
+  const { picks } = weightedSequence(candidates, n);
+  toFront(candidates, picks[turn % picks.length]!);
   // Drained providers leave the list; the rest keep their order.
   let kept = 0;
   for (let i = 0; i < n; i++) {
@@ -187,7 +225,7 @@ function latency(
   candidates: Candidate[],
   n: number,
   request: RoutingRequest,
-  setKey: string,
+  turn: number,
   signals: StrategySignals,
   settings: StrategySettings,
 ): void {
@@ -200,5 +238,5 @@ function latency(
   const limit = scores[0]! * (1 + settings.latencyTolerance) + settings.latencyToleranceMs;
   let ties = 1;
   while (ties < n && scores[ties]! <= limit) ties++;
-  if (ties > 1) toFront(candidates, signals.next(setKey) % ties);
+  if (ties > 1) toFront(candidates, turn % ties);
 }

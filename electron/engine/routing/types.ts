@@ -1,9 +1,8 @@
 import type { UsageEvent } from '../accounting/types.ts';
-import type { EngineConfig, EngineProvider } from '../config/types.ts';
+import type { EngineProvider, ProfileConfig } from '../config/types.ts';
 import type { Capability } from '../contract/capabilities.ts';
-import type { Usage } from '../contract/chat.ts';
+import type { ChatStreamEvent, Usage } from '../contract/chat.ts';
 import type { CallContext, ProviderAdapter } from '../providers/types.ts';
-import type { ProviderHealth } from './health.ts';
 
 export interface RoutingRequest {
   capability: Capability;
@@ -18,6 +17,8 @@ export interface RoutingRequest {
   /** Estimated prompt tokens, for context-window checks, TPM limits and cost estimates. */
   estimatedInputTokens: number;
   maxOutputTokens?: number;
+  /** The caller takes the answer in one piece (a non-streaming API call): there is no first token to time. */
+  collected?: boolean;
 }
 
 /** One provider+model the router may try. */
@@ -40,30 +41,22 @@ export interface RouteInfo {
 
 export type RoutedEvent<T> = { type: 'route'; route: RouteInfo } | { type: 'data'; data: T };
 
+export type OperationKind = UsageEvent['kind'];
+
+/** A request's candidates in the order to try them, and how they were chosen. */
+export interface Plan {
+  candidates: Candidate[];
+  profile: ProfileConfig;
+  strategy: string;
+}
+
 /** A unit of work the router runs against candidates in turn: a chat, an embedding, a transcription. */
 export interface Operation<T> {
-  kind: UsageEvent['kind'];
+  kind: OperationKind;
   invoke(candidate: Candidate, ctx: CallContext): AsyncIterable<T>;
   /** The token usage an output carries (a chat's finish event), for accounting. */
   usageOf?(item: T): Usage | undefined;
 }
 
-export interface Router {
-  /**
-   * Runs the operation: candidates in strategy order; failures before the first output move on to
-   * the next candidate; once output has reached the caller a failure ends the stream with an error
-   * (never a silent replay elsewhere). Yields `route` once, right before the first data.
-   */
-  run<T>(request: RoutingRequest, operation: Operation<T>, signal: AbortSignal): AsyncIterable<RoutedEvent<T>>;
-  /** The candidates in the order they would be tried now, without calling anyone. */
-  plan(request: RoutingRequest): Candidate[];
-  /** A model's context window as configured (context_windows) or catalogued; undefined where unknown. */
-  contextWindow(provider: EngineProvider, model: string): number | undefined;
-  /** Checks one provider now with a cheap call (list models) and keeps the result for routing. */
-  checkHealth(providerId: string): Promise<ProviderHealth>;
-  /** The same for every provider. */
-  healthCheckAll(): Promise<ProviderHealth[]>;
-  /** Takes a new configuration (hot reload, settings change) without losing state it can keep. */
-  configure(config: EngineConfig, adapters: ReadonlyMap<string, ProviderAdapter>): void;
-  close(): void;
-}
+/** A chat as the Engine streams it: where it went, then the chat's own events. */
+export type RoutedChatEvent = { type: 'route'; route: RouteInfo } | ChatStreamEvent;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest, ChatStreamEvent, FinishReason } from '../contract/chat.ts';
+import type { RouteInfo } from '../engine.ts';
 import { collectChat } from '../providers/collect.ts';
-import type { RouteInfo } from '../routing/types.ts';
 import {
   type ErrorDialect,
   markEngineCall,

@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { z } from 'zod';
-import type { RouteInfo } from '../routing/types.ts';
+import type { RouteInfo } from '../engine.ts';
 import { HttpError, invalidRequest, type Problem } from './problems.ts';
 
 export const JSON_LIMIT_BYTES = 10 * 1024 * 1024;

@@ -5,8 +5,8 @@ import type { ChatRequest, ChatStreamEvent, FinishReason, Usage } from '../contr
 import { chatRequestSchema } from '../contract/chat.ts';
 import { embeddingRequestSchema } from '../contract/embeddings.ts';
 import type { TranscriptSegment } from '../contract/transcription.ts';
+import type { RouteInfo } from '../engine.ts';
 import { collectChat } from '../providers/collect.ts';
-import type { RouteInfo } from '../routing/types.ts';
 import {
   type ErrorDialect,
   markEngineCall,

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import type { FileProvider } from '../config/schema.ts';
 import { chatMessageSchema } from '../contract/chat.ts';
-import type { ProviderView } from '../engine.ts';
+import type { ProviderView, RouteInfo } from '../engine.ts';
 import { collectChat } from '../providers/collect.ts';
-import type { RouteInfo } from '../routing/types.ts';
 import {
   type ErrorDialect,
   markEngineCall,
@@ -15,7 +14,6 @@ import {
 } from './http.ts';
 import { HttpError, type Problem } from './problems.ts';
 import type { Router } from './router.ts';
-import type { ServedRouting } from './routing-service.ts';
 import { requestOptions, type ServerDeps } from './types.ts';
 
 /**
@@ -30,17 +28,6 @@ export const providerManagerErrors: ErrorDialect = {
 };
 
 const epochSeconds = () => Date.now() / 1000;
-
-function needRouting(deps: ServerDeps): ServedRouting {
-  if (!deps.routingService) {
-    throw new HttpError(
-      501,
-      'not_implemented',
-      'per-user routing is not available in this server (no routing service)',
-    );
-  }
-  return deps.routingService;
-}
 
 /** A provider by id or by label, case-insensitively ("Groq" finds groq), as the seeds named them. */
 function findProvider(deps: ServerDeps, name: string): ProviderView {
@@ -98,7 +85,7 @@ async function query(ctx: RequestContext, deps: ServerDeps): Promise<void> {
 }
 
 function providerStats(ctx: RequestContext, deps: ServerDeps): void {
-  sendJson(ctx, 200, { stats: needRouting(deps).sticky.statistics(), timestamp: epochSeconds() });
+  sendJson(ctx, 200, { stats: deps.engine.sticky.statistics(), timestamp: epochSeconds() });
 }
 
 function forceProvider(ctx: RequestContext, deps: ServerDeps): void {
@@ -112,9 +99,8 @@ function forceProvider(ctx: RequestContext, deps: ServerDeps): void {
       'provider_name: give the provider as ?provider_name=…',
       'provider_name',
     );
-  const routing = needRouting(deps);
   const provider = findProvider(deps, name);
-  routing.sticky.forceProvider(userId, provider.id);
+  deps.engine.sticky.forceProvider(userId, provider.id);
   sendJson(ctx, 200, { message: `Forced provider ${provider.id} for user ${userId}`, timestamp: epochSeconds() });
 }
 
@@ -202,7 +188,7 @@ const compareSchema = z.object({
 
 async function compareCost(ctx: RequestContext, deps: ServerDeps): Promise<void> {
   const body = await readJson(ctx, compareSchema);
-  const { quotes, cheapest } = needRouting(deps).compareProviders({
+  const { quotes, cheapest } = deps.engine.reports.compareProviders({
     capability: body.request_type,
     model: body.model,
     messages: body.messages ?? (body.prompt ? [{ role: 'user', content: body.prompt }] : undefined),

@@ -16,7 +16,6 @@ import { addOpenAIRoutes, openAIErrors } from './openai.ts';
 import { HttpError, toProblem } from './problems.ts';
 import { addProviderManagerRoutes } from './provider-manager.ts';
 import { type Route, Router } from './router.ts';
-import type { ServedRouting } from './routing-service.ts';
 import { serveStatic } from './static.ts';
 import type { ServedEngine, ServerDeps, ServerLogger } from './types.ts';
 
@@ -38,7 +37,6 @@ export interface ServerOptions {
   metricsText?: () => string | Promise<string>;
   /** Serve /metrics without the token (for a local Prometheus scraper). Default false. */
   publicMetrics?: boolean;
-  routingService?: ServedRouting;
   logger?: ServerLogger;
   /** Browser origins allowed to call the API (CORS). Default none: CORS is closed. */
   corsOrigins?: string[];
@@ -93,7 +91,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
   const engine = options.engine;
   const redact = (text: string) =>
     redactSecrets(text, [options.token, ...engine.config.providers.flatMap((provider) => provider.keys)]);
-  const deps: ServerDeps = { engine, routingService: options.routingService, redact };
+  const deps: ServerDeps = { engine, redact };
   const logger = options.logger;
   const cors = new Set(options.corsOrigins ?? []);
   let allowedHosts: Set<string> | undefined;

@@ -1,11 +1,20 @@
 import type { Engine, RequestOptions } from '../engine.ts';
 import type { RequestContext } from './http.ts';
-import type { ServedRouting } from './routing-service.ts';
 
 /** What the server needs of the engine (the real Engine fits; so does anything shaped like it). */
 export type ServedEngine = Pick<
   Engine,
-  'chat' | 'embed' | 'transcribe' | 'listModels' | 'listProviders' | 'health' | 'status' | 'updateProvider' | 'config'
+  | 'chat'
+  | 'embed'
+  | 'transcribe'
+  | 'listModels'
+  | 'listProviders'
+  | 'health'
+  | 'status'
+  | 'updateProvider'
+  | 'config'
+  | 'sticky'
+  | 'reports'
 >;
 
 /** A request log line goes here; it never holds a key or the token (they are redacted before). */
@@ -17,7 +26,6 @@ export interface ServerLogger {
 /** What every route module gets from the server. */
 export interface ServerDeps {
   engine: ServedEngine;
-  routingService?: ServedRouting;
   /** Removes the token and every provider key from a text. */
   redact(text: string): string;
 }

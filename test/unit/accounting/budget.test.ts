@@ -5,14 +5,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type BudgetAlert, BudgetGuard } from '../../../electron/engine/accounting/budget.ts';
 import type { BudgetConfig } from '../../../electron/engine/config/types.ts';
 import { ManualClock } from '../../../electron/engine/routing/clock.ts';
-import { RoutingService } from '../../../electron/engine/routing/router.ts';
+import { Router } from '../../../electron/engine/routing/router.ts';
 import { MemoryState } from '../../../electron/engine/routing/state.ts';
 import { openStore } from '../../../electron/engine/store/store.ts';
 import { type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, engineConfig, provider } from '../routing/helpers.ts';
+import { adaptersFor, chat, engineConfig, provider, reportsOf } from '../routing/helpers.ts';
 
 const fakes: FakeServer[] = [];
-const routers: RoutingService[] = [];
+const routers: Router[] = [];
 afterEach(async () => {
   for (const r of routers.splice(0)) r.close();
   await Promise.all(fakes.splice(0).map((f) => f.close()));
@@ -70,7 +70,7 @@ describe('budget hard stop in routing', () => {
     const providers = [provider('cloud', cloud.url, { prices: expensive, priority: 1 })];
     if (withLocal) providers.push(provider('home', local.url, { onMachine: true, priority: 2 }));
     const config = engineConfig(providers, { budgets: budgets({ global: { monthly: 0.05 }, hardStop }) });
-    const r = new RoutingService(config, adaptersFor(config), { clock: new ManualClock() });
+    const r = new Router(config, adaptersFor(config), { clock: new ManualClock() });
     routers.push(r);
     return { r, cloud, local };
   }
@@ -85,11 +85,11 @@ describe('budget hard stop in routing', () => {
     const refused = outcomes.filter((o) => o.error?.code === 'BUDGET_EXCEEDED');
     expect(refused.length).toBeGreaterThan(0);
     expect(refused[0]!.error!.message).toMatch(/monthly budget of \$0\.05 is spent/);
-    const spent = r.costReport('provider').total.costUsd;
+    const spent = reportsOf(r).costReport('provider').total.costUsd;
     const perRequest = spent / outcomes.filter((o) => !o.error).length;
     expect(spent).toBeLessThanOrEqual(0.05 + perRequest);
-    expect(r.budgetStatus()[0]).toMatchObject({ scope: 'global', period: 'monthly', limitUsd: 0.05 });
-    expect(await r.metricsText()).toMatch(
+    expect(reportsOf(r).budgetStatus()[0]).toMatchObject({ scope: 'global', period: 'monthly', limitUsd: 0.05 });
+    expect(await reportsOf(r).metricsText()).toMatch(
       /switchboard_budget_remaining_usd\{scope="global",period="monthly"\} [\d.e-]+\n/,
     );
     // Refused outright, not quietly sent to the local model.
@@ -103,7 +103,11 @@ describe('budget hard stop in routing', () => {
     expect(texts[0]).toBe('Answer from the cloud.');
     expect(texts.at(-1)).toBe('Answer from this machine.');
     expect(local.requests.length).toBeGreaterThan(0);
-    expect(r.costReport('provider').rows.find((row) => row.key === 'home')?.costUsd).toBe(0);
+    expect(
+      reportsOf(r)
+        .costReport('provider')
+        .rows.find((row) => row.key === 'home')?.costUsd,
+    ).toBe(0);
   });
 
   it('local_only with nothing local to go to refuses with a clear error', async () => {
@@ -124,7 +128,7 @@ describe('budget hard stop in routing', () => {
       budgets: budgets({ global: { daily: 0.05 }, hardStop: 'refuse' }),
     });
     try {
-      const first = new RoutingService(config, adaptersFor(config), { clock, sink: store.usage });
+      const first = new Router(config, adaptersFor(config), { clock, sink: store.usage });
       let refused = false;
       for (let i = 0; i < 30 && !refused; i++)
         refused = (await chat(first, 'Say hello.', { maxOutputTokens: 5 })).error?.code === 'BUDGET_EXCEEDED';
@@ -132,11 +136,11 @@ describe('budget hard stop in routing', () => {
       first.close();
       // A new process on the same database: the first request is refused, nothing is sent.
       const sent = cloud.requests.length;
-      const second = new RoutingService(config, adaptersFor(config), { clock, sink: store.usage });
+      const second = new Router(config, adaptersFor(config), { clock, sink: store.usage });
       routers.push(second);
       expect((await chat(second, 'Say hello.', { maxOutputTokens: 5 })).error?.code).toBe('BUDGET_EXCEEDED');
       expect(cloud.requests.length).toBe(sent);
-      const report = second.costReport('provider');
+      const report = reportsOf(second).costReport('provider');
       expect(report.source).toBe('history');
       expect(report.rows[0]).toMatchObject({ key: 'cloud' });
       expect(report.total.costUsd).toBeGreaterThan(0.04);

@@ -4,12 +4,12 @@ import type { UsageEvent } from '../../../electron/engine/accounting/types.ts';
 import { MemoryUsageSink } from '../../../electron/engine/accounting/usage-log.ts';
 import { createUsageHandlers } from '../../../electron/engine/app-api/usage.ts';
 import { ManualClock } from '../../../electron/engine/routing/clock.ts';
-import { RoutingService } from '../../../electron/engine/routing/router.ts';
+import { Router } from '../../../electron/engine/routing/router.ts';
 import { always, type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, engineConfig, provider } from '../routing/helpers.ts';
+import { adaptersFor, chat, engineConfig, provider, reportsOf } from '../routing/helpers.ts';
 
 const fakes: FakeServer[] = [];
-const routers: RoutingService[] = [];
+const routers: Router[] = [];
 afterEach(async () => {
   for (const r of routers.splice(0)) r.close();
   await Promise.all(fakes.splice(0).map((f) => f.close()));
@@ -57,7 +57,7 @@ describe('usage accounting', () => {
       ],
       { strategy: 'fallback' },
     );
-    const r = new RoutingService(config, adaptersFor(config), { clock, sink });
+    const r = new Router(config, adaptersFor(config), { clock, sink });
     routers.push(r);
     const events: UsageEvent[] = [];
     r.on('usage', (event) => events.push(event));
@@ -75,23 +75,31 @@ describe('usage accounting', () => {
     // gpt-4o-mini: $0.15 in / $0.60 out per million tokens.
     expect(event.costUsd).toBeCloseTo((event.inputTokens * 0.15 + 4 * 0.6) / 1e6, 12);
 
-    const byProvider = r.costReport('provider');
+    const byProvider = reportsOf(r).costReport('provider');
     expect(byProvider.total.requests).toBe(3);
     expect(byProvider.rows.map((row) => [row.key, row.requests])).toEqual([['a', 3]]);
     expect(byProvider.total.costUsd).toBeCloseTo(event.costUsd * 3, 12);
-    expect(r.costReport('model').rows[0]!.key).toBe('a/gpt-4o-mini');
-    expect(r.costReport('day').rows.map((row) => [row.key, row.requests])).toEqual([
+    expect(reportsOf(r).costReport('model').rows[0]!.key).toBe('a/gpt-4o-mini');
+    expect(
+      reportsOf(r)
+        .costReport('day')
+        .rows.map((row) => [row.key, row.requests]),
+    ).toEqual([
       ['2026-03-01', 2],
       ['2026-03-02', 1],
     ]);
-    expect(r.usageStatistics()).toEqual({ total_requests: 3, request_counts: { a: 3 }, distribution: { a: 100 } });
+    expect(reportsOf(r).usageStatistics()).toEqual({
+      total_requests: 3,
+      request_counts: { a: 3 },
+      distribution: { a: 100 },
+    });
 
-    const view = await createUsageHandlers({ routing: r })['usage.get']({ bucket: 'day' });
+    const view = await createUsageHandlers({ engine: { reports: reportsOf(r) } })['usage.get']({ bucket: 'day' });
     expect(view.totals.requests).toBe(3);
     expect(view.series.map((p) => p.requests)).toEqual([2, 1]);
     expect(view.byProvider).toEqual([{ providerId: 'a', requests: 3, share: 1, costUsd: expect.any(Number) }]);
 
-    const metrics = await r.metricsText();
+    const metrics = await reportsOf(r).metricsText();
     expect(metrics).toMatch(/switchboard_requests_total\{provider="a",status="success"\} 3/);
     expect(metrics).toMatch(/switchboard_tokens_total\{provider="a",direction="output"\} 12/);
     expect(metrics).toContain('switchboard_response_seconds_bucket');
@@ -130,18 +138,18 @@ describe('usage accounting', () => {
     const b = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from B.' });
     fakes.push(a, b);
     const config = engineConfig([provider('a', a.url), provider('b', b.url)]);
-    const r = new RoutingService(config, adaptersFor(config));
+    const r = new Router(config, adaptersFor(config));
     routers.push(r);
-    const compared = await r.compareResponses('Hello?', ['a', 'b']);
+    const compared = await reportsOf(r).compareResponses('Hello?', ['a', 'b']);
     expect(compared.map((c) => [c.providerId, c.text])).toEqual([
       ['a', 'Answer from A.'],
       ['b', 'Answer from B.'],
     ]);
     let peak = 0;
     const timer = setInterval(() => {
-      peak = Math.max(peak, r.stats().providers[0]!.inFlight);
+      peak = Math.max(peak, reportsOf(r).stats().providers[0]!.inFlight);
     }, 1);
-    const batch = await r.batchQuery(
+    const batch = await reportsOf(r).batchQuery(
       Array.from({ length: 12 }, (_, i) => `prompt ${i}`),
       'a',
       { concurrency: 3 },

@@ -2,12 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigSource } from '../../../electron/engine/config/source.ts';
-import { SwitchboardError } from '../../../electron/engine/contract/errors.ts';
 import { Engine } from '../../../electron/engine/engine.ts';
-import { createAdapter } from '../../../electron/engine/providers/create-adapter.ts';
-import type { ProviderAdapter } from '../../../electron/engine/providers/types.ts';
-import { FallbackRouter } from '../../../electron/engine/routing/router.ts';
 import { FAKE_OPENAI_KEY, type FakeOptions, type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
+import { cloudAdapters } from '../../support/cloud-adapters.ts';
 
 export interface EngineOnFake {
   engine: Engine;
@@ -36,17 +33,9 @@ providers:
     retry: { max_attempts: 1 }
 `,
   );
-  // The local provider is disabled in this config; its adapter only has to exist.
-  const noLocalRuntime = (provider: ProviderAdapter['config']): ProviderAdapter => {
-    const refuse = () => {
-      throw new SwitchboardError('NOT_SUPPORTED', 'no local runtime in this test');
-    };
-    return { config: provider, chat: refuse, listModels: refuse };
-  };
   const engine = new Engine(
     new ConfigSource({ file: config, env: {}, overridesFile: join(dataDir, 'settings.json') }),
-    (provider) => createAdapter(provider, { local: noLocalRuntime }),
-    (current, adapters) => new FallbackRouter(current, adapters),
+    cloudAdapters,
   );
   return {
     engine,

@@ -4,7 +4,7 @@ import { collectChat } from '../../../electron/engine/providers/collect.ts';
 import type { ProviderConfig } from '../../../electron/engine/providers/types.ts';
 import { always, type Fault } from '../../fakes/faults.ts';
 import type { FakeServer } from '../../fakes/http-fake.ts';
-import { callWith, expectNoKey, failure, PROTOCOLS, type ProtocolCase, setUp } from './harness.ts';
+import { callWith, expectNoKey, failure, PROTOCOLS, type ProtocolCase, setUp, timedChat } from './harness.ts';
 
 interface FailureCase {
   name: string;
@@ -91,7 +91,7 @@ const CASES: FailureCase[] = [
     fault: 'hang',
     config: { firstTokenTimeoutMs: 300 },
     code: 'TIMEOUT',
-    advice: () => /no first token within 0\.3 s.*raise firstTokenTimeoutMs/,
+    advice: () => /no first token within 0\.3 s.*raise first_token_timeout/,
     retryable: true,
   },
   {
@@ -99,7 +99,7 @@ const CASES: FailureCase[] = [
     fault: { kind: 'hang', afterChunks: 3 },
     config: { timeoutMs: 400, firstTokenTimeoutMs: 5_000 },
     code: 'TIMEOUT',
-    advice: () => /did not finish the chat request within 0\.4 s: try again, or raise timeoutMs/,
+    advice: () => /did not finish the chat request within 0\.4 s: try again, or raise timeout/,
     retryable: true,
   },
   {
@@ -160,9 +160,10 @@ describe.each(PROTOCOLS)('the $name adapter turns upstream failures into errors 
     const started = Date.now();
     const error = await failure(() =>
       collectChat(
-        setup.adapter.chat(
+        timedChat(
+          setup.adapter,
           { model: failureCase.model ?? protocol.model, messages: [{ role: 'user', content: 'Hello?' }] },
-          callWith(key),
+          key,
         ),
       ),
     );

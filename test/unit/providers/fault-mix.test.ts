@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type ErrorCode, isSwitchboardError } from '../../../electron/engine/contract/errors.ts';
 import { collectChat } from '../../../electron/engine/providers/collect.ts';
 import { type FaultKind, faultMix } from '../../fakes/faults.ts';
-import { callWith, PROTOCOLS, setUp } from './harness.ts';
+import { PROTOCOLS, setUp, timedChat } from './harness.ts';
 
 const EXPECTED: Record<FaultKind, ErrorCode> = {
   unauthorized: 'PROVIDER_UNAUTHORIZED',
@@ -39,9 +39,10 @@ describe.each(PROTOCOLS)('$name under a random mix of every fault', (protocol) =
           next++;
           try {
             const result = await collectChat(
-              setup.adapter.chat(
+              timedChat(
+                setup.adapter,
                 { model: protocol.model, messages: [{ role: 'user', content: 'go' }] },
-                callWith(setup.key),
+                setup.key,
               ),
             );
             expect(result.text).toBe('alpha beta gamma delta epsilon zeta');

@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { expect } from 'vitest';
+import type { EngineProvider } from '../../../electron/engine/config/types.ts';
+import type { ChatStreamEvent } from '../../../electron/engine/contract/chat.ts';
 import type { SwitchboardError } from '../../../electron/engine/contract/errors.ts';
 import { createAdapter } from '../../../electron/engine/providers/create-adapter.ts';
-import type { ProviderAdapter, ProviderConfig } from '../../../electron/engine/providers/types.ts';
+import type { ChatCall, ProviderAdapter, ProviderConfig } from '../../../electron/engine/providers/types.ts';
+import { systemClock } from '../../../electron/engine/routing/clock.ts';
+import type { AttemptScope, Pass, RequestScope } from '../../../electron/engine/routing/stage.ts';
+import { timeoutStage } from '../../../electron/engine/routing/timeout.ts';
 import { startFakeAnthropic } from '../../fakes/anthropic.ts';
 import { startFakeGemini } from '../../fakes/gemini.ts';
 import type { FakeOptions, FakeServer } from '../../fakes/http-fake.ts';
@@ -130,4 +135,41 @@ export function expectNoKey(error: SwitchboardError, key: string): void {
 /** A call context with a live signal. */
 export function callWith(key: string, signal = new AbortController().signal) {
   return { signal, apiKey: key };
+}
+
+/**
+ * An adapter's chat as a routed attempt makes it: under routing's timeout stage (the one timeout of a
+ * call: the provider's first-token limit until the first event, unless the answer is collected, and
+ * its total limit), the caller's `signal` joined.
+ */
+export async function* timedChat(
+  adapter: ProviderAdapter,
+  call: ChatCall,
+  key: string,
+  options: { signal?: AbortSignal; collected?: boolean } = {},
+): AsyncGenerator<ChatStreamEvent> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const scope = {
+    kind: 'chat',
+    request: { capability: 'chat', estimatedInputTokens: 1, collected: options.collected },
+  };
+  const attempt = {
+    scope: scope as RequestScope,
+    candidate: { provider: adapter.config as EngineProvider, adapter, model: call.model },
+    controller,
+  } as AttemptScope;
+  const pass = timeoutStage(systemClock).enter(attempt) as Pass;
+  let first = true;
+  try {
+    for await (const event of adapter.chat(call, { signal: controller.signal, apiKey: key })) {
+      if (first) pass.firstOutput?.();
+      first = false;
+      yield event;
+    }
+  } finally {
+    pass.leave({ type: 'released' });
+    options.signal?.removeEventListener('abort', onAbort);
+  }
 }

@@ -3,7 +3,7 @@ import { collectChat } from '../../../electron/engine/providers/collect.ts';
 import type { ChatCall } from '../../../electron/engine/providers/types.ts';
 import { always } from '../../fakes/faults.ts';
 import type { FakeServer } from '../../fakes/http-fake.ts';
-import { callWith, failure, PROTOCOLS, setUp } from './harness.ts';
+import { callWith, failure, PROTOCOLS, setUp, timedChat } from './harness.ts';
 
 const TEXT = 'The quick brown fox jumps over the lazy dog.';
 const OPENAI_PROTOCOLS = PROTOCOLS.filter((protocol) => protocol.name.startsWith('openai-compatible'));
@@ -51,13 +51,13 @@ describe.each(OPENAI_PROTOCOLS)('a collected chat (stream: false) through the $n
     const setup = await setUp(protocol, { text: TEXT, tokenDelayMs: 0 }, { firstTokenTimeoutMs: 1 });
     fake = setup.fake;
     // A first-token timeout of 1 ms would fail any stream; one answer in one piece has no first token.
-    expect((await collectChat(setup.adapter.chat(call(), callWith(setup.key)))).text).toBe(TEXT);
+    expect((await collectChat(timedChat(setup.adapter, call(), setup.key, { collected: true }))).text).toBe(TEXT);
   });
 
   it('says TIMEOUT for an upstream that never answers, and CANCELLED when the caller leaves', async () => {
     const setup = await setUp(protocol, { faults: always('hang') }, { timeoutMs: 300 });
     fake = setup.fake;
-    const timedOut = await failure(() => collectChat(setup.adapter.chat(call(), callWith(setup.key))));
+    const timedOut = await failure(() => collectChat(timedChat(setup.adapter, call(), setup.key, { collected: true })));
     expect(timedOut.code).toBe('TIMEOUT');
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);

@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineProvider } from '../../../electron/engine/config/types.ts';
 import { type Clock, ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
-import { type RoutingOptions, RoutingService } from '../../../electron/engine/routing/router.ts';
+import { Router, type RouterOptions } from '../../../electron/engine/routing/router.ts';
 import { always, type FakeServer, faultSequence, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, chatRequest, engineConfig, provider } from './helpers.ts';
+import { adaptersFor, chat, chatRequest, engineConfig, provider, reportsOf } from './helpers.ts';
 
 /** Strategies that learn from traffic (latency, token load, reliability) and per-user fallback, over real HTTP. */
 
 const fakes: FakeServer[] = [];
-const routers: RoutingService[] = [];
+const routers: Router[] = [];
 
 async function fake(text: string, options: Parameters<typeof startFakeOpenAI>[0] = {}): Promise<FakeServer> {
   const server = await startFakeOpenAI({ apiKey: undefined, text, ...options });
@@ -20,10 +20,10 @@ function router(
   providers: EngineProvider[],
   config: Parameters<typeof engineConfig>[1],
   clock: Clock = systemClock,
-  strategy: RoutingOptions['strategy'] = {},
+  strategy: RouterOptions['strategy'] = {},
 ) {
   const engine = engineConfig(providers, config);
-  const r = new RoutingService(engine, adaptersFor(engine), {
+  const r = new Router(engine, adaptersFor(engine), {
     clock,
     breaker: { maxFailures: 2, recoveryMs: 60_000 },
     strategy,
@@ -61,7 +61,9 @@ describe('adaptive strategies', () => {
     // fast and twin answer alike (both well under a millisecond apart): both keep getting traffic.
     expect(chats(fast).length).toBeGreaterThan(5);
     expect(chats(twin).length).toBeGreaterThan(5);
-    const stats = r.stats().providers.find((p) => p.providerId === 'slow')!;
+    const stats = reportsOf(r)
+      .stats()
+      .providers.find((p) => p.providerId === 'slow')!;
     expect(stats.ttftMs).toBeGreaterThan(30);
   });
 
@@ -79,7 +81,7 @@ describe('adaptive strategies', () => {
     expect((await chat(r, 'word '.repeat(400), { maxOutputTokens: 100 })).text).toBe('Answer from A.');
     // a has spent ~500 of its 10,000 tokens; b none: b leads, then they alternate as they even out.
     expect((await chat(r, 'hi', { maxOutputTokens: 100 })).text).toBe('Answer from B.');
-    expect(r.plan(chatRequest())[0]!.provider.id).toBe('b');
+    expect((await r.plan(chatRequest()))[0]!.provider.id).toBe('b');
   });
 
   it('capability: the most reliable provider lately leads; bestProviderFor says which', async () => {
@@ -88,11 +90,11 @@ describe('adaptive strategies', () => {
     const r = router([provider('a', a.url, { retry: { attempts: 1, backoffFactor: 0 } }), provider('b', b.url)], {
       strategy: 'capability',
     });
-    expect(r.bestProviderFor('chat')?.id).toBe('a');
+    expect(reportsOf(r).bestProviderFor('chat')?.id).toBe('a');
     await chat(r);
-    expect(r.plan(chatRequest())[0]!.provider.id).toBe('b');
-    expect(r.bestProviderFor('chat')?.id).toBe('b');
-    expect(r.bestProviderFor('transcription')).toBeUndefined();
+    expect((await r.plan(chatRequest()))[0]!.provider.id).toBe('b');
+    expect(reportsOf(r).bestProviderFor('chat')?.id).toBe('b');
+    expect(reportsOf(r).bestProviderFor('transcription')).toBeUndefined();
   });
 
   it('sticky: when a user’s provider fails, the user falls back to the next on the ring and returns after recovery', async () => {
@@ -105,12 +107,12 @@ describe('adaptive strategies', () => {
       clock,
     );
     const user = { userId: 'dana' };
-    const home = r.plan(chatRequest('hi', user))[0]!.provider.id;
+    const home = (await r.plan(chatRequest('hi', user)))[0]!.provider.id;
     const homeServer = servers[ids.indexOf(home)]!;
     homeServer.setFaults(always('unavailable'));
     // Two failures open home's breaker; each request is still answered by a fallback.
     for (let i = 0; i < 2; i++) expect((await chat(r, 'hi', user)).error).toBeUndefined();
-    const away = r.plan(chatRequest('hi', user))[0]!.provider.id;
+    const away = (await r.plan(chatRequest('hi', user)))[0]!.provider.id;
     expect(away).not.toBe(home);
     const texts = new Set<string>();
     for (let i = 0; i < 5; i++) texts.add((await chat(r, 'hi', user)).text);
@@ -119,7 +121,7 @@ describe('adaptive strategies', () => {
     homeServer.setFaults(undefined);
     await clock.advance(60_000);
     await chat(r, 'hi', user);
-    expect(r.plan(chatRequest('hi', user))[0]!.provider.id).toBe(home);
+    expect((await r.plan(chatRequest('hi', user)))[0]!.provider.id).toBe(home);
   });
 
   it('key pools: a key that gets 429 rests while the provider’s other key carries on', async () => {
@@ -138,7 +140,11 @@ describe('adaptive strategies', () => {
         .slice(2)
         .every((q) => q.headers.authorization === `Bearer ${second}`),
     ).toBe(true);
-    expect(r.stats().providers[0]!.keys.map((k) => k.status)).toEqual(['cooling', 'active']);
+    expect(
+      reportsOf(r)
+        .stats()
+        .providers[0]!.keys.map((k) => k.status),
+    ).toEqual(['cooling', 'active']);
     // After its Retry-After the first key is back in rotation.
     await clock.advance(60_000);
     for (let i = 0; i < 4; i++) await chat(r);

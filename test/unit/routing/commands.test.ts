@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { stringify } from 'yaml';
 import type { AppServices } from '../../../electron/engine/bootstrap.ts';
 import {
   registerProvidersHealthCommand,
@@ -7,22 +11,24 @@ import {
 } from '../../../electron/engine/cli/commands/stats.ts';
 import { registerUsageCommand } from '../../../electron/engine/cli/commands/usage.ts';
 import type { CliContext } from '../../../electron/engine/cli/context.ts';
-import { RoutingService } from '../../../electron/engine/routing/router.ts';
+import { ConfigSource } from '../../../electron/engine/config/source.ts';
+import { Engine } from '../../../electron/engine/engine.ts';
 import { always, type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, engineConfig, provider } from './helpers.ts';
+import { cloudAdapters } from '../../support/cloud-adapters.ts';
 
 let stdout = '';
 let fakes: FakeServer[] = [];
-let routing: RoutingService;
+let engine: Engine;
+let dataDir: string;
 
-/** The CLI wired as main.ts does, over a routing service on real fake servers. */
+/** The CLI wired as main.ts does, over a real Engine on real fake servers. */
 function program(): Command {
   const root = new Command().exitOverride();
   const context: CliContext = {
     paths: () => {
       throw new Error('not needed');
     },
-    services: async () => ({ routing }) as unknown as AppServices,
+    services: async () => ({ engine }) as AppServices,
     close: async () => {},
   };
   const providers = root.command('providers');
@@ -42,19 +48,34 @@ beforeEach(async () => {
     await startFakeOpenAI({ apiKey: undefined, text: 'one two three' }),
     await startFakeOpenAI({ apiKey: undefined, faults: always('unavailable') }),
   ];
-  const config = engineConfig([
-    provider('good', fakes[0]!.url, { vendor: 'openai' }),
-    provider('bad', fakes[1]!.url, { retry: { attempts: 1, backoffFactor: 0 } }),
-  ]);
-  routing = new RoutingService(config, adaptersFor(config));
-  for (let i = 0; i < 3; i++) await chat(routing);
+  dataDir = mkdtempSync(join(tmpdir(), 'sb-commands-'));
+  const file = join(dataDir, 'providers.yaml');
+  const common = { models: ['gpt-4o-mini'], retry: { max_attempts: 1 }, health_check_interval: 0 };
+  writeFileSync(
+    file,
+    stringify({
+      local: { enabled: false },
+      providers: {
+        good: { type: 'openai', api_key: 'sk-good-key-0000000000', base_url: `${fakes[0]!.url}/v1`, ...common },
+        bad: { type: 'custom', base_url: `${fakes[1]!.url}/v1`, ...common },
+      },
+    }),
+  );
+  const source = new ConfigSource({ file, env: {}, overridesFile: join(dataDir, 'settings.json') });
+  engine = new Engine(source, cloudAdapters);
+  for (let i = 0; i < 3; i++) {
+    for await (const _ of engine.chat({ messages: [{ role: 'user', content: 'Say hello.' }] })) {
+      // drain
+    }
+  }
 });
 
 afterEach(async () => {
   vi.restoreAllMocks();
   process.exitCode = undefined;
-  routing.close();
+  await engine.close();
   await Promise.all(fakes.map((f) => f.close()));
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('CLI: providers stats|health, usage', () => {
@@ -66,6 +87,7 @@ describe('CLI: providers stats|health, usage', () => {
     await program().parseAsync(['node', 'sb', 'providers', 'stats', '--json']);
     const json = JSON.parse(stdout);
     expect(json.providers.map((p: { providerId: string; requests: number }) => [p.providerId, p.requests])).toEqual([
+      ['local', 0],
       ['good', 3],
       ['bad', 0],
     ]);

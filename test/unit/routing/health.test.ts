@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../../electron/engine/routing/clock.ts';
 import type { HealthChange } from '../../../electron/engine/routing/health.ts';
-import { RoutingService } from '../../../electron/engine/routing/router.ts';
+import { Router } from '../../../electron/engine/routing/router.ts';
 import { always, type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, chatRequest, engineConfig, provider } from './helpers.ts';
+import { adaptersFor, chat, chatRequest, engineConfig, provider, reportsOf } from './helpers.ts';
 
 const fakes: FakeServer[] = [];
-const routers: RoutingService[] = [];
+const routers: Router[] = [];
 
 afterEach(async () => {
   for (const r of routers.splice(0)) r.close();
@@ -26,34 +26,38 @@ describe('health checks', () => {
       provider('b', b.url, { healthCheckIntervalMs: 0 }),
       provider('off', b.url, { enabled: false }),
     ]);
-    const r = new RoutingService(config, adaptersFor(config), { clock });
+    const r = new Router(config, adaptersFor(config), { clock });
     routers.push(r);
     const changes: string[] = [];
-    r.on('health', (change: HealthChange) => changes.push(`${change.providerId}:${change.from}->${change.to}`));
+    r.on('health.change', (change: HealthChange) => changes.push(`${change.providerId}:${change.from}->${change.to}`));
 
-    expect(r.health().map((h) => [h.providerId, h.status])).toEqual([
+    expect(
+      reportsOf(r)
+        .health()
+        .map((h) => [h.providerId, h.status]),
+    ).toEqual([
       ['a', 'unknown'],
       ['b', 'unknown'],
       ['off', 'disabled'],
     ]);
     await clock.advance(10_000);
-    await vi.waitFor(() => expect(r.health()[0]!.status).toBe('healthy'));
+    await vi.waitFor(() => expect(reportsOf(r).health()[0]!.status).toBe('healthy'));
     expect(modelChecks(a)).toHaveLength(1);
     expect(modelChecks(b)).toHaveLength(0);
 
     a.setFaults(always('unavailable'));
     await clock.advance(10_000);
-    await vi.waitFor(() => expect(r.health()[0]!.status).toBe('degraded'));
+    await vi.waitFor(() => expect(reportsOf(r).health()[0]!.status).toBe('degraded'));
     await clock.advance(10_000);
-    await vi.waitFor(() => expect(r.health()[0]!.status).toBe('down'));
-    expect(r.health()[0]!.error).toMatch(/503|overloaded|unavailable/i);
+    await vi.waitFor(() => expect(reportsOf(r).health()[0]!.status).toBe('down'));
+    expect(reportsOf(r).health()[0]!.error).toMatch(/503|overloaded|unavailable/i);
     // A down provider is the last resort, not the first choice.
-    expect(r.plan(chatRequest()).map((c) => c.provider.id)).toEqual(['b', 'a']);
+    expect((await r.plan(chatRequest())).map((c) => c.provider.id)).toEqual(['b', 'a']);
 
     a.setFaults(undefined);
     await clock.advance(10_000);
-    await vi.waitFor(() => expect(r.health()[0]!.status).toBe('healthy'));
-    expect(r.plan(chatRequest()).map((c) => c.provider.id)).toEqual(['a', 'b']);
+    await vi.waitFor(() => expect(reportsOf(r).health()[0]!.status).toBe('healthy'));
+    expect((await r.plan(chatRequest())).map((c) => c.provider.id)).toEqual(['a', 'b']);
     expect(changes).toEqual(['a:unknown->healthy', 'a:healthy->degraded', 'a:degraded->down', 'a:down->healthy']);
   });
 
@@ -62,14 +66,14 @@ describe('health checks', () => {
     const a = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from A.', faults: always('server-error') });
     fakes.push(a);
     const config = engineConfig([provider('a', a.url)]);
-    const r = new RoutingService(config, adaptersFor(config), { clock });
+    const r = new Router(config, adaptersFor(config), { clock });
     routers.push(r);
     await r.healthCheckAll();
     await r.healthCheckAll();
-    expect(r.health()[0]).toMatchObject({ status: 'down', consecutiveFailures: 2 });
+    expect(reportsOf(r).health()[0]).toMatchObject({ status: 'down', consecutiveFailures: 2 });
     a.setFaults(undefined);
     expect((await chat(r)).text).toBe('Answer from A.');
-    expect(r.health()[0]!.status).toBe('healthy');
+    expect(reportsOf(r).health()[0]!.status).toBe('healthy');
     const [report] = await r.healthCheckAll();
     expect(report).toMatchObject({ providerId: 'a', status: 'healthy', models: 5 });
   });

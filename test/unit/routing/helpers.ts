@@ -3,9 +3,10 @@ import type { ChatStreamEvent } from '../../../electron/engine/contract/chat.ts'
 import { type SwitchboardError, toSwitchboardError } from '../../../electron/engine/contract/errors.ts';
 import { createAdapter } from '../../../electron/engine/providers/create-adapter.ts';
 import type { ProviderAdapter } from '../../../electron/engine/providers/types.ts';
+import { Reports } from '../../../electron/engine/reports/reports.ts';
 import { chatOperation } from '../../../electron/engine/routing/operations.ts';
-import type { RoutingService } from '../../../electron/engine/routing/router.ts';
-import type { RouteInfo, RoutingRequest } from '../../../electron/engine/routing/types.ts';
+import type { Router } from '../../../electron/engine/routing/router.ts';
+import type { RoutedChatEvent, RouteInfo, RoutingRequest } from '../../../electron/engine/routing/types.ts';
 import { providerConfig } from '../../support/provider-config.ts';
 
 /** An OpenAI-compatible provider as config/normalize.ts would produce it, aimed at `url` (a fake's). */
@@ -65,7 +66,7 @@ export interface ChatOutcome {
 
 /** Runs one chat through the router and collects what the caller saw. */
 export async function chat(
-  router: RoutingService,
+  router: Router,
   prompt = 'Say hello.',
   extra: Partial<RoutingRequest> = {},
   signal: AbortSignal = new AbortController().signal,
@@ -88,15 +89,30 @@ export async function chat(
 }
 
 /** First-choice provider ids of `count` routing decisions. */
-export function firstChoices(
-  router: RoutingService,
+export async function firstChoices(
+  router: Router,
   count: number,
   request: RoutingRequest = chatRequest(),
-): Map<string, number> {
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (let i = 0; i < count; i++) {
-    const id = router.plan(request)[0]!.provider.id;
+    const id = (await router.plan(request))[0]!.provider.id;
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }
   return counts;
+}
+
+/** The reports over a router, their chats routed by it as the Engine would. */
+export function reportsOf(router: Router): Reports {
+  return new Reports(router, (request, options) =>
+    (async function* (): AsyncIterable<RoutedChatEvent> {
+      for await (const event of router.run(
+        { capability: 'chat', providerId: options.providerId, estimatedInputTokens: 10 },
+        chatOperation(request),
+        options.signal ?? new AbortController().signal,
+      )) {
+        yield event.type === 'route' ? event : event.data;
+      }
+    })(),
+  );
 }

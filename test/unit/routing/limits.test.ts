@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineProvider } from '../../../electron/engine/config/types.ts';
 import { type Clock, ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
-import { RoutingService } from '../../../electron/engine/routing/router.ts';
+import { Router } from '../../../electron/engine/routing/router.ts';
 import { type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, chatRequest, engineConfig, provider } from './helpers.ts';
+import { adaptersFor, chat, chatRequest, engineConfig, provider, reportsOf } from './helpers.ts';
 
 const fakes: FakeServer[] = [];
-const routers: RoutingService[] = [];
+const routers: Router[] = [];
 
 async function fake(text: string, options: Parameters<typeof startFakeOpenAI>[0] = {}): Promise<FakeServer> {
   const server = await startFakeOpenAI({ apiKey: undefined, text, ...options });
@@ -16,7 +16,7 @@ async function fake(text: string, options: Parameters<typeof startFakeOpenAI>[0]
 
 function router(providers: EngineProvider[], clock: Clock, config: Parameters<typeof engineConfig>[1] = {}) {
   const engine = engineConfig(providers, config);
-  const r = new RoutingService(engine, adaptersFor(engine), { clock });
+  const r = new Router(engine, adaptersFor(engine), { clock });
   routers.push(r);
   return r;
 }
@@ -73,7 +73,7 @@ describe('rate limits', () => {
     expect(outcome.error?.message).toMatch(/per-minute limit/);
   });
 
-  it('TPM: requests whose tokens would pass the per-minute budget go elsewhere', async () => {
+  it('TPM: requests whose tokens would pass the per-minute budget go elsewhere; answers correct the estimate', async () => {
     const clock = new ManualClock();
     const a = await fake('Answer from A.');
     const b = await fake('Answer from B.');
@@ -82,10 +82,14 @@ describe('rate limits', () => {
       clock,
     );
     const request = { maxOutputTokens: 100 };
-    const texts: string[] = [];
-    for (let i = 0; i < 6; i++) texts.push((await chat(r, 'word '.repeat(240), request)).text);
-    // Each request counts 404 tokens (304 estimated for the prompt + 100 max output): two fit in 1,000, the rest go to b.
-    expect(texts.filter((t) => t === 'Answer from A.')).toHaveLength(2);
+    // In flight, each request is charged its estimate, 404 tokens (304 for the prompt + 100 max output):
+    // six at once, two fit in 1,000 and the rest go to b.
+    const burst = await Promise.all(Array.from({ length: 6 }, () => chat(r, 'word '.repeat(240), request)));
+    expect(burst.filter((o) => o.text === 'Answer from A.')).toHaveLength(2);
+    // Once answered, the window holds what the answers reported (243 tokens each), so a third fits
+    // this minute where the estimates alone would have sent it elsewhere; a fourth does not.
+    expect((await chat(r, 'word '.repeat(240), request)).text).toBe('Answer from A.');
+    expect((await chat(r, 'word '.repeat(240), request)).text).toBe('Answer from B.');
   });
 
   it('max concurrency: requests beyond it wait for a slot; least_connections sees the in-flight ones', async () => {
@@ -98,8 +102,12 @@ describe('rate limits', () => {
     );
     const first = chat(r, 'hi', { providerId: 'a' });
     await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(r.stats().providers.find((p) => p.providerId === 'a')!.inFlight).toBe(1);
-    expect(r.plan(chatRequest())[0]!.provider.id).toBe('b');
+    expect(
+      reportsOf(r)
+        .stats()
+        .providers.find((p) => p.providerId === 'a')!.inFlight,
+    ).toBe(1);
+    expect((await r.plan(chatRequest()))[0]!.provider.id).toBe('b');
     const second = chat(r, 'hi', { providerId: 'a' });
     await new Promise((resolve) => setTimeout(resolve, 60));
     // The second waits in the queue: a has seen only one request so far.
@@ -107,6 +115,10 @@ describe('rate limits', () => {
     expect((await first).text).toBe('one two three four five');
     expect((await second).text).toBe('one two three four five');
     expect(chats(a)).toHaveLength(2);
-    expect(r.stats().providers.find((p) => p.providerId === 'a')!.inFlight).toBe(0);
+    expect(
+      reportsOf(r)
+        .stats()
+        .providers.find((p) => p.providerId === 'a')!.inFlight,
+    ).toBe(0);
   });
 });

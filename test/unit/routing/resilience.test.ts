@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineProvider } from '../../../electron/engine/config/types.ts';
 import { ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
-import { type RoutingOptions, RoutingService } from '../../../electron/engine/routing/router.ts';
+import { Router, type RouterOptions } from '../../../electron/engine/routing/router.ts';
 import { always, FAKE_OPENAI_KEY, type FakeServer, faultSequence, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, engineConfig, provider } from './helpers.ts';
+import { adaptersFor, chat, engineConfig, provider, reportsOf } from './helpers.ts';
 
 const fakes: FakeServer[] = [];
-const routers: RoutingService[] = [];
+const routers: Router[] = [];
 
 async function fake(text: string, options: Parameters<typeof startFakeOpenAI>[0] = {}): Promise<FakeServer> {
   const server = await startFakeOpenAI({ apiKey: undefined, text, ...options });
@@ -16,11 +16,11 @@ async function fake(text: string, options: Parameters<typeof startFakeOpenAI>[0]
 
 function router(
   providers: EngineProvider[],
-  options: RoutingOptions = {},
+  options: RouterOptions = {},
   config: Parameters<typeof engineConfig>[1] = {},
-): RoutingService {
+): Router {
   const engine = engineConfig(providers, config);
-  const r = new RoutingService(engine, adaptersFor(engine), { clock: systemClock, ...options });
+  const r = new Router(engine, adaptersFor(engine), { clock: systemClock, ...options });
   routers.push(r);
   return r;
 }
@@ -59,14 +59,18 @@ describe('retries and fallback', () => {
     const a = await fake('Answer from A.', { apiKey: FAKE_OPENAI_KEY });
     const r = router([provider('a', a.url, { keys: ['sk-revoked-key-111111111', FAKE_OPENAI_KEY] })]);
     const disabled: { key: string }[] = [];
-    r.on('key-disabled', (event) => disabled.push(event));
+    r.on('key.disabled', (event) => disabled.push(event));
     const first = await chat(r);
     expect(first.text).toBe('Answer from A.');
     expect(disabled).toEqual([expect.objectContaining({ providerId: 'a', key: '…1111' })]);
     expect(JSON.stringify(disabled)).not.toContain('sk-revoked');
     for (let i = 0; i < 4; i++) expect((await chat(r)).text).toBe('Answer from A.');
     expect(chats(a).map((q) => q.fault)).toEqual(['bad-key', undefined, undefined, undefined, undefined, undefined]);
-    expect(r.stats().providers[0]!.keys.map((k) => k.status)).toEqual(['disabled', 'active']);
+    expect(
+      reportsOf(r)
+        .stats()
+        .providers[0]!.keys.map((k) => k.status),
+    ).toEqual(['disabled', 'active']);
   });
 
   it('a 429 moves on to another provider at once and the limited key rests for its Retry-After', async () => {
@@ -165,10 +169,15 @@ describe('circuit breakers', () => {
       clock,
     });
     const transitions: string[] = [];
-    r.on('breaker', (e) => transitions.push(`${e.providerId}:${e.from}->${e.to}`));
+    r.on('breaker.open', (e) => transitions.push(`${e.providerId}:${e.from}->open`));
+    r.on('breaker.close', (e) => transitions.push(`${e.providerId}:${e.from}->closed`));
     for (let i = 0; i < 3; i++) expect((await chat(r)).text).toBe('Answer from B.');
     expect(chats(a)).toHaveLength(3);
-    expect(r.breakers().find((b) => b.providerId === 'a')).toMatchObject({ key: 'a/gpt-4o-mini', state: 'open' });
+    expect(
+      reportsOf(r)
+        .breakers()
+        .find((b) => b.providerId === 'a'),
+    ).toMatchObject({ key: 'a/gpt-4o-mini', state: 'open' });
     // Open: a gets nothing, and the answer does not wait on it.
     for (let i = 0; i < 20; i++) expect((await chat(r)).text).toBe('Answer from B.');
     expect(chats(a)).toHaveLength(3);
@@ -184,8 +193,8 @@ describe('circuit breakers', () => {
     expect(chats(a)).toHaveLength(4);
     expect(outcomes.filter((o) => o.text === 'Answer from A, recovered.')).toHaveLength(1);
     expect(outcomes.filter((o) => o.text === 'Answer from B.')).toHaveLength(9);
-    expect(r.breakers()[0]!.state).toBe('closed');
-    expect(transitions).toEqual(['a:closed->open', 'a:open->half_open', 'a:half_open->closed']);
+    expect(reportsOf(r).breakers()[0]!.state).toBe('closed');
+    expect(transitions).toEqual(['a:closed->open', 'a:half_open->closed']);
     expect((await chat(r)).text).toBe('Answer from A, recovered.');
   });
 
@@ -199,11 +208,11 @@ describe('circuit breakers', () => {
     });
     await chat(r);
     await chat(r);
-    expect(r.breakers()[0]!.state).toBe('open');
+    expect(reportsOf(r).breakers()[0]!.state).toBe('open');
     await clock.advance(200);
     await chat(r);
     expect(chats(a)).toHaveLength(3);
-    expect(r.breakers()[0]!.state).toBe('open');
+    expect(reportsOf(r).breakers()[0]!.state).toBe('open');
     await chat(r);
     expect(chats(a)).toHaveLength(3);
   });
@@ -230,7 +239,7 @@ describe('circuit breakers', () => {
       breaker: { maxFailures: 3, failureRate: 0.5, minRequests: 10, recoveryMs: 60_000 },
     });
     for (let i = 0; i < 10; i++) await chat(r);
-    expect(r.breakers()[0]!.state).toBe('open');
+    expect(reportsOf(r).breakers()[0]!.state).toBe('open');
     const before = chats(a).length;
     await chat(r);
     expect(chats(a)).toHaveLength(before);

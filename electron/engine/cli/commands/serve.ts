@@ -59,8 +59,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         appApi: services.appApi,
         uploadsDir: services.uploadsDir,
         meetingAudioFile: (id) => services.queue.audioPathOf(id),
-        routingService: services.routing,
-        metricsText: () => services.routing.metricsText(),
+        metricsText: () => services.engine.reports.metricsText(),
         publicMetrics: options.publicMetrics,
         logger: { info: options.quiet ? () => {} : log, error: log },
       });

@@ -1,20 +1,11 @@
 import type { Command } from 'commander';
-import type { AppServices } from '../../bootstrap.ts';
-import { SwitchboardError } from '../../contract/errors.ts';
-import { RoutingService } from '../../routing/router.ts';
+import type { Engine } from '../../engine.ts';
 import type { CliContext } from '../context.ts';
 import { printJson, printTable } from '../context.ts';
 
-/** The app's routing service: AppServices.routing where the composition root names it, else the Engine's router. */
-export async function routingOf(context: CliContext): Promise<RoutingService> {
-  const services = (await context.services()) as AppServices & { routing?: RoutingService };
-  const routing = services.routing ?? services.engine.router;
-  if (!(routing instanceof RoutingService)) {
-    throw new SwitchboardError('NOT_SUPPORTED', 'this engine runs without the routing service: no statistics to show', {
-      retryable: false,
-    });
-  }
-  return routing;
+/** The app's engine, the one front door every command goes through. */
+export async function engineOf(context: CliContext): Promise<Engine> {
+  return (await context.services()).engine;
 }
 
 export function usd(value: number): string {
@@ -28,9 +19,9 @@ export function registerProvidersStatsCommand(providers: Command, context: CliCo
     .description('routing statistics: health, circuit breakers, requests, errors, spend, latency, keys')
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }) => {
-      const routing = await routingOf(context);
-      const stats = routing.stats();
-      if (options.json) return printJson({ ...stats, breakers: routing.breakers(), budgets: routing.budgetStatus() });
+      const { reports } = await engineOf(context);
+      const stats = reports.stats();
+      if (options.json) return printJson({ ...stats, breakers: reports.breakers(), budgets: reports.budgetStatus() });
       process.stdout.write(`strategy: ${stats.strategy}\n`);
       printTable([
         [
@@ -68,7 +59,7 @@ export function registerProvidersStatsCommand(providers: Command, context: CliCo
             .join(', ')})\n`,
         );
       }
-      for (const budget of routing.budgetStatus()) {
+      for (const budget of reports.budgetStatus()) {
         process.stdout.write(
           `budget ${budget.scope} ${budget.period}: ${usd(budget.spentUsd)} of ${usd(budget.limitUsd)}${budget.exceeded ? ' (spent)' : ''}\n`,
         );
@@ -84,9 +75,9 @@ export function registerProvidersHealthCommand(providers: Command, context: CliC
     .argument('[id]', 'one provider')
     .option('--json', 'machine-readable output')
     .action(async (id: string | undefined, options: { json?: boolean }) => {
-      const routing = await routingOf(context);
-      const reports = id ? [await routing.checkHealth(id)] : await routing.healthCheckAll();
-      const breakers = routing.breakers();
+      const engine = await engineOf(context);
+      const reports = await engine.health(id);
+      const breakers = engine.reports.breakers();
       if (options.json) return printJson(reports);
       printTable([
         ['ID', 'STATUS', 'LATENCY', 'MODELS', 'BREAKER', 'DETAIL'],

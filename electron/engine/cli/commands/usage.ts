@@ -3,7 +3,7 @@ import { REPORT_DIMENSIONS, type ReportDimension } from '../../accounting/ledger
 import { SwitchboardError } from '../../contract/errors.ts';
 import type { CliContext } from '../context.ts';
 import { printJson, printTable } from '../context.ts';
-import { routingOf, usd } from './stats.ts';
+import { engineOf, usd } from './stats.ts';
 
 /** `usage [--by provider|model|day] [--days N] [--json]`: spending and requests, and the budgets. */
 export function registerUsageCommand(program: Command, context: CliContext): void {
@@ -23,11 +23,11 @@ export function registerUsageCommand(program: Command, context: CliContext): voi
       if (days !== undefined && !(days > 0)) {
         throw new SwitchboardError('INVALID_REQUEST', '--days must be a positive number', { retryable: false });
       }
-      const routing = await routingOf(context);
-      const report = routing.costReport(options.by as ReportDimension, {
-        sinceMs: days === undefined ? undefined : routing.clock.now() - days * 86_400_000,
+      const { reports } = await engineOf(context);
+      const report = reports.costReport(options.by as ReportDimension, {
+        sinceMs: days === undefined ? undefined : Date.now() - days * 86_400_000,
       });
-      const budgets = routing.budgetStatus();
+      const budgets = reports.budgetStatus();
       if (options.json) return printJson({ ...report, budgets });
       const header = { provider: 'PROVIDER', model: 'PROVIDER/MODEL', day: 'DAY (UTC)' }[report.by];
       const line = (key: string, r: (typeof report.rows)[number]) => [

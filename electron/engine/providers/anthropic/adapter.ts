@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ChatStreamEvent, FinishReason, Usage } from '../../contract/chat.ts';
 import type { ModelInfo } from '../../contract/models.ts';
-import { type Attempt, runAttempt, streamChat } from '../attempt.ts';
+import { type Attempt, runAttempt, SDK_TIMEOUT_MS, streamChat } from '../attempt.ts';
 import { clientCache } from '../client-cache.ts';
 import type { CallContext, ChatCall, ProviderAdapter, ProviderConfig } from '../types.ts';
 import { toAnthropicMessages, toAnthropicOutputFormat, toAnthropicToolChoice, toAnthropicTools } from './messages.ts';
@@ -28,7 +28,7 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
         authToken: null,
         baseURL: config.baseUrl ?? 'https://api.anthropic.com',
         maxRetries: 0, // routing retries
-        timeout: config.timeoutMs,
+        timeout: SDK_TIMEOUT_MS,
         defaultHeaders: config.headers,
         logLevel: 'off',
       }),

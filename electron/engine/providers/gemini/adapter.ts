@@ -26,7 +26,6 @@ export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
       httpOptions: {
         baseUrl: config.baseUrl,
         headers: config.headers,
-        timeout: config.timeoutMs,
         fetch: attempt.fetch,
       },
     });

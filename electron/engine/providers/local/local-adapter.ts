@@ -4,6 +4,7 @@ import type { EmbeddingResult } from '../../contract/embeddings.ts';
 import { SwitchboardError, toSwitchboardError } from '../../contract/errors.ts';
 import type { ModelInfo } from '../../contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from '../../contract/transcription.ts';
+import { abortCause, type Operation, toProviderError } from '../http-errors.ts';
 import type { CallContext, ChatCall, EmbeddingCall, ModelMeasure, ProviderAdapter, ProviderConfig } from '../types.ts';
 import type { LocalLlmRuntime, LocalTranscriber } from './runtime.ts';
 
@@ -14,9 +15,18 @@ export interface LocalRuntimes {
 
 /**
  * The runtimes report failures as errors carrying one of the engine's codes (native/ cannot import
- * SwitchboardError); this keeps the code and message and names the provider.
+ * SwitchboardError); this keeps the code and message and names the provider. A job stopped by its
+ * signal is translated as every adapter's is: cancelled, or out of time.
  */
-function toLocalError(error: unknown, providerId: string): SwitchboardError {
+function toLocalError(
+  error: unknown,
+  config: ProviderConfig,
+  signal: AbortSignal,
+  operation: Operation,
+): SwitchboardError {
+  const aborted = abortCause(signal);
+  if (aborted) return toProviderError(error, { config, operation, responseStarted: false, aborted, signal });
+  const providerId = config.id;
   if (error instanceof SwitchboardError) return error;
   const known = toSwitchboardError(error);
   // Without one of the engine's codes it is the runtime's own failure.
@@ -37,7 +47,7 @@ export function createLocalAdapter(config: ProviderConfig, runtimes: LocalRuntim
     try {
       for await (const event of llm.chat(call, ctx.signal)) yield event;
     } catch (error) {
-      throw toLocalError(error, config.id);
+      throw toLocalError(error, config, ctx.signal, 'chat');
     }
   }
 
@@ -47,10 +57,10 @@ export function createLocalAdapter(config: ProviderConfig, runtimes: LocalRuntim
       return {
         contextTokens: measured.contextTokens,
         promptTokens: (messages) =>
-          measured.promptTokens(messages).catch((error) => Promise.reject(toLocalError(error, config.id))),
+          measured.promptTokens(messages).catch((error) => Promise.reject(toLocalError(error, config, signal, 'chat'))),
       };
     } catch (error) {
-      throw toLocalError(error, config.id);
+      throw toLocalError(error, config, signal, 'chat');
     }
   }
 
@@ -60,7 +70,7 @@ export function createLocalAdapter(config: ProviderConfig, runtimes: LocalRuntim
     try {
       result = await llm.embed(call.model, inputs, ctx.signal);
     } catch (error) {
-      throw toLocalError(error, config.id);
+      throw toLocalError(error, config, ctx.signal, 'embeddings');
     }
     const width = result.vectors[0]?.length;
     if (call.dimensions !== undefined && call.dimensions !== width) {
@@ -77,11 +87,11 @@ export function createLocalAdapter(config: ProviderConfig, runtimes: LocalRuntim
     try {
       for await (const event of transcriber!.transcribe(request, ctx.signal)) yield event;
     } catch (error) {
-      throw toLocalError(error, config.id);
+      throw toLocalError(error, config, ctx.signal, 'transcription');
     }
   }
 
-  async function listModels(): Promise<ModelInfo[]> {
+  async function listModels(ctx: CallContext): Promise<ModelInfo[]> {
     try {
       const chatModels = (await llm.listModels()).map(
         (model): ModelInfo => ({
@@ -104,7 +114,7 @@ export function createLocalAdapter(config: ProviderConfig, runtimes: LocalRuntim
         : [];
       return [...chatModels, ...whisperModels];
     } catch (error) {
-      throw toLocalError(error, config.id);
+      throw toLocalError(error, config, ctx.signal, 'models');
     }
   }
 

@@ -10,7 +10,7 @@ import type { ChatStreamEvent, FinishReason, Usage } from '../../contract/chat.t
 import type { EmbeddingResult } from '../../contract/embeddings.ts';
 import type { ModelInfo } from '../../contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from '../../contract/transcription.ts';
-import { type Attempt, runAttempt, streamChat } from '../attempt.ts';
+import { type Attempt, runAttempt, SDK_TIMEOUT_MS, streamChat } from '../attempt.ts';
 import { clientCache } from '../client-cache.ts';
 import type {
   CallContext,
@@ -51,7 +51,7 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
       // Keyless endpoints (a local Ollama) still need a value, or the SDK reads OPENAI_API_KEY from the environment.
       apiKey: apiKey ?? 'no-key',
       maxRetries: 0, // routing retries, with its own backoff and key rotation
-      timeout: config.timeoutMs,
+      timeout: SDK_TIMEOUT_MS,
       defaultHeaders: config.headers,
       organization: null,
       project: null,
@@ -142,7 +142,7 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
     config,
     chat: (call, ctx) =>
       call.stream === false
-        ? streamChat(config, call, ctx, (attempt) => completionEvents(call, ctx, attempt), { streamed: false })
+        ? streamChat(config, call, ctx, (attempt) => completionEvents(call, ctx, attempt))
         : streamChat(config, call, ctx, (attempt) => chatEvents(call, ctx, attempt)),
 
     embed: (call: EmbeddingCall, ctx) =>

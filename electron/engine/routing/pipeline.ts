@@ -1,0 +1,309 @@
+import { randomUUID } from 'node:crypto';
+import type { UsageEvent } from '../accounting/types.ts';
+import type { EngineProvider } from '../config/types.ts';
+import type { Usage } from '../contract/chat.ts';
+import { type ErrorCode, maskKey, SwitchboardError, toSwitchboardError } from '../contract/errors.ts';
+import type { Clock } from './clock.ts';
+import { type BackoffSettings, backoffMs, classify, decide } from './policy.ts';
+import {
+  type AttemptOutcome,
+  type AttemptScope,
+  isRefusal,
+  type Pass,
+  type RequestScope,
+  type Stage,
+} from './stage.ts';
+import type { Candidate, Operation, OperationKind, Plan, RoutedEvent, RouteInfo, RoutingRequest } from './types.ts';
+
+/** What the pipeline needs from the router that owns the state. */
+export interface PipelineParts {
+  clock: Clock;
+  backoff: BackoffSettings;
+  /** Output tokens assumed when the request sets no maximum (rate limits, cost estimates). */
+  expectedOutputTokens: number;
+  /** The stages that apply to a provider and kind of work, in order (built once per configuration). */
+  stagesFor(provider: EngineProvider, kind: OperationKind): readonly Stage[];
+  /** The stages that narrow a plan before any attempt. */
+  filters: readonly Stage[];
+  /** Whether a candidate could take traffic now (its breaker and keys): is there anywhere else to go? */
+  available(candidate: Candidate): boolean;
+  /** Whether the provider has a usable key besides `key`. */
+  hasOtherKey(provider: EngineProvider, key: string): boolean;
+  /** What an answer cost. */
+  costOf(candidate: Candidate, usage: Usage | undefined): number;
+  /** Books the request's one usage event. */
+  record(event: UsageEvent): void;
+}
+
+type Failure = NonNullable<SwitchboardError['attempts']>[number];
+
+interface QueueEntry {
+  candidate: Candidate;
+  depth: number;
+  /** Set when the candidate was deferred: it rests or is at a rate limit until then. */
+  readyAt?: number;
+}
+
+const cancelled = () => new SwitchboardError('CANCELLED', 'the request was cancelled');
+
+/** Enters every stage in order; on a refusal, the stages already entered are released. */
+async function enterStages(
+  stages: readonly Stage[],
+  attempt: AttemptScope,
+): Promise<{ passes: Pass[]; refusal?: Failure & { retryInMs?: number } }> {
+  const passes: Pass[] = [];
+  try {
+    for (const stage of stages) {
+      const entry = await stage.enter(attempt);
+      if (isRefusal(entry)) {
+        leaveAll(passes, { type: 'released' });
+        const { provider } = attempt.candidate;
+        return {
+          passes: [],
+          refusal: {
+            providerId: provider.id,
+            model: attempt.candidate.model,
+            code: entry.code,
+            message: entry.message,
+            retryInMs: entry.retryInMs,
+          },
+        };
+      }
+      passes.push(entry);
+    }
+  } catch (error) {
+    leaveAll(passes, { type: 'released' });
+    throw attempt.scope.signal.aborted ? cancelled() : toSwitchboardError(error);
+  }
+  return { passes };
+}
+
+/** Tells the stages how the attempt ended, innermost first. */
+function leaveAll(passes: readonly Pass[], outcome: AttemptOutcome): void {
+  for (let i = passes.length - 1; i >= 0; i--) passes[i]!.leave(outcome);
+}
+
+/**
+ * Runs one request against its plan: candidates in order; each attempt passes the stages that apply
+ * to its provider (stage.ts), which may refuse it (the candidate is skipped, or comes back once its
+ * short wait is over); failures before any output retry or move on per the error's class (policy.ts);
+ * once output has reached the caller a failure ends the stream with that error, never a replay
+ * elsewhere. Exactly one usage event is recorded per request, whatever happens (the caller leaving
+ * included).
+ */
+export async function* runPipeline<T>(
+  parts: PipelineParts,
+  plan: Plan,
+  request: RoutingRequest,
+  operation: Operation<T>,
+  signal: AbortSignal,
+): AsyncGenerator<RoutedEvent<T>> {
+  const { clock } = parts;
+  const scope: RequestScope = {
+    request,
+    plan,
+    kind: operation.kind,
+    signal,
+    started: clock.now(),
+    minContextWindow: 0,
+  };
+  const failures: Failure[] = [];
+  const estimatedTokens = request.estimatedInputTokens + (request.maxOutputTokens ?? parts.expectedOutputTokens);
+  let recorded = false;
+  const finish = (
+    attempt: { candidate: Candidate; depth: number; apiKey?: string; usage?: Usage; costUsd?: number },
+    outcome: UsageEvent['outcome'],
+    errorCode?: ErrorCode,
+    ttftMs?: number,
+  ) => {
+    if (recorded) return;
+    recorded = true;
+    const usage = attempt.usage;
+    parts.record({
+      id: randomUUID(),
+      time: scope.started,
+      kind: operation.kind,
+      providerId: attempt.candidate.provider.id,
+      model: attempt.candidate.model,
+      keyId: attempt.apiKey ? maskKey(attempt.apiKey) : undefined,
+      userId: request.userId,
+      profile: plan.profile.name,
+      strategy: plan.strategy,
+      inputTokens: usage?.inputTokens ?? (outcome === 'success' ? request.estimatedInputTokens : 0),
+      outputTokens: usage?.outputTokens ?? 0,
+      tokensEstimated: usage ? usage.estimated : outcome === 'success',
+      costUsd: attempt.costUsd ?? 0,
+      latencyMs: clock.now() - scope.started,
+      ttftMs,
+      outcome,
+      errorCode,
+      fallbackDepth: attempt.depth,
+    });
+  };
+
+  let candidates = plan.candidates;
+  for (const stage of parts.filters) if (stage.filter) candidates = stage.filter(scope, candidates);
+
+  // Candidates skipped only because they were resting or at a rate limit for a short while go to the
+  // back of the queue once: tried after everyone else, when their wait is over, instead of failing a
+  // request that a few milliseconds' patience would answer.
+  const queue: QueueEntry[] = candidates.map((candidate, depth) => ({ candidate, depth }));
+  const defer = (entry: QueueEntry, waitMs: number | undefined): void => {
+    if (waitMs === undefined || entry.readyAt !== undefined || !(waitMs <= parts.backoff.maxRetryWaitMs)) return;
+    queue.push({ ...entry, readyAt: clock.now() + waitMs });
+  };
+
+  for (let index = 0; index < queue.length; index++) {
+    const entry = queue[index]!;
+    const { candidate, depth } = entry;
+    const { provider } = candidate;
+    const stages = parts.stagesFor(provider, operation.kind);
+    if (entry.readyAt !== undefined && entry.readyAt > clock.now()) {
+      try {
+        await clock.sleep(entry.readyAt - clock.now(), signal);
+      } catch {
+        finish({ candidate, depth }, 'cancelled', 'CANCELLED');
+        throw cancelled();
+      }
+    }
+    let attemptNumber = 0;
+    let keySwitches = 0;
+    for (;;) {
+      if (signal.aborted) {
+        finish({ candidate, depth }, 'cancelled', 'CANCELLED');
+        throw cancelled();
+      }
+      const attempt: AttemptScope = {
+        scope,
+        candidate,
+        depth,
+        controller: new AbortController(),
+        keys: [undefined],
+        estimatedTokens,
+        costUsd: 0,
+      };
+      let entered: Awaited<ReturnType<typeof enterStages>>;
+      try {
+        entered = await enterStages(stages, attempt);
+      } catch (error) {
+        const stopped = toSwitchboardError(error);
+        finish(attempt, stopped.code === 'CANCELLED' ? 'cancelled' : 'error', stopped.code);
+        throw stopped;
+      }
+      if (entered.refusal) {
+        const { retryInMs, ...failure } = entered.refusal;
+        failures.push(failure);
+        defer(entry, retryInMs);
+        break;
+      }
+      const { passes } = entered;
+
+      attemptNumber++;
+      let delivered = false;
+      let ttftMs: number | undefined;
+      let ended = false;
+      // The caller's abort reaches the attempt through a listener (AbortSignal.any costs more per call).
+      const onCallerAbort = () => attempt.controller.abort(signal.reason);
+      signal.addEventListener('abort', onCallerAbort, { once: true });
+      const end = (outcome: AttemptOutcome) => {
+        ended = true;
+        signal.removeEventListener('abort', onCallerAbort);
+        attempt.costUsd = parts.costOf(candidate, attempt.usage);
+        leaveAll(passes, outcome);
+      };
+      try {
+        const ctx = { signal: attempt.controller.signal, apiKey: attempt.apiKey };
+        for await (const item of operation.invoke(candidate, ctx)) {
+          if (!delivered) {
+            delivered = true;
+            ttftMs = clock.now() - scope.started;
+            for (const pass of passes) pass.firstOutput?.();
+            yield { type: 'route', route: routeInfo(candidate, depth, attempt.apiKey, plan) };
+          }
+          const usage = operation.usageOf?.(item);
+          if (usage) attempt.usage = usage;
+          yield { type: 'data', data: item };
+        }
+        end({ type: 'success' });
+        finish(attempt, 'success', undefined, ttftMs);
+        return;
+      } catch (thrown) {
+        const error = toSwitchboardError(thrown);
+        if (signal.aborted || error.code === 'CANCELLED') {
+          end({ type: 'released' });
+          finish(attempt, 'cancelled', 'CANCELLED', ttftMs);
+          throw error.code === 'CANCELLED' ? error : cancelled();
+        }
+        const errorClass = classify(error);
+        const later = queue.slice(index + 1);
+        const verdict = decide(error, errorClass, {
+          hasAlternative: later.some((e) => parts.available(e.candidate)),
+          hasOtherKey: attempt.apiKey !== undefined && parts.hasOtherKey(provider, attempt.apiKey),
+          attemptsLeft: provider.retry.attempts - attemptNumber,
+          maxRetryWaitMs: parts.backoff.maxRetryWaitMs,
+        });
+        end({ type: 'failure', error, errorClass });
+        // Output already reached the caller: report, never replay elsewhere (no duplicated text).
+        if (delivered) {
+          finish(attempt, 'error', error.code, ttftMs);
+          throw new SwitchboardError(
+            error.code,
+            `${provider.label} failed after its answer had started, so the answer is incomplete: ${error.detail}`,
+            { providerId: provider.id, status: error.status, retryable: false, cause: error },
+          );
+        }
+        failures.push({ providerId: provider.id, model: candidate.model, code: error.code, message: error.detail });
+        if (verdict === 'stop') {
+          finish(attempt, 'error', error.code);
+          throw error;
+        }
+        if (verdict === 'next-key' && keySwitches++ < provider.keys.length) {
+          attemptNumber--;
+          continue;
+        }
+        if (verdict === 'retry') {
+          try {
+            await clock.sleep(
+              backoffMs(attemptNumber, provider.retry.backoffFactor, error.retryAfterMs, parts.backoff),
+              signal,
+            );
+          } catch {
+            finish({ candidate, depth }, 'cancelled', 'CANCELLED');
+            throw cancelled();
+          }
+          continue;
+        }
+        break;
+      } finally {
+        if (!ended) {
+          // The caller stopped reading mid-stream: the provider did nothing wrong.
+          end({ type: 'released' });
+          finish(attempt, 'cancelled', 'CANCELLED', ttftMs);
+        }
+      }
+    }
+  }
+
+  const last = candidates[candidates.length - 1]!;
+  finish({ candidate: last, depth: candidates.length - 1 }, 'error', 'ALL_PROVIDERS_FAILED');
+  const labels = new Map(candidates.map((c) => [c.provider.id, c.provider.label]));
+  const summary = failures
+    .map((f) => `${labels.get(f.providerId) ?? f.providerId} (${f.model}): ${f.message}`)
+    .join('; ');
+  throw new SwitchboardError('ALL_PROVIDERS_FAILED', `no provider could answer — ${summary || 'nothing was tried'}`, {
+    attempts: failures,
+    retryable: false,
+  });
+}
+
+function routeInfo(candidate: Candidate, depth: number, apiKey: string | undefined, plan: Plan): RouteInfo {
+  return {
+    providerId: candidate.provider.id,
+    providerLabel: candidate.provider.label,
+    model: candidate.model,
+    fallbackDepth: depth,
+    keyId: apiKey ? maskKey(apiKey) : undefined,
+    profile: plan.profile.name,
+    strategy: plan.strategy,
+  };
+}
