@@ -166,17 +166,34 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /**
    * The configuration as routing sees it: a local provider with no model named uses the first
-   * installed chat model, so a fresh install answers as soon as one model is there.
+   * installed chat model, so a fresh install answers as soon as one model is there; and once the
+   * installed models are known, it offers only what they can do — no chat model, no chat (it would
+   * only fail every request first), no Whisper model, no transcription.
    */
   private effective(config: EngineConfig): EngineConfig {
-    const chatModels = this.installed.filter((m) => m.capabilities?.includes('chat')).map((m) => m.id);
+    const known = this.installedAt > 0;
+    const ids = (capability: string) =>
+      this.installed.filter((m) => m.capabilities?.includes(capability as never)).map((m) => m.id);
+    const chatModels = ids('chat');
+    const local = config.local;
     return {
       ...config,
-      providers: config.providers.map((p) =>
-        p.kind === 'local'
-          ? { ...p, defaultModel: p.defaultModel ?? chatModels[0], models: [...new Set([...p.models, ...chatModels])] }
-          : p,
-      ),
+      providers: config.providers.map((p) => {
+        if (p.kind !== 'local') return p;
+        const defaultModel = p.defaultModel ?? chatModels[0];
+        const can = (capability: string) =>
+          capability === 'transcription'
+            ? ids('transcription').length > 0 || Boolean(local.whisperModel)
+            : capability === 'embedding'
+              ? Boolean(defaultModel ?? local.embeddingModel)
+              : Boolean(defaultModel);
+        return {
+          ...p,
+          defaultModel,
+          models: [...new Set([...p.models, ...chatModels])],
+          capabilities: known ? p.capabilities.filter(can) : p.capabilities,
+        };
+      }),
     };
   }
 
@@ -347,10 +364,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     for await (const event of routed) yield event.type === 'route' ? event : event.data;
   }
 
-  /** The providers as the UI, CLI and HTTP API may show them (the local one with its installed models). */
+  /** The providers as the UI, CLI and HTTP API may show them (what they can do now, as routing sees it). */
   listProviders(): ProviderView[] {
-    const config = this.config;
-    return this.effective(config).providers.map((p) => ({
+    const config = this.router.config;
+    return config.providers.map((p) => ({
       id: p.id,
       label: p.label,
       vendor: p.vendor,
@@ -403,7 +420,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   status(): EngineStatus {
-    const config = this.config;
+    const config = this.router.config;
     const usable = config.providers.filter((p) => isUsable(config, p));
     const localOnly = usable.every((p) => p.onMachine);
     let note: string | undefined;

@@ -115,6 +115,7 @@ export interface FakeServer {
   readonly requests: RecordedRequest[];
   setFaults(plan: FaultPlan | undefined): void;
   setText(text: string): void;
+  setTokenDelay(ms: number): void;
   /** Mutable: add or remove models the fake serves. */
   readonly models: string[];
   close(): Promise<void>;
@@ -248,6 +249,9 @@ export async function startFake(routes: Route[], options: FakeOptions, defaultMo
     },
     setText: (text) => {
       state.options.text = text;
+    },
+    setTokenDelay: (ms) => {
+      state.options.tokenDelayMs = ms;
     },
     close: async () => {
       for (const socket of sockets) socket.destroy();

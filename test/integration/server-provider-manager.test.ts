@@ -63,6 +63,9 @@ describe('/api/chat (per-user assignment)', () => {
     expect(json.stats.cache_size).toBeGreaterThanOrEqual(2);
     expect(json.stats.available_providers).toEqual(expect.arrayContaining(['openai', 'anthropic']));
     expect(typeof json.timestamp).toBe('number');
+    // Both epoch seconds, as the seeds wrote every time: the last rotation is at most a window ago.
+    expect(json.stats.last_rotation).toBeLessThanOrEqual(json.timestamp);
+    expect(json.timestamp - json.stats.last_rotation).toBeLessThanOrEqual(3600);
   });
 
   it('reports the current providers', async () => {

@@ -120,6 +120,15 @@ export class BudgetGuard {
     return undefined;
   }
 
+  /** The first budget of this provider's that is used up (spent and held reach its limit), if any. */
+  exhausted(providerId: string): BudgetStatus | undefined {
+    for (const [scope, period, limit] of this.limits(providerId)) {
+      if (this.spent(scope, period) + Math.max(0, this.reserved(scope, period)) >= limit)
+        return this.view(scope, period, limit);
+    }
+    return undefined;
+  }
+
   reserve(providerId: string, amountUsd: number): Reservation {
     const keys: string[] = [];
     if (amountUsd > 0) {

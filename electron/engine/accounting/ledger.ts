@@ -1,4 +1,3 @@
-import type { UsagePoint } from '../contract/api.ts';
 import type { RoutingState } from '../routing/state.ts';
 import type { UsageEvent } from './types.ts';
 
@@ -29,6 +28,11 @@ export interface CostReport {
   rows: CostReportRow[];
 }
 
+/** Reports from the usage on record (the store), beyond what this process routed. */
+export interface CostHistory {
+  costReport(by: ReportDimension, sinceMs?: number): CostReport;
+}
+
 export interface UsageStatistics {
   total_requests: number;
   request_counts: Record<string, number>;
@@ -36,7 +40,7 @@ export interface UsageStatistics {
   distribution: Record<string, number>;
 }
 
-const PREFIX: Record<ReportDimension | 'total', string> = { total: 't', provider: 'p:', model: 'm:', day: 'd:' };
+const PREFIX: Record<ReportDimension, string> = { provider: 'p:', model: 'm:', day: 'd:' };
 /** Days of per-day totals kept. */
 const DAY_RETENTION_MS = 400 * 86_400_000;
 
@@ -69,7 +73,6 @@ export class UsageLedger {
   }
 
   add(event: UsageEvent): void {
-    this.bump(PREFIX.total, event, 0);
     this.bump(PREFIX.provider + event.providerId, event, 0);
     this.bump(`${PREFIX.model}${event.providerId}/${event.model}`, event, 0);
     this.bump(PREFIX.day + utcDay(event.time), event, DAY_RETENTION_MS);
@@ -99,13 +102,7 @@ export class UsageLedger {
     for (const [key, totals] of this.state.entries<UsageTotals>('usage')) {
       if (key.startsWith(prefix)) rows.push(row(key.slice(prefix.length), totals));
     }
-    sortRows(by, rows);
-    return {
-      by,
-      source: 'session',
-      total: row('total', this.state.get<UsageTotals>('usage', PREFIX.total) ?? empty()),
-      rows,
-    };
+    return reportOf(by, 'session', rows);
   }
 
   statistics(): UsageStatistics {
@@ -121,32 +118,22 @@ export class UsageLedger {
   }
 }
 
-function sortRows(by: ReportDimension, rows: CostReportRow[]): void {
+/** A report from its rows (sorted: by day, or costliest first), with their total. */
+export function reportOf(by: ReportDimension, source: CostReport['source'], rows: CostReportRow[]): CostReport {
   rows.sort(
     by === 'day' ? (a, b) => a.key.localeCompare(b.key) : (a, b) => b.costUsd - a.costUsd || b.requests - a.requests,
   );
-}
-
-/** A provider or day report from history buckets (the store's per-day, per-provider series). */
-export function reportFromSeries(by: 'provider' | 'day', points: readonly UsagePoint[]): CostReport {
-  const groups = new Map<string, UsageTotals>();
   const total = empty();
-  for (const point of points) {
-    const key = by === 'day' ? utcDay(point.time) : point.providerId;
-    const totals = groups.get(key) ?? empty();
-    for (const target of [totals, total]) {
-      target.requests += point.requests;
-      target.errors += point.errors;
-      target.costUsd += point.costUsd;
-      target.inputTokens += point.inputTokens;
-      target.outputTokens += point.outputTokens;
-      target.latencyMsTotal += point.avgLatencyMs * point.requests;
-    }
-    groups.set(key, totals);
+  for (const r of rows) {
+    total.requests += r.requests;
+    total.errors += r.errors;
+    total.cancelled += r.cancelled;
+    total.costUsd += r.costUsd;
+    total.inputTokens += r.inputTokens;
+    total.outputTokens += r.outputTokens;
+    total.latencyMsTotal += r.latencyMsTotal;
   }
-  const rows = [...groups].map(([key, totals]) => row(key, totals));
-  sortRows(by, rows);
-  return { by, source: 'history', total: row('total', total), rows };
+  return { by, source, total: row('total', total), rows };
 }
 
 function row(key: string, totals: UsageTotals): CostReportRow {

@@ -52,7 +52,7 @@ export function createProvidersHandlers({ engine }: ProvidersApiDeps) {
 
   return {
     'providers.list': async (_input: Input<'providers.list'>) => {
-      // The local provider lists the models installed on this machine.
+      // What the local provider can do depends on the models installed now.
       await engine.refreshLocalModels(false);
       return list();
     },

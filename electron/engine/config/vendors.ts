@@ -156,6 +156,18 @@ export function transcriptionModelOf(vendor: Vendor): string | undefined {
   return TRANSCRIPTION_MODELS[vendor];
 }
 
+/** The model a vendor embeds with when neither the request nor the provider's models name one. */
+const EMBEDDING_MODELS: Partial<Record<Vendor, string>> = {
+  openai: 'text-embedding-3-small',
+  azure: 'text-embedding-3-small',
+  gemini: 'text-embedding-004',
+  ollama: 'nomic-embed-text',
+};
+
+export function embeddingModelOf(vendor: Vendor): string | undefined {
+  return EMBEDDING_MODELS[vendor];
+}
+
 export function resolveVendor(type: string): Vendor | undefined {
   const name = type.trim().toLowerCase();
   if (isVendor(name)) return name;

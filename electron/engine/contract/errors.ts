@@ -37,8 +37,8 @@ export interface ErrorFacts {
   retryAfterMs?: number;
   /** Whether trying the same provider again may succeed. */
   retryable?: boolean;
-  /** Per-candidate failures, for ALL_PROVIDERS_FAILED. */
-  attempts?: { providerId: string; model?: string; code: ErrorCode; message: string }[];
+  /** Per-candidate failures, for ALL_PROVIDERS_FAILED; a rate-limited one says how long it asked to wait. */
+  attempts?: { providerId: string; model?: string; code: ErrorCode; message: string; retryAfterMs?: number }[];
   cause?: unknown;
 }
 

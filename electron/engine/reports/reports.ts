@@ -1,5 +1,5 @@
 import type { BudgetStatus } from '../accounting/budget.ts';
-import { type CostReport, type ReportDimension, reportFromSeries, type UsageStatistics } from '../accounting/ledger.ts';
+import type { CostReport, ReportDimension, UsageStatistics } from '../accounting/ledger.ts';
 import type { TokenPrice } from '../accounting/prices.ts';
 import { countMessageTokens } from '../accounting/tokens.ts';
 import type { SeriesBucket } from '../accounting/usage-log.ts';
@@ -152,14 +152,12 @@ export class Reports {
   }
 
   /**
-   * Spending and requests by provider, model or day. From the usage history where there is one (the
-   * store: everything on record, by provider or day), else from what this process routed.
+   * Spending and requests by provider, model or day. From the usage on record where there is a store
+   * (every process's requests), else from what this process routed.
    */
   costReport(by: ReportDimension = 'provider', options: { sinceMs?: number; session?: boolean } = {}): CostReport {
     const { sink, ledger } = this.router;
-    if (by !== 'model' && sink.series && !options.session) {
-      return reportFromSeries(by, sink.series(options.sinceMs ?? 0, 'day'));
-    }
+    if (sink.costReport && !options.session) return sink.costReport(by, options.sinceMs ?? 0);
     return ledger.report(by);
   }
 

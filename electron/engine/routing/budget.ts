@@ -12,9 +12,12 @@ export interface BudgetStageParts {
 }
 
 /**
- * Budgets as a pipeline stage. Before any attempt, a hard stop narrows the plan to the candidates that
- * fit the budget; each paid attempt then reserves its estimated cost (so concurrent requests cannot
- * together slip past a limit) and settles it with what the answer really cost.
+ * Budgets as a pipeline stage. With a hard stop, a candidate whose estimated cost would take a budget
+ * past its limit is not tried: `refuse` lets any candidate that fits (a free or local provider further
+ * down the plan answers), `local_only` lets only providers on this machine answer once a budget would
+ * be passed; when nothing is left the request fails with BUDGET_EXCEEDED (402). Each paid attempt
+ * reserves its estimated cost (so concurrent requests cannot together slip past a limit) and settles
+ * it with what the answer really cost.
  */
 export function budgetStage({ guard, prices, expectedOutputTokens }: BudgetStageParts): Stage {
   const estimate = (candidate: Candidate, request: RoutingRequest) =>
@@ -25,15 +28,31 @@ export function budgetStage({ guard, prices, expectedOutputTokens }: BudgetStage
       request.maxOutputTokens ?? expectedOutputTokens,
     ) ?? 0;
 
+  /** Why a candidate may not take the request under the hard stop, if it may not. */
   const overBudget = (candidate: Candidate, request: RoutingRequest): SwitchboardError | undefined => {
+    const { hardStop } = guard.config;
+    if (hardStop === 'off' || candidate.provider.kind === 'local') return undefined;
+    const { provider } = candidate;
     const cost = estimate(candidate, request);
-    const over = guard.wouldExceed(candidate.provider.id, cost);
+    // local_only: once a budget is used up or would be passed, nothing leaves this machine, free or not.
+    const over =
+      hardStop === 'local_only'
+        ? provider.onMachine
+          ? undefined
+          : (guard.wouldExceed(provider.id, cost) ?? guard.exhausted(provider.id))
+        : guard.wouldExceed(provider.id, cost);
     if (!over) return undefined;
-    const scope = over.scope === 'global' ? 'the' : `${candidate.provider.label}'s`;
+    const scope = over.scope === 'global' ? 'the' : `${provider.label}'s`;
+    const budget = `${scope} ${over.period} budget of $${over.limitUsd.toFixed(2)}`;
+    const state = over.exceeded
+      ? `${budget} is spent ($${over.spentUsd.toFixed(4)} used)`
+      : `this request (about $${cost.toFixed(4)}) would take ${budget} past its limit ($${over.spentUsd.toFixed(4)} used, $${over.reservedUsd.toFixed(4)} held for requests in flight)`;
+    const elsewhere =
+      hardStop === 'local_only' ? 'no provider on this machine can take it' : 'no free or local provider can take it';
     return new SwitchboardError(
       'BUDGET_EXCEEDED',
-      `${scope} ${over.period} budget of $${over.limitUsd.toFixed(2)} is spent ($${over.spentUsd.toFixed(4)} used, $${over.reservedUsd.toFixed(4)} in flight) and this request would cost about $${cost.toFixed(4)}: raise the budget in Settings, wait for the next ${over.period === 'daily' ? 'day' : 'month'}, or use a local model`,
-      { providerId: candidate.provider.id, retryable: false },
+      `${state}, and ${elsewhere}: raise the budget in Settings, wait for the next ${over.period === 'daily' ? 'day' : 'month'}, or use a local model`,
+      { providerId: provider.id, retryable: false },
     );
   };
 
@@ -42,38 +61,23 @@ export function budgetStage({ guard, prices, expectedOutputTokens }: BudgetStage
     // Nothing on the built-in local provider costs money.
     applies: (provider) => provider.kind !== 'local',
 
-    /**
-     * `refuse` fails the request when its first choice would overspend; `local_only` keeps only
-     * candidates that cost nothing (local, or free) once paid ones would overspend.
-     */
     filter(scope, candidates) {
-      const { hardStop } = guard.config;
-      if (hardStop === 'off' || !guard.hasBudgets) return candidates;
-      const first = candidates[0];
-      if (hardStop === 'refuse' && first && first.provider.kind !== 'local') {
-        const error = overBudget(first, scope.request);
-        if (error) throw error;
-      }
-      const kept = candidates.filter((c) => c.provider.kind === 'local' || !overBudget(c, scope.request));
-      if (kept.length === 0) {
-        const error = overBudget(candidates[0]!, scope.request)!;
-        throw new SwitchboardError('BUDGET_EXCEEDED', `${error.detail} (no local or free provider can take it)`, {
-          providerId: error.providerId,
-          retryable: false,
-        });
-      }
+      if (guard.config.hardStop === 'off' || !guard.hasBudgets) return candidates;
+      let first: SwitchboardError | undefined;
+      const kept = candidates.filter((c) => {
+        const error = overBudget(c, scope.request);
+        first ??= error;
+        return !error;
+      });
+      if (kept.length === 0 && first) throw first;
       return kept;
     },
 
     enter(attempt) {
       const { candidate, scope } = attempt;
-      const { hardStop } = guard.config;
       // Checked again right before the call: other requests may have spent meanwhile.
-      const error = hardStop === 'off' ? undefined : overBudget(candidate, scope.request);
-      if (error) {
-        if (hardStop === 'refuse') throw error;
-        return refuse(error.code, error.detail);
-      }
+      const error = guard.hasBudgets ? overBudget(candidate, scope.request) : undefined;
+      if (error) return refuse(error.code, error.detail);
       const reservation: Reservation = guard.reserve(candidate.provider.id, estimate(candidate, scope.request));
       return { leave: () => guard.settle(reservation, attempt.costUsd) };
     },

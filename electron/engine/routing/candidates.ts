@@ -1,4 +1,6 @@
 import type { EngineConfig, EngineProvider, ProfileConfig } from '../config/types.ts';
+import { embeddingModelOf } from '../config/vendors.ts';
+import type { Capability } from '../contract/capabilities.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
 import type { Candidate, RoutingRequest } from './types.ts';
@@ -7,7 +9,13 @@ import { isUsable, mayReach } from './usable.ts';
 /** What a request names, once profile aliases and `provider/model` ids are untangled. */
 export interface ResolvedTarget {
   profile: ProfileConfig;
+  /** A provider the caller insists on (--provider, FORCE_PROVIDER): it alone answers. */
   providerId?: string;
+  /**
+   * A provider named in the model (`openai/gpt-4o-mini`): it answers whenever it can; the other
+   * providers serving the same model stand by for its failures.
+   */
+  preferredId?: string;
   model?: string;
 }
 
@@ -18,42 +26,96 @@ export function resolveTarget(config: EngineConfig, request: RoutingRequest): Re
     throw new SwitchboardError(
       'NOT_FOUND',
       `profile "${request.profile}" does not exist: use one of ${Object.keys(config.profiles).join(', ')}`,
-      {
-        retryable: false,
-      },
+      { retryable: false },
     );
   }
   if (model && config.profiles[model]) {
     profile = config.profiles[model]!;
     model = profile.model;
   }
-  let providerId = request.providerId;
+  const providerId = request.providerId ?? config.forceProvider;
+  let preferredId: string | undefined;
   if (model?.includes('/')) {
     const slash = model.indexOf('/');
     const prefix = model.slice(0, slash);
     if (config.providers.some((p) => p.id === prefix)) {
-      if (providerId && providerId !== prefix) {
+      if (request.providerId && request.providerId !== prefix) {
         throw new SwitchboardError(
           'INVALID_REQUEST',
-          `model "${model}" names provider ${prefix} but --provider says ${providerId}`,
-          {
-            retryable: false,
-          },
+          `model "${model}" names provider ${prefix} but --provider says ${request.providerId}`,
+          { retryable: false },
         );
       }
-      providerId = prefix;
+      preferredId = prefix;
       model = model.slice(slash + 1);
     }
   }
-  return { profile, providerId: providerId ?? config.forceProvider, model };
+  return { profile, providerId: preferredId ? undefined : providerId, preferredId, model };
 }
 
+/** Whether a provider serves a model id: configured, reported by its models endpoint, or an Azure deployment. */
 function offers(
   provider: EngineProvider,
   model: string,
   knownModels: ReadonlyMap<string, ReadonlySet<string>>,
 ): boolean {
-  return provider.models.includes(model) || Boolean(knownModels.get(provider.id)?.has(model));
+  return (
+    provider.models.includes(model) ||
+    Boolean(knownModels.get(provider.id)?.has(model)) ||
+    Boolean(provider.azure?.deployments[model])
+  );
+}
+
+const EMBEDDING_MODEL = /embed/i;
+
+/**
+ * The model a provider uses for a capability when the request names none: its default model, except
+ * for embeddings, where a chat model would be the wrong thing to send — one of its models that embeds,
+ * or its vendor's usual embedding model. Undefined: it has none for this capability.
+ */
+function defaultModelFor(provider: EngineProvider, capability: Capability, config: EngineConfig): string | undefined {
+  if (capability !== 'embedding') return provider.defaultModel;
+  if (provider.kind === 'local') return config.local.embeddingModel ?? provider.defaultModel;
+  return provider.models.find((model) => EMBEDDING_MODEL.test(model)) ?? embeddingModelOf(provider.vendor);
+}
+
+/**
+ * A request's candidates before any strategy orders them, and how many of the first keep their place:
+ * a provider named in the model goes first, a profile's chain keeps its order; strategies order the rest.
+ */
+export interface CandidateSet {
+  candidates: Candidate[];
+  pinned: number;
+}
+
+function unavailable(
+  config: EngineConfig,
+  provider: EngineProvider,
+  capability: Capability,
+): SwitchboardError | undefined {
+  if (!mayReach(config, provider)) {
+    return new SwitchboardError(
+      'CLOUD_DISABLED',
+      config.localOnly
+        ? `local-only mode is on, so nothing is sent to ${provider.label}: use a local model, or turn local-only mode off in Settings`
+        : `cloud fallback is off, so nothing is sent to ${provider.label}: use a local model, or turn cloud fallback on in Settings (CLOUD_FALLBACK=true)`,
+      { providerId: provider.id, retryable: false },
+    );
+  }
+  if (!provider.enabled) {
+    return new SwitchboardError(
+      'NO_PROVIDER',
+      `${provider.label} is disabled: enable it in Settings or with ${provider.id.toUpperCase()}_ENABLED=true`,
+      { providerId: provider.id, retryable: false },
+    );
+  }
+  if (!provider.capabilities.includes(capability)) {
+    return new SwitchboardError('NOT_SUPPORTED', `${provider.label} does not offer ${capability}`, {
+      providerId: provider.id,
+      retryable: false,
+    });
+  }
+  return undefined;
 }
 
 /**
@@ -66,72 +128,74 @@ export function resolveCandidates(
   request: RoutingRequest,
   target: ResolvedTarget,
   knownModels: ReadonlyMap<string, ReadonlySet<string>>,
-): Candidate[] {
-  const allowed = (p: EngineProvider) => mayReach(config, p);
-  const usable = (p: EngineProvider) => isUsable(config, p, adapters, request.capability);
-  const candidate = (provider: EngineProvider, model: string | undefined): Candidate => ({
-    provider,
-    adapter: adapters.get(provider.id)!,
-    model: model ?? provider.defaultModel ?? '',
-  });
+): CandidateSet {
+  const { capability } = request;
+  // A profile may ask for more than the request's own capability (code_generation, summarization…).
+  const extra = target.profile.capability;
+  const usable = (p: EngineProvider) =>
+    isUsable(config, p, adapters, capability) && (!extra || p.capabilities.includes(extra));
+  const candidate = (provider: EngineProvider, model: string | undefined): Candidate | undefined => {
+    const chosen = model ?? defaultModelFor(provider, capability, config);
+    return chosen === undefined && capability === 'embedding'
+      ? undefined
+      : { provider, adapter: adapters.get(provider.id)!, model: chosen ?? '' };
+  };
+  const present = (c: Candidate | undefined): c is Candidate => c !== undefined;
 
-  if (target.providerId) {
-    const provider = config.providers.find((p) => p.id === target.providerId);
+  const named = target.providerId ?? target.preferredId;
+  if (named) {
+    const provider = config.providers.find((p) => p.id === named);
     if (!provider) {
       throw new SwitchboardError(
         'NO_PROVIDER',
-        `provider "${target.providerId}" is not configured: see \`switchboard providers list\` (${config.providers.map((p) => p.id).join(', ')})`,
+        `provider "${named}" is not configured: see \`switchboard providers list\` (${config.providers.map((p) => p.id).join(', ')})`,
         { retryable: false },
       );
     }
-    if (!allowed(provider)) {
-      throw new SwitchboardError(
-        'CLOUD_DISABLED',
-        config.localOnly
-          ? `local-only mode is on, so nothing is sent to ${provider.label}: use a local model, or turn local-only mode off in Settings`
-          : `cloud fallback is off, so nothing is sent to ${provider.label}: use a local model, or turn cloud fallback on in Settings (CLOUD_FALLBACK=true)`,
-        { providerId: provider.id, retryable: false },
-      );
-    }
-    if (!provider.enabled) {
-      throw new SwitchboardError(
-        'NO_PROVIDER',
-        `${provider.label} is disabled: enable it in Settings or with ${provider.id.toUpperCase()}_ENABLED=true`,
-        {
-          providerId: provider.id,
-          retryable: false,
-        },
-      );
-    }
-    if (!provider.capabilities.includes(request.capability)) {
-      throw new SwitchboardError('NOT_SUPPORTED', `${provider.label} does not offer ${request.capability}`, {
-        providerId: provider.id,
-        retryable: false,
-      });
-    }
+    const refusal = unavailable(config, provider, capability);
+    if (refusal) throw refusal;
     if (!adapters.has(provider.id)) {
       throw new SwitchboardError('NO_PROVIDER', `${provider.label} is not available in this process`, {
         providerId: provider.id,
         retryable: false,
       });
     }
-    return [
-      candidate(provider, target.model ?? (target.profile.provider === provider.id ? target.profile.model : undefined)),
-    ];
+    const model = target.model ?? (target.profile.provider === provider.id ? target.profile.model : undefined);
+    const first = candidate(provider, model);
+    if (!first) {
+      throw new SwitchboardError(
+        'NOT_SUPPORTED',
+        `${provider.label} has no embedding model configured: name one (${provider.id}/<model>) or list it under its models in providers.yaml`,
+        { providerId: provider.id, retryable: false },
+      );
+    }
+    if (target.providerId) return { candidates: [first], pinned: 1 };
+    // The model group: every other provider serving the same model stands by, by priority.
+    const group = config.providers
+      .filter((p) => p.id !== provider.id && usable(p) && offers(p, first.model, knownModels))
+      .sort((a, b) => a.priority - b.priority)
+      .map((p) => candidate(p, first.model))
+      .filter(present);
+    return { candidates: [first, ...group], pinned: 1 };
   }
 
   const chain = [target.profile.provider, ...target.profile.fallbackProviders].filter((id): id is string =>
     Boolean(id),
   );
   let candidates: Candidate[];
+  let pinned = 0;
   if (chain.length > 0) {
     candidates = chain
       .map((id) => config.providers.find((p) => p.id === id))
       .filter((p): p is EngineProvider => p !== undefined && usable(p))
-      .map((p) => candidate(p, p.id === target.profile.provider ? (target.model ?? target.profile.model) : undefined));
+      .map((p) => candidate(p, p.id === target.profile.provider ? (target.model ?? target.profile.model) : undefined))
+      .filter(present);
     // A local model is the last resort of every chain unless the chain already has it.
     const local = config.providers.find((p) => p.kind === 'local' && usable(p) && !chain.includes(p.id));
-    if (local && config.fallbackEnabled) candidates.push(candidate(local, undefined));
+    const last = local && config.fallbackEnabled ? candidate(local, undefined) : undefined;
+    if (last) candidates.push(last);
+    // The profile said what comes first and what stands by: strategies do not reorder a chain.
+    pinned = candidates.length;
   } else {
     const providers = config.providers.filter(usable).sort((a, b) => a.priority - b.priority);
     const model = target.model;
@@ -143,15 +207,18 @@ export function resolveCandidates(
         { retryable: false },
       );
     }
-    candidates = offering.map((p) => candidate(p, model));
+    candidates = offering.map((p) => candidate(p, model)).filter(present);
   }
   if (candidates.length === 0) {
     const cloudNote = config.cloudFallback ? '' : ' (cloud fallback is off, so only local providers count)';
-    throw new SwitchboardError(
-      'NO_PROVIDER',
-      `no enabled provider can do ${request.capability}${cloudNote}: install a local model (\`switchboard models recommend\`) or add a provider to providers.yaml`,
-      { retryable: false },
-    );
+    const need = extra ? `${capability} with ${extra}` : capability;
+    const advice =
+      capability === 'embedding'
+        ? "name an embedding model (provider/model), or list one under a provider's models in providers.yaml"
+        : 'install a local model (`switchboard models recommend`) or add a provider to providers.yaml';
+    throw new SwitchboardError('NO_PROVIDER', `no enabled provider can do ${need}${cloudNote}: ${advice}`, {
+      retryable: false,
+    });
   }
-  return candidates;
+  return { candidates, pinned };
 }

@@ -121,12 +121,19 @@ export class HealthMonitor {
         signal: AbortSignal.timeout(Math.min(CHECK_TIMEOUT_MS, provider.timeoutMs)),
         apiKey: this.deps.keyFor(provider),
       });
+      // Answering with no model to offer is no health: nothing could be sent to it.
+      const empty = models.length === 0;
       this.set(providerId, {
         providerId,
-        status: this.deps.breakerOpen(providerId) ? 'degraded' : 'healthy',
+        status: empty || this.deps.breakerOpen(providerId) ? 'degraded' : 'healthy',
         checkedAt: this.deps.clock.now(),
         latencyMs: Math.round(performance.now() - started),
         models: models.length,
+        error: empty
+          ? provider.kind === 'local'
+            ? 'no model is installed: `switchboard models recommend`, then `switchboard models pull ID`'
+            : `${provider.label} lists no models`
+          : undefined,
         consecutiveFailures: 0,
       });
     } catch (error) {

@@ -19,10 +19,19 @@ const MIN_STREAM_TOKENS = 16;
  * for good, and a provider that got faster is noticed.
  */
 export const LATENCY_STALE_MS = 60_000;
+/** Samples before a provider's figures are trusted: a first answer is often a cold start. */
+const TRUSTED_AFTER = 2;
+
+/** Recent times to first token kept per provider and model; their median is the estimate. */
+const TTFT_SAMPLES = 5;
 
 export interface LatencyStats {
-  /** Moving average of time to first token, ms. */
+  /**
+   * Time to first token, ms: the median of the last few, so one slow answer (a cold start, a pause)
+   * does not decide a provider's place while it answers fast otherwise.
+   */
   ttftMs: number;
+  recentTtftMs: number[];
   /** Moving average of output tokens per second after the first token (0 until measured). */
   tokensPerSecond: number;
   samples: number;
@@ -30,13 +39,18 @@ export interface LatencyStats {
   at: number;
 }
 
+function lowerMedian(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[(sorted.length - 1) >> 1]!;
+}
+
 export function latencyKey(providerId: string, model: string): string {
   return `${providerId}/${model}`;
 }
 
 /**
- * Exponential moving averages per provider+model of time to first token and throughput, and per
- * provider of the share of attempts that succeed.
+ * Per provider+model: time to first token (median of the last few) and throughput (a moving average);
+ * per provider: the share of attempts that succeed (a moving average).
  */
 export class LatencyTracker {
   private readonly state: RoutingState;
@@ -57,23 +71,27 @@ export class LatencyTracker {
     const rate = outputTokens >= MIN_STREAM_TOKENS && streamMs >= MIN_STREAM_MS ? (outputTokens * 1000) / streamMs : 0;
     const at = this.clock.now();
     void this.state.update<LatencyStats>('latency', key, (stats) => {
-      if (!stats) return { ttftMs, tokensPerSecond: rate, samples: 1, at };
-      // A provider coming back after a stale spell starts afresh rather than from its old average.
-      const weight = at - stats.at > LATENCY_STALE_MS ? 1 : ALPHA;
-      stats.at = at;
-      stats.ttftMs += weight * (ttftMs - stats.ttftMs);
+      if (!stats) return { ttftMs, recentTtftMs: [ttftMs], tokensPerSecond: rate, samples: 1, at };
+      // A provider coming back after a stale spell starts afresh rather than from its old figures.
+      const stale = at - stats.at > LATENCY_STALE_MS;
+      stats.recentTtftMs = stale ? [ttftMs] : [...stats.recentTtftMs.slice(1 - TTFT_SAMPLES), ttftMs];
+      stats.ttftMs = lowerMedian(stats.recentTtftMs);
       if (rate > 0)
         stats.tokensPerSecond =
-          stats.tokensPerSecond === 0 ? rate : stats.tokensPerSecond + ALPHA * (rate - stats.tokensPerSecond);
+          stats.tokensPerSecond === 0 || stale ? rate : stats.tokensPerSecond + ALPHA * (rate - stats.tokensPerSecond);
       stats.samples++;
+      stats.at = at;
       return stats;
     });
   }
 
-  /** Expected ms until a reply of `outputTokens` is complete; 0 (try it first) when never measured, or not lately. */
+  /**
+   * Expected ms until a reply of `outputTokens` is complete; 0 (try it first) while its figures are not
+   * to be trusted yet: never measured, measured once, or not lately.
+   */
   expectedMs(key: string, outputTokens: number): number {
     const stats = this.get(key);
-    if (!stats || this.clock.now() - stats.at > LATENCY_STALE_MS) return 0;
+    if (!stats || stats.samples < TRUSTED_AFTER || this.clock.now() - stats.at > LATENCY_STALE_MS) return 0;
     return stats.ttftMs + (stats.tokensPerSecond > 0 ? (outputTokens * 1000) / stats.tokensPerSecond : 0);
   }
 

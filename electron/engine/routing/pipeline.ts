@@ -50,7 +50,7 @@ const cancelled = () => new SwitchboardError('CANCELLED', 'the request was cance
 async function enterStages(
   stages: readonly Stage[],
   attempt: AttemptScope,
-): Promise<{ passes: Pass[]; refusal?: Failure & { retryInMs?: number } }> {
+): Promise<{ passes: Pass[]; refusal?: Failure }> {
   const passes: Pass[] = [];
   try {
     for (const stage of stages) {
@@ -65,7 +65,7 @@ async function enterStages(
             model: attempt.candidate.model,
             code: entry.code,
             message: entry.message,
-            retryInMs: entry.retryInMs,
+            retryAfterMs: entry.retryInMs,
           },
         };
       }
@@ -191,9 +191,8 @@ export async function* runPipeline<T>(
         throw stopped;
       }
       if (entered.refusal) {
-        const { retryInMs, ...failure } = entered.refusal;
-        failures.push(failure);
-        defer(entry, retryInMs);
+        failures.push(entered.refusal);
+        defer(entry, entered.refusal.retryAfterMs);
         break;
       }
       const { passes } = entered;
@@ -252,7 +251,13 @@ export async function* runPipeline<T>(
             { providerId: provider.id, status: error.status, retryable: false, cause: error },
           );
         }
-        failures.push({ providerId: provider.id, model: candidate.model, code: error.code, message: error.detail });
+        failures.push({
+          providerId: provider.id,
+          model: candidate.model,
+          code: error.code,
+          message: error.detail,
+          retryAfterMs: error.retryAfterMs,
+        });
         if (verdict === 'stop') {
           finish(attempt, 'error', error.code);
           throw error;
@@ -285,6 +290,11 @@ export async function* runPipeline<T>(
   }
 
   const last = candidates[candidates.length - 1]!;
+  // Refused by the budget wherever it could have gone: that is the answer, not a provider failure.
+  if (failures.length > 0 && failures.every((f) => f.code === 'BUDGET_EXCEEDED')) {
+    finish({ candidate: last, depth: candidates.length - 1 }, 'error', 'BUDGET_EXCEEDED');
+    throw new SwitchboardError('BUDGET_EXCEEDED', failures[0]!.message, { retryable: false });
+  }
   finish({ candidate: last, depth: candidates.length - 1 }, 'error', 'ALL_PROVIDERS_FAILED');
   const labels = new Map(candidates.map((c) => [c.provider.id, c.provider.label]));
   const summary = failures
@@ -292,8 +302,19 @@ export async function* runPipeline<T>(
     .join('; ');
   throw new SwitchboardError('ALL_PROVIDERS_FAILED', `no provider could answer — ${summary || 'nothing was tried'}`, {
     attempts: failures,
+    retryAfterMs: soonestRetry(failures),
     retryable: false,
   });
+}
+
+/** The shortest wait any rate-limited candidate asked for (upstream Retry-After, or a rate window's): when to try again. */
+function soonestRetry(failures: readonly Failure[]): number | undefined {
+  let soonest: number | undefined;
+  for (const failure of failures) {
+    if (failure.code !== 'RATE_LIMITED' || failure.retryAfterMs === undefined) continue;
+    soonest = Math.min(soonest ?? Number.POSITIVE_INFINITY, failure.retryAfterMs);
+  }
+  return soonest;
 }
 
 function routeInfo(candidate: Candidate, depth: number, apiKey: string | undefined, plan: Plan): RouteInfo {

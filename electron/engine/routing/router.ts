@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { type BudgetAlert, BudgetGuard, type SpendHistory } from '../accounting/budget.ts';
-import { UsageLedger } from '../accounting/ledger.ts';
+import { type CostHistory, UsageLedger } from '../accounting/ledger.ts';
 import { RoutingMetrics } from '../accounting/metrics.ts';
 import { PriceBook } from '../accounting/prices.ts';
 import type { UsageEvent, UsageSink } from '../accounting/types.ts';
@@ -36,7 +36,7 @@ export interface RouterOptions {
    * history (the store's UsageRepository) also serves the usage pane's series and seeds budgets with
    * the spending on record.
    */
-  sink?: UsageSink & Partial<UsageHistory> & Partial<SpendHistory>;
+  sink?: UsageSink & Partial<UsageHistory> & Partial<SpendHistory> & Partial<CostHistory>;
   /** Models each provider reported (listModels), so bare model ids find their provider. */
   knownModels?: ReadonlyMap<string, ReadonlySet<string>>;
   breaker?: Partial<BreakerSettings>;
@@ -58,7 +58,7 @@ export class Router extends EventEmitter<RoutingEvents> {
   readonly knownModels: ReadonlyMap<string, ReadonlySet<string>>;
   readonly clock: Clock;
   readonly state: RoutingState;
-  readonly sink: UsageSink & Partial<UsageHistory> & Partial<SpendHistory>;
+  readonly sink: UsageSink & Partial<UsageHistory> & Partial<SpendHistory> & Partial<CostHistory>;
   readonly breakers: CircuitBreakers;
   readonly limiter: RateLimiter;
   readonly keyPools: KeyPools;

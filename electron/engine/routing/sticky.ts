@@ -33,7 +33,7 @@ export interface StickyStatistics {
   /** Share of cached users per provider, in percent. */
   distribution: Record<string, number>;
   cache_size: number;
-  /** Epoch ms of the last rotation (window boundary or forced). */
+  /** Epoch seconds of the last rotation (window boundary or forced), as every time in the seeds' API. */
   last_rotation: number;
 }
 
@@ -118,8 +118,12 @@ export class StickyAssignments {
     if (index < 0) {
       const position = seek(ring, hash32(userId, window));
       index = ring.owners[position]!;
-      void this.state.set<Assignment>('sticky', userId, { providerId: ids[index]!, window }, this.msToWindowEnd());
-      void this.state.incr('balance', 'sticky-assignments', 1);
+      // A pin outlives its provider being out of the set (disabled, or not offering this capability):
+      // the user is served from the ring meanwhile and returns to the pinned provider when it is back.
+      if (!record?.forced) {
+        void this.state.set<Assignment>('sticky', userId, { providerId: ids[index]!, window }, this.msToWindowEnd());
+        void this.state.incr('balance', 'sticky-assignments', 1);
+      }
     }
     if (available(index)) return index;
     // The user's provider is out: walk clockwise to the next one that is in, from the user's point.
@@ -178,7 +182,7 @@ export class StickyAssignments {
         Object.entries(usage).map(([id, n]) => [id, cached === 0 ? 0 : Math.round((n / cached) * 10_000) / 100]),
       ),
       cache_size: this.state.size('sticky'),
-      last_rotation: Math.max(boundary, this.rotation().forcedAt),
+      last_rotation: Math.max(boundary, this.rotation().forcedAt) / 1000,
     };
   }
 }

@@ -106,7 +106,9 @@ function forceProvider(ctx: RequestContext, deps: ServerDeps): void {
 
 const byPriority = (providers: ProviderView[]) => [...providers].sort((a, b) => a.priority - b.priority);
 
-function chatProviderStatus(ctx: RequestContext, deps: ServerDeps): void {
+async function chatProviderStatus(ctx: RequestContext, deps: ServerDeps): Promise<void> {
+  // What the local provider can do depends on the models installed now.
+  await deps.engine.refreshLocalModels(false);
   const providers = byPriority(deps.engine.listProviders());
   const first = (capability: string) =>
     providers.find((p) => p.usable && p.capabilities.includes(capability))?.id ?? null;
@@ -123,7 +125,8 @@ function chatProviderStatus(ctx: RequestContext, deps: ServerDeps): void {
   });
 }
 
-function providersStatus(ctx: RequestContext, deps: ServerDeps): void {
+async function providersStatus(ctx: RequestContext, deps: ServerDeps): Promise<void> {
+  await deps.engine.refreshLocalModels(false);
   const status = deps.engine.status();
   sendJson(ctx, 200, {
     strategy: status.strategy,

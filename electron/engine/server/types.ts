@@ -15,6 +15,7 @@ export type ServedEngine = Pick<
   | 'config'
   | 'sticky'
   | 'reports'
+  | 'refreshLocalModels'
 >;
 
 /** A request log line goes here; it never holds a key or the token (they are redacted before). */

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
+import { type CostReport, type CostReportRow, type ReportDimension, reportOf } from '../accounting/ledger.ts';
 import type { UsageEvent, UsageSink } from '../accounting/types.ts';
 import type { UsagePoint, UsageView } from '../contract/api.ts';
 import { ERROR_CODES } from '../contract/errors.ts';
@@ -39,6 +40,24 @@ const pointRow = z.object({
   output_tokens: z.number(),
   avg_latency_ms: z.number(),
 });
+
+const reportRow = z.object({
+  key: z.string(),
+  requests: z.number(),
+  errors: z.number(),
+  cancelled: z.number(),
+  cost_usd: z.number(),
+  input_tokens: z.number(),
+  output_tokens: z.number(),
+  latency_ms_total: z.number(),
+});
+
+/** What a cost report groups by, as SQL over usage_events (days are UTC, as the session ledger counts them). */
+const REPORT_KEYS: Record<ReportDimension, string> = {
+  provider: 'provider_id',
+  model: "provider_id || '/' || model",
+  day: "strftime('%Y-%m-%d', time / 1000, 'unixepoch')",
+};
 
 const totalsRow = z.object({
   requests: z.number(),
@@ -176,6 +195,33 @@ export class UsageRepository implements UsageSink {
       inputTokens: row.input_tokens,
       outputTokens: row.output_tokens,
     };
+  }
+
+  /** Spending and requests by provider, provider/model or UTC day since `sinceMs`: everything on record. */
+  costReport(by: ReportDimension, sinceMs = 0): CostReport {
+    this.flush();
+    const rows = this.prepare(
+      `SELECT ${REPORT_KEYS[by]} AS key, count(*) AS requests, total(outcome = 'error') AS errors,
+           total(outcome = 'cancelled') AS cancelled, total(cost_usd) AS cost_usd, total(input_tokens) AS input_tokens,
+           total(output_tokens) AS output_tokens, total(latency_ms) AS latency_ms_total
+         FROM usage_events WHERE time >= ? GROUP BY key`,
+    )
+      .all(sinceMs)
+      .map((raw): CostReportRow => {
+        const row = reportRow.parse(raw);
+        return {
+          key: row.key,
+          requests: row.requests,
+          errors: row.errors,
+          cancelled: row.cancelled,
+          costUsd: row.cost_usd,
+          inputTokens: row.input_tokens,
+          outputTokens: row.output_tokens,
+          latencyMsTotal: row.latency_ms_total,
+          avgLatencyMs: row.requests === 0 ? 0 : Math.round(row.latency_ms_total / row.requests),
+        };
+      });
+    return reportOf(by, 'history', rows);
   }
 
   /** Each provider's requests, share of all requests and spend since `sinceMs`, busiest first. */

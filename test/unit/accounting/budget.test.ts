@@ -76,7 +76,7 @@ describe('budget hard stop in routing', () => {
   }
 
   it('refuse: the request that would pass the monthly budget gets BUDGET_EXCEEDED, and spending never overshoots', async () => {
-    const { r } = await setup('refuse', true);
+    const { r } = await setup('refuse', false);
     const outcomes = [];
     // Twenty at once: reservations stop the ones that would not fit before they are sent.
     outcomes.push(
@@ -84,7 +84,8 @@ describe('budget hard stop in routing', () => {
     );
     const refused = outcomes.filter((o) => o.error?.code === 'BUDGET_EXCEEDED');
     expect(refused.length).toBeGreaterThan(0);
-    expect(refused[0]!.error!.message).toMatch(/monthly budget of \$0\.05 is spent/);
+    // While the last paid requests are in flight, the next one would only pass the budget: it says so.
+    expect(refused[0]!.error!.message).toMatch(/would take the monthly budget of \$0\.05 past its limit/);
     const spent = reportsOf(r).costReport('provider').total.costUsd;
     const perRequest = spent / outcomes.filter((o) => !o.error).length;
     expect(spent).toBeLessThanOrEqual(0.05 + perRequest);
@@ -92,8 +93,19 @@ describe('budget hard stop in routing', () => {
     expect(await reportsOf(r).metricsText()).toMatch(
       /switchboard_budget_remaining_usd\{scope="global",period="monthly"\} [\d.e-]+\n/,
     );
-    // Refused outright, not quietly sent to the local model.
-    expect(outcomes.some((o) => o.text === 'Answer from this machine.')).toBe(false);
+    // Money is left, just not enough for this request: the refusal does not call the budget spent.
+    expect(refused.every((o) => !/is spent/.test(o.error!.message))).toBe(true);
+  });
+
+  it('refuse: a request the first choice cannot afford goes to a $0 provider further down', async () => {
+    const { r, cloud, local } = await setup('refuse', true);
+    const texts: string[] = [];
+    for (let i = 0; i < 15; i++) texts.push((await chat(r, 'Say hello.', { maxOutputTokens: 5 })).text);
+    expect(texts[0]).toBe('Answer from the cloud.');
+    expect(texts.at(-1)).toBe('Answer from this machine.');
+    expect(local.requests.length).toBeGreaterThan(0);
+    expect(reportsOf(r).costReport('provider').total.costUsd).toBeLessThanOrEqual(0.05);
+    expect(cloud.requests.length).toBeLessThan(15);
   });
 
   it('local_only: once the budget is spent, requests go to the local provider', async () => {
@@ -115,7 +127,7 @@ describe('budget hard stop in routing', () => {
     let last: Awaited<ReturnType<typeof chat>> | undefined;
     for (let i = 0; i < 15; i++) last = await chat(r, 'Say hello.', { maxOutputTokens: 5 });
     expect(last?.error?.code).toBe('BUDGET_EXCEEDED');
-    expect(last?.error?.message).toMatch(/no local or free provider/);
+    expect(last?.error?.message).toMatch(/no provider on this machine can take it/);
   });
 
   it('budgets hold across a restart: spending on record in the store counts', async () => {

@@ -158,7 +158,7 @@ describe('strategies', () => {
     // A fresh spread over 4 providers moves about 3/4 of users.
     expect(moved / users.length).toBeGreaterThan(0.5);
     const stats = r.sticky.statistics();
-    expect(stats.last_rotation).toBe(Date.UTC(2026, 0, 1, 11, 0, 0));
+    expect(stats.last_rotation).toBe(Date.UTC(2026, 0, 1, 11, 0, 0) / 1000);
     expect(stats.available_providers).toEqual(['a', 'b', 'c', 'd']);
     expect(stats.cache_size).toBe(400);
 
