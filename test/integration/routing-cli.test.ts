@@ -50,7 +50,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   try {
     const { SWITCHBOARD_CONFIG: _config, SWITCHBOARD_DATA_DIR: _dir, ...env } = process.env;
     const { stdout, stderr } = await run(process.execPath, [BIN, '--data-dir', dataDir, ...args], {
-      timeout: 60_000,
+      timeout: 150_000,
       env,
     });
     return { code: 0, stdout, stderr };
@@ -76,7 +76,7 @@ describe('switchboard chat with a failing first provider', () => {
     expect(result.stderr).toContain('after 1 fallback');
     expect(result.stdout.trim()).toBe('Answer from the fallback.');
     expect(result.code).toBe(0);
-  }, 90_000);
+  }, 300_000);
 
   it('retries a 503 on the same provider after its backoff, and answers, exit 0', async () => {
     const flaky = await fake({
@@ -95,7 +95,7 @@ describe('switchboard chat with a failing first provider', () => {
     expect(result.stdout.trim()).toBe('Answer after a retry.');
     expect(result.code).toBe(0);
     expect(flaky.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(2);
-  }, 90_000);
+  }, 300_000);
 
   it('says why and exits non-zero when nothing can answer', async () => {
     const broken = await fake({ faults: always('server-error') });
@@ -110,7 +110,7 @@ describe('switchboard chat with a failing first provider', () => {
     const result = await cli(['--config', config, 'chat', 'Say hello']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/switchboard: ALL_PROVIDERS_FAILED: no provider could answer — .*HTTP 500/);
-  }, 90_000);
+  }, 300_000);
 });
 
 describe('switchboard usage', () => {
@@ -131,5 +131,5 @@ describe('switchboard usage', () => {
     expect(table.stdout).toMatch(/^priced\/house-model\s+2\s+0\s+\d+\s+\d+\s+\$0\.0000\d+/m);
     const json = JSON.parse((await cli(['--config', config, 'usage', '--by', 'model', '--json'])).stdout);
     expect(json.rows.find((row: { key: string }) => row.key === 'priced/house-model')).toMatchObject({ requests: 2 });
-  }, 90_000);
+  }, 300_000);
 });

@@ -168,11 +168,11 @@ describe('latency strategy', () => {
     });
     const stream = () => sb.chat(undefined, { stream: true });
     for (let i = 0; i < 54 && chatsTo(hiccup) === 0; i++) await stream();
-    expect([chatsTo(fast), chatsTo(twin), chatsTo(hiccup)].every((n) => n > 0)).toBe(true);
-    // Its first answer was slow (a cold start, say); now it is as fast as the others.
+    expect([chatsTo(fast), chatsTo(twin), chatsTo(hiccup)]).toEqual([1, 1, 1]);
+    // Its first answer was slow (a cold start, say); now it is as fast as the others: it is tried again.
     hiccup.setTokenDelay(0);
     for (let i = 0; i < 30; i++) await stream();
-    expect(chatsTo(hiccup)).toBeGreaterThan(3);
+    expect(chatsTo(hiccup)).toBeGreaterThan(1);
   });
 });
 
