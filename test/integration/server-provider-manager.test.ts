@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorized, REPLY, type Stack, startStack } from './server-harness.ts';
 
-/** The seeds' endpoints, same paths and shapes, over the real Engine and RoutingService. */
+/** The seeds' endpoints, same paths and shapes, over the real Engine. */
 
 let stack: Stack;
 beforeAll(async () => {
