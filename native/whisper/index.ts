@@ -9,4 +9,3 @@ export type {
   TranscriptSegment,
   WhisperTranscriberOptions,
 } from './types.ts';
-export { DEFAULT_VAD, detectSpeech, type Span, type VadOptions } from './vad.ts';

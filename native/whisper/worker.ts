@@ -15,11 +15,12 @@ import {
   type Tensor,
 } from '@huggingface/transformers';
 import { AudioDecodeError, decodeAudio, SAMPLE_RATE } from '../audio/index.ts';
+import { detectSpeech, type Span } from '../vad/index.ts';
 import { confidence, type DecodedPiece, TIMESTAMP_SECONDS, UtteranceDecoder, type UtterancePlan } from './decoding.ts';
 import { TranscriptionError } from './errors.ts';
 import type { Dtype } from './models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from './types.ts';
-import { type DecodingWindow, detectSpeech, planWindows, type Span } from './vad.ts';
+import { type DecodingWindow, planWindows } from './windows.ts';
 
 export type JobMessage =
   | {
@@ -103,7 +104,7 @@ async function transcribe(
   progress(processed);
 
   const offset = Math.round(processed * SAMPLE_RATE);
-  const utterances = detectSpeech(audio.samples.subarray(offset), SAMPLE_RATE).map((span) => ({
+  const utterances = (await detectSpeech(audio.samples.subarray(offset))).map((span) => ({
     start: span.start + offset / SAMPLE_RATE,
     end: span.end + offset / SAMPLE_RATE,
   }));
