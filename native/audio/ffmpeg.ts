@@ -16,15 +16,18 @@ export function ffmpegPath(): string {
   }
 }
 
-/** Decodes any container/codec ffmpeg reads to mono float samples at `sampleRate`. */
+/** Decodes any container/codec ffmpeg reads to mono float samples at `sampleRate` (one channel, or all mixed). */
 export function decodeWithFfmpeg(
   filePath: string,
   sampleRate: number,
   signal?: AbortSignal,
   binary = ffmpegPath(),
+  channel?: number,
 ): Promise<Float32Array> {
-  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', filePath];
-  args.push('-vn', '-ac', '1', '-ar', String(sampleRate), '-f', 'f32le', '-acodec', 'pcm_f32le', 'pipe:1');
+  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', filePath, '-vn'];
+  // One channel of several (a call recorded as me and them), or all of them mixed down.
+  args.push(...(channel === undefined ? ['-ac', '1'] : ['-af', `pan=mono|c0=c${channel}`]));
+  args.push('-ar', String(sampleRate), '-f', 'f32le', '-acodec', 'pcm_f32le', 'pipe:1');
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
     const chunks: Buffer[] = [];

@@ -186,6 +186,29 @@ describe('decodeAudio: WAV without ffmpeg', () => {
     expect(audio.samples.length).toBe(8001);
   });
 
+  it('reads one stretch of one channel, from disk for that stretch alone', async () => {
+    // A call recorded as two channels: a 440 Hz tone on the first, 1 kHz on the second, 4 s.
+    const me = sine(440, 16000, 4);
+    const them = sine(1000, 16000, 4, 0.3);
+    const file = path.join(dir, 'two-channels.wav');
+    await writeFile(file, wavFile([me, them], 16000, 'pcm16'));
+    const stretch = await decodeAudio(file, { ffmpegPath: NO_FFMPEG, from: 1.5, to: 2.5, channel: 1 });
+    expect(stretch.startSeconds).toBe(1.5);
+    expect(stretch.durationSeconds).toBe(4);
+    expect(stretch.samples.length).toBe(16000);
+    // Sample i of the stretch is sample 24000 + i of the second channel.
+    expect(errorAgainstTone(stretch.samples, 1000, 0.3)).toBeLessThan(0.001);
+    const first = await decodeAudio(file, { ffmpegPath: NO_FFMPEG, channel: 0 });
+    expect(errorAgainstTone(first.samples, 440)).toBeLessThan(0.001);
+    await expectInvalid(decodeAudio(file, { channel: 2 }), /has 2 channel\(s\); there is no channel 3/);
+    // The same through ffmpeg (FLAC): the channel is picked there.
+    const flac = path.join(dir, 'two-channels.flac');
+    execFileSync(ffmpegPath(), ['-loglevel', 'error', '-y', '-i', file, flac]);
+    const viaFfmpeg = await decodeAudio(flac, { from: 1.5, to: 2.5, channel: 1 });
+    expect(viaFfmpeg.samples.length).toBe(16000);
+    expect(errorAgainstTone(viaFfmpeg.samples, 1000, 0.3)).toBeLessThan(0.001);
+  });
+
   it('hands WAV encodings it does not read (μ-law) to ffmpeg', async () => {
     const file = path.join(dir, 'mulaw.wav');
     execFileSync(ffmpegPath(), ['-loglevel', 'error', '-y', '-i', jfkWav, '-c:a', 'pcm_mulaw', file]);
