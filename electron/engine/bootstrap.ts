@@ -5,7 +5,7 @@ import { createSpeakerDiarizer } from '../../native/diarization/index.ts';
 import { detectHardware, getLlamaHost } from '../../native/gpu/llama-host.ts';
 import { createLlamaRuntime } from '../../native/llama/llama-runtime.ts';
 import { ModelStore } from '../../native/models/model-store.ts';
-import { createWhisperTranscriber } from '../../native/whisper/index.ts';
+import { createWhisperTranscriber, whisperDeviceFor } from '../../native/whisper/index.ts';
 import { PriceBook } from './accounting/prices.ts';
 import { AnswerRuns } from './app-api/answer-runs.ts';
 import { createAppApi } from './app-api/index.ts';
@@ -118,7 +118,11 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
   const localAdapter = (provider: ProviderConfig): ProviderAdapter =>
     createLocalAdapter(provider, {
       llm: createLlamaRuntime({ store: models, host, idleTtlMs: local.idleUnloadMs }),
-      transcriber: createWhisperTranscriber({ modelsDir: models.whisperDir, quantization: local.quantization }),
+      transcriber: createWhisperTranscriber({
+        modelsDir: models.whisperDir,
+        quantization: local.quantization,
+        device: whisperDeviceFor(local.device),
+      }),
     });
   const adapterFor = (provider: EngineProvider): ProviderAdapter => createAdapter(provider, { local: localAdapter });
   const engine = new Engine(source, adapterFor, { vault, usage: store.usage });

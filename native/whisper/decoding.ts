@@ -18,7 +18,16 @@ export interface DecodedPiece {
   tokens: number[];
   /** Natural-log probability of each token of `tokens`, under the distribution it was chosen from. */
   logprobs: number[];
+  /**
+   * For each token, the timestamp step the model found most likely at the step that chose it, where it put
+   * clear weight on timestamps at all (whisper.cpp's token-level timestamps); undefined elsewhere.
+   */
+  times: (number | undefined)[];
 }
+
+/** whisper.cpp's thresholds: the best timestamp's probability, and all timestamps' together. */
+const TIMESTAMP_PROBABILITY = 0.01;
+const TIMESTAMPS_PROBABILITY = 0.01;
 
 interface Vocabulary {
   /** <|endoftext|>: every id below it is text. */
@@ -53,6 +62,7 @@ export class UtteranceDecoder extends LogitsProcessor {
   private pieces: DecodedPiece[] = [];
   private expected = -1;
   private expectedLogprob = 0;
+  private expectedTime: number | undefined;
 
   constructor(
     plans: UtterancePlan[],
@@ -85,6 +95,7 @@ export class UtteranceDecoder extends LogitsProcessor {
     if (ids.length > this.promptLength) this.consume(Number(ids.at(-1)));
     // Batch size is 1: the tensor's data is this step's scores over the vocabulary.
     const scores = logits.data as Float32Array;
+    this.expectedTime = this.likelyTimestamp(scores);
     this.constrain(scores);
     this.remember(scores);
     return logits;
@@ -100,11 +111,11 @@ export class UtteranceDecoder extends LogitsProcessor {
     const piece = this.pieces.at(-1);
     switch (this.phase) {
       case 'start':
-        this.pieces = [{ startStep: step, endStep: plan.endStep, tokens: [], logprobs: [] }];
+        this.pieces = [{ startStep: step, endStep: plan.endStep, tokens: [], logprobs: [], times: [] }];
         this.phase = 'text-required';
         return;
       case 'mid-start':
-        this.pieces.push({ startStep: step, endStep: plan.endStep, tokens: [], logprobs: [] });
+        this.pieces.push({ startStep: step, endStep: plan.endStep, tokens: [], logprobs: [], times: [] });
         this.phase = 'text-required';
         this.used++;
         return;
@@ -113,6 +124,7 @@ export class UtteranceDecoder extends LogitsProcessor {
         if (token < timestampBegin) {
           piece!.tokens.push(token);
           piece!.logprobs.push(this.expectedLogprob);
+          piece!.times.push(this.expectedTime);
           this.phase = 'text';
         } else if (step === plan.endStep) {
           this.onUtterance(this.utterance, this.pieces);
@@ -164,6 +176,29 @@ export class UtteranceDecoder extends LogitsProcessor {
       if (!(splits && step > lastStep && step < plan.endStep)) scores[t] = Number.NEGATIVE_INFINITY;
     }
     scores[end] = stop;
+  }
+
+  /** The timestamp step the unconstrained model finds most likely here, if it is sure enough of one. */
+  private likelyTimestamp(scores: Float32Array): number | undefined {
+    const { timestampBegin } = this.vocabulary;
+    let top = scores[0]!;
+    for (let t = 1; t < scores.length; t++) if (scores[t]! > top) top = scores[t]!;
+    let sum = 0;
+    let timestamps = 0;
+    let best = timestampBegin;
+    for (let t = 0; t < scores.length; t++) {
+      const s = scores[t]!;
+      if (s <= top - 30) continue;
+      const p = Math.exp(s - top);
+      sum += p;
+      if (t >= timestampBegin) {
+        timestamps += p;
+        if (s > scores[best]!) best = t;
+      }
+    }
+    const bestProbability = scores[best]! > top - 30 ? Math.exp(scores[best]! - top) / sum : 0;
+    if (bestProbability < TIMESTAMP_PROBABILITY || timestamps / sum < TIMESTAMPS_PROBABILITY) return undefined;
+    return best - timestampBegin;
   }
 
   /** The sampler takes the argmax; keep which token that is and its log-probability. */

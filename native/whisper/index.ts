@@ -1,3 +1,4 @@
+export { type ExecutionDevice, platformGpu, type WhisperDevice, whisperDeviceFor } from './devices.ts';
 export { TranscriptionError, type TranscriptionErrorCode } from './errors.ts';
 export { availableDtypes, type Dtype, type InstalledModel, listInstalledModels } from './models.ts';
 export { createWhisperTranscriber } from './transcriber.ts';

@@ -75,6 +75,7 @@ export function createWhisperTranscriber(options: WhisperTranscriberOptions): Lo
       job,
       model: { id: model.id, dir: model.dir, dtype },
       threads: options.threads,
+      device: options.device ?? 'auto',
       request: { ...request },
     };
     current.postMessage(message);

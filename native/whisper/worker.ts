@@ -10,6 +10,7 @@ import { parentPort } from 'node:worker_threads';
 import {
   type AutomaticSpeechRecognitionPipeline,
   env,
+  LogitsProcessor,
   LogitsProcessorList,
   pipeline,
   type Tensor,
@@ -17,10 +18,12 @@ import {
 import { AudioDecodeError, decodeAudio, SAMPLE_RATE } from '../audio/index.ts';
 import { detectSpeech, type Span } from '../vad/index.ts';
 import { confidence, type DecodedPiece, TIMESTAMP_SECONDS, UtteranceDecoder, type UtterancePlan } from './decoding.ts';
+import { devicesToTry, type ExecutionDevice, unavailableReason, type WhisperDevice } from './devices.ts';
 import { TranscriptionError } from './errors.ts';
 import type { Dtype } from './models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from './types.ts';
 import { type DecodingWindow, planWindows } from './windows.ts';
+import { timeWords } from './words.ts';
 
 export type JobMessage =
   | {
@@ -28,6 +31,7 @@ export type JobMessage =
       job: number;
       model: { id: string; dir: string; dtype: Dtype };
       threads?: number;
+      device: WhisperDevice;
       request: TranscriptionRequest;
     }
   | { type: 'cancel'; job: number };
@@ -48,37 +52,66 @@ const REPETITION_PENALTY = 1.1;
 const MAX_PROMPT_TOKENS = 100;
 
 const port = parentPort!;
-let loaded: { key: string; asr: AutomaticSpeechRecognitionPipeline } | undefined;
 
-async function load(model: TranscribeMessage['model'], threads?: number): Promise<AutomaticSpeechRecognitionPipeline> {
-  const key = `${model.dir}|${model.dtype}|${threads ?? ''}`;
-  if (loaded?.key === key) return loaded.asr;
+interface LoadedModel {
+  key: string;
+  asr: AutomaticSpeechRecognitionPipeline;
+  /** Where it runs, and why not on the device asked for (if it does not). */
+  device: ExecutionDevice;
+  fallback?: string;
+}
+let loaded: LoadedModel | undefined;
+
+/** Loads the model on the first device of the list that works: the GPU asked for, else the CPU. */
+async function load(
+  model: TranscribeMessage['model'],
+  threads: number | undefined,
+  device: WhisperDevice,
+): Promise<LoadedModel> {
+  const key = `${model.dir}|${model.dtype}|${threads ?? ''}|${device}`;
+  if (loaded?.key === key) return loaded;
   await loaded?.asr.dispose();
   loaded = undefined;
   // Offline only: models come from the folder the user installed them in, never from a hub.
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
   env.localModelPath = path.dirname(model.dir);
-  const asr = (await pipeline('automatic-speech-recognition', path.basename(model.dir), {
-    dtype: model.dtype,
-    device: 'cpu',
-    session_options: {
-      ...(threads ? { intraOpNumThreads: threads } : {}),
-      interOpNumThreads: 1,
-      // Idle onnxruntime threads spin-wait by default, burning cores that a desktop app shares with its UI
-      // (and, on a busy machine, slowing the run itself).
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    },
-  }).catch((error: unknown) => {
-    throw new TranscriptionError(
-      'MODEL_NOT_INSTALLED',
-      `the Whisper model "${model.id}" (${model.dtype}) in ${model.dir} could not be loaded ` +
-        `(${error instanceof Error ? error.message : String(error)}); its files may be damaged: download it again`,
-      { cause: error },
-    );
-  })) as AutomaticSpeechRecognitionPipeline;
-  loaded = { key, asr };
-  return asr;
+  const skipped: string[] = [];
+  for (const candidate of devicesToTry(device)) {
+    const reason = unavailableReason(candidate);
+    if (reason) {
+      skipped.push(`${candidate}: ${reason}`);
+      continue;
+    }
+    try {
+      const asr = (await pipeline('automatic-speech-recognition', path.basename(model.dir), {
+        dtype: model.dtype,
+        device: candidate,
+        session_options: {
+          ...(threads ? { intraOpNumThreads: threads } : {}),
+          interOpNumThreads: 1,
+          // Idle onnxruntime threads spin-wait by default, burning cores that a desktop app shares with its UI
+          // (and, on a busy machine, slowing the run itself).
+          extra: { session: { intra_op: { allow_spinning: '0' } } },
+        },
+      })) as AutomaticSpeechRecognitionPipeline;
+      loaded = { key, asr, device: candidate, ...(skipped.length ? { fallback: skipped.join('; ') } : {}) };
+      return loaded;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (candidate !== 'cpu') {
+        skipped.push(`${candidate}: ${message}`);
+        continue;
+      }
+      throw new TranscriptionError(
+        'MODEL_NOT_INSTALLED',
+        `the Whisper model "${model.id}" (${model.dtype}) in ${model.dir} could not be loaded ` +
+          `(${message}); its files may be damaged: download it again`,
+        { cause: error },
+      );
+    }
+  }
+  throw new TranscriptionError('INTERNAL', `no device could run Whisper (${skipped.join('; ')})`);
 }
 
 async function transcribe(
@@ -91,96 +124,190 @@ async function transcribe(
   if (!(startAt >= 0)) {
     throw new TranscriptionError('INVALID_REQUEST', `startAt must be a number of seconds ≥ 0 (got ${startAt})`);
   }
-  const audio = await decodeAudio(request.filePath, { signal });
+  if (request.endAt !== undefined && !(request.endAt > startAt)) {
+    throw new TranscriptionError('INVALID_REQUEST', `endAt must be after startAt (got ${request.endAt})`);
+  }
+  const audio = await decodeAudio(request.filePath, {
+    signal,
+    from: startAt,
+    to: request.endAt,
+    channel: request.channel,
+  });
   const total = audio.durationSeconds;
-  let processed = Math.min(startAt, total);
+  const end = Math.min(total, request.endAt ?? total);
+  let processed = Math.min(startAt, end);
   let reported = -1;
   const progress = (seconds: number) => {
-    processed = Math.min(total, Math.max(processed, seconds));
+    processed = Math.min(end, Math.max(processed, seconds));
     if (processed === reported) return;
     reported = processed;
-    emit({ type: 'progress', fraction: processed / total, processedSeconds: processed, totalSeconds: total });
+    emit({ type: 'progress', fraction: end > 0 ? processed / end : 1, processedSeconds: processed, totalSeconds: end });
   };
   progress(processed);
 
-  const offset = Math.round(processed * SAMPLE_RATE);
-  const utterances = (await detectSpeech(audio.samples.subarray(offset))).map((span) => ({
-    start: span.start + offset / SAMPLE_RATE,
-    end: span.end + offset / SAMPLE_RATE,
+  const base = audio.startSeconds;
+  const utterances = (await detectSpeech(audio.samples)).map((span) => ({
+    start: span.start + base,
+    end: span.end + base,
   }));
   const windows = planWindows(utterances);
-  let language = request.language ?? 'en';
+  const requested = requestedLanguage(request.language);
+  let language = requested ?? 'en';
+  let device: ExecutionDevice | undefined;
+  let fallback: string | undefined;
   // A recording with no speech never reaches the model, so it cannot hallucinate text into the silence.
   if (windows.length > 0) {
-    const asr = await load(message.model, message.threads);
-    const prefix = decoderPrefix(asr, request);
-    language = prefix.language;
+    const model = await load(message.model, message.threads, message.device);
+    ({ device, fallback } = model);
+    const { asr } = model;
+    const stretch = (window: Span) =>
+      audio.samples.subarray(
+        Math.floor((window.start - base) * SAMPLE_RATE),
+        Math.ceil((window.end - base) * SAMPLE_RATE),
+      );
+    language = checkLanguage(asr, requested) ?? (await detectLanguage(asr, stretch(windows[0]!)));
+    const prefix = decoderPrefix(asr, request.prompt, language);
     let index = 0;
     for (const [w, window] of windows.entries()) {
       signal.throwIfAborted();
-      await decodeWindow(asr, prefix, audio.samples, window, signal, (utterance, pieces) => {
+      await decodeWindow(asr, prefix, stretch(window), window, signal, (utterance, pieces) => {
         for (const segment of toSegments(asr, window, utterance, pieces)) {
           emit({ type: 'segment', segment: { ...segment, index: index++ } });
         }
         progress(utterance.end);
       });
-      progress(windows[w + 1]?.start ?? total);
+      progress(windows[w + 1]?.start ?? end);
     }
   }
-  progress(total);
-  emit({ type: 'done', durationSeconds: total, language, model: message.model.id });
+  progress(end);
+  emit({
+    type: 'done',
+    durationSeconds: total,
+    language,
+    model: message.model.id,
+    ...(device ? { device } : {}),
+    ...(fallback ? { deviceNote: fallback } : {}),
+  });
+}
+
+/** The language asked for, lower-cased; undefined for none or "auto" (detect it). */
+function requestedLanguage(language: string | undefined): string | undefined {
+  const code = language?.trim().toLowerCase();
+  return !code || code === 'auto' ? undefined : code === 'english' ? 'en' : code;
+}
+
+interface WhisperGenerationConfig {
+  decoder_start_token_id: number;
+  is_multilingual?: boolean;
+  lang_to_id?: Record<string, number>;
+}
+
+/** Language token ids and their codes: the config's table, else the tokenizer's <|xx|> tokens. */
+function languageTokens(asr: AutomaticSpeechRecognitionPipeline): Map<number, string> {
+  const config = asr.model.generation_config as unknown as WhisperGenerationConfig;
+  const table = config.lang_to_id;
+  if (table) return new Map(Object.entries(table).map(([token, id]) => [id, token.slice(2, -2)]));
+  const { tokenizer } = asr;
+  const first = config.decoder_start_token_id + 1;
+  const last = tokenizer.convert_tokens_to_ids('<|translate|>') as number;
+  const tokens = new Map<number, string>();
+  for (let id = first; id < last; id++) {
+    const token = /^<\|([a-z]{2,3}|haw|yue)\|>$/.exec(tokenizer.decode([id], { skip_special_tokens: false }));
+    if (token) tokens.set(id, token[1]!);
+  }
+  return tokens;
+}
+
+/**
+ * The language to transcribe in, when it is known: English for an English-only model (which refuses
+ * another), the asked-for one for a multilingual model (which must know it); undefined: detect it.
+ */
+function checkLanguage(asr: AutomaticSpeechRecognitionPipeline, requested: string | undefined): string | undefined {
+  const config = asr.model.generation_config as unknown as WhisperGenerationConfig;
+  if (!config.is_multilingual) {
+    if (requested && requested !== 'en') {
+      throw new TranscriptionError(
+        'INVALID_REQUEST',
+        `this Whisper model understands English only; choose a multilingual model to transcribe "${requested}"`,
+      );
+    }
+    return 'en';
+  }
+  if (requested && ![...languageTokens(asr).values()].includes(requested)) {
+    throw new TranscriptionError(
+      'INVALID_REQUEST',
+      `unknown language "${requested}"; use a language code such as "en", "de" or "fr", or "auto" to detect it`,
+    );
+  }
+  return requested;
+}
+
+/** Lets only the given tokens be chosen. */
+class OnlyTokens extends LogitsProcessor {
+  private readonly allowed: Set<number>;
+  constructor(allowed: Iterable<number>) {
+    super();
+    this.allowed = new Set(allowed);
+  }
+  override _call(_inputIds: bigint[][], logits: Tensor): Tensor {
+    const scores = logits.data as Float32Array;
+    for (let t = 0; t < scores.length; t++) if (!this.allowed.has(t)) scores[t] = Number.NEGATIVE_INFINITY;
+    return logits;
+  }
+}
+
+/**
+ * Whisper's own language identification: after <|startoftranscript|> the model's next token is the
+ * language it hears; its most likely language token, on the first window of speech, decides.
+ */
+async function detectLanguage(asr: AutomaticSpeechRecognitionPipeline, audio: Float32Array): Promise<string> {
+  const tokens = languageTokens(asr);
+  const config = asr.model.generation_config as unknown as WhisperGenerationConfig;
+  const { input_features } = (await asr.processor(audio)) as { input_features: Tensor };
+  const processors = new LogitsProcessorList();
+  processors.push(new OnlyTokens(tokens.keys()));
+  const output = (await asr.model.generate({
+    inputs: input_features,
+    decoder_input_ids: [config.decoder_start_token_id],
+    logits_processor: processors,
+    max_new_tokens: 1,
+    return_timestamps: false,
+  } as Parameters<typeof asr.model.generate>[0])) as Tensor;
+  const chosen = Number((output.tolist() as bigint[][])[0]!.at(-1));
+  return tokens.get(chosen) ?? 'en';
 }
 
 interface DecoderPrefix {
   tokens: number[];
-  language: string;
 }
 
 /** [<|startofprev|> prompt…] <|startoftranscript|> [<|lang|> <|transcribe|>] — timestamps on. */
-function decoderPrefix(asr: AutomaticSpeechRecognitionPipeline, request: TranscriptionRequest): DecoderPrefix {
+function decoderPrefix(
+  asr: AutomaticSpeechRecognitionPipeline,
+  prompt: string | undefined,
+  language: string,
+): DecoderPrefix {
   const { tokenizer } = asr;
-  const config = asr.model.generation_config as unknown as {
-    decoder_start_token_id: number;
-    is_multilingual?: boolean;
-  };
-  const id = (token: string) => tokenizer.convert_tokens_to_ids(token) as number | undefined;
+  const config = asr.model.generation_config as unknown as WhisperGenerationConfig;
+  const id = (token: string) => tokenizer.convert_tokens_to_ids(token) as number;
   const tokens: number[] = [];
-  if (request.prompt?.trim()) {
-    const words = tokenizer.encode(` ${request.prompt.trim()}`, { add_special_tokens: false });
-    tokens.push(id('<|startofprev|>')!, ...words.slice(-MAX_PROMPT_TOKENS));
+  if (prompt?.trim()) {
+    const words = tokenizer.encode(` ${prompt.trim()}`, { add_special_tokens: false });
+    tokens.push(id('<|startofprev|>'), ...words.slice(-MAX_PROMPT_TOKENS));
   }
   tokens.push(config.decoder_start_token_id);
-  const language = request.language?.toLowerCase();
-  if (!config.is_multilingual) {
-    if (language && language !== 'en' && language !== 'english') {
-      throw new TranscriptionError(
-        'INVALID_REQUEST',
-        `this Whisper model understands English only; choose a multilingual model to transcribe "${request.language}"`,
-      );
-    }
-    return { tokens, language: 'en' };
-  }
-  const code = language ?? 'en';
-  const languageToken = id(`<|${code}|>`);
-  if (languageToken === undefined) {
-    throw new TranscriptionError(
-      'INVALID_REQUEST',
-      `unknown language "${request.language}"; use a language code such as "en", "de" or "fr"`,
-    );
-  }
-  tokens.push(languageToken, id('<|transcribe|>')!);
-  return { tokens, language: code };
+  if (config.is_multilingual) tokens.push(id(`<|${language}|>`), id('<|transcribe|>'));
+  return { tokens };
 }
 
 async function decodeWindow(
   asr: AutomaticSpeechRecognitionPipeline,
   prefix: DecoderPrefix,
-  samples: Float32Array,
+  audio: Float32Array,
   window: DecodingWindow,
   signal: AbortSignal,
   onUtterance: (utterance: Span, pieces: DecodedPiece[]) => void,
 ): Promise<void> {
-  const audio = samples.subarray(Math.floor(window.start * SAMPLE_RATE), Math.ceil(window.end * SAMPLE_RATE));
   const { input_features } = (await asr.processor(audio)) as { input_features: Tensor };
   const step = (seconds: number) => Math.round((seconds - window.start) / TIMESTAMP_SECONDS);
   const config = asr.model.config as unknown as { max_target_positions: number };
@@ -229,15 +356,22 @@ function toSegments(
 ) {
   const time = (step: number) => window.start + step * TIMESTAMP_SECONDS;
   const ms = (seconds: number) => Math.round(seconds * 1000) / 1000;
+  const decode = (tokens: number[]) => asr.tokenizer.decode(tokens, { skip_special_tokens: true });
   return pieces
-    .map((piece, i) => ({
+    .map((piece, i) => {
       // The utterance's own edges come from voice activity (finer than the 20 ms timestamp grid).
-      start: ms(i === 0 ? utterance.start : Math.max(utterance.start, time(piece.startStep))),
-      end: ms(i === pieces.length - 1 ? utterance.end : Math.min(utterance.end, time(piece.endStep))),
-      text: asr.tokenizer.decode(piece.tokens, { skip_special_tokens: true }).trim(),
-      speaker: null,
-      confidence: confidence(piece.logprobs),
-    }))
+      const start = ms(i === 0 ? utterance.start : Math.max(utterance.start, time(piece.startStep)));
+      const end = ms(i === pieces.length - 1 ? utterance.end : Math.min(utterance.end, time(piece.endStep)));
+      const times = piece.times.map((step) => (step === undefined ? undefined : time(step)));
+      return {
+        start,
+        end,
+        text: decode(piece.tokens).trim(),
+        speaker: null,
+        confidence: confidence(piece.logprobs),
+        words: timeWords({ tokens: piece.tokens, times, start, end }, decode),
+      };
+    })
     .filter((segment) => segment.text.length > 0);
 }
 

@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import type { ChatStreamEvent } from './chat.ts';
 import type { SerializedError } from './errors.ts';
-import type { TranscriptSegment } from './transcription.ts';
+import type { SegmentChannel, TranscriptSegment } from './transcription.ts';
 
 // ---- shapes the UI shows -------------------------------------------------------------------
 
@@ -79,6 +79,10 @@ export interface MeetingSummary {
   /** 0..1 while running. */
   progress: number;
   error?: string;
+  /** Its audio is still being recorded: segments arrive as the people speak. */
+  recording?: boolean;
+  /** A call recorded as two channels, in file order (the microphone is "me", the system audio "them"). */
+  channels?: SegmentChannel[] | null;
 }
 
 export interface MeetingSummaryText {

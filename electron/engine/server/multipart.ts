@@ -75,7 +75,8 @@ export async function receiveUpload(
     limits: { fileSize: options.limit, files: 1, fields: 50, fieldSize: 64 * 1024 },
   });
   parser.on('field', (name, value) => {
-    fields[name] = value;
+    // A list field (`name[]`, repeated: OpenAI's timestamp_granularities[]) keeps every value, comma-joined.
+    fields[name] = name.endsWith('[]') && fields[name] ? `${fields[name]},${value}` : value;
   });
   parser.on('file', (name, stream, info) => {
     if (name !== 'file' || file) {

@@ -23,7 +23,7 @@ import {
 import { AUDIO_UPLOAD_LIMIT_BYTES, type ReceivedUpload, receiveUpload, removeUpload } from './multipart.ts';
 import { HttpError, invalidRequest, openAIErrorBody } from './problems.ts';
 import type { Router } from './router.ts';
-import { formatTranscript, TRANSCRIPT_FORMATS } from './transcript-formats.ts';
+import { formatTranscript, TIMESTAMP_GRANULARITIES, TRANSCRIPT_FORMATS } from './transcript-formats.ts';
 import { requestOptions, type ServerDeps } from './types.ts';
 
 export const openAIErrors: ErrorDialect = {
@@ -208,20 +208,35 @@ const transcriptionFieldsSchema = z.object({
   response_format: z.enum(TRANSCRIPT_FORMATS).optional(),
   temperature: z.coerce.number().min(0).max(1).optional(),
   user: z.string().max(200).optional(),
+  'timestamp_granularities[]': z
+    .string()
+    .transform((value) => value.split(','))
+    .pipe(z.array(z.enum(TIMESTAMP_GRANULARITIES)))
+    .optional(),
 });
 
 async function transcriptions(ctx: RequestContext, deps: ServerDeps): Promise<void> {
   const upload = await receiveUpload(ctx, { dir: tmpdir(), limit: AUDIO_UPLOAD_LIMIT_BYTES });
-  let answer: { route?: RouteInfo; body: string | object };
+  let answer: TranscriptionAnswer;
   try {
     answer = await transcribeUpload(ctx, deps, upload);
   } finally {
     // Removed before the answer goes out: once the client has it, the audio is gone from this machine.
     await removeUpload(upload.file);
   }
-  if (typeof answer.body === 'string') {
-    sendText(ctx, 200, answer.body, 'text/plain; charset=utf-8', routeHeaders(ctx, answer.route));
-  } else sendJson(ctx, 200, answer.body, routeHeaders(ctx, answer.route));
+  // Which device a local Whisper ran on (cpu, cuda, dml, coreml): GPU use is visible to every client.
+  const headers = {
+    ...routeHeaders(ctx, answer.route),
+    ...(answer.device ? { 'x-switchboard-device': answer.device } : {}),
+  };
+  if (typeof answer.body === 'string') sendText(ctx, 200, answer.body, 'text/plain; charset=utf-8', headers);
+  else sendJson(ctx, 200, answer.body, headers);
+}
+
+interface TranscriptionAnswer {
+  route?: RouteInfo;
+  device?: string;
+  body: string | object;
 }
 
 /** The model every OpenAI client sends for "Whisper", whatever answers. */
@@ -240,7 +255,7 @@ async function transcribeUpload(
   ctx: RequestContext,
   deps: ServerDeps,
   upload: ReceivedUpload,
-): Promise<{ route?: RouteInfo; body: string | object }> {
+): Promise<TranscriptionAnswer> {
   if (!upload.file) {
     throw new HttpError(400, 'invalid_request', 'file: attach the audio as the multipart field "file"', 'file');
   }
@@ -252,6 +267,7 @@ async function transcribeUpload(
   let route: RouteInfo | undefined;
   let duration = 0;
   let language = fields.language ?? '';
+  let device: string | undefined;
   for await (const event of deps.engine.transcribe(
     {
       filePath: upload.file.path,
@@ -269,9 +285,16 @@ async function transcribeUpload(
       language = event.language;
       // The route names the candidate's chat model when none was asked for; this is the one that transcribed.
       if (route) route = { ...route, model: event.model };
+      device = event.device;
     }
   }
-  return { route, body: formatTranscript(fields.response_format ?? 'json', { segments, duration, language }) };
+  const format = fields.response_format ?? 'json';
+  const granularities = fields['timestamp_granularities[]'] ?? ['segment'];
+  return {
+    route,
+    device,
+    body: formatTranscript(format, { segments, duration, language }, granularities),
+  };
 }
 
 export function addOpenAIRoutes(router: Router, deps: ServerDeps): void {

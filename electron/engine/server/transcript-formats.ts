@@ -3,6 +3,9 @@ import type { TranscriptSegment } from '../contract/transcription.ts';
 
 export const TRANSCRIPT_FORMATS = ['json', 'text', 'srt', 'vtt', 'verbose_json'] as const;
 export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
+/** OpenAI's timestamp_granularities: verbose_json carries segments, words, or both. */
+export const TIMESTAMP_GRANULARITIES = ['segment', 'word'] as const;
+export type TimestampGranularity = (typeof TIMESTAMP_GRANULARITIES)[number];
 
 export interface Transcript {
   segments: TranscriptSegment[];
@@ -17,7 +20,11 @@ const joinText = (segments: TranscriptSegment[]) =>
     .join(' ');
 
 /** A transcript in OpenAI's response_format: an object for the JSON forms, a string for the others. */
-export function formatTranscript(format: TranscriptFormat, transcript: Transcript): string | object {
+export function formatTranscript(
+  format: TranscriptFormat,
+  transcript: Transcript,
+  granularities: readonly TimestampGranularity[] = ['segment'],
+): string | object {
   const text = joinText(transcript.segments);
   switch (format) {
     case 'json':
@@ -39,19 +46,24 @@ export function formatTranscript(format: TranscriptFormat, transcript: Transcrip
         language: transcript.language,
         duration: transcript.duration,
         text,
-        segments: transcript.segments.map((s) => ({
-          id: s.index,
-          seek: 0,
-          start: s.start,
-          end: s.end,
-          text: s.text,
-          tokens: [],
-          temperature: 0,
-          avg_logprob: s.confidence === null ? null : Math.log(Math.max(s.confidence, 1e-6)),
-          compression_ratio: null,
-          no_speech_prob: null,
-          ...(s.speaker ? { speaker: s.speaker } : {}),
-        })),
+        ...(granularities.includes('word') ? { words: transcript.segments.flatMap((s) => s.words ?? []) } : {}),
+        ...(granularities.includes('segment') ? { segments: segmentsOf(transcript) } : {}),
       };
   }
+}
+
+function segmentsOf(transcript: Transcript) {
+  return transcript.segments.map((s) => ({
+    id: s.index,
+    seek: 0,
+    start: s.start,
+    end: s.end,
+    text: s.text,
+    tokens: [],
+    temperature: 0,
+    avg_logprob: s.confidence === null ? null : Math.log(Math.max(s.confidence, 1e-6)),
+    compression_ratio: null,
+    no_speech_prob: null,
+    ...(s.speaker ? { speaker: s.speaker } : {}),
+  }));
 }

@@ -3,7 +3,12 @@ import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import type { MeetingStatus, MeetingSummary, MeetingSummaryText } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
-import type { TranscriptSegment } from '../contract/transcription.ts';
+import {
+  SEGMENT_CHANNELS,
+  type SegmentChannel,
+  type TranscriptSegment,
+  transcriptWordSchema,
+} from '../contract/transcription.ts';
 import { type Database, statementCache } from './database.ts';
 
 export const MEETING_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
@@ -20,7 +25,12 @@ const meetingRow = z.object({
   progress: z.number(),
   error: z.string().nullable(),
   runner_pid: z.number().nullable(),
+  channels: z.string().nullable().optional(),
+  recording: z.number().optional(),
 });
+
+const channelsSchema = z.array(z.enum(SEGMENT_CHANNELS));
+const wordsSchema = z.array(transcriptWordSchema);
 
 const segmentRow = z.object({
   idx: z.number(),
@@ -29,6 +39,8 @@ const segmentRow = z.object({
   text: z.string(),
   speaker: z.string().nullable(),
   confidence: z.number().nullable(),
+  channel: z.enum(SEGMENT_CHANNELS).nullable().optional(),
+  words: z.string().nullable().optional(),
 });
 
 export const actionItemSchema = z.object({ text: z.string(), owner: z.string().nullable() });
@@ -64,10 +76,17 @@ export interface NewMeeting {
   language?: string | null;
   status?: MeetingStatus;
   durationSeconds?: number | null;
+  /** The channels of a two-channel call recording, in file order. */
+  channels?: SegmentChannel[] | null;
+  /** Its audio is still being recorded (a live recording). */
+  recording?: boolean;
 }
 
 export type MeetingPatch = Partial<
-  Pick<MeetingRecord, 'title' | 'status' | 'progress' | 'durationSeconds' | 'language' | 'audioFile' | 'runnerPid'>
+  Pick<
+    MeetingRecord,
+    'title' | 'status' | 'progress' | 'durationSeconds' | 'language' | 'audioFile' | 'runnerPid' | 'recording'
+  >
 > & { error?: string | null };
 
 const PATCH_COLUMNS: Record<keyof MeetingPatch, string> = {
@@ -78,6 +97,7 @@ const PATCH_COLUMNS: Record<keyof MeetingPatch, string> = {
   language: 'language',
   audioFile: 'audio_file',
   runnerPid: 'runner_pid',
+  recording: 'recording',
   error: 'error',
 };
 
@@ -94,6 +114,8 @@ function toRecord(raw: unknown): MeetingRecord {
     progress: row.progress,
     audioFile: row.audio_file,
     runnerPid: row.runner_pid,
+    channels: row.channels ? channelsSchema.parse(JSON.parse(row.channels)) : null,
+    recording: row.recording === 1,
   };
   if (row.error !== null) record.error = row.error;
   return record;
@@ -108,6 +130,8 @@ function toSegment(raw: unknown): TranscriptSegment {
     text: row.text,
     speaker: row.speaker,
     confidence: row.confidence,
+    ...(row.channel ? { channel: row.channel } : {}),
+    ...(row.words ? { words: wordsSchema.parse(JSON.parse(row.words)) } : {}),
   };
 }
 
@@ -130,8 +154,9 @@ export class MeetingRepository {
   create(meeting: NewMeeting): MeetingRecord {
     const id = meeting.id ?? randomUUID();
     this.prepare(
-      `INSERT INTO meetings (id, title, created_at, duration_seconds, source_file, audio_file, language, status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO meetings (id, title, created_at, duration_seconds, source_file, audio_file, language, status,
+           channels, recording)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       id,
       meeting.title,
@@ -141,6 +166,8 @@ export class MeetingRepository {
       meeting.audioFile ?? null,
       meeting.language ?? null,
       meeting.status ?? 'queued',
+      meeting.channels ? JSON.stringify(meeting.channels) : null,
+      meeting.recording ? 1 : 0,
     );
     return this.get(id);
   }
@@ -173,8 +200,9 @@ export class MeetingRepository {
     const entries = Object.entries(patch).filter(([, value]) => value !== undefined) as [keyof MeetingPatch, unknown][];
     if (entries.length > 0) {
       const assignments = entries.map(([key]) => `${PATCH_COLUMNS[key]} = @${key}`).join(', ');
+      const values = entries.map(([key, value]) => [key, typeof value === 'boolean' ? Number(value) : value]);
       const result = this.prepare(`UPDATE meetings SET ${assignments} WHERE id = @id`).run({
-        ...Object.fromEntries(entries),
+        ...Object.fromEntries(values),
         id,
       });
       if (result.changes === 0) throw new SwitchboardError('NOT_FOUND', `no meeting with id ${id}`);
@@ -244,8 +272,8 @@ export class MeetingRepository {
 
   private insertSegment(meetingId: string, segment: TranscriptSegment): void {
     this.prepare(
-      `INSERT INTO segments (meeting_id, idx, start_seconds, end_seconds, text, speaker, confidence)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO segments (meeting_id, idx, start_seconds, end_seconds, text, speaker, confidence, channel, words)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       meetingId,
       segment.index,
@@ -254,15 +282,25 @@ export class MeetingRepository {
       segment.text,
       segment.speaker ?? null,
       segment.confidence ?? null,
+      segment.channel ?? null,
+      segment.words ? JSON.stringify(segment.words) : null,
     );
   }
 
+  /** In time order: a live recording's two channels finish their utterances out of order. */
   segments(meetingId: string): TranscriptSegment[] {
-    return this.prepare('SELECT * FROM segments WHERE meeting_id = ? ORDER BY idx').all(meetingId).map(toSegment);
+    return this.prepare('SELECT * FROM segments WHERE meeting_id = ? ORDER BY start_seconds, idx')
+      .all(meetingId)
+      .map(toSegment);
   }
 
-  lastSegment(meetingId: string): TranscriptSegment | undefined {
-    const row = this.prepare('SELECT * FROM segments WHERE meeting_id = ? ORDER BY idx DESC LIMIT 1').get(meetingId);
+  /** The segment that ends last (of one channel's, when given): where an interrupted transcription goes on. */
+  lastSegment(meetingId: string, channel?: SegmentChannel): TranscriptSegment | undefined {
+    const row = channel
+      ? this.prepare(
+          'SELECT * FROM segments WHERE meeting_id = ? AND channel = ? ORDER BY end_seconds DESC LIMIT 1',
+        ).get(meetingId, channel)
+      : this.prepare('SELECT * FROM segments WHERE meeting_id = ? ORDER BY end_seconds DESC LIMIT 1').get(meetingId);
     return row ? toSegment(row) : undefined;
   }
 

@@ -159,6 +159,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE meetings ADD COLUMN runner_pid INTEGER;
   `,
+  // 6: live recordings and their transcripts: which side of a call a segment is from, word timestamps,
+  // the channels of a two-channel recording, and whether its audio is still being recorded.
+  `
+  ALTER TABLE segments ADD COLUMN channel TEXT CHECK (channel IN ('me', 'them'));
+  ALTER TABLE segments ADD COLUMN words TEXT;
+  ALTER TABLE meetings ADD COLUMN channels TEXT;
+  ALTER TABLE meetings ADD COLUMN recording INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

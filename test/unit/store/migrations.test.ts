@@ -22,6 +22,8 @@ const SEED_AT_VERSION: Record<number, string> = {
         VALUES ('u1', 1000, 'chat', 'openai', 'gpt-4o-mini', 'default', 'priority', 5, 7, 0, 0.25, 120, 'success', 0);`,
   4: `INSERT INTO meetings (id, title, created_at, status, progress) VALUES ('meet2', 'Standup', 7, 'running', 0.4);
       INSERT INTO segments (meeting_id, idx, start_seconds, end_seconds, text) VALUES ('meet2', 0, 1, 2, 'the release slipped');`,
+  5: `INSERT INTO meetings (id, title, created_at, status, progress, runner_pid) VALUES ('meet3', 'Release sync', 8, 'done', 1, NULL);
+      INSERT INTO segments (meeting_id, idx, start_seconds, end_seconds, text) VALUES ('meet3', 0, 3, 4.5, 'the installer still fails');`,
 };
 
 function expectSeededData(file: string, from: number): void {
@@ -53,6 +55,20 @@ function expectSeededData(file: string, from: number): void {
       // A job running when the database was upgraded has no runner: the next start finds it interrupted.
       expect(store.meetings.get('meet2')).toMatchObject({ status: 'running', runnerPid: null });
       expect(store.search.search('slipped')[0]).toMatchObject({ id: 'meet2', snippet: 'the release [[slipped]]' });
+    }
+    if (from >= 5) {
+      // A transcript from before channels and word timestamps: one channel, no words, not recording.
+      const [segment] = store.meetings.segments('meet3');
+      expect(segment).toEqual({
+        index: 0,
+        start: 3,
+        end: 4.5,
+        text: 'the installer still fails',
+        speaker: null,
+        confidence: null,
+      });
+      expect(store.meetings.get('meet3')).toMatchObject({ channels: null, recording: false });
+      expect(store.search.search('installer')[0]).toMatchObject({ id: 'meet3', timestamp: 3 });
     }
   } finally {
     store.close();
