@@ -13,6 +13,7 @@ import type { ResolvedPaths } from './config/paths.ts';
 import { ConfigSource } from './config/source.ts';
 import type { EngineProvider } from './config/types.ts';
 import { Engine, type KeyVault } from './engine.ts';
+import { LiveRecordings } from './meetings/live.ts';
 import { TranscriptionQueue, transcribeThrough } from './meetings/queue.ts';
 import type { SpeakerDiarizer } from './meetings/speakers.ts';
 import { createAdapter } from './providers/create-adapter.ts';
@@ -33,6 +34,7 @@ export interface AppServices {
   store: Store;
   models: ModelStore;
   queue: TranscriptionQueue;
+  live: LiveRecordings;
   /** The app API (contract/api.ts) for IPC and browser mode. */
   appApi: AppApiTable;
   /** Where uploads (dropped files, recordings) wait until a job takes them. */
@@ -129,15 +131,18 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
 
   const uploadsDir = join(paths.dataDir, 'uploads');
   mkdirSync(uploadsDir, { recursive: true });
+  const audioDir = join(paths.dataDir, 'audio');
+  const transcribe = transcribeThrough(engine);
   const queue = new TranscriptionQueue({
     meetings: store.meetings,
-    transcribe: transcribeThrough(engine),
-    audioDir: join(paths.dataDir, 'audio'),
+    transcribe,
+    audioDir,
     adoptStoredJobs: options.runQueue ?? false,
   });
   // Every front, even a one-shot command, finds the jobs of a process that died (a killed CLI run).
   if (options.runQueue) queue.start();
   else queue.recover();
+  const live = new LiveRecordings({ meetings: store.meetings, transcribe, queue, audioDir });
 
   const diarizer = createSpeakerDiarizer({ modelsDir: models.diarizationDir });
   const prices = new PriceBook();
@@ -149,6 +154,7 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     runs: answers,
     store,
     queue,
+    live,
     chat,
     chatTarget: engine.chatTarget.bind(engine),
     diarizer,
@@ -169,10 +175,12 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     models,
     queue,
     diarizer,
+    live,
     appApi,
     uploadsDir,
     close: async () => {
       await answers.close();
+      await live.close();
       await queue.close();
       await engine.close();
       store.close();

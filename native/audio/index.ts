@@ -2,3 +2,4 @@ export { type DecodedAudio, type DecodeOptions, decodeAudio, SAMPLE_RATE } from 
 export { AudioDecodeError } from './errors.ts';
 export { ffmpegPath } from './ffmpeg.ts';
 export { resample } from './resample.ts';
+export { finishWav, WAV_HEADER_BYTES, wavHeader } from './wav-writer.ts';

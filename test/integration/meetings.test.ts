@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMeetingsHandlers } from '../../electron/engine/app-api/meetings.ts';
 import type { MeetingEvent } from '../../electron/engine/contract/api.ts';
 import { importBundle } from '../../electron/engine/meetings/export.ts';
-import { TranscriptionQueue } from '../../electron/engine/meetings/queue.ts';
+import { LiveRecordings } from '../../electron/engine/meetings/live.ts';
+import { type TranscribeFn, TranscriptionQueue } from '../../electron/engine/meetings/queue.ts';
 import { openStore, type Store } from '../../electron/engine/store/store.ts';
 import { createSpeakerDiarizer } from '../../native/diarization/index.ts';
 import { createWhisperTranscriber } from '../../native/whisper/index.ts';
@@ -25,6 +26,8 @@ let store: Store;
 let queue: TranscriptionQueue;
 let fake: EngineOnFake;
 const whisper = createWhisperTranscriber({ modelsDir: join(repoRoot, 'test', 'fixtures'), threads: 1 });
+const transcribe: TranscribeFn = (request, signal) =>
+  whisper.transcribe({ ...request, model: 'whisper-tiny-random' }, signal);
 
 beforeAll(async () => {
   if (!existsSync(STANDUP))
@@ -33,7 +36,7 @@ beforeAll(async () => {
   store = openStore({ file: join(dir, 'switchboard.db') });
   queue = new TranscriptionQueue({
     meetings: store.meetings,
-    transcribe: (request, signal) => whisper.transcribe({ ...request, model: 'whisper-tiny-random' }, signal),
+    transcribe,
     audioDir: join(dir, 'audio'),
   });
   queue.start();
@@ -56,6 +59,7 @@ describe('meetings through the app API', () => {
     const api = createMeetingsHandlers({
       store,
       queue,
+      live: new LiveRecordings({ meetings: store.meetings, transcribe, queue, audioDir: join(dir, 'audio') }),
       chat: (request, options) => fake.engine.chat(request, options),
       chatTarget: (request, options) => fake.engine.chatTarget(request, options),
       diarizer: createSpeakerDiarizer({ modelsDir: join(dir, 'models', 'diarization') }),

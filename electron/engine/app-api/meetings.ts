@@ -9,7 +9,9 @@ import type {
   MeetingView,
   SummaryTemplateView,
 } from '../contract/api.ts';
+import { SwitchboardError } from '../contract/errors.ts';
 import { exportMeeting, importBundle, loadMeetingDocument } from '../meetings/export.ts';
+import type { LiveRecordings } from '../meetings/live.ts';
 import type { TranscriptionQueue } from '../meetings/queue.ts';
 import { findSpeakers, type SpeakerDiarizer } from '../meetings/speakers.ts';
 import { type ChatFn, type MeetingSummarizer, summarizeMeeting } from '../meetings/summarize.ts';
@@ -24,6 +26,8 @@ interface HandlerContext {
 export interface MeetingsApiDeps {
   store: Pick<Store, 'meetings' | 'templates'>;
   queue: TranscriptionQueue;
+  /** Meetings being recorded live. */
+  live: LiveRecordings;
   /** The Engine's chat, for summaries (profile `summarize`, local first). */
   chat: ChatFn;
   /** The file an upload id names (server/uploads.ts resolveUpload, bound to the uploads folder). */
@@ -39,6 +43,19 @@ export interface MeetingsApiDeps {
 function withoutTemplate(summary: MeetingSummaryText & { template?: string }): MeetingSummaryText {
   const { template: _template, ...text } = summary;
   return text;
+}
+
+/** 16-bit samples from their base64 (a copy: Int16Array needs an aligned buffer). */
+function pcmOf(base64: string): Int16Array {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.length % 2 !== 0) {
+    throw new SwitchboardError('INVALID_REQUEST', 'pcm: send whole 16-bit samples (an even number of bytes)', {
+      retryable: false,
+    });
+  }
+  const samples = new Int16Array(bytes.length / 2);
+  new Uint8Array(samples.buffer).set(bytes);
+  return samples;
 }
 
 /** Handlers for meetings.* (contract/api.ts): transcription jobs, transcripts, summaries, exports. */
@@ -64,6 +81,7 @@ export function createMeetingsHandlers(deps: MeetingsApiDeps) {
       toMeetingSummary(store.meetings.update(input.id, { title: input.title })),
 
     'meetings.delete': async (input: Input<'meetings.delete'>): Promise<{ ok: true }> => {
+      await deps.live.discard(input.id);
       await queue.remove(input.id);
       return { ok: true };
     },
@@ -76,7 +94,17 @@ export function createMeetingsHandlers(deps: MeetingsApiDeps) {
     'meetings.watch': (input: Input<'meetings.watch'>, ctx: HandlerContext): AsyncIterable<MeetingEvent> =>
       queue.watch(input.id, ctx.signal),
 
-    'meetings.cancel': async (input: Input<'meetings.cancel'>): Promise<MeetingSummary> => queue.cancel(input.id),
+    'meetings.record': async (input: Input<'meetings.record'>): Promise<MeetingSummary> => deps.live.start(input),
+
+    'meetings.recordAudio': async (input: Input<'meetings.recordAudio'>): Promise<{ seconds: number }> =>
+      deps.live.append(input.id, input.seq, pcmOf(input.pcm)),
+
+    'meetings.stopRecording': async (input: Input<'meetings.stopRecording'>): Promise<MeetingSummary> =>
+      deps.live.stop(input.id, { refine: input.refine }),
+
+    // Cancelling a recording stops it where it is, without the final pass.
+    'meetings.cancel': async (input: Input<'meetings.cancel'>): Promise<MeetingSummary> =>
+      deps.live.isRecording(input.id) ? deps.live.stop(input.id, { refine: false }) : queue.cancel(input.id),
 
     'meetings.retry': async (input: Input<'meetings.retry'>): Promise<MeetingSummary> => queue.retry(input.id),
 

@@ -290,6 +290,25 @@ export const apiInputs = {
     language: z.string().max(10).optional(),
   }),
   'meetings.watch': z.object({ id }),
+  // Live recording: start, then the audio in order as it is captured, then stop (see MeetingsApi docs).
+  'meetings.record': z.object({
+    title: z.string().max(200).optional(),
+    language: z.string().max(10).optional(),
+    /** 1: microphone; 2: microphone ("me") and system audio ("them"), interleaved in that order. */
+    channels: z.union([z.literal(1), z.literal(2)]).optional(),
+  }),
+  'meetings.recordAudio': z.object({
+    id,
+    /** The chunk's number, from 0: a chunk sent twice is written once, a gap is refused. */
+    seq: z.number().int().nonnegative(),
+    /** Base64 of little-endian 16-bit PCM at 16 kHz, channels interleaved. */
+    pcm: z.string().max(4_000_000),
+  }),
+  'meetings.stopRecording': z.object({
+    id,
+    /** Run the final pass over the whole recording (default true). */
+    refine: z.boolean().optional(),
+  }),
   'meetings.cancel': z.object({ id }),
   /** Queues a cancelled, failed or interrupted transcription again; it continues after its last segment. */
   'meetings.retry': z.object({ id }),
@@ -371,6 +390,9 @@ export interface ApiCallOutputs {
   'meetings.rename': MeetingSummary;
   'meetings.delete': { ok: true };
   'meetings.transcribe': MeetingSummary;
+  'meetings.record': MeetingSummary;
+  'meetings.recordAudio': { seconds: number };
+  'meetings.stopRecording': MeetingSummary;
   'meetings.cancel': MeetingSummary;
   'meetings.retry': MeetingSummary;
   'meetings.import': MeetingSummary;

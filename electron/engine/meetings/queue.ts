@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { finishWav } from '../../../native/audio/index.ts';
 import type { MeetingEvent, MeetingStatus, MeetingSummary } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
-import type { TranscriptionEvent, TranscriptionRequest } from '../contract/transcription.ts';
+import type { TranscriptionEvent, TranscriptionRequest, TranscriptSegment } from '../contract/transcription.ts';
 import type { EngineTranscriptionEvent, RequestOptions } from '../engine.ts';
 import { type MeetingRecord, type MeetingRepository, toMeetingSummary } from '../store/meetings.ts';
 import { asSwitchboardError } from './errors.ts';
+import { refineTranscript } from './refine.ts';
 
 /** The engine's transcribe filtered to data events, or a local transcriber's. */
 export type TranscribeFn = (request: TranscriptionRequest, signal: AbortSignal) => AsyncIterable<TranscriptionEvent>;
@@ -79,6 +81,8 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
   private readonly onInterrupted: 'resume' | 'mark';
   private readonly adoptStoredJobs: boolean;
   private readonly ownJobs = new Set<string>();
+  /** Jobs that are a final pass over a live recording (see refine()), not a transcription from the start. */
+  private readonly refining = new Set<string>();
   private readonly running = new Map<string, RunningJob>();
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -109,10 +113,16 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
    * Finds jobs whose process died mid-transcription (killed, crashed, the machine went down): a queue
    * that runs stored jobs and resumes queues them again; otherwise they become `interrupted`, their
    * transcript so far kept, until someone resumes them. Jobs another live process runs are left alone.
+   * A live recording whose recorder died keeps its audio up to the crash: its file is finished, and the
+   * rest of it transcribed like any interrupted job.
    */
   recover(): void {
     for (const meeting of this.meetings.withStatus('running')) {
       if (this.running.has(meeting.id) || runnerIsAlive(meeting.runnerPid)) continue;
+      if (meeting.recording) {
+        const file = this.audioPathOf(meeting.id);
+        this.meetings.update(meeting.id, { recording: false, durationSeconds: file ? finishWav(file) : null });
+      }
       if (this.adoptStoredJobs && this.onInterrupted === 'resume') this.setStatus(meeting.id, { status: 'queued' });
       else {
         const kept = this.meetings.lastSegment(meeting.id);
@@ -167,6 +177,29 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
     this.ownJobs.add(id);
     this.pump();
     return toMeetingSummary(queued);
+  }
+
+  /** Sends an event to everyone watching the meeting (a live recording's segments and status). */
+  publish(meetingId: string, event: MeetingEvent): void {
+    this.emit('event', meetingId, event);
+  }
+
+  /**
+   * Queues the final pass over a finished live recording: the whole file is transcribed again, with the
+   * context of whole windows, and replaces the live transcript wherever the model is more confident (see
+   * refineTranscript). Interrupted, it is not redone: the live transcript stays.
+   */
+  refine(id: string): MeetingSummary {
+    this.refining.add(id);
+    this.ownJobs.add(id);
+    const queued = this.setStatus(id, { status: 'queued', progress: 0 });
+    this.pump();
+    return toMeetingSummary(queued);
+  }
+
+  /** Marks a meeting done without another pass (a live recording whose transcript is final). */
+  finish(id: string, patch: { durationSeconds?: number | null } = {}): MeetingSummary {
+    return toMeetingSummary(this.setStatus(id, { status: 'done', progress: 1, ...patch }));
   }
 
   /** Stops a queued or running job; its transcript so far is kept. Resolves once it has stopped. */
@@ -272,47 +305,62 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
     const meeting = this.meetings.claim(queued.id, process.pid);
     if (!meeting) return;
     this.emitStatus(meeting);
-    const startAt = this.meetings.lastSegment(meeting.id)?.end;
+    const refining = this.refining.delete(meeting.id);
     const started = performance.now();
     let firstFraction: number | undefined;
     let storedProgress = meeting.progress;
     let progress = meeting.progress;
+    // A call recorded as two channels is transcribed one channel at a time, each segment tagged with its side.
+    const channels = meeting.channels ?? [undefined];
+    const finalPass: Omit<TranscriptSegment, 'index'>[] = [];
     let finished: Extract<TranscriptionEvent, { type: 'done' }> | undefined;
     try {
       if (!meeting.audioFile)
         throw new SwitchboardError('AUDIO_INVALID', 'the meeting has no audio file to transcribe');
-      const request: TranscriptionRequest = { filePath: join(this.audioDir, meeting.audioFile) };
-      if (meeting.language) request.language = meeting.language;
-      if (startAt !== undefined) request.startAt = startAt;
-      for await (const event of this.transcribe(request, job.controller.signal)) {
-        if (event.type === 'progress') {
-          progress = Math.min(1, Math.max(0, event.fraction));
-          firstFraction ??= progress;
-          const done = progress - firstFraction;
-          const elapsed = (performance.now() - started) / 1000;
-          const etaSeconds = done > 0 ? (elapsed * (1 - progress)) / done : null;
-          if (progress - storedProgress >= PROGRESS_WRITE_STEP) {
-            this.meetings.update(meeting.id, { progress });
+      for (const [c, channel] of channels.entries()) {
+        const startAt = refining ? undefined : this.meetings.lastSegment(meeting.id, channel)?.end;
+        const request: TranscriptionRequest = { filePath: join(this.audioDir, meeting.audioFile) };
+        if (meeting.language) request.language = meeting.language;
+        if (startAt !== undefined) request.startAt = startAt;
+        if (channel) request.channel = c;
+        finished = undefined;
+        for await (const event of this.transcribe(request, job.controller.signal)) {
+          if (event.type === 'progress') {
+            progress = Math.min(1, Math.max(0, (c + event.fraction) / channels.length));
+            firstFraction ??= progress;
+            const done = progress - firstFraction;
+            const elapsed = (performance.now() - started) / 1000;
+            const etaSeconds = done > 0 ? (elapsed * (1 - progress)) / done : null;
+            if (progress - storedProgress >= PROGRESS_WRITE_STEP) {
+              this.meetings.update(meeting.id, { progress });
+              storedProgress = progress;
+            }
+            this.emit('event', meeting.id, { type: 'progress', fraction: progress, etaSeconds });
+          } else if (event.type === 'segment') {
+            // A resumed transcriber may repeat the segment it restarted inside; the stored one wins.
+            if (startAt !== undefined && event.segment.end <= startAt) continue;
+            const { index: _index, ...segment } = event.segment;
+            if (channel) segment.channel = channel;
+            if (refining) {
+              finalPass.push(segment);
+              continue;
+            }
+            const stored = this.meetings.appendSegment(meeting.id, segment, progress);
             storedProgress = progress;
-          }
-          this.emit('event', meeting.id, { type: 'progress', fraction: progress, etaSeconds });
-        } else if (event.type === 'segment') {
-          // A resumed transcriber may repeat the segment it restarted inside; the stored one wins.
-          if (startAt !== undefined && event.segment.end <= startAt) continue;
-          const { index: _index, ...segment } = event.segment;
-          const stored = this.meetings.appendSegment(meeting.id, segment, progress);
-          storedProgress = progress;
-          this.emit('event', meeting.id, { type: 'segment', segment: stored });
-        } else finished = event;
+            this.emit('event', meeting.id, { type: 'segment', segment: stored });
+          } else finished = event;
+        }
+        // Read to the end rather than stopping at 'done': a transcription left unread counts as cancelled
+        // in usage, and a finished one is a success.
+        if (!finished) throw new SwitchboardError('BAD_RESPONSE', 'the transcriber stopped without finishing the file');
       }
-      // Read to the end rather than stopping at 'done': a transcription left unread counts as cancelled
-      // in usage, and a finished one is a success.
-      if (!finished) throw new SwitchboardError('BAD_RESPONSE', 'the transcriber stopped without finishing the file');
+      if (refining)
+        this.meetings.replaceSegments(meeting.id, refineTranscript(this.meetings.segments(meeting.id), finalPass));
       this.setStatus(meeting.id, {
         status: 'done',
         progress: 1,
-        durationSeconds: finished.durationSeconds,
-        language: finished.language,
+        durationSeconds: finished!.durationSeconds,
+        language: meeting.language ?? finished!.language,
       });
     } catch (error) {
       if (job.stopReason === 'cancel') this.setStatus(meeting.id, { status: 'cancelled' });
