@@ -8,6 +8,7 @@ import { registerMeetingsCommand } from './commands/meetings.ts';
 import { registerModelsCommand } from './commands/models.ts';
 import { registerOpenCommand } from './commands/open.ts';
 import { registerProvidersCommand } from './commands/providers.ts';
+import { registerRecordCommand } from './commands/record.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerProvidersHealthCommand, registerProvidersStatsCommand } from './commands/stats.ts';
 import { registerTokenCommand } from './commands/token.ts';
@@ -31,14 +32,16 @@ export function buildProgram(): { program: Command; context: CliContext } {
   registerUsageCommand(program, context);
   registerModelsCommand(program, () => context.paths());
   registerMeetingsCommand(program, () => context.services());
-  registerTranscribeCommand(program, async () => {
+  const transcribeServices = async () => {
     const services = await context.services();
     return {
       store: services.store,
       transcribe: transcribeThrough(services.engine),
       audioDir: join(services.paths.dataDir, 'audio'),
     };
-  });
+  };
+  registerTranscribeCommand(program, transcribeServices);
+  registerRecordCommand(program, transcribeServices);
   registerServeCommand(program, context);
   registerOpenCommand(program, context);
   registerTokenCommand(program, context);

@@ -1,10 +1,11 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { jobError } from '../../meetings/errors.ts';
 import { exportMeeting, loadMeetingDocument } from '../../meetings/export.ts';
 import { type TranscribeFn, TranscriptionQueue } from '../../meetings/queue.ts';
 import type { Store } from '../../store/store.ts';
 import { parseExportFormat } from './meetings.ts';
+import { fileAtPace, recordLive } from './record.ts';
 
 /** What `transcribe` needs; the CLI context builds it on first use. */
 export interface TranscribeCliServices {
@@ -13,6 +14,15 @@ export interface TranscribeCliServices {
   transcribe: TranscribeFn;
   /** The data dir's audio folder. */
   audioDir: string;
+}
+
+interface TranscribeOptions {
+  format: string;
+  title?: string;
+  language?: string;
+  live?: boolean;
+  speed: string;
+  refine: boolean;
 }
 
 /**
@@ -26,9 +36,16 @@ export function registerTranscribeCommand(program: Command, services: () => Prom
     .argument('<file>', 'audio file (wav, mp3, m4a, ogg, webm, flac)')
     .option('--format <format>', 'txt|srt|vtt|json|md', 'txt')
     .option('--title <title>', 'meeting title (default: the file name)')
-    .option('--language <code>', 'spoken language, e.g. en')
-    .action(async (file: string, options: { format: string; title?: string; language?: string }) => {
+    .option('--language <code>', 'spoken language, e.g. en (default: detected by a multilingual model)')
+    .option('--live', 'feed the file at real-time pace as a live recording: segments print as they are spoken')
+    .option('--speed <x>', 'with --live: this many times real time', '1')
+    .option('--no-refine', 'with --live: keep the live transcript; skip the final pass')
+    .action(async (file: string, options: TranscribeOptions) => {
       const format = parseExportFormat(options.format);
+      if (options.live) {
+        const source = await fileAtPace(file, Number(options.speed));
+        return recordLive(await services(), source, { ...options, title: options.title ?? basename(file) });
+      }
       const { store, transcribe, audioDir } = await services();
       // Only this file: jobs the app left queued stay the app's.
       const queue = new TranscriptionQueue({ meetings: store.meetings, transcribe, audioDir, adoptStoredJobs: false });
