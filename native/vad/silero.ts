@@ -26,6 +26,8 @@ export class VoiceActivityDetector {
   private readonly segmenter: SpeechSegmenter;
   private readonly pending = new Float32Array(FRAME_SAMPLES);
   private pendingLength = 0;
+  /** Samples pushed so far: the last utterance ends within them, however the last frame was padded. */
+  private samples = 0;
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(model: SileroVad, options: SegmenterOptions) {
@@ -64,7 +66,8 @@ export class VoiceActivityDetector {
         this.pendingLength = 0;
         spans.push(...this.segmenter.push(await this.model.processChunk(this.pending, VAD_SAMPLE_RATE)));
       }
-      return [...spans, ...this.segmenter.flush()];
+      const end = Math.round((this.samples / VAD_SAMPLE_RATE) * 1000) / 1000;
+      return [...spans, ...this.segmenter.flush()].map((span) => ({ start: span.start, end: Math.min(span.end, end) }));
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -76,6 +79,7 @@ export class VoiceActivityDetector {
   }
 
   private async consume(samples: Float32Array): Promise<Span[]> {
+    this.samples += samples.length;
     const spans: Span[] = [];
     let offset = 0;
     if (this.pendingLength > 0) {
