@@ -165,6 +165,8 @@ export interface RunningApp {
   origin: string;
   output(): string;
   stop(): Promise<void>;
+  /** kill -9: the server dies mid-work, as in a crash. */
+  kill(): Promise<void>;
 }
 
 const CLI = join(repoRoot, 'bin', 'switchboard.mjs');
@@ -252,6 +254,12 @@ export async function startApp(workspace: Workspace): Promise<RunningApp> {
     origin: new URL(loginUrl).origin,
     output: () => output,
     stop: () => stopChild(child),
+    kill: () => {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+      child.kill('SIGKILL');
+      return exited;
+    },
   };
 }
 

@@ -9,6 +9,7 @@ import { LiveRecordings } from '../../electron/engine/meetings/live.ts';
 import { type TranscribeFn, TranscriptionQueue } from '../../electron/engine/meetings/queue.ts';
 import { openStore, type Store } from '../../electron/engine/store/store.ts';
 import { decodeAudio } from '../../native/audio/index.ts';
+import { createSpeakerDiarizer } from '../../native/diarization/index.ts';
 import { createWhisperTranscriber } from '../../native/whisper/index.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -76,6 +77,10 @@ function newStack(): void {
     chat: () => {
       throw new Error('no summaries here');
     },
+    chatTarget: () => {
+      throw new Error('no summaries here');
+    },
+    diarizer: createSpeakerDiarizer({ modelsDir: join(dir, 'models', 'diarization') }),
     resolveUpload: () => {
       throw new Error('no uploads here');
     },

@@ -7,13 +7,23 @@ import type {
   SummaryTemplateView,
 } from '../../../electron/engine/contract/api.ts';
 import type { TranscriptSegment } from '../../../electron/engine/contract/transcription.ts';
-import { api } from '../api/client.ts';
+import { api, isDesktop } from '../api/client.ts';
 import { downloadText } from '../lib/download.ts';
 import { type ShownError, toShownError } from '../lib/errors.ts';
+import { CaptureError, type LiveCapture, pcmBase64, startCapture } from '../lib/live-capture.ts';
 
 export interface JobProgress {
   fraction: number;
   etaSeconds: number | null;
+}
+
+/** The recording this window is making: its meeting, when it started, and what has reached the engine. */
+export interface ActiveRecording {
+  id: string;
+  startedAt: number;
+  channels: 1 | 2;
+  /** Seconds of audio stored so far. */
+  storedSeconds: number;
 }
 
 interface MeetingsState {
@@ -24,6 +34,9 @@ interface MeetingsState {
   progress: JobProgress | null;
   /** A file on its way to the engine (upload, then the job is queued). */
   uploading: string | null;
+  recording: ActiveRecording | null;
+  /** Why the last recording could not start or stopped early. */
+  recordingError: string | null;
   summarizing: boolean;
   searchQuery: string;
   searchHits: SearchHit[] | null;
@@ -33,6 +46,9 @@ interface MeetingsState {
   load(): Promise<void>;
   open(id: string | null, seekTo?: number): Promise<void>;
   transcribe(file: Blob, filename: string, title?: string): Promise<void>;
+  /** Records live: the meeting opens at once and its transcript grows as people speak. */
+  startRecording(options: { call: boolean }): Promise<void>;
+  stopRecording(): Promise<void>;
   rename(id: string, title: string): Promise<void>;
   remove(id: string): Promise<void>;
   cancel(id: string): Promise<void>;
@@ -57,6 +73,9 @@ interface MeetingsState {
 }
 
 let watching: AbortController | null = null;
+let capture: LiveCapture | null = null;
+/** Whether every captured chunk has reached the engine (the recording's sender is idle). */
+let chunksSent: () => boolean = () => true;
 
 function upsert(list: MeetingSummary[], meeting: MeetingSummary): MeetingSummary[] {
   const others = list.filter((m) => m.id !== meeting.id);
@@ -122,6 +141,8 @@ export const useMeetings = create<MeetingsState>((set, get) => {
     active: null,
     progress: null,
     uploading: null,
+    recording: null,
+    recordingError: null,
     summarizing: false,
     findingSpeakers: false,
     templates: [],
@@ -161,6 +182,93 @@ export const useMeetings = create<MeetingsState>((set, get) => {
         set({ error: toShownError(error) });
       } finally {
         set({ uploading: null });
+      }
+    },
+
+    async startRecording({ call }) {
+      if (get().recording) return;
+      set({ recordingError: null, error: null });
+      // Chunks go to the engine one call at a time, in order; ones captured meanwhile wait and go together.
+      const queue: Int16Array[] = [];
+      let sending = false;
+      let seq = 0;
+      let meetingId: string | null = null;
+      let failed = false;
+      const send = async () => {
+        if (sending || failed || !meetingId) return;
+        sending = true;
+        try {
+          while (queue.length > 0) {
+            const batch = queue.splice(0, queue.length);
+            const pcm = new Int16Array(batch.reduce((n, chunk) => n + chunk.length, 0));
+            let at = 0;
+            for (const chunk of batch) {
+              pcm.set(chunk, at);
+              at += chunk.length;
+            }
+            const { seconds } = await api.call('meetings.recordAudio', { id: meetingId, seq, pcm: pcmBase64(pcm) });
+            seq++;
+            set((state) => (state.recording ? { recording: { ...state.recording, storedSeconds: seconds } } : {}));
+          }
+        } catch (error) {
+          // The engine stopped taking audio (it was restarted, say): what it stored is kept and transcribed.
+          failed = true;
+          capture?.stop();
+          capture = null;
+          const stored = get().recording?.storedSeconds ?? 0;
+          set({
+            recording: null,
+            recordingError: `The recording stopped: ${toShownError(error).message} What was recorded up to ${Math.floor(stored / 60)}:${String(Math.floor(stored % 60)).padStart(2, '0')} is kept.`,
+          });
+        } finally {
+          sending = false;
+        }
+        if (queue.length > 0 && !failed) void send();
+      };
+      chunksSent = () => failed || (!sending && queue.length === 0);
+      try {
+        capture = await startCapture({
+          call,
+          desktop: isDesktop,
+          onChunk: (pcm) => {
+            queue.push(pcm);
+            void send();
+          },
+        });
+        const meeting = await api.call('meetings.record', { channels: capture.channels });
+        meetingId = meeting.id;
+        set((state) => ({
+          meetings: upsert(state.meetings, meeting),
+          recording: { id: meeting.id, startedAt: Date.now(), channels: capture!.channels, storedSeconds: 0 },
+        }));
+        void send();
+        await get().open(meeting.id);
+      } catch (error) {
+        capture?.stop();
+        capture = null;
+        set({ recordingError: error instanceof CaptureError ? error.message : toShownError(error).message });
+      }
+    },
+
+    async stopRecording() {
+      const recording = get().recording;
+      if (!recording) return;
+      capture?.stop();
+      capture = null;
+      // Let the last chunks reach the engine before it closes the file.
+      const deadline = Date.now() + 5_000;
+      while (Date.now() < deadline && get().recording && !chunksSent()) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      set({ recording: null });
+      try {
+        const meeting = await api.call('meetings.stopRecording', { id: recording.id });
+        set((state) => ({
+          meetings: upsert(state.meetings, meeting),
+          active: state.active?.id === meeting.id ? { ...state.active, ...meeting } : state.active,
+        }));
+      } catch (error) {
+        set({ error: toShownError(error) });
       }
     },
 

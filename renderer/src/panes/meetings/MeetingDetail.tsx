@@ -5,6 +5,7 @@ import { formatClock, formatDate, formatEta } from '../../lib/format.ts';
 import { useMeetings } from '../../stores/meetings.ts';
 import { InlineEdit } from './InlineEdit.tsx';
 import { Speakers } from './Speakers.tsx';
+import { RecordingBar } from './Recorder.tsx';
 import { SummaryPanel } from './SummaryPanel.tsx';
 import { Transcript } from './Transcript.tsx';
 
@@ -34,11 +35,12 @@ function EditableTitle({ meeting }: { meeting: MeetingView }) {
 }
 
 export function MeetingDetail({ meeting }: { meeting: MeetingView }) {
-  const { progress, cancel, retry, exportAs, remove, seekTo, consumeSeek } = useMeetings();
+  const { progress, cancel, retry, exportAs, remove, seekTo, consumeSeek, recording, recordingError } = useMeetings();
   const player = useRef<HTMLAudioElement>(null);
   // -1 until the player reports a time: no segment is marked as playing before anything played.
   const [currentTime, setCurrentTime] = useState(-1);
   const running = meeting.status === 'queued' || meeting.status === 'running';
+  const recordingHere = recording?.id === meeting.id;
 
   const seek = (seconds: number) => {
     const audio = player.current;
@@ -67,11 +69,20 @@ export function MeetingDetail({ meeting }: { meeting: MeetingView }) {
             </>
           )}
           {meeting.language && ` · ${meeting.language}`} ·{' '}
-          <span className={`status status-${meeting.status}`}>{meeting.status}</span>
+          <span className={`status status-${meeting.recording ? 'recording' : meeting.status}`}>
+            {meeting.recording ? 'recording' : meeting.status}
+          </span>
+          {meeting.channels && ' · me and them'}
         </div>
       </header>
 
-      {running && (
+      {recordingHere && <RecordingBar />}
+      {recordingError && (
+        <p className="error-text" role="alert">
+          {recordingError}
+        </p>
+      )}
+      {running && !meeting.recording && (
         <div className="job">
           <ProgressBar
             label={meeting.status === 'queued' ? 'Waiting to transcribe' : 'Transcribing'}
@@ -105,7 +116,7 @@ export function MeetingDetail({ meeting }: { meeting: MeetingView }) {
         </div>
       )}
 
-      {meeting.audioUrl && (
+      {meeting.audioUrl && !meeting.recording && (
         // biome-ignore lint/a11y/useMediaCaption: the transcript below is the caption, with click-to-seek
         <audio
           ref={player}

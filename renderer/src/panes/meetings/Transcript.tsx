@@ -1,7 +1,36 @@
 import type { TranscriptSegment } from '../../../../electron/engine/contract/transcription.ts';
 import { formatClock } from '../../lib/format.ts';
 
-/** The transcript, one line per segment; a timestamp plays the audio from there. */
+/** A segment's words, each one a place to play from; the one playing is marked. */
+function Words({
+  segment,
+  currentTime,
+  onSeek,
+}: {
+  segment: TranscriptSegment;
+  currentTime: number;
+  onSeek: (seconds: number) => void;
+}) {
+  if (!segment.words?.length) return <span className="segment-text">{segment.text.trim()}</span>;
+  return (
+    <span className="segment-text">
+      {segment.words.map((word, i) => (
+        <button
+          // biome-ignore lint/suspicious/noArrayIndexKey: a segment's words never move
+          key={i}
+          type="button"
+          className={currentTime >= word.start && currentTime < word.end ? 'word playing' : 'word'}
+          title={`Play from ${formatClock(word.start)}`}
+          onClick={() => onSeek(word.start)}
+        >
+          {word.word}
+        </button>
+      ))}
+    </span>
+  );
+}
+
+/** The transcript, one line per segment; a timestamp (or a word) plays the audio from there. */
 export function Transcript({
   segments,
   currentTime,
@@ -32,8 +61,9 @@ export function Transcript({
                 >
                   {formatClock(segment.start)}
                 </button>
+                {segment.channel && <span className={`channel channel-${segment.channel}`}>{segment.channel}</span>}
                 {segment.speaker && <span className="speaker">{segment.speaker}</span>}
-                <span className="segment-text">{segment.text.trim()}</span>
+                <Words segment={segment} currentTime={currentTime} onSeek={onSeek} />
               </li>
             );
           })}
