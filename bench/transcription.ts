@@ -11,22 +11,19 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoTokenizer, env } from '@huggingface/transformers';
-import { availableDtypes, createWhisperTranscriber, type Quantization } from '../native/whisper/index.ts';
-import { generateWhisperModel } from '../scripts/whisper-onnx/generate.ts';
+import { createWhisperTranscriber, type Quantization } from '../native/whisper/index.ts';
+import { writeResultsSection } from './results.ts';
+import { DTYPE, ensureTinyModel, MODEL, modelsDir } from './whisper-model.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
 const shared = path.resolve(repoRoot, '..', 'shared');
-const modelsDir = path.join(here, '.cache');
-const MODEL = 'whisper-tiny-random';
 const FILES = ['jfk.wav', 'standup.wav'];
 const QUANTIZATIONS: Quantization[] = ['8bit', '4bit', '16bit'];
-const DTYPE = { '8bit': 'q8', '4bit': 'q4', '16bit': 'fp16' } as const;
 const THREADS = os.cpus().length;
 const RUNS = 3;
 
@@ -95,14 +92,6 @@ async function measure(quantization: Quantization): Promise<RunResult> {
   return { quantization, loadSeconds, files, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
 }
 
-async function ensureModel(): Promise<void> {
-  const dir = path.join(modelsDir, MODEL);
-  const present = await availableDtypes(dir);
-  if (Object.values(DTYPE).every((dtype) => present.includes(dtype))) return;
-  console.log(`generating whisper-tiny-sized random model into ${dir} …`);
-  await generateWhisperModel({ size: 'tiny', out: dir, dtypes: Object.values(DTYPE) });
-}
-
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -151,17 +140,6 @@ function report(results: RunResult[], loadAverage: number[]): string {
   return lines.join('\n');
 }
 
-/** Replaces this benchmark's own `## Transcription` section of RESULTS.md (or appends it), leaving the rest. */
-async function writeSection(section: string): Promise<void> {
-  const file = path.join(here, 'RESULTS.md');
-  const current = existsSync(file) ? await readFile(file, 'utf8') : '# Benchmark results\n';
-  const start = current.indexOf('## Transcription\n');
-  const next = start === -1 ? -1 : current.indexOf('\n## ', start + 1);
-  const before = start === -1 ? `${current.trimEnd()}\n\n` : current.slice(0, start);
-  const after = next === -1 ? '' : `\n${current.slice(next + 1)}`;
-  await writeFile(file, `${before}${section.trimEnd()}\n${after}`);
-}
-
 const runArg = process.argv.indexOf('--run');
 if (runArg !== -1) {
   console.log(JSON.stringify(await measure(process.argv[runArg + 1] as Quantization)));
@@ -171,7 +149,7 @@ if (runArg !== -1) {
       throw new Error(`${file} missing: it comes with ../shared/audio`);
   }
   const loadAverage = os.loadavg();
-  await ensureModel();
+  await ensureTinyModel();
   const results: RunResult[] = [];
   for (const quantization of QUANTIZATIONS) {
     console.log(`measuring ${quantization} …`);
@@ -183,5 +161,5 @@ if (runArg !== -1) {
   }
   const section = report(results, loadAverage);
   console.log(section);
-  await writeSection(section);
+  await writeResultsSection('Transcription', section);
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, Menu, nativeTheme, session, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, desktopCapturer, Menu, nativeTheme, session, shell, type WebContents } from 'electron';
 import { createAppServices } from '../engine/bootstrap.ts';
 import { resolvePaths } from '../engine/config/paths.ts';
 import { fileKeyProvider } from '../engine/store/secrets.ts';
@@ -7,7 +7,7 @@ import { APP_ENTRY_URL, isAppUrl, isExternalWebUrl, meetingAudioUrl } from './ap
 import { buildContentSecurityPolicy } from './csp.ts';
 import { registerIpc } from './ipc.ts';
 import { buildMenuTemplate } from './menu.ts';
-import { isPermissionAllowed } from './permissions.ts';
+import { displayCaptureFor, isPermissionAllowed } from './permissions.ts';
 import { registerAppScheme, serveAppProtocol } from './protocol.ts';
 import { safeStorageAvailable, safeStorageKeyWrapper } from './safe-storage-key.ts';
 import { createUploadSaver } from './uploads.ts';
@@ -34,6 +34,15 @@ function lockDownSession(): void {
   ses.setPermissionCheckHandler((_webContents, permission, requestingOrigin) =>
     isPermissionAllowed({ permission, requestingUrl: requestingOrigin }, isOwnUrl),
   );
+  // Recording the other side of a call: getDisplayMedia answered with the system's audio (loopback).
+  ses.setDisplayMediaRequestHandler((request, callback) => {
+    const audio = displayCaptureFor(request.frame?.url ?? '', isOwnUrl);
+    if (!audio) return callback({});
+    void desktopCapturer.getSources({ types: ['screen'] }).then(
+      (sources) => callback(sources[0] ? { video: sources[0], audio } : {}),
+      () => callback({}),
+    );
+  });
 }
 
 function openExternally(url: string): void {

@@ -6,7 +6,7 @@ import {
   meetingIdFromMediaPath,
   rendererFileFor,
 } from '../../../electron/main/app-origin.ts';
-import { isPermissionAllowed } from '../../../electron/main/permissions.ts';
+import { displayCaptureFor, isPermissionAllowed } from '../../../electron/main/permissions.ts';
 
 describe('app origin', () => {
   it('recognises only the app’s own pages (and the dev server while developing)', () => {
@@ -72,5 +72,14 @@ describe('isPermissionAllowed', () => {
     expect(
       isPermissionAllowed({ permission: 'media', requestingUrl: 'https://evil.example/', mediaTypes: ['audio'] }, own),
     ).toBe(false);
+  });
+
+  it('answers a screen share from its own page with the system audio on Windows and macOS only', () => {
+    const own = (url: string) => isAppUrl(url);
+    expect(displayCaptureFor('app://switchboard/index.html', own, 'win32')).toBe('loopback');
+    expect(displayCaptureFor('app://switchboard/index.html', own, 'darwin')).toBe('loopback');
+    // Linux records the output's monitor source as an input instead; other pages get nothing.
+    expect(displayCaptureFor('app://switchboard/index.html', own, 'linux')).toBeUndefined();
+    expect(displayCaptureFor('https://evil.example/', own, 'win32')).toBeUndefined();
   });
 });
