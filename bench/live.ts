@@ -24,6 +24,7 @@ import { openStore } from '../electron/engine/store/store.ts';
 import { decodeAudio } from '../native/audio/index.ts';
 import { DEFAULT_SEGMENTER, detectSpeech, type Span } from '../native/vad/index.ts';
 import { createWhisperTranscriber } from '../native/whisper/index.ts';
+import { standupTurnPauses } from '../test/support/standup.ts';
 import { writeResultsSection } from './results.ts';
 import { ensureTinyModel, MODEL, modelsDir } from './whisper-model.ts';
 
@@ -41,21 +42,6 @@ const quantile = (values: number[], q: number) => {
 };
 
 // ---- voice activity ----------------------------------------------------------------------------
-
-/** Pauses between turns: standup.wav is synthetic, digitally quiet for over 0.8 s between lines. */
-function turnPauses(samples: Float32Array): Span[] {
-  const pauses: Span[] = [];
-  let quietFrom: number | undefined;
-  for (let i = 0; i <= samples.length; i++) {
-    if (i < samples.length && Math.abs(samples[i]!) < 0.001) quietFrom ??= i;
-    else if (quietFrom !== undefined) {
-      if (i - quietFrom >= 0.8 * RATE && quietFrom > 0 && i < samples.length)
-        pauses.push({ start: quietFrom / RATE, end: i / RATE });
-      quietFrom = undefined;
-    }
-  }
-  return pauses;
-}
 
 function sox(file: string, ...effects: string[]): string {
   execFileSync('sox', ['-n', '-r', String(RATE), '-c', '1', '-b', '16', file, ...effects]);
@@ -91,7 +77,7 @@ async function measureVad(scratch: string): Promise<string> {
   const turns = readFileSync(STANDUP.replace(/\.wav$/, '.txt'), 'utf8')
     .trim()
     .split('\n').length;
-  const pauses = turnPauses(standup);
+  const pauses = standupTurnPauses(standup);
   const { row: standupRow, spans } = await vadRow('standup.wav (speech, 7 turns)', standup);
   const gaps = spans.slice(1).map((s, i) => ({ start: spans[i]!.end, end: s.start }));
   const found = pauses.filter((p) => gaps.some((g) => g.start >= p.start - 0.3 && g.end <= p.end + 0.3)).length;

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../../../native/audio/index.ts';
 import { type Span, SpeechSegmenter } from '../../../../native/vad/segmenter.ts';
 import { detectSpeech, VAD_SAMPLE_RATE, VoiceActivityDetector } from '../../../../native/vad/silero.ts';
+import { standupTurnPauses } from '../../../support/standup.ts';
 
 const shared = path.resolve(import.meta.dirname, '..', '..', '..', '..', '..', 'shared');
 const standup = path.join(shared, 'audio', 'standup.wav');
@@ -17,29 +18,10 @@ beforeAll(async () => {
   samples = (await decodeAudio(standup)).samples;
 });
 
-/**
- * The pauses between turns, measured from the waveform itself: standup.wav is synthetic, and between
- * turns it is digitally quiet for over 0.8 s (pauses inside a turn are well under half a second).
- */
-function turnPauses(audio: Float32Array): Span[] {
-  const pauses: Span[] = [];
-  let quietFrom: number | undefined;
-  for (let i = 0; i <= audio.length; i++) {
-    if (i < audio.length && Math.abs(audio[i]!) < 0.001) quietFrom ??= i;
-    else if (quietFrom !== undefined) {
-      if (i - quietFrom >= 0.8 * VAD_SAMPLE_RATE && quietFrom > 0 && i < audio.length) {
-        pauses.push({ start: quietFrom / VAD_SAMPLE_RATE, end: i / VAD_SAMPLE_RATE });
-      }
-      quietFrom = undefined;
-    }
-  }
-  return pauses;
-}
-
 describe('Silero voice activity detection', () => {
   it('finds every turn of the stand-up: a cut inside each pause between turns, none across a turn', async () => {
     const turns = readFileSync(standupText, 'utf8').trim().split('\n').length;
-    const pauses = turnPauses(samples);
+    const pauses = standupTurnPauses(samples);
     expect(pauses).toHaveLength(turns - 1);
     const spans = await detectSpeech(samples);
     for (const pause of pauses) {
