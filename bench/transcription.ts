@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoTokenizer, env } from '@huggingface/transformers';
-import { createWhisperTranscriber, type Quantization } from '../native/whisper/index.ts';
+import { createWhisperTranscriber, type Quantization, type WhisperDevice } from '../native/whisper/index.ts';
 import { writeResultsSection } from './results.ts';
 import { DTYPE, ensureTinyModel, MODEL, modelsDir } from './whisper-model.ts';
 
@@ -25,6 +25,11 @@ const shared = path.resolve(repoRoot, '..', 'shared');
 const FILES = ['jfk.wav', 'standup.wav'];
 const QUANTIZATIONS: Quantization[] = ['8bit', '4bit', '16bit'];
 const THREADS = os.cpus().length;
+/** `--device cuda|dml|coreml|auto`: where Whisper should run (default the CPU); the report says where it did. */
+const deviceArg = process.argv.indexOf('--device');
+const DEVICE = (deviceArg === -1 ? 'cpu' : process.argv[deviceArg + 1]) as WhisperDevice;
+/** The CPU figures and a GPU run's each keep their own section of RESULTS.md. */
+const SECTION = DEVICE === 'cpu' ? 'Transcription' : `Transcription on ${DEVICE}`;
 const RUNS = 3;
 
 interface FileResult {
@@ -38,6 +43,9 @@ interface FileResult {
 }
 interface RunResult {
   quantization: Quantization;
+  /** Where it ran, and why not on the device asked for. */
+  device: string;
+  deviceNote?: string;
   loadSeconds: number;
   files: FileResult[];
   peakRssMiB: number;
@@ -45,7 +53,8 @@ interface RunResult {
 
 /** One quantization, in this process: load, then each file RUNS times. */
 async function measure(quantization: Quantization): Promise<RunResult> {
-  const transcriber = createWhisperTranscriber({ modelsDir, quantization, threads: THREADS });
+  const transcriber = createWhisperTranscriber({ modelsDir, quantization, threads: THREADS, device: DEVICE });
+  let ran: { device: string; deviceNote?: string } = { device: 'cpu' };
   env.allowRemoteModels = false;
   env.localModelPath = modelsDir;
   const tokenizer = await AutoTokenizer.from_pretrained(MODEL);
@@ -59,7 +68,10 @@ async function measure(quantization: Quantization): Promise<RunResult> {
       new AbortController().signal,
     )) {
       if (event.type === 'segment') texts.push(event.segment.text);
-      if (event.type === 'done') audioSeconds = event.durationSeconds;
+      if (event.type === 'done') {
+        audioSeconds = event.durationSeconds;
+        ran = { device: event.device ?? 'cpu', ...(event.deviceNote ? { deviceNote: event.deviceNote } : {}) };
+      }
     }
     const tokens = texts.reduce((sum, text) => sum + tokenizer.encode(text, { add_special_tokens: false }).length, 0);
     const cpu = process.cpuUsage(cpuStarted);
@@ -89,7 +101,7 @@ async function measure(quantization: Quantization): Promise<RunResult> {
   }
   await transcriber.close();
   const loadSeconds = Math.max(0, warmup.wallSeconds - median(files.find((f) => f.file === 'jfk.wav')!.wallSeconds));
-  return { quantization, loadSeconds, files, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+  return { quantization, ...ran, loadSeconds, files, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
 }
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
@@ -97,12 +109,14 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 function report(results: RunResult[], loadAverage: number[]): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const devices = [...new Set(results.map((r) => r.device))].join(', ');
+  const notes = [...new Set(results.flatMap((r) => (r.deviceNote ? [r.deviceNote] : [])))];
   const lines = [
-    '## Transcription',
+    `## ${SECTION}`,
     '',
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npx node bench/transcription.ts\` on ${cpu}, ` +
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npx node bench/transcription.ts${DEVICE === 'cpu' ? '' : ` --device ${DEVICE}`}\` on ${cpu}, ` +
       `${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ` +
-      `onnxruntime-node (CPU) via @huggingface/transformers 4, ${THREADS} intra-op threads. ` +
+      `onnxruntime-node (ran on: ${devices}${notes.length ? `; not on the device asked for: ${notes.join('; ')}` : ''}) via @huggingface/transformers 4, ${THREADS} intra-op threads. ` +
       `Load average when it started: ${loadAverage.map((l) => fmt(l)).join(' / ')} (the machine is shared with other jobs; ` +
       `medians of ${RUNS} runs after a warm-up run that loads the model).`,
     '',
@@ -153,13 +167,17 @@ if (runArg !== -1) {
   const results: RunResult[] = [];
   for (const quantization of QUANTIZATIONS) {
     console.log(`measuring ${quantization} …`);
-    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--run', quantization], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const out = execFileSync(
+      process.execPath,
+      [fileURLToPath(import.meta.url), '--run', quantization, '--device', DEVICE],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     results.push(JSON.parse(out.trim().split('\n').at(-1)!) as RunResult);
   }
   const section = report(results, loadAverage);
   console.log(section);
-  await writeResultsSection('Transcription', section);
+  await writeResultsSection(SECTION, section);
 }
