@@ -77,8 +77,20 @@ describe('recording from the microphone, transcribed live', () => {
     expect(duration).toBeGreaterThanOrEqual(elapsed - 1);
     expect(duration).toBeLessThanOrEqual(elapsed + 5);
     expect((await shownSegments(page)).length).toBeGreaterThan(0);
-    // The recording is the meeting's audio: the player is there once it is finished.
+    // The recording is the meeting's audio: the player is there once it is finished, and a word plays from
+    // where it was said.
     await page.getByLabel('Meeting audio').waitFor();
+    const word = page.locator('li.segment button.word').nth(3);
+    const wordAt = clock((await word.getAttribute('title')) ?? '');
+    await word.click();
+    await expect
+      .poll(() => page.getByLabel('Meeting audio').evaluate((audio) => (audio as HTMLAudioElement).currentTime), {
+        timeout: 10_000,
+      })
+      .toBeGreaterThanOrEqual(wordAt);
+    expect(
+      await page.getByLabel('Meeting audio').evaluate((audio) => (audio as HTMLAudioElement).currentTime),
+    ).toBeLessThan(wordAt + 2);
 
     await page.reload();
     await goToPane(page, 'Meetings');
