@@ -59,7 +59,7 @@ describe('recording from the microphone, transcribed live', () => {
 
     // The stand-up's first turn ends about 6 s in: its words appear while the microphone is still on.
     await expect
-      .poll(async () => (await shownSegments(page)).length, { timeout: 60_000, interval: 250 })
+      .poll(async () => (await shownSegments(page)).length, { timeout: 120_000, interval: 250 })
       .toBeGreaterThan(0);
     const stop = page.getByRole('button', { name: 'Stop' });
     expect(await stop.isVisible()).toBe(true);
@@ -104,7 +104,7 @@ describe('recording from the microphone, transcribed live', () => {
     const started = await startRecording(page);
     // Let it record for a while, with a segment or two stored.
     await expect
-      .poll(async () => (await shownSegments(page)).length, { timeout: 60_000, interval: 250 })
+      .poll(async () => (await shownSegments(page)).length, { timeout: 120_000, interval: 250 })
       .toBeGreaterThan(0);
     await page.waitForTimeout(Math.max(0, 12_000 - (Date.now() - started)));
     const seenBeforeKill = (await shownSegments(page)).length;
