@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import type { TranscriptSegment } from '../../electron/engine/contract/transcrip
 import { LiveRecordings } from '../../electron/engine/meetings/live.ts';
 import { type TranscribeFn, TranscriptionQueue } from '../../electron/engine/meetings/queue.ts';
 import { openStore, type Store } from '../../electron/engine/store/store.ts';
-import { decodeAudio } from '../../native/audio/index.ts';
+import { decodeAudio, wavHeader } from '../../native/audio/index.ts';
 import { createSpeakerDiarizer } from '../../native/diarization/index.ts';
 import { createWhisperTranscriber } from '../../native/whisper/index.ts';
 
@@ -183,10 +184,36 @@ describe('a live recording through the app API', () => {
     store.close();
     newStack();
     const { ended } = watch(meeting.id);
-    await queue.start();
+    queue.start();
     const done = await ended;
     expect(done).toMatchObject({ status: 'done', recording: false });
     expect(done.durationSeconds).toBe(10);
     expect(store.meetings.segments(meeting.id).at(-1)!.end).toBeGreaterThan(5);
+  }, 120_000);
+
+  it('a recording whose recorder was killed is finished and transcribed by the next start; a live one is left alone', async () => {
+    // What a kill -9 leaves: the meeting still "recording", its WAV header unfinished, its recorder gone.
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
+    const recorded = (id: string, runnerPid: number) => {
+      const audioFile = `${id}.wav`;
+      const samples = standup.subarray(0, 8 * 16000);
+      writeFileSync(
+        join(dir, 'audio', audioFile),
+        Buffer.concat([wavHeader(1, 16000), Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)]),
+      );
+      store.meetings.create({ id, title: id, audioFile, status: 'running', recording: true });
+      store.meetings.update(id, { runnerPid });
+    };
+    mkdirSync(join(dir, 'audio'), { recursive: true });
+    recorded('killed', dead);
+    // Recorded right now by another process (`switchboard record`, say): this test's parent.
+    recorded('still-recording', process.ppid);
+    await queue.close();
+    queue = new TranscriptionQueue({ meetings: store.meetings, transcribe, audioDir: join(dir, 'audio') });
+    const { ended } = watch('killed');
+    queue.start();
+    expect(await ended).toMatchObject({ status: 'done', recording: false, durationSeconds: 8 });
+    expect(store.meetings.segments('killed').length).toBeGreaterThan(0);
+    expect(store.meetings.get('still-recording')).toMatchObject({ status: 'running', recording: true });
   }, 120_000);
 });
