@@ -41,8 +41,9 @@ async function shownSegments(view: Page): Promise<{ at: number; text: string }[]
   return shown;
 }
 
-async function startRecording(view: Page): Promise<number> {
+async function startRecording(view: Page, options: { call?: boolean } = {}): Promise<number> {
   await goToPane(view, 'Meetings');
+  if (options.call) await view.getByRole('checkbox', { name: /Also record the other side of a call/ }).check();
   await view.getByRole('button', { name: 'Record from the microphone' }).click();
   const bar = view.getByRole('status').filter({ hasText: 'Recording' });
   await bar.waitFor({ timeout: 20_000 });
@@ -98,6 +99,24 @@ describe('recording from the microphone, transcribed live', () => {
     await listed.first().waitFor();
     expect(await listed.count()).toBe(1);
     expect(pageProblems(page)).toEqual([]);
+  }, 300_000);
+
+  it('records a call as two channels: the microphone is "me", the shared tab\'s audio "them"', async () => {
+    await page.goto(app.origin);
+    await startRecording(page, { call: true });
+    // Chromium's fake screen share comes with a fake audio track: the other side of the call.
+    expect(await page.locator('.meeting-header').innerText()).toContain('me and them');
+    expect(await page.getByRole('status').filter({ hasText: 'Recording' }).innerText()).toContain('me and them');
+    const sides = page.getByRole('region', { name: 'Transcript' }).locator('li.segment .channel');
+    await expect.poll(() => sides.count(), { timeout: 120_000, interval: 250 }).toBeGreaterThan(0);
+    expect(await sides.first().innerText()).toMatch(/^(me|them)$/i);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    const status = page.locator('.meeting-header .status');
+    await expect.poll(() => status.innerText(), { timeout: 120_000, interval: 500 }).toBe('done');
+    // Every line of the transcript says whose side it is from; the stand-up is on the microphone.
+    const rows = page.getByRole('region', { name: 'Transcript' }).locator('li.segment');
+    expect(await rows.count()).toBe(await sides.count());
+    expect((await sides.allInnerTexts()).map((side) => side.toLowerCase())).toContain('me');
   }, 300_000);
 
   it('keeps the audio up to the moment the server is killed (kill -9), and transcribes it after a restart', async () => {
