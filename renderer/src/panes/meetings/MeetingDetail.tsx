@@ -4,8 +4,8 @@ import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { formatClock, formatDate, formatEta } from '../../lib/format.ts';
 import { useMeetings } from '../../stores/meetings.ts';
 import { InlineEdit } from './InlineEdit.tsx';
-import { Speakers } from './Speakers.tsx';
 import { RecordingBar } from './Recorder.tsx';
+import { Speakers } from './Speakers.tsx';
 import { SummaryPanel } from './SummaryPanel.tsx';
 import { Transcript } from './Transcript.tsx';
 
