@@ -5,6 +5,7 @@ import { resolvePaths } from '../engine/config/paths.ts';
 import { fileKeyProvider } from '../engine/store/secrets.ts';
 import { APP_ENTRY_URL, isAppUrl, isExternalWebUrl, meetingAudioUrl } from './app-origin.ts';
 import { buildContentSecurityPolicy } from './csp.ts';
+import { startDesktopLog } from './desktop-log.ts';
 import { registerIpc } from './ipc.ts';
 import { buildMenuTemplate } from './menu.ts';
 import { displayCaptureFor, isPermissionAllowed } from './permissions.ts';
@@ -85,6 +86,10 @@ function createMainWindow(): BrowserWindow {
 async function start(): Promise<void> {
   await app.whenReady();
   const paths = resolvePaths();
+  const log = startDesktopLog(paths.dataDir);
+  log.info(
+    `Switchboard ${app.getVersion()} starting (Electron ${process.versions.electron}, data in ${paths.dataDir})`,
+  );
   const services = await createAppServices(paths, {
     watchConfig: true,
     runQueue: true,
@@ -121,7 +126,11 @@ async function start(): Promise<void> {
     closing = true;
     event.preventDefault();
     // Stop llama/whisper workers and flush the database before the process goes.
-    void services.close().finally(() => app.quit());
+    log.info('Switchboard quitting');
+    void services
+      .close()
+      .catch((error: unknown) => log.error('closing the engine failed:', error))
+      .finally(() => app.quit());
   });
 }
 
@@ -139,6 +148,7 @@ if (!app.requestSingleInstanceLock()) {
     if (process.platform !== 'darwin') app.quit();
   });
   start().catch((error: unknown) => {
+    // The log may not be open yet (the data dir is what failed): the console always is.
     console.error('Switchboard could not start:', error instanceof Error ? error.message : error);
     app.exit(1);
   });

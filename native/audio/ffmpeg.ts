@@ -2,15 +2,17 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { AudioDecodeError } from './errors.ts';
 
-const require = createRequire(import.meta.url);
+// Not named `require`: the desktop bundle declares one of its own in the same scope.
+const requireHere = createRequire(import.meta.url);
 
 /**
  * The static ffmpeg that ships inside npm (@ffmpeg-installer/ffmpeg) when it is installed for this platform,
- * otherwise `ffmpeg` from PATH.
+ * otherwise `ffmpeg` from PATH. In the packed desktop app the binary lies beside the asar archive, not in it.
  */
 export function ffmpegPath(): string {
   try {
-    return (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+    const path = (requireHere('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+    return path.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
   } catch {
     return 'ffmpeg';
   }

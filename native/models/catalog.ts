@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import shippedCatalogJson from '../../resources/model-catalog.json' with { type: 'json' };
 import { LocalModelError } from './errors.ts';
 
 const positiveBytes = z.number().int().positive();
@@ -127,10 +127,17 @@ export function parseQuantizationPreference(value: string | undefined): Quantiza
   );
 }
 
-export const DEFAULT_CATALOG_PATH = fileURLToPath(new URL('../../resources/model-catalog.json', import.meta.url));
+/**
+ * The catalog the app ships, a JSON module: bundled into the desktop app's code (a file path next to
+ * the sources would not exist in the packed app).
+ */
+export function shippedCatalog(): ModelCatalog {
+  return parseCatalog(shippedCatalogJson, 'the shipped model catalog (resources/model-catalog.json)');
+}
 
-/** Reads and validates a catalog file (the bundled one unless named). */
-export function loadCatalog(path: string = DEFAULT_CATALOG_PATH): ModelCatalog {
+/** Reads and validates a catalog file (the shipped one unless named). */
+export function loadCatalog(path?: string): ModelCatalog {
+  if (path === undefined) return shippedCatalog();
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
