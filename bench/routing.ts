@@ -76,6 +76,7 @@ function providers(): EngineProvider[] {
 function config(strategy: StrategyName): EngineConfig {
   return {
     cloudFallback: true,
+    meetingsCloud: false,
     localOnly: false,
     fallbackEnabled: true,
     strategy,

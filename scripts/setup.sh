@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium: the end-to-end tests drive the real renderer in it; ffmpeg: decodes mp3/m4a/ogg/webm/flac
-# (a static ffmpeg also comes from npm, the system one is the fallback); curl: the README examples test.
-debian_packages=(chromium ffmpeg curl)
+# (a static ffmpeg also comes from npm, the system one is the fallback); curl: the README examples test;
+# strace, iproute2 (ip) and util-linux (unshare): the privacy proof traces a session in a loopback-only namespace.
+debian_packages=(chromium ffmpeg curl strace iproute2 util-linux)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

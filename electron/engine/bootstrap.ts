@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createSpeakerDiarizer } from '../../native/diarization/index.ts';
 import { detectHardware, getLlamaHost } from '../../native/gpu/llama-host.ts';
@@ -9,6 +9,7 @@ import { createWhisperTranscriber, whisperDeviceFor } from '../../native/whisper
 import { PriceBook } from './accounting/prices.ts';
 import { AnswerRuns } from './app-api/answer-runs.ts';
 import { createAppApi } from './app-api/index.ts';
+import { ConfigError } from './config/errors.ts';
 import type { ResolvedPaths } from './config/paths.ts';
 import { ConfigSource } from './config/source.ts';
 import type { EngineProvider } from './config/types.ts';
@@ -20,8 +21,9 @@ import { createAdapter } from './providers/create-adapter.ts';
 import { createLocalAdapter } from './providers/local/local-adapter.ts';
 import type { ProviderAdapter, ProviderConfig } from './providers/types.ts';
 import type { AppApiTable } from './server/app-api.ts';
-import { resolveUpload } from './server/uploads.ts';
+import { expireUploads, processScratchDir, resolveUpload, UPLOAD_TTL_MS } from './server/uploads.ts';
 import type { MeetingRecord } from './store/meetings.ts';
+import { ensurePrivateDir, repairPrivateTree } from './store/private-files.ts';
 import type { KeyProvider } from './store/secrets.ts';
 import { openStore, type Store } from './store/store.ts';
 
@@ -37,8 +39,10 @@ export interface AppServices {
   live: LiveRecordings;
   /** The app API (contract/api.ts) for IPC and browser mode. */
   appApi: AppApiTable;
-  /** Where uploads (dropped files, recordings) wait until a job takes them. */
+  /** Where uploads (dropped files, recordings) wait until a job takes them (an hour at most). */
   uploadsDir: string;
+  /** This process's scratch folder for audio that only passes through; removed at close, swept after a crash. */
+  scratchDir: string;
   close(): Promise<void>;
 }
 
@@ -63,13 +67,19 @@ function findConfigFile(paths: ResolvedPaths): string | undefined {
 }
 
 const KEY_PREFIX = 'provider-key:';
+const HEADER_PREFIX = 'provider-header:';
 
-/** Provider keys added in the app, in the store's encrypted secrets, one entry per key. */
-function secretKeyVault(store: Store): KeyVault & { all(): Record<string, string[]> } {
+/**
+ * Provider keys and header values given in the app, the HTTP API or the CLI, in the store's encrypted
+ * secrets: one entry per key (`provider-key:<id>:<hash>`) and per header (`provider-header:<id>:<name>`).
+ */
+function secretKeyVault(store: Store): KeyVault & {
+  all(): Record<string, string[]>;
+  allHeaders(): Record<string, Record<string, string>>;
+} {
   const nameOf = (providerId: string, key: string) =>
     `${KEY_PREFIX}${providerId}:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
-  // A key stored by the desktop app (under its OS-protected key) cannot be read headless, and the other
-  // way round: such keys are left out here rather than stopping the engine.
+  // A secret that cannot be decrypted (the key file was replaced) is left out rather than stopping the engine.
   const readable = (name: string): string | undefined => {
     try {
       return store.secrets.getSecret(name);
@@ -77,28 +87,52 @@ function secretKeyVault(store: Store): KeyVault & { all(): Record<string, string
       return undefined;
     }
   };
+  /** Every secret under a prefix as [provider id, what follows the id, value]. */
+  const entries = (prefix: string): [string, string, string][] =>
+    store.secrets
+      .listNames()
+      .filter((name) => name.startsWith(prefix))
+      .flatMap((name) => {
+        const value = readable(name);
+        const split = name.lastIndexOf(':');
+        return value === undefined ? [] : [[name.slice(prefix.length, split), name.slice(split + 1), value]];
+      });
   const all = (): Record<string, string[]> => {
     const keys: Record<string, string[]> = {};
-    for (const { name } of store.secrets.listMasked()) {
-      if (!name.startsWith(KEY_PREFIX)) continue;
-      const providerId = name.slice(KEY_PREFIX.length, name.lastIndexOf(':'));
-      const value = readable(name);
-      if (value) keys[providerId] = [...(keys[providerId] ?? []), value];
-    }
+    for (const [providerId, , value] of entries(KEY_PREFIX)) keys[providerId] = [...(keys[providerId] ?? []), value];
     return keys;
   };
+  const allHeaders = (): Record<string, Record<string, string>> => {
+    const headers: Record<string, Record<string, string>> = {};
+    for (const [providerId, name, value] of entries(HEADER_PREFIX))
+      headers[providerId] = { ...headers[providerId], [name]: value };
+    return headers;
+  };
   return {
+    protection: store.keyProtection,
     all,
+    allHeaders,
     list: (providerId) => all()[providerId] ?? [],
+    headers: (providerId) => allHeaders()[providerId] ?? {},
     add: (providerId, key) => store.secrets.setSecret(nameOf(providerId, key), key),
+    setHeader: (providerId, name, value) =>
+      store.secrets.setSecret(`${HEADER_PREFIX}${providerId}:${name.toLowerCase()}`, value),
     remove: (providerId, key) => {
       store.secrets.deleteSecret(nameOf(providerId, key));
+    },
+    clear: (providerId) => {
+      const owned = [KEY_PREFIX, HEADER_PREFIX].map((prefix) => `${prefix}${providerId}:`);
+      for (const name of store.secrets.listNames()) {
+        const prefix = owned.find((p) => name.startsWith(p));
+        if (prefix && !name.slice(prefix.length).includes(':')) store.secrets.deleteSecret(name);
+      }
     },
   };
 }
 
 export async function createAppServices(paths: ResolvedPaths, options: BootstrapOptions = {}): Promise<AppServices> {
-  mkdirSync(paths.dataDir, { recursive: true });
+  // Private at creation, and repaired for a data dir made loose by an older version or a copy.
+  repairPrivateTree(paths.dataDir);
   const store = openStore({ file: paths.databaseFile, keyProvider: options.keyProvider });
   const vault = secretKeyVault(store);
   const file = findConfigFile(paths);
@@ -110,6 +144,7 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
       (f) => f && existsSync(f),
     ),
     extraKeys: vault.all,
+    extraHeaders: vault.allHeaders,
   });
   if (options.watchConfig) source.watch();
 
@@ -128,9 +163,19 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     });
   const adapterFor = (provider: EngineProvider): ProviderAdapter => createAdapter(provider, { local: localAdapter });
   const engine = new Engine(source, adapterFor, { vault, usage: store.usage });
+  try {
+    engine.secureStoredSettings();
+  } catch (error) {
+    // A configuration that does not load now cannot be rewritten; the next start tries again.
+    if (!(error instanceof ConfigError)) throw error;
+  }
 
   const uploadsDir = join(paths.dataDir, 'uploads');
-  mkdirSync(uploadsDir, { recursive: true });
+  ensurePrivateDir(uploadsDir);
+  expireUploads(uploadsDir);
+  const expiry = setInterval(() => expireUploads(uploadsDir), UPLOAD_TTL_MS / 4);
+  expiry.unref();
+  const scratch = processScratchDir(paths.dataDir);
   const audioDir = join(paths.dataDir, 'audio');
   const transcribe = transcribeThrough(engine);
   const queue = new TranscriptionQueue({
@@ -161,6 +206,7 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     costOf: (route, usage) =>
       prices.estimate(engine.provider(route.providerId), route.model, usage.inputTokens, usage.outputTokens),
     resolveUpload: (uploadId) => resolveUpload(uploadsDir, uploadId),
+    dataFolders: [audioDir, uploadsDir],
     audioUrl: options.audioUrl,
     models,
     quantization: local.quantization,
@@ -178,12 +224,15 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     live,
     appApi,
     uploadsDir,
+    scratchDir: scratch.dir,
     close: async () => {
+      clearInterval(expiry);
       await answers.close();
       await live.close();
       await queue.close();
       await engine.close();
       store.close();
+      scratch.remove();
     },
   };
 }

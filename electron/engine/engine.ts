@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { countMessageTokens } from './accounting/tokens.ts';
-import type { ConfigError } from './config/errors.ts';
+import { ConfigError } from './config/errors.ts';
 import type { FileProvider } from './config/schema.ts';
 import type { ConfigSource } from './config/source.ts';
 import type { EngineConfig, EngineProvider } from './config/types.ts';
-import { transcriptionModelOf } from './config/vendors.ts';
-import type { ProviderView } from './contract/api.ts';
+import { resolveVendor, transcriptionModelOf } from './config/vendors.ts';
+import type { MayLeave, ProviderView } from './contract/api.ts';
 import type { ChatRequest } from './contract/chat.ts';
 import type { EmbeddingRequest, EmbeddingResult } from './contract/embeddings.ts';
 import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors.ts';
@@ -14,16 +14,18 @@ import type { TranscriptionEvent, TranscriptionRequest } from './contract/transc
 import { sameConnection } from './providers/create-adapter.ts';
 import type { ModelMeasure, ProviderAdapter } from './providers/types.ts';
 import { Reports } from './reports/reports.ts';
+import { heldBackByConsent } from './routing/candidates.ts';
+import { type ConsentRequest, consentRequired } from './routing/consent.ts';
 import type { OperationalEvents } from './routing/events.ts';
 import type { ProviderHealth } from './routing/health.ts';
 import { chatOperation } from './routing/operations.ts';
 import { Router, type RouterOptions } from './routing/router.ts';
 import type { StickyStatistics } from './routing/sticky.ts';
-import type { RoutedChatEvent, RouteInfo } from './routing/types.ts';
+import type { Candidate, Operation, RoutedChatEvent, RoutedEvent, RouteInfo, RoutingRequest } from './routing/types.ts';
 import { isUsable } from './routing/usable.ts';
 
 /** What callers (CLI, HTTP, IPC) say besides the request itself. */
-export interface RequestOptions {
+export interface RequestOptions extends ConsentRequest {
   providerId?: string;
   profile?: string;
   userId?: string;
@@ -36,6 +38,11 @@ export type EngineTranscriptionEvent = { type: 'route'; route: RouteInfo } | Tra
 
 export interface EngineStatus {
   cloudFallback: boolean;
+  meetingsCloud: boolean;
+  /** What can leave this machine now: nothing, chat, or chat and meetings. */
+  mayLeave: MayLeave;
+  /** How stored keys are protected, in words. */
+  keyProtection: string;
   strategy: string;
   providers: number;
   localOnly: boolean;
@@ -49,11 +56,20 @@ interface EngineEvents extends OperationalEvents {
   'config-error': [ConfigError];
 }
 
-/** Keys added in the app, kept encrypted (the store's secrets); the engine never writes them anywhere else. */
+/**
+ * Keys and header values given in the app, the HTTP API or the CLI, kept encrypted (the store's secrets);
+ * the engine never writes them anywhere else.
+ */
 export interface KeyVault {
   list(providerId: string): string[];
   add(providerId: string, key: string): void;
   remove(providerId: string, key: string): void;
+  headers(providerId: string): Record<string, string>;
+  setHeader(providerId: string, name: string, value: string): void;
+  /** Forgets every key and header stored for the provider. */
+  clear(providerId: string): void;
+  /** How the stored keys are protected, in words. */
+  readonly protection: string;
 }
 
 export type AdapterFactory = (provider: EngineProvider) => ProviderAdapter;
@@ -240,21 +256,48 @@ export class Engine extends EventEmitter<EngineEvents> {
   async *chat(request: ChatRequest, options: RequestOptions = {}): AsyncIterable<EngineChatEvent> {
     await this.refreshLocalModels(false);
     const signal = options.signal ?? new AbortController().signal;
-    const routed = this.router.run(
-      {
-        capability: 'chat',
-        model: request.model,
-        providerId: options.providerId,
-        profile: options.profile,
-        userId: options.userId ?? request.user,
-        estimatedInputTokens: estimatePromptTokens(request.messages),
-        maxOutputTokens: request.max_tokens,
-        collected: request.stream === false,
-      },
-      chatOperation(request),
-      signal,
-    );
-    for await (const event of routed) yield event.type === 'route' ? event : event.data;
+    const routing: RoutingRequest = {
+      capability: 'chat',
+      model: request.model,
+      providerId: options.providerId,
+      profile: options.profile,
+      userId: options.userId ?? request.user,
+      estimatedInputTokens: estimatePromptTokens(request.messages),
+      maxOutputTokens: request.max_tokens,
+      collected: request.stream === false,
+      dataKind: options.dataKind,
+      cloudConsent: options.cloudConsent,
+    };
+    yield* this.withConsent(routing, () => this.router.run(routing, chatOperation(request), signal));
+  }
+
+  /**
+   * Runs a routed operation. When meeting data fails on this machine (or finds no local model) and a cloud
+   * provider could have taken it but for the user's consent, the failure becomes CONSENT_REQUIRED naming
+   * that provider and the setting, so the app can ask and the CLI and API can say how to allow it.
+   */
+  private async *withConsent<T>(
+    request: RoutingRequest,
+    run: () => AsyncIterable<RoutedEvent<T>>,
+  ): AsyncIterable<{ type: 'route'; route: RouteInfo } | T> {
+    let produced = false;
+    try {
+      for await (const event of run()) {
+        if (event.type === 'route') yield event;
+        else {
+          produced = true;
+          yield event.data;
+        }
+      }
+    } catch (error) {
+      const failure = toSwitchboardError(error);
+      if (produced || failure.code === 'CANCELLED' || failure.code === 'CONSENT_REQUIRED') throw failure;
+      const [cloud] = heldBackByConsent(this.effective(this.config), this.adapters, request, this.knownModels);
+      if (!cloud) throw failure;
+      // One local attempt's own reason reads better than the router's "no provider could answer — …".
+      const local = failure.attempts?.length === 1 ? failure.attempts[0]!.message : failure.detail;
+      throw consentRequired(cloud, request, failure.code === 'NO_PROVIDER' ? undefined : local);
+    }
   }
 
   /**
@@ -265,14 +308,24 @@ export class Engine extends EventEmitter<EngineEvents> {
    */
   async chatTarget(request: Pick<ChatRequest, 'model'>, options: RequestOptions = {}): Promise<ChatTarget> {
     await this.refreshLocalModels(false);
-    const [first] = await this.router.plan({
+    const routing: RoutingRequest = {
       capability: 'chat',
       model: request.model,
       providerId: options.providerId,
       profile: options.profile,
       userId: options.userId,
       estimatedInputTokens: 0,
-    });
+      dataKind: options.dataKind,
+      cloudConsent: options.cloudConsent,
+    };
+    let first: Candidate | undefined;
+    try {
+      [first] = await this.router.plan(routing);
+    } catch (error) {
+      // Nothing on this machine can take meeting text, and a cloud provider could with consent: say so.
+      const [cloud] = heldBackByConsent(this.effective(this.config), this.adapters, routing, this.knownModels);
+      throw cloud ? consentRequired(cloud, routing) : error;
+    }
     if (!first) throw new SwitchboardError('NO_PROVIDER', 'no provider can answer a chat now', { retryable: false });
     const target = { providerId: first.provider.id, model: first.model };
     const measured = await first.adapter.measure?.(first.model, options.signal ?? new AbortController().signal);
@@ -332,36 +385,38 @@ export class Engine extends EventEmitter<EngineEvents> {
   ): AsyncIterable<EngineTranscriptionEvent> {
     // Bare ids of installed Whisper models (as /v1/models lists them) find the local provider.
     await this.refreshLocalModels(false);
-    const routed = this.router.run(
-      {
-        capability: 'transcription',
-        model: request.model,
-        providerId: options.providerId,
-        profile: options.profile ?? 'default',
-        userId: options.userId,
-        estimatedInputTokens: 0,
+    const routing: RoutingRequest = {
+      capability: 'transcription',
+      model: request.model,
+      providerId: options.providerId,
+      profile: options.profile ?? 'default',
+      userId: options.userId,
+      estimatedInputTokens: 0,
+      // With no model named, transcription runs on the provider's Whisper model, not its default chat model.
+      modelFor: (provider) =>
+        provider.kind === 'local'
+          ? (this.config.local.whisperModel ?? 'the first installed Whisper model')
+          : transcriptionModelOf(provider.vendor),
+      dataKind: options.dataKind ?? 'meeting_audio',
+      cloudConsent: options.cloudConsent,
+    };
+    const operation: Operation<TranscriptionEvent> = {
+      kind: 'transcription',
+      invoke: (candidate, ctx) => {
+        if (!candidate.adapter.transcribe) {
+          throw new SwitchboardError('NOT_SUPPORTED', `${candidate.provider.label} cannot transcribe`, {
+            retryable: false,
+          });
+        }
+        // A named model arrives as routing resolved it (`local/whisper-base` → `whisper-base`); unnamed, the
+        // local transcriber takes the configured Whisper model or the first installed one.
+        const model =
+          request.model || candidate.provider.kind !== 'local' ? candidate.model : this.config.local.whisperModel;
+        return candidate.adapter.transcribe({ ...request, model }, ctx);
       },
-      {
-        kind: 'transcription',
-        invoke: (candidate, ctx) => {
-          if (!candidate.adapter.transcribe) {
-            throw new SwitchboardError('NOT_SUPPORTED', `${candidate.provider.label} cannot transcribe`, {
-              retryable: false,
-            });
-          }
-          // A named model arrives as routing resolved it (`local/whisper-base` → `whisper-base`). With none
-          // named, the candidate's model is a chat model: transcription takes the provider's default.
-          const model = request.model
-            ? candidate.model
-            : candidate.provider.kind === 'local'
-              ? this.config.local.whisperModel
-              : transcriptionModelOf(candidate.provider.vendor);
-          return candidate.adapter.transcribe({ ...request, model }, ctx);
-        },
-      },
-      options.signal ?? new AbortController().signal,
-    );
-    for await (const event of routed) yield event.type === 'route' ? event : event.data;
+    };
+    const signal = options.signal ?? new AbortController().signal;
+    yield* this.withConsent(routing, () => this.router.run(routing, operation, signal));
   }
 
   /** The providers as the UI, CLI and HTTP API may show them (what they can do now, as routing sees it). */
@@ -423,12 +478,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     const config = this.router.config;
     const usable = config.providers.filter((p) => isUsable(config, p));
     const localOnly = usable.every((p) => p.onMachine);
+    const cloudReachable = usable.some((p) => !p.onMachine);
+    const mayLeave: MayLeave = !cloudReachable ? 'nothing' : config.meetingsCloud ? 'chat_and_meetings' : 'chat';
     let note: string | undefined;
     if (!config.cloudFallback) note = 'Cloud fallback is off: no request leaves this machine.';
     else if (localOnly)
       note = 'No cloud provider is configured: only local models answer. Add API keys to use cloud fallbacks.';
     return {
       cloudFallback: config.cloudFallback,
+      meetingsCloud: config.meetingsCloud,
+      mayLeave,
+      keyProtection: this.vault?.protection ?? 'This process keeps no API keys of its own.',
       strategy: config.strategy,
       providers: config.providers.length,
       localOnly,
@@ -444,6 +504,13 @@ export class Engine extends EventEmitter<EngineEvents> {
     });
   }
 
+  /** Consent for meetings: whether meeting audio and transcripts may go to cloud providers. */
+  setMeetingsCloud(enabled: boolean): void {
+    this.source.update((o) => {
+      o.meetings_cloud = enabled;
+    });
+  }
+
   setProviderEnabled(id: string, enabled: boolean): void {
     this.updateProvider(id, { enabled });
   }
@@ -452,21 +519,90 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.updateProvider(id, { priority });
   }
 
-  /** Changes a provider's settings (validated, persisted, applied at once: seed 004's update_provider_config). */
+  /**
+   * Changes a provider's settings (validated, persisted, applied at once: seed 004's update_provider_config).
+   * Keys (`api_key`, `api_keys`) and header values go to the encrypted vault, never to settings.json. A
+   * change of where the provider's requests go (base_url, or a type with another default address) drops
+   * its stored keys unless the same change gives them again, so a caller cannot redirect keys to itself.
+   */
   updateProvider(id: string, patch: FileProvider): void {
     const provider = this.provider(id);
-    this.source.update((o) => {
-      if (id === 'local') {
+    if (id === 'local') {
+      this.source.update((o) => {
         o.local = {
           ...o.local,
           ...(patch.enabled === undefined ? {} : { enabled: patch.enabled }),
           ...(patch.priority === undefined ? {} : { priority: patch.priority }),
         };
-        return;
+      });
+      return;
+    }
+    const { api_key, api_keys, headers, ...settings } = patch;
+    const givenKeys = [...(api_keys ?? []), ...(api_key ? [api_key] : [])].map((k) => k.trim()).filter(Boolean);
+    const moves =
+      (settings.base_url !== undefined && settings.base_url !== provider.baseUrl) ||
+      (settings.type !== undefined && resolveVendor(settings.type) !== provider.vendor);
+    const vault = this.vault;
+    if (!vault && (givenKeys.length > 0 || headers || moves)) {
+      throw new SwitchboardError('NOT_SUPPORTED', 'keys can only be changed where the app has its store', {
+        retryable: false,
+      });
+    }
+    const before = vault ? { keys: vault.list(id), headers: vault.headers(id) } : undefined;
+    const keep = (keys: string[], headerValues: Record<string, string> | undefined) => {
+      for (const key of keys) vault!.add(id, key);
+      for (const [name, value] of Object.entries(headerValues ?? {})) vault!.setHeader(id, name, value);
+    };
+    if (moves) vault!.clear(id);
+    keep(givenKeys, headers);
+    try {
+      this.source.update((o) => {
+        const providers = (o.providers ?? {}) as Record<string, FileProvider>;
+        const { api_key: _key, api_keys: oldKeys, headers: _headers, ...kept } = providers[id] ?? {};
+        // An empty list, no secret: keys from the file and environment do not follow the provider to a new address.
+        const blocked = moves || oldKeys?.length === 0 ? { api_keys: [] } : {};
+        providers[id] = { type: provider.vendor, ...kept, ...settings, ...blocked };
+        o.providers = providers;
+      });
+    } catch (error) {
+      if (moves || givenKeys.length > 0 || headers) {
+        vault!.clear(id);
+        keep(before!.keys, before!.headers);
       }
-      const providers = (o.providers ?? {}) as Record<string, FileProvider>;
-      providers[id] = { type: provider.vendor, ...providers[id], ...patch };
-      o.providers = providers;
+      const keyless = error instanceof ConfigError && error.issues.some((i) => i.path === `providers.${id}.api_key`);
+      if (keyless && moves && givenKeys.length === 0) {
+        throw new SwitchboardError(
+          'INVALID_REQUEST',
+          `changing where ${provider.label} sends requests drops its stored keys (so they cannot follow it to a new address): give api_key in the same change`,
+          { retryable: false },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Moves keys and header values an older version wrote in clear into settings.json (through
+   * /api/v1/providers/update) into the encrypted vault, and rewrites the file without them.
+   */
+  secureStoredSettings(): void {
+    const overrides = this.source.currentOverrides;
+    const providers = overrides.providers;
+    if (!this.vault || !providers || Array.isArray(providers)) return;
+    const inClear = Object.entries(providers).filter(
+      ([, p]) => p.api_key !== undefined || (p.api_keys?.length ?? 0) > 0 || p.headers !== undefined,
+    );
+    if (inClear.length === 0) return;
+    for (const [id, p] of inClear) {
+      for (const key of [...(p.api_keys ?? []), ...(p.api_key ? [p.api_key] : [])]) this.vault.add(id, key);
+      for (const [name, value] of Object.entries(p.headers ?? {})) this.vault.setHeader(id, name, value);
+    }
+    this.source.update((o) => {
+      const stored = o.providers as Record<string, FileProvider>;
+      for (const [id] of inClear) {
+        const { api_key: _key, api_keys: _keys, headers: _headers, ...kept } = stored[id]!;
+        stored[id] = kept;
+      }
     });
   }
 

@@ -10,7 +10,7 @@ import { registerIpc } from './ipc.ts';
 import { buildMenuTemplate } from './menu.ts';
 import { displayCaptureFor, isPermissionAllowed } from './permissions.ts';
 import { registerAppScheme, serveAppProtocol } from './protocol.ts';
-import { safeStorageAvailable, safeStorageKeyWrapper } from './safe-storage-key.ts';
+import { adoptLegacyDesktopKeys, keyringNote } from './safe-storage-key.ts';
 import { createUploadSaver } from './uploads.ts';
 import { createWindowOptions } from './window-options.ts';
 
@@ -23,6 +23,8 @@ let mainWindow: BrowserWindow | null = null;
 
 function lockDownSession(): void {
   const ses = session.defaultSession;
+  // Chromium downloads spellchecker dictionaries from Google: off for the session as well as the window.
+  ses.setSpellCheckerEnabled(false);
   ses.webRequest.onHeadersReceived((details, callback) => {
     const headers = { ...details.responseHeaders };
     if (isOwnUrl(details.url)) headers['Content-Security-Policy'] = [contentSecurityPolicy];
@@ -93,14 +95,12 @@ async function start(): Promise<void> {
   const services = await createAppServices(paths, {
     watchConfig: true,
     runQueue: true,
-    // The secrets key file is wrapped by the OS keychain where there is one.
-    // Its own file: a safeStorage-wrapped key cannot be read by `switchboard serve` or the CLI, which
-    // use the plain 0600 `secret.key`; each reads only the keys it stored itself.
-    keyProvider: safeStorageAvailable()
-      ? fileKeyProvider(join(paths.dataDir, 'secret.key.safestorage'), safeStorageKeyWrapper)
-      : fileKeyProvider(join(paths.dataDir, 'secret.key')),
+    // The one key store of the app, `switchboard serve` and the CLI (see safe-storage-key.ts).
+    keyProvider: fileKeyProvider(join(paths.dataDir, 'secret.key'), keyringNote()),
     audioUrl: (meeting) => (meeting.audioFile ? meetingAudioUrl(meeting.id) : null),
   });
+  adoptLegacyDesktopKeys(services.store, paths.dataDir);
+  services.engine.source.reload();
   lockDownSession();
   serveAppProtocol({
     rendererDir: join(import.meta.dirname, '../renderer'),

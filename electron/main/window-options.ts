@@ -39,7 +39,8 @@ export function createWindowOptions({
       experimentalFeatures: false,
       navigateOnDragDrop: false,
       safeDialogs: true,
-      spellcheck: true,
+      // Chromium downloads spellchecker dictionaries from Google: traffic no cloud switch governs.
+      spellcheck: false,
     },
   };
 }

@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { isDesktop } from './api/client.ts';
 import { useSession } from './api/session.ts';
 import { Icon, type IconName } from './components/Icon.tsx';
+import { LeavesIndicator } from './components/LeavesIndicator.tsx';
 import { ChatPane } from './panes/chat/ChatPane.tsx';
 import { MeetingsPane } from './panes/meetings/MeetingsPane.tsx';
 import { SettingsPane } from './panes/settings/SettingsPane.tsx';
@@ -60,6 +61,7 @@ export function App() {
             </li>
           ))}
         </ul>
+        <LeavesIndicator />
         <button
           type="button"
           className="nav-item theme-toggle"

@@ -1,5 +1,5 @@
 // biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, not DOM nodes
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   cpSync,
@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
+import type { MeetingView } from '../../electron/engine/contract/api.ts';
 import type { FakeOptions, FakeServer } from '../fakes/http-fake.ts';
 import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
 
@@ -160,6 +161,8 @@ export function makeWorkspace(options: WorkspaceOptions): Workspace {
 }
 
 export interface RunningApp {
+  /** The `switchboard serve` child process (for tests that kill it). */
+  pid: number;
   /** The login URL the server printed: the UI with its one-time `?code=`. */
   loginUrl: string;
   origin: string;
@@ -186,6 +189,75 @@ export function runCli(
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The global options that point the CLI at a workspace. */
+function workspaceArgs(workspace: Workspace): string[] {
+  return ['--data-dir', workspace.dataDir, '--models-dir', workspace.modelsDir, '--config', workspace.configFile];
+}
+
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `switchboard ARGS` on the workspace's data dir, models dir and config, as a child process that does not
+ * block: the caller's own HTTP connections (to a running `serve`) stay serviced meanwhile.
+ */
+export function switchboard(
+  workspace: Workspace,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<CliResult> {
+  return new Promise((done) => {
+    const child = execFile(
+      process.execPath,
+      [CLI, ...workspaceArgs(workspace), ...args],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 240_000, env: { ...process.env, ...options.env } },
+      (error, stdout, stderr) =>
+        done({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(options.input ?? '');
+  });
+}
+
+/** The app API over HTTP with the API token: calls (JSON in, JSON out, errors thrown) and audio uploads. */
+export function appApiClient(app: RunningApp, token: string) {
+  const authorization = `Bearer ${token}`;
+  return {
+    async call<T>(method: string, input: unknown): Promise<T> {
+      const response = await fetch(`${app.origin}/api/app/call/${method}`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: JSON.stringify(input),
+      });
+      const body = (await response.json()) as T & { error?: { message: string } };
+      if (!response.ok) throw new Error(`${method}: ${response.status} ${body.error?.message}`);
+      return body;
+    },
+    async upload(bytes: Uint8Array, name: string): Promise<string> {
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(bytes)], { type: 'audio/wav' }), name);
+      const response = await fetch(`${app.origin}/api/app/upload`, {
+        method: 'POST',
+        headers: { authorization },
+        body: form,
+      });
+      return ((await response.json()) as { uploadId: string }).uploadId;
+    },
+    /** Polls a meeting until its transcription stops (done, failed, cancelled, interrupted). */
+    async settled(id: string): Promise<MeetingView> {
+      const deadline = Date.now() + 240_000;
+      while (Date.now() < deadline) {
+        const meeting = await this.call<MeetingView>('meetings.get', { id });
+        if (meeting.status !== 'queued' && meeting.status !== 'running') return meeting;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      throw new Error(`meeting ${id} did not finish transcribing in 240 s`);
+    },
+  };
+}
+
 /** Why `switchboard serve` cannot be started yet, or undefined when its help answers. */
 function serveUnavailable(): string | undefined {
   const probe = spawnSync(process.execPath, [CLI, 'serve', '--help'], {
@@ -206,18 +278,7 @@ function serveUnavailable(): string | undefined {
 export async function startApp(workspace: Workspace): Promise<RunningApp> {
   const unavailable = serveUnavailable();
   if (unavailable) throw new Error(`browser mode cannot start as the real CLI child process: ${unavailable}`);
-  const args = [
-    CLI,
-    '--data-dir',
-    workspace.dataDir,
-    '--models-dir',
-    workspace.modelsDir,
-    '--config',
-    workspace.configFile,
-    'serve',
-    '--port',
-    '0',
-  ];
+  const args = [CLI, ...workspaceArgs(workspace), 'serve', '--port', '0'];
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: { ...process.env, SWITCHBOARD_LOG: 'info', NO_COLOR: '1' },
@@ -250,6 +311,7 @@ export async function startApp(workspace: Workspace): Promise<RunningApp> {
     });
   });
   return {
+    pid: child.pid!,
     loginUrl,
     origin: new URL(loginUrl).origin,
     output: () => output,

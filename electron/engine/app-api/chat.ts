@@ -69,6 +69,7 @@ function toRouteView(route: RouteInfo): RouteView {
     providerId: route.providerId,
     providerLabel: route.providerLabel,
     model: route.model,
+    onMachine: route.onMachine,
     fallbackDepth: route.fallbackDepth,
   };
 }
@@ -135,7 +136,9 @@ export function createChatHandlers(deps: ChatApiDeps) {
       store.conversations.recordAnswer(answerId, {
         content: text,
         providerId: failure.providerId ?? route?.providerId,
+        providerLabel: route?.providerLabel,
         model: route?.model,
+        onMachine: route?.onMachine,
         latencyMs: performance.now() - started,
         fallbackDepth: route?.fallbackDepth,
         error: failure.toJSON(),
@@ -145,7 +148,9 @@ export function createChatHandlers(deps: ChatApiDeps) {
     const saved = store.conversations.recordAnswer(answerId, {
       content: text,
       providerId: route?.providerId,
+      providerLabel: route?.providerLabel,
       model: route?.model,
+      onMachine: route?.onMachine,
       inputTokens: usage?.inputTokens,
       outputTokens: usage?.outputTokens,
       costUsd: route && usage ? deps.costOf?.(route, usage) : undefined,

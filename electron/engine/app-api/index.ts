@@ -1,5 +1,6 @@
 import type { AppApiTable } from '../server/app-api.ts';
 import { type ChatApiDeps, createChatHandlers } from './chat.ts';
+import { createDataHandlers, type DataApiDeps } from './data.ts';
 import { createMeetingsHandlers, type MeetingsApiDeps } from './meetings.ts';
 import { createModelsHandlers, type ModelsApiDeps } from './models.ts';
 import { createProvidersHandlers, type ProvidersApiDeps } from './providers.ts';
@@ -9,7 +10,8 @@ export type AppApiDeps = ChatApiDeps &
   MeetingsApiDeps &
   Omit<ModelsApiDeps, 'changed'> &
   ProvidersApiDeps &
-  UsageApiDeps & { engine: ProvidersApiDeps['engine'] };
+  UsageApiDeps &
+  DataApiDeps & { engine: ProvidersApiDeps['engine'] };
 
 /** Every method of contract/api.ts, one table for IPC and for browser mode's HTTP routes. */
 export function createAppApi(deps: AppApiDeps): AppApiTable {
@@ -19,5 +21,6 @@ export function createAppApi(deps: AppApiDeps): AppApiTable {
     ...createModelsHandlers({ ...deps, changed: () => deps.engine.refreshLocalModels() }),
     ...createProvidersHandlers(deps),
     ...createUsageHandlers(deps),
+    ...createDataHandlers(deps),
   } as AppApiTable;
 }

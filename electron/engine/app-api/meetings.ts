@@ -88,7 +88,13 @@ export function createMeetingsHandlers(deps: MeetingsApiDeps) {
 
     'meetings.transcribe': async (input: Input<'meetings.transcribe'>): Promise<MeetingSummary> => {
       const filePath = deps.resolveUpload(input.uploadId);
-      return queue.enqueue({ filePath, sourceName: basename(filePath), title: input.title, language: input.language });
+      return queue.enqueue({
+        filePath,
+        move: true,
+        sourceName: basename(filePath),
+        title: input.title,
+        language: input.language,
+      });
     },
 
     'meetings.watch': (input: Input<'meetings.watch'>, ctx: HandlerContext): AsyncIterable<MeetingEvent> =>
@@ -110,6 +116,9 @@ export function createMeetingsHandlers(deps: MeetingsApiDeps) {
 
     'meetings.import': async (input: Input<'meetings.import'>): Promise<MeetingSummary> =>
       toMeetingSummary(await importBundle(store.meetings, input.content, { audioDir: queue.audioDir })),
+
+    'meetings.answerConsent': async (input: Input<'meetings.answerConsent'>): Promise<MeetingSummary> =>
+      queue.answerConsent(input.id, input.allow),
 
     'meetings.summarize': async (
       input: Input<'meetings.summarize'>,

@@ -28,6 +28,9 @@ export function createProvidersHandlers({ engine }: ProvidersApiDeps) {
     const status = engine.status();
     return {
       cloudFallback: config.cloudFallback,
+      meetingsCloud: config.meetingsCloud,
+      mayLeave: status.mayLeave,
+      keyProtection: status.keyProtection,
       localOnly: config.localOnly,
       strategy: config.strategy,
       strategies: [...STRATEGIES],
@@ -92,6 +95,7 @@ export function createProvidersHandlers({ engine }: ProvidersApiDeps) {
     'settings.get': async (_input: Input<'settings.get'>) => settings(),
     'settings.update': async (input: Input<'settings.update'>) => {
       if (input.cloudFallback !== undefined) engine.setCloudFallback(input.cloudFallback);
+      if (input.meetingsCloud !== undefined) engine.setMeetingsCloud(input.meetingsCloud);
       if (input.localOnly !== undefined) engine.setLocalOnly(input.localOnly);
       if (input.strategy !== undefined) {
         const strategy = strategySchema.safeParse(input.strategy);

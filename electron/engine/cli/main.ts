@@ -4,6 +4,9 @@ import { createAppServices } from '../bootstrap.ts';
 import { isSwitchboardError } from '../contract/errors.ts';
 import { transcribeThrough } from '../meetings/queue.ts';
 import { registerChatCommand } from './commands/chat.ts';
+import { registerDataCommand } from './commands/data.ts';
+import { registerDoctorCommand } from './commands/doctor.ts';
+import { registerProviderKeyCommands } from './commands/keys.ts';
 import { registerMeetingsCommand } from './commands/meetings.ts';
 import { registerModelsCommand } from './commands/models.ts';
 import { registerOpenCommand } from './commands/open.ts';
@@ -29,6 +32,7 @@ export function buildProgram(): { program: Command; context: CliContext } {
   const providers = registerProvidersCommand(program, context);
   registerProvidersStatsCommand(providers, context);
   registerProvidersHealthCommand(providers, context);
+  registerProviderKeyCommands(providers, context);
   registerUsageCommand(program, context);
   registerModelsCommand(program, () => context.paths());
   registerMeetingsCommand(program, () => context.services());
@@ -45,6 +49,8 @@ export function buildProgram(): { program: Command; context: CliContext } {
   registerServeCommand(program, context);
   registerOpenCommand(program, context);
   registerTokenCommand(program, context);
+  registerDataCommand(program, context);
+  registerDoctorCommand(program, context);
   return { program, context };
 }
 

@@ -103,6 +103,8 @@ export function environmentLayer(
 
   const cloud = get('CLOUD_FALLBACK');
   if (cloud !== undefined) layer.cloud_fallback = parseBoolean(cloud, 'CLOUD_FALLBACK', issues);
+  const meetingsCloud = get('MEETINGS_CLOUD');
+  if (meetingsCloud !== undefined) layer.meetings_cloud = parseBoolean(meetingsCloud, 'MEETINGS_CLOUD', issues);
   const strategy = get('PROVIDER_STRATEGY');
   if (strategy) (layer as Record<string, unknown>).strategy = strategy;
   const force = get('FORCE_PROVIDER');

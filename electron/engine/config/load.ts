@@ -18,6 +18,8 @@ export interface LoadOptions {
   overrides?: FileConfig;
   /** Keys added in the app (kept encrypted in the store), by provider id; joined to the file's and environment's keys. */
   extraKeys?: Record<string, string[]>;
+  /** Header values kept encrypted in the store, by provider id; they win over the file's. */
+  extraHeaders?: Record<string, Record<string, string>>;
 }
 
 function issuesFromZod(error: z.ZodError, source: string, prefix: string[] = []): ConfigIssue[] {
@@ -166,6 +168,10 @@ export function loadConfig(options: LoadOptions = {}): EngineConfig {
     const existing = provider.api_keys ?? (provider.api_key ? [provider.api_key] : []);
     provider.api_keys = [...new Set([...existing, ...keys])];
     delete provider.api_key;
+  }
+  for (const [id, headers] of Object.entries(options.extraHeaders ?? {})) {
+    const provider = merged.providers[id];
+    if (provider) provider.headers = { ...provider.headers, ...headers };
   }
   const sources = new Map<string, string>();
   for (const id of fileIds) sources.set(id, options.file ?? 'file');

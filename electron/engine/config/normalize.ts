@@ -210,6 +210,7 @@ export function normalizeConfig(
     'fallback';
   return {
     cloudFallback: raw.cloud_fallback ?? true,
+    meetingsCloud: raw.meetings_cloud ?? false,
     localOnly: raw.local_only ?? false,
     fallbackEnabled: raw.manager?.fallback_enabled ?? true,
     strategy,

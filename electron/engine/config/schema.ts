@@ -46,7 +46,11 @@ const positive = (what: string) => z.number({ error: `${what} must be a number` 
 const nonNegative = (what: string) =>
   z.number({ error: `${what} must be a number` }).min(0, `${what} cannot be negative`);
 
-const urlField = z.url({ error: 'must be a full URL such as https://api.example.com/v1' });
+// http and https only: a provider's requests carry its keys, and no other scheme is a provider API.
+const urlField = z.url({
+  protocol: /^https?$/,
+  error: 'must be a full URL, http or https, such as https://api.example.com/v1',
+});
 
 export const priceSchema = z.object({ input: nonNegative('input price'), output: nonNegative('output price') });
 
@@ -137,6 +141,8 @@ export const fileLocalSchema = z
 export const fileConfigSchema = z
   .object({
     cloud_fallback: z.boolean().optional(),
+    /** Meeting audio and meeting text may go to a cloud provider (off unless the user allows it). */
+    meetings_cloud: z.boolean().optional(),
     local_only: z.boolean().optional(),
     strategy: strategyField.optional(),
     force_provider: z.string().optional(),

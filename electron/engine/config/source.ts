@@ -16,6 +16,8 @@ export interface ConfigSourceOptions {
   dotEnvFile?: string;
   /** Keys added in the app, read at every load (they live encrypted in the store). */
   extraKeys?: () => Record<string, string[]>;
+  /** Header values given through the app or the API (encrypted in the store, as they may carry credentials). */
+  extraHeaders?: () => Record<string, Record<string, string>>;
 }
 
 interface ConfigEvents {
@@ -49,7 +51,12 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
       if (!(error instanceof ConfigError)) throw error;
       // No earlier good configuration exists at start: run on the environment alone and say why.
       this.error = error;
-      this.config = loadConfig({ env: this.env(), overrides: this.overrides, extraKeys: options.extraKeys?.() });
+      this.config = loadConfig({
+        env: this.env(),
+        overrides: this.overrides,
+        extraKeys: options.extraKeys?.(),
+        extraHeaders: options.extraHeaders?.(),
+      });
     }
   }
 
@@ -71,7 +78,13 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
   }
 
   private build(overrides: FileConfig): EngineConfig {
-    return loadConfig({ file: this.file, env: this.env(), overrides, extraKeys: this.options.extraKeys?.() });
+    return loadConfig({
+      file: this.file,
+      env: this.env(),
+      overrides,
+      extraKeys: this.options.extraKeys?.(),
+      extraHeaders: this.options.extraHeaders?.(),
+    });
   }
 
   /** Reads the file again; returns false (and emits 'error') when it is broken. */

@@ -55,6 +55,11 @@ export interface EngineProvider extends ProviderConfig {
 export interface EngineConfig {
   /** The global switch: false means no request leaves the machine, whatever else is configured. */
   cloudFallback: boolean;
+  /**
+   * Consent for meetings: meeting audio and meeting text (transcripts sent for summaries) go to a cloud
+   * provider only when this is on, whatever cloudFallback says for chat. Off by default.
+   */
+  meetingsCloud: boolean;
   /** Stricter still: only the built-in local runtimes answer (not Ollama or other endpoints on the machine). */
   localOnly: boolean;
   /** Whether failures move to the next candidate at all. */

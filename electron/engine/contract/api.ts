@@ -23,8 +23,21 @@ export interface RouteView {
   providerId: string;
   providerLabel: string;
   model: string;
+  /** The provider runs on this machine; false: the request went to a cloud provider. */
+  onMachine: boolean;
   fallbackDepth: number;
 }
+
+/** Who produced a stored transcript or summary, and whether it ran on this machine. */
+export interface Provenance {
+  providerId: string;
+  providerLabel: string;
+  model: string;
+  onMachine: boolean;
+}
+
+/** What can leave this machine right now, by the user's switches: the always-visible indicator. */
+export type MayLeave = 'nothing' | 'chat' | 'chat_and_meetings';
 
 export interface ChatMessageView {
   id: string;
@@ -32,7 +45,10 @@ export interface ChatMessageView {
   content: string;
   createdAt: number;
   providerId?: string;
+  providerLabel?: string;
   model?: string;
+  /** Written on this machine; false: by a cloud provider. Absent on answers stored before this was kept. */
+  onMachine?: boolean;
   inputTokens?: number;
   outputTokens?: number;
   costUsd?: number;
@@ -83,10 +99,19 @@ export interface MeetingSummary {
   recording?: boolean;
   /** A call recorded as two channels, in file order (the microphone is "me", the system audio "them"). */
   channels?: SegmentChannel[] | null;
+  /** Who transcribed it (more than one when a job was resumed elsewhere). */
+  transcribedBy: Provenance[];
+  /**
+   * Local transcription could not do the job and this cloud provider could: the app asks whether to
+   * send this one recording there (meetings.answerConsent).
+   */
+  consentProviderId?: string;
 }
 
 export interface MeetingSummaryText {
   model: string;
+  /** Who wrote the summary (every provider a map-reduce summary used); absent on summaries from before. */
+  producedBy?: Provenance[];
   summary: string;
   actionItems: { text: string; owner: string | null }[];
   decisions: string[];
@@ -163,6 +188,11 @@ export interface ProviderSummary extends ProviderView {
 
 export interface SettingsView {
   cloudFallback: boolean;
+  /** Meeting audio and transcripts may go to cloud providers (off by default). */
+  meetingsCloud: boolean;
+  mayLeave: MayLeave;
+  /** How stored API keys are protected, in words (which key file, whether an OS keyring is used). */
+  keyProtection: string;
   localOnly: boolean;
   strategy: string;
   strategies: string[];
@@ -322,7 +352,11 @@ export const apiInputs = {
     template: z.string().max(20_000).optional(),
     /** The model to summarise with (as /v1/models names it); default the `summarize` profile's choice. */
     model: z.string().max(200).optional(),
+    /** One-time consent: this transcript may go to a cloud provider for this summary. */
+    allowCloud: z.boolean().optional(),
   }),
+  /** The answer to "send this recording to <cloud provider>?": yes queues the job again for the cloud, once. */
+  'meetings.answerConsent': z.object({ id, allow: z.boolean() }),
   /** Finds who spoke when (on this machine) and names them Speaker 1, 2, … in the transcript. */
   'meetings.findSpeakers': z.object({ id, speakers: z.number().int().min(1).max(20).optional() }),
   /** Renames a speaker throughout one meeting's transcript (naming two alike merges them). */
@@ -346,6 +380,7 @@ export const apiInputs = {
   'settings.get': z.object({}),
   'settings.update': z.object({
     cloudFallback: z.boolean().optional(),
+    meetingsCloud: z.boolean().optional(),
     localOnly: z.boolean().optional(),
     strategy: z.string().max(50).optional(),
     budgets: z
@@ -357,6 +392,8 @@ export const apiInputs = {
       })
       .optional(),
   }),
+  /** Deletes every meeting, recording, chat, usage record, stored key and setting made in the app. */
+  'data.deleteAll': z.object({ confirm: z.literal(true) }),
   'usage.get': z.object({ sinceMs: z.number().int().optional(), bucket: z.enum(['hour', 'day']).optional() }),
   // hardware & models
   'hardware.get': z.object({}),
@@ -396,6 +433,7 @@ export interface ApiCallOutputs {
   'meetings.cancel': MeetingSummary;
   'meetings.retry': MeetingSummary;
   'meetings.import': MeetingSummary;
+  'meetings.answerConsent': MeetingSummary;
   'meetings.summarize': MeetingSummaryText;
   'meetings.findSpeakers': MeetingView;
   'meetings.renameSpeaker': MeetingView;
@@ -413,6 +451,7 @@ export interface ApiCallOutputs {
   'settings.get': SettingsView;
   'settings.update': SettingsView;
   'usage.get': UsageView;
+  'data.deleteAll': { ok: true };
   'hardware.get': HardwareView;
   'models.catalog': CatalogModelView[];
   'models.installed': InstalledModelView[];

@@ -4,12 +4,14 @@ import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
 import type { ExportFile, ExportFormat, MeetingSummaryText } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
+import { describeProvenance } from '../contract/provenance.ts';
 import { type TranscriptSegment, transcriptSegmentSchema } from '../contract/transcription.ts';
 import {
   actionItemSchema,
   MEETING_STATUSES,
   type MeetingRecord,
   type MeetingRepository,
+  provenanceSchema,
   type StoredSummary,
 } from '../store/meetings.ts';
 import { formatClock } from './queue.ts';
@@ -41,6 +43,8 @@ export const meetingBundleSchema = z.object({
     status: z.enum(MEETING_STATUSES),
     /** The audio copy's file name in the data dir's audio folder. */
     audioFile: z.string().nullable(),
+    /** Who transcribed it, and whether on this machine. */
+    transcribedBy: z.array(provenanceSchema).optional(),
   }),
   segments: z.array(transcriptSegmentSchema),
   summary: z
@@ -51,6 +55,7 @@ export const meetingBundleSchema = z.object({
       actionItems: z.array(actionItemSchema),
       decisions: z.array(z.string()),
       createdAt: z.number(),
+      producedBy: z.array(provenanceSchema).optional(),
     })
     .nullable(),
 });
@@ -70,6 +75,7 @@ export function toBundle(document: MeetingDocument): MeetingBundle {
       language: meeting.language,
       status: meeting.status,
       audioFile: meeting.audioFile,
+      transcribedBy: meeting.transcribedBy,
     },
     segments: document.segments,
     summary: document.summary,
@@ -125,7 +131,10 @@ export async function importBundle(
   });
   meetings.replaceSegments(created.id, segments);
   if (summary) meetings.saveSummary(created.id, summary);
-  return meetings.update(created.id, { progress: meeting.status === 'done' ? 1 : 0 });
+  return meetings.update(created.id, {
+    progress: meeting.status === 'done' ? 1 : 0,
+    transcribedBy: meeting.transcribedBy ?? [],
+  });
 }
 
 async function copyRecording(id: string, bundled: string | null, options: ImportOptions): Promise<string | null> {
@@ -177,18 +186,31 @@ function escapeVtt(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
-function toVtt({ segments }: MeetingDocument): string {
+/** Who transcribed and who summarised, one line each: every export says where the meeting's data went. */
+function provenanceLines({ meeting, summary }: MeetingDocument): string[] {
+  return [
+    describeProvenance('Transcribed', meeting.transcribedBy),
+    describeProvenance('Summarized', summary?.producedBy),
+  ].filter((line): line is string => line !== undefined);
+}
+
+function toVtt(document: MeetingDocument): string {
+  const { segments } = document;
   const cues = segments.map((segment) => {
     const text = escapeVtt(cueText(segment.text));
     const voiced = segment.speaker ? `<v ${escapeVtt(segment.speaker)}>${text}` : text;
     return `${timestamp(segment.start, '.')} --> ${timestamp(segment.end, '.')}\n${voiced}\n`;
   });
-  return ['WEBVTT\n', ...cues].join('\n');
+  // NOTE blocks are WebVTT's comments: players skip them.
+  const notes = provenanceLines(document).map((line) => `NOTE ${line}\n`);
+  return ['WEBVTT\n', ...notes, ...cues].join('\n');
 }
 
-function toTxt({ meeting, segments }: MeetingDocument): string {
+function toTxt(document: MeetingDocument): string {
+  const { meeting, segments } = document;
   const lines = segments.map((segment) => `[${formatClock(segment.start)}] ${withSpeaker(segment)}`);
-  return `${meeting.title}\n\n${lines.join('\n')}\n`;
+  const provenance = provenanceLines(document);
+  return `${meeting.title}\n${provenance.length > 0 ? `${provenance.join('\n')}\n` : ''}\n${lines.join('\n')}\n`;
 }
 
 /** A summary's sections in Markdown: Summary, Action items (with owners), Decisions. */
@@ -202,11 +224,13 @@ export function summaryMarkdown(summary: MeetingSummaryText): string {
   return parts.join('\n\n');
 }
 
-function toMarkdown({ meeting, segments, summary }: MeetingDocument): string {
+function toMarkdown(document: MeetingDocument): string {
+  const { meeting, segments, summary } = document;
   const facts = [`- Date: ${new Date(meeting.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`];
   if (meeting.durationSeconds !== null) facts.push(`- Duration: ${formatClock(meeting.durationSeconds)}`);
   if (meeting.language) facts.push(`- Language: ${meeting.language}`);
   if (meeting.sourceFile) facts.push(`- Recording: ${meeting.sourceFile}`);
+  for (const line of provenanceLines(document)) facts.push(`- ${line}`);
   const parts = [`# ${meeting.title}`, facts.join('\n')];
   if (summary) parts.push(summaryMarkdown(summary));
   const lines = segments.map((segment) => `**[${formatClock(segment.start)}]** ${withSpeaker(segment)}`);

@@ -1,26 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { finishWav } from '../../../native/audio/index.ts';
 import type { MeetingEvent, MeetingStatus, MeetingSummary } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import type { TranscriptionEvent, TranscriptionRequest, TranscriptSegment } from '../contract/transcription.ts';
 import type { EngineTranscriptionEvent, RequestOptions } from '../engine.ts';
-import { type MeetingRecord, type MeetingRepository, toMeetingSummary } from '../store/meetings.ts';
+import { processIsAlive } from '../process-alive.ts';
+import type { ConsentRequest } from '../routing/consent.ts';
+import type { RouteInfo } from '../routing/types.ts';
+import { type MeetingRecord, type MeetingRepository, toMeetingSummary, withProvenance } from '../store/meetings.ts';
+import { makePrivate } from '../store/private-files.ts';
 import { asSwitchboardError } from './errors.ts';
 import { refineTranscript } from './refine.ts';
 
-/** The engine's transcribe filtered to data events, or a local transcriber's. */
-export type TranscribeFn = (request: TranscriptionRequest, signal: AbortSignal) => AsyncIterable<TranscriptionEvent>;
+/**
+ * The engine's transcribe (or a local transcriber): data events, and a `route` event saying who
+ * transcribes, which the meeting keeps. `consent` carries the user's one-time yes for this job.
+ */
+export type TranscribeFn = (
+  request: TranscriptionRequest,
+  signal: AbortSignal,
+  consent?: ConsentRequest,
+) => AsyncIterable<TranscriptionEvent | { type: 'route'; route: RouteInfo }>;
 
-/** The Engine's transcribe as a TranscribeFn: its route events dropped. */
+/** The Engine's transcribe as a TranscribeFn, for meeting audio: cloud providers only with consent. */
 export function transcribeThrough(engine: {
   transcribe(request: TranscriptionRequest, options: RequestOptions): AsyncIterable<EngineTranscriptionEvent>;
 }): TranscribeFn {
-  return async function* (request, signal) {
-    for await (const event of engine.transcribe(request, { signal })) if (event.type !== 'route') yield event;
-  };
+  return (request, signal, consent) =>
+    engine.transcribe(request, { signal, dataKind: 'meeting_audio', cloudConsent: consent?.cloudConsent });
 }
 
 export interface TranscriptionQueueOptions {
@@ -43,8 +53,13 @@ export interface TranscriptionQueueOptions {
 }
 
 export interface EnqueueRequest {
-  /** The audio file; it is copied into the audio folder, the original is left alone. */
+  /** The audio file: copied into the audio folder (the original is left alone), or moved with `move`. */
   filePath: string;
+  /**
+   * The file is the app's own upload or recording: it is moved into the meeting's storage, so the
+   * meeting holds the one copy and deleting the meeting deletes the audio.
+   */
+  move?: boolean;
   /** The name to show (an upload's original file name); default: the file's name. */
   sourceName?: string;
   title?: string;
@@ -134,15 +149,15 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
     }
   }
 
-  /** Copies the file into the audio folder, stores a queued meeting and starts it when a slot is free. */
+  /** Puts the file into the audio folder, stores a queued meeting and starts it when a slot is free. */
   async enqueue(request: EnqueueRequest): Promise<MeetingSummary> {
     if (this.closed) throw new SwitchboardError('INVALID_REQUEST', 'the transcription queue is shut down');
     const id = randomUUID();
     const sourceName = request.sourceName ?? basename(request.filePath);
     const audioFile = `${id}${extname(sourceName).toLowerCase()}`;
-    await mkdir(this.audioDir, { recursive: true });
+    await mkdir(this.audioDir, { recursive: true, mode: 0o700 });
     try {
-      await copyFile(request.filePath, join(this.audioDir, audioFile));
+      await placeAudio(request.filePath, join(this.audioDir, audioFile), request.move ?? false);
     } catch (error) {
       throw new SwitchboardError(
         'AUDIO_INVALID',
@@ -164,8 +179,11 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
     return toMeetingSummary(this.meetings.get(id));
   }
 
-  /** Queues an interrupted, failed or cancelled meeting again; it continues after its last segment. */
-  retry(id: string): MeetingSummary {
+  /**
+   * Queues an interrupted, failed or cancelled meeting again; it continues after its last segment.
+   * `cloudConsent`: the user said yes to sending this one recording to a cloud provider.
+   */
+  retry(id: string, options: { cloudConsent?: boolean } = {}): MeetingSummary {
     const meeting = this.meetings.get(id);
     if (!TERMINAL.has(meeting.status) || meeting.status === 'done') {
       throw new SwitchboardError(
@@ -173,7 +191,12 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
         `meeting ${id} is ${meeting.status}; only a stopped transcription can be retried`,
       );
     }
-    const queued = this.setStatus(id, { status: 'queued', error: null });
+    const queued = this.setStatus(id, {
+      status: 'queued',
+      error: null,
+      consentProviderId: null,
+      cloudConsent: options.cloudConsent ?? false,
+    });
     this.ownJobs.add(id);
     this.pump();
     return toMeetingSummary(queued);
@@ -213,6 +236,31 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
       this.setStatus(id, { status: 'cancelled' });
     }
     return toMeetingSummary(this.meetings.get(id));
+  }
+
+  /**
+   * The answer to the consent question: yes queues the job again with consent for this recording only;
+   * no keeps the recording on this machine and the meeting failed, with a message that says so.
+   */
+  answerConsent(id: string, allow: boolean): MeetingSummary {
+    const meeting = this.meetings.get(id);
+    if (!meeting.consentProviderId) {
+      throw new SwitchboardError('INVALID_REQUEST', `meeting ${id} is not waiting for an answer about the cloud`);
+    }
+    if (allow) return this.retry(id, { cloudConsent: true });
+    const reason = (meeting.error ?? '').replace(/^CONSENT_REQUIRED: /, '').split(/(?<=\.) /)[0] ?? '';
+    return toMeetingSummary(
+      this.setStatus(id, {
+        status: 'failed',
+        consentProviderId: null,
+        error: `Not transcribed: you chose to keep this recording on this machine. ${reason}`.trim(),
+      }),
+    );
+  }
+
+  /** Stops every queued and running job (their transcripts so far are kept). */
+  async cancelAll(): Promise<void> {
+    for (const meeting of this.meetings.withStatus('queued', 'running')) await this.cancel(meeting.id);
   }
 
   /** Cancels the job if needed, then deletes the meeting and its audio copy. */
@@ -314,6 +362,7 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
     const channels = meeting.channels ?? [undefined];
     const finalPass: Omit<TranscriptSegment, 'index'>[] = [];
     let finished: Extract<TranscriptionEvent, { type: 'done' }> | undefined;
+    let route: RouteInfo | undefined;
     try {
       if (!meeting.audioFile)
         throw new SwitchboardError('AUDIO_INVALID', 'the meeting has no audio file to transcribe');
@@ -324,8 +373,10 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
         if (startAt !== undefined) request.startAt = startAt;
         if (channel) request.channel = c;
         finished = undefined;
-        for await (const event of this.transcribe(request, job.controller.signal)) {
-          if (event.type === 'progress') {
+        const consent = { cloudConsent: meeting.cloudConsent };
+        for await (const event of this.transcribe(request, job.controller.signal, consent)) {
+          if (event.type === 'route') route = event.route;
+          else if (event.type === 'progress') {
             progress = Math.min(1, Math.max(0, (c + event.fraction) / channels.length));
             firstFraction ??= progress;
             const done = progress - firstFraction;
@@ -361,16 +412,33 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
         progress: 1,
         durationSeconds: finished!.durationSeconds,
         language: meeting.language ?? finished!.language,
+        // The consent was for this job: a later job asks again.
+        cloudConsent: false,
+        transcribedBy: route
+          ? withProvenance(meeting.transcribedBy, {
+              providerId: route.providerId,
+              providerLabel: route.providerLabel,
+              model: finished!.model,
+              onMachine: route.onMachine,
+            })
+          : meeting.transcribedBy,
       });
     } catch (error) {
-      if (job.stopReason === 'cancel') this.setStatus(meeting.id, { status: 'cancelled' });
+      if (job.stopReason === 'cancel') this.setStatus(meeting.id, { status: 'cancelled', cloudConsent: false });
       else if (job.stopReason === 'shutdown') this.setStatus(meeting.id, { status: 'queued' });
       else {
         // Errors name the file the transcriber read, the audio copy; the user knows the file they chose.
-        const message = asSwitchboardError(error).message;
+        const failure = asSwitchboardError(error);
+        const message = failure.message;
         const named =
           meeting.audioFile && meeting.sourceFile ? message.replaceAll(meeting.audioFile, meeting.sourceFile) : message;
-        this.setStatus(meeting.id, { status: 'failed', error: named });
+        this.setStatus(meeting.id, {
+          status: 'failed',
+          error: named,
+          cloudConsent: false,
+          // The app asks whether this recording may go to that provider; nothing was sent to it.
+          consentProviderId: failure.code === 'CONSENT_REQUIRED' ? (failure.providerId ?? null) : null,
+        });
       }
     }
   }
@@ -391,14 +459,22 @@ export class TranscriptionQueue extends EventEmitter<QueueEvents> {
 
 /** Whether the process that claimed a job still runs (signal 0 tests for it without sending anything). */
 function runnerIsAlive(pid: number | null): boolean {
-  if (pid === null || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return pid !== null && pid !== process.pid && processIsAlive(pid);
+}
+
+/** Moves (or copies) a recording into the audio folder, readable by its owner only. */
+async function placeAudio(from: string, to: string, move: boolean): Promise<void> {
+  if (move) {
+    try {
+      await rename(from, to);
+    } catch (error) {
+      // Another file system (an uploads folder elsewhere): copy, then remove the original.
+      if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+      await copyFile(from, to);
+      await rm(from, { force: true });
+    }
+  } else await copyFile(from, to);
+  makePrivate(to);
 }
 
 /** 75.4 → "1:15". */

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { countTokens } from '../accounting/tokens.ts';
-import type { MeetingSummaryText } from '../contract/api.ts';
+import type { MeetingSummaryText, Provenance } from '../contract/api.ts';
 import type { ChatRequest } from '../contract/chat.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import type { TranscriptSegment } from '../contract/transcription.ts';
 import type { ChatTarget, EngineChatEvent, RequestOptions } from '../engine.ts';
-import type { StoredSummary } from '../store/meetings.ts';
+import { type StoredSummary, withProvenance } from '../store/meetings.ts';
 import type { Store } from '../store/store.ts';
 import { TRANSCRIPT_PLACEHOLDER } from '../store/templates.ts';
 import { formatClock } from './queue.ts';
@@ -25,6 +25,8 @@ export interface SummarizeOptions {
   /** Tokens kept for each answer; default an eighth of the context, at most 1,024. */
   maxOutputTokens?: number;
   signal?: AbortSignal;
+  /** The user allowed a cloud provider for this summary, once (meeting text is otherwise kept local). */
+  cloudConsent?: boolean;
 }
 
 const MAX_OUTPUT_TOKENS = 1024;
@@ -255,6 +257,7 @@ export async function summarizeTranscript(
     );
   const sizeOf = (prompt: string) => target.promptTokens([{ role: 'user', content: prompt }]);
   const fits = async (prompt: string) => (await sizeOf(prompt)) <= promptBudget;
+  let producedBy: Provenance[] = [];
 
   const ask = async (prompt: string): Promise<SummaryParts> => {
     let text = '';
@@ -265,9 +268,18 @@ export async function summarizeTranscript(
       max_tokens: maxOutputTokens,
       temperature: 0,
     };
-    for await (const event of options.chat(request, { providerId: target.providerId, signal: options.signal })) {
-      if (event.type === 'route') model = `${event.route.providerId}/${event.route.model}`;
-      else if (event.type === 'text') text += event.text;
+    // Every chunk and every partial is meeting text: it goes to the cloud only with the user's consent.
+    for await (const event of options.chat(request, {
+      providerId: target.providerId,
+      signal: options.signal,
+      dataKind: 'meeting_text',
+      cloudConsent: options.cloudConsent,
+    })) {
+      if (event.type === 'route') {
+        const { providerId, providerLabel, model: routed, onMachine } = event.route;
+        model = `${providerId}/${routed}`;
+        producedBy = withProvenance(producedBy, { providerId, providerLabel, model: routed, onMachine });
+      } else if (event.type === 'text') text += event.text;
     }
     if (model) models.add(model);
     return parseSummaryAnswer(text);
@@ -339,6 +351,7 @@ export async function summarizeTranscript(
   return {
     ...result,
     model: [...models].join(', ') || `${target.providerId}/${target.model}`,
+    producedBy,
     template: options.template,
     createdAt: Date.now(),
   };
@@ -360,6 +373,8 @@ export interface SummarizeMeetingRequest {
   /** A model to summarise with; default what the `summarize` profile picks (local first). */
   model?: string;
   signal?: AbortSignal;
+  /** One-time consent: this transcript may go to a cloud provider for this summary. */
+  allowCloud?: boolean;
 }
 
 /** Summarises a stored meeting with a stored (or given) template and keeps the summary with it. */
@@ -371,11 +386,20 @@ export async function summarizeMeeting(
   const segments = meetings.segments(meetings.get(request.id).id);
   const template =
     request.template ?? (request.templateId ? templates.find(request.templateId) : templates.get()).prompt;
+  // The transcript is meeting text: the model that answers is chosen with the user's consent in mind.
+  const consent = { dataKind: 'meeting_text', cloudConsent: request.allowCloud } as const;
   const target = await deps.chatTarget(request.model ? { model: request.model } : {}, {
     profile: 'summarize',
     signal: request.signal,
+    ...consent,
   });
-  const summary = await summarizeTranscript(segments, { chat: deps.chat, template, target, signal: request.signal });
+  const summary = await summarizeTranscript(segments, {
+    chat: deps.chat,
+    template,
+    target,
+    signal: request.signal,
+    cloudConsent: request.allowCloud,
+  });
   meetings.saveSummary(request.id, summary);
   return summary;
 }

@@ -3,6 +3,7 @@ import { embeddingModelOf } from '../config/vendors.ts';
 import type { Capability } from '../contract/capabilities.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
+import { consentAllows, consentRequired } from './consent.ts';
 import type { Candidate, RoutingRequest } from './types.ts';
 import { isUsable, mayReach } from './usable.ts';
 
@@ -132,10 +133,13 @@ export function resolveCandidates(
   const { capability } = request;
   // A profile may ask for more than the request's own capability (code_generation, summarization…).
   const extra = target.profile.capability;
+  // Consent is checked here, before any strategy sees a candidate: a refused provider is never tried.
   const usable = (p: EngineProvider) =>
-    isUsable(config, p, adapters, capability) && (!extra || p.capabilities.includes(extra));
+    isUsable(config, p, adapters, capability) &&
+    consentAllows(config, p, request) &&
+    (!extra || p.capabilities.includes(extra));
   const candidate = (provider: EngineProvider, model: string | undefined): Candidate | undefined => {
-    const chosen = model ?? defaultModelFor(provider, capability, config);
+    const chosen = model ?? request.modelFor?.(provider) ?? defaultModelFor(provider, capability, config);
     return chosen === undefined && capability === 'embedding'
       ? undefined
       : { provider, adapter: adapters.get(provider.id)!, model: chosen ?? '' };
@@ -154,6 +158,7 @@ export function resolveCandidates(
     }
     const refusal = unavailable(config, provider, capability);
     if (refusal) throw refusal;
+    if (!consentAllows(config, provider, request)) throw consentRequired(provider, request);
     if (!adapters.has(provider.id)) {
       throw new SwitchboardError('NO_PROVIDER', `${provider.label} is not available in this process`, {
         providerId: provider.id,
@@ -221,4 +226,25 @@ export function resolveCandidates(
     });
   }
   return { candidates, pinned };
+}
+
+/**
+ * The cloud providers consent keeps from a meeting-data request: those it would go to if the user said
+ * yes. Empty for chat, and where nothing but consent stands in the way of no one.
+ */
+export function heldBackByConsent(
+  config: EngineConfig,
+  adapters: ReadonlyMap<string, ProviderAdapter>,
+  request: RoutingRequest,
+  knownModels: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
+): EngineProvider[] {
+  if ((request.dataKind ?? 'chat') === 'chat' || request.cloudConsent) return [];
+  const consented = { ...request, cloudConsent: true };
+  try {
+    return resolveCandidates(config, adapters, consented, resolveTarget(config, consented), knownModels)
+      .candidates.map((candidate) => candidate.provider)
+      .filter((provider) => !consentAllows(config, provider, request));
+  } catch {
+    return [];
+  }
 }

@@ -322,6 +322,7 @@ function routeInfo(candidate: Candidate, depth: number, apiKey: string | undefin
     providerId: candidate.provider.id,
     providerLabel: candidate.provider.label,
     model: candidate.model,
+    onMachine: candidate.provider.onMachine,
     fallbackDepth: depth,
     keyId: apiKey ? maskKey(apiKey) : undefined,
     profile: plan.profile.name,

@@ -41,6 +41,7 @@ const CLASS_OF: Record<ErrorCode, ErrorClass> = {
   INVALID_REQUEST: 'unsuited',
   CANCELLED: 'final',
   CLOUD_DISABLED: 'unsuited',
+  CONSENT_REQUIRED: 'unsuited',
   NO_PROVIDER: 'unsuited',
   ALL_PROVIDERS_FAILED: 'server',
   BUDGET_EXCEEDED: 'final',

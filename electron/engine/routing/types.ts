@@ -3,8 +3,10 @@ import type { EngineProvider, ProfileConfig } from '../config/types.ts';
 import type { Capability } from '../contract/capabilities.ts';
 import type { ChatStreamEvent, Usage } from '../contract/chat.ts';
 import type { CallContext, ProviderAdapter } from '../providers/types.ts';
+import type { ConsentRequest } from './consent.ts';
 
-export interface RoutingRequest {
+/** `dataKind` and `cloudConsent` (consent.ts): meeting data reaches cloud providers only with consent. */
+export interface RoutingRequest extends ConsentRequest {
   capability: Capability;
   /** `provider/model`, a bare model id, a profile name, or absent (the profile's or provider's default). */
   model?: string;
@@ -14,6 +16,12 @@ export interface RoutingRequest {
   profile?: string;
   /** Drives per-user sticky assignment. */
   userId?: string;
+  /**
+   * The model a provider runs this request on when the request names none (default: the provider's
+   * default model, a chat model). Transcription names its Whisper model here, so errors, breakers and
+   * usage name the model that really ran.
+   */
+  modelFor?: (provider: EngineProvider) => string | undefined;
   /** Estimated prompt tokens, for context-window checks, TPM limits and cost estimates. */
   estimatedInputTokens: number;
   maxOutputTokens?: number;
@@ -33,6 +41,8 @@ export interface RouteInfo {
   providerId: string;
   providerLabel: string;
   model: string;
+  /** The provider runs on this machine: nothing was sent elsewhere. */
+  onMachine: boolean;
   fallbackDepth: number;
   keyId?: string;
   profile: string;

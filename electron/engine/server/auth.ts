@@ -110,6 +110,20 @@ export class Auth {
   }
 }
 
+/**
+ * Whether a request may use the session cookie. The cookie is SameSite=Strict, but another page on
+ * this machine (another port of 127.0.0.1) is the same site; what tells it apart is Sec-Fetch-Site,
+ * which browsers send on every request (including <audio> loads), and Origin, which they send on
+ * every POST. A browser request is accepted only from the app's own origin; a request with neither
+ * header is not a browser page and still needs the cookie itself.
+ */
+export function sessionRequestAllowed(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin') return false;
+  const origin = req.headers.origin;
+  return origin === undefined || origin === `http://${req.headers.host}`;
+}
+
 /** True when a query string names a credential parameter, which the server refuses whatever its value. */
 export function hasCredentialInQuery(query: URLSearchParams): boolean {
   for (const name of query.keys()) if (CREDENTIAL_PARAMS.includes(name.toLowerCase())) return true;

@@ -63,7 +63,7 @@ export async function receiveUpload(
   if (Number(ctx.req.headers['content-length']) > options.limit + MULTIPART_OVERHEAD_BYTES) {
     throw new HttpError(413, 'request_too_large', `the upload is larger than ${options.limit / 1024 / 1024} MB`);
   }
-  await mkdir(options.dir, { recursive: true });
+  await mkdir(options.dir, { recursive: true, mode: 0o700 });
   const fields: Record<string, string> = {};
   let file: ReceivedFile | undefined;
   const writes: Promise<void>[] = [];

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { z } from 'zod';
 import type { ChatRequest, ChatStreamEvent, FinishReason, Usage } from '../contract/chat.ts';
 import { chatRequestSchema } from '../contract/chat.ts';
@@ -216,7 +215,7 @@ const transcriptionFieldsSchema = z.object({
 });
 
 async function transcriptions(ctx: RequestContext, deps: ServerDeps): Promise<void> {
-  const upload = await receiveUpload(ctx, { dir: tmpdir(), limit: AUDIO_UPLOAD_LIMIT_BYTES });
+  const upload = await receiveUpload(ctx, { dir: deps.scratchDir, limit: AUDIO_UPLOAD_LIMIT_BYTES });
   let answer: TranscriptionAnswer;
   try {
     answer = await transcribeUpload(ctx, deps, upload);

@@ -1,5 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processIsAlive } from '../process-alive.ts';
 
 /** Where a running `switchboard serve` says it can be reached, so `switchboard open` finds it (any port). */
 export const SERVER_RECORD_FILE_NAME = 'server.json';
@@ -7,16 +8,6 @@ export const SERVER_RECORD_FILE_NAME = 'server.json';
 export interface ServerRecord {
   url: string;
   pid: number;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Records this process's server in the data dir; the returned function removes the record again. */
@@ -35,7 +26,7 @@ export function findRunningServer(dataDir: string): ServerRecord | undefined {
   try {
     const record = JSON.parse(readFileSync(join(dataDir, SERVER_RECORD_FILE_NAME), 'utf8')) as Partial<ServerRecord>;
     if (typeof record.url !== 'string' || typeof record.pid !== 'number') return undefined;
-    return isAlive(record.pid) ? { url: record.url, pid: record.pid } : undefined;
+    return processIsAlive(record.pid) ? { url: record.url, pid: record.pid } : undefined;
   } catch {
     return undefined;
   }

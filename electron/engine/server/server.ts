@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { redactSecrets } from '../contract/errors.ts';
 import { addAnthropicRoutes } from './anthropic.ts';
 import { type AppApiTable, addAppApiRoutes } from './app-api.ts';
-import { Auth, hasCredentialInQuery } from './auth.ts';
+import { Auth, hasCredentialInQuery, sessionRequestAllowed } from './auth.ts';
 import { type ErrorDialect, type RequestContext, sendJson, sendText } from './http.ts';
 import { addOpenAIRoutes, openAIErrors } from './openai.ts';
 import { HttpError, toProblem } from './problems.ts';
@@ -25,8 +25,13 @@ export interface ServerOptions {
   token: string;
   /** Signs browser sessions (server/token.ts keeps it in the data dir); absent: sessions end with the process. */
   sessionSecret?: Buffer;
-  /** Default 127.0.0.1. Anything else exposes the API beyond this machine: the CLI asks for a flag. */
+  /** Default 127.0.0.1. Anything else exposes the API beyond this machine and needs `allowedHosts`. */
   host?: string;
+  /**
+   * Beyond loopback: the host names (or addresses) clients use to reach this server. Requests whose Host
+   * header names anything else are refused, as on loopback, so a DNS-rebinding page cannot reach the API.
+   */
+  allowedHosts?: string[];
   /** Default 7878; 0 picks a free port. */
   port?: number;
   /** The built renderer, served for browser mode; absent: no UI. */
@@ -42,6 +47,8 @@ export interface ServerOptions {
   corsOrigins?: string[];
   /** Where /api/app/upload keeps files until a handler takes them. */
   uploadsDir?: string;
+  /** Where /v1/audio/transcriptions keeps an upload while it is transcribed (the process's scratch folder). */
+  scratchDir?: string;
   /** The stored audio of a meeting, for the player (GET /api/app/audio/<meeting id>). */
   meetingAudioFile?: (meetingId: string) => string | undefined;
 }
@@ -78,7 +85,7 @@ function discardBody(req: IncomingMessage): void {
 }
 
 function hostForUrl(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 /**
@@ -87,14 +94,20 @@ function hostForUrl(host: string): string {
  */
 export async function createServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
+  const extraHosts = (options.allowedHosts ?? []).map((name) => name.trim().toLowerCase()).filter(Boolean);
+  if (!LOOPBACK.has(host) && extraHosts.length === 0) {
+    throw new Error(
+      `listening on ${host} needs the host names clients will use (allowedHosts / --allow-host NAME): without them any web page could reach the API through DNS rebinding`,
+    );
+  }
   const auth = new Auth(options.token, { sessionSecret: options.sessionSecret });
   const engine = options.engine;
   const redact = (text: string) =>
     redactSecrets(text, [options.token, ...engine.config.providers.flatMap((provider) => provider.keys)]);
-  const deps: ServerDeps = { engine, redact };
+  const deps: ServerDeps = { engine, redact, scratchDir: options.scratchDir ?? tmpdir() };
   const logger = options.logger;
   const cors = new Set(options.corsOrigins ?? []);
-  let allowedHosts: Set<string> | undefined;
+  let allowedHosts = new Set<string>();
 
   const router = new Router();
   addOpenAIRoutes(router, deps);
@@ -144,14 +157,6 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
     if (unread && !headers.connection) discardBody(ctx.req);
   }
 
-  function mayUseSession(req: IncomingMessage): boolean {
-    // Another page on localhost is same-site, so SameSite alone does not stop it; its Origin differs.
-    const origin = req.headers.origin;
-    return origin === undefined
-      ? req.headers['sec-fetch-site'] !== 'cross-site'
-      : origin === `http://${req.headers.host}`;
-  }
-
   function authorize(ctx: RequestContext, access: Route['access']): void {
     if (hasCredentialInQuery(ctx.query)) {
       throw new HttpError(
@@ -161,7 +166,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
       );
     }
     if (access === 'public' || auth.hasToken(ctx.req)) return;
-    if (access === 'token-or-session' && auth.hasSession(ctx.req) && mayUseSession(ctx.req)) return;
+    if (access === 'token-or-session' && auth.hasSession(ctx.req) && sessionRequestAllowed(ctx.req)) return;
     throw new HttpError(
       401,
       'invalid_api_key',
@@ -208,7 +213,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
     const route = match && 'route' in match ? match.route : undefined;
     const errors = route?.errors ?? openAIErrors;
     try {
-      if (allowedHosts && !allowedHosts.has(req.headers.host ?? '')) {
+      if (!allowedHosts.has((req.headers.host ?? '').toLowerCase())) {
         // A page on another name that resolves to 127.0.0.1 (DNS rebinding) must not reach the API.
         throw new HttpError(403, 'forbidden_host', `requests must be addressed to ${[...allowedHosts][0]}`);
       }
@@ -254,7 +259,12 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
     });
   });
   const port = (server.address() as AddressInfo).port;
-  if (LOOPBACK.has(host)) allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+  // Loopback names always work (the machine itself); other names only when the operator listed them.
+  allowedHosts = new Set(
+    ['127.0.0.1', 'localhost', '[::1]', ...extraHosts.map(hostForUrl)].flatMap((name) =>
+      port === 80 ? [`${name}:${port}`, name] : [`${name}:${port}`],
+    ),
+  );
   const url = `http://${hostForUrl(host)}:${port}`;
   return {
     url,

@@ -29,6 +29,8 @@ export interface ServerDeps {
   engine: ServedEngine;
   /** Removes the token and every provider key from a text. */
   redact(text: string): string;
+  /** Where audio that only passes through (/v1/audio/transcriptions) waits while it is transcribed. */
+  scratchDir: string;
 }
 
 /** Routing hints every engine call carries: who asks (for sticky assignment) and the abort signal. */

@@ -33,13 +33,18 @@ const messageRow = z.object({
   latency_ms: z.number().nullable(),
   fallback_depth: z.number().nullable(),
   error: z.string().nullable(),
+  provider_label: z.string().nullable(),
+  on_machine: z.number().nullable(),
 });
 
 /** What an assistant answer cost and who gave it, written once the answer is complete (or failed). */
 export interface AnswerRecord {
   content: string;
   providerId?: string;
+  providerLabel?: string;
   model?: string;
+  /** The answer was written on this machine; false: a cloud provider wrote it. */
+  onMachine?: boolean;
   inputTokens?: number;
   outputTokens?: number;
   costUsd?: number;
@@ -53,6 +58,8 @@ function toMessageView(raw: unknown): ChatMessageView {
   const view: ChatMessageView = { id: row.id, role: row.role, content: row.content, createdAt: row.created_at };
   if (row.provider_id !== null) view.providerId = row.provider_id;
   if (row.model !== null) view.model = row.model;
+  if (row.provider_label !== null) view.providerLabel = row.provider_label;
+  if (row.on_machine !== null) view.onMachine = row.on_machine === 1;
   if (row.input_tokens !== null) view.inputTokens = row.input_tokens;
   if (row.output_tokens !== null) view.outputTokens = row.output_tokens;
   if (row.cost_usd !== null) view.costUsd = row.cost_usd;
@@ -169,14 +176,17 @@ export class ConversationRepository {
   /** Writes an assistant answer (or its error) over the message, replacing whatever it held. */
   recordAnswer(messageId: string, answer: AnswerRecord): ChatMessageView {
     this.prepare(
-      `UPDATE messages SET content = @content, provider_id = @providerId, model = @model,
+      `UPDATE messages SET content = @content, provider_id = @providerId, provider_label = @providerLabel,
+          model = @model, on_machine = @onMachine,
           input_tokens = @inputTokens, output_tokens = @outputTokens, cost_usd = @costUsd,
           latency_ms = @latencyMs, fallback_depth = @fallbackDepth, error = @error WHERE id = @id`,
     ).run({
       id: messageId,
       content: answer.content,
       providerId: answer.providerId ?? null,
+      providerLabel: answer.providerLabel ?? null,
       model: answer.model ?? null,
+      onMachine: answer.onMachine === undefined ? null : Number(answer.onMachine),
       inputTokens: answer.inputTokens ?? null,
       outputTokens: answer.outputTokens ?? null,
       costUsd: answer.costUsd ?? null,

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { migrate, SCHEMA_VERSION } from './migrations.ts';
+import { ensurePrivateFile, makePrivate } from './private-files.ts';
 
 export type { Database } from 'better-sqlite3';
 
@@ -15,13 +16,23 @@ export interface OpenDatabaseOptions {
 /**
  * Opens (creating if needed) the app's SQLite file: WAL so readers never wait on the writer and a
  * crash loses at most the transaction in flight, foreign keys on (off by default in SQLite), a busy
- * timeout for the CLI and the app sharing one file, then the pending migrations.
+ * timeout for the CLI and the app sharing one file, then the pending migrations. The file, its WAL and
+ * its SHM are readable by their owner only, and deleted rows are overwritten rather than left in free
+ * pages, so a deleted transcript cannot be read back out of the file.
  */
 export function openDatabase(file: string, options: OpenDatabaseOptions = {}): Database {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const onDisk = file !== ':memory:';
+  if (onDisk) {
+    // A folder made here is private; an existing one is the data dir's business (bootstrap repairs it).
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // SQLite creates the WAL and SHM files with the database file's mode: create that one 0600 first.
+    ensurePrivateFile(file);
+  }
   const db = new BetterSqlite3(file);
   try {
     db.pragma('journal_mode = WAL');
+    db.pragma('secure_delete = ON');
+    if (onDisk) for (const suffix of ['-wal', '-shm']) makePrivate(`${file}${suffix}`);
     // NORMAL is durable across application crashes in WAL mode; only a power cut may lose the last commits.
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');

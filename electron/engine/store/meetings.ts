@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
-import type { MeetingStatus, MeetingSummary, MeetingSummaryText } from '../contract/api.ts';
+import type { MeetingStatus, MeetingSummary, MeetingSummaryText, Provenance } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import {
   SEGMENT_CHANNELS,
@@ -27,10 +27,30 @@ const meetingRow = z.object({
   runner_pid: z.number().nullable(),
   channels: z.string().nullable().optional(),
   recording: z.number().optional(),
+  transcribed_by: z.string().nullable(),
+  cloud_consent: z.number(),
+  consent_provider: z.string().nullable(),
 });
 
 const channelsSchema = z.array(z.enum(SEGMENT_CHANNELS));
 const wordsSchema = z.array(transcriptWordSchema);
+
+export const provenanceSchema = z.object({
+  providerId: z.string(),
+  providerLabel: z.string(),
+  model: z.string(),
+  onMachine: z.boolean(),
+});
+
+function parseProvenance(json: string | null): Provenance[] {
+  return json === null ? [] : z.array(provenanceSchema).parse(JSON.parse(json));
+}
+
+/** Adds who did a piece of the work to who did the rest, once each. */
+export function withProvenance(list: readonly Provenance[], next: Provenance): Provenance[] {
+  const same = (p: Provenance) => p.providerId === next.providerId && p.model === next.model;
+  return list.some(same) ? [...list] : [...list, next];
+}
 
 const segmentRow = z.object({
   idx: z.number(),
@@ -52,6 +72,7 @@ const summaryRow = z.object({
   action_items: z.string(),
   decisions: z.string(),
   created_at: z.number(),
+  produced_by: z.string().nullable(),
 });
 
 /** A meeting as stored: what the UI shows plus where its audio copy lives. */
@@ -60,6 +81,8 @@ export interface MeetingRecord extends MeetingSummary {
   audioFile: string | null;
   /** The process transcribing it, while it is `running`. */
   runnerPid: number | null;
+  /** The user allowed a cloud provider for this meeting's job, once (the app's question answered yes). */
+  cloudConsent: boolean;
 }
 
 export interface StoredSummary extends MeetingSummaryText {
@@ -85,9 +108,18 @@ export interface NewMeeting {
 export type MeetingPatch = Partial<
   Pick<
     MeetingRecord,
-    'title' | 'status' | 'progress' | 'durationSeconds' | 'language' | 'audioFile' | 'runnerPid' | 'recording'
+    | 'title'
+    | 'status'
+    | 'progress'
+    | 'durationSeconds'
+    | 'language'
+    | 'audioFile'
+    | 'runnerPid'
+    | 'recording'
+    | 'transcribedBy'
+    | 'cloudConsent'
   >
-> & { error?: string | null };
+> & { error?: string | null; consentProviderId?: string | null };
 
 const PATCH_COLUMNS: Record<keyof MeetingPatch, string> = {
   title: 'title',
@@ -99,7 +131,16 @@ const PATCH_COLUMNS: Record<keyof MeetingPatch, string> = {
   runnerPid: 'runner_pid',
   recording: 'recording',
   error: 'error',
+  transcribedBy: 'transcribed_by',
+  cloudConsent: 'cloud_consent',
+  consentProviderId: 'consent_provider',
 };
+
+/** A patch value as SQLite stores it (lists as JSON, booleans as 0/1). */
+function columnValue(value: unknown): unknown {
+  if (Array.isArray(value)) return JSON.stringify(value);
+  return typeof value === 'boolean' ? Number(value) : value;
+}
 
 function toRecord(raw: unknown): MeetingRecord {
   const row = meetingRow.parse(raw);
@@ -116,8 +157,11 @@ function toRecord(raw: unknown): MeetingRecord {
     runnerPid: row.runner_pid,
     channels: row.channels ? channelsSchema.parse(JSON.parse(row.channels)) : null,
     recording: row.recording === 1,
+    transcribedBy: parseProvenance(row.transcribed_by),
+    cloudConsent: row.cloud_consent === 1,
   };
   if (row.error !== null) record.error = row.error;
+  if (row.consent_provider !== null) record.consentProviderId = row.consent_provider;
   return record;
 }
 
@@ -137,7 +181,7 @@ function toSegment(raw: unknown): TranscriptSegment {
 
 /** Strips the storage-only fields for the API. */
 export function toMeetingSummary(record: MeetingRecord): MeetingSummary {
-  const { audioFile: _audioFile, runnerPid: _runnerPid, ...summary } = record;
+  const { audioFile: _audioFile, runnerPid: _runnerPid, cloudConsent: _consent, ...summary } = record;
   return summary;
 }
 
@@ -200,9 +244,8 @@ export class MeetingRepository {
     const entries = Object.entries(patch).filter(([, value]) => value !== undefined) as [keyof MeetingPatch, unknown][];
     if (entries.length > 0) {
       const assignments = entries.map(([key]) => `${PATCH_COLUMNS[key]} = @${key}`).join(', ');
-      const values = entries.map(([key, value]) => [key, typeof value === 'boolean' ? Number(value) : value]);
       const result = this.prepare(`UPDATE meetings SET ${assignments} WHERE id = @id`).run({
-        ...Object.fromEntries(values),
+        ...Object.fromEntries(entries.map(([key, value]) => [key, columnValue(value)])),
         id,
       });
       if (result.changes === 0) throw new SwitchboardError('NOT_FOUND', `no meeting with id ${id}`);
@@ -306,11 +349,11 @@ export class MeetingRepository {
 
   saveSummary(meetingId: string, summary: StoredSummary): void {
     this.prepare(
-      `INSERT INTO summaries (meeting_id, model, template, summary, action_items, decisions, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO summaries (meeting_id, model, template, summary, action_items, decisions, created_at, produced_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (meeting_id) DO UPDATE SET model = excluded.model, template = excluded.template,
            summary = excluded.summary, action_items = excluded.action_items, decisions = excluded.decisions,
-           created_at = excluded.created_at`,
+           created_at = excluded.created_at, produced_by = excluded.produced_by`,
     ).run(
       meetingId,
       summary.model,
@@ -319,6 +362,7 @@ export class MeetingRepository {
       JSON.stringify(summary.actionItems),
       JSON.stringify(summary.decisions),
       summary.createdAt,
+      summary.producedBy ? JSON.stringify(summary.producedBy) : null,
     );
   }
 
@@ -333,6 +377,7 @@ export class MeetingRepository {
       actionItems: z.array(actionItemSchema).parse(JSON.parse(row.action_items)),
       decisions: z.array(z.string()).parse(JSON.parse(row.decisions)),
       createdAt: row.created_at,
+      producedBy: parseProvenance(row.produced_by),
     };
   }
 }

@@ -167,6 +167,16 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE meetings ADD COLUMN channels TEXT;
   ALTER TABLE meetings ADD COLUMN recording INTEGER NOT NULL DEFAULT 0;
   `,
+  // 7: provenance — who produced each answer, transcript and summary, and whether it ran on this machine
+  // (JSON lists of {providerId, providerLabel, model, onMachine}) — and consent for a meeting's job.
+  `
+  ALTER TABLE messages ADD COLUMN provider_label TEXT;
+  ALTER TABLE messages ADD COLUMN on_machine INTEGER;
+  ALTER TABLE meetings ADD COLUMN transcribed_by TEXT;
+  ALTER TABLE meetings ADD COLUMN cloud_consent INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE meetings ADD COLUMN consent_provider TEXT;
+  ALTER TABLE summaries ADD COLUMN produced_by TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,29 +7,28 @@ import { type Database, statementCache } from './database.ts';
 
 /**
  * Supplies the 32-byte key secrets are encrypted under. It lives outside the database so that a copy of
- * the database alone reveals no API key: in Electron the key file is itself encrypted by the OS
- * (safeStorage, wired by the app); headless it is a file only the user may read.
+ * the database alone reveals no API key.
  */
 export interface KeyProvider {
   loadKey(): Buffer;
-}
-
-/** How a key file is protected at rest beyond its file mode (Electron: safeStorage.encryptString/decryptString). */
-export interface KeyWrapper {
-  wrap(key: Buffer): Buffer;
-  unwrap(stored: Buffer): Buffer;
+  /** How the key is protected, in words a person can check (shown in settings and `switchboard doctor`). */
+  describe?(): string;
 }
 
 const KEY_BYTES = 32;
 
 /**
- * The headless key provider: `<dataDir>/secret.key`, 32 random bytes written on first use with mode
- * 0600 (owner read/write only). Anyone who can read that file and the database can read the secrets;
- * the OS keychain is not used. A `wrapper` (safeStorage) adds OS-level encryption of the file.
+ * The one key store of the desktop app, `switchboard serve` and the CLI: `<dataDir>/secret.key`, 32
+ * random bytes written on first use with mode 0600 (owner read/write only), so a key any of them stores
+ * every other one can use. Anyone who can read that file and the database as the user can read the
+ * secrets; `note` adds what the platform offers beyond that (the desktop app says whether an OS keyring exists).
  */
-export function fileKeyProvider(file: string, wrapper?: KeyWrapper): KeyProvider {
+export function fileKeyProvider(file: string, note?: string): KeyProvider {
   let cached: Buffer | undefined;
   return {
+    describe: () =>
+      `API keys are encrypted (AES-256-GCM) under a key kept in ${file}, readable only by you (mode 0600); ` +
+      `the OS keyring is not used, so anyone who can read your files can read your keys.${note ? ` ${note}` : ''}`,
     loadKey() {
       if (cached) return cached;
       let stored: Buffer;
@@ -43,13 +42,13 @@ export function fileKeyProvider(file: string, wrapper?: KeyWrapper): KeyProvider
         mkdirSync(dirname(file), { recursive: true });
         // 'wx': if another process created it first, fail and read theirs instead of overwriting it.
         try {
-          writeFileSync(file, wrapper ? wrapper.wrap(fresh) : fresh, { mode: 0o600, flag: 'wx' });
+          writeFileSync(file, fresh, { mode: 0o600, flag: 'wx' });
         } catch (raced) {
           if ((raced as NodeJS.ErrnoException).code !== 'EEXIST') throw raced;
         }
         stored = readFileSync(file);
       }
-      const key = wrapper ? wrapper.unwrap(stored) : stored;
+      const key = stored;
       if (key.length !== KEY_BYTES) {
         throw new SwitchboardError(
           'CONFIG_INVALID',
@@ -104,15 +103,40 @@ export class SecretStore {
     return this.prepare('DELETE FROM secrets WHERE name = ?').run(name).changes > 0;
   }
 
+  /** Every secret's name, without decrypting anything. */
+  listNames(): string[] {
+    return (this.prepare('SELECT name FROM secrets ORDER BY name').all() as { name: string }[]).map((row) => row.name);
+  }
+
   /** Every secret's name with its masked value, for the renderer and the HTTP API. */
   listMasked(): { name: string; masked: string }[] {
     const rows = this.prepare('SELECT * FROM secrets ORDER BY name').all() as SecretRow[];
     return rows.map((row) => ({ name: row.name, masked: maskKey(this.decrypt(row)) }));
   }
 
-  private decrypt(row: SecretRow): string {
+  /**
+   * Re-encrypts, under this store's key, the secrets another key encrypted (the desktop app's former
+   * safeStorage-wrapped key), so they join the one store. Returns how many were taken over.
+   */
+  adoptSecretsFrom(oldKey: Buffer): number {
+    const rows = this.prepare('SELECT * FROM secrets').all() as SecretRow[];
+    let adopted = 0;
+    for (const row of rows) {
+      let value: string;
+      try {
+        value = this.decrypt(row, oldKey);
+      } catch {
+        continue;
+      }
+      this.setSecret(row.name, value);
+      adopted++;
+    }
+    return adopted;
+  }
+
+  private decrypt(row: SecretRow, key: Buffer = this.keys.loadKey()): string {
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.keys.loadKey(), row.iv);
+      const decipher = createDecipheriv('aes-256-gcm', key, row.iv);
       decipher.setAAD(Buffer.from(row.name, 'utf8'));
       decipher.setAuthTag(row.tag);
       return Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString('utf8');

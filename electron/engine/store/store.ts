@@ -24,7 +24,15 @@ export interface Store {
   readonly settings: SettingsRepository;
   readonly usage: UsageRepository;
   readonly secrets: SecretStore;
+  /** How the secrets' key is protected, in words. */
+  readonly keyProtection: string;
   readonly search: SearchIndex;
+  /**
+   * Deletes everything the user made: meetings, transcripts, summaries, chats, usage, settings, secrets
+   * and their own templates. secure_delete overwrites the rows; the checkpoint empties the WAL and VACUUM
+   * rewrites the file, so none of it can be read back from free pages.
+   */
+  eraseAll(): void;
   close(): void;
 }
 
@@ -40,7 +48,28 @@ export function openStore(options: StoreOptions): Store {
     settings: new SettingsRepository(db),
     usage,
     secrets: new SecretStore(db, keyProvider),
+    keyProtection: keyProvider.describe?.() ?? 'API keys are encrypted under a key this process was given.',
     search: new SearchIndex(db),
+    eraseAll: () => {
+      usage.flush();
+      db.transaction(() => {
+        for (const table of [
+          'messages',
+          'conversations',
+          'segments',
+          'summaries',
+          'meetings',
+          'usage_events',
+          'settings',
+          'secrets',
+        ]) {
+          db.exec(`DELETE FROM ${table}`);
+        }
+        db.exec('DELETE FROM summary_templates WHERE builtin = 0');
+      })();
+      db.exec('VACUUM');
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    },
     close: () => {
       // Usage events wait up to 250 ms to share a transaction: write them before the database closes.
       usage.flush();

@@ -6,6 +6,7 @@ import type {
   SearchHit,
   SummaryTemplateView,
 } from '../../../electron/engine/contract/api.ts';
+import { ApiError } from '../../../electron/engine/contract/api-error.ts';
 import type { TranscriptSegment } from '../../../electron/engine/contract/transcription.ts';
 import { api, isDesktop } from '../api/client.ts';
 import { downloadText } from '../lib/download.ts';
@@ -38,6 +39,8 @@ interface MeetingsState {
   /** Why the last recording could not start or stopped early. */
   recordingError: string | null;
   summarizing: boolean;
+  /** The summary of this meeting needs the cloud: the provider the question names, until answered. */
+  summaryConsent: { meetingId: string; providerId: string; reason: string } | null;
   searchQuery: string;
   searchHits: SearchHit[] | null;
   /** Seconds the player should jump to once the active meeting shows (a search hit). */
@@ -56,8 +59,11 @@ interface MeetingsState {
   retry(id: string): Promise<void>;
   /** Reads back a meeting exported as JSON and opens it. */
   importBundle(file: Blob): Promise<void>;
-  /** Summarises with a stored template (its id), or the built-in one. */
-  summarize(id: string, templateId?: string): Promise<void>;
+  /**
+   * Summarises with a stored template (its id), or the built-in one. `allowCloud`: the user said yes to
+   * sending this transcript to the provider the consent question named, once.
+   */
+  summarize(id: string, templateId?: string, allowCloud?: boolean): Promise<void>;
   /** Finds who spoke when in the meeting's recording; the transcript then shows Speaker 1, 2, … */
   findSpeakers(id: string): Promise<void>;
   findingSpeakers: boolean;
@@ -66,6 +72,9 @@ interface MeetingsState {
   /** The stored summary templates, for the picker. */
   templates: SummaryTemplateView[];
   loadTemplates(): Promise<void>;
+  /** The answer to "send this recording to <provider>?". */
+  answerConsent(id: string, allow: boolean): Promise<void>;
+  declineSummaryConsent(): void;
   exportAs(id: string, format: ExportFormat): Promise<void>;
   search(query: string): Promise<void>;
   clearError(): void;
@@ -146,6 +155,7 @@ export const useMeetings = create<MeetingsState>((set, get) => {
     summarizing: false,
     findingSpeakers: false,
     templates: [],
+    summaryConsent: null,
     searchQuery: '',
     searchHits: null,
     seekTo: null,
@@ -324,13 +334,21 @@ export const useMeetings = create<MeetingsState>((set, get) => {
       }
     },
 
-    async summarize(id, templateId) {
-      set({ summarizing: true, error: null });
+    async summarize(id, templateId, allowCloud) {
+      set({ summarizing: true, error: null, summaryConsent: null });
       try {
-        const summary = await api.call('meetings.summarize', { id, ...(templateId ? { templateId } : {}) });
+        const summary = await api.call('meetings.summarize', {
+          id,
+          ...(templateId ? { templateId } : {}),
+          ...(allowCloud ? { allowCloud } : {}),
+        });
         set((state) => (state.active?.id === id ? { active: { ...state.active, summary } } : {}));
       } catch (error) {
-        set({ error: toShownError(error) });
+        const shown = toShownError(error);
+        // Nothing was sent: ask whether this transcript may go to the provider that could summarize it.
+        if (shown.code === 'CONSENT_REQUIRED' && error instanceof ApiError && error.providerId) {
+          set({ summaryConsent: { meetingId: id, providerId: error.providerId, reason: shown.message } });
+        } else set({ error: shown });
       } finally {
         set({ summarizing: false });
       }
@@ -355,6 +373,24 @@ export const useMeetings = create<MeetingsState>((set, get) => {
       } catch (error) {
         set({ error: toShownError(error) });
       }
+    },
+
+    async answerConsent(id, allow) {
+      try {
+        const meeting = await api.call('meetings.answerConsent', { id, allow });
+        set((state) => ({
+          meetings: upsert(state.meetings, meeting),
+          active:
+            state.active?.id === id ? { ...state.active, ...meeting, consentProviderId: undefined } : state.active,
+        }));
+        if (allow) await get().open(id);
+      } catch (error) {
+        set({ error: toShownError(error) });
+      }
+    },
+
+    declineSummaryConsent() {
+      set({ summaryConsent: null });
     },
 
     async loadTemplates() {

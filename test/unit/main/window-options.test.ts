@@ -21,6 +21,10 @@ describe('createWindowOptions', () => {
     expect(web.navigateOnDragDrop).toBe(false);
   });
 
+  it('turns the spellchecker off: Chromium would download its dictionaries, traffic no cloud switch governs', () => {
+    expect(web.spellcheck).toBe(false);
+  });
+
   it('loads the preload it was given and nothing else', () => {
     expect(web.preload).toBe('/app/out/preload/index.cjs');
     expect(Object.keys(web)).not.toContain('additionalArguments');

@@ -22,6 +22,8 @@ export async function startEngineOnFakeOpenAI(options: FakeOptions = {}): Promis
   writeFileSync(
     config,
     `cloud_fallback: true
+# The fake is the only provider: these tests are about what it is sent, so meeting text may go to it.
+meetings_cloud: true
 local:
   enabled: false
 providers:

@@ -31,6 +31,7 @@ export function provider(id: string, url: string, overrides: Partial<EngineProvi
 export function engineConfig(providers: EngineProvider[], overrides: Partial<EngineConfig> = {}): EngineConfig {
   return {
     cloudFallback: true,
+    meetingsCloud: false,
     localOnly: false,
     fallbackEnabled: true,
     strategy: 'fallback',

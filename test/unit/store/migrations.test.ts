@@ -24,6 +24,7 @@ const SEED_AT_VERSION: Record<number, string> = {
       INSERT INTO segments (meeting_id, idx, start_seconds, end_seconds, text) VALUES ('meet2', 0, 1, 2, 'the release slipped');`,
   5: `INSERT INTO meetings (id, title, created_at, status, progress, runner_pid) VALUES ('meet3', 'Release sync', 8, 'done', 1, NULL);
       INSERT INTO segments (meeting_id, idx, start_seconds, end_seconds, text) VALUES ('meet3', 0, 3, 4.5, 'the installer still fails');`,
+  6: `INSERT INTO meetings (id, title, created_at, status, progress, channels) VALUES ('meet4', 'Retro', 9, 'done', 1, NULL);`,
 };
 
 function expectSeededData(file: string, from: number): void {
@@ -39,6 +40,8 @@ function expectSeededData(file: string, from: number): void {
         fallbackDepth: 1,
       });
       expect(store.search.search('roadmap')[0]).toMatchObject({ kind: 'chat', id: 'c1' });
+      // Answers stored before provenance was kept do not claim where they ran.
+      expect(chat.messages[0]?.onMachine).toBeUndefined();
     }
     if (from >= 2) {
       expect(store.meetings.segments('meet1')[0]).toMatchObject({
@@ -46,6 +49,8 @@ function expectSeededData(file: string, from: number): void {
         text: 'we overspent on cloud inference',
       });
       expect(store.meetings.summary('meet1')?.actionItems).toEqual([{ text: 'cut spend', owner: 'Ana' }]);
+      expect(store.meetings.summary('meet1')?.producedBy).toEqual([]);
+      expect(store.meetings.get('meet1')).toMatchObject({ transcribedBy: [], cloudConsent: false });
       const hits = store.search.search('overspent');
       expect(hits[0]).toMatchObject({ kind: 'meeting', id: 'meet1', timestamp: 12.5 });
       expect(store.search.search('budget')[0]).toMatchObject({ id: 'meet1', snippet: '[[Budget]] review' });
@@ -70,6 +75,8 @@ function expectSeededData(file: string, from: number): void {
       expect(store.meetings.get('meet3')).toMatchObject({ channels: null, recording: false });
       expect(store.search.search('installer')[0]).toMatchObject({ id: 'meet3', timestamp: 3 });
     }
+    // Meetings stored before provenance was kept say nobody in particular transcribed them, and ask no consent.
+    if (from >= 6) expect(store.meetings.get('meet4')).toMatchObject({ transcribedBy: [], cloudConsent: false });
   } finally {
     store.close();
   }

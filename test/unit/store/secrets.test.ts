@@ -59,11 +59,23 @@ describe('secrets', () => {
     store.close();
   });
 
-  it('stores the key file wrapped when a wrapper (safeStorage) is given', () => {
+  it('takes over secrets another key encrypted (the desktop app’s former key), leaving its own alone', () => {
+    const dir = tempDir();
+    const oldStore = openStore({ file: join(dir, 'db.sqlite'), keyProvider: fileKeyProvider(join(dir, 'old.key')) });
+    oldStore.secrets.setSecret('provider-key:openai:1', 'sk-from-the-desktop-1234');
+    oldStore.close();
+    const store = openStore({ file: join(dir, 'db.sqlite'), keyProvider: fileKeyProvider(join(dir, 'secret.key')) });
+    store.secrets.setSecret('provider-key:groq:1', 'gsk-from-the-cli-5678');
+    expect(() => store.secrets.getSecret('provider-key:openai:1')).toThrow(/cannot be decrypted/);
+    expect(store.secrets.adoptSecretsFrom(readFileSync(join(dir, 'old.key')))).toBe(1);
+    expect(store.secrets.getSecret('provider-key:openai:1')).toBe('sk-from-the-desktop-1234');
+    expect(store.secrets.getSecret('provider-key:groq:1')).toBe('gsk-from-the-cli-5678');
+    store.close();
+  });
+
+  it('says how the keys are protected, plainly', () => {
     const keyFile = join(tempDir(), 'secret.key');
-    const xor = (bytes: Buffer) => Buffer.from(bytes.map((byte) => byte ^ 0x5a));
-    const raw = fileKeyProvider(keyFile, { wrap: xor, unwrap: xor }).loadKey();
-    expect(readFileSync(keyFile).equals(raw)).toBe(false);
-    expect(fileKeyProvider(keyFile, { wrap: xor, unwrap: xor }).loadKey().equals(raw)).toBe(true);
+    expect(fileKeyProvider(keyFile).describe?.()).toMatch(/0600.*OS keyring is not used/);
+    expect(fileKeyProvider(keyFile, 'This system has no OS keyring.').describe?.()).toMatch(/no OS keyring\.$/);
   });
 });

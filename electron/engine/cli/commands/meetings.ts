@@ -94,7 +94,8 @@ export function registerMeetingsCommand(program: Command, services: () => Promis
       const { store } = await services();
       const file = exportMeeting(loadMeetingDocument(store.meetings, id), parseExportFormat(options.format));
       if (!options.out) return void process.stdout.write(file.content);
-      await writeFile(options.out, file.content);
+      // An export is the meeting in clear: readable by its owner only, wherever it is written.
+      await writeFile(options.out, file.content, { mode: 0o600 });
       process.stderr.write(`Wrote ${options.out}\n`);
     });
 

@@ -12,6 +12,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 interface ServeOptions {
   host: string;
+  allowHost: string[];
   port: string;
   uiDir?: string;
   ui: boolean;
@@ -28,6 +29,12 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       'address to listen on; anything but 127.0.0.1 opens the API to the network',
       '127.0.0.1',
     )
+    .option(
+      '--allow-host <name>',
+      'with --host beyond loopback: a host name clients use to reach this machine (repeat or comma-separate)',
+      (value: string, names: string[]) => [...names, ...value.split(',')],
+      [] as string[],
+    )
     .option('--port <port>', 'port to listen on (0: any free port)', '7878')
     .option('--ui-dir <dir>', 'the built renderer to serve (default: out/renderer)')
     .option('--no-ui', 'serve the API only')
@@ -37,6 +44,11 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535)
         throw new Error(`--port ${options.port} is not a port number`);
+      if (!LOOPBACK.has(options.host) && options.allowHost.length === 0) {
+        throw new Error(
+          `--host ${options.host} needs --allow-host NAME: the host names clients use to reach this machine (requests addressed to any other name are refused, so no web page can reach the API by DNS rebinding)`,
+        );
+      }
       const { dataDir } = context.paths();
       const { token } = loadApiToken(dataDir);
       // The server runs the transcription queue (resuming jobs a crash cut short) and follows edits to
@@ -54,10 +66,12 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         token,
         sessionSecret: loadSessionSecret(dataDir),
         host: options.host,
+        allowedHosts: options.allowHost,
         port,
         staticDir,
         appApi: services.appApi,
         uploadsDir: services.uploadsDir,
+        scratchDir: services.scratchDir,
         meetingAudioFile: (id) => services.queue.audioPathOf(id),
         metricsText: () => services.engine.reports.metricsText(),
         publicMetrics: options.publicMetrics,
@@ -65,7 +79,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       });
       if (!LOOPBACK.has(options.host)) {
         process.stderr.write(
-          `Warning: listening on ${options.host}: other machines can reach the API (every request still needs the token).\n`,
+          `Warning: listening on ${options.host}: other machines can reach the API as ${options.allowHost.join(', ')} (every request still needs the token).\n`,
         );
       }
       const forgetServer = recordRunningServer(dataDir, server.url);

@@ -28,6 +28,7 @@ function AnswerError({ error }: { error: ShownError }) {
 function AnswerFacts({ message, providerLabel }: { message: ChatMessageView; providerLabel: string }) {
   const facts: string[] = [];
   if (message.model) facts.push(message.model);
+  if (message.onMachine !== undefined) facts.push(message.onMachine ? 'on this machine' : 'cloud');
   if (message.inputTokens !== undefined || message.outputTokens !== undefined) {
     facts.push(`${message.inputTokens ?? 0} in / ${message.outputTokens ?? 0} out tokens`);
   }
@@ -168,6 +169,7 @@ function PendingAnswer() {
         <div className="answer-facts muted small">
           <span className="provider-badge">{route.providerLabel}</span>
           <span>{route.model}</span>
+          <span>{route.onMachine ? 'on this machine' : 'cloud'}</span>
         </div>
       )}
     </article>

@@ -1,8 +1,11 @@
 import { useEffect, useRef, useState } from 'react';
 import type { ExportFormat, MeetingView } from '../../../../electron/engine/contract/api.ts';
+import { ConsentQuestion } from '../../components/ConsentQuestion.tsx';
 import { ProgressBar } from '../../components/ProgressBar.tsx';
+import { ProvenanceNote } from '../../components/ProvenanceNote.tsx';
 import { formatClock, formatDate, formatEta } from '../../lib/format.ts';
 import { useMeetings } from '../../stores/meetings.ts';
+import { useSettings } from '../../stores/settings.ts';
 import { InlineEdit } from './InlineEdit.tsx';
 import { RecordingBar } from './Recorder.tsx';
 import { Speakers } from './Speakers.tsx';
@@ -35,7 +38,12 @@ function EditableTitle({ meeting }: { meeting: MeetingView }) {
 }
 
 export function MeetingDetail({ meeting }: { meeting: MeetingView }) {
-  const { progress, cancel, retry, exportAs, remove, seekTo, consumeSeek, recording, recordingError } = useMeetings();
+  const { progress, cancel, retry, exportAs, remove, seekTo, consumeSeek, recording, recordingError, answerConsent } =
+    useMeetings();
+  const providers = useSettings((state) => state.providers);
+  const consentLabel = meeting.consentProviderId
+    ? (providers.find((p) => p.id === meeting.consentProviderId)?.label ?? meeting.consentProviderId)
+    : undefined;
   const player = useRef<HTMLAudioElement>(null);
   // -1 until the player reports a time: no segment is marked as playing before anything played.
   const [currentTime, setCurrentTime] = useState(-1);
@@ -74,6 +82,7 @@ export function MeetingDetail({ meeting }: { meeting: MeetingView }) {
           </span>
           {meeting.channels && ' · me and them'}
         </div>
+        <ProvenanceNote verb="Transcribed" producedBy={meeting.transcribedBy} />
       </header>
 
       {recordingHere && <RecordingBar />}
@@ -94,12 +103,19 @@ export function MeetingDetail({ meeting }: { meeting: MeetingView }) {
           </button>
         </div>
       )}
-      {meeting.status === 'failed' && meeting.error && (
+      {meeting.status === 'failed' && consentLabel && (
+        <ConsentQuestion
+          question={`Local Whisper cannot read this file. Send it to ${consentLabel} for transcription?`}
+          detail={`Nothing has been sent. Yes sends this recording once; meetings otherwise stay on this machine.`}
+          onAnswer={(allow) => void answerConsent(meeting.id, allow)}
+        />
+      )}
+      {meeting.status === 'failed' && meeting.error && !consentLabel && (
         <p className="error-text" role="alert">
-          Transcription failed: {meeting.error}
+          Transcription failed: {meeting.error.replace(/^[A-Z_]+: /, '')}
         </p>
       )}
-      {STOPPED.has(meeting.status) && (
+      {STOPPED.has(meeting.status) && !consentLabel && (
         <div className="job">
           <span className="muted small">
             {meeting.status === 'interrupted'

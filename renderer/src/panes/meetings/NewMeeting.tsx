@@ -21,7 +21,10 @@ export function NewMeeting() {
   return (
     <div className="new-meeting">
       <h1>New meeting</h1>
-      <p className="muted">Transcription runs on this machine: the audio never leaves it.</p>
+      <p className="muted">
+        Transcription runs on this machine. Audio goes to a cloud provider only if you allow it: for every meeting in
+        Settings, or once, when this machine cannot transcribe a file and the app asks.
+      </p>
       {uploading ? (
         <ProgressBar label={`Sending ${uploading} to the transcriber`} fraction={null} />
       ) : (

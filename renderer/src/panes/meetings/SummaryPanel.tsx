@@ -1,13 +1,19 @@
 import { useEffect, useState } from 'react';
 import type { MeetingView } from '../../../../electron/engine/contract/api.ts';
+import { ConsentQuestion } from '../../components/ConsentQuestion.tsx';
+import { ProvenanceNote } from '../../components/ProvenanceNote.tsx';
 import { useMeetings } from '../../stores/meetings.ts';
+import { useSettings } from '../../stores/settings.ts';
 
 export function SummaryPanel({ meeting }: { meeting: MeetingView }) {
-  const { summarize, summarizing, templates, loadTemplates } = useMeetings();
+  const { summarize, summarizing, templates, loadTemplates, summaryConsent, declineSummaryConsent } = useMeetings();
   const [templateId, setTemplateId] = useState('');
   useEffect(() => {
     void loadTemplates();
   }, [loadTemplates]);
+  const providers = useSettings((state) => state.providers);
+  const consent = summaryConsent?.meetingId === meeting.id ? summaryConsent : null;
+  const consentLabel = consent ? (providers.find((p) => p.id === consent.providerId)?.label ?? consent.providerId) : '';
   const { summary } = meeting;
   const ready = meeting.status === 'done' && meeting.segments.length > 0;
   return (
@@ -37,6 +43,15 @@ export function SummaryPanel({ meeting }: { meeting: MeetingView }) {
           {summarizing ? 'Summarizing…' : summary ? 'Summarize again' : 'Summarize'}
         </button>
       </div>
+      {consent && (
+        <ConsentQuestion
+          question={`The local model cannot summarize this meeting. Send the transcript to ${consentLabel}?`}
+          detail="Nothing has been sent. Yes sends this transcript once, for this summary."
+          onAnswer={(allow) =>
+            allow ? void summarize(meeting.id, templateId || undefined, true) : declineSummaryConsent()
+          }
+        />
+      )}
       {summary ? (
         <>
           <p>{summary.summary}</p>
@@ -63,7 +78,11 @@ export function SummaryPanel({ meeting }: { meeting: MeetingView }) {
               ))}
             </ul>
           )}
-          <p className="muted small">Written by {summary.model}</p>
+          {summary.producedBy && summary.producedBy.length > 0 ? (
+            <ProvenanceNote verb="Summarized" producedBy={summary.producedBy} />
+          ) : (
+            <p className="muted small">Written by {summary.model}</p>
+          )}
         </>
       ) : (
         <p className="muted small">

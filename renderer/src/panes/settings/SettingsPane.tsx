@@ -3,6 +3,7 @@ import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { Switch } from '../../components/Switch.tsx';
 import { useSettings } from '../../stores/settings.ts';
 import { BudgetsSection } from './BudgetsSection.tsx';
+import { DataSection } from './DataSection.tsx';
 import { HardwareSection } from './HardwareSection.tsx';
 import { ModelManager } from './ModelManager.tsx';
 import { ProviderList } from './ProviderList.tsx';
@@ -30,8 +31,19 @@ export function SettingsPane() {
               label="Cloud fallback"
               description={
                 settings.cloudFallback
-                  ? 'On: when a local model cannot answer, your enabled cloud providers may. Requests then leave this machine.'
+                  ? 'On: when a local model cannot answer a chat, your enabled cloud providers may. Those requests leave this machine.'
                   : 'Off: nothing leaves this machine. Only models on this machine answer.'
+              }
+            />
+            <Switch
+              checked={settings.meetingsCloud}
+              onChange={(meetingsCloud) => void update({ meetingsCloud })}
+              label="Cloud processing for meetings"
+              disabled={!settings.cloudFallback || settings.localOnly}
+              description={
+                settings.meetingsCloud
+                  ? 'On: meeting audio and transcripts may go to your cloud providers when this machine cannot transcribe or summarize them.'
+                  : 'Off: meeting audio and transcripts stay on this machine. When this machine cannot do a job, the app asks before sending anything.'
               }
             />
             <Switch
@@ -56,6 +68,7 @@ export function SettingsPane() {
               </p>
             )}
             {settings.note && <p className="muted small">{settings.note}</p>}
+            <p className="muted small">{settings.keyProtection}</p>
           </section>
           <ProviderList />
           <BudgetsSection budgets={settings.budgets} />
@@ -63,6 +76,7 @@ export function SettingsPane() {
       )}
       <HardwareSection />
       <ModelManager />
+      <DataSection />
     </div>
   );
 }

@@ -1,0 +1,138 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLOUD_PROVIDER, ensureRendererBuilt, repoRoot, requirePrerequisites } from './harness.ts';
+import type { SessionMode, SessionResult } from './privacy-session.ts';
+
+/**
+ * The proof of "what leaves your machine" (README): a whole session — chat with the local model, a
+ * meeting transcribed from a file, its summary, exports, the app in Chromium, the CLI — run inside a
+ * network namespace that has only loopback, with every connect() (and every addressed send) of every
+ * process traced by strace. A cloud provider is configured with a key all along.
+ *
+ * 1. Cloud fallback off: not one connection attempt to an address outside 127.0.0.0/8 and ::1, and the
+ *    cloud provider (a fake on loopback, so the trace alone could not see it) receives nothing.
+ * 2. Cloud fallback on, cloud processing for meetings off (the default): the cloud receives the chat
+ *    sent to it, and not one byte of the meeting's audio or text.
+ *
+ * Chromium stands in for the user's browser; its own update and time checks are off in the session
+ * (they are the browser's, not Switchboard's), and every request the page makes must go to the app.
+ */
+
+const SESSION = join(repoRoot, 'test', 'e2e', 'privacy-session.ts');
+const SESSION_TIMEOUT_MS = 15 * 60_000;
+
+function requireTool(tool: string, debianPackage: string): void {
+  const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' });
+  if (found.status !== 0) {
+    throw new Error(
+      `${tool} is missing: the privacy proof needs it (Debian package \`${debianPackage}\`, see scripts/setup.sh)`,
+    );
+  }
+}
+
+/** Addresses of every connect/sendto/sendmsg in an strace log that named an IPv4 or IPv6 peer. */
+function peerAddresses(trace: string): string[] {
+  const peers: string[] = [];
+  for (const line of trace.split('\n')) {
+    if (!/\b(connect|sendto|sendmsg|sendmmsg)\(/.test(line)) continue;
+    for (const match of line.matchAll(/inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]+)"/g)) {
+      peers.push((match[1] ?? match[2])!);
+    }
+  }
+  return peers;
+}
+
+function isLoopback(address: string): boolean {
+  return /^127\./.test(address) || address === '::1' || /^::ffff:127\./.test(address);
+}
+
+interface TracedSession {
+  result: SessionResult;
+  peers: string[];
+  output: string;
+}
+
+/** Runs privacy-session.ts in a fresh network namespace (loopback only) under strace -f. */
+function runTracedSession(mode: SessionMode, dir: string): Promise<TracedSession> {
+  const trace = join(dir, `${mode}.strace`);
+  const resultFile = join(dir, `${mode}.json`);
+  const inside = [
+    'ip link set lo up',
+    `exec strace -f -qq -e trace=connect,sendto,sendmsg,sendmmsg -o '${trace}' '${process.execPath}' '${SESSION}' ${mode} '${resultFile}'`,
+  ].join(' && ');
+  // As root (CI) a plain network namespace; otherwise a user namespace maps us to root inside it.
+  const unshare = process.getuid?.() === 0 ? ['--net'] : ['--user', '--map-root-user', '--net'];
+  return new Promise((resolve, reject) => {
+    const child = spawn('unshare', [...unshare, 'sh', '-c', inside], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), SESSION_TIMEOUT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0)
+        return reject(new Error(`the traced ${mode} session failed (exit ${code}):\n${output.slice(-4000)}`));
+      resolve({
+        result: JSON.parse(readFileSync(resultFile, 'utf8')) as SessionResult,
+        peers: peerAddresses(readFileSync(trace, 'utf8')),
+        output,
+      });
+    });
+  });
+}
+
+let dir: string;
+beforeAll(async () => {
+  requirePrerequisites();
+  requireTool('unshare', 'util-linux');
+  requireTool('strace', 'strace');
+  requireTool('ip', 'iproute2');
+  await ensureRendererBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'switchboard-proof-'));
+}, 180_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('what leaves your machine', { timeout: SESSION_TIMEOUT_MS + 60_000 }, () => {
+  it('cloud fallback off: a whole session makes no connection outside loopback, and the cloud gets nothing', async () => {
+    const { result, peers } = await runTracedSession('cloud-off', dir);
+    // The trace saw the session's own traffic (the app, the browser, the CLI on loopback): it was looking.
+    expect(peers.filter(isLoopback).length).toBeGreaterThan(10);
+    expect(peers.filter((peer) => !isLoopback(peer))).toEqual([]);
+    expect(result.cloudRequests).toEqual([]);
+
+    expect(result.chatFacts).toContain('on this machine');
+    expect(result.shownTranscribedBy).toBe('Transcribed on this machine by whisper-tiny-random');
+    expect(result.shownSummarizedBy).toBe('Summarized on this machine by stories260K');
+    expect(result.markdownExport).toContain('- Transcribed on this machine by whisper-tiny-random');
+    expect(result.markdownExport).toContain('- Summarized on this machine by stories260K');
+    expect(result.exportFileMode).toBe('600');
+    expect(result.pageProblems).toEqual([]);
+    // The page asked nothing of any other origin (its browser's own checks are off, see privacy-session.ts).
+    expect(result.pageOrigins.filter((origin) => origin !== result.appOrigin && origin !== 'null')).toEqual([]);
+  });
+
+  it('chat cloud fallback on, meetings cloud off: the cloud gets the chat, and not one byte of the meeting', async () => {
+    const { result, peers } = await runTracedSession('chat-cloud', dir);
+    expect(peers.filter((peer) => !isLoopback(peer))).toEqual([]);
+
+    const chats = result.cloudRequests.filter((request) => request.path === '/v1/chat/completions');
+    expect(chats.length).toBeGreaterThan(0);
+    expect(chats.some((request) => request.body.includes(result.cloudChatPrompt!))).toBe(true);
+    expect(result.cloudRequests.filter((request) => request.path.includes('/audio/'))).toEqual([]);
+    expect(result.meeting.segmentTexts.length).toBeGreaterThan(0);
+    for (const request of result.cloudRequests) {
+      expect(request.body).not.toContain(result.meeting.title);
+      for (const text of result.meeting.segmentTexts)
+        expect(request.body).not.toContain(JSON.stringify(text).slice(1, -1));
+    }
+    expect(result.meeting.transcribedBy.every((p) => p.onMachine)).toBe(true);
+    expect(result.meeting.summary?.producedBy?.every((p) => p.onMachine)).toBe(true);
+    expect(result.shownSummarizedBy).not.toContain(CLOUD_PROVIDER.label);
+  });
+});
