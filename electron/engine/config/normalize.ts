@@ -1,6 +1,6 @@
 import type { ConfigIssue } from './errors.ts';
 import type { FileConfig, FileProvider } from './schema.ts';
-import type { EngineConfig, EngineProvider, LocalSettings, ProfileConfig } from './types.ts';
+import type { EngineConfig, EngineProvider, FailoverSettings, LocalSettings, ProfileConfig } from './types.ts';
 import { resolveVendor, VENDOR_NAMES, VENDORS, type Vendor } from './vendors.ts';
 
 const SECOND = 1000;
@@ -9,6 +9,23 @@ const DEFAULT_FIRST_TOKEN_TIMEOUT_S = 30;
 const DEFAULT_RETRY_ATTEMPTS = 2;
 const DEFAULT_HEALTH_INTERVAL_S = 60;
 const DEFAULT_ROTATION_WINDOW_S = 3600;
+const DEFAULT_MAX_FAILURES = 5;
+const DEFAULT_RECOVERY_S = 30;
+
+/**
+ * A provider's breaker and stand-bys: its own failover block, else the global one, else the defaults.
+ * A failure share of half the requests of a minute (at least 20 of them) opens a breaker too.
+ */
+export function failoverOf(own?: FileProvider['failover'], global?: FileConfig['failover']): FailoverSettings {
+  return {
+    maxFailures: own?.max_failures ?? global?.max_failures ?? DEFAULT_MAX_FAILURES,
+    failureRate: 0.5,
+    minRequests: 20,
+    windowMs: 60 * SECOND,
+    recoveryMs: (own?.recovery_timeout ?? global?.recovery_timeout ?? DEFAULT_RECOVERY_S) * SECOND,
+    fallbackProviders: own?.fallback_providers ?? [],
+  };
+}
 /** Cloud providers start after the local one (priority 0) in the order they were written. */
 const FIRST_CLOUD_PRIORITY = 10;
 
@@ -97,9 +114,11 @@ function normalizeProvider(
       maxQueueMs: limit.max_queue_ms ?? 2000,
     },
     retry: {
-      attempts: raw.retry?.max_attempts ?? root.retry_attempts ?? DEFAULT_RETRY_ATTEMPTS,
-      backoffFactor: raw.retry?.backoff_factor ?? 0.5,
+      attempts: raw.retry?.max_attempts ?? root.retry?.max_attempts ?? root.retry_attempts ?? DEFAULT_RETRY_ATTEMPTS,
+      backoffFactor: raw.retry?.backoff_factor ?? root.retry?.backoff_factor ?? 0.5,
     },
+    retryOnStatus: raw.retry?.on_status_codes ?? root.retry?.on_status_codes,
+    failover: failoverOf(raw.failover, root.failover),
     timeoutMs: timeoutS * SECOND,
     firstTokenTimeoutMs: Math.min(raw.first_token_timeout ?? DEFAULT_FIRST_TOKEN_TIMEOUT_S, timeoutS) * SECOND,
     prices: Object.fromEntries(
@@ -111,13 +130,17 @@ function normalizeProvider(
         ? { apiVersion: raw.api_version ?? '2024-10-21', deployments: raw.deployments ?? {} }
         : undefined,
     contextWindows: raw.context_windows ?? {},
-    healthCheckIntervalMs: (raw.health_check_interval ?? DEFAULT_HEALTH_INTERVAL_S) * SECOND,
+    healthCheckIntervalMs:
+      (raw.health_check_interval ??
+        raw.failover?.health_check_interval ??
+        root.failover?.health_check_interval ??
+        DEFAULT_HEALTH_INTERVAL_S) * SECOND,
     onMachine: raw.on_machine ?? (vendor === 'ollama' && isLoopbackUrl(baseUrl)),
     source,
   };
 }
 
-function localProvider(local: LocalSettings): EngineProvider {
+function localProvider(local: LocalSettings, root: FileConfig): EngineProvider {
   const defaults = VENDORS.local;
   return {
     id: 'local',
@@ -142,6 +165,7 @@ function localProvider(local: LocalSettings): EngineProvider {
     healthCheckIntervalMs: 0,
     onMachine: true,
     source: 'built-in',
+    failover: failoverOf(undefined, root.failover),
   };
 }
 
@@ -171,6 +195,27 @@ function normalizeProfiles(
       description: profile.description,
     };
   }
+  // The global failover block names the default chain, where no default profile does.
+  const { primary, fallback_providers: standby = [] } = raw.failover ?? {};
+  for (const [path, ids] of [
+    ['failover', [primary, ...standby]],
+    ...Object.entries(raw.providers ?? {}).map(([id, p]) => [
+      `providers.${id}.failover`,
+      p.failover?.fallback_providers ?? [],
+    ]),
+  ] as [string, (string | undefined)[]][]) {
+    for (const id of ids) {
+      if (id && !providerIds.has(id)) {
+        ctx.issues.push({
+          source: ctx.file,
+          path,
+          message: `names provider "${id}", which is not configured: add it under providers: or fix the name (${[...providerIds].join(', ') || 'none configured'})`,
+        });
+      }
+    }
+  }
+  if (primary || standby.length > 0)
+    profiles.default ??= { name: 'default', provider: primary, fallbackProviders: standby };
   profiles.default ??= { name: 'default', fallbackProviders: [] };
   profiles.summarize ??= { name: 'summarize', capability: 'summarization', fallbackProviders: [] };
   return profiles;
@@ -181,7 +226,7 @@ export function normalizeConfig(
   ctx: NormalizeContext,
 ): EngineConfig {
   const local = normalizeLocal(raw.local);
-  const providers: EngineProvider[] = [localProvider(local)];
+  const providers: EngineProvider[] = [localProvider(local, raw)];
   Object.entries(raw.providers).forEach(([id, provider], index) => {
     if (id === 'local') {
       ctx.issues.push({
@@ -213,6 +258,7 @@ export function normalizeConfig(
     meetingsCloud: raw.meetings_cloud ?? false,
     localOnly: raw.local_only ?? false,
     fallbackEnabled: raw.manager?.fallback_enabled ?? true,
+    fallbackOnStatus: raw.fallback?.on_status_codes,
     strategy,
     forceProvider: raw.force_provider,
     providers,

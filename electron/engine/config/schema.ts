@@ -54,6 +54,33 @@ const urlField = z.url({
 
 export const priceSchema = z.object({ input: nonNegative('input price'), output: nonNegative('output price') });
 
+/** HTTP statuses an upstream answers with, as Portkey's configs list them (`on_status_codes`). */
+const statusCodes = z.array(
+  z.number().int().min(400, 'a status code from 400 to 599').max(599, 'a status code from 400 to 599'),
+);
+
+/** Retries on the same provider: how many attempts, the backoff, and (optionally) which upstream statuses. */
+const fileRetrySchema = z
+  .object({
+    max_attempts: z.number().int().min(1, 'max_attempts must be at least 1').optional(),
+    backoff_factor: nonNegative('backoff_factor').optional(),
+    on_status_codes: statusCodes.optional(),
+  })
+  .strict();
+
+/** A provider's circuit breaker and health checks, and the providers that stand by when it is the one named. */
+const fileProviderFailoverSchema = z
+  .object({
+    fallback_providers: z.array(z.string()).optional(),
+    health_check_interval: nonNegative('health_check_interval (seconds)').optional(),
+    max_failures: z.number().int().min(1, 'max_failures must be at least 1').optional(),
+    recovery_timeout: positive('recovery_timeout (seconds)').optional(),
+  })
+  .strict();
+
+/** The global failover block: the default chain, and the breaker and health-check defaults of every provider. */
+const fileFailoverSchema = fileProviderFailoverSchema.extend({ primary: z.string().optional() }).strict();
+
 export const fileProviderSchema = z
   .object({
     type: z.string().optional(),
@@ -80,13 +107,8 @@ export const fileProviderSchema = z
       })
       .strict()
       .optional(),
-    retry: z
-      .object({
-        max_attempts: z.number().int().min(1, 'max_attempts must be at least 1').optional(),
-        backoff_factor: nonNegative('backoff_factor').optional(),
-      })
-      .strict()
-      .optional(),
+    retry: fileRetrySchema.optional(),
+    failover: fileProviderFailoverSchema.optional(),
     timeout: positive('timeout (seconds)').optional(),
     first_token_timeout: positive('first_token_timeout (seconds)').optional(),
     health_check_interval: nonNegative('health_check_interval (seconds)').optional(),
@@ -148,6 +170,10 @@ export const fileConfigSchema = z
     force_provider: z.string().optional(),
     timeout: positive('timeout (seconds)').optional(),
     retry_attempts: z.number().int().min(1).optional(),
+    retry: fileRetrySchema.optional(),
+    /** Which upstream statuses move a request on to the next candidate (the others go back to the client). */
+    fallback: z.object({ on_status_codes: statusCodes.optional() }).strict().optional(),
+    failover: fileFailoverSchema.optional(),
     providers: z.union([z.record(z.string(), fileProviderSchema), z.array(fileProviderSchema)]).optional(),
     strategies: z.record(z.string(), fileProfileSchema).optional(),
     profiles: z.record(z.string(), fileProfileSchema).optional(),
