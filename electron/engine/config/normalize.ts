@@ -1,5 +1,5 @@
 import type { ConfigIssue } from './errors.ts';
-import type { FileConfig, FileProvider } from './schema.ts';
+import type { FileConfig, FileLoadBalancing, FileProvider, StrategyName } from './schema.ts';
 import type { EngineConfig, EngineProvider, FailoverSettings, LocalSettings, ProfileConfig } from './types.ts';
 import { resolveVendor, VENDOR_NAMES, VENDORS, type Vendor } from './vendors.ts';
 
@@ -46,6 +46,22 @@ interface NormalizeContext {
   issues: ConfigIssue[];
 }
 
+interface LoadBalancing {
+  strategy?: StrategyName;
+  weights: Record<string, number>;
+}
+
+/** What a `load_balancing:` setting asks for: on (round robin, weighted when weights are given), off, or a strategy. */
+function loadBalancingOf(raw: FileLoadBalancing | undefined): LoadBalancing {
+  if (raw === undefined) return { weights: {} };
+  if (typeof raw === 'boolean') return { strategy: raw ? 'round_robin' : 'fallback', weights: {} };
+  if (typeof raw === 'string') return { strategy: raw, weights: {} };
+  const weights = raw.weights ?? {};
+  if (raw.enabled === false) return { strategy: 'fallback', weights };
+  const balanced = Object.keys(weights).length > 0 ? 'weighted_round_robin' : 'round_robin';
+  return { strategy: raw.strategy ?? balanced, weights };
+}
+
 function normalizeLocal(raw: FileConfig['local']): LocalSettings {
   return {
     enabled: raw?.enabled ?? true,
@@ -63,7 +79,7 @@ function normalizeProvider(
   id: string,
   raw: FileProvider,
   index: number,
-  root: FileConfig,
+  root: FileConfig & { weights: Record<string, number> },
   ctx: NormalizeContext,
 ): EngineProvider | undefined {
   const source = ctx.sources.get(id) ?? ctx.file;
@@ -86,12 +102,28 @@ function normalizeProvider(
     const variable = 'keyEnv' in defaults ? defaults.keyEnv : 'the key variable';
     issue('.api_key', `missing API key: set api_key: \${${variable}} (and export ${variable}), or enabled: false`);
   }
-  const baseUrl = raw.base_url ?? ('baseUrl' in defaults ? defaults.baseUrl : undefined);
-  if (!baseUrl && defaults.kind !== 'local') issue('.base_url', `base_url is required for type ${vendor}`);
+  if (vendor !== 'azure') {
+    if (raw.endpoint) issue('.endpoint', `endpoint is Azure OpenAI's setting: for type ${vendor} write base_url`);
+    if (raw.deployment_name)
+      issue('.deployment_name', `deployment_name is Azure OpenAI's setting: remove it, or set type: azure_openai`);
+  }
+  if (raw.endpoint && raw.base_url && raw.endpoint !== raw.base_url)
+    issue('.endpoint', 'endpoint and base_url name different addresses: keep one of them');
+  const baseUrl = raw.base_url ?? raw.endpoint ?? ('baseUrl' in defaults ? defaults.baseUrl : undefined);
+  if (!baseUrl && defaults.kind !== 'local')
+    issue(
+      vendor === 'azure' ? '.endpoint' : '.base_url',
+      `${vendor === 'azure' ? 'endpoint' : 'base_url'} is required for type ${vendor}`,
+    );
   const timeoutS = raw.timeout ?? root.timeout ?? DEFAULT_TIMEOUT_S;
   const models = raw.models ?? [];
+  // An Azure deployment named without a model is called by its own name.
   const defaultModel =
-    raw.default_model ?? raw.model ?? models[0] ?? ('defaultModel' in defaults ? defaults.defaultModel : undefined);
+    raw.default_model ??
+    raw.model ??
+    models[0] ??
+    raw.deployment_name ??
+    ('defaultModel' in defaults ? defaults.defaultModel : undefined);
   const limit = raw.rate_limit ?? {};
   return {
     id,
@@ -104,7 +136,7 @@ function normalizeProvider(
     defaultModel,
     capabilities: raw.capabilities ?? [...defaults.capabilities],
     priority: raw.priority ?? FIRST_CLOUD_PRIORITY + index,
-    weight: raw.weight ?? 1,
+    weight: raw.weight ?? root.weights[id] ?? 1,
     enabled,
     limits: {
       rpm: limit.requests_per_minute,
@@ -127,7 +159,13 @@ function normalizeProvider(
     headers: raw.headers ?? {},
     azure:
       vendor === 'azure'
-        ? { apiVersion: raw.api_version ?? '2024-10-21', deployments: raw.deployments ?? {} }
+        ? {
+            apiVersion: raw.api_version ?? '2024-10-21',
+            deployments: {
+              ...(raw.deployment_name && defaultModel ? { [defaultModel]: raw.deployment_name } : {}),
+              ...raw.deployments,
+            },
+          }
         : undefined,
     contextWindows: raw.context_windows ?? {},
     healthCheckIntervalMs:
@@ -226,6 +264,9 @@ export function normalizeConfig(
   ctx: NormalizeContext,
 ): EngineConfig {
   const local = normalizeLocal(raw.local);
+  const balancing = loadBalancingOf(raw.load_balancing);
+  const seedsBalancing = loadBalancingOf(raw.manager?.load_balancing);
+  const weights = { ...seedsBalancing.weights, ...balancing.weights };
   const providers: EngineProvider[] = [localProvider(local, raw)];
   Object.entries(raw.providers).forEach(([id, provider], index) => {
     if (id === 'local') {
@@ -236,7 +277,7 @@ export function normalizeConfig(
       });
       return;
     }
-    const normalized = normalizeProvider(id, provider, index, raw, ctx);
+    const normalized = normalizeProvider(id, provider, index, { ...raw, weights }, ctx);
     if (normalized) providers.push(normalized);
   });
   const ids = new Set(providers.map((p) => p.id));
@@ -247,12 +288,15 @@ export function normalizeConfig(
       message: `provider "${raw.force_provider}" is not configured`,
     });
   }
-  const loadBalancing = raw.manager?.load_balancing;
-  const strategy =
-    raw.strategy ??
-    raw.manager?.strategy ??
-    (typeof loadBalancing === 'string' ? loadBalancing : loadBalancing ? 'round_robin' : undefined) ??
-    'fallback';
+  for (const id of Object.keys(weights)) {
+    if (!ids.has(id))
+      ctx.issues.push({
+        source: ctx.file,
+        path: `load_balancing.weights.${id}`,
+        message: `provider "${id}" is not configured: add it under providers: or fix the name`,
+      });
+  }
+  const strategy = raw.strategy ?? balancing.strategy ?? raw.manager?.strategy ?? seedsBalancing.strategy ?? 'fallback';
   return {
     cloudFallback: raw.cloud_fallback ?? true,
     meetingsCloud: raw.meetings_cloud ?? false,
