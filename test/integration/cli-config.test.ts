@@ -84,7 +84,7 @@ describe('an invalid configuration at start', () => {
       expect(run.stderr).toContain(`environment at ${name}: ${says}`);
       expect(run.stderr).not.toMatch(STACK_TRACE);
     });
-  }, 60_000);
+  }, 120_000);
 
   it('refuses a deeply nested providers.json with a clear error instead of overflowing the stack', async () => {
     const config = write('deep.json', DEEP_JSON);
@@ -93,7 +93,7 @@ describe('an invalid configuration at start', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`${config} at strategies.a.a…: nested more than 32 levels deep`);
     expect(run.stderr).not.toMatch(STACK_TRACE);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('a broken edit while serve runs', () => {
@@ -133,7 +133,7 @@ describe('a broken edit while serve runs', () => {
       expect(serve.child.exitCode).toBe(0);
       expect(serve.output()).not.toMatch(STACK_TRACE);
     }
-  }, 90_000);
+  }, 120_000);
 });
 
 describe('the shapes people write', () => {
@@ -165,7 +165,7 @@ describe('the shapes people write', () => {
     } finally {
       await azure.close();
     }
-  }, 30_000);
+  }, 120_000);
 
   it('AZURE_OPENAI_ENDPOINT is the resource address, as Azure shows it', async () => {
     const azure = await startFakeOpenAI({ models: ['gpt-4o-mini'], text: 'Azure from the environment.' });
@@ -179,7 +179,7 @@ describe('the shapes people write', () => {
     } finally {
       await azure.close();
     }
-  }, 30_000);
+  }, 120_000);
 
   it('a load_balancing block, PROVIDER_LOAD_BALANCE and CUSTOM_PROVIDER_MODEL', async () => {
     const config = write(
@@ -210,5 +210,5 @@ describe('the shapes people write', () => {
 
     const fromEnv = await runCli(['--data-dir', dataDir, 'providers', 'status'], { PROVIDER_LOAD_BALANCE: 'true' });
     expect(fromEnv.stdout).toContain('strategy: round_robin');
-  }, 30_000);
+  }, 120_000);
 });

@@ -28,7 +28,7 @@ describe('`switchboard … | head`', () => {
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('failures', () => {
@@ -47,5 +47,5 @@ describe('failures', () => {
       expect(result.stderr).toMatch(reason);
       expect(result.stderr).not.toMatch(STACK_TRACE);
     });
-  }, 90_000);
+  }, 120_000);
 });

@@ -36,13 +36,13 @@ describe('switchboard token', () => {
     const rotated = (await cli(['--data-dir', dataDir, 'token', '--rotate'])).stdout.trim();
     expect(rotated).not.toBe(first);
     expect((await cli(['--data-dir', dataDir, 'token'])).stdout.trim()).toBe(rotated);
-  }, 90_000);
+  }, 120_000);
 
   it('takes SWITCHBOARD_API_TOKEN over the file', async () => {
     const fromEnv = 'sb-from-the-environment-0123456789';
     const { stdout } = await cli(['--data-dir', dataDir, 'token'], { SWITCHBOARD_API_TOKEN: fromEnv });
     expect(stdout.trim()).toBe(fromEnv);
-  });
+  }, 120_000);
 });
 
 describe('switchboard serve', () => {
@@ -67,7 +67,7 @@ describe('switchboard serve', () => {
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });
-    await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Open Switchboard: .*\n/);
+    await expect.poll(() => out, { timeout: 90_000 }).toMatch(/Open Switchboard: .*\n/);
     const api = /Switchboard API on (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(out)?.[1];
     expect(api).toBeDefined();
     const login = new URL(/Open Switchboard: (\S+)/.exec(out)![1]!);
@@ -85,5 +85,5 @@ describe('switchboard serve', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     rmSync(ui, { recursive: true, force: true });
-  }, 60_000);
+  }, 120_000);
 });

@@ -34,7 +34,7 @@ beforeAll(async () => {
     }),
   );
   serve = await serveCli({ dir, args: ['--data-dir', dir, '--config', config], remove() {} });
-}, 90_000);
+}, 120_000);
 afterAll(async () => {
   await serve?.stop();
   await fake?.close();
