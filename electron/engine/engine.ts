@@ -12,13 +12,13 @@ import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors
 import type { ModelInfo } from './contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from './contract/transcription.ts';
 import { sameConnection } from './providers/create-adapter.ts';
-import type { ModelMeasure, ProviderAdapter } from './providers/types.ts';
+import type { ModelMeasure, ProviderAdapter, WireChunk } from './providers/types.ts';
 import { Reports } from './reports/reports.ts';
 import { heldBackByConsent } from './routing/candidates.ts';
 import { type ConsentRequest, consentRequired } from './routing/consent.ts';
 import type { OperationalEvents } from './routing/events.ts';
 import type { ProviderHealth } from './routing/health.ts';
-import { chatOperation } from './routing/operations.ts';
+import { chatOperation, relayOperation, type WireRequest } from './routing/operations.ts';
 import { Router, type RouterOptions } from './routing/router.ts';
 import type { StickyStatistics } from './routing/sticky.ts';
 import type { Candidate, Operation, RoutedChatEvent, RoutedEvent, RouteInfo, RoutingRequest } from './routing/types.ts';
@@ -80,7 +80,7 @@ export interface EngineOptions {
   /** Where usage events go (the store, which also answers history and spend); default: in memory. */
   usage?: RouterOptions['sink'];
   /** Routing's clock, state backend and tuning; defaults suit the app. */
-  routing?: Pick<RouterOptions, 'clock' | 'state' | 'backoff' | 'strategy'>;
+  routing?: Pick<RouterOptions, 'clock' | 'state' | 'breaker' | 'backoff' | 'strategy'>;
 }
 
 /** Pinning users to providers: the sticky strategy's per-user assignments. */
@@ -253,7 +253,28 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.adapters = next;
   }
 
-  async *chat(request: ChatRequest, options: RequestOptions = {}): AsyncIterable<EngineChatEvent> {
+  chat(request: ChatRequest, options: RequestOptions = {}): AsyncIterable<EngineChatEvent> {
+    return this.routeChat(request, chatOperation(request), options);
+  }
+
+  /**
+   * A chat that arrived in a client protocol (OpenAI's or Anthropic's API) with its body as written: an
+   * upstream that speaks the same protocol is sent those bytes and its answer comes back as bytes (wire
+   * chunks); any other candidate answers through translation, as `chat` does.
+   */
+  relayChat(
+    request: ChatRequest,
+    wire: WireRequest,
+    options: RequestOptions = {},
+  ): AsyncIterable<EngineChatEvent | WireChunk> {
+    return this.routeChat(request, relayOperation(request, wire), options);
+  }
+
+  private async *routeChat<T>(
+    request: ChatRequest,
+    operation: Operation<T>,
+    options: RequestOptions,
+  ): AsyncIterable<{ type: 'route'; route: RouteInfo } | T> {
     await this.refreshLocalModels(false);
     const signal = options.signal ?? new AbortController().signal;
     const routing: RoutingRequest = {
@@ -268,7 +289,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       dataKind: options.dataKind,
       cloudConsent: options.cloudConsent,
     };
-    yield* this.withConsent(routing, () => this.router.run(routing, chatOperation(request), signal));
+    yield* this.withConsent(routing, () => this.router.run(routing, operation, signal));
   }
 
   /**

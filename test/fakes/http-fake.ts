@@ -25,12 +25,16 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   /** Parsed JSON, multipart fields and files, or the raw text. */
   body: unknown;
+  /** The body's text as it arrived (empty for multipart). */
+  text: string;
   model?: string;
   stream: boolean;
   /** The fault injected into this request, if any; 'bad-key' when the auth check failed. */
   fault?: FaultKind | 'bad-key';
   /** Status of the answer, once one was sent (undefined for hangs and resets). */
   status?: number;
+  /** The client closed the connection before the answer was complete. */
+  closedEarly?: boolean;
 }
 
 export type ErrorKind =
@@ -39,8 +43,6 @@ export type ErrorKind =
   | 'forbidden'
   | 'unknown-model'
   | 'rate-limit'
-  | 'quota'
-  | 'content-filter'
   | 'server-error'
   | 'unavailable'
   | 'context-too-long'
@@ -102,10 +104,13 @@ export interface FakeOptions {
   /** Delay between stream frames. */
   tokenDelayMs?: number;
   faults?: FaultPlan;
+  /** Members every successful answer and stream frame carries besides the protocol's own (a vendor's extensions). */
+  extra?: Record<string, unknown>;
 }
 
 export interface FakeState {
-  options: Required<Omit<FakeOptions, 'apiKey' | 'faults' | 'toolCalls'>> & Pick<FakeOptions, 'apiKey' | 'toolCalls'>;
+  options: Required<Omit<FakeOptions, 'apiKey' | 'faults' | 'toolCalls' | 'extra'>> &
+    Pick<FakeOptions, 'apiKey' | 'toolCalls' | 'extra'>;
   /** The reply text split into the pieces a stream sends. */
   tokens(): string[];
 }
@@ -132,6 +137,7 @@ export async function startFake(routes: Route[], options: FakeOptions, defaultMo
       toolCalls: options.toolCalls,
       usage: options.usage ?? true,
       tokenDelayMs: options.tokenDelayMs ?? 0,
+      extra: options.extra,
     },
     tokens: () => state.options.text.match(/\S+\s*/g) ?? [''],
   };
@@ -159,10 +165,14 @@ export async function startFake(routes: Route[], options: FakeOptions, defaultMo
       query: Object.fromEntries(url.searchParams),
       headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
       body: undefined,
+      text: '',
       stream: false,
     };
     requests.push(request);
-    request.body = await readBody(req);
+    res.on('close', () => {
+      if (!res.writableFinished) request.closedEarly = true;
+    });
+    Object.assign(request, await readBody(req));
 
     let found: { route: Route; match: RegExpExecArray } | undefined;
     for (const route of routes) {
@@ -214,9 +224,11 @@ export async function startFake(routes: Route[], options: FakeOptions, defaultMo
     if (reply.type === 'json' && kind === 'stream-error')
       return sendError(res, request, route.dialect, 'server-error', {});
     request.status = reply.type === 'json' ? (reply.status ?? 200) : 200;
-    if (reply.type === 'json') return sendJson(res, reply.status ?? 200, reply.body, fault);
+    const extra = state.options.extra;
+    if (reply.type === 'json') return sendJson(res, reply.status ?? 200, withExtra(reply.body, extra), fault);
     const frames = kind === 'stream-error' ? withStreamError(reply.frames, fault, route.dialect) : reply.frames;
-    return sendStream(res, reply.format, frames, fault, state.options.tokenDelayMs);
+    const extended = extra ? frames.map((frame) => ({ ...frame, data: withExtra(frame.data, extra) })) : frames;
+    return sendStream(res, reply.format, extended, fault, state.options.tokenDelayMs);
   }
 
   function sendError(
@@ -260,6 +272,12 @@ export async function startFake(routes: Route[], options: FakeOptions, defaultMo
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A JSON object with the fake's extra members added; anything else as it is. */
+function withExtra(body: unknown, extra: Record<string, unknown> | undefined): unknown {
+  if (!extra || typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  return { ...body, ...extra };
 }
 
 /** The first frames of a stream, then the protocol's error event in place of the rest. */
@@ -325,7 +343,7 @@ async function sendStream(
   res.end();
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+async function readBody(req: IncomingMessage): Promise<{ body: unknown; text: string }> {
   const type = req.headers['content-type'] ?? '';
   if (type.startsWith('multipart/form-data')) {
     return new Promise((resolve, reject) => {
@@ -343,7 +361,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
           file.bytes += chunk.length;
         });
       });
-      parser.on('close', () => resolve({ fields, files }));
+      parser.on('close', () => resolve({ body: { fields, files }, text: '' }));
       parser.on('error', reject);
       req.pipe(parser);
     });
@@ -351,11 +369,11 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
-  if (text === '') return undefined;
+  if (text === '') return { body: undefined, text };
   try {
-    return JSON.parse(text);
+    return { body: JSON.parse(text), text };
   } catch {
-    return text;
+    return { body: text, text };
   }
 }
 

@@ -23,9 +23,7 @@ export function createCliContext(
       return services;
     },
     close: async () => {
-      // Services that failed to build have nothing to close; their error was reported already.
-      const built = await services?.catch(() => undefined);
-      await built?.close();
+      if (services) await (await services).close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Capability } from '../contract/capabilities.ts';
-import type { ChatRequest, ChatStreamEvent } from '../contract/chat.ts';
+import type { ChatRequest, ChatStreamEvent, Usage } from '../contract/chat.ts';
 import type { EmbeddingRequest, EmbeddingResult } from '../contract/embeddings.ts';
 import type { ModelInfo } from '../contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from '../contract/transcription.ts';
@@ -84,6 +84,36 @@ export interface ChatCall extends Omit<ChatRequest, 'model'> {
   stream?: boolean;
 }
 
+/** The client-facing protocols a request can arrive in and be passed through in, untranslated. */
+export type WireProtocol = 'openai' | 'anthropic';
+
+/** A chat as the client wrote it, for an upstream that speaks the same protocol (the pass-through path). */
+export interface WireCall {
+  /** The provider's own model id (routing's choice), written into the body in place of the client's. */
+  model: string;
+  /** The request body as it arrived. */
+  body: Buffer;
+  /** The same body, parsed: read for the few fields the relay must know, never re-serialised whole. */
+  json: Record<string, unknown>;
+  stream: boolean;
+  /** The client's request headers: the protocol's own (anthropic-version, anthropic-beta) are passed on. */
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** A piece of the upstream's answer as bytes the client receives unchanged; the last carries the usage. */
+export interface WireChunk {
+  type: 'wire';
+  bytes: Buffer;
+  contentType: string;
+  usage?: Usage;
+}
+
+/** An adapter's pass-through path: chats in its own protocol, forwarded as bytes. */
+export interface Relay {
+  readonly protocol: WireProtocol;
+  send(call: WireCall, ctx: CallContext): AsyncIterable<WireChunk>;
+}
+
 export interface EmbeddingCall extends Omit<EmbeddingRequest, 'model'> {
   model: string;
 }
@@ -110,6 +140,8 @@ export interface ProviderAdapter {
   /** Where the model runs here and its size is known only there (local models): its measure. */
   measure?(model: string, signal: AbortSignal): Promise<ModelMeasure>;
   chat(call: ChatCall, ctx: CallContext): AsyncIterable<ChatStreamEvent>;
+  /** Chats that arrive in this adapter's own protocol, passed through without translation. */
+  relay?: Relay;
   embed?(call: EmbeddingCall, ctx: CallContext): Promise<EmbeddingResult>;
   transcribe?(request: TranscriptionRequest, ctx: CallContext): AsyncIterable<TranscriptionEvent>;
   moderate?(input: string, ctx: CallContext): Promise<ModerationResult>;

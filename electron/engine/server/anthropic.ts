@@ -8,13 +8,14 @@ import {
   markEngineCall,
   markEngineEvent,
   type RequestContext,
-  readJson,
+  readJsonBody,
   routeHeaders,
   sendJson,
   sseFrame,
   startSse,
   writeFrame,
 } from './http.ts';
+import { answerRelayed } from './passthrough.ts';
 import { anthropicErrorBody } from './problems.ts';
 import type { Router } from './router.ts';
 import { requestOptions, type ServerDeps } from './types.ts';
@@ -132,6 +133,7 @@ function toChatRequest(body: MessagesRequest): ChatRequest {
     model: body.model,
     messages: toChatMessages(body),
     max_tokens: body.max_tokens,
+    stream: body.stream === true,
     temperature: body.temperature,
     top_p: body.top_p,
     stop: body.stop_sequences,
@@ -168,10 +170,18 @@ const modelName = (route: RouteInfo | undefined, fallback: string) =>
   route ? `${route.providerId}/${route.model}` : fallback;
 
 async function messages(ctx: RequestContext, deps: ServerDeps): Promise<void> {
-  const body = await readJson(ctx, messagesSchema);
+  const { value: body, bytes, json } = await readJsonBody(ctx, messagesSchema);
   const options = requestOptions(ctx, body.metadata?.user_id ?? undefined);
   markEngineCall(ctx);
-  const events = deps.engine.chat(toChatRequest(body), options);
+  const stream = body.stream === true;
+  const relayed = deps.engine.relayChat(
+    toChatRequest(body),
+    { protocol: 'anthropic', body: bytes, json, stream, headers: ctx.req.headers },
+    options,
+  );
+  // An Anthropic upstream got the client's own bytes and has answered: nothing to translate.
+  const events = await answerRelayed(ctx, relayed, stream);
+  if (!events) return;
   const id = `msg_${randomUUID().replaceAll('-', '')}`;
   if (body.stream) return streamMessages(ctx, events, id, body.model);
 

@@ -12,6 +12,7 @@ import {
   markEngineEvent,
   type RequestContext,
   readJson,
+  readJsonBody,
   routeHeaders,
   sendJson,
   sendText,
@@ -20,6 +21,7 @@ import {
   writeFrame,
 } from './http.ts';
 import { AUDIO_UPLOAD_LIMIT_BYTES, type ReceivedUpload, receiveUpload, removeUpload } from './multipart.ts';
+import { answerRelayed } from './passthrough.ts';
 import { HttpError, invalidRequest, openAIErrorBody } from './problems.ts';
 import type { Router } from './router.ts';
 import { formatTranscript, TIMESTAMP_GRANULARITIES, TRANSCRIPT_FORMATS } from './transcript-formats.ts';
@@ -59,7 +61,7 @@ const modelName = (route: RouteInfo | undefined, model?: string) =>
   route ? `${route.providerId}/${model || route.model}` : (model ?? '');
 
 async function chatCompletions(ctx: RequestContext, deps: ServerDeps): Promise<void> {
-  const body = await readJson(ctx, chatCompletionSchema);
+  const { value: body, bytes, json } = await readJsonBody(ctx, chatCompletionSchema);
   const { stream, stream_options, max_completion_tokens, n: _n, ...rest } = body;
   const request: ChatRequest = {
     ...rest,
@@ -68,7 +70,14 @@ async function chatCompletions(ctx: RequestContext, deps: ServerDeps): Promise<v
   };
   const options = requestOptions(ctx, body.user);
   markEngineCall(ctx);
-  const events = deps.engine.chat(request, options);
+  const relayed = deps.engine.relayChat(
+    request,
+    { protocol: 'openai', body: bytes, json, stream: stream === true, headers: ctx.req.headers },
+    options,
+  );
+  // An OpenAI-compatible upstream got the client's own bytes and has answered: nothing to translate.
+  const events = await answerRelayed(ctx, relayed, stream === true);
+  if (!events) return;
   if (stream) return streamChat(ctx, events, stream_options?.include_usage === true);
 
   let route: RouteInfo | undefined;

@@ -5,6 +5,7 @@ import type { RequestContext } from './http.ts';
 export type ServedEngine = Pick<
   Engine,
   | 'chat'
+  | 'relayChat'
   | 'embed'
   | 'transcribe'
   | 'listModels'

@@ -3,6 +3,8 @@ import type { ChatStreamEvent, FinishReason, Usage } from '../../contract/chat.t
 import type { ModelInfo } from '../../contract/models.ts';
 import { type Attempt, runAttempt, SDK_TIMEOUT_MS, streamChat } from '../attempt.ts';
 import { clientCache } from '../client-cache.ts';
+import { anthropicWire } from '../passthrough/anthropic-wire.ts';
+import { createRelay } from '../passthrough/relay.ts';
 import type { CallContext, ChatCall, ProviderAdapter, ProviderConfig } from '../types.ts';
 import { toAnthropicMessages, toAnthropicOutputFormat, toAnthropicToolChoice, toAnthropicTools } from './messages.ts';
 
@@ -106,8 +108,12 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
     }
   }
 
+  const relay = createRelay(config, anthropicWire);
+
   return {
     config,
+    relay,
+    close: () => relay.close(),
     chat: (call, ctx) => streamChat(config, call, ctx, (attempt) => chatEvents(call, ctx, attempt)),
     listModels: (ctx) =>
       runAttempt({ config, ctx, operation: 'models' }, async (attempt): Promise<ModelInfo[]> => {

@@ -12,6 +12,8 @@ import type { ModelInfo } from '../../contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from '../../contract/transcription.ts';
 import { type Attempt, runAttempt, SDK_TIMEOUT_MS, streamChat } from '../attempt.ts';
 import { clientCache } from '../client-cache.ts';
+import { openAIWire } from '../passthrough/openai-wire.ts';
+import { createRelay } from '../passthrough/relay.ts';
 import type {
   CallContext,
   ChatCall,
@@ -138,8 +140,12 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
     };
   }
 
+  const relay = createRelay(config, openAIWire);
+
   return {
     config,
+    relay,
+    close: () => relay.close(),
     chat: (call, ctx) =>
       call.stream === false
         ? streamChat(config, call, ctx, (attempt) => completionEvents(call, ctx, attempt))

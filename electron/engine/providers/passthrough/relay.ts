@@ -1,0 +1,187 @@
+import { Pool } from 'undici';
+import type { Usage } from '../../contract/chat.ts';
+import { abortCause, IncompleteStreamError, toProviderError } from '../http-errors.ts';
+import type { CallContext, ProviderConfig, Relay, WireCall, WireChunk } from '../types.ts';
+import { findMembers, parseObjectAt, prefixMemberStrings, prefixStringAt } from './json-members.ts';
+import { EventRuns } from './sse.ts';
+import type { Wire } from './wire.ts';
+
+/**
+ * Sockets one provider may hold open at once, when its `concurrency` limit does not say: beyond what a
+ * desktop's clients ask of one upstream, and still a bound on file descriptors.
+ */
+const DEFAULT_CONNECTIONS = 512;
+
+/** The members of a one-piece answer the relay reads or rewrites. */
+const ANSWER_MEMBERS = new Set(['usage', 'model']);
+
+/**
+ * An undici Pool per upstream origin: keep-alive connections reused across requests (undici's idle
+ * timeout, 4 s unless the server's Keep-Alive hint says otherwise). Pipelining stays at 1: chat
+ * requests are POSTs, which are not idempotent — undici would hold one back behind the answer ahead of
+ * it rather than open a connection, and a long stream would block every request queued behind it.
+ * undici's own header and body timers are off: the one timeout of a routed call is routing's timeout
+ * stage, which aborts the attempt's signal.
+ */
+function createPool(origin: string, config: ProviderConfig): Pool {
+  return new Pool(origin, {
+    connections: config.limits.concurrency ?? DEFAULT_CONNECTIONS,
+    pipelining: 1,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+}
+
+/** A non-2xx answer, shaped as the SDKs' errors are (status, body, headers) for the one error mapping. */
+class UpstreamAnswerError extends Error {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly error: unknown;
+
+  constructor(status: number, headers: Headers, text: string) {
+    super(text || `HTTP ${status}`);
+    this.name = 'UpstreamAnswerError';
+    this.status = status;
+    this.headers = headers;
+    this.error = parseJson(text);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+  }
+  return headers;
+}
+
+/** Tokens estimated from sizes (about four bytes a token), for an answer whose upstream reported no usage. */
+function estimatedUsage(call: WireCall, outputTokens: number): Usage {
+  return { inputTokens: Math.ceil(call.body.length / 4), outputTokens, estimated: true };
+}
+
+/**
+ * The pass-through path for one provider: a chat in the provider's own protocol, sent as the client's
+ * bytes (routing's fields set) on a pooled keep-alive connection, its answer forwarded as it arrives.
+ * Errors become SwitchboardErrors through the one mapping every adapter uses, so routing's retries,
+ * breakers and fallbacks treat this path as they treat the SDK's.
+ */
+export function createRelay(config: ProviderConfig, wire: Wire): Relay & { close(): Promise<void> } {
+  const endpoint = wire.endpoint(config);
+  // Answers name their model as every answer of Switchboard's API does: `provider/model`.
+  const modelPrefix = `${config.id}/`;
+  let pool: Pool | undefined;
+
+  async function* send(call: WireCall, ctx: CallContext): AsyncGenerator<WireChunk> {
+    pool ??= createPool(endpoint.origin, config);
+    let response: Awaited<ReturnType<Pool['request']>> | undefined;
+    let finished = false;
+    try {
+      response = await pool.request({
+        method: 'POST',
+        path: endpoint.path(call.model),
+        headers: wire.headers(config, ctx.apiKey, call),
+        body: wire.body(call),
+        signal: ctx.signal,
+      });
+      const { statusCode, headers, body } = response;
+      if (statusCode < 200 || statusCode >= 300) {
+        throw new UpstreamAnswerError(statusCode, toHeaders(headers), await body.text());
+      }
+      const contentType = String(headers['content-type'] ?? (call.stream ? 'text/event-stream' : 'application/json'));
+      if (!call.stream) {
+        const answer = Buffer.from(await body.arrayBuffer());
+        finished = true;
+        const members = findMembers(answer, ANSWER_MEMBERS);
+        if (!members) throw new SyntaxError('the answer is not a JSON object');
+        const usage = parseObjectAt(answer, members.get('usage')?.start ?? -1);
+        yield {
+          type: 'wire',
+          bytes: prefixStringAt(answer, members.get('model'), modelPrefix),
+          contentType,
+          usage: (usage && wire.usageOf(usage)) ?? estimatedUsage(call, Math.ceil(answer.length / 4)),
+        };
+        return;
+      }
+      const reader = wire.reader(call);
+      const runs = new EventRuns();
+      // Held back until an event with output is there: comments and pings alone must not count as the
+      // answer having begun, or an error right after them could no longer fall back to another provider.
+      let held: Buffer[] = [];
+      const forward = (run: Buffer): Buffer | undefined => {
+        const out = prefixMemberStrings(reader.read(run), 'model', modelPrefix);
+        if (reader.outputEvents === 0 && !reader.ended) {
+          held.push(out);
+          return undefined;
+        }
+        if (held.length > 0) {
+          held.push(out);
+          const all = Buffer.concat(held);
+          held = [];
+          return all;
+        }
+        return out.length > 0 ? out : undefined;
+      };
+      // The run with the terminal event waits for the body's end (the same packet, as a rule), so the
+      // connection goes back to the pool whole; it then carries the usage to accounting.
+      let final: Buffer[] | undefined;
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        const run = runs.push(chunk);
+        if (run.length === 0) continue;
+        const out = forward(run);
+        if (final) {
+          if (out) final.push(out);
+        } else if (reader.ended) final = out ? [out] : [];
+        else if (out) yield { type: 'wire', bytes: out, contentType };
+      }
+      // A last event without its blank line, as some servers end a stream.
+      const rest = runs.rest();
+      const out = rest && forward(rest);
+      if (final) {
+        if (out) final.push(out);
+      } else if (reader.ended) final = out ? [out] : [];
+      else if (out) yield { type: 'wire', bytes: out, contentType };
+      if (!final) {
+        throw new IncompleteStreamError(`it ended without its last event after ${reader.outputEvents} events`);
+      }
+      finished = true;
+      yield {
+        type: 'wire',
+        bytes: final.length === 1 ? final[0]! : Buffer.concat(final),
+        contentType,
+        usage: reader.usage ?? estimatedUsage(call, reader.outputEvents),
+      };
+    } catch (error) {
+      throw toProviderError(error, {
+        config,
+        apiKey: ctx.apiKey,
+        operation: 'chat',
+        model: call.model,
+        responseStarted: response !== undefined && response.statusCode < 300,
+        response: response && { status: response.statusCode, headers: toHeaders(response.headers) },
+        aborted: abortCause(ctx.signal),
+        signal: ctx.signal,
+      });
+    } finally {
+      // A caller that stopped reading (or a failure) leaves the body unread: release the socket.
+      if (!finished) response?.body.destroy();
+    }
+  }
+
+  return {
+    protocol: wire.protocol,
+    send,
+    async close() {
+      await pool?.destroy();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { Usage } from '../../contract/chat.ts';
+import { UpstreamStreamError } from '../http-errors.ts';
+import type { ProviderConfig, WireCall, WireProtocol } from '../types.ts';
+
+/** What the relay must know of one protocol to forward it as bytes. */
+export interface Wire {
+  readonly protocol: WireProtocol;
+  /** Where a provider takes chats in this protocol: the origin, and the path for a model. */
+  endpoint(config: ProviderConfig): { origin: string; path(model: string): string };
+  /** The request headers: the provider's key, its extra headers, and the client's protocol headers. */
+  headers(config: ProviderConfig, apiKey: string | undefined, call: WireCall): Record<string, string>;
+  /** The body to send: the client's bytes, with the fields routing sets. */
+  body(call: WireCall): Buffer;
+  /** The usage an answer's `usage` object reports, in Switchboard's terms; undefined when it is incomplete. */
+  usageOf(usage: Record<string, unknown>): Usage | undefined;
+  /** Reads a stream as it passes. */
+  reader(call: WireCall): StreamReader;
+}
+
+/** Watches the events of a stream go by; created per request. */
+export interface StreamReader {
+  /**
+   * Looks at a run of complete events and returns what the client gets: the run itself, or the run
+   * without an event the client did not ask for. Throws the upstream's error when the run holds one.
+   */
+  read(run: Buffer): Buffer;
+  /** The stream's terminal event has passed. */
+  readonly ended: boolean;
+  /** Usage as the stream reported it, once it has. */
+  readonly usage: Usage | undefined;
+  /** Events that carried output: an estimate of the tokens, for a stream that reports no usage. */
+  readonly outputEvents: number;
+}
+
+/** An error an upstream sent inside a stream that had begun with 200: its body, for the one error mapping. */
+export class UpstreamEventError extends UpstreamStreamError {
+  readonly error: unknown;
+
+  constructor(body: unknown) {
+    super(typeof body === 'object' ? JSON.stringify(body) : String(body));
+    this.error = body;
+  }
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
