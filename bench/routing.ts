@@ -12,6 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { failoverOf } from '../electron/engine/config/normalize.ts';
 import { STRATEGIES, type StrategyName } from '../electron/engine/config/schema.ts';
 import type { EngineConfig, EngineProvider } from '../electron/engine/config/types.ts';
 import type { ChatStreamEvent } from '../electron/engine/contract/chat.ts';
@@ -69,6 +70,7 @@ function providers(): EngineProvider[] {
       healthCheckIntervalMs: 0,
       onMachine: false,
       source: 'bench',
+      failover: failoverOf(),
     };
   });
 }

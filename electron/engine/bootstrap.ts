@@ -136,16 +136,23 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
   const store = openStore({ file: paths.databaseFile, keyProvider: options.keyProvider });
   const vault = secretKeyVault(store);
   const file = findConfigFile(paths);
-  const source = new ConfigSource({
-    file,
-    env: options.env,
-    overridesFile: join(paths.dataDir, 'settings.json'),
-    dotEnvFile: [file ? join(dirname(file), '.env') : undefined, join(paths.dataDir, '.env')].find(
-      (f) => f && existsSync(f),
-    ),
-    extraKeys: vault.all,
-    extraHeaders: vault.allHeaders,
-  });
+  let source: ConfigSource;
+  try {
+    source = new ConfigSource({
+      file,
+      env: options.env,
+      overridesFile: join(paths.dataDir, 'settings.json'),
+      dotEnvFile: [file ? join(dirname(file), '.env') : undefined, join(paths.dataDir, '.env')].find(
+        (f) => f && existsSync(f),
+      ),
+      extraKeys: vault.all,
+      extraHeaders: vault.allHeaders,
+    });
+  } catch (error) {
+    // An invalid configuration stops the start (ConfigError lists every problem); nothing stays open.
+    store.close();
+    throw error;
+  }
   if (options.watchConfig) source.watch();
 
   const local = source.current.local;

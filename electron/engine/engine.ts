@@ -80,7 +80,7 @@ export interface EngineOptions {
   /** Where usage events go (the store, which also answers history and spend); default: in memory. */
   usage?: RouterOptions['sink'];
   /** Routing's clock, state backend and tuning; defaults suit the app. */
-  routing?: Pick<RouterOptions, 'clock' | 'state' | 'breaker' | 'backoff' | 'strategy'>;
+  routing?: Pick<RouterOptions, 'clock' | 'state' | 'backoff' | 'strategy'>;
 }
 
 /** Pinning users to providers: the sticky strategy's per-user assignments. */

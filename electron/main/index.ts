@@ -1,5 +1,15 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, desktopCapturer, Menu, nativeTheme, session, shell, type WebContents } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  desktopCapturer,
+  dialog,
+  Menu,
+  nativeTheme,
+  session,
+  shell,
+  type WebContents,
+} from 'electron';
 import { createAppServices } from '../engine/bootstrap.ts';
 import { resolvePaths } from '../engine/config/paths.ts';
 import { fileKeyProvider } from '../engine/store/secrets.ts';
@@ -149,7 +159,10 @@ if (!app.requestSingleInstanceLock()) {
   });
   start().catch((error: unknown) => {
     // The log may not be open yet (the data dir is what failed): the console always is.
-    console.error('Switchboard could not start:', error instanceof Error ? error.message : error);
+    const reason = error instanceof Error ? error.message : String(error);
+    console.error('Switchboard could not start:', reason);
+    // A desktop user sees no terminal: an invalid providers.yaml, say, is shown with every problem listed.
+    dialog.showErrorBox('Switchboard could not start', reason);
     app.exit(1);
   });
 }

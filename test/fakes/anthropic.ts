@@ -23,6 +23,8 @@ const ANTHROPIC_ERRORS: Record<ErrorKind, [number, string, string]> = {
   forbidden: [403, 'permission_error', 'Your API key does not have permission to use the specified resource.'],
   'unknown-model': [404, 'not_found_error', 'model: '],
   'rate-limit': [429, 'rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit.'],
+  quota: [402, 'billing_error', 'Your credit balance is too low to access the Anthropic API.'],
+  'content-filter': [400, 'invalid_request_error', 'Output blocked by content filtering policy'],
   'server-error': [500, 'api_error', 'Internal server error'],
   unavailable: [503, 'overloaded_error', 'Overloaded'],
   'context-too-long': [400, 'invalid_request_error', 'prompt is too long: 212345 tokens > 200000 maximum'],

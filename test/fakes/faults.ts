@@ -8,6 +8,8 @@ export const FAULT_KINDS = [
   'forbidden',
   'unknown-model',
   'rate-limit',
+  'quota',
+  'content-filter',
   'server-error',
   'unavailable',
   'context-too-long',

@@ -32,6 +32,8 @@ const GOOGLE_ERRORS: Record<ErrorKind, [number, string, string]> = {
     'RESOURCE_EXHAUSTED',
     'You exceeded your current quota, please check your plan and billing details.',
   ],
+  quota: [429, 'RESOURCE_EXHAUSTED', 'Quota exceeded for this project: check your plan and billing details.'],
+  'content-filter': [400, 'INVALID_ARGUMENT', 'The prompt was blocked by the safety system: content policy.'],
   'server-error': [
     500,
     'INTERNAL',

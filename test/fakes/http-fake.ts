@@ -43,6 +43,8 @@ export type ErrorKind =
   | 'forbidden'
   | 'unknown-model'
   | 'rate-limit'
+  | 'quota'
+  | 'content-filter'
   | 'server-error'
   | 'unavailable'
   | 'context-too-long'

@@ -24,6 +24,8 @@ const OLLAMA_ERRORS: Record<ErrorKind, [number, string]> = {
   forbidden: [403, 'forbidden'],
   'unknown-model': [404, ''],
   'rate-limit': [429, 'too many requests'],
+  quota: [402, 'insufficient credit: upgrade your plan'],
+  'content-filter': [400, 'request rejected by content policy'],
   'server-error': [500, 'llama runner process has terminated: exit status 2'],
   unavailable: [503, 'server busy, please try again.  maximum pending requests exceeded'],
   'context-too-long': [400, 'prompt too long; exceeded max context length by 1200 tokens'],

@@ -23,6 +23,8 @@ const OPENAI_ERRORS = {
   forbidden: [403, 'invalid_request_error', 'model_not_allowed'],
   'unknown-model': [404, 'invalid_request_error', 'model_not_found'],
   'rate-limit': [429, 'requests', 'rate_limit_exceeded'],
+  quota: [429, 'insufficient_quota', 'insufficient_quota'],
+  'content-filter': [400, 'invalid_request_error', 'content_policy_violation'],
   'server-error': [500, 'server_error', null],
   unavailable: [503, 'server_error', null],
   'context-too-long': [400, 'invalid_request_error', 'context_length_exceeded'],
@@ -53,6 +55,8 @@ export const openAIDialect: Dialect = {
       forbidden: 'You are not allowed to use this model with this API key.',
       'unknown-model': `The model \`${info.model}\` does not exist or you do not have access to it.`,
       'rate-limit': `Rate limit reached for requests. Please try again in ${info.retryAfterSeconds}s.`,
+      quota: 'You exceeded your current quota, please check your plan and billing details.',
+      'content-filter': 'Your request was rejected as a result of our safety system.',
       'server-error': 'The server had an error while processing your request. Sorry about that!',
       unavailable: 'The engine is currently overloaded, please try again later.',
       'context-too-long':
@@ -82,6 +86,18 @@ export const azureDialect: Dialect = {
             code: '401',
             message:
               'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.',
+          },
+        },
+      };
+    }
+    if (kind === 'content-filter') {
+      return {
+        status: 400,
+        body: {
+          error: {
+            code: 'content_filter',
+            message:
+              "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry.",
           },
         },
       };

@@ -3,7 +3,15 @@ import type { EngineProvider } from '../../electron/engine/config/types.ts';
 import { ManualClock } from '../../electron/engine/routing/clock.ts';
 import { Router } from '../../electron/engine/routing/router.ts';
 import { always, type FakeServer, type Fault, faultMix, startFakeOpenAI } from '../fakes/providers.ts';
-import { adaptersFor, type ChatOutcome, chat, engineConfig, provider, reportsOf } from '../unit/routing/helpers.ts';
+import {
+  adaptersFor,
+  type ChatOutcome,
+  chat,
+  engineConfig,
+  provider,
+  reportsOf,
+  withFailover,
+} from '../unit/routing/helpers.ts';
 
 /**
  * Three providers, each failing 30 % of requests at random — 429 with Retry-After, 500, 503, hangs
@@ -54,16 +62,16 @@ beforeAll(async () => {
       await startFakeOpenAI({ apiKey: undefined, text: TEXTS[id], faults: faultMix(MIX(), { seed: seed++ }) }),
     );
   }
+  // Random failures at 24 % (429s do not count) practically never make 8 in a row; a provider that
+  // is really down does within a few requests.
   const config = engineConfig(
-    Object.keys(TEXTS).map((id, i) => chaosProvider(id, fakes.get(id)!, i)),
+    withFailover(
+      Object.keys(TEXTS).map((id, i) => chaosProvider(id, fakes.get(id)!, i)),
+      { maxFailures: 8, failureRate: 0.9, minRequests: 50, recoveryMs: 1_000 },
+    ),
     { strategy: 'round_robin' },
   );
-  router = new Router(config, adaptersFor(config), {
-    // Random failures at 24 % (429s do not count) practically never make 8 in a row; a provider that
-    // is really down does within a few requests.
-    breaker: { maxFailures: 8, failureRate: 0.9, minRequests: 50, recoveryMs: 1_000 },
-    backoff: { maxRetryWaitMs: 1_000 },
-  });
+  router = new Router(config, adaptersFor(config), { backoff: { maxRetryWaitMs: 1_000 } });
 });
 
 afterAll(async () => {
@@ -141,16 +149,16 @@ describe('chaos', () => {
     // fast a loaded machine runs; charlie fails fast (no retries) so nothing sleeps on that clock.
     const clock = new ManualClock();
     const config = engineConfig(
-      Object.keys(TEXTS).map((id, i) => ({
-        ...chaosProvider(id, fakes.get(id)!, i),
-        retry: { attempts: 1, backoffFactor: 0 },
-      })),
+      withFailover(
+        Object.keys(TEXTS).map((id, i) => ({
+          ...chaosProvider(id, fakes.get(id)!, i),
+          retry: { attempts: 1, backoffFactor: 0 },
+        })),
+        { maxFailures: 5, failureRate: 0.9, minRequests: 50, recoveryMs: 30_000 },
+      ),
       { strategy: 'round_robin' },
     );
-    const down = new Router(config, adaptersFor(config), {
-      clock,
-      breaker: { maxFailures: 5, failureRate: 0.9, minRequests: 50, recoveryMs: 30_000 },
-    });
+    const down = new Router(config, adaptersFor(config), { clock });
     const charlie = fakes.get('charlie')!;
     for (const fake of fakes.values()) fake.setFaults(undefined);
     charlie.setFaults(always('unavailable'));

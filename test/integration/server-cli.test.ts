@@ -1,21 +1,19 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { FakeServer } from '../fakes/http-fake.ts';
 import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
+import { runCli, spawnCli } from '../support/cli.ts';
 
 /** `switchboard token` and `switchboard serve`, as a person runs them. */
 
-const CHILD = resolve(import.meta.dirname, 'server-cli-child.ts');
-const run = promisify(execFile);
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const { SWITCHBOARD_API_TOKEN: _ignored, ...base } = process.env;
-  return run(process.execPath, [CHILD, ...args], { env: { ...base, ...env }, timeout: 30_000 });
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const result = await runCli(args, env);
+  if (result.code !== 0) throw new Error(`switchboard ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+  return result;
 }
 
 let dataDir: string;
@@ -38,13 +36,13 @@ describe('switchboard token', () => {
     const rotated = (await cli(['--data-dir', dataDir, 'token', '--rotate'])).stdout.trim();
     expect(rotated).not.toBe(first);
     expect((await cli(['--data-dir', dataDir, 'token'])).stdout.trim()).toBe(rotated);
-  }, 90_000);
+  }, 120_000);
 
   it('takes SWITCHBOARD_API_TOKEN over the file', async () => {
     const fromEnv = 'sb-from-the-environment-0123456789';
     const { stdout } = await cli(['--data-dir', dataDir, 'token'], { SWITCHBOARD_API_TOKEN: fromEnv });
     expect(stdout.trim()).toBe(fromEnv);
-  });
+  }, 120_000);
 });
 
 describe('switchboard serve', () => {
@@ -64,17 +62,12 @@ describe('switchboard serve', () => {
     );
     const ui = mkdtempSync(join(tmpdir(), 'switchboard-ui-'));
     writeFileSync(join(ui, 'index.html'), '<!doctype html><title>Switchboard</title>');
-    const { SWITCHBOARD_API_TOKEN: _ignored, ...env } = process.env;
-    child = spawn(
-      process.execPath,
-      [CHILD, '--data-dir', dataDir, '--config', config, 'serve', '--port', '0', '--ui-dir', ui],
-      { env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    child = spawnCli(['--data-dir', dataDir, '--config', config, 'serve', '--port', '0', '--ui-dir', ui]);
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });
-    await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Open Switchboard: .*\n/);
+    await expect.poll(() => out, { timeout: 90_000 }).toMatch(/Open Switchboard: .*\n/);
     const api = /Switchboard API on (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(out)?.[1];
     expect(api).toBeDefined();
     const login = new URL(/Open Switchboard: (\S+)/.exec(out)![1]!);
@@ -92,5 +85,5 @@ describe('switchboard serve', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     rmSync(ui, { recursive: true, force: true });
-  }, 60_000);
+  }, 120_000);
 });

@@ -28,17 +28,18 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The environment a CLI child gets: this one's, minus settings that would point it elsewhere. */
-function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const {
-    SWITCHBOARD_API_TOKEN: _token,
-    SWITCHBOARD_CONFIG: _config,
-    SWITCHBOARD_DATA_DIR: _data,
-    SWITCHBOARD_MODELS_DIR: _models,
-    ...base
-  } = process.env;
-  return { ...base, ...env };
+/** Variables Switchboard reads: the tests' own environment must not leak keys, URLs or settings into a run. */
+const SWITCHBOARD_VARIABLES =
+  /^(SWITCHBOARD_|PROVIDER_|LOCAL_|CUSTOM_PROVIDER_|AZURE_OPENAI_|CLOUD_FALLBACK$|FORCE_PROVIDER$|PRIMARY_PROVIDER$|SECONDARY_PROVIDER$|FALLBACK_PROVIDER$)|_(API_KEY|API_TOKEN|BASE_URL|ENABLED|PRIORITY)$/;
+
+/** The environment a CLI child gets: this one's, minus everything that would configure it, plus `env`. */
+export function childEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SWITCHBOARD_VARIABLES.test(name)));
+  return { ...base, NO_COLOR: '1', ...env };
 }
+
+/** A stack trace's marks: the CLI must never print one. */
+export const STACK_TRACE = /\n\s+at .+\(|node:internal|Node\.js v\d/;
 
 /** Runs one command line to its end; never throws for a non-zero exit (the test looks at `code`). */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 180_000): Promise<CliResult> {
@@ -58,6 +59,26 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
 /** Starts a command that keeps running (serve, transcribe); the caller kills it. */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** A started command and its end: the exit status and everything it printed. */
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; exited: Promise<CliResult> } {
+  const child = spawnCli(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+    stdout += text;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+  });
+  const exited = new Promise<CliResult>((done) =>
+    child.once('close', (code) => done({ code: code ?? 1, stdout, stderr })),
+  );
+  return { child, exited };
 }
 
 export interface TestDataDir {

@@ -23,7 +23,9 @@ export function createCliContext(
       return services;
     },
     close: async () => {
-      if (services) await (await services).close();
+      // Services that failed to build have nothing to close; their error was reported already.
+      const built = await services?.catch(() => undefined);
+      await built?.close();
     },
   };
 }

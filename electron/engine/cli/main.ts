@@ -28,6 +28,11 @@ export function buildProgram(): { program: Command; context: CliContext } {
     .showHelpAfterError()
     .exitOverride();
   const context = createCliContext(program, (paths, options) => createAppServices(paths, options));
+  // Every command starts from a valid configuration: a broken one stops it before it does anything
+  // (exit 2). `serve` builds its services itself, with the transcription queue and the file watch.
+  program.hook('preAction', async (_program, command) => {
+    if (command.name() !== 'serve') await context.services();
+  });
   registerChatCommand(program, context);
   const providers = registerProvidersCommand(program, context);
   registerProvidersStatsCommand(providers, context);
@@ -54,22 +59,44 @@ export function buildProgram(): { program: Command; context: CliContext } {
   return { program, context };
 }
 
+/** The exit statuses the README's CLI section documents. */
+export const EXIT = {
+  ok: 0,
+  /** The command failed; stderr says why in one line. */
+  failed: 1,
+  /** The configuration is invalid; stderr lists every problem (file, path, what to do). */
+  config: 2,
+} as const;
+
 /** One line, the reason, and what to do: never a stack trace. */
 function reasonOf(error: unknown): string {
-  if (isSwitchboardError(error)) return error.message;
   if (error instanceof Error) return error.message;
   return String(error);
 }
 
+/**
+ * `switchboard … | head`: once the reader has gone there is nowhere to write, which is no failure. Later
+ * output is dropped and the command ends as it would have (usage recorded, the database closed).
+ */
+function dropOutputOnceReaderIsGone(stream: NodeJS.WriteStream): void {
+  if (stream.listenerCount('error') > 0) return;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    stream.write = (() => true) as NodeJS.WriteStream['write'];
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  dropOutputOnceReaderIsGone(process.stdout);
+  dropOutputOnceReaderIsGone(process.stderr);
   const { program, context } = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     process.stderr.write(`switchboard: ${reasonOf(error)}\n`);
-    return 1;
+    return isSwitchboardError(error) && error.code === 'CONFIG_INVALID' ? EXIT.config : EXIT.failed;
   } finally {
     await context.close();
   }

@@ -1,5 +1,5 @@
 import type { ConfigIssue } from './errors.ts';
-import type { FileConfig, FileProvider } from './schema.ts';
+import { type FileConfig, type FileProvider, STRATEGIES, type StrategyName, strategyNamed } from './schema.ts';
 import { VENDOR_NAMES, VENDORS } from './vendors.ts';
 
 /** `my-groq` → `MY_GROQ`, the prefix of a provider's <NAME>_ENABLED / <NAME>_PRIORITY variables. */
@@ -7,12 +7,17 @@ export function envPrefix(providerId: string): string {
   return providerId.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
 }
 
-function parseBoolean(raw: string, name: string, issues: ConfigIssue[]): boolean | undefined {
+function booleanWord(raw: string): boolean | undefined {
   const value = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
   if (['0', 'false', 'no', 'off'].includes(value)) return false;
-  issues.push({ source: 'environment', path: name, message: `"${raw}" is not true or false` });
   return undefined;
+}
+
+function parseBoolean(raw: string, name: string, issues: ConfigIssue[]): boolean | undefined {
+  const value = booleanWord(raw);
+  if (value === undefined) issues.push({ source: 'environment', path: name, message: `"${raw}" is not true or false` });
+  return value;
 }
 
 function parseNumber(raw: string, name: string, issues: ConfigIssue[]): number | undefined {
@@ -20,6 +25,24 @@ function parseNumber(raw: string, name: string, issues: ConfigIssue[]): number |
   if (raw.trim() !== '' && Number.isFinite(value)) return value;
   issues.push({ source: 'environment', path: name, message: `"${raw}" is not a number` });
   return undefined;
+}
+
+function parseStrategy(raw: string, name: string, issues: ConfigIssue[]): StrategyName | undefined {
+  const strategy = strategyNamed(raw);
+  if (!strategy)
+    issues.push({
+      source: 'environment',
+      path: name,
+      message: `"${raw}" is not a strategy: use one of ${STRATEGIES.join(', ')}`,
+    });
+  return strategy;
+}
+
+/** PROVIDER_LOAD_BALANCE: true (round robin), false (no balancing: fallback order), or a strategy's name. */
+function parseLoadBalance(raw: string, issues: ConfigIssue[]): StrategyName | undefined {
+  const on = booleanWord(raw);
+  if (on !== undefined) return on ? 'round_robin' : 'fallback';
+  return parseStrategy(raw, 'PROVIDER_LOAD_BALANCE', issues);
 }
 
 function splitKeys(raw: string): string[] {
@@ -66,7 +89,7 @@ export function environmentLayer(
       if (keys.length > 1) entry.api_keys = keys;
       else entry.api_key = keys[0];
     }
-    if (baseUrl) entry.base_url = vendor === 'azure' ? `${baseUrl.replace(/\/+$/, '')}/openai` : baseUrl;
+    if (baseUrl) entry.base_url = baseUrl;
     if (vendor === 'azure') entry.api_version = get('AZURE_OPENAI_API_VERSION') ?? '2024-10-21';
   }
 
@@ -105,8 +128,11 @@ export function environmentLayer(
   if (cloud !== undefined) layer.cloud_fallback = parseBoolean(cloud, 'CLOUD_FALLBACK', issues);
   const meetingsCloud = get('MEETINGS_CLOUD');
   if (meetingsCloud !== undefined) layer.meetings_cloud = parseBoolean(meetingsCloud, 'MEETINGS_CLOUD', issues);
+  // PROVIDER_STRATEGY names the strategy outright; PROVIDER_LOAD_BALANCE only says whether to balance.
+  const balance = get('PROVIDER_LOAD_BALANCE');
+  if (balance) layer.strategy = parseLoadBalance(balance, issues);
   const strategy = get('PROVIDER_STRATEGY');
-  if (strategy) (layer as Record<string, unknown>).strategy = strategy;
+  if (strategy) layer.strategy = parseStrategy(strategy, 'PROVIDER_STRATEGY', issues);
   const force = get('FORCE_PROVIDER');
   if (force) layer.force_provider = force;
   const timeout = get('PROVIDER_TIMEOUT');

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { environmentLayer } from './env-layer.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { interpolateEnv } from './interpolate.ts';
+import { MAX_CONFIG_DEPTH, pathBeyondDepth } from './nesting.ts';
 import { normalizeConfig } from './normalize.ts';
 import { type FileConfig, type FileProvider, fileConfigSchema, fileProviderSchema } from './schema.ts';
 import type { EngineConfig } from './types.ts';
@@ -45,6 +46,8 @@ function fromJsonForm(raw: Record<string, unknown>): Record<string, unknown> {
   return { ...raw, providers };
 }
 
+const TOO_DEEP = `nested more than ${MAX_CONFIG_DEPTH} levels deep, far beyond any setting`;
+
 export function parseConfigFile(file: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): FileConfig {
   let text: string;
   try {
@@ -59,19 +62,27 @@ export function parseConfigFile(file: string, env: NodeJS.ProcessEnv, issues: Co
     return {};
   }
   let raw: unknown;
+  const format = extname(file).slice(1) || 'YAML';
   try {
-    raw = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+    raw = format.toLowerCase() === 'json' ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    issues.push({
-      source: file,
-      path: '',
-      message: `not valid ${extname(file).slice(1) || 'YAML'}: ${(error as Error).message}`,
-    });
+    // The YAML parser recurses per level and reports a stack overflow as a parse error; say what it means.
+    const message = (error as Error).message.replace(/^Maximum call stack size exceeded/, TOO_DEEP);
+    issues.push({ source: file, path: '', message: `not valid ${format}: ${message}` });
     return {};
   }
   if (raw === null || raw === undefined) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     issues.push({ source: file, path: '', message: 'the top level must be a mapping (providers:, strategies:, …)' });
+    return {};
+  }
+  const deep = pathBeyondDepth(raw, MAX_CONFIG_DEPTH);
+  if (deep) {
+    issues.push({
+      source: file,
+      path: `${deep.slice(0, 3).join('.')}…`,
+      message: `${TOO_DEEP}: remove the extra nesting`,
+    });
     return {};
   }
   const interpolated = interpolateEnv(fromJsonForm(raw as Record<string, unknown>), env, file, issues);

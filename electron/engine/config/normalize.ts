@@ -1,6 +1,6 @@
 import type { ConfigIssue } from './errors.ts';
-import type { FileConfig, FileProvider } from './schema.ts';
-import type { EngineConfig, EngineProvider, LocalSettings, ProfileConfig } from './types.ts';
+import type { FileConfig, FileLoadBalancing, FileProvider, StrategyName } from './schema.ts';
+import type { EngineConfig, EngineProvider, FailoverSettings, LocalSettings, ProfileConfig } from './types.ts';
 import { resolveVendor, VENDOR_NAMES, VENDORS, type Vendor } from './vendors.ts';
 
 const SECOND = 1000;
@@ -9,6 +9,23 @@ const DEFAULT_FIRST_TOKEN_TIMEOUT_S = 30;
 const DEFAULT_RETRY_ATTEMPTS = 2;
 const DEFAULT_HEALTH_INTERVAL_S = 60;
 const DEFAULT_ROTATION_WINDOW_S = 3600;
+const DEFAULT_MAX_FAILURES = 5;
+const DEFAULT_RECOVERY_S = 30;
+
+/**
+ * A provider's breaker and stand-bys: its own failover block, else the global one, else the defaults.
+ * A failure share of half the requests of a minute (at least 20 of them) opens a breaker too.
+ */
+export function failoverOf(own?: FileProvider['failover'], global?: FileConfig['failover']): FailoverSettings {
+  return {
+    maxFailures: own?.max_failures ?? global?.max_failures ?? DEFAULT_MAX_FAILURES,
+    failureRate: 0.5,
+    minRequests: 20,
+    windowMs: 60 * SECOND,
+    recoveryMs: (own?.recovery_timeout ?? global?.recovery_timeout ?? DEFAULT_RECOVERY_S) * SECOND,
+    fallbackProviders: own?.fallback_providers ?? [],
+  };
+}
 /** Cloud providers start after the local one (priority 0) in the order they were written. */
 const FIRST_CLOUD_PRIORITY = 10;
 
@@ -29,6 +46,22 @@ interface NormalizeContext {
   issues: ConfigIssue[];
 }
 
+interface LoadBalancing {
+  strategy?: StrategyName;
+  weights: Record<string, number>;
+}
+
+/** What a `load_balancing:` setting asks for: on (round robin, weighted when weights are given), off, or a strategy. */
+function loadBalancingOf(raw: FileLoadBalancing | undefined): LoadBalancing {
+  if (raw === undefined) return { weights: {} };
+  if (typeof raw === 'boolean') return { strategy: raw ? 'round_robin' : 'fallback', weights: {} };
+  if (typeof raw === 'string') return { strategy: raw, weights: {} };
+  const weights = raw.weights ?? {};
+  if (raw.enabled === false) return { strategy: 'fallback', weights };
+  const balanced = Object.keys(weights).length > 0 ? 'weighted_round_robin' : 'round_robin';
+  return { strategy: raw.strategy ?? balanced, weights };
+}
+
 function normalizeLocal(raw: FileConfig['local']): LocalSettings {
   return {
     enabled: raw?.enabled ?? true,
@@ -46,7 +79,7 @@ function normalizeProvider(
   id: string,
   raw: FileProvider,
   index: number,
-  root: FileConfig,
+  root: FileConfig & { weights: Record<string, number> },
   ctx: NormalizeContext,
 ): EngineProvider | undefined {
   const source = ctx.sources.get(id) ?? ctx.file;
@@ -69,12 +102,28 @@ function normalizeProvider(
     const variable = 'keyEnv' in defaults ? defaults.keyEnv : 'the key variable';
     issue('.api_key', `missing API key: set api_key: \${${variable}} (and export ${variable}), or enabled: false`);
   }
-  const baseUrl = raw.base_url ?? ('baseUrl' in defaults ? defaults.baseUrl : undefined);
-  if (!baseUrl && defaults.kind !== 'local') issue('.base_url', `base_url is required for type ${vendor}`);
+  if (vendor !== 'azure') {
+    if (raw.endpoint) issue('.endpoint', `endpoint is Azure OpenAI's setting: for type ${vendor} write base_url`);
+    if (raw.deployment_name)
+      issue('.deployment_name', `deployment_name is Azure OpenAI's setting: remove it, or set type: azure_openai`);
+  }
+  if (raw.endpoint && raw.base_url && raw.endpoint !== raw.base_url)
+    issue('.endpoint', 'endpoint and base_url name different addresses: keep one of them');
+  const baseUrl = raw.base_url ?? raw.endpoint ?? ('baseUrl' in defaults ? defaults.baseUrl : undefined);
+  if (!baseUrl && defaults.kind !== 'local')
+    issue(
+      vendor === 'azure' ? '.endpoint' : '.base_url',
+      `${vendor === 'azure' ? 'endpoint' : 'base_url'} is required for type ${vendor}`,
+    );
   const timeoutS = raw.timeout ?? root.timeout ?? DEFAULT_TIMEOUT_S;
   const models = raw.models ?? [];
+  // An Azure deployment named without a model is called by its own name.
   const defaultModel =
-    raw.default_model ?? raw.model ?? models[0] ?? ('defaultModel' in defaults ? defaults.defaultModel : undefined);
+    raw.default_model ??
+    raw.model ??
+    models[0] ??
+    raw.deployment_name ??
+    ('defaultModel' in defaults ? defaults.defaultModel : undefined);
   const limit = raw.rate_limit ?? {};
   return {
     id,
@@ -87,7 +136,7 @@ function normalizeProvider(
     defaultModel,
     capabilities: raw.capabilities ?? [...defaults.capabilities],
     priority: raw.priority ?? FIRST_CLOUD_PRIORITY + index,
-    weight: raw.weight ?? 1,
+    weight: raw.weight ?? root.weights[id] ?? 1,
     enabled,
     limits: {
       rpm: limit.requests_per_minute,
@@ -97,9 +146,11 @@ function normalizeProvider(
       maxQueueMs: limit.max_queue_ms ?? 2000,
     },
     retry: {
-      attempts: raw.retry?.max_attempts ?? root.retry_attempts ?? DEFAULT_RETRY_ATTEMPTS,
-      backoffFactor: raw.retry?.backoff_factor ?? 0.5,
+      attempts: raw.retry?.max_attempts ?? root.retry?.max_attempts ?? root.retry_attempts ?? DEFAULT_RETRY_ATTEMPTS,
+      backoffFactor: raw.retry?.backoff_factor ?? root.retry?.backoff_factor ?? 0.5,
     },
+    retryOnStatus: raw.retry?.on_status_codes ?? root.retry?.on_status_codes,
+    failover: failoverOf(raw.failover, root.failover),
     timeoutMs: timeoutS * SECOND,
     firstTokenTimeoutMs: Math.min(raw.first_token_timeout ?? DEFAULT_FIRST_TOKEN_TIMEOUT_S, timeoutS) * SECOND,
     prices: Object.fromEntries(
@@ -108,16 +159,26 @@ function normalizeProvider(
     headers: raw.headers ?? {},
     azure:
       vendor === 'azure'
-        ? { apiVersion: raw.api_version ?? '2024-10-21', deployments: raw.deployments ?? {} }
+        ? {
+            apiVersion: raw.api_version ?? '2024-10-21',
+            deployments: {
+              ...(raw.deployment_name && defaultModel ? { [defaultModel]: raw.deployment_name } : {}),
+              ...raw.deployments,
+            },
+          }
         : undefined,
     contextWindows: raw.context_windows ?? {},
-    healthCheckIntervalMs: (raw.health_check_interval ?? DEFAULT_HEALTH_INTERVAL_S) * SECOND,
+    healthCheckIntervalMs:
+      (raw.health_check_interval ??
+        raw.failover?.health_check_interval ??
+        root.failover?.health_check_interval ??
+        DEFAULT_HEALTH_INTERVAL_S) * SECOND,
     onMachine: raw.on_machine ?? (vendor === 'ollama' && isLoopbackUrl(baseUrl)),
     source,
   };
 }
 
-function localProvider(local: LocalSettings): EngineProvider {
+function localProvider(local: LocalSettings, root: FileConfig): EngineProvider {
   const defaults = VENDORS.local;
   return {
     id: 'local',
@@ -142,6 +203,7 @@ function localProvider(local: LocalSettings): EngineProvider {
     healthCheckIntervalMs: 0,
     onMachine: true,
     source: 'built-in',
+    failover: failoverOf(undefined, root.failover),
   };
 }
 
@@ -171,6 +233,27 @@ function normalizeProfiles(
       description: profile.description,
     };
   }
+  // The global failover block names the default chain, where no default profile does.
+  const { primary, fallback_providers: standby = [] } = raw.failover ?? {};
+  for (const [path, ids] of [
+    ['failover', [primary, ...standby]],
+    ...Object.entries(raw.providers ?? {}).map(([id, p]) => [
+      `providers.${id}.failover`,
+      p.failover?.fallback_providers ?? [],
+    ]),
+  ] as [string, (string | undefined)[]][]) {
+    for (const id of ids) {
+      if (id && !providerIds.has(id)) {
+        ctx.issues.push({
+          source: ctx.file,
+          path,
+          message: `names provider "${id}", which is not configured: add it under providers: or fix the name (${[...providerIds].join(', ') || 'none configured'})`,
+        });
+      }
+    }
+  }
+  if (primary || standby.length > 0)
+    profiles.default ??= { name: 'default', provider: primary, fallbackProviders: standby };
   profiles.default ??= { name: 'default', fallbackProviders: [] };
   profiles.summarize ??= { name: 'summarize', capability: 'summarization', fallbackProviders: [] };
   return profiles;
@@ -181,7 +264,10 @@ export function normalizeConfig(
   ctx: NormalizeContext,
 ): EngineConfig {
   const local = normalizeLocal(raw.local);
-  const providers: EngineProvider[] = [localProvider(local)];
+  const balancing = loadBalancingOf(raw.load_balancing);
+  const seedsBalancing = loadBalancingOf(raw.manager?.load_balancing);
+  const weights = { ...seedsBalancing.weights, ...balancing.weights };
+  const providers: EngineProvider[] = [localProvider(local, raw)];
   Object.entries(raw.providers).forEach(([id, provider], index) => {
     if (id === 'local') {
       ctx.issues.push({
@@ -191,7 +277,7 @@ export function normalizeConfig(
       });
       return;
     }
-    const normalized = normalizeProvider(id, provider, index, raw, ctx);
+    const normalized = normalizeProvider(id, provider, index, { ...raw, weights }, ctx);
     if (normalized) providers.push(normalized);
   });
   const ids = new Set(providers.map((p) => p.id));
@@ -202,17 +288,21 @@ export function normalizeConfig(
       message: `provider "${raw.force_provider}" is not configured`,
     });
   }
-  const loadBalancing = raw.manager?.load_balancing;
-  const strategy =
-    raw.strategy ??
-    raw.manager?.strategy ??
-    (typeof loadBalancing === 'string' ? loadBalancing : loadBalancing ? 'round_robin' : undefined) ??
-    'fallback';
+  for (const id of Object.keys(weights)) {
+    if (!ids.has(id))
+      ctx.issues.push({
+        source: ctx.file,
+        path: `load_balancing.weights.${id}`,
+        message: `provider "${id}" is not configured: add it under providers: or fix the name`,
+      });
+  }
+  const strategy = raw.strategy ?? balancing.strategy ?? raw.manager?.strategy ?? seedsBalancing.strategy ?? 'fallback';
   return {
     cloudFallback: raw.cloud_fallback ?? true,
     meetingsCloud: raw.meetings_cloud ?? false,
     localOnly: raw.local_only ?? false,
     fallbackEnabled: raw.manager?.fallback_enabled ?? true,
+    fallbackOnStatus: raw.fallback?.on_status_codes,
     strategy,
     forceProvider: raw.force_provider,
     providers,

@@ -18,7 +18,7 @@ export const STRATEGIES = [
   'capability',
   'sticky',
 ] as const;
-export const strategySchema = z.enum(STRATEGIES);
+export const strategySchema = z.enum(STRATEGIES, { error: `not a strategy: use one of ${STRATEGIES.join(', ')}` });
 export type StrategyName = z.infer<typeof strategySchema>;
 
 /** The seeds' other names for strategies. */
@@ -37,8 +37,15 @@ export const STRATEGY_ALIASES: Record<string, StrategyName> = {
   load_balancing: 'round_robin',
 };
 
+/** A strategy by its name or by one of the seeds' names for it. */
+export function strategyNamed(name: string): StrategyName | undefined {
+  const value = name.trim().toLowerCase();
+  const strategy = STRATEGY_ALIASES[value] ?? value;
+  return (STRATEGIES as readonly string[]).includes(strategy) ? (strategy as StrategyName) : undefined;
+}
+
 const strategyField = z.preprocess(
-  (value) => (typeof value === 'string' ? (STRATEGY_ALIASES[value.toLowerCase()] ?? value.toLowerCase()) : value),
+  (value) => (typeof value === 'string' ? (strategyNamed(value) ?? value) : value),
   strategySchema,
 );
 
@@ -54,6 +61,33 @@ const urlField = z.url({
 
 export const priceSchema = z.object({ input: nonNegative('input price'), output: nonNegative('output price') });
 
+/** HTTP statuses an upstream answers with, as Portkey's configs list them (`on_status_codes`). */
+const statusCodes = z.array(
+  z.number().int().min(400, 'a status code from 400 to 599').max(599, 'a status code from 400 to 599'),
+);
+
+/** Retries on the same provider: how many attempts, the backoff, and (optionally) which upstream statuses. */
+const fileRetrySchema = z
+  .object({
+    max_attempts: z.number().int().min(1, 'max_attempts must be at least 1').optional(),
+    backoff_factor: nonNegative('backoff_factor').optional(),
+    on_status_codes: statusCodes.optional(),
+  })
+  .strict();
+
+/** A provider's circuit breaker and health checks, and the providers that stand by when it is the one named. */
+const fileProviderFailoverSchema = z
+  .object({
+    fallback_providers: z.array(z.string()).optional(),
+    health_check_interval: nonNegative('health_check_interval (seconds)').optional(),
+    max_failures: z.number().int().min(1, 'max_failures must be at least 1').optional(),
+    recovery_timeout: positive('recovery_timeout (seconds)').optional(),
+  })
+  .strict();
+
+/** The global failover block: the default chain, and the breaker and health-check defaults of every provider. */
+const fileFailoverSchema = fileProviderFailoverSchema.extend({ primary: z.string().optional() }).strict();
+
 export const fileProviderSchema = z
   .object({
     type: z.string().optional(),
@@ -62,6 +96,8 @@ export const fileProviderSchema = z
     api_keys: z.array(z.string()).optional(),
     api_key_env: z.string().optional(),
     base_url: urlField.optional(),
+    /** Azure OpenAI's name for the resource URL (https://NAME.openai.azure.com). */
+    endpoint: urlField.optional(),
     models: z.array(z.string()).optional(),
     default_model: z.string().optional(),
     model: z.string().optional(),
@@ -80,13 +116,8 @@ export const fileProviderSchema = z
       })
       .strict()
       .optional(),
-    retry: z
-      .object({
-        max_attempts: z.number().int().min(1, 'max_attempts must be at least 1').optional(),
-        backoff_factor: nonNegative('backoff_factor').optional(),
-      })
-      .strict()
-      .optional(),
+    retry: fileRetrySchema.optional(),
+    failover: fileProviderFailoverSchema.optional(),
     timeout: positive('timeout (seconds)').optional(),
     first_token_timeout: positive('first_token_timeout (seconds)').optional(),
     health_check_interval: nonNegative('health_check_interval (seconds)').optional(),
@@ -94,6 +125,8 @@ export const fileProviderSchema = z
     headers: z.record(z.string(), z.string()).optional(),
     api_version: z.string().optional(),
     deployments: z.record(z.string(), z.string()).optional(),
+    /** Azure OpenAI: the one deployment this provider calls (its model unless `model:` names another). */
+    deployment_name: z.string().optional(),
     context_windows: z.record(z.string(), positive('context window')).optional(),
   })
   .strict();
@@ -137,6 +170,20 @@ export const fileLocalSchema = z
   })
   .strict();
 
+/** `load_balancing:` as the seeds write it: on/off, a strategy name, or a block with weights per provider. */
+export const fileLoadBalancingSchema = z.union([
+  z.boolean(),
+  strategyField,
+  z
+    .object({
+      enabled: z.boolean().optional(),
+      strategy: strategyField.optional(),
+      weights: z.record(z.string(), nonNegative('weight')).optional(),
+    })
+    .strict(),
+]);
+export type FileLoadBalancing = z.infer<typeof fileLoadBalancingSchema>;
+
 /** providers.yaml (and the object form of providers.json). */
 export const fileConfigSchema = z
   .object({
@@ -148,6 +195,11 @@ export const fileConfigSchema = z
     force_provider: z.string().optional(),
     timeout: positive('timeout (seconds)').optional(),
     retry_attempts: z.number().int().min(1).optional(),
+    retry: fileRetrySchema.optional(),
+    /** Which upstream statuses move a request on to the next candidate (the others go back to the client). */
+    fallback: z.object({ on_status_codes: statusCodes.optional() }).strict().optional(),
+    failover: fileFailoverSchema.optional(),
+    load_balancing: fileLoadBalancingSchema.optional(),
     providers: z.union([z.record(z.string(), fileProviderSchema), z.array(fileProviderSchema)]).optional(),
     strategies: z.record(z.string(), fileProfileSchema).optional(),
     profiles: z.record(z.string(), fileProfileSchema).optional(),
@@ -160,7 +212,7 @@ export const fileConfigSchema = z
     manager: z
       .object({
         fallback_enabled: z.boolean().optional(),
-        load_balancing: z.union([z.boolean(), strategyField]).optional(),
+        load_balancing: fileLoadBalancingSchema.optional(),
         strategy: strategyField.optional(),
       })
       .strict()

@@ -44,20 +44,10 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
     super();
     this.options = options;
     this.file = options.file;
+    // No earlier good configuration exists at start: a broken one stops here (ConfigError), rather than
+    // running on what is left of it and sending keys where the file did not say.
     this.overrides = readOverrides(options.overridesFile);
-    try {
-      this.config = this.build(this.overrides);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      // No earlier good configuration exists at start: run on the environment alone and say why.
-      this.error = error;
-      this.config = loadConfig({
-        env: this.env(),
-        overrides: this.overrides,
-        extraKeys: options.extraKeys?.(),
-        extraHeaders: options.extraHeaders?.(),
-      });
-    }
+    this.config = this.build(this.overrides);
   }
 
   get current(): EngineConfig {
@@ -89,17 +79,25 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
 
   /** Reads the file again; returns false (and emits 'error') when it is broken. */
   reload(): boolean {
+    let config: EngineConfig;
     try {
-      this.config = this.build(this.overrides);
-      this.error = undefined;
-      this.emit('change', this.config);
-      return true;
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
+      config = this.build(this.overrides);
+    } catch (thrown) {
+      // Runs from a file watch: whatever the edit did, the server keeps serving the last good configuration.
+      const error =
+        thrown instanceof ConfigError
+          ? thrown
+          : new ConfigError([
+              { source: this.file ?? 'configuration', path: '', message: `cannot be loaded: ${String(thrown)}` },
+            ]);
       this.error = error;
       this.emit('error', error);
       return false;
     }
+    this.config = config;
+    this.error = undefined;
+    this.emit('change', config);
+    return true;
   }
 
   /** Hot reload: watches the config file's folder (editors replace files, which a file watch misses). */
@@ -145,14 +143,29 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
   }
 }
 
+/** The changes made in the app; a damaged file is reported, not silently dropped with the user's settings. */
 function readOverrides(file: string): FileConfig {
   if (!existsSync(file)) return {};
+  const damaged = (reason: string) =>
+    new ConfigError([
+      {
+        source: file,
+        path: '',
+        message: `${reason}: fix it, or delete it to forget the changes made in the app`,
+      },
+    ]);
+  let raw: unknown;
   try {
-    const parsed = fileConfigSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    return parsed.success ? parsed.data : {};
-  } catch {
-    return {};
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw damaged(`not valid JSON (${(error as Error).message})`);
   }
+  const parsed = fileConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw damaged(`not valid settings (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown problem'})`);
+  }
+  return parsed.data;
 }
 
 function writeOverrides(file: string, overrides: FileConfig): void {

@@ -43,12 +43,29 @@ export interface LocalSettings {
   idleUnloadMs: number;
 }
 
+/** A provider's circuit breaker, and who stands by when it is the one named (failover: in providers.yaml). */
+export interface FailoverSettings {
+  /** Consecutive failures that open the breaker. */
+  maxFailures: number;
+  /** Failure share (0..1) inside the window that opens it, once the window holds `minRequests`. */
+  failureRate: number;
+  minRequests: number;
+  windowMs: number;
+  /** How long an open breaker lets nothing through before one probe. */
+  recoveryMs: number;
+  /** Providers tried after this one when a request names it (`provider/model`), before the model's others. */
+  fallbackProviders: string[];
+}
+
 export interface EngineProvider extends ProviderConfig {
   vendor: Vendor;
   /** True when requests to it never leave this machine (local runtimes, Ollama on loopback). */
   onMachine: boolean;
   /** Where the provider's settings came from, for `providers list`. */
   source: string;
+  failover: FailoverSettings;
+  /** Upstream statuses worth a retry on this provider; absent: retry what is transient (429 with a wait, 5xx). */
+  retryOnStatus?: number[];
 }
 
 /** The whole, validated configuration the engine runs on. */
@@ -64,6 +81,8 @@ export interface EngineConfig {
   localOnly: boolean;
   /** Whether failures move to the next candidate at all. */
   fallbackEnabled: boolean;
+  /** Upstream statuses that move a request to the next candidate; absent: every failure but the client's own. */
+  fallbackOnStatus?: number[];
   strategy: StrategyName;
   forceProvider?: string;
   providers: EngineProvider[];

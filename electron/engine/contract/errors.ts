@@ -7,12 +7,16 @@ export const ERROR_CODES = [
   'PROVIDER_FORBIDDEN',
   'MODEL_NOT_FOUND',
   'RATE_LIMITED',
+  /** The provider's quota or credit for Switchboard's key is used up (HTTP 402, or a 429 about billing). */
+  'QUOTA_EXCEEDED',
   'PROVIDER_UNAVAILABLE',
   'TIMEOUT',
   'CONNECTION_FAILED',
   'BAD_RESPONSE',
   'STREAM_INTERRUPTED',
   'CONTEXT_TOO_LONG',
+  /** The provider refused the content under its usage policy. */
+  'CONTENT_FILTERED',
   'INVALID_REQUEST',
   'CANCELLED',
   'CLOUD_DISABLED',

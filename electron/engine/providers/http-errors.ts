@@ -106,6 +106,8 @@ const STATUS_BY_ERROR_TYPE: Record<string, number> = {
 
 const CONTEXT_TOO_LONG =
   /context[_ ]length|maximum context|context window|prompt is too long|too many tokens|exceeds the maximum number of tokens|prompt too long/i;
+const QUOTA = /quota|billing|insufficient[_ ]credit|credit balance/i;
+const CONTENT_POLICY = /content[_ ]?(policy|filter|management)|safety system|flagged as (unsafe|harmful)/i;
 const INVALID_KEY = /API_KEY_INVALID|API key not valid|invalid[_ ]api[_ ]key|incorrect api key/i;
 const CONNECTION_REFUSED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const CONNECTION_DROPPED = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
@@ -256,17 +258,22 @@ function fromStatus(
       `${label} has no ${scene.operation} endpoint at ${config.baseUrl ?? 'its default address'}: check the base URL`,
     );
   }
-  if (status === 429) {
+  if (status === 429 || status === 402) {
     const retryAfterMs = parseRetryAfter(headers, detail);
-    // A spent quota (no wait offered, words about quota or billing) will not clear by retrying; a rate limit will.
-    const quota = retryAfterMs === undefined && /quota|billing/i.test(detail);
+    // A spent quota (402, or a 429 with no wait offered and words about quota or billing) will not clear
+    // by retrying; a rate limit will.
+    if (status === 402 || (retryAfterMs === undefined && QUOTA.test(detail))) {
+      return make(
+        'QUOTA_EXCEEDED',
+        `${label} says the quota or credit of the key ending ${key} is used up${said}. Check billing, or add another key`,
+        { retryAfterMs, retryable: false },
+      );
+    }
     const wait = retryAfterMs === undefined ? '' : ` and asks to wait ${seconds(retryAfterMs)}`;
     return make(
       'RATE_LIMITED',
-      quota
-        ? `${label} says the quota of the key ending ${key} is used up${said}. Check billing or use another key`
-        : `${label} is rate limiting the key ending ${key}${wait}: lower this provider's rpm/tpm limits or add keys`,
-      { retryAfterMs, retryable: !quota },
+      `${label} is rate limiting the key ending ${key}${wait}: lower this provider's rpm/tpm limits or add keys`,
+      { retryAfterMs },
     );
   }
   if (status >= 500) {
@@ -280,6 +287,13 @@ function fromStatus(
     return make(
       'CONTEXT_TOO_LONG',
       `the conversation is too long for ${scene.model ? `"${scene.model}" on ` : ''}${label}${said}. Shorten it or pick a model with a larger context window`,
+    );
+  }
+  if (CONTENT_POLICY.test(detail)) {
+    return make(
+      'CONTENT_FILTERED',
+      `${label} refused the content under its usage policy${said}. Rephrase the request, or send it to another provider`,
+      { retryable: false },
     );
   }
   return make(

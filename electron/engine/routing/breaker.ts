@@ -1,3 +1,4 @@
+import type { FailoverSettings } from '../config/types.ts';
 import type { Clock } from './clock.ts';
 import { countsAgainstProvider } from './policy.ts';
 import { describeWait, refuse, type Stage } from './stage.ts';
@@ -5,24 +6,8 @@ import { isPromise, type RoutingState } from './state.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
-export interface BreakerSettings {
-  /** Consecutive failures that open the breaker. */
-  maxFailures: number;
-  /** Failure share (0..1) inside the window that opens it, once the window holds `minRequests`. */
-  failureRate: number;
-  minRequests: number;
-  windowMs: number;
-  /** How long an open breaker lets nothing through before one probe. */
-  recoveryMs: number;
-}
-
-export const DEFAULT_BREAKER: BreakerSettings = {
-  maxFailures: 5,
-  failureRate: 0.5,
-  minRequests: 20,
-  windowMs: 60_000,
-  recoveryMs: 30_000,
-};
+/** A breaker's thresholds: a provider's failover settings (config/normalize.ts gives every one its defaults). */
+export type BreakerSettings = Omit<FailoverSettings, 'fallbackProviders'>;
 
 interface BreakerRecord {
   state: BreakerState;

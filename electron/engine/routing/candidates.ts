@@ -175,13 +175,20 @@ export function resolveCandidates(
       );
     }
     if (target.providerId) return { candidates: [first], pinned: 1 };
-    // The model group: every other provider serving the same model stands by, by priority.
+    // Who stands by: the named provider's own failover list first (the same model where they serve it,
+    // else their own), then every other provider serving the model, by priority.
+    const standby = provider.failover.fallbackProviders
+      .map((id) => config.providers.find((p) => p.id === id))
+      .filter((p): p is EngineProvider => p !== undefined && p.id !== provider.id && usable(p))
+      .map((p) => candidate(p, offers(p, first.model, knownModels) ? first.model : undefined))
+      .filter(present);
+    const listed = new Set([provider.id, ...standby.map((c) => c.provider.id)]);
     const group = config.providers
-      .filter((p) => p.id !== provider.id && usable(p) && offers(p, first.model, knownModels))
+      .filter((p) => !listed.has(p.id) && usable(p) && offers(p, first.model, knownModels))
       .sort((a, b) => a.priority - b.priority)
       .map((p) => candidate(p, first.model))
       .filter(present);
-    return { candidates: [first, ...group], pinned: 1 };
+    return { candidates: [first, ...standby, ...group], pinned: 1 + standby.length };
   }
 
   const chain = [target.profile.provider, ...target.profile.fallbackProviders].filter((id): id is string =>

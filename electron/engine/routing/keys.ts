@@ -7,6 +7,8 @@ import { isPromise, type RoutingState } from './state.ts';
 
 /** How long a key that got 429 without a Retry-After rests before it is used again. */
 const DEFAULT_COOLDOWN_MS = 30_000;
+/** How long a key whose quota or credit is used up rests, unless the provider said when it comes back. */
+const QUOTA_COOLDOWN_MS = 3_600_000;
 
 interface KeyRecord {
   /** Epoch ms until which the key rests after a 429. */
@@ -140,8 +142,8 @@ export class KeyPools {
     this.onDisabled(provider.id, maskKey(key), reason);
   }
 
-  coolDown(provider: ProviderConfig, key: string | undefined, retryAfterMs: number | undefined): void {
-    const until = this.clock.now() + (retryAfterMs ?? DEFAULT_COOLDOWN_MS);
+  coolDown(provider: ProviderConfig, key: string | undefined, retryAfterMs: number | undefined, quota = false): void {
+    const until = this.clock.now() + (retryAfterMs ?? (quota ? QUOTA_COOLDOWN_MS : DEFAULT_COOLDOWN_MS));
     void this.state.update<KeyRecord>('keys', `${provider.id}:${keyIdOf(key)}`, (record = { coolUntil: 0 }) => {
       record.coolUntil = Math.max(record.coolUntil, until);
       return record;
@@ -203,8 +205,8 @@ export function keyPoolStage(pools: KeyPools, clock: Clock): Stage {
           if (outcome.type !== 'failure') return;
           if (outcome.errorClass === 'auth' && attempt.apiKey)
             pools.disable(provider, attempt.apiKey, outcome.error.detail);
-          else if (outcome.errorClass === 'rate_limited')
-            pools.coolDown(provider, attempt.apiKey, outcome.error.retryAfterMs);
+          else if (outcome.errorClass === 'rate_limited' || outcome.errorClass === 'quota')
+            pools.coolDown(provider, attempt.apiKey, outcome.error.retryAfterMs, outcome.errorClass === 'quota');
         },
       };
     },

@@ -27,6 +27,8 @@ export interface PipelineParts {
   filters: readonly Stage[];
   /** Whether a candidate could take traffic now (its breaker and keys): is there anywhere else to go? */
   available(candidate: Candidate): boolean;
+  /** The configuration's fallback.on_status_codes, where it lists them. */
+  fallbackOnStatus(): readonly number[] | undefined;
   /** Whether the provider has a usable key besides `key`. */
   hasOtherKey(provider: EngineProvider, key: string): boolean;
   /** What an answer cost. */
@@ -240,6 +242,8 @@ export async function* runPipeline<T>(
           hasOtherKey: attempt.apiKey !== undefined && parts.hasOtherKey(provider, attempt.apiKey),
           attemptsLeft: provider.retry.attempts - attemptNumber,
           maxRetryWaitMs: parts.backoff.maxRetryWaitMs,
+          retryOn: provider.retryOnStatus,
+          fallbackOn: parts.fallbackOnStatus(),
         });
         end({ type: 'failure', error, errorClass });
         // Output already reached the caller: report, never replay elsewhere (no duplicated text).

@@ -8,6 +8,10 @@ import type { ErrorCode, SwitchboardError } from '../contract/errors.ts';
 export type ErrorClass =
   /** 429 with a wait: the key rests for it, the request goes where it can be answered now. */
   | 'rate_limited'
+  /** 402, or a quota used up: the key has no credit left; it rests long, another key or provider answers. */
+  | 'quota'
+  /** The provider refused the content under its policy; another provider's policy may differ. */
+  | 'content_policy'
   /** 401/403: this key is no good here; another key (or provider) may be. */
   | 'auth'
   /** 5xx, a reply that is not the protocol's: the provider is unwell. */
@@ -32,13 +36,15 @@ const CLASS_OF: Record<ErrorCode, ErrorClass> = {
   PROVIDER_FORBIDDEN: 'auth',
   MODEL_NOT_FOUND: 'unsuited',
   RATE_LIMITED: 'rate_limited',
+  QUOTA_EXCEEDED: 'quota',
+  CONTENT_FILTERED: 'content_policy',
   PROVIDER_UNAVAILABLE: 'server',
   TIMEOUT: 'timeout',
   CONNECTION_FAILED: 'connection',
   BAD_RESPONSE: 'server',
   STREAM_INTERRUPTED: 'interrupted',
   CONTEXT_TOO_LONG: 'context_overflow',
-  INVALID_REQUEST: 'unsuited',
+  INVALID_REQUEST: 'invalid_request',
   CANCELLED: 'final',
   CLOUD_DISABLED: 'unsuited',
   CONSENT_REQUIRED: 'unsuited',
@@ -83,16 +89,44 @@ export interface FailureScene {
   attemptsLeft: number;
   /** Longest wait worth doing for this provider before moving on. */
   maxRetryWaitMs: number;
+  /** The provider's `retry.on_status_codes`: only these upstream statuses are retried. */
+  retryOn?: readonly number[];
+  /** The configuration's `fallback.on_status_codes`: only these upstream statuses move on; others stop. */
+  fallbackOn?: readonly number[];
 }
 
+/**
+ * What to do after a failure. The error's class decides by default; where the configuration lists the
+ * upstream statuses to retry or to fall back on (as Portkey's `on_status_codes` do), a failure that has
+ * a status follows those lists. Failures without one (a timeout, a reset) keep the default.
+ */
 export function decide(error: SwitchboardError, errorClass: ErrorClass, scene: FailureScene): Verdict {
+  const verdict = byClass(error, errorClass, scene);
+  const status = error.status;
+  if (status === undefined || verdict === 'next-key' || errorClass === 'final' || errorClass === 'internal')
+    return verdict;
+  let chosen = verdict;
+  if (scene.retryOn) {
+    const waitOk = (error.retryAfterMs ?? 0) <= scene.maxRetryWaitMs;
+    if (scene.retryOn.includes(status) && scene.attemptsLeft > 0 && waitOk) return 'retry';
+    if (chosen === 'retry') chosen = 'next';
+  }
+  if (scene.fallbackOn) {
+    if (chosen === 'next' && !scene.fallbackOn.includes(status)) return 'stop';
+    if (chosen === 'stop' && scene.fallbackOn.includes(status)) return 'next';
+  }
+  return chosen;
+}
+
+function byClass(error: SwitchboardError, errorClass: ErrorClass, scene: FailureScene): Verdict {
   switch (errorClass) {
     case 'final':
     case 'internal':
     case 'invalid_request':
       return 'stop';
     case 'auth':
-      // Never the same key again; another key of the provider may well work.
+    case 'quota':
+      // Never the same key again (quota: not for a long while); another key of the provider may well work.
       return scene.hasOtherKey ? 'next-key' : 'next';
     case 'rate_limited': {
       // 429 means busy, not broken: the key rests for its Retry-After; the request goes where it can
@@ -104,6 +138,7 @@ export function decide(error: SwitchboardError, errorClass: ErrorClass, scene: F
     }
     case 'unsuited':
     case 'context_overflow':
+    case 'content_policy':
       return 'next';
   }
   const waitOk = (error.retryAfterMs ?? 0) <= scene.maxRetryWaitMs;

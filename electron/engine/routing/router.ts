@@ -5,9 +5,10 @@ import { RoutingMetrics } from '../accounting/metrics.ts';
 import { PriceBook } from '../accounting/prices.ts';
 import type { UsageEvent, UsageSink } from '../accounting/types.ts';
 import { MemoryUsageSink, type UsageHistory } from '../accounting/usage-log.ts';
+import { failoverOf } from '../config/normalize.ts';
 import type { EngineConfig, EngineProvider } from '../config/types.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
-import { type BreakerSettings, breakerKey, breakerStage, CircuitBreakers, DEFAULT_BREAKER } from './breaker.ts';
+import { type BreakerSettings, breakerKey, breakerStage, CircuitBreakers } from './breaker.ts';
 import { budgetStage } from './budget.ts';
 import { resolveTarget } from './candidates.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -39,7 +40,6 @@ export interface RouterOptions {
   sink?: UsageSink & Partial<UsageHistory> & Partial<SpendHistory> & Partial<CostHistory>;
   /** Models each provider reported (listModels), so bare model ids find their provider. */
   knownModels?: ReadonlyMap<string, ReadonlySet<string>>;
-  breaker?: Partial<BreakerSettings>;
   backoff?: Partial<BackoffSettings>;
   strategy?: Partial<StrategySettings>;
 }
@@ -71,7 +71,8 @@ export class Router extends EventEmitter<RoutingEvents> {
   readonly sticky: StickyAssignments;
   readonly strategySettings: StrategySettings;
   private readonly backoff: BackoffSettings;
-  private readonly breakerSettings: BreakerSettings;
+  /** Each provider's breaker thresholds, from its failover settings; rebuilt with each configuration. */
+  private breakerSettings = new Map<string, BreakerSettings>();
   private readonly signals: StrategySignals;
   private readonly stages: readonly Stage[];
   private readonly pipeline: PipelineParts;
@@ -90,12 +91,11 @@ export class Router extends EventEmitter<RoutingEvents> {
     this.state = options.state ?? new MemoryState(this.clock);
     this.sink = options.sink ?? new MemoryUsageSink();
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    this.breakerSettings = { ...DEFAULT_BREAKER, ...options.breaker };
     this.strategySettings = { ...DEFAULT_STRATEGY_SETTINGS, ...options.strategy };
     this.breakers = new CircuitBreakers(
       this.state,
       this.clock,
-      () => this.breakerSettings,
+      (providerId) => this.breakerSettings.get(providerId) ?? failoverOf(),
       (key, from, to) => {
         const slash = key.indexOf('/');
         const providerId = key.slice(0, slash);
@@ -192,6 +192,7 @@ export class Router extends EventEmitter<RoutingEvents> {
       filters: this.stages.filter((stage) => stage.filter),
       available: (candidate) => this.availability(candidate) < 2,
       hasOtherKey: (provider, key) => this.keyPools.anyUsable(provider, key),
+      fallbackOnStatus: () => this.config.fallbackOnStatus,
       costOf: (candidate, usage) =>
         usage ? this.prices.cost(candidate.provider, candidate.model, usage.inputTokens, usage.outputTokens) : 0,
       record: (event) => this.record(event),
@@ -217,6 +218,7 @@ export class Router extends EventEmitter<RoutingEvents> {
     this.budgets.config = config.budgets;
     this.sticky.windowMs = config.sticky.rotationWindowMs;
     this.stageLists = new Map();
+    this.breakerSettings = new Map(config.providers.map((p) => [p.id, p.failover]));
     this.modelsByProvider = new Map(
       config.providers.map((p) => [p.id, [...new Set([...(p.defaultModel ? [p.defaultModel] : []), ...p.models])]]),
     );

@@ -115,7 +115,7 @@ const AUDIO_TYPES: Record<string, string> = {
  * one the store names for that meeting id; no path ever comes from the request.
  */
 async function meetingAudio(ctx: RequestContext, fileOf?: (meetingId: string) => string | undefined): Promise<void> {
-  const file = fileOf?.(decodeURIComponent(ctx.rest));
+  const file = fileOf?.(ctx.rest);
   const info = file ? await stat(file).catch(() => undefined) : undefined;
   if (!file || !info?.isFile()) throw new HttpError(404, 'not_found', 'that meeting has no audio');
   const type = AUDIO_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';

@@ -4,6 +4,12 @@ import type { RouteInfo } from '../engine.ts';
 import { HttpError, invalidRequest, type Problem } from './problems.ts';
 
 export const JSON_LIMIT_BYTES = 10 * 1024 * 1024;
+/**
+ * Deeper than any API shape (a JSON schema in a tool or response_format is a few dozen levels at most).
+ * What follows parsing recurses (validation, cloning, the SDKs' serialisers), so a body nested 50,000
+ * deep would overflow the stack inside the gateway; it is refused here as the client's mistake.
+ */
+export const JSON_DEPTH_LIMIT = 128;
 
 /** How a group of routes writes its errors: as a JSON body, and as a frame once an SSE stream has begun. */
 export interface ErrorDialect {
@@ -18,7 +24,7 @@ export interface RequestContext {
   method: string;
   path: string;
   query: URLSearchParams;
-  /** What follows a prefix route's prefix (the method name of /api/app/call/<method>). */
+  /** What follows a prefix route's prefix, %-decoded (the method name of /api/app/call/<method>). */
   rest: string;
   /** performance.now() when the request arrived. */
   started: number;
@@ -55,6 +61,34 @@ export function tooLarge(limit: number): HttpError {
   );
 }
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+
+/**
+ * Whether JSON text nests objects and arrays more than `limit` deep: one pass over the bytes, brackets
+ * inside strings ignored (UTF-8 continuation bytes never look like ASCII), no recursion.
+ */
+export function nestsDeeperThan(body: Uint8Array, limit: number): boolean {
+  if (body.length <= limit) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const byte = body[i];
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) inString = true;
+    else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+      if (++depth > limit) return true;
+    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) depth--;
+  }
+  return false;
+}
+
 /** A JSON body as it arrived, parsed, and validated: the pass-through path forwards the bytes themselves. */
 export interface JsonBody<T> {
   value: T;
@@ -66,6 +100,13 @@ export interface JsonBody<T> {
 /** Parses a JSON body and validates it; malformed JSON and schema failures are 400s naming the problem. */
 export async function readJsonBody<S extends z.ZodType>(ctx: RequestContext, schema: S): Promise<JsonBody<z.infer<S>>> {
   const bytes = await readBody(ctx, JSON_LIMIT_BYTES);
+  if (nestsDeeperThan(bytes, JSON_DEPTH_LIMIT)) {
+    throw new HttpError(
+      400,
+      'json_too_deep',
+      `the request body nests objects and arrays more than ${JSON_DEPTH_LIMIT} levels deep, the most Switchboard accepts: flatten it`,
+    );
+  }
   let json: unknown;
   try {
     json = bytes.length === 0 ? {} : JSON.parse(bytes.toString('utf8'));
@@ -98,6 +139,15 @@ export function sendText(
 ): void {
   ctx.res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...headers });
   ctx.res.end(text);
+}
+
+/** A path segment (a meeting id, a method name) as sent; a malformed %-escape is the client's mistake, a 400. */
+export function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, 'invalid_path', `the path is not valid URL encoding: "${segment}"`);
+  }
 }
 
 /** Starts an SSE response and sends its headers at once, so the client sees the stream open. */

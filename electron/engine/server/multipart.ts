@@ -70,10 +70,20 @@ export async function receiveUpload(
   let refusal: HttpError | undefined;
   let fail: (error: Error) => void = () => {};
 
-  const parser = busboy({
-    headers: ctx.req.headers,
-    limits: { fileSize: options.limit, files: 1, fields: 50, fieldSize: 64 * 1024 },
-  });
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: ctx.req.headers,
+      limits: { fileSize: options.limit, files: 1, fields: 50, fieldSize: 64 * 1024 },
+    });
+  } catch (error) {
+    // busboy refuses a Content-Type it cannot read (no boundary) before any byte: the client's mistake.
+    throw new HttpError(
+      400,
+      'invalid_request',
+      `the multipart body cannot be read (${(error as Error).message}): send Content-Type: multipart/form-data; boundary=…, as curl -F and HTTP libraries do`,
+    );
+  }
   parser.on('field', (name, value) => {
     // A list field (`name[]`, repeated: OpenAI's timestamp_granularities[]) keeps every value, comma-joined.
     fields[name] = name.endsWith('[]') && fields[name] ? `${fields[name]},${value}` : value;

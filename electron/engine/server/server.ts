@@ -11,7 +11,7 @@ import { redactSecrets } from '../contract/errors.ts';
 import { addAnthropicRoutes } from './anthropic.ts';
 import { type AppApiTable, addAppApiRoutes } from './app-api.ts';
 import { Auth, hasCredentialInQuery, sessionRequestAllowed } from './auth.ts';
-import { type ErrorDialect, type RequestContext, sendJson, sendText } from './http.ts';
+import { decodePathSegment, type ErrorDialect, type RequestContext, sendJson, sendText } from './http.ts';
 import { addOpenAIRoutes, openAIErrors } from './openai.ts';
 import { HttpError, toProblem } from './problems.ts';
 import { addProviderManagerRoutes } from './provider-manager.ts';
@@ -238,7 +238,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
         res.setHeader('allow', match.methodNotAllowed.join(', '));
         throw new HttpError(405, 'method_not_allowed', `${ctx.path} accepts: ${match.methodNotAllowed.join(', ')}`);
       }
-      ctx.rest = match.rest;
+      ctx.rest = decodePathSegment(match.rest);
       await match.route.handler(ctx);
     } catch (error) {
       writeProblem(ctx, errors, error);

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { RequestContext } from './http.ts';
+import { decodePathSegment, type RequestContext } from './http.ts';
 import { HttpError } from './problems.ts';
 
 /**
@@ -47,12 +47,7 @@ const TYPES: Record<string, string> = {
  * (`..`, encoded or not, backslashes, NUL). Paths without an extension are the single-page app's routes.
  */
 export function staticFile(root: string, urlPath: string): string {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(urlPath);
-  } catch {
-    throw new HttpError(400, 'invalid_path', 'the path is not valid URL encoding');
-  }
+  const decoded = decodePathSegment(urlPath);
   if (decoded.includes('\0') || decoded.includes('\\'))
     throw new HttpError(403, 'forbidden_path', 'that path is not allowed');
   const base = resolve(root);

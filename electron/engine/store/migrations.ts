@@ -193,8 +193,11 @@ export function migrate(db: Database, target: number = SCHEMA_VERSION): void {
   for (let version = current; version < target; version++) {
     const step = MIGRATIONS[version]!;
     db.transaction(() => {
+      // Two processes opening a new database at once (the app and a CLI command) both saw the old version;
+      // with the write lock held, the one that comes second finds the step taken and skips it.
+      if ((db.pragma('user_version', { simple: true }) as number) > version) return;
       db.exec(step);
       db.pragma(`user_version = ${version + 1}`);
-    })();
+    }).immediate();
   }
 }

@@ -220,3 +220,141 @@ describe('bad configuration', () => {
     ]);
   });
 });
+
+describe('the seeds’ other shapes', () => {
+  it('type: azure_openai with endpoint: and deployment_name:', () => {
+    const file = tempFile(
+      'providers.yaml',
+      `providers:
+  azure:
+    type: azure_openai
+    api_key: az-key-12345678
+    endpoint: https://example.openai.azure.com
+    deployment_name: prod-gpt4o
+    model: gpt-4o
+  bare:
+    type: azure_openai
+    api_key: az-key-12345678
+    endpoint: https://other.openai.azure.com
+    deployment_name: my-deployment
+`,
+    );
+    const [, azure, bare] = loadConfig({ file, env: {} }).providers;
+    expect(azure).toMatchObject({
+      vendor: 'azure',
+      baseUrl: 'https://example.openai.azure.com',
+      defaultModel: 'gpt-4o',
+      azure: { deployments: { 'gpt-4o': 'prod-gpt4o' } },
+    });
+    // A deployment named without a model is asked for by its own name.
+    expect(bare).toMatchObject({
+      defaultModel: 'my-deployment',
+      azure: { deployments: { 'my-deployment': 'my-deployment' } },
+    });
+  });
+
+  it('says where endpoint: and deployment_name: do not belong', () => {
+    const file = tempFile(
+      'providers.yaml',
+      `providers:
+  groq:
+    api_key: gsk-12345678
+    endpoint: https://api.groq.com/openai/v1
+    deployment_name: x
+  azure:
+    type: azure_openai
+    api_key: az-key-12345678
+`,
+    );
+    expect(problems(() => loadConfig({ file, env: {} }))).toEqual([
+      expect.stringMatching(
+        /^providers\.groq\.endpoint: endpoint is Azure OpenAI's setting: for type groq write base_url/,
+      ),
+      expect.stringMatching(/^providers\.groq\.deployment_name: deployment_name is Azure OpenAI's setting/),
+      'providers.azure.endpoint: endpoint is required for type azure',
+    ]);
+  });
+
+  it.each([
+    ['load_balancing: true', 'round_robin'],
+    ['load_balancing: least_cost', 'least_cost'],
+    ['load_balancing: { enabled: false, weights: { a: 2 } }', 'fallback'],
+    ['load_balancing: { strategy: latency_based }', 'latency'],
+    ['load_balancing: { weights: { a: 2 } }', 'weighted_round_robin'],
+    ['manager: { load_balancing: true }', 'round_robin'],
+    ['strategy: priority\nload_balancing: true', 'priority'],
+  ])('%s → %s', (yaml, strategy) => {
+    const file = tempFile(
+      'providers.yaml',
+      `${yaml}\nproviders:\n  a: { type: custom, base_url: http://127.0.0.1:9/v1 }\n`,
+    );
+    expect(loadConfig({ file, env: {} }).strategy).toBe(strategy);
+  });
+
+  it('load_balancing weights set the providers’ weights, unless a provider sets its own', () => {
+    const file = tempFile(
+      'providers.yaml',
+      `load_balancing: { weights: { a: 3, b: 5, ghost: 1 } }
+providers:
+  a: { type: custom, base_url: http://127.0.0.1:9/v1 }
+  b: { type: custom, base_url: http://127.0.0.1:9/v1, weight: 2 }
+`,
+    );
+    expect(problems(() => loadConfig({ file, env: {} }))).toEqual([
+      expect.stringMatching(/^load_balancing\.weights\.ghost: provider "ghost" is not configured/),
+    ]);
+    const fixed = tempFile(
+      'providers.yaml',
+      `load_balancing: { weights: { a: 3, b: 5 } }
+providers:
+  a: { type: custom, base_url: http://127.0.0.1:9/v1 }
+  b: { type: custom, base_url: http://127.0.0.1:9/v1, weight: 2 }
+`,
+    );
+    const providers = loadConfig({ file: fixed, env: {} }).providers;
+    expect(providers.map((p) => [p.id, p.weight])).toEqual([
+      ['local', 1],
+      ['a', 3],
+      ['b', 2],
+    ]);
+  });
+
+  it('PROVIDER_LOAD_BALANCE turns balancing on or off; PROVIDER_STRATEGY, when set too, names the strategy', () => {
+    expect(loadConfig({ env: { PROVIDER_LOAD_BALANCE: 'true' } }).strategy).toBe('round_robin');
+    expect(loadConfig({ env: { PROVIDER_LOAD_BALANCE: 'weighted' } }).strategy).toBe('weighted_round_robin');
+    expect(loadConfig({ env: { PROVIDER_LOAD_BALANCE: 'off' } }).strategy).toBe('fallback');
+    expect(loadConfig({ env: { PROVIDER_LOAD_BALANCE: 'yes', PROVIDER_STRATEGY: 'least_cost' } }).strategy).toBe(
+      'least_cost',
+    );
+    expect(problems(() => loadConfig({ env: { PROVIDER_LOAD_BALANCE: 'lots' } }))).toEqual([
+      expect.stringMatching(/^PROVIDER_LOAD_BALANCE: "lots" is not a strategy: use one of fallback/),
+    ]);
+  });
+
+  it('CUSTOM_PROVIDER_MODEL is the custom endpoint’s model', () => {
+    const config = loadConfig({
+      env: {
+        CUSTOM_PROVIDER_NAME: 'lab',
+        CUSTOM_PROVIDER_BASE_URL: 'http://127.0.0.1:9/v1',
+        CUSTOM_PROVIDER_MODEL: 'm-7b',
+      },
+    });
+    expect(config.providers.find((p) => p.id === 'lab')).toMatchObject({ defaultModel: 'm-7b', models: ['m-7b'] });
+  });
+});
+
+describe('nesting', () => {
+  it('a providers.json nested thousands of levels deep is one clear problem, not a stack overflow', () => {
+    const deep = `{"providers": {}, "strategies": ${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
+    expect(problems(() => loadConfig({ file: tempFile('providers.json', deep), env: {} }))).toEqual([
+      'strategies.a.a…: nested more than 32 levels deep, far beyond any setting: remove the extra nesting',
+    ]);
+  });
+
+  it('so is a YAML file the parser cannot walk', () => {
+    const deep = `strategies: ${'['.repeat(2000)}${']'.repeat(2000)}\n`;
+    expect(problems(() => loadConfig({ file: tempFile('providers.yaml', deep), env: {} }))).toEqual([
+      expect.stringMatching(/^: not valid yaml: nested more than 32 levels deep/),
+    ]);
+  });
+});

@@ -50,10 +50,26 @@ describe('hot reload', () => {
     expect(source.lastError).toBeUndefined();
   });
 
-  it('starts on defaults and says why when the file is broken from the start', () => {
-    const { source } = setup('providers: [this is: not valid');
-    expect(source.current.providers.map((p) => p.id)).toEqual(['local']);
-    expect(source.lastError?.message).toMatch(/not valid yaml/i);
+  it('refuses to start on a file that is broken from the start, rather than running on what is left', () => {
+    expect(() => setup('providers: [this is: not valid')).toThrow(/not valid yaml/i);
+  });
+
+  it('keeps serving when a reload meets a file the YAML parser cannot even walk', async () => {
+    const { file, source } = setup(good(5));
+    const failed = once(source, 'error');
+    writeFileSync(file, `strategies: ${'['.repeat(2000)}${']'.repeat(2000)}\n`);
+    expect(source.reload()).toBe(false);
+    const [error] = (await failed) as [ConfigError];
+    expect(error.message).toMatch(/nested more than 32 levels deep/);
+    expect(source.current.providers.find((p) => p.id === 'lab')?.priority).toBe(5);
+  });
+
+  it('reports damaged in-app settings instead of silently forgetting them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-source-'));
+    writeFileSync(join(dir, 'settings.json'), '{"cloud_fallback": "sometimes"}');
+    expect(() => new ConfigSource({ env: {}, overridesFile: join(dir, 'settings.json') })).toThrow(
+      /settings\.json: not valid settings \(cloud_fallback: .*\): fix it, or delete it/,
+    );
   });
 });
 

@@ -9,6 +9,8 @@ const EXPECTED: Record<FaultKind, ErrorCode> = {
   forbidden: 'PROVIDER_FORBIDDEN',
   'unknown-model': 'MODEL_NOT_FOUND',
   'rate-limit': 'RATE_LIMITED',
+  quota: 'QUOTA_EXCEEDED',
+  'content-filter': 'CONTENT_FILTERED',
   'server-error': 'PROVIDER_UNAVAILABLE',
   unavailable: 'PROVIDER_UNAVAILABLE',
   'context-too-long': 'CONTEXT_TOO_LONG',

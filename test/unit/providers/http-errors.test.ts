@@ -65,14 +65,16 @@ describe('toProviderError', () => {
     expect(error.message).toContain('…1234');
   });
 
-  it('a spent quota is not retryable, a rate limit is', () => {
+  it('a spent quota (402, or a 429 about quota) is QUOTA_EXCEEDED and not retryable; a rate limit is retryable', () => {
     const quota = new APIError(
       429,
       { error: { message: 'You exceeded your current quota, please check your plan and billing details.' } },
       undefined,
       new Headers(),
     );
-    expect(toProviderError(quota, scene)).toMatchObject({ code: 'RATE_LIMITED', retryable: false });
+    expect(toProviderError(quota, scene)).toMatchObject({ code: 'QUOTA_EXCEEDED', retryable: false });
+    const payment = new APIError(402, { error: { message: 'Insufficient credits' } }, undefined, new Headers());
+    expect(toProviderError(payment, scene)).toMatchObject({ code: 'QUOTA_EXCEEDED', status: 402 });
     const limited = new APIError(
       429,
       { error: { message: 'Rate limit reached' } },
@@ -84,6 +86,21 @@ describe('toProviderError', () => {
       retryable: true,
       retryAfterMs: 3000,
     });
+  });
+
+  it("an upstream's refusal of the content is CONTENT_FILTERED, not a malformed request", () => {
+    const refused = new APIError(
+      400,
+      {
+        error: {
+          code: 'content_filter',
+          message: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+        },
+      },
+      undefined,
+      new Headers(),
+    );
+    expect(toProviderError(refused, scene)).toMatchObject({ code: 'CONTENT_FILTERED', status: 400, retryable: false });
   });
 });
 

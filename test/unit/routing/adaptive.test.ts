@@ -3,7 +3,7 @@ import type { EngineProvider } from '../../../electron/engine/config/types.ts';
 import { type Clock, ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
 import { Router, type RouterOptions } from '../../../electron/engine/routing/router.ts';
 import { always, type FakeServer, faultSequence, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, chatRequest, engineConfig, provider, reportsOf } from './helpers.ts';
+import { adaptersFor, chat, chatRequest, engineConfig, provider, reportsOf, withFailover } from './helpers.ts';
 
 /** Strategies that learn from traffic (latency, token load, reliability) and per-user fallback, over real HTTP. */
 
@@ -22,12 +22,8 @@ function router(
   clock: Clock = systemClock,
   strategy: RouterOptions['strategy'] = {},
 ) {
-  const engine = engineConfig(providers, config);
-  const r = new Router(engine, adaptersFor(engine), {
-    clock,
-    breaker: { maxFailures: 2, recoveryMs: 60_000 },
-    strategy,
-  });
+  const engine = engineConfig(withFailover(providers, { maxFailures: 2, recoveryMs: 60_000 }), config);
+  const r = new Router(engine, adaptersFor(engine), { clock, strategy });
   routers.push(r);
   return r;
 }

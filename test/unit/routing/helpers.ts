@@ -1,4 +1,5 @@
-import type { EngineConfig, EngineProvider } from '../../../electron/engine/config/types.ts';
+import { failoverOf } from '../../../electron/engine/config/normalize.ts';
+import type { EngineConfig, EngineProvider, FailoverSettings } from '../../../electron/engine/config/types.ts';
 import type { ChatStreamEvent } from '../../../electron/engine/contract/chat.ts';
 import { type SwitchboardError, toSwitchboardError } from '../../../electron/engine/contract/errors.ts';
 import { createAdapter } from '../../../electron/engine/providers/create-adapter.ts';
@@ -24,8 +25,14 @@ export function provider(id: string, url: string, overrides: Partial<EngineProvi
     vendor: 'custom',
     onMachine: false,
     source: 'test',
+    failover: failoverOf(),
     ...overrides,
   };
+}
+
+/** The providers with these breaker settings (as a providers.yaml failover block gives them). */
+export function withFailover(providers: EngineProvider[], settings: Partial<FailoverSettings>): EngineProvider[] {
+  return providers.map((p) => ({ ...p, failover: { ...p.failover, ...settings } }));
 }
 
 export function engineConfig(providers: EngineProvider[], overrides: Partial<EngineConfig> = {}): EngineConfig {

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EngineProvider } from '../../../electron/engine/config/types.ts';
+import type { EngineProvider, FailoverSettings } from '../../../electron/engine/config/types.ts';
 import { ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
 import { Router, type RouterOptions } from '../../../electron/engine/routing/router.ts';
 import { always, FAKE_OPENAI_KEY, type FakeServer, faultSequence, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, engineConfig, provider, reportsOf } from './helpers.ts';
+import { adaptersFor, chat, engineConfig, provider, reportsOf, withFailover } from './helpers.ts';
 
 const fakes: FakeServer[] = [];
 const routers: Router[] = [];
@@ -16,10 +16,10 @@ async function fake(text: string, options: Parameters<typeof startFakeOpenAI>[0]
 
 function router(
   providers: EngineProvider[],
-  options: RouterOptions = {},
+  { breaker, ...options }: RouterOptions & { breaker?: Partial<FailoverSettings> } = {},
   config: Parameters<typeof engineConfig>[1] = {},
 ): Router {
-  const engine = engineConfig(providers, config);
+  const engine = engineConfig(breaker ? withFailover(providers, breaker) : providers, config);
   const r = new Router(engine, adaptersFor(engine), { clock: systemClock, ...options });
   routers.push(r);
   return r;

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { EXPORT_FORMATS, type ExportFormat } from '../../contract/api.ts';
+import { EXPORT_FORMATS } from '../../contract/api.ts';
 import { SwitchboardError } from '../../contract/errors.ts';
 import type { Engine } from '../../engine.ts';
 import { exportMeeting, importBundle, loadMeetingDocument, summaryMarkdown } from '../../meetings/export.ts';
@@ -11,6 +11,7 @@ import { summarizeMeeting } from '../../meetings/summarize.ts';
 import { toMeetingSummary } from '../../store/meetings.ts';
 import type { Store } from '../../store/store.ts';
 import { printJson, printTable } from '../context.ts';
+import { parseExportFormat } from './export-format.ts';
 import { followJob } from './transcribe.ts';
 
 /** What the meetings commands need; the CLI context builds it on first use. */
@@ -22,14 +23,6 @@ export interface MeetingsCliServices {
   engine: Pick<Engine, 'chat' | 'chatTarget'>;
   /** Finds who spoke when (native/diarization). */
   diarizer: SpeakerDiarizer;
-}
-
-export function parseExportFormat(value: string): ExportFormat {
-  if ((EXPORT_FORMATS as readonly string[]).includes(value)) return value as ExportFormat;
-  throw new SwitchboardError(
-    'INVALID_REQUEST',
-    `--format must be one of ${EXPORT_FORMATS.join(', ')} (got "${value}")`,
-  );
 }
 
 /** `switchboard meetings list|show|search|export|import|resume|summarize|templates|speakers|rename-speaker`. */

@@ -6,7 +6,7 @@ import { jobError } from '../../meetings/errors.ts';
 import { exportMeeting, loadMeetingDocument } from '../../meetings/export.ts';
 import { LIVE_SAMPLE_RATE, LiveRecordings } from '../../meetings/live.ts';
 import { formatClock, TranscriptionQueue } from '../../meetings/queue.ts';
-import { parseExportFormat } from './meetings.ts';
+import { parseExportFormat } from './export-format.ts';
 import type { TranscribeCliServices } from './transcribe.ts';
 
 /** Where live audio comes from: a device (ffmpeg) or a file fed at real-time pace. */

@@ -58,9 +58,14 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         watchConfig: true,
         audioUrl: (meeting) => (meeting.audioFile ? `/api/app/audio/${encodeURIComponent(meeting.id)}` : null),
       });
+      const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+      // An edit to providers.yaml that breaks it leaves the last good configuration serving; say so.
+      services.engine.on('config-error', (error) =>
+        log(`configuration change refused, still serving the last good one: ${error.message}`),
+      );
+      services.engine.on('config', () => log('configuration reloaded'));
       const uiDir = options.ui ? (options.uiDir ?? DEFAULT_UI_DIR) : undefined;
       const staticDir = uiDir && existsSync(uiDir) ? uiDir : undefined;
-      const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
       const server = await createServer({
         engine: services.engine,
         token,

@@ -4,7 +4,7 @@ import { jobError } from '../../meetings/errors.ts';
 import { exportMeeting, loadMeetingDocument } from '../../meetings/export.ts';
 import { type TranscribeFn, TranscriptionQueue } from '../../meetings/queue.ts';
 import type { Store } from '../../store/store.ts';
-import { parseExportFormat } from './meetings.ts';
+import { parseExportFormat } from './export-format.ts';
 import { fileAtPace, recordLive } from './record.ts';
 
 /** What `transcribe` needs; the CLI context builds it on first use. */
