@@ -35,6 +35,14 @@ interface GenerationHooks {
 }
 
 const GRAMMAR_CACHE_SIZE = 32;
+/**
+ * Characters of a prompt tokenized at one go while checking that it fits: tokenizing is synchronous
+ * native work on the JS thread, so a long prompt is counted a slice at a time with the event loop free
+ * in between (about a millisecond a slice).
+ */
+const TOKENIZE_SLICE_CHARS = 16_384;
+/** Tokens one slice may count above the whole text's tokenization (a word cut at its edge, a leading space). */
+const SLICE_OVERCOUNT = 2;
 
 /**
  * Chat, completion and embeddings over installed GGUF models through node-llama-cpp (inference
@@ -79,16 +87,22 @@ export class LlamaRuntime {
     if (call.tools && call.tools.length > 0) {
       throw new LocalModelError('NOT_SUPPORTED', 'local models do not take tools; send the request without tools');
     }
-    const history = toChatHistory(call.messages);
     const { path } = await this.store.resolveGguf(call.model);
     const lease = await this.pool.acquireSequence(path, signal);
     try {
+      const contextSize = lease.sequence.contextSize;
+      if (await textExceeds(lease.model, call.messages, contextSize, signal)) {
+        throw new LocalModelError(
+          'CONTEXT_TOO_LONG',
+          `the prompt is more than ${contextSize} tokens, but ${call.model} holds ${contextSize} tokens here; shorten the conversation or choose a model with a larger context`,
+        );
+      }
+      const history = toChatHistory(call.messages);
       const chat = this.chatOn(lease.sequence);
       const grammar = await this.grammarFor(lease.llama, call.response_format);
       // The rendered prompt, counted before anything runs: node-llama-cpp would otherwise drop the start
       // of a prompt that does not fit the context, and answer as if nothing was missing.
       const inputTokens = promptLength(chat, history, lease.model);
-      const contextSize = lease.sequence.contextSize;
       const room = contextSize - inputTokens;
       if (room <= 0) {
         throw new LocalModelError(
@@ -265,7 +279,11 @@ export class LlamaRuntime {
     }
     const grammars = cache;
     let grammar = grammars.get(key);
-    if (!grammar) {
+    if (grammar) {
+      // Least recently used goes first: a hit moves to the back.
+      grammars.delete(key);
+      grammars.set(key, grammar);
+    } else {
       grammar = (
         schema
           ? llama.createGrammarForJsonSchema(schema as Parameters<Llama['createGrammarForJsonSchema']>[0])
@@ -283,6 +301,45 @@ export class LlamaRuntime {
     }
     return grammar;
   }
+}
+
+/**
+ * Whether the messages' text alone, without the chat template (which only adds to it), takes more than
+ * `limit` tokens. Counted a slice at a time, yielding between slices and stopping as soon as the limit is
+ * passed: a prompt of megabytes (or of 200,000 messages) is refused in milliseconds, other requests are
+ * served meanwhile, and a caller who leaves stops the count. Slices cut words, so each may count a token
+ * or two more than the whole text would: only a count beyond that margin refuses; the exact count of the
+ * rendered prompt (promptLength) decides the rest.
+ */
+async function textExceeds(
+  model: LlamaModel,
+  messages: LocalChatCall['messages'],
+  limit: number,
+  signal: AbortSignal,
+): Promise<boolean> {
+  // Each message takes at least a token of the template around it.
+  if (messages.length > limit) return true;
+  let tokens = 0;
+  let slices = 0;
+  for (const message of messages) {
+    const parts = typeof message.content === 'string' ? [message.content] : (message.content ?? []).map(partText);
+    for (const text of parts) {
+      for (let at = 0; at < text.length; at += TOKENIZE_SLICE_CHARS) {
+        if (slices > 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          if (signal.aborted) throw cancelledError(signal.reason);
+        }
+        tokens += model.tokenize(text.slice(at, at + TOKENIZE_SLICE_CHARS)).length;
+        slices++;
+        if (tokens - slices * SLICE_OVERCOUNT > limit) return true;
+      }
+    }
+  }
+  return false;
+}
+
+function partText(part: Exclude<LocalChatCall['messages'][number]['content'], string | null>[number]): string {
+  return part.type === 'text' ? part.text : '';
 }
 
 /** Tokens of a chat history rendered by the model's chat template, as the model will read it. */
