@@ -1,4 +1,4 @@
-import type { BridgeResult } from '../../renderer/src/api/bridge.ts';
+import type { BridgeResult } from '../engine/contract/bridge.ts';
 import type { SerializedError } from '../engine/contract/errors.ts';
 import { toSwitchboardError } from '../engine/contract/errors.ts';
 import type { StreamPortMessage } from './ipc-channels.ts';

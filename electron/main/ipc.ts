@@ -1,5 +1,5 @@
 import { type IpcMainEvent, type IpcMainInvokeEvent, ipcMain } from 'electron';
-import type { BridgeResult } from '../../renderer/src/api/bridge.ts';
+import type { BridgeResult } from '../engine/contract/bridge.ts';
 import { toSwitchboardError } from '../engine/contract/errors.ts';
 import { IPC_CHANNELS, type StreamControlMessage, type StreamPortMessage } from './ipc-channels.ts';
 import { type AppApiHandlers, dispatchCall, dispatchStream } from './ipc-dispatch.ts';

@@ -1,5 +1,5 @@
 import { contextBridge, ipcRenderer } from 'electron';
-import type { BridgeResult, BridgeStream, BridgeStreamStep, SwitchboardBridge } from '../../renderer/src/api/bridge.ts';
+import type { BridgeResult, BridgeStream, BridgeStreamStep, SwitchboardBridge } from '../engine/contract/bridge.ts';
 import { IPC_CHANNELS, type StreamControlMessage, type StreamPortMessage } from '../main/ipc-channels.ts';
 
 /**

@@ -1,5 +1,5 @@
-import type { SwitchboardApi } from '../../../electron/engine/contract/api.ts';
-import type { SwitchboardBridge } from './bridge.ts';
+import type { SwitchboardApi } from '#contract/api.ts';
+import type { SwitchboardBridge } from '#contract/bridge.ts';
 import { createHttpTransport } from './http-transport.ts';
 import { createIpcTransport } from './ipc-transport.ts';
 

@@ -5,9 +5,9 @@ import type {
   ApiStreamEvents,
   ApiStreamMethod,
   SwitchboardApi,
-} from '../../../electron/engine/contract/api.ts';
-import { ApiError } from '../../../electron/engine/contract/api-error.ts';
-import type { SerializedError } from '../../../electron/engine/contract/errors.ts';
+} from '#contract/api.ts';
+import { ApiError } from '#contract/api-error.ts';
+import type { SerializedError } from '#contract/errors.ts';
 import { parseSse } from './sse.ts';
 
 export interface HttpTransportOptions {

@@ -5,9 +5,9 @@ import type {
   ApiStreamEvents,
   ApiStreamMethod,
   SwitchboardApi,
-} from '../../../electron/engine/contract/api.ts';
-import { ApiError } from '../../../electron/engine/contract/api-error.ts';
-import type { BridgeResult, SwitchboardBridge } from './bridge.ts';
+} from '#contract/api.ts';
+import { ApiError } from '#contract/api-error.ts';
+import type { BridgeResult, SwitchboardBridge } from '#contract/bridge.ts';
 
 function unwrap<T>(result: BridgeResult<T>): T {
   if (!result.ok) throw new ApiError(result.error);

@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import type { MayLeave } from '../../../electron/engine/contract/api.ts';
+import type { MayLeave } from '#contract/api.ts';
 import { useSettings } from '../stores/settings.ts';
 import { useUi } from '../stores/ui.ts';
 

@@ -1,5 +1,5 @@
-import type { Provenance } from '../../../electron/engine/contract/api.ts';
-import { describeProvenance } from '../../../electron/engine/contract/provenance.ts';
+import type { Provenance } from '#contract/api.ts';
+import { describeProvenance } from '#contract/provenance.ts';
 
 /** "Transcribed on this machine by whisper-base" / "Summarized by OpenAI gpt-4o-mini (cloud)". */
 export function ProvenanceNote({ verb, producedBy }: { verb: string; producedBy: readonly Provenance[] | undefined }) {

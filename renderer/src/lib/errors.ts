@@ -1,5 +1,5 @@
-import { ApiError } from '../../../electron/engine/contract/api-error.ts';
-import type { SerializedError } from '../../../electron/engine/contract/errors.ts';
+import { ApiError } from '#contract/api-error.ts';
+import type { SerializedError } from '#contract/errors.ts';
 
 /**
  * A failure as the UI shows it: what happened and what to do, in words for someone who clicked a

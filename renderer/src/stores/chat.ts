@@ -1,11 +1,6 @@
 import { create } from 'zustand';
-import type {
-  ChatMessageView,
-  ChatSendEvent,
-  ConversationSummary,
-  RouteView,
-} from '../../../electron/engine/contract/api.ts';
-import type { ErrorCode } from '../../../electron/engine/contract/errors.ts';
+import type { ChatMessageView, ChatSendEvent, ConversationSummary, RouteView } from '#contract/api.ts';
+import type { ErrorCode } from '#contract/errors.ts';
 import { api } from '../api/client.ts';
 import { type ShownError, toShownError } from '../lib/errors.ts';
 

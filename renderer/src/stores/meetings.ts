@@ -1,13 +1,7 @@
 import { create } from 'zustand';
-import type {
-  ExportFormat,
-  MeetingSummary,
-  MeetingView,
-  SearchHit,
-  SummaryTemplateView,
-} from '../../../electron/engine/contract/api.ts';
-import { ApiError } from '../../../electron/engine/contract/api-error.ts';
-import type { TranscriptSegment } from '../../../electron/engine/contract/transcription.ts';
+import type { ExportFormat, MeetingSummary, MeetingView, SearchHit, SummaryTemplateView } from '#contract/api.ts';
+import { ApiError } from '#contract/api-error.ts';
+import type { TranscriptSegment } from '#contract/transcription.ts';
 import { api, isDesktop } from '../api/client.ts';
 import { downloadText } from '../lib/download.ts';
 import { type ShownError, toShownError } from '../lib/errors.ts';

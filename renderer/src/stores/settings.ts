@@ -6,7 +6,7 @@ import type {
   InstalledModelView,
   ProviderSummary,
   SettingsView,
-} from '../../../electron/engine/contract/api.ts';
+} from '#contract/api.ts';
 import { api } from '../api/client.ts';
 import { coalesce } from '../lib/coalesce.ts';
 import { type ShownError, toShownError } from '../lib/errors.ts';

@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { ApiCallOutputs, UsageView } from '../../../electron/engine/contract/api.ts';
+import type { ApiCallOutputs, UsageView } from '#contract/api.ts';
 import { api } from '../api/client.ts';
 import { type ShownError, toShownError } from '../lib/errors.ts';
 

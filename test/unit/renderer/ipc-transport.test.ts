@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../electron/engine/contract/api.ts';
-import type { BridgeStream, BridgeStreamStep, SwitchboardBridge } from '../../../renderer/src/api/bridge.ts';
+import type { BridgeStream, BridgeStreamStep, SwitchboardBridge } from '../../../electron/engine/contract/bridge.ts';
 import { createIpcTransport } from '../../../renderer/src/api/ipc-transport.ts';
 
 /**

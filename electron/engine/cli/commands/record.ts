@@ -7,7 +7,7 @@ import { exportMeeting, loadMeetingDocument } from '../../meetings/export.ts';
 import { LIVE_SAMPLE_RATE, LiveRecordings } from '../../meetings/live.ts';
 import { formatClock, TranscriptionQueue } from '../../meetings/queue.ts';
 import { parseExportFormat } from './export-format.ts';
-import type { TranscribeCliServices } from './transcribe.ts';
+import type { TranscribeCliServices } from './transcribe-services.ts';
 
 /** Where live audio comes from: a device (ffmpeg) or a file fed at real-time pace. */
 export interface LiveSource {

@@ -2,19 +2,11 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { jobError } from '../../meetings/errors.ts';
 import { exportMeeting, loadMeetingDocument } from '../../meetings/export.ts';
-import { type TranscribeFn, TranscriptionQueue } from '../../meetings/queue.ts';
+import { TranscriptionQueue } from '../../meetings/queue.ts';
 import type { Store } from '../../store/store.ts';
 import { parseExportFormat } from './export-format.ts';
 import { fileAtPace, recordLive } from './record.ts';
-
-/** What `transcribe` needs; the CLI context builds it on first use. */
-export interface TranscribeCliServices {
-  store: Store;
-  /** The Engine's transcribe as a TranscribeFn (transcribeThrough(engine)). */
-  transcribe: TranscribeFn;
-  /** The data dir's audio folder. */
-  audioDir: string;
-}
+import type { TranscribeCliServices } from './transcribe-services.ts';
 
 interface TranscribeOptions {
   format: string;

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { ConversationSummary } from '../../../../electron/engine/contract/api.ts';
+import type { ConversationSummary } from '#contract/api.ts';
 import { Icon } from '../../components/Icon.tsx';
 import { Snippet } from '../../components/Snippet.tsx';
 import { formatDate } from '../../lib/format.ts';

@@ -1,5 +1,5 @@
 import { memo, useEffect, useRef, useState } from 'react';
-import type { ChatMessageView, RouteView } from '../../../../electron/engine/contract/api.ts';
+import type { ChatMessageView, RouteView } from '#contract/api.ts';
 import { CopyButton } from '../../components/CopyButton.tsx';
 import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { fromSerialized, type ShownError } from '../../lib/errors.ts';

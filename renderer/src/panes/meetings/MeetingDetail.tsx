@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { ExportFormat, MeetingView } from '../../../../electron/engine/contract/api.ts';
+import type { ExportFormat, MeetingView } from '#contract/api.ts';
 import { ConsentQuestion } from '../../components/ConsentQuestion.tsx';
 import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { ProvenanceNote } from '../../components/ProvenanceNote.tsx';

@@ -1,4 +1,4 @@
-import type { MeetingSummary, SearchHit } from '../../../../electron/engine/contract/api.ts';
+import type { MeetingSummary, SearchHit } from '#contract/api.ts';
 import { Icon } from '../../components/Icon.tsx';
 import { Snippet } from '../../components/Snippet.tsx';
 import { formatClock, formatDate, formatPercent } from '../../lib/format.ts';

@@ -1,4 +1,4 @@
-import type { MeetingView } from '../../../../electron/engine/contract/api.ts';
+import type { MeetingView } from '#contract/api.ts';
 import { useMeetings } from '../../stores/meetings.ts';
 import { InlineEdit } from './InlineEdit.tsx';
 

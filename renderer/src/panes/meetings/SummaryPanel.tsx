@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { MeetingView } from '../../../../electron/engine/contract/api.ts';
+import type { MeetingView } from '#contract/api.ts';
 import { ConsentQuestion } from '../../components/ConsentQuestion.tsx';
 import { ProvenanceNote } from '../../components/ProvenanceNote.tsx';
 import { useMeetings } from '../../stores/meetings.ts';

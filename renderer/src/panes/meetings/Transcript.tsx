@@ -1,4 +1,4 @@
-import type { TranscriptSegment } from '../../../../electron/engine/contract/transcription.ts';
+import type { TranscriptSegment } from '#contract/transcription.ts';
 import { formatClock } from '../../lib/format.ts';
 
 /** A segment's words, each one a place to play from; the one playing is marked. */

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { SettingsView } from '../../../../electron/engine/contract/api.ts';
+import type { SettingsView } from '#contract/api.ts';
 import { useSettings } from '../../stores/settings.ts';
 
 type Budgets = SettingsView['budgets'];

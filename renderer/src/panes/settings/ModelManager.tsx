@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { CatalogModelView } from '../../../../electron/engine/contract/api.ts';
+import type { CatalogModelView } from '#contract/api.ts';
 import { DownloadStatus } from '../../components/DownloadStatus.tsx';
 import { formatBytes } from '../../lib/format.ts';
 import { useSettings } from '../../stores/settings.ts';

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { ProviderSummary } from '../../../../electron/engine/contract/api.ts';
+import type { ProviderSummary } from '#contract/api.ts';
 import { Icon } from '../../components/Icon.tsx';
 import { useSettings } from '../../stores/settings.ts';
 import { ProviderCard } from './ProviderCard.tsx';

@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import type { UsagePoint } from '../../../../electron/engine/contract/api.ts';
+import type { UsagePoint } from '#contract/api.ts';
 import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { formatCost, formatLatency, formatPercent } from '../../lib/format.ts';
 import { useSettings } from '../../stores/settings.ts';

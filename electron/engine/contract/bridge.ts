@@ -4,7 +4,7 @@
  * envelopes and pull-style stream handles; the IPC transport turns them back into SwitchboardApi.
  * The preload implements this interface (type-only import), the renderer consumes it.
  */
-import type { SerializedError } from '../../../electron/engine/contract/errors.ts';
+import type { SerializedError } from './errors.ts';
 
 export type BridgeResult<T> = { ok: true; value: T } | { ok: false; error: SerializedError };
 
