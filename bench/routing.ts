@@ -87,6 +87,7 @@ function config(strategy: StrategyName): EngineConfig {
     budgets: { global: { monthly: 1e9 }, providers: {}, alertThreshold: 0.8, hardStop: 'off' },
     sticky: { rotationWindowMs: 3_600_000 },
     local: { enabled: false, priority: 0, quantization: '4bit', device: 'cpu', idleUnloadMs: 0 },
+    state: {},
   };
 }
 

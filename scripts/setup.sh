@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # chromium: the end-to-end tests drive the real renderer in it; ffmpeg: decodes mp3/m4a/ogg/webm/flac
 # (a static ffmpeg also comes from npm, the system one is the fallback); curl: the README examples test;
-# strace, iproute2 (ip) and util-linux (unshare): the privacy proof traces a session in a loopback-only namespace.
-debian_packages=(chromium ffmpeg curl strace iproute2 util-linux)
+# strace, iproute2 (ip) and util-linux (unshare): the privacy proof traces a session in a loopback-only namespace;
+# redis-server: the shared-state tests and benchmark run instances against a real Redis.
+debian_packages=(chromium ffmpeg curl strace iproute2 util-linux redis-server)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -20,6 +20,7 @@ import type { SpeakerDiarizer } from './meetings/speakers.ts';
 import { createAdapter } from './providers/create-adapter.ts';
 import { createLocalAdapter } from './providers/local/local-adapter.ts';
 import type { ProviderAdapter, ProviderConfig } from './providers/types.ts';
+import { RedisState } from './routing/redis-state.ts';
 import type { AppApiTable } from './server/app-api.ts';
 import { expireUploads, processScratchDir, resolveUpload, UPLOAD_TTL_MS } from './server/uploads.ts';
 import type { MeetingRecord } from './store/meetings.ts';
@@ -169,7 +170,11 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
       }),
     });
   const adapterFor = (provider: EngineProvider): ProviderAdapter => createAdapter(provider, { local: localAdapter });
-  const engine = new Engine(source, adapterFor, { vault, usage: store.usage });
+  // Read once: instances move to or off a shared Redis by restarting, not by a reload.
+  const redisUrl = source.current.state.redisUrl;
+  const sharedState = redisUrl ? await RedisState.connect({ url: redisUrl }) : undefined;
+  const engine = new Engine(source, adapterFor, { vault, usage: store.usage, routing: { state: sharedState } });
+  sharedState?.on('status', (status) => engine.emit('state.changed', status));
   try {
     engine.secureStoredSettings();
   } catch (error) {
@@ -238,6 +243,7 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
       await live.close();
       await queue.close();
       await engine.close();
+      await sharedState?.close();
       store.close();
       scratch.remove();
     },

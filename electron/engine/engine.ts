@@ -20,6 +20,7 @@ import type { OperationalEvents } from './routing/events.ts';
 import type { ProviderHealth } from './routing/health.ts';
 import { chatOperation, relayOperation, type WireRequest } from './routing/operations.ts';
 import { Router, type RouterOptions } from './routing/router.ts';
+import type { StateStatus } from './routing/state.ts';
 import type { StickyStatistics } from './routing/sticky.ts';
 import type { Candidate, Operation, RoutedChatEvent, RoutedEvent, RouteInfo, RoutingRequest } from './routing/types.ts';
 import { isUsable } from './routing/usable.ts';
@@ -49,6 +50,8 @@ export interface EngineStatus {
   configFile?: string;
   configError?: string;
   note?: string;
+  /** Where routing keeps limits, budgets, breakers and pins: this process, or a Redis shared with other instances. */
+  state: StateStatus;
 }
 
 interface EngineEvents extends OperationalEvents {
@@ -516,6 +519,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       configFile: this.source.file,
       configError: this.source.lastError?.message,
       note,
+      state: this.router.state.status(),
     };
   }
 

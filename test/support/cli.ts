@@ -118,9 +118,14 @@ export interface ServedCli {
 }
 
 /** `switchboard serve --port 0 --no-ui` on a data dir; resolves once it listens. */
-export async function serveCli(data: TestDataDir, extra: string[] = []): Promise<ServedCli> {
+export async function serveCli(
+  data: TestDataDir,
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServedCli> {
   const child = spawnCli([...data.args, 'serve', '--port', '0', '--no-ui', '--quiet', ...extra], {
     SWITCHBOARD_API_TOKEN: TEST_TOKEN,
+    ...env,
   });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => {

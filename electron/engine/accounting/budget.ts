@@ -1,6 +1,6 @@
 import type { BudgetConfig, BudgetLimits } from '../config/types.ts';
 import type { Clock } from '../routing/clock.ts';
-import type { RoutingState } from '../routing/state.ts';
+import { PER_PROCESS, type RoutingState } from '../routing/state.ts';
 
 export type BudgetPeriod = 'daily' | 'monthly';
 
@@ -134,7 +134,8 @@ export class BudgetGuard {
     if (amountUsd > 0) {
       for (const [scope, period] of this.limits(providerId)) {
         const key = `hold:${scope}:${period}:${this.periodKey(period)}`;
-        void this.state.incr('usage', key, amountUsd, PERIOD_TTL_MS[period]);
+        // Held by this process: a shared state lets go of it if the process dies before settling.
+        void this.state.incr('usage', key, amountUsd, PERIOD_TTL_MS[period], PER_PROCESS);
         keys.push(key);
       }
     }
@@ -143,7 +144,7 @@ export class BudgetGuard {
 
   /** Releases the hold and books what the call really cost; alerts when a threshold is crossed. */
   settle(reservation: Reservation, costUsd: number): void {
-    for (const key of reservation.keys) void this.state.incr('usage', key, -reservation.amountUsd);
+    for (const key of reservation.keys) void this.state.incr('usage', key, -reservation.amountUsd, 0, PER_PROCESS);
     if (costUsd <= 0) return;
     for (const period of PERIODS) {
       for (const scope of ['global', reservation.providerId]) {

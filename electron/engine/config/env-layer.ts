@@ -146,6 +146,9 @@ export function environmentLayer(
     layer.profiles = { default: { ...(primary ? { provider: primary } : {}), fallback_providers: chain } };
   }
 
+  const redisUrl = get('SWITCHBOARD_REDIS_URL');
+  if (redisUrl) layer.state = { redis_url: redisUrl };
+
   const local: NonNullable<FileConfig['local']> = {};
   const localFlag = get('LOCAL_MODELS_ENABLED');
   if (localFlag !== undefined) local.enabled = parseBoolean(localFlag, 'LOCAL_MODELS_ENABLED', issues);

@@ -315,5 +315,6 @@ export function normalizeConfig(
     },
     sticky: { rotationWindowMs: (raw.sticky?.rotation_window ?? DEFAULT_ROTATION_WINDOW_S) * SECOND },
     local,
+    state: { redisUrl: raw.state?.redis_url },
   };
 }

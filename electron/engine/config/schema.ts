@@ -209,6 +209,16 @@ export const fileConfigSchema = z
       .strict()
       .optional(),
     local: fileLocalSchema.optional(),
+    /** Where routing keeps its state: in this process, or shared by every instance using one Redis. */
+    state: z
+      .object({
+        redis_url: z
+          .string()
+          .regex(/^rediss?:\/\/[^\s]+$/, 'redis_url is a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379')
+          .optional(),
+      })
+      .strict()
+      .optional(),
     manager: z
       .object({
         fallback_enabled: z.boolean().optional(),

@@ -90,4 +90,6 @@ export interface EngineConfig {
   budgets: BudgetConfig;
   sticky: { rotationWindowMs: number };
   local: LocalSettings;
+  /** A Redis every instance shares routing state through (read at start; a change needs a restart). */
+  state: { redisUrl?: string };
 }

@@ -2,6 +2,7 @@ import type { BudgetAlert } from '../accounting/budget.ts';
 import type { UsageEvent } from '../accounting/types.ts';
 import type { BreakerState } from './breaker.ts';
 import type { HealthChange } from './health.ts';
+import type { StateStatus } from './state.ts';
 
 /**
  * Operational events the Engine emits, under names that stay stable for whoever turns them into
@@ -18,10 +19,13 @@ export interface OperationalEvents {
   'budget.exhausted': [BudgetAlert];
   'config.reloaded': [{ file?: string }];
   'config.rejected': [{ file?: string; message: string }];
+  /** Shared state was lost (Redis unreachable: this process goes on with its own) or found again. */
+  'state.changed': [StateStatus];
 }
 
 /** The router's events: the operational ones, every health change and every request's usage event. */
-export interface RoutingEvents extends Omit<OperationalEvents, 'config.reloaded' | 'config.rejected'> {
+export interface RoutingEvents
+  extends Omit<OperationalEvents, 'config.reloaded' | 'config.rejected' | 'state.changed'> {
   'health.change': [HealthChange];
   usage: [UsageEvent];
 }

@@ -2,7 +2,7 @@ import type { ProviderConfig } from '../providers/types.ts';
 import type { Clock } from './clock.ts';
 import { keyIdOf } from './keys.ts';
 import { refuse, type Stage } from './stage.ts';
-import { isPromise, type RoutingState } from './state.ts';
+import { isPromise, PER_PROCESS, type RoutingState } from './state.ts';
 
 const WINDOW_SECONDS = 60;
 
@@ -167,11 +167,12 @@ export class RateLimiter {
   /** Takes an in-flight slot: false when `concurrency` are already out. */
   private async takeSlot(provider: ProviderConfig): Promise<boolean> {
     const key = `inflight:${provider.id}`;
-    const count = this.state.incr('limiter', key, 1);
+    // A slot is this process's: a shared state frees it if the process dies holding it.
+    const count = this.state.incr('limiter', key, 1, 0, PER_PROCESS);
     const now = isPromise(count) ? await count : count;
     const max = provider.limits.concurrency;
     if (max && now > max) {
-      void this.state.incr('limiter', key, -1);
+      void this.state.incr('limiter', key, -1, 0, PER_PROCESS);
       return false;
     }
     return true;
@@ -179,7 +180,7 @@ export class RateLimiter {
 
   /** Ends an admitted request: frees its concurrency slot. */
   release(providerId: string): void {
-    void this.state.incr('limiter', `inflight:${providerId}`, -1);
+    void this.state.incr('limiter', `inflight:${providerId}`, -1, 0, PER_PROCESS);
     const waiting = this.waiters.get(providerId);
     if (waiting) {
       this.waiters.delete(providerId);

@@ -21,6 +21,30 @@ export type StateSpace = (typeof STATE_SPACES)[number];
 
 export type Awaitable<T> = T | Promise<T>;
 
+export interface IncrOptions {
+  /**
+   * The count belongs to this process (requests it has in flight, budget it holds for them): a shared
+   * backend drops this process's part when the process dies, so a crash cannot hold a slot or a budget
+   * for good.
+   */
+  perProcess?: boolean;
+}
+
+export const PER_PROCESS: IncrOptions = { perProcess: true };
+
+/** Where the routing state lives, as `providers status` and the log say it. */
+export interface StateStatus {
+  backend: 'memory' | 'redis';
+  /** True while other instances see this one's limits, budgets, breakers and pins (Redis reachable). */
+  shared: boolean;
+  /** The Redis server (no credentials), where one is configured. */
+  location?: string;
+  /** Epoch ms since when Redis has been unreachable, while it is. */
+  unreachableSince?: number;
+  /** One sentence for people. */
+  message: string;
+}
+
 export interface RoutingState {
   /** The record as last known (a shared backend: its local copy). */
   get<T>(space: StateSpace, key: string): T | undefined;
@@ -31,13 +55,16 @@ export interface RoutingState {
   set<T>(space: StateSpace, key: string, value: T, ttlMs?: number): Awaitable<void>;
   delete(space: StateSpace, key: string): Awaitable<void>;
   /** Adds to a numeric counter (creating it at 0) and returns the new value: one atomic step. */
-  incr(space: StateSpace, key: string, delta: number, ttlMs?: number): Awaitable<number>;
+  incr(space: StateSpace, key: string, delta: number, ttlMs?: number, options?: IncrOptions): Awaitable<number>;
   /**
    * Atomically replaces a record by `reduce(current)` and returns what was stored. `ttlMs` applies
    * when the record is created; an existing record keeps its expiry unless `ttlMs` is given.
    */
   update<T>(space: StateSpace, key: string, reduce: (current: T | undefined) => T, ttlMs?: number): Awaitable<T>;
   clear(space?: StateSpace): Awaitable<void>;
+  status(): StateStatus;
+  /** Lets go of connections and timers (a shared backend); the state is not used afterwards. */
+  close(): Awaitable<void>;
 }
 
 /** Awaits a value only when it is a promise: the memory backend's answers cost no microtask. */
@@ -170,4 +197,14 @@ export class MemoryState implements RoutingState {
   clear(space?: StateSpace): void {
     for (const [name, map] of this.spaces) if (!space || name === space) map.clear();
   }
+
+  status(): StateStatus {
+    return {
+      backend: 'memory',
+      shared: false,
+      message: 'kept in this process (no Redis configured): limits, budgets, breakers and pins are its own',
+    };
+  }
+
+  close(): void {}
 }

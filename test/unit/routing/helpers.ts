@@ -46,6 +46,7 @@ export function engineConfig(providers: EngineProvider[], overrides: Partial<Eng
     profiles: { default: { name: 'default', fallbackProviders: [] } },
     budgets: { global: {}, providers: {}, alertThreshold: 0.8, hardStop: 'off' },
     sticky: { rotationWindowMs: 3_600_000 },
+    state: {},
     local: {
       enabled: false,
       priority: 0,

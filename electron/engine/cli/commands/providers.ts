@@ -39,6 +39,7 @@ export function registerProvidersCommand(program: Command, context: CliContext):
       process.stdout.write(`cloud fallback: ${status.cloudFallback ? 'on' : 'off'}\nstrategy: ${status.strategy}\n`);
       process.stdout.write(`providers: ${status.providers}${status.localOnly ? ' (local only)' : ''}\n`);
       if (status.configFile) process.stdout.write(`config: ${status.configFile}\n`);
+      process.stdout.write(`routing state: ${status.state.message}\n`);
       if (status.note) process.stdout.write(`${status.note}\n`);
       if (status.configError) process.stderr.write(`${status.configError}\n`);
     });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { recordRunningServer } from '../../server/running.ts';
+import { findRunningServer, recordRunningServer } from '../../server/running.ts';
 import { createServer } from '../../server/server.ts';
 import { loadApiToken, loadSessionSecret } from '../../server/token.ts';
 import type { CliContext } from '../context.ts';
@@ -85,6 +85,15 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       if (!LOOPBACK.has(options.host)) {
         process.stderr.write(
           `Warning: listening on ${options.host}: other machines can reach the API as ${options.allowHost.join(', ')} (every request still needs the token).\n`,
+        );
+      }
+      const state = services.engine.status().state;
+      if (state.backend === 'redis') log(`routing state: ${state.message}`);
+      services.engine.on('state.changed', (changed) => log(`routing state: ${changed.message}`));
+      const other = findRunningServer(dataDir);
+      if (other && !state.shared) {
+        process.stderr.write(
+          `Warning: another switchboard serve (pid ${other.pid}, ${other.url}) runs on this data dir without shared state: rate limits, budgets, breakers and pins are counted per process. Point both at one Redis (SWITCHBOARD_REDIS_URL, or state: {redis_url: …} in providers.yaml) to share them.\n`,
         );
       }
       const forgetServer = recordRunningServer(dataDir, server.url);

@@ -1,0 +1,693 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { Redis } from 'ioredis';
+import { type Clock, systemClock } from './clock.ts';
+import { COMPARE_AND_SET, DELETE, INCREMENT, SET, SWEEP } from './redis-scripts.ts';
+import {
+  type IncrOptions,
+  MemoryState,
+  type RoutingState,
+  STATE_SPACES,
+  type StateSpace,
+  type StateStatus,
+} from './state.ts';
+
+export interface RedisStateOptions {
+  /** redis://[user:password@]host:port[/db], or rediss:// for TLS. */
+  url: string;
+  clock?: Clock;
+  /** Prefix of every key and of the channel; instances share state when they share it. */
+  namespace?: string;
+  /** How long connecting may take before this process starts on its own state. */
+  connectTimeoutMs?: number;
+  /** How long one command may take before Redis counts as unreachable (a hung server). */
+  commandTimeoutMs?: number;
+  /** How often this process says it is alive; its per-process counts outlive it by three of these. */
+  heartbeatMs?: number;
+}
+
+/** A record as the local copy holds it. */
+interface Envelope {
+  /** Redis's version of it (0: written here and not acknowledged yet). */
+  v: number;
+  /** Its JSON as Redis holds it. */
+  json: string;
+  /** The value readers get: the JSON parsed, plus this process's increments still on their way. */
+  value: unknown;
+}
+
+/** What was written while Redis was away, per record, to be given to it when it is back. */
+interface PendingWrite {
+  space: StateSpace;
+  key: string;
+  /** The last set or delete. */
+  write?: { json: string; ttlMs: number } | { deleted: true };
+  /** Increments after that write. */
+  delta: number;
+  ttlMs: number;
+  perProcess: boolean;
+}
+
+/** An increment on its way to Redis. */
+interface InFlightIncrement {
+  id: string;
+  delta: number;
+  perProcess: boolean;
+  /** Set when Redis went away meanwhile: the increment was moved to the pending writes. */
+  moved: boolean;
+}
+
+interface Scripts {
+  sbCompareAndSet(...args: (string | number)[]): Promise<[number, string, string, number]>;
+  sbIncrement(...args: (string | number)[]): Promise<[number, string?, string?, number?]>;
+  sbSet(...args: (string | number)[]): Promise<[string, number]>;
+  sbDelete(...args: (string | number)[]): Promise<string>;
+  sbSweep(...args: (string | number)[]): Promise<number>;
+}
+
+type ScriptedRedis = Redis & Scripts;
+
+const MAX_CONFLICTS = 100;
+/** Deletions remembered so a late, older write does not bring a record back. */
+const TOMBSTONE_MS = 60_000;
+const RECOVERY_CHECK_MS = 1_000;
+const LOAD_BATCH = 500;
+
+/** The Redis server as people may see it: never the password. */
+export function redisLocation(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  } catch {
+    return 'the configured Redis';
+  }
+}
+
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // ioredis says where it failed to connect; the address is in the status already.
+  return message.replace(/^connect /, '').slice(0, 200);
+}
+
+/**
+ * RoutingState shared through Redis, so every instance pointing at the same Redis keeps one set of
+ * rate windows, budgets, breakers, key cooldowns, sticky pins and balancing turns.
+ *
+ * Reads answer from a local copy (routing reads dozens of records per decision and cannot wait on the
+ * network): it is loaded when the connection is made and kept current by the change every write
+ * publishes. Writes are single Lua scripts, so each is atomic in Redis: an increment is one step; an
+ * `update` runs the reducer on the local copy and stores the result only if the record's version is
+ * still the one it read (compare-and-set), else it takes the current record and runs the reducer
+ * again — no read-modify-write race between instances, however many there are.
+ *
+ * Redis is a dependency, not a single point of failure: when it cannot be reached (at start, or it
+ * goes away mid-run, or stops answering) this process carries on with the local copy as its own
+ * state, says so once (a `status` event), and keeps what it counted; when Redis is back it hands
+ * over those counts and set records, loads the shared state again and says so. No operation fails
+ * because Redis did.
+ */
+export class RedisState extends EventEmitter<{ status: [StateStatus] }> implements RoutingState {
+  private readonly clock: Clock;
+  private readonly namespace: string;
+  private readonly location: string;
+  private readonly instance = randomBytes(8).toString('hex');
+  private readonly channel: string;
+  private readonly heartbeatMs: number;
+  private readonly client: ScriptedRedis;
+  private readonly subscriber: Redis;
+  private copy: MemoryState;
+  private mode: 'starting' | 'shared' | 'local' = 'starting';
+  private unreachableSince?: number;
+  private reason = '';
+  private closed = false;
+  private readonly inFlight = new Map<string, Set<InFlightIncrement>>();
+  private readonly unacked = new Map<string, number>();
+  private readonly tombstones = new Map<string, { v: number; at: number }>();
+  private pending = new Map<string, PendingWrite>();
+  /** Changes heard while the shared state is being loaded, applied on top of it. */
+  private heard?: [space: StateSpace, key: string, v: number, pttl: number, json: string][];
+  private resyncing?: Promise<void>;
+  private resyncAgain = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  private constructor(options: RedisStateOptions) {
+    super();
+    this.clock = options.clock ?? systemClock;
+    this.namespace = options.namespace ?? 'switchboard';
+    this.location = redisLocation(options.url);
+    this.channel = `${this.namespace}:~changes`;
+    this.heartbeatMs = options.heartbeatMs ?? 5_000;
+    this.copy = new MemoryState(this.clock);
+    const timeout = options.commandTimeoutMs ?? 1_000;
+    const connection = {
+      lazyConnect: true,
+      // A command while Redis is away fails at once (this process then works on its own state)
+      // instead of waiting in a queue, and one cut off by a lost connection is not sent again.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: timeout,
+      connectTimeout: options.connectTimeoutMs ?? 1_000,
+      retryStrategy: (times: number) => Math.min(100 * times, 2_000),
+      connectionName: `switchboard-${this.instance}`,
+    };
+    this.client = new Redis(options.url, connection) as ScriptedRedis;
+    this.subscriber = new Redis(options.url, { ...connection, commandTimeout: undefined });
+    this.client.defineCommand('sbCompareAndSet', { numberOfKeys: 2, lua: COMPARE_AND_SET });
+    this.client.defineCommand('sbIncrement', { numberOfKeys: 3, lua: INCREMENT });
+    this.client.defineCommand('sbSet', { numberOfKeys: 2, lua: SET });
+    this.client.defineCommand('sbDelete', { numberOfKeys: 2, lua: DELETE });
+    this.client.defineCommand('sbSweep', { numberOfKeys: 2, lua: SWEEP });
+    for (const connection of [this.client, this.subscriber]) {
+      // Errors are answered by going local (below); ioredis would otherwise print each one.
+      connection.on('error', (error: Error) => {
+        this.reason = reasonOf(error);
+      });
+      connection.on('close', () => this.goLocal(this.reason || 'the connection was closed'));
+      connection.on('ready', () => void this.resync());
+    }
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === this.channel) this.hear(message);
+    });
+  }
+
+  /**
+   * Connects and loads the shared state, waiting at most about the connect timeout: when Redis cannot
+   * be reached, the state starts local and joins the shared one as soon as Redis answers.
+   */
+  static async connect(options: RedisStateOptions): Promise<RedisState> {
+    const state = new RedisState(options);
+    state.timers.push(
+      setInterval(() => state.heartbeat(), state.heartbeatMs).unref(),
+      setInterval(() => state.recover(), RECOVERY_CHECK_MS).unref(),
+    );
+    try {
+      await Promise.all([state.client.connect(), state.subscriber.connect()]);
+      await state.resync();
+    } catch (error) {
+      state.goLocal(reasonOf(error));
+    }
+    if (state.mode === 'starting') state.goLocal(state.reason || 'no answer');
+    return state;
+  }
+
+  // ---- keys ---------------------------------------------------------------------------------
+
+  private recordKey(space: StateSpace, key: string): string {
+    return `${this.namespace}:${space}:${key}`;
+  }
+
+  private get versionKey(): string {
+    return `${this.namespace}:~version`;
+  }
+
+  private get perProcessSet(): string {
+    return `${this.namespace}:~per-process`;
+  }
+
+  private get alivePrefix(): string {
+    return `${this.namespace}:~alive:`;
+  }
+
+  // ---- the local copy -----------------------------------------------------------------------
+
+  private envelope(space: StateSpace, key: string): Envelope | undefined {
+    return this.copy.get<Envelope>(space, key);
+  }
+
+  /** Takes a record as Redis has it (a reply or a published change), unless the copy knows a newer one. */
+  private apply(space: StateSpace, key: string, v: number, pttl: number, json: string): void {
+    const id = `${space}\n${key}`;
+    const known = this.envelope(space, key)?.v ?? this.tombstones.get(id)?.v ?? -1;
+    if (v <= known) return;
+    if (pttl === -2 || json === '') {
+      this.copy.delete(space, key);
+      this.tombstones.set(id, { v, at: this.clock.now() });
+      if (this.tombstones.size > 10_000) this.pruneTombstones();
+      return;
+    }
+    const parsed: unknown = JSON.parse(json);
+    const unacked = this.unacked.get(id);
+    const value = unacked ? (parsed as number) + unacked : parsed;
+    this.copy.set<Envelope>(space, key, { v, json, value }, Math.max(pttl, 0));
+    this.tombstones.delete(id);
+  }
+
+  private pruneTombstones(): void {
+    const before = this.clock.now() - TOMBSTONE_MS;
+    for (const [id, stone] of this.tombstones) if (stone.at < before) this.tombstones.delete(id);
+  }
+
+  /** A published change: `<version> <pttl> <["space","key"]>\n<json>`. */
+  private hear(message: string): void {
+    const first = message.indexOf(' ');
+    const second = message.indexOf(' ', first + 1);
+    const newline = message.indexOf('\n', second + 1);
+    if (first < 0 || second < 0 || newline < 0) return;
+    const [space, key] = JSON.parse(message.slice(second + 1, newline)) as [StateSpace, string];
+    if (!STATE_SPACES.includes(space)) return;
+    const change: [StateSpace, string, number, number, string] = [
+      space,
+      key,
+      Number(message.slice(0, first)),
+      Number(message.slice(first + 1, second)),
+      message.slice(newline + 1),
+    ];
+    if (this.heard) this.heard.push(change);
+    else if (this.mode === 'shared') this.apply(...change);
+  }
+
+  // ---- RoutingState ---------------------------------------------------------------------------
+
+  get<T>(space: StateSpace, key: string): T | undefined {
+    return this.envelope(space, key)?.value as T | undefined;
+  }
+
+  *entries<T>(space: StateSpace): IterableIterator<[string, T]> {
+    for (const [key, envelope] of this.copy.entries<Envelope>(space)) yield [key, envelope.value as T];
+  }
+
+  size(space: StateSpace): number {
+    return this.copy.size(space);
+  }
+
+  set<T>(space: StateSpace, key: string, value: T, ttlMs = 0): void | Promise<void> {
+    const json = JSON.stringify(value);
+    this.copy.set<Envelope>(space, key, { v: this.envelope(space, key)?.v ?? 0, json, value }, ttlMs);
+    if (this.mode !== 'shared') return this.remember(space, key, { json, ttlMs });
+    return this.client
+      .sbSet(this.recordKey(space, key), this.versionKey, json, ttlMs, this.channel, header(space, key))
+      .then(
+        ([v, pttl]) => this.apply(space, key, Number(v), pttl, json),
+        (error: unknown) => this.failed(error, () => this.remember(space, key, { json, ttlMs })),
+      );
+  }
+
+  delete(space: StateSpace, key: string): void | Promise<void> {
+    this.copy.delete(space, key);
+    if (this.mode !== 'shared') return this.remember(space, key, { deleted: true });
+    return this.client.sbDelete(this.recordKey(space, key), this.versionKey, this.channel, header(space, key)).then(
+      (v) => this.apply(space, key, Number(v), -2, ''),
+      (error: unknown) => this.failed(error, () => this.remember(space, key, { deleted: true })),
+    );
+  }
+
+  incr(space: StateSpace, key: string, delta: number, ttlMs = 0, options: IncrOptions = {}): number | Promise<number> {
+    const id = `${space}\n${key}`;
+    const envelope = this.envelope(space, key);
+    const value = ((envelope?.value as number | undefined) ?? 0) + delta;
+    if (this.mode !== 'shared') {
+      // An existing counter keeps its expiry (as in Redis); a new one gets `ttlMs`.
+      if (envelope) {
+        envelope.value = value;
+        envelope.json = String(value);
+      } else this.copy.set<Envelope>(space, key, { v: 0, json: String(value), value }, ttlMs);
+      this.rememberIncrement(space, key, delta, ttlMs, options.perProcess ?? false);
+      return value;
+    }
+    // Counted here at once (this process's next decision sees it), and corrected by Redis's answer.
+    this.unacked.set(id, (this.unacked.get(id) ?? 0) + delta);
+    if (envelope) envelope.value = value;
+    else this.copy.set<Envelope>(space, key, { v: 0, json: '0', value }, ttlMs);
+    const increment: InFlightIncrement = { id, delta, perProcess: options.perProcess ?? false, moved: false };
+    const increments = this.inFlight.get(id) ?? new Set<InFlightIncrement>();
+    this.inFlight.set(id, increments);
+    increments.add(increment);
+    return this.client
+      .sbIncrement(
+        this.recordKey(space, key),
+        this.versionKey,
+        this.perProcessSet,
+        delta,
+        ttlMs,
+        options.perProcess ? this.instance : '',
+        '',
+        this.channel,
+        header(space, key),
+      )
+      .then(
+        ([, v, json, pttl]) => {
+          this.settleIncrement(increment);
+          if (increment.moved) {
+            // Redis went away after all, but took this one first: it is not owed to Redis again.
+            const owed = this.pending.get(id);
+            if (owed) owed.delta -= delta;
+            return value;
+          }
+          this.apply(space, key, Number(v), pttl!, json!);
+          this.recount(space, key);
+          return Number(json);
+        },
+        (error: unknown) => {
+          this.settleIncrement(increment);
+          this.failed(error, () => {});
+          return value;
+        },
+      );
+  }
+
+  private settleIncrement(increment: InFlightIncrement): void {
+    const increments = this.inFlight.get(increment.id);
+    increments?.delete(increment);
+    if (increments?.size === 0) this.inFlight.delete(increment.id);
+    if (increment.moved) return;
+    const left = (this.unacked.get(increment.id) ?? 0) - increment.delta;
+    if (Math.abs(left) < 1e-12) this.unacked.delete(increment.id);
+    else this.unacked.set(increment.id, left);
+  }
+
+  /**
+   * A counter's value is Redis's count plus this process's increments still on their way. The change
+   * Redis publishes can arrive before the reply to the increment that made it: once the reply has
+   * settled, the value is worked out again from the newest count known.
+   */
+  private recount(space: StateSpace, key: string): void {
+    const envelope = this.envelope(space, key);
+    if (!envelope || envelope.v === 0) return;
+    envelope.value = Number(envelope.json) + (this.unacked.get(`${space}\n${key}`) ?? 0);
+  }
+
+  update<T>(space: StateSpace, key: string, reduce: (current: T | undefined) => T, ttlMs = 0): T | Promise<T> {
+    if (this.mode !== 'shared') return this.updateHere(space, key, reduce, ttlMs);
+    return this.compareAndSet(space, key, reduce, ttlMs);
+  }
+
+  /** The update on the local copy alone (Redis is away). */
+  private updateHere<T>(space: StateSpace, key: string, reduce: (current: T | undefined) => T, ttlMs: number): T {
+    const envelope = this.envelope(space, key);
+    const next = reduce(envelope ? (JSON.parse(envelope.json) as T) : undefined);
+    const json = JSON.stringify(next);
+    if (envelope && ttlMs <= 0) {
+      envelope.json = json;
+      envelope.value = next;
+    } else this.copy.set<Envelope>(space, key, { v: envelope?.v ?? 0, json, value: next }, ttlMs);
+    return next;
+  }
+
+  private async compareAndSet<T>(
+    space: StateSpace,
+    key: string,
+    reduce: (current: T | undefined) => T,
+    ttlMs: number,
+  ): Promise<T> {
+    const record = this.recordKey(space, key);
+    for (let conflicts = 0; conflicts < MAX_CONFLICTS; conflicts++) {
+      const envelope = this.envelope(space, key);
+      // The reducer may change what it is given: it gets its own copy, never the local record.
+      const next = reduce(envelope ? (JSON.parse(envelope.json) as T) : undefined);
+      const json = JSON.stringify(next);
+      // Nothing to write: as atomic as a read of that version.
+      if (envelope && envelope.v > 0 && json === envelope.json && ttlMs <= 0) return next;
+      let reply: [number, string, string, number];
+      try {
+        reply = await this.client.sbCompareAndSet(
+          record,
+          this.versionKey,
+          json,
+          envelope && envelope.v > 0 ? String(envelope.v) : '',
+          ttlMs,
+          this.channel,
+          header(space, key),
+        );
+      } catch (error) {
+        this.failed(error, () => {});
+        return this.updateHere(space, key, reduce, ttlMs);
+      }
+      const [written, version, current, pttl] = reply;
+      if (written === 1) {
+        this.apply(space, key, Number(version), pttl, json);
+        return next;
+      }
+      // Another instance wrote first: take its record and run the reducer on that.
+      if (version === '') this.forget(space, key);
+      else this.apply(space, key, Number(version), pttl, current);
+    }
+    this.failed(new Error(`${MAX_CONFLICTS} conflicting writes in a row on one record`), () => {});
+    return this.updateHere(space, key, reduce, ttlMs);
+  }
+
+  /** Redis has no such record (it expired or was deleted before we heard): neither has the copy. */
+  private forget(space: StateSpace, key: string): void {
+    this.copy.delete(space, key);
+  }
+
+  async clear(space?: StateSpace): Promise<void> {
+    const spaces = space ? [space] : STATE_SPACES;
+    for (const name of spaces) {
+      const keys = [...this.copy.entries<Envelope>(name)].map(([key]) => key);
+      this.copy.clear(name);
+      if (this.mode !== 'shared') {
+        for (const key of keys) this.remember(name, key, { deleted: true });
+        continue;
+      }
+      try {
+        for (const key of await this.scanKeys(name)) await this.delete(name, key);
+      } catch (error) {
+        this.failed(error, () => {
+          for (const key of keys) this.remember(name, key, { deleted: true });
+        });
+      }
+    }
+  }
+
+  status(): StateStatus {
+    const base = { backend: 'redis' as const, location: this.location };
+    if (this.mode === 'shared') {
+      return {
+        ...base,
+        shared: true,
+        message: `shared through Redis at ${this.location}: every instance using it keeps the same limits, budgets, breakers and pins`,
+      };
+    }
+    const since = this.unreachableSince ?? this.clock.now();
+    return {
+      ...base,
+      shared: false,
+      unreachableSince: since,
+      message: `Redis at ${this.location} is unreachable (${this.reason || 'no answer'}) since ${new Date(since).toLocaleTimeString()}: this process keeps its own limits, budgets, breakers and pins until it is back`,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    const quit = (connection: Redis) =>
+      connection.status === 'ready'
+        ? Promise.race([connection.quit().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 500))])
+        : undefined;
+    await Promise.all([quit(this.client), quit(this.subscriber)]);
+    this.client.disconnect();
+    this.subscriber.disconnect();
+  }
+
+  // ---- losing and finding Redis ---------------------------------------------------------------
+
+  /** A command failed: Redis counts as away from now on; `keep` records what is owed to it. */
+  private failed(error: unknown, keep: () => void): void {
+    this.reason ||= reasonOf(error);
+    if (this.mode === 'shared') this.goLocal(reasonOf(error));
+    keep();
+  }
+
+  private goLocal(reason: string): void {
+    if (this.closed || this.mode === 'local') return;
+    const wasShared = this.mode === 'shared';
+    this.mode = 'local';
+    this.reason = reason;
+    this.unreachableSince = this.clock.now();
+    // Increments on their way may not have arrived: they are owed to Redis (unless its answer comes).
+    for (const [id, increments] of this.inFlight) {
+      const [space, key] = splitId(id);
+      for (const increment of increments) {
+        increment.moved = true;
+        this.rememberIncrement(space, key, increment.delta, 0, increment.perProcess);
+      }
+    }
+    this.unacked.clear();
+    for (const space of STATE_SPACES) {
+      for (const [, envelope] of this.copy.entries<Envelope>(space)) envelope.json = JSON.stringify(envelope.value);
+    }
+    if (wasShared || this.listenerCount('status') > 0) this.emit('status', this.status());
+  }
+
+  private remember(space: StateSpace, key: string, write: NonNullable<PendingWrite['write']>): void {
+    const id = `${space}\n${key}`;
+    this.pending.set(id, { space, key, write, delta: 0, ttlMs: 0, perProcess: false });
+  }
+
+  private rememberIncrement(space: StateSpace, key: string, delta: number, ttlMs: number, perProcess: boolean): void {
+    const id = `${space}\n${key}`;
+    const owed = this.pending.get(id) ?? { space, key, delta: 0, ttlMs, perProcess };
+    owed.delta += delta;
+    owed.perProcess ||= perProcess;
+    this.pending.set(id, owed);
+  }
+
+  /** While local: is Redis back? ioredis reconnects by itself; a hung server needs asking. */
+  private recover(): void {
+    if (this.closed || this.mode === 'shared' || this.resyncing) return;
+    for (const connection of [this.client, this.subscriber]) {
+      if (connection.status === 'end' || connection.status === 'wait') connection.connect().catch(() => {});
+    }
+    void this.resync();
+  }
+
+  private connected(): boolean {
+    return this.client.status === 'ready' && this.subscriber.status === 'ready';
+  }
+
+  private heartbeat(): void {
+    if (this.mode !== 'shared') return;
+    this.client
+      .set(`${this.alivePrefix}${this.instance}`, '1', 'PX', this.heartbeatMs * 3)
+      .then(() =>
+        this.client.sbSweep(this.perProcessSet, this.versionKey, this.alivePrefix, this.channel, `${this.namespace}:`),
+      )
+      .catch((error: unknown) => this.failed(error, () => {}));
+  }
+
+  /**
+   * Joins the shared state: hands Redis what was counted and set while it was away, loads the shared
+   * state into a fresh copy (applying the changes heard meanwhile on top), and only then reads from it.
+   */
+  private resync(): Promise<void> {
+    if (this.resyncing) {
+      this.resyncAgain = true;
+      return this.resyncing;
+    }
+    // Checked before the loop starts: a run that ended without awaiting would clear `resyncing`
+    // before it was even set, and every later call would wait on that finished run.
+    if (this.closed || !this.connected()) return Promise.resolve();
+    this.resyncing = (async () => {
+      try {
+        do {
+          this.resyncAgain = false;
+          if (!this.connected()) return;
+          await this.subscriber.subscribe(this.channel);
+          await this.client.set(`${this.alivePrefix}${this.instance}`, '1', 'PX', this.heartbeatMs * 3);
+          for (let round = 0; ; round++) {
+            const owed = this.pending;
+            this.pending = new Map();
+            await this.handOver(owed);
+            this.heard = [];
+            const copy = await this.load();
+            // Written here while loading: hand that over too before reading from Redis (twice at most).
+            if (this.pending.size > 0 && round < 2) {
+              this.heard = undefined;
+              continue;
+            }
+            const heard = this.heard;
+            this.heard = undefined;
+            this.copy = copy;
+            this.tombstones.clear();
+            this.unacked.clear();
+            const wasLocal = this.mode === 'local';
+            this.mode = 'shared';
+            this.reason = '';
+            this.unreachableSince = undefined;
+            for (const change of heard) this.apply(...change);
+            const late = this.pending;
+            this.pending = new Map();
+            void this.handOver(late).catch((error: unknown) => this.failed(error, () => {}));
+            if (wasLocal || this.listenerCount('status') > 0) this.emit('status', this.status());
+            break;
+          }
+        } while (this.resyncAgain && this.mode !== 'shared');
+      } catch (error) {
+        this.heard = undefined;
+        this.goLocal(reasonOf(error));
+      } finally {
+        this.resyncing = undefined;
+      }
+    })();
+    return this.resyncing;
+  }
+
+  /** Gives Redis what this process wrote while it was away. */
+  private async handOver(owed: Map<string, PendingWrite>): Promise<void> {
+    const pipeline = this.client.pipeline() as ReturnType<Redis['pipeline']> & Scripts;
+    let count = 0;
+    for (const { space, key, write, delta, ttlMs, perProcess } of owed.values()) {
+      const record = this.recordKey(space, key);
+      if (write && 'deleted' in write) {
+        pipeline.sbDelete(record, this.versionKey, this.channel, header(space, key));
+        count++;
+      } else if (write) {
+        pipeline.sbSet(record, this.versionKey, write.json, write.ttlMs, this.channel, header(space, key));
+        count++;
+      }
+      if (Math.abs(delta) > 1e-12) {
+        // A counter Redis no longer has is not recreated from this process's part alone (a budget's
+        // spend starts from the history on record instead); a per-process count always is.
+        const onlyIfPresent = !write && !perProcess ? '1' : '';
+        pipeline.sbIncrement(
+          record,
+          this.versionKey,
+          this.perProcessSet,
+          delta,
+          ttlMs,
+          perProcess ? this.instance : '',
+          onlyIfPresent,
+          this.channel,
+          header(space, key),
+        );
+        count++;
+      }
+    }
+    if (count === 0) return;
+    const results = await pipeline.exec();
+    const failure = results?.find(([error]) => error)?.[0];
+    if (failure) throw failure;
+  }
+
+  private async scanKeys(space: StateSpace): Promise<string[]> {
+    const prefix = this.recordKey(space, '');
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.client.scan(cursor, 'MATCH', `${globEscape(prefix)}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const full of batch) keys.push(full.slice(prefix.length));
+    } while (cursor !== '0');
+    return keys;
+  }
+
+  /** The shared state as Redis has it now, in a fresh copy. */
+  private async load(): Promise<MemoryState> {
+    const copy = new MemoryState(this.clock);
+    for (const space of STATE_SPACES) {
+      const keys = await this.scanKeys(space);
+      for (let start = 0; start < keys.length; start += LOAD_BATCH) {
+        const batch = keys.slice(start, start + LOAD_BATCH);
+        const pipeline = this.client.pipeline();
+        for (const key of batch) {
+          pipeline.hmget(this.recordKey(space, key), 'v', 'd');
+          pipeline.pttl(this.recordKey(space, key));
+        }
+        const results = (await pipeline.exec()) ?? [];
+        batch.forEach((key, i) => {
+          const [error, fields] = results[i * 2] ?? [];
+          const pttl = results[i * 2 + 1]?.[1] as number | undefined;
+          const [v, json] = (fields as [string | null, string | null] | undefined) ?? [];
+          if (error || !v || !json || pttl === -2) return;
+          copy.set<Envelope>(space, key, { v: Number(v), json, value: JSON.parse(json) }, pttl && pttl > 0 ? pttl : 0);
+        });
+      }
+    }
+    return copy;
+  }
+}
+
+function header(space: StateSpace, key: string): string {
+  return JSON.stringify([space, key]);
+}
+
+function splitId(id: string): [StateSpace, string] {
+  const newline = id.indexOf('\n');
+  return [id.slice(0, newline) as StateSpace, id.slice(newline + 1)];
+}
+
+/** SCAN's MATCH is a glob: a namespace or space is matched literally. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,114 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisState } from '../../electron/engine/routing/redis-state.ts';
+import { startRedis, type TestRedis } from '../support/redis.ts';
+
+/** The routing state shared through a real Redis by two "instances" (two RedisState objects, two connections each). */
+
+let redis: TestRedis;
+const open: RedisState[] = [];
+let namespace = 0;
+
+async function pair(): Promise<[RedisState, RedisState]> {
+  const options = { url: redis.url, namespace: `test${++namespace}`, heartbeatMs: 200 };
+  const a = await RedisState.connect(options);
+  const b = await RedisState.connect(options);
+  open.push(a, b);
+  return [a, b];
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((state) => state.close()));
+});
+afterAll(async () => {
+  await redis?.close();
+});
+
+describe('RedisState', () => {
+  it('shares counters and records between instances, each change reaching the other', async () => {
+    const [a, b] = await pair();
+    expect(a.status()).toMatchObject({ backend: 'redis', shared: true });
+    await a.incr('limiter', 'inflight:groq', 3);
+    expect(await b.incr('limiter', 'inflight:groq', 2)).toBe(5);
+    await b.set('sticky', 'alice', { providerId: 'groq', forced: true });
+    await expect.poll(() => a.get('sticky', 'alice')).toEqual({ providerId: 'groq', forced: true });
+    await a.delete('sticky', 'alice');
+    await expect.poll(() => b.get('sticky', 'alice')).toBeUndefined();
+  });
+
+  it('runs concurrent updates of one record from two instances without losing any', async () => {
+    const [a, b] = await pair();
+    const bump = (state: RedisState) =>
+      state.update<{ n: number }>('limiter', 'window', (current = { n: 0 }) => ({ n: current.n + 1 }));
+    await Promise.all(Array.from({ length: 60 }, (_, i) => bump(i % 2 === 0 ? a : b)));
+    await expect.poll(() => a.get<{ n: number }>('limiter', 'window')?.n).toBe(60);
+    await expect.poll(() => b.get<{ n: number }>('limiter', 'window')?.n).toBe(60);
+  });
+
+  it('admits exactly the limit between two instances when both test and take in one update', async () => {
+    const [a, b] = await pair();
+    let admitted = 0;
+    const take = async (state: RedisState) => {
+      let ok = false;
+      await state.update<number>('limiter', 'rpm', (used = 0) => {
+        ok = used < 4;
+        return ok ? used + 1 : used;
+      });
+      if (ok) admitted++;
+    };
+    await Promise.all(Array.from({ length: 16 }, (_, i) => take(i % 2 === 0 ? a : b)));
+    expect(admitted).toBe(4);
+  });
+
+  it('drops the per-process counts of an instance that died', async () => {
+    const [a, b] = await pair();
+    await a.incr('usage', 'hold:global', 0.5, 0, { perProcess: true });
+    await b.incr('usage', 'hold:global', 0.25, 0, { perProcess: true });
+    expect(b.get('usage', 'hold:global')).toBe(0.75);
+    // `a` stops saying it is alive (its heartbeat ends, as when the process is killed).
+    await a.close();
+    await expect.poll(() => b.get('usage', 'hold:global'), { timeout: 5_000 }).toBe(0.25);
+  });
+
+  it('keeps answering on its own state while Redis is away, says so, and hands its counts over when Redis is back', async () => {
+    const [a] = await pair();
+    const changes: boolean[] = [];
+    a.on('status', (status) => changes.push(status.shared));
+    await a.incr('usage', 'spend:global', 1);
+    await redis.kill();
+    await expect.poll(() => a.status().shared, { timeout: 5_000 }).toBe(false);
+    expect(a.status().message).toMatch(/unreachable.*keeps its own/);
+    // Every operation still answers, from the local copy.
+    expect(await a.incr('limiter', 'inflight:groq', 1, 0, { perProcess: true })).toBe(1);
+    await a.set('sticky', 'bob', { providerId: 'openai' });
+    expect(a.get('sticky', 'bob')).toEqual({ providerId: 'openai' });
+    expect(await a.update<number>('limiter', 'rpm', (n = 0) => n + 1)).toBe(1);
+    await redis.start();
+    await expect.poll(() => a.status().shared, { timeout: 10_000 }).toBe(true);
+    expect(changes).toEqual([false, true]);
+    // Redis lost everything (nothing persisted): what was set and counted while it was away is there again.
+    const fresh = await RedisState.connect({ url: redis.url, namespace: `test${namespace}` });
+    open.push(fresh);
+    expect(fresh.get('sticky', 'bob')).toEqual({ providerId: 'openai' });
+    // A per-process count is this process's to give back; a plain counter Redis lost is not rebuilt
+    // from one process's part of it.
+    expect(fresh.get('limiter', 'inflight:groq')).toBe(1);
+    expect(fresh.get('usage', 'spend:global')).toBeUndefined();
+  });
+
+  it('starts on its own state when Redis cannot be reached, and joins it when it comes', async () => {
+    await redis.kill();
+    const state = await RedisState.connect({ url: redis.url, namespace: `test${++namespace}`, connectTimeoutMs: 300 });
+    open.push(state);
+    expect(state.status()).toMatchObject({ backend: 'redis', shared: false });
+    expect(await state.incr('balance', 'rr:default', 1)).toBe(1);
+    await state.set('sticky', 'carol', { providerId: 'groq', forced: true });
+    await redis.start();
+    await expect.poll(() => state.status().shared, { timeout: 10_000 }).toBe(true);
+    const other = await RedisState.connect({ url: redis.url, namespace: `test${namespace}` });
+    open.push(other);
+    expect(other.get('sticky', 'carol')).toEqual({ providerId: 'groq', forced: true });
+  });
+});

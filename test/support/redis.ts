@@ -1,0 +1,80 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/**
+ * A real redis-server (Debian's package, installed by scripts/setup.sh) on 127.0.0.1 and a free port,
+ * with nothing persisted: each test file gets its own, and can kill it and bring it back on the same
+ * port (Redis going away mid-run).
+ */
+export interface TestRedis {
+  url: string;
+  port: number;
+  /** Kills the server at once (SIGKILL: no goodbye to its clients). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (empty: nothing was persisted). */
+  start(): Promise<void>;
+  /** Stops it for good. */
+  close(): Promise<void>;
+}
+
+function findRedisServer(): string {
+  try {
+    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error(
+      'redis-server is not installed: the shared-state tests run a real Redis. Run `npm run setup` (installs the Debian package redis-server) or `apt-get install redis-server`.',
+    );
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRedis(): Promise<TestRedis> {
+  const binary = findRedisServer();
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      const process = spawn(
+        binary,
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      child = process;
+      let output = '';
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start in 10 s:\n${output}`)), 10_000);
+      process.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      process.stderr!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      process.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited with ${code}:\n${output}`));
+      });
+    });
+  const kill = () =>
+    new Promise<void>((resolve) => {
+      const running = child;
+      child = undefined;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return resolve();
+      running.once('exit', () => resolve());
+      running.kill('SIGKILL');
+    });
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, port, kill, start, close: kill };
+}
