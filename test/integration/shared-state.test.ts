@@ -119,7 +119,7 @@ describe('two serve processes sharing one Redis', () => {
   it('show the shared state in `providers status`', async () => {
     const status = await runCli([...data.args, 'providers', 'status'], { SWITCHBOARD_REDIS_URL: redis.url });
     expect(status.stdout).toMatch(/routing state: shared through Redis at redis:\/\/127\.0\.0\.1:\d+/);
-  });
+  }, 90_000);
 
   it('answer every request while Redis is killed mid-run, say so once, and share again when it is back', async () => {
     const load = Array.from({ length: 12 }, (_, i) => i);
@@ -148,7 +148,7 @@ describe('two serve processes sharing one Redis', () => {
         .toBe(2);
     }
     expect((await chat(a, 'pin-model')).status).toBe(200);
-  });
+  }, 120_000);
 });
 
 describe('two serve processes on one data dir without Redis', () => {

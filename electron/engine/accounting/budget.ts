@@ -1,6 +1,6 @@
 import type { BudgetConfig, BudgetLimits } from '../config/types.ts';
 import type { Clock } from '../routing/clock.ts';
-import { PER_PROCESS, type RoutingState } from '../routing/state.ts';
+import { type Awaitable, PER_PROCESS, type RoutingState } from '../routing/state.ts';
 
 export type BudgetPeriod = 'daily' | 'monthly';
 
@@ -104,6 +104,18 @@ export class BudgetGuard {
     return this.state.get<number>('usage', `hold:${scope}:${period}:${this.periodKey(period)}`) ?? 0;
   }
 
+  /** Reads the spend and holds of this provider's budgets afresh from a shared state (other instances' spending). */
+  refresh(providerId: string): Awaitable<void> {
+    const keys: string[] = [];
+    for (const [scope, period] of this.limits(providerId)) {
+      keys.push(
+        `spend:${scope}:${period}:${this.periodKey(period)}`,
+        `hold:${scope}:${period}:${this.periodKey(period)}`,
+      );
+    }
+    return this.state.refresh('usage', keys);
+  }
+
   get hasBudgets(): boolean {
     const { global, providers } = this.config;
     return global.daily !== undefined || global.monthly !== undefined || Object.keys(providers).length > 0;
@@ -144,8 +156,10 @@ export class BudgetGuard {
 
   /** Releases the hold and books what the call really cost; alerts when a threshold is crossed. */
   settle(reservation: Reservation, costUsd: number): void {
-    for (const key of reservation.keys) void this.state.incr('usage', key, -reservation.amountUsd, 0, PER_PROCESS);
-    if (costUsd <= 0) return;
+    const release = () => {
+      for (const key of reservation.keys) void this.state.incr('usage', key, -reservation.amountUsd, 0, PER_PROCESS);
+    };
+    if (costUsd <= 0) return release();
     for (const period of PERIODS) {
       for (const scope of ['global', reservation.providerId]) {
         // Read first: a period's counter starts from the spending on record, then adds this call.
@@ -158,6 +172,8 @@ export class BudgetGuard {
         );
       }
     }
+    // After the spend is booked: another instance reading in between counts the call twice, never not at all.
+    release();
     for (const [scope, period, limit] of this.limits(reservation.providerId)) {
       const spent = this.spent(scope, period);
       const before = spent - costUsd;

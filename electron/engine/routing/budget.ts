@@ -1,7 +1,8 @@
 import type { BudgetGuard, Reservation } from '../accounting/budget.ts';
 import type { PriceBook } from '../accounting/prices.ts';
 import { SwitchboardError } from '../contract/errors.ts';
-import { refuse, type Stage } from './stage.ts';
+import { type Entry, refuse, type Stage } from './stage.ts';
+import { isPromise } from './state.ts';
 import type { Candidate, RoutingRequest } from './types.ts';
 
 export interface BudgetStageParts {
@@ -75,11 +76,17 @@ export function budgetStage({ guard, prices, expectedOutputTokens }: BudgetStage
 
     enter(attempt) {
       const { candidate, scope } = attempt;
-      // Checked again right before the call: other requests may have spent meanwhile.
-      const error = guard.hasBudgets ? overBudget(candidate, scope.request) : undefined;
-      if (error) return refuse(error.code, error.detail);
-      const reservation: Reservation = guard.reserve(candidate.provider.id, estimate(candidate, scope.request));
-      return { leave: () => guard.settle(reservation, attempt.costUsd) };
+      const admit = (): Entry => {
+        // Checked again right before the call: other requests may have spent meanwhile.
+        const error = guard.hasBudgets ? overBudget(candidate, scope.request) : undefined;
+        if (error) return refuse(error.code, error.detail);
+        const reservation: Reservation = guard.reserve(candidate.provider.id, estimate(candidate, scope.request));
+        return { leave: () => guard.settle(reservation, attempt.costUsd) };
+      };
+      if (guard.config.hardStop === 'off' || !guard.hasBudgets) return admit();
+      // Other instances sharing the state may have spent a moment ago: read their spend, then decide.
+      const fresh = guard.refresh(candidate.provider.id);
+      return isPromise(fresh) ? fresh.then(admit) : admit();
     },
   };
 }

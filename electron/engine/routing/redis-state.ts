@@ -449,6 +449,24 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     }
   }
 
+  async refresh(space: StateSpace, keys: readonly string[]): Promise<void> {
+    if (this.mode !== 'shared' || keys.length === 0) return;
+    const pipeline = this.client.pipeline();
+    for (const key of keys) pipeline.hmget(this.recordKey(space, key), 'v', 'd').pttl(this.recordKey(space, key));
+    let results: [Error | null, unknown][];
+    try {
+      results = (await pipeline.exec()) ?? [];
+    } catch (error) {
+      return this.failed(error, () => {});
+    }
+    keys.forEach((key, i) => {
+      const [v, json] = (results[i * 2]?.[1] as [string | null, string | null] | undefined) ?? [];
+      const pttl = results[i * 2 + 1]?.[1] as number | undefined;
+      if (v && json && pttl !== undefined) this.apply(space, key, Number(v), pttl, json);
+      if (v && json) this.recount(space, key);
+    });
+  }
+
   status(): StateStatus {
     const base = { backend: 'redis' as const, location: this.location };
     if (this.mode === 'shared') {

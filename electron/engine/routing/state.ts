@@ -62,6 +62,12 @@ export interface RoutingState {
    */
   update<T>(space: StateSpace, key: string, reduce: (current: T | undefined) => T, ttlMs?: number): Awaitable<T>;
   clear(space?: StateSpace): Awaitable<void>;
+  /**
+   * Brings these records up to date where reads answer from a local copy (a shared backend), for a
+   * decision that must see what other instances did a moment ago (a budget's spend) rather than what
+   * has reached this process so far.
+   */
+  refresh(space: StateSpace, keys: readonly string[]): Awaitable<void>;
   status(): StateStatus;
   /** Lets go of connections and timers (a shared backend); the state is not used afterwards. */
   close(): Awaitable<void>;
@@ -197,6 +203,8 @@ export class MemoryState implements RoutingState {
   clear(space?: StateSpace): void {
     for (const [name, map] of this.spaces) if (!space || name === space) map.clear();
   }
+
+  refresh(): void {}
 
   status(): StateStatus {
     return {
