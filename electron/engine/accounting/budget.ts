@@ -159,7 +159,10 @@ export class BudgetGuard {
     const release = () => {
       for (const key of reservation.keys) void this.state.incr('usage', key, -reservation.amountUsd, 0, PER_PROCESS);
     };
-    if (costUsd <= 0) return release();
+    if (costUsd <= 0) {
+      release();
+      return;
+    }
     for (const period of PERIODS) {
       for (const scope of ['global', reservation.providerId]) {
         // Read first: a period's counter starts from the spending on record, then adds this call.
