@@ -131,3 +131,136 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
       : {}),
   };
 }
+
+export interface RateResult {
+  rate: number;
+  requests: number;
+  errors: number;
+  /** Milliseconds from when each request was due (not when it went out) to the end of its answer. */
+  p50: number;
+  p99: number;
+}
+
+/**
+ * An open-loop load: one non-streaming request every 1/rate seconds whatever the answers do, latency
+ * counted from when each was due, so a gateway that falls behind shows it (no coordinated omission).
+ */
+export async function runRate(target: Target, rate: number, durationMs: number): Promise<RateResult> {
+  const { hostname, port } = new URL(target.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: 512 });
+  const payload = body(target, false);
+  const headers = { ...target.headers, 'content-type': 'application/json', 'content-length': payload.length };
+  const latencies: number[] = [];
+  let errors = 0;
+  const total = Math.round((rate * durationMs) / 1000);
+  const started = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    pending.push(
+      new Promise<void>((resolve) => {
+        const req = request({ agent, hostname, port, path: '/v1/chat/completions', method: 'POST', headers }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode === 200) latencies.push(performance.now() - due);
+            else errors++;
+            resolve();
+          });
+        });
+        req.on('error', () => {
+          errors++;
+          resolve();
+        });
+        req.end(payload);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    rate,
+    requests: latencies.length,
+    errors,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+  };
+}
+
+export interface StreamsResult {
+  streams: number;
+  completed: number;
+  frames: number;
+  /** How long frames took from the upstream's write to this client's read, in ms. */
+  p50: number;
+  p99: number;
+  max: number;
+  /** Frames that arrived more than 50 ms after the upstream wrote them. */
+  late: number;
+}
+
+/**
+ * `streams` concurrent streams whose upstream writes a frame every `paceMs` ms, each stamped with the
+ * moment it was written: how late each frame reaches the client.
+ */
+export async function runPacedStreams(
+  target: Target,
+  options: { streams: number; frames: number; paceMs: number },
+): Promise<StreamsResult> {
+  const { hostname, port } = new URL(target.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: options.streams });
+  const payload = Buffer.from(
+    JSON.stringify({
+      model: target.model,
+      messages: [{ role: 'user', content: 'Count slowly.' }],
+      stream: true,
+      bench_pace_ms: options.paceMs,
+      bench_frames: options.frames,
+    }),
+  );
+  const headers = { ...target.headers, 'content-type': 'application/json', 'content-length': payload.length };
+  const delays: number[] = [];
+  let completed = 0;
+  await Promise.all(
+    Array.from(
+      { length: options.streams },
+      () =>
+        new Promise<void>((resolve) => {
+          const req = request(
+            { agent, hostname, port, path: '/v1/chat/completions', method: 'POST', headers },
+            (res) => {
+              let text = '';
+              res.setEncoding('utf8');
+              res.on('data', (chunk: string) => {
+                const now = performance.timeOrigin + performance.now();
+                text += chunk;
+                const end = text.lastIndexOf('\n\n');
+                if (end === -1) return;
+                for (const match of text.slice(0, end).matchAll(/"t":([\d.]+)/g)) delays.push(now - Number(match[1]));
+                text = text.slice(end + 2);
+              });
+              res.on('end', () => {
+                if (res.statusCode === 200) completed++;
+                resolve();
+              });
+            },
+          );
+          req.on('error', () => resolve());
+          req.end(payload);
+        }),
+    ),
+  );
+  agent.destroy();
+  delays.sort((a, b) => a - b);
+  return {
+    streams: options.streams,
+    completed,
+    frames: delays.length,
+    p50: percentile(delays, 0.5),
+    p99: percentile(delays, 0.99),
+    max: delays.at(-1) ?? Number.NaN,
+    late: delays.filter((ms) => ms > 50).length,
+  };
+}

@@ -9,11 +9,19 @@
  * `--also` adds Switchboard as built from another checkout (a `git archive` of an earlier commit with
  * node_modules linked in), so a change is measured before/after in the same run, under the same load.
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type LoadResult, runLoad, type Target } from './load.ts';
+import {
+  type LoadResult,
+  type RateResult,
+  runLoad,
+  runPacedStreams,
+  runRate,
+  type StreamsResult,
+  type Target,
+} from './load.ts';
 import { BENCH_TOKEN, type Child, startChild, startPortkey, UPSTREAM_KEY } from './processes.ts';
 
 const { values } = parseArgs({
@@ -22,11 +30,20 @@ const { values } = parseArgs({
     'latency-seconds': { type: 'string', default: '4' },
     json: { type: 'boolean', default: false },
     also: { type: 'string', multiple: true, default: [] },
+    'rate-seconds': { type: 'string', default: '3' },
+    streams: { type: 'string', default: '256' },
   },
 });
+const rateMs = Number(values['rate-seconds']) * 1000;
+/** Open-loop rates tried in turn (requests per second) until p99 reaches the bound. */
+const RATES = [250, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000];
+const RATE_P99_BOUND_MS = 20;
+const STREAM_FRAMES = 20;
+const STREAM_PACE_MS = 50;
 const loadMs = Number(values.seconds) * 1000;
 const latencyMs = Number(values['latency-seconds']) * 1000;
 const CONCURRENCY = 50;
+const loadAtStart = loadavg()[0]!;
 
 const children: Child[] = [];
 process.on('exit', () => {
@@ -105,6 +122,34 @@ for (const stream of [false, true]) {
     );
   }
 }
+
+/** The highest open-loop rate each target held with p99 under the bound (and no errors). */
+const held: { target: string; steps: RateResult[]; best?: RateResult }[] = [];
+for (const target of targets) {
+  const steps: RateResult[] = [];
+  for (const rate of RATES) {
+    const step = await runRate(target, rate, rateMs);
+    steps.push(step);
+    process.stderr.write(`rate ${target.name} ${rate}/s: p99 ${step.p99.toFixed(1)} ms, ${step.errors} errors\n`);
+    if (!(step.p99 < RATE_P99_BOUND_MS) || step.errors > 0) break;
+  }
+  const passed = steps.filter((step) => step.p99 < RATE_P99_BOUND_MS && step.errors === 0);
+  held.push({ target: target.name, steps, best: passed.at(-1) });
+}
+
+/** Concurrent paced streams: how late the gateway makes each frame. */
+const streamRows: { target: string; result: StreamsResult }[] = [];
+for (const target of targets) {
+  const result = await runPacedStreams(target, {
+    streams: Number(values.streams),
+    frames: STREAM_FRAMES,
+    paceMs: STREAM_PACE_MS,
+  });
+  streamRows.push({ target: target.name, result });
+  process.stderr.write(
+    `streams ${target.name}: ${result.completed}/${result.streams} complete, frame delay p99 ${result.p99.toFixed(1)} ms, ${result.late} late\n`,
+  );
+}
 for (const child of children) child.stop();
 
 const fmt = (n: number | undefined, digits = 2) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
@@ -126,8 +171,38 @@ for (const mode of ['non-streaming', 'streaming'] as const) {
     );
   }
 }
+lines.push(
+  '',
+  `**highest rate held with p99 < ${RATE_P99_BOUND_MS} ms** (open loop, non-streaming, ${rateMs / 1000} s per step, latency from when each request was due)`,
+  '',
+  '| target | highest rate held (req/s) | p50 / p99 there (ms) | first rate missed: p99 (ms), errors |',
+  '|---|---|---|---|',
+);
+for (const row of held) {
+  const missed = row.steps.find((step) => !(step.p99 < RATE_P99_BOUND_MS) || step.errors > 0);
+  lines.push(
+    `| ${row.target} | ${row.best ? row.best.rate : 'none'} | ${row.best ? `${fmt(row.best.p50)} / ${fmt(row.best.p99)}` : '–'} | ${missed ? `${missed.rate}/s: ${fmt(missed.p99)}, ${missed.errors}` : 'none missed'} |`,
+  );
+}
+lines.push(
+  '',
+  `**${values.streams} concurrent streams** (a frame every ${STREAM_PACE_MS} ms, ${STREAM_FRAMES} frames each; delay = client read − upstream write)`,
+  '',
+  '| target | streams complete | frames | delay p50 / p99 / max (ms) | frames later than 50 ms |',
+  '|---|---|---|---|---|',
+);
+for (const { target, result } of streamRows) {
+  lines.push(
+    `| ${target} | ${result.completed} / ${result.streams} | ${result.frames} | ${fmt(result.p50)} / ${fmt(result.p99)} / ${fmt(result.max)} | ${result.late} |`,
+  );
+}
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length} logical, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}, ${process.platform}`;
 if (values.json)
-  process.stdout.write(`${JSON.stringify({ machine, date: new Date().toISOString(), rows }, null, 2)}\n`);
-else process.stdout.write(`Machine: ${machine}\nDate: ${new Date().toISOString()}\n${lines.join('\n')}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ machine, date: new Date().toISOString(), rows, held, streams: streamRows }, null, 2)}\n`,
+  );
+else
+  process.stdout.write(
+    `Machine: ${machine}\nDate: ${new Date().toISOString()}; load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end\n${lines.join('\n')}\n`,
+  );
 process.exit(0);

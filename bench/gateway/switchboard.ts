@@ -2,25 +2,30 @@
  * Switchboard as `switchboard serve` runs it (the app's composition root, a real Engine and router,
  * the openai-compatible adapter), pointed at the benchmark's upstream. A child process: prints its
  * URL, then its RSS whenever asked on stdin (the soak test's reading).
- * Usage: switchboard.ts <upstream-url> <token>
+ * Usage: switchboard.ts <upstream-url> <token> [<local gguf>] (with a GGUF, the local provider serves it)
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { createAppServices } from '../../electron/engine/bootstrap.ts';
 import { resolvePaths } from '../../electron/engine/config/paths.ts';
 import { createServer } from '../../electron/engine/server/server.ts';
 
-const [upstream, token] = process.argv.slice(2);
-if (!upstream || !token) throw new Error('usage: switchboard.ts <upstream-url> <token>');
+const [upstream, token, localModel] = process.argv.slice(2);
+if (!upstream || !token) throw new Error('usage: switchboard.ts <upstream-url> <token> [<local gguf>]');
 
 const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
+if (localModel) {
+  // The local provider with this one model installed (linked, as `models import --link` does).
+  mkdirSync(join(dataDir, 'models', 'gguf'), { recursive: true });
+  symlinkSync(resolve(localModel), join(dataDir, 'models', 'gguf', basename(localModel)));
+}
 const config = join(dataDir, 'providers.yaml');
 writeFileSync(
   config,
   stringify({
-    local: { enabled: false },
+    local: { enabled: Boolean(localModel) },
     providers: {
       upstream: {
         type: 'custom',

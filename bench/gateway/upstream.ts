@@ -2,7 +2,7 @@
  * A minimal, fast OpenAI-compatible upstream for the gateway benchmark: fixed answers prepared once,
  * so the numbers measure the gateways, not this server. Runs as a child process and prints its URL.
  */
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const created = Math.floor(Date.now() / 1000);
@@ -48,7 +48,13 @@ const server = createServer({ noDelay: true, keepAliveTimeout: 60_000 }, (req, r
   req.on('data', (data: Buffer) => chunks.push(data));
   req.on('end', () => {
     // A substring test is enough to tell the two request kinds apart, and cheaper than parsing.
-    const stream = Buffer.concat(chunks).includes('"stream":true');
+    const body = Buffer.concat(chunks);
+    const paced = /"bench_pace_ms":\s*(\d+)/.exec(body.toString('latin1'));
+    if (paced) {
+      sendPaced(res, Number(paced[1]), Number(/"bench_frames":\s*(\d+)/.exec(body.toString('latin1'))?.[1] ?? 20));
+      return;
+    }
+    const stream = body.includes('"stream":true');
     if (!stream) {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': completion.length });
       res.end(completion);
@@ -60,6 +66,28 @@ const server = createServer({ noDelay: true, keepAliveTimeout: 60_000 }, (req, r
   });
 });
 server.keepAliveTimeout = 60_000;
+
+/**
+ * A stream whose frames leave `paceMs` apart, each stamped with the moment it was written (`"t"`, ms
+ * since the epoch, sub-millisecond): a client tells from it how long each frame spent on the way.
+ */
+function sendPaced(res: ServerResponse, paceMs: number, count: number): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed) {
+      clearInterval(timer);
+      return;
+    }
+    const t = performance.timeOrigin + performance.now();
+    res.write(
+      `data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":${created},"model":"bench-model","choices":[{"index":0,"delta":{"content":" w${sent}"},"logprobs":null,"finish_reason":null}],"t":${t.toFixed(3)}}\n\n`,
+    );
+    if (++sent < count) return;
+    clearInterval(timer);
+    res.end(frames.slice(-3).join(''));
+  }, paceMs);
+}
 server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
   process.stdout.write(`READY http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
 });
