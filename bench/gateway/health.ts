@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { percentile } from './load.ts';
-import { BENCH_TOKEN, type Child, REPO_ROOT, startChild } from './processes.ts';
+import { BENCH_TOKEN, type Child, childrenKilledOnExit, REPO_ROOT, startChild } from './processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,11 +26,7 @@ const { values } = parseArgs({
 const durationMs = Number(values.seconds) * 1000;
 const PROMPT = 'We went through the release plan line by line, and then again. '.repeat(33_000);
 
-const children: Child[] = [];
-process.on('exit', () => {
-  for (const child of children) child.process.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+const children = childrenKilledOnExit();
 
 const upstream = await startChild('./upstream.ts');
 children.push(upstream);

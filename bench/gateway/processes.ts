@@ -34,6 +34,16 @@ export function startChild(entry: string, args: string[] = [], nodeOptions: stri
   });
 }
 
+/** A list of children that are killed when this process exits, however it exits (Ctrl-C included). */
+export function childrenKilledOnExit(): Child[] {
+  const children: Child[] = [];
+  process.on('exit', () => {
+    for (const child of children) child.process.kill('SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+  return children;
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -22,7 +22,7 @@ import {
   type StreamsResult,
   type Target,
 } from './load.ts';
-import { BENCH_TOKEN, type Child, startChild, startPortkey, UPSTREAM_KEY } from './processes.ts';
+import { BENCH_TOKEN, type Child, childrenKilledOnExit, startChild, startPortkey, UPSTREAM_KEY } from './processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,11 +45,7 @@ const latencyMs = Number(values['latency-seconds']) * 1000;
 const CONCURRENCY = 50;
 const loadAtStart = loadavg()[0]!;
 
-const children: Child[] = [];
-process.on('exit', () => {
-  for (const child of children) child.process.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+const children = childrenKilledOnExit();
 
 const upstream = await startChild('./upstream.ts');
 children.push(upstream);
