@@ -13,6 +13,8 @@ export const FAULT_KINDS = [
   'server-error',
   'unavailable',
   'context-too-long',
+  /** 400 for a request the upstream finds malformed: the client's fault, whoever it goes to. */
+  'bad-request',
   'hang',
   'reset',
   'malformed',

@@ -1,6 +1,10 @@
 import type { ErrorCode } from '../contract/errors.ts';
 
-export type UsageOutcome = 'success' | 'error' | 'cancelled';
+/**
+ * How a request ended. `interrupted`: its answer had begun when the process stopped (a reserved row that
+ * was never settled).
+ */
+export type UsageOutcome = 'success' | 'error' | 'cancelled' | 'interrupted';
 
 /** One per request (not per attempt): what it cost and how it went. Never holds a key. */
 export interface UsageEvent {
@@ -31,4 +35,10 @@ export interface UsageEvent {
 /** Where usage events go: memory now, SQLite once the store is wired. */
 export interface UsageSink {
   record(event: UsageEvent): void;
+  /**
+   * Puts the request's row on disk before its answer reaches the caller (outcome `interrupted`, the
+   * estimated tokens and cost), so a crash cannot lose an answered request nor let budgets under-count;
+   * `record` with the same id settles it. Sinks that keep nothing across a crash leave it out.
+   */
+  reserve?(event: UsageEvent): void;
 }

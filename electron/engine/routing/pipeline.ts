@@ -35,6 +35,8 @@ export interface PipelineParts {
   costOf(candidate: Candidate, usage: Usage | undefined): number;
   /** Books the request's one usage event. */
   record(event: UsageEvent): void;
+  /** Puts the request's usage row on disk before its answer reaches the caller; `record` settles it. */
+  reserve(event: UsageEvent): void;
 }
 
 type Failure = NonNullable<SwitchboardError['attempts']>[number];
@@ -111,18 +113,18 @@ export async function* runPipeline<T>(
   };
   const failures: Failure[] = [];
   const estimatedTokens = request.estimatedInputTokens + (request.maxOutputTokens ?? parts.expectedOutputTokens);
+  const id = randomUUID();
   let recorded = false;
-  const finish = (
-    attempt: { candidate: Candidate; depth: number; apiKey?: string; usage?: Usage; costUsd?: number },
+  type Settled = { candidate: Candidate; depth: number; apiKey?: string; usage?: Usage; costUsd?: number };
+  const usageEvent = (
+    attempt: Settled,
     outcome: UsageEvent['outcome'],
     errorCode?: ErrorCode,
     ttftMs?: number,
-  ) => {
-    if (recorded) return;
-    recorded = true;
+  ): UsageEvent => {
     const usage = attempt.usage;
-    parts.record({
-      id: randomUUID(),
+    return {
+      id,
       time: scope.started,
       kind: operation.kind,
       providerId: attempt.candidate.provider.id,
@@ -140,7 +142,23 @@ export async function* runPipeline<T>(
       outcome,
       errorCode,
       fallbackDepth: attempt.depth,
-    });
+    };
+  };
+  const finish = (attempt: Settled, outcome: UsageEvent['outcome'], errorCode?: ErrorCode, ttftMs?: number) => {
+    if (recorded) return;
+    recorded = true;
+    parts.record(usageEvent(attempt, outcome, errorCode, ttftMs));
+  };
+  // Before the answer reaches the caller its row is on disk, priced as the estimate (the request's own
+  // output limit, else the usual one): a crash leaves it there, marked interrupted, never missing.
+  const reserve = (attempt: Settled, ttftMs: number) => {
+    const usage: Usage = {
+      inputTokens: request.estimatedInputTokens,
+      outputTokens: request.maxOutputTokens ?? parts.expectedOutputTokens,
+      estimated: true,
+    };
+    const costUsd = parts.costOf(attempt.candidate, usage);
+    parts.reserve(usageEvent({ ...attempt, usage, costUsd }, 'interrupted', undefined, ttftMs));
   };
 
   let candidates = plan.candidates;
@@ -219,6 +237,7 @@ export async function* runPipeline<T>(
             delivered = true;
             ttftMs = clock.now() - scope.started;
             for (const pass of passes) pass.firstOutput?.();
+            reserve(attempt, ttftMs);
             yield { type: 'route', route: routeInfo(candidate, depth, attempt.apiKey, plan) };
           }
           const usage = operation.usageOf?.(item);

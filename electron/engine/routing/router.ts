@@ -196,6 +196,13 @@ export class Router extends EventEmitter<RoutingEvents> {
       costOf: (candidate, usage) =>
         usage ? this.prices.cost(candidate.provider, candidate.model, usage.inputTokens, usage.outputTokens) : 0,
       record: (event) => this.record(event),
+      reserve: (event) => {
+        try {
+          this.sink.reserve?.(event);
+        } catch {
+          // As with record: a failing disk must not fail the answer; the settled event still counts.
+        }
+      },
     };
     this.configure(config, adapters);
   }

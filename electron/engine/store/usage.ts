@@ -22,12 +22,12 @@ const usageEventSchema = z.object({
   costUsd: z.number().nonnegative(),
   latencyMs: z.number().nonnegative(),
   ttftMs: z.number().nonnegative().optional(),
-  outcome: z.enum(['success', 'error', 'cancelled']),
+  outcome: z.enum(['success', 'error', 'cancelled', 'interrupted']),
   errorCode: z.enum(ERROR_CODES).optional(),
   fallbackDepth: z.number().int().nonnegative(),
 });
 
-/** An event as bound to INSERT_EVENT: SQLite has no booleans and better-sqlite3 binds no undefined. */
+/** An event as bound to the insert statements: SQLite has no booleans and better-sqlite3 binds no undefined. */
 type UsageRow = Record<keyof z.infer<typeof usageEventSchema>, string | number | null>;
 
 const pointRow = z.object({
@@ -91,10 +91,26 @@ const FLUSH_AFTER_MS = 250;
 /** …or until this many are waiting. */
 const FLUSH_AT_EVENTS = 200;
 
-const INSERT_EVENT = `INSERT OR IGNORE INTO usage_events (id, time, kind, provider_id, model, key_id, user_id, profile,
-    strategy, input_tokens, output_tokens, tokens_estimated, cost_usd, latency_ms, ttft_ms, outcome, error_code, fallback_depth)
-  VALUES (@id, @time, @kind, @providerId, @model, @keyId, @userId, @profile, @strategy, @inputTokens,
-    @outputTokens, @tokensEstimated, @costUsd, @latencyMs, @ttftMs, @outcome, @errorCode, @fallbackDepth)`;
+const COLUMNS = `id, time, kind, provider_id, model, key_id, user_id, profile, strategy, input_tokens, output_tokens,
+    tokens_estimated, cost_usd, latency_ms, ttft_ms, outcome, error_code, fallback_depth`;
+const VALUES = `@id, @time, @kind, @providerId, @model, @keyId, @userId, @profile, @strategy, @inputTokens,
+    @outputTokens, @tokensEstimated, @costUsd, @latencyMs, @ttftMs, @outcome, @errorCode, @fallbackDepth`;
+/** A settled event replaces its reservation. */
+const SETTLE_EVENT = `INSERT OR REPLACE INTO usage_events (${COLUMNS}) VALUES (${VALUES})`;
+/** A reservation never overwrites the settled row. */
+const RESERVE_EVENT = `INSERT OR IGNORE INTO usage_events (${COLUMNS}) VALUES (${VALUES})`;
+
+function toRow(event: UsageEvent): UsageRow {
+  const valid = usageEventSchema.parse(event);
+  return {
+    ...valid,
+    keyId: valid.keyId ?? null,
+    userId: valid.userId ?? null,
+    ttftMs: valid.ttftMs ?? null,
+    errorCode: valid.errorCode ?? null,
+    tokensEstimated: valid.tokensEstimated ? 1 : 0,
+  };
+}
 
 /**
  * Usage events in SQLite: the engine's sink and the usage pane's and budgets' queries.
@@ -105,7 +121,9 @@ const INSERT_EVENT = `INSERT OR IGNORE INTO usage_events (id, time, kind, provid
  * a window of FLUSH_AFTER_MS in which the events that follow wait in memory and are written together in
  * one transaction: when the window ends, at FLUSH_AT_EVENTS, on `flush()`, and before every query here,
  * so a query never misses an event. The price: a crash, or closing the database without `flush()`,
- * loses at most the last FLUSH_AFTER_MS of events of a busy gateway.
+ * would lose the last FLUSH_AFTER_MS of events of a busy gateway, which is why every request that
+ * answers first `reserve`s its row, written at once: a crash leaves it reserved (outcome interrupted,
+ * estimated cost) rather than missing.
  */
 export class UsageRepository implements UsageSink {
   private readonly prepare: (sql: string) => Statement;
@@ -116,27 +134,23 @@ export class UsageRepository implements UsageSink {
   constructor(db: Database) {
     this.prepare = statementCache(db);
     this.writeBatch = db.transaction((events: UsageRow[]) => {
-      const insert = this.prepare(INSERT_EVENT);
+      const insert = this.prepare(SETTLE_EVENT);
       for (const event of events) insert.run(event);
     });
   }
 
   record(event: UsageEvent): void {
-    const valid = usageEventSchema.parse(event);
-    this.pending.push({
-      ...valid,
-      keyId: valid.keyId ?? null,
-      userId: valid.userId ?? null,
-      ttftMs: valid.ttftMs ?? null,
-      errorCode: valid.errorCode ?? null,
-      tokensEstimated: valid.tokensEstimated ? 1 : 0,
-    });
+    this.pending.push(toRow(event));
     if (this.window === undefined) {
       this.window = setTimeout(this.closeWindow, FLUSH_AFTER_MS).unref();
       this.flush();
     } else if (this.pending.length >= FLUSH_AT_EVENTS) {
       this.flush();
     }
+  }
+
+  reserve(event: UsageEvent): void {
+    this.prepare(RESERVE_EVENT).run(toRow(event));
   }
 
   /** Writes the events waiting in memory, in one transaction. */

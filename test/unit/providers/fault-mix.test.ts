@@ -14,6 +14,7 @@ const EXPECTED: Record<FaultKind, ErrorCode> = {
   'server-error': 'PROVIDER_UNAVAILABLE',
   unavailable: 'PROVIDER_UNAVAILABLE',
   'context-too-long': 'CONTEXT_TOO_LONG',
+  'bad-request': 'INVALID_REQUEST',
   hang: 'TIMEOUT',
   reset: 'CONNECTION_FAILED',
   malformed: 'BAD_RESPONSE',
