@@ -41,6 +41,8 @@ export interface FaultTarget {
   path: string;
   model?: string;
   stream: boolean;
+  /** The parsed request body, to aim at requests by what they ask (as an upstream validates them). */
+  body?: unknown;
 }
 
 export type FaultPlan = (request: FaultTarget) => Fault | undefined;

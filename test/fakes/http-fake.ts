@@ -204,6 +204,7 @@ export async function startFake(routes: Route[], options: FakeOptions, defaultMo
       path: request.path,
       model: request.model,
       stream: request.stream,
+      body: request.body,
     });
     if (fault) request.fault = faultKind(fault);
     const kind = fault ? faultKind(fault) : undefined;

@@ -1,6 +1,7 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { type AppServices, createAppServices } from '../../electron/engine/bootstrap.ts';
 import { resolvePaths } from '../../electron/engine/config/paths.ts';
@@ -114,4 +115,40 @@ export function custom(fake: FakeServer, extra: Record<string, unknown> = {}): R
     health_check_interval: 0,
     ...extra,
   };
+}
+
+const BIN = resolve(import.meta.dirname, '../../bin/switchboard.mjs');
+
+/** `switchboard serve` as its own process, as a person starts it. */
+export interface ServeProcess {
+  /** The API's origin, e.g. http://127.0.0.1:41234. */
+  api: string;
+  child: ChildProcess;
+  /** Its stdout and stderr so far. */
+  output(): string;
+}
+
+/** Starts `switchboard --data-dir … --config … serve --port 0` with TOKEN; resolves once it listens. */
+export async function startServe(dataDir: string, config: Record<string, unknown>): Promise<ServeProcess> {
+  const file = join(dataDir, 'providers.yaml');
+  writeFileSync(file, stringify({ local: { enabled: false }, ...config }));
+  const { SWITCHBOARD_CONFIG: _c, SWITCHBOARD_DATA_DIR: _d, ...env } = process.env;
+  const child = spawn(process.execPath, [BIN, '--data-dir', dataDir, '--config', file, 'serve', '--port', '0'], {
+    env: { ...env, SWITCHBOARD_API_TOKEN: TOKEN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  await new Promise<void>((listening) => {
+    const collect = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (/Switchboard API on http/.test(out)) listening();
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    child.once('exit', () => listening());
+    setTimeout(listening, 60_000).unref();
+  });
+  const api = /Switchboard API on (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(out)?.[1];
+  if (!api) throw new Error(`switchboard serve did not start: ${out}`);
+  return { api, child, output: () => out };
 }

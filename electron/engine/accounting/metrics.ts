@@ -23,6 +23,7 @@ export class RoutingMetrics {
   private readonly ttft: Histogram<'provider'>;
   private readonly tokens: Counter<'provider' | 'direction'>;
   private readonly cost: Counter<'provider'>;
+  private readonly breakerOpens: Counter<'provider'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -56,6 +57,12 @@ export class RoutingMetrics {
     this.cost = new Counter({
       name: 'switchboard_cost_usd_total',
       help: 'Spending in US dollars by provider',
+      labelNames: ['provider'],
+      registers,
+    });
+    this.breakerOpens = new Counter({
+      name: 'switchboard_circuit_breaker_opens_total',
+      help: 'Times a circuit breaker opened, by provider (a state gauge alone misses one that opened and closed between scrapes)',
       labelNames: ['provider'],
       registers,
     });
@@ -100,6 +107,10 @@ export class RoutingMetrics {
     if (event.inputTokens) this.tokens.inc({ provider, direction: 'input' }, event.inputTokens);
     if (event.outputTokens) this.tokens.inc({ provider, direction: 'output' }, event.outputTokens);
     if (event.costUsd) this.cost.inc({ provider }, event.costUsd);
+  }
+
+  breakerOpened(providerId: string): void {
+    this.breakerOpens.inc({ provider: providerId });
   }
 
   /** The Prometheus text exposition, for GET /metrics. */

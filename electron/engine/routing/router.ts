@@ -100,8 +100,10 @@ export class Router extends EventEmitter<RoutingEvents> {
         const slash = key.indexOf('/');
         const providerId = key.slice(0, slash);
         const event = { key, providerId, model: key.slice(slash + 1), from };
-        if (to === 'open') this.emit('breaker.open', event);
-        else if (to === 'closed') this.emit('breaker.close', event);
+        if (to === 'open') {
+          this.metrics.breakerOpened(providerId);
+          this.emit('breaker.open', event);
+        } else if (to === 'closed') this.emit('breaker.close', event);
         this.monitor.noteBreaker(providerId);
       },
     );
