@@ -18,6 +18,7 @@ import { registerTokenCommand } from './commands/token.ts';
 import { registerTranscribeCommand } from './commands/transcribe.ts';
 import { registerUsageCommand } from './commands/usage.ts';
 import { type CliContext, createCliContext } from './context.ts';
+import { answeredByRunningServer } from './running-server.ts';
 
 export function buildProgram(): { program: Command; context: CliContext } {
   const program = new Command('switchboard')
@@ -29,9 +30,10 @@ export function buildProgram(): { program: Command; context: CliContext } {
     .exitOverride();
   const context = createCliContext(program, (paths, options) => createAppServices(paths, options));
   // Every command starts from a valid configuration: a broken one stops it before it does anything
-  // (exit 2). `serve` builds its services itself, with the transcription queue and the file watch.
+  // (exit 2). `serve` builds its services itself, with the transcription queue and the file watch; the
+  // reports a running server answers need none.
   program.hook('preAction', async (_program, command) => {
-    if (command.name() !== 'serve') await context.services();
+    if (command.name() !== 'serve' && !answeredByRunningServer(command, context)) await context.services();
   });
   registerChatCommand(program, context);
   const providers = registerProvidersCommand(program, context);

@@ -13,6 +13,7 @@ import { type AppApiTable, addAppApiRoutes } from './app-api.ts';
 import { Auth, hasCredentialInQuery, sessionRequestAllowed } from './auth.ts';
 import { decodePathSegment, type ErrorDialect, type RequestContext, sendJson, sendText } from './http.ts';
 import { addOpenAIRoutes, openAIErrors } from './openai.ts';
+import { addOperationsRoutes } from './operations.ts';
 import { HttpError, toProblem } from './problems.ts';
 import { addProviderManagerRoutes } from './provider-manager.ts';
 import { type Route, Router } from './router.ts';
@@ -113,6 +114,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
   addOpenAIRoutes(router, deps);
   addAnthropicRoutes(router, deps);
   addProviderManagerRoutes(router, deps);
+  addOperationsRoutes(router, deps);
   addAppApiRoutes(router, {
     appApi: options.appApi,
     uploadsDir: options.uploadsDir ?? join(tmpdir(), 'switchboard-uploads'),

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { engineStatusBody } from '../../server/operations.ts';
 import type { CliContext } from '../context.ts';
 import { printJson, printTable } from '../context.ts';
+import { readRunningServer, readsRunningServer } from '../running-server.ts';
 
 /** `providers list|status`; the routing commands add `stats` and `health` to the returned command. */
 export function registerProvidersCommand(program: Command, context: CliContext): Command {
@@ -28,21 +30,24 @@ export function registerProvidersCommand(program: Command, context: CliContext):
       ]);
     });
 
-  providers
-    .command('status')
-    .description('the engine: cloud fallback, strategy, configuration problems')
-    .option('--json', 'machine-readable output')
-    .action(async (options: { json?: boolean }) => {
-      const { engine } = await context.services();
-      const status = engine.status();
-      if (options.json) return printJson({ ...status, providers: engine.listProviders() });
-      process.stdout.write(`cloud fallback: ${status.cloudFallback ? 'on' : 'off'}\nstrategy: ${status.strategy}\n`);
-      process.stdout.write(`providers: ${status.providers}${status.localOnly ? ' (local only)' : ''}\n`);
-      if (status.configFile) process.stdout.write(`config: ${status.configFile}\n`);
-      process.stdout.write(`routing state: ${status.state.message}\n`);
-      if (status.note) process.stdout.write(`${status.note}\n`);
-      if (status.configError) process.stderr.write(`${status.configError}\n`);
-    });
+  readsRunningServer(
+    providers
+      .command('status')
+      .description('the engine: cloud fallback, strategy, configuration problems (of the running server, if one runs)')
+      .option('--json', 'machine-readable output')
+      .action(async (options: { json?: boolean }) => {
+        const status =
+          (await readRunningServer<ReturnType<typeof engineStatusBody>>(context, '/api/v1/status')) ??
+          engineStatusBody(await context.services());
+        if (options.json) return printJson(status);
+        process.stdout.write(`cloud fallback: ${status.cloudFallback ? 'on' : 'off'}\nstrategy: ${status.strategy}\n`);
+        process.stdout.write(`providers: ${status.providers.length}${status.localOnly ? ' (local only)' : ''}\n`);
+        if (status.configFile) process.stdout.write(`config: ${status.configFile}\n`);
+        process.stdout.write(`routing state: ${status.state.message}\n`);
+        if (status.note) process.stdout.write(`${status.note}\n`);
+        if (status.configError) process.stderr.write(`${status.configError}\n`);
+      }),
+  );
 
   return providers;
 }
