@@ -25,20 +25,27 @@ beforeAll(() => {
   ({ fake, app, page } = stage as Required<typeof stage>);
 });
 
-/** Reads the job's progress bar until the meeting is done, returning every percentage it showed. */
-async function followProgress(page: Page): Promise<number[]> {
+/**
+ * Reads the job's progress bar until the meeting is done, returning every percentage it showed, and
+ * every percentage the meeting list showed for it meanwhile.
+ */
+async function followProgress(page: Page): Promise<{ bar: number[]; list: number[] }> {
   const seen: number[] = [];
+  const listed: number[] = [];
   const deadline = Date.now() + 240_000;
   const status = page.locator('.meeting-header .status');
+  const listStatus = page.getByRole('complementary', { name: 'Meetings' }).locator('.item.active .status');
   while (Date.now() < deadline) {
     const text = await status.innerText().catch(() => '');
-    if (text === 'done') return seen;
+    if (text === 'done') return { bar: seen, list: listed };
     if (text === 'failed' || text === 'cancelled') throw new Error(`the transcription ended ${text}`);
     const value = await page
       .getByRole('progressbar', { name: /Transcribing|Waiting/ })
       .getAttribute('aria-valuenow', { timeout: 500 })
       .catch(() => null);
     if (value !== null && Number(value) !== seen.at(-1)) seen.push(Number(value));
+    const inList = /transcribing (\d+)\s*%/.exec(await listStatus.innerText({ timeout: 500 }).catch(() => ''));
+    if (inList) listed.push(Number(inList[1]));
     await page.waitForTimeout(250);
   }
   throw new Error(`the transcription did not finish in 240 s; progress seen: ${seen.join(', ')}`);
@@ -52,9 +59,16 @@ describe('meetings in browser mode', () => {
     // The meeting opens at once, titled after the file, and its segments appear while it runs.
     await waitForMeetingOrError(page, app);
     expect(await page.getByRole('textbox', { name: 'Meeting title' }).inputValue()).toBe('standup');
-    const progress = await followProgress(page);
+    // Escape cancels an edit of the title (it used to save it).
+    const title = page.getByRole('textbox', { name: 'Meeting title' });
+    await title.fill('A title I did not mean');
+    await title.press('Escape');
+    await expect.poll(() => title.inputValue()).toBe('standup');
+    const { bar: progress, list: listed } = await followProgress(page);
     expect(progress.length, 'the progress bar showed no value while transcribing').toBeGreaterThan(0);
     expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+    // The list follows the same job: its percentage moves on (it used to stay at 0 %).
+    expect(Math.max(0, ...listed), `the list showed ${listed.join(', ')} %`).toBeGreaterThan(0);
     expect(await page.locator('.meeting-header .duration').innerText()).toBe('0:55');
     // The list shows the finished meeting with its duration instead of a percentage.
     expect(

@@ -101,7 +101,11 @@ export const useMeetings = create<MeetingsState>((set, get) => {
       for await (const event of api.stream('meetings.watch', { id }, controller.signal)) {
         if (get().activeId !== id) break;
         if (event.type === 'progress') {
-          set({ progress: { fraction: event.fraction, etaSeconds: event.etaSeconds } });
+          // The list shows the same progress as the open meeting.
+          set((state) => ({
+            progress: { fraction: event.fraction, etaSeconds: event.etaSeconds },
+            meetings: state.meetings.map((m) => (m.id === id ? { ...m, progress: event.fraction } : m)),
+          }));
         } else if (event.type === 'segment') {
           set((state) =>
             state.active

@@ -124,8 +124,12 @@ export const useSettings = create<SettingsState>((set, get) => {
 
     async addKey(id, key) {
       const providers = await attempt(() => api.call('providers.addKey', { id, key }));
-      if (providers) set({ providers });
-      return providers !== undefined;
+      if (!providers) return false;
+      set({ providers });
+      // Check the provider with its new key at once, so its health badge says what the key changed.
+      await attempt(() => api.call('providers.health', { id }));
+      await get().load();
+      return true;
     },
 
     async removeKey(id, index) {

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 
 /**
  * A text edited in place: Enter or leaving the field commits a changed, non-empty value; Escape puts
@@ -18,11 +18,15 @@ export function InlineEdit({
   onCommit: (value: string) => void;
 }) {
   const [text, setText] = useState(value);
+  // Leaving the field commits; Escape leaves it too, so it marks the edit cancelled first (state set in
+  // the same event would not be seen by the blur that follows).
+  const cancelled = useRef(false);
   useEffect(() => setText(value), [value]);
   const commit = () => {
     const trimmed = text.trim();
-    if (trimmed && trimmed !== value) onCommit(trimmed);
+    if (!cancelled.current && trimmed && trimmed !== value) onCommit(trimmed);
     else setText(value);
+    cancelled.current = false;
   };
   return (
     <input
@@ -35,7 +39,7 @@ export function InlineEdit({
       onKeyDown={(event) => {
         if (event.key === 'Enter') event.currentTarget.blur();
         if (event.key === 'Escape') {
-          setText(value);
+          cancelled.current = true;
           event.currentTarget.blur();
         }
       }}

@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import type { MeetingSummary, SearchHit } from '#contract/api.ts';
 import { Icon } from '../../components/Icon.tsx';
 import { Snippet } from '../../components/Snippet.tsx';
@@ -46,7 +47,18 @@ function SearchResults({ hits }: { hits: SearchHit[] }) {
 }
 
 export function MeetingList() {
-  const { meetings, activeId, open, searchQuery, searchHits, search } = useMeetings();
+  const { meetings, activeId, open, searchQuery, searchHits, search, load } = useMeetings();
+  const transcribingElsewhere = meetings.some(
+    (meeting) => meeting.id !== activeId && (meeting.status === 'running' || meeting.status === 'queued'),
+  );
+
+  // Jobs the open meeting does not follow move on too: keep their progress in the list current.
+  useEffect(() => {
+    if (!transcribingElsewhere) return;
+    const timer = setInterval(() => void load(), 3_000);
+    return () => clearInterval(timer);
+  }, [transcribingElsewhere, load]);
+
   return (
     <aside className="list-column" aria-label="Meetings">
       <button type="button" className="primary wide" onClick={() => void open(null)}>

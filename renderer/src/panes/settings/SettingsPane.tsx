@@ -63,9 +63,14 @@ export function SettingsPane() {
               </select>
             </label>
             {settings.configError && (
-              <p className="error-text" role="alert">
-                {settings.configFile ?? 'The providers file'}: {settings.configError}
-              </p>
+              <ErrorNote
+                error={{
+                  code: 'CONFIG_INVALID',
+                  message:
+                    'The providers file has a mistake, so Switchboard goes on with the last settings that worked. The details say what to correct in it.',
+                  detail: `${settings.configFile ?? 'providers file'}: ${settings.configError}`,
+                }}
+              />
             )}
             {settings.note && <p className="muted small">{settings.note}</p>}
             <p className="muted small">{settings.keyProtection}</p>
