@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { countMessageTokens } from './accounting/tokens.ts';
 import { ConfigError } from './config/errors.ts';
-import type { FileProvider } from './config/schema.ts';
+import type { FileConfig, FileProvider } from './config/schema.ts';
 import type { ConfigSource } from './config/source.ts';
 import type { EngineConfig, EngineProvider } from './config/types.ts';
 import { resolveVendor, transcriptionModelOf } from './config/vendors.ts';
@@ -127,6 +127,19 @@ function estimatePromptTokens(messages: ChatRequest['messages']): number {
     else for (const part of message.content ?? []) if (part.type === 'text') characters += part.text.length;
   }
   return Math.ceil(characters / 4) + messages.length * 4;
+}
+
+/** A provider id made from a name ("My Groq" → my-groq), with -2, -3, … where it is taken. */
+function freeId(name: string, taken: Set<string>): string {
+  const base =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'provider';
+  let id = base;
+  for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
+  return id;
 }
 
 /**
@@ -604,6 +617,77 @@ export class Engine extends EventEmitter<EngineEvents> {
       }
       throw error;
     }
+  }
+
+  /**
+   * Adds a provider made in the app or over the API: its settings are kept with the app's settings,
+   * its key in the encrypted vault. Without an id it is named after its label (or type), made unique.
+   * Returns the id it got.
+   */
+  addProvider(settings: FileProvider & { type: string }, options: { id?: string; key?: string } = {}): string {
+    const taken = new Set(this.config.providers.map((p) => p.id));
+    if (options.id && taken.has(options.id)) {
+      throw new SwitchboardError(
+        'INVALID_REQUEST',
+        `a provider named "${options.id}" exists already: choose another name`,
+        {
+          retryable: false,
+        },
+      );
+    }
+    const id = options.id ?? freeId(settings.name ?? settings.type, taken);
+    const key = options.key?.trim();
+    if (key && !this.vault) {
+      throw new SwitchboardError('NOT_SUPPORTED', 'keys can only be added where the app has its store', {
+        retryable: false,
+      });
+    }
+    // The key first: the configuration is validated with it (a vendor that needs a key refuses none).
+    if (key) this.vault!.add(id, key);
+    try {
+      this.source.update((o) => {
+        o.providers = { ...(o.providers as Record<string, FileProvider> | undefined), [id]: settings };
+      });
+    } catch (error) {
+      this.vault?.clear(id);
+      throw error;
+    }
+    return id;
+  }
+
+  /**
+   * Removes a provider added in the app (its settings, its stored keys, and its place in profiles). One
+   * the providers file or the environment sets up can only be turned off here: it would come back.
+   */
+  removeProvider(id: string): void {
+    const provider = this.provider(id);
+    if (provider.kind === 'local') {
+      throw new SwitchboardError(
+        'INVALID_REQUEST',
+        'the models on this machine cannot be removed: turn them off instead',
+        {
+          retryable: false,
+        },
+      );
+    }
+    const drop = (o: FileConfig) => {
+      const providers = { ...(o.providers as Record<string, FileProvider> | undefined) };
+      delete providers[id];
+      o.providers = providers;
+      for (const profile of [...Object.values(o.profiles ?? {}), ...Object.values(o.strategies ?? {})]) {
+        if (profile.provider === id) delete profile.provider;
+        profile.fallback_providers = profile.fallback_providers?.filter((other) => other !== id);
+      }
+    };
+    if (this.source.preview(drop).providers.some((p) => p.id === id)) {
+      throw new SwitchboardError(
+        'INVALID_REQUEST',
+        `${provider.label} is set up in the providers file or the environment, so it can only be removed there: turn it off here instead`,
+        { retryable: false },
+      );
+    }
+    this.source.update(drop);
+    this.vault?.clear(id);
   }
 
   /**

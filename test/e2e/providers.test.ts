@@ -2,7 +2,7 @@
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FakeServer } from '../fakes/http-fake.ts';
-import { FAKE_OPENAI_KEY } from '../fakes/openai.ts';
+import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
 import { CLOUD_PROVIDER, goToPane, saveScreenshot, stageSuite } from './harness.ts';
 
 const CLOUD_TEXT = 'The cloud answered this one.';
@@ -92,5 +92,82 @@ describe('providers and the cloud-fallback switch', () => {
     expect(await card.getByRole('status').innerText()).toMatch(/✓/);
     // Keys are only ever shown masked.
     expect(await card.locator('.key-list code').allInnerTexts()).toEqual([`…${FAKE_OPENAI_KEY.slice(-4)}`]);
+  }, 300_000);
+
+  it('adds an OpenAI-compatible provider in Settings and chats through it; edits it and removes it', async () => {
+    const houseText = 'The house model answered.';
+    const house = await startFakeOpenAI({ text: houseText, models: ['house-model'] });
+    try {
+      await goToPane(page, 'Providers & settings');
+      // The test before turned cloud fallback off; a provider on the network answers only with it on.
+      const cloudSwitch = page.getByRole('switch', { name: 'Cloud fallback' });
+      if ((await cloudSwitch.getAttribute('aria-checked')) === 'false') await cloudSwitch.click();
+      await expect.poll(() => cloudSwitch.getAttribute('aria-checked')).toBe('true');
+      await page.getByRole('button', { name: 'Add provider' }).click();
+      const form = page.getByRole('form', { name: 'New provider' });
+      await form.getByRole('combobox', { name: 'Type' }).selectOption('custom');
+      await form.getByLabel('Name').fill('House');
+      await form.getByLabel(/^Address/).fill(`${house.url}/v1`);
+      await form.getByLabel(/^API key/).fill(FAKE_OPENAI_KEY);
+      await form.getByLabel(/^Models/).fill('house-model');
+      await form.getByRole('button', { name: 'Add provider' }).click();
+      const card = page.getByRole('article', { name: 'House' });
+      await card.waitFor({ timeout: 30_000 });
+      // Checked at once with its key: the badge says it works, and the key shows only masked.
+      await expect.poll(() => card.locator('.health').innerText(), { timeout: 30_000 }).toBe('healthy');
+      expect(await card.locator('.key-list code').allInnerTexts()).toEqual([`…${FAKE_OPENAI_KEY.slice(-4)}`]);
+
+      await goToPane(page, 'Chat');
+      await page.getByRole('button', { name: 'New chat' }).click();
+      await page.getByRole('combobox', { name: 'Answer with' }).selectOption({ label: 'house-model' });
+      await page.getByRole('textbox', { name: 'Message' }).fill('Who answers this?');
+      await page.getByRole('button', { name: 'Send message' }).click();
+      const answer = page.getByRole('article', { name: 'Answer' }).last();
+      await answer.locator('.provider-badge').waitFor({ timeout: 120_000 });
+      await page.getByRole('button', { name: 'Send message' }).waitFor({ timeout: 60_000 });
+      expect(await answer.locator('.provider-badge').innerText()).toBe('House');
+      expect(await answer.locator('.message-body').innerText()).toContain(houseText);
+      expect(
+        house.requests.some(
+          (r) => r.path.endsWith('/chat/completions') && JSON.stringify(r.body).includes('Who answers this?'),
+        ),
+      ).toBe(true);
+
+      // Kept: after a reload it is still there; an edit renames it.
+      await page.reload();
+      await goToPane(page, 'Providers & settings');
+      await card.getByRole('button', { name: 'Edit' }).click();
+      const edit = page.getByRole('form', { name: 'Edit House' });
+      await edit.getByLabel('Name').fill('House kitchen');
+      await edit.getByRole('button', { name: 'Save' }).click();
+      const renamed = page.getByRole('article', { name: 'House kitchen' });
+      await renamed.waitFor({ timeout: 30_000 });
+      // The address did not change, so its key stayed.
+      expect(await renamed.locator('.key-list code').allInnerTexts()).toEqual([`…${FAKE_OPENAI_KEY.slice(-4)}`]);
+
+      page.once('dialog', (dialog) => void dialog.accept());
+      await renamed.getByRole('button', { name: 'Remove', exact: true }).click();
+      await expect.poll(() => renamed.count()).toBe(0);
+      await page.reload();
+      await goToPane(page, 'Providers & settings');
+      await page.getByRole('article', { name: CLOUD_PROVIDER.label }).waitFor();
+      expect(await page.getByRole('article', { name: /^House/ }).count()).toBe(0);
+      await goToPane(page, 'Chat');
+      expect(
+        await page.getByRole('combobox', { name: 'Answer with' }).locator('option', { hasText: 'house-model' }).count(),
+      ).toBe(0);
+      // A provider of the providers file cannot be removed here (it would come back): it says so in words.
+      await goToPane(page, 'Providers & settings');
+      page.once('dialog', (dialog) => void dialog.accept());
+      await page
+        .getByRole('article', { name: CLOUD_PROVIDER.label })
+        .getByRole('button', { name: 'Remove', exact: true })
+        .click();
+      const refusal = page.getByRole('alert').filter({ hasText: 'turn it off here instead' });
+      await refusal.waitFor({ timeout: 30_000 });
+      expect(await refusal.innerText()).not.toMatch(/providers\.yaml|\/tmp\//);
+    } finally {
+      await house.close();
+    }
   }, 300_000);
 });

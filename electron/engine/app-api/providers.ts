@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { STRATEGIES, strategySchema } from '../config/schema.ts';
+import { type FileProvider, STRATEGIES, strategySchema } from '../config/schema.ts';
+import { VENDOR_NAMES, VENDORS, type VendorDefaults } from '../config/vendors.ts';
 import type { apiInputs, ProviderSummary, SettingsView } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import type { Engine } from '../engine.ts';
@@ -8,6 +9,16 @@ type Input<M extends keyof typeof apiInputs> = z.output<(typeof apiInputs)[M]>;
 
 export interface ProvidersApiDeps {
   engine: Engine;
+}
+
+/** The app's provider settings in the file's words; an empty address or default model means the type's own. */
+function fileSettings(input: Omit<Input<'providers.update'>, 'id'>): FileProvider {
+  const settings: FileProvider = {};
+  if (input.label !== undefined) settings.name = input.label;
+  if (input.baseUrl !== undefined) settings.base_url = input.baseUrl || undefined;
+  if (input.models !== undefined) settings.models = input.models;
+  if (input.defaultModel !== undefined) settings.default_model = input.defaultModel || undefined;
+  return settings;
 }
 
 /** Handlers for providers.* and settings.* (contract/api.ts): what the Providers & settings pane shows and changes. */
@@ -34,6 +45,10 @@ export function createProvidersHandlers({ engine }: ProvidersApiDeps) {
       localOnly: config.localOnly,
       strategy: config.strategy,
       strategies: [...STRATEGIES],
+      providerTypes: VENDOR_NAMES.filter((type) => type !== 'local').map((type) => {
+        const vendor: VendorDefaults = VENDORS[type];
+        return { type, label: vendor.label, baseUrl: vendor.baseUrl, requiresKey: vendor.requiresKey };
+      }),
       profiles: Object.values(config.profiles).map((p) => ({
         name: p.name,
         strategy: p.strategy,
@@ -92,6 +107,18 @@ export function createProvidersHandlers({ engine }: ProvidersApiDeps) {
       return list();
     },
     'providers.testKey': (input: Input<'providers.testKey'>) => engine.testKey(input.id, input.key),
+    'providers.add': async (input: Input<'providers.add'>) => {
+      engine.addProvider({ type: input.type, ...fileSettings(input) }, { id: input.id, key: input.key });
+      return list();
+    },
+    'providers.update': async (input: Input<'providers.update'>) => {
+      engine.updateProvider(input.id, { ...fileSettings(input), ...(input.key ? { api_key: input.key } : {}) });
+      return list();
+    },
+    'providers.remove': async (input: Input<'providers.remove'>) => {
+      engine.removeProvider(input.id);
+      return list();
+    },
     'settings.get': async (_input: Input<'settings.get'>) => settings(),
     'settings.update': async (input: Input<'settings.update'>) => {
       if (input.cloudFallback !== undefined) engine.setCloudFallback(input.cloudFallback);

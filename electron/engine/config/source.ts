@@ -117,6 +117,20 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
    * break the configuration throws ConfigError and is not saved.
    */
   update(change: (overrides: FileConfig) => void): EngineConfig {
+    const { overrides, config } = this.apply(change);
+    this.config = config;
+    this.overrides = overrides;
+    writeOverrides(this.options.overridesFile, overrides);
+    this.emit('change', this.config);
+    return this.config;
+  }
+
+  /** The configuration a change would give, neither kept nor announced (throws ConfigError as update does). */
+  preview(change: (overrides: FileConfig) => void): EngineConfig {
+    return this.apply(change).config;
+  }
+
+  private apply(change: (overrides: FileConfig) => void): { overrides: FileConfig; config: EngineConfig } {
     const next = structuredClone(this.overrides);
     change(next);
     const parsed = fileConfigSchema.safeParse(next);
@@ -129,11 +143,7 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
         })),
       );
     }
-    this.config = this.build(parsed.data);
-    this.overrides = parsed.data;
-    writeOverrides(this.options.overridesFile, parsed.data);
-    this.emit('change', this.config);
-    return this.config;
+    return { overrides: parsed.data, config: this.build(parsed.data) };
   }
 
   close(): void {

@@ -196,6 +196,8 @@ export interface SettingsView {
   localOnly: boolean;
   strategy: string;
   strategies: string[];
+  /** The types of provider the app can add, with what each needs. */
+  providerTypes: { type: string; label: string; baseUrl?: string; requiresKey: boolean }[];
   profiles: { name: string; strategy?: string; provider?: string; model?: string; fallbackProviders: string[] }[];
   budgets: { daily?: number; monthly?: number; alertThreshold: number; hardStop: 'off' | 'local_only' | 'refuse' };
   configFile?: string;
@@ -278,6 +280,16 @@ export type DownloadEvent =
 // ---- methods -------------------------------------------------------------------------------
 
 const id = z.string().min(1).max(200);
+
+/** What the app may set on a provider (the file's name, base_url, models, default_model; a key for the vault). */
+const providerSettings = {
+  label: z.string().trim().min(1).max(100).optional(),
+  /** Empty: the type's own address. */
+  baseUrl: z.string().trim().max(2000).optional(),
+  models: z.array(z.string().trim().min(1).max(200)).max(500).optional(),
+  defaultModel: z.string().trim().max(200).optional(),
+  key: z.string().trim().min(8).max(500).optional(),
+};
 
 export const apiInputs = {
   // chat
@@ -377,6 +389,19 @@ export const apiInputs = {
   'providers.addKey': z.object({ id, key: z.string().min(8).max(500) }),
   'providers.removeKey': z.object({ id, index: z.number().int().min(0) }),
   'providers.testKey': z.object({ id, key: z.string().min(8).max(500).optional() }),
+  /** A provider of any type but local, added in the app; named after its label (made unique) unless `id` is given. */
+  'providers.add': z.object({
+    type: z.string().min(1).max(50),
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'use lower-case letters, digits, dash or underscore')
+      .optional(),
+    ...providerSettings,
+  }),
+  /** Changes a provider's name, address or models; a new address drops its stored keys unless `key` gives one. */
+  'providers.update': z.object({ id, ...providerSettings }),
+  /** Removes a provider added in the app, with its stored keys. */
+  'providers.remove': z.object({ id }),
   'settings.get': z.object({}),
   'settings.update': z.object({
     cloudFallback: z.boolean().optional(),
@@ -448,6 +473,9 @@ export interface ApiCallOutputs {
   'providers.addKey': ProviderSummary[];
   'providers.removeKey': ProviderSummary[];
   'providers.testKey': { ok: boolean; message: string };
+  'providers.add': ProviderSummary[];
+  'providers.update': ProviderSummary[];
+  'providers.remove': ProviderSummary[];
   'settings.get': SettingsView;
   'settings.update': SettingsView;
   'usage.get': UsageView;

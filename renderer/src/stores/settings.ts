@@ -42,6 +42,11 @@ interface SettingsState {
   addKey(id: string, key: string): Promise<boolean>;
   removeKey(id: string, index: number): Promise<void>;
   testKey(id: string, key?: string): Promise<void>;
+  /** Adds a provider; the error when it could not be added (the form shows it), else null. */
+  addProvider(input: ApiInput<'providers.add'>): Promise<ShownError | null>;
+  /** Changes a provider's name, address, models or key; the error, else null. */
+  updateProvider(input: ApiInput<'providers.update'>): Promise<ShownError | null>;
+  removeProvider(id: string): Promise<void>;
   pull(id: string): Promise<void>;
   cancelPull(id: string): void;
   deleteModel(id: string): Promise<void>;
@@ -63,6 +68,21 @@ export const useSettings = create<SettingsState>((set, get) => {
       set({ error: toShownError(error) });
       return undefined;
     }
+  }
+
+  /** Runs a change whose error the caller shows next to what was changed; the pane's error stays as it is. */
+  async function tryHere<T>(work: () => Promise<T>): Promise<{ result: T } | { error: ShownError }> {
+    try {
+      return { result: await work() };
+    } catch (error) {
+      return { error: toShownError(error) };
+    }
+  }
+
+  /** Checks providers at once after a change of keys or address, so their health badges say what it changed. */
+  async function checkHealth(ids: string[]): Promise<void> {
+    await Promise.all(ids.map((id) => attempt(() => api.call('providers.health', { id }))));
+    await get().load();
   }
 
   const loadSettings = coalesce(async () => {
@@ -126,10 +146,30 @@ export const useSettings = create<SettingsState>((set, get) => {
       const providers = await attempt(() => api.call('providers.addKey', { id, key }));
       if (!providers) return false;
       set({ providers });
-      // Check the provider with its new key at once, so its health badge says what the key changed.
-      await attempt(() => api.call('providers.health', { id }));
-      await get().load();
+      await checkHealth([id]);
       return true;
+    },
+
+    async addProvider(input) {
+      const before = new Set(get().providers.map((p) => p.id));
+      const outcome = await tryHere(() => api.call('providers.add', input));
+      if ('error' in outcome) return outcome.error;
+      set({ providers: outcome.result });
+      await checkHealth(outcome.result.filter((p) => !before.has(p.id)).map((p) => p.id));
+      return null;
+    },
+
+    async updateProvider(input) {
+      const outcome = await tryHere(() => api.call('providers.update', input));
+      if ('error' in outcome) return outcome.error;
+      set({ providers: outcome.result });
+      await checkHealth([input.id]);
+      return null;
+    },
+
+    async removeProvider(id) {
+      const providers = await attempt(() => api.call('providers.remove', { id }));
+      if (providers) set({ providers });
     },
 
     async removeKey(id, index) {

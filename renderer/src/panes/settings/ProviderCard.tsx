@@ -3,6 +3,7 @@ import type { ProviderSummary } from '#contract/api.ts';
 import { Icon } from '../../components/Icon.tsx';
 import { Switch } from '../../components/Switch.tsx';
 import { useSettings } from '../../stores/settings.ts';
+import { ProviderForm } from './ProviderForm.tsx';
 
 function KeyEditor({ provider }: { provider: ProviderSummary }) {
   const { addKey, removeKey, testKey, keyTests } = useSettings();
@@ -83,6 +84,9 @@ function describeLimits(limits: ProviderSummary['limits']): string {
 export function ProviderCard({ provider, position }: { provider: ProviderSummary; position: number }) {
   const setEnabled = useSettings((state) => state.setEnabled);
   const cloudFallback = useSettings((state) => state.settings?.cloudFallback ?? false);
+  const removeProvider = useSettings((state) => state.removeProvider);
+  const [editing, setEditing] = useState(false);
+  if (editing) return <ProviderForm provider={provider} onDone={() => setEditing(false)} />;
   return (
     <article className="provider-card" aria-label={provider.label}>
       <header>
@@ -123,6 +127,22 @@ export function ProviderCard({ provider, position }: { provider: ProviderSummary
       </div>
       <div className="muted small">Limits: {describeLimits(provider.limits)}</div>
       {!provider.onMachine && <KeyEditor provider={provider} />}
+      {provider.kind !== 'local' && (
+        <div className="form-actions">
+          <button type="button" className="small" onClick={() => setEditing(true)}>
+            Edit
+          </button>
+          <button
+            type="button"
+            className="ghost small danger-text"
+            onClick={() => {
+              if (confirm(`Remove ${provider.label} and its stored keys?`)) void removeProvider(provider.id);
+            }}
+          >
+            Remove
+          </button>
+        </div>
+      )}
     </article>
   );
 }

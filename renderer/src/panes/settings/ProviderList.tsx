@@ -3,6 +3,7 @@ import type { ProviderSummary } from '#contract/api.ts';
 import { Icon } from '../../components/Icon.tsx';
 import { useSettings } from '../../stores/settings.ts';
 import { ProviderCard } from './ProviderCard.tsx';
+import { ProviderForm } from './ProviderForm.tsx';
 
 function moved(ids: string[], from: number, to: number): string[] {
   const next = [...ids];
@@ -16,6 +17,7 @@ export function ProviderList() {
   const { providers, reorder } = useSettings();
   const [dragging, setDragging] = useState<string | null>(null);
   const [announcement, setAnnouncement] = useState('');
+  const [adding, setAdding] = useState(false);
   const ids = providers.map((p) => p.id);
 
   const move = (provider: ProviderSummary, to: number) => {
@@ -30,7 +32,14 @@ export function ProviderList() {
       <div className="section-header">
         <h2>Providers</h2>
         <span className="muted small">Tried from the top. Drag to reorder, or use the arrows.</span>
+        <span className="spacer" />
+        {!adding && (
+          <button type="button" className="small" onClick={() => setAdding(true)}>
+            <Icon name="plus" size={14} /> Add provider
+          </button>
+        )}
       </div>
+      {adding && <ProviderForm onDone={() => setAdding(false)} />}
       <div className="sr-only" aria-live="polite">
         {announcement}
       </div>
