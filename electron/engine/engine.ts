@@ -5,7 +5,7 @@ import type { FileConfig, FileProvider } from './config/schema.ts';
 import type { ConfigSource } from './config/source.ts';
 import type { EngineConfig, EngineProvider } from './config/types.ts';
 import { resolveVendor, transcriptionModelOf } from './config/vendors.ts';
-import type { MayLeave, ProviderView } from './contract/api.ts';
+import type { DefaultModelJob, MayLeave, ProviderView } from './contract/api.ts';
 import type { ChatRequest } from './contract/chat.ts';
 import type { EmbeddingRequest, EmbeddingResult } from './contract/embeddings.ts';
 import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors.ts';
@@ -617,6 +617,62 @@ export class Engine extends EventEmitter<EngineEvents> {
       }
       throw error;
     }
+  }
+
+  /**
+   * The model each job uses when a request names none: `provider/model` for chat and summaries (the
+   * `chat` and `summarize` profiles), a local model's id for transcription and embeddings; undefined
+   * where routing decides.
+   */
+  defaultModels(): Record<DefaultModelJob, string | undefined> {
+    const chosen = (name: string) => {
+      const profile = this.config.profiles[name];
+      return profile?.provider && profile.model ? `${profile.provider}/${profile.model}` : undefined;
+    };
+    return {
+      chat: chosen('chat'),
+      summaries: chosen('summarize'),
+      transcription: this.config.local.whisperModel,
+      embeddings: this.config.local.embeddingModel,
+    };
+  }
+
+  /** Chooses a job's default model, named as defaultModels() names them; null: routing decides again. */
+  async setDefaultModel(job: DefaultModelJob, model: string | null): Promise<void> {
+    if (job === 'transcription' || job === 'embeddings') {
+      if (model && job === 'transcription') {
+        await this.refreshLocalModels(false);
+        if (!this.installed.some((m) => m.id === model && m.capabilities?.includes('transcription'))) {
+          throw new SwitchboardError('INVALID_REQUEST', `${model} is not a Whisper model on this machine`, {
+            retryable: false,
+          });
+        }
+      }
+      const field = job === 'transcription' ? 'whisper_model' : 'embedding_model';
+      this.source.update((o) => {
+        const local = { ...o.local };
+        if (model) local[field] = model;
+        else delete local[field];
+        o.local = local;
+      });
+      return;
+    }
+    let choice: { provider: string; model: string } | undefined;
+    if (model) {
+      const slash = model.indexOf('/');
+      if (slash <= 0 || slash === model.length - 1) {
+        throw new SwitchboardError('INVALID_REQUEST', `name the model with its provider, as provider/model`, {
+          retryable: false,
+        });
+      }
+      choice = { provider: this.provider(model.slice(0, slash)).id, model: model.slice(slash + 1) };
+    }
+    const name = job === 'chat' ? 'chat' : 'summarize';
+    this.source.update((o) => {
+      const { provider: _provider, model: _model, ...kept } = o.profiles?.[name] ?? {};
+      const capability = name === 'summarize' ? { capability: 'summarization' as const } : {};
+      o.profiles = { ...o.profiles, [name]: { ...capability, ...kept, ...choice } };
+    });
   }
 
   /**

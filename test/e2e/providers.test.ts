@@ -170,4 +170,37 @@ describe('providers and the cloud-fallback switch', () => {
       await house.close();
     }
   }, 300_000);
+
+  it('the default chat model chosen in Settings answers a chat left on Automatic, and stays chosen', async () => {
+    await goToPane(page, 'Providers & settings');
+    const defaults = page.getByRole('region', { name: 'Default models' });
+    const chatDefault = defaults.getByRole('combobox', { name: 'Chat' });
+    await chatDefault.selectOption({ label: `${CLOUD_PROVIDER.model} (${CLOUD_PROVIDER.label})` });
+    await expect.poll(() => chatDefault.inputValue()).toBe(`${CLOUD_PROVIDER.id}/${CLOUD_PROVIDER.model}`);
+    // The providers file's Whisper model shows as the transcription default.
+    expect(await defaults.getByRole('combobox', { name: 'Transcription' }).inputValue()).toBe('whisper-tiny-random');
+
+    await page.reload();
+    await goToPane(page, 'Chat');
+    await page.getByRole('button', { name: 'New chat' }).click();
+    const picker = page.getByRole('combobox', { name: 'Answer with' });
+    expect(await picker.inputValue()).toBe('auto');
+    expect(await picker.locator('option:checked').innerText()).toContain(CLOUD_PROVIDER.model);
+    const before = fake.requests.length;
+    await page.getByRole('textbox', { name: 'Message' }).fill('Who is the default?');
+    await page.getByRole('button', { name: 'Send message' }).click();
+    const answer = page.getByRole('article', { name: 'Answer' }).last();
+    await answer.locator('.provider-badge').waitFor({ timeout: 120_000 });
+    await page.getByRole('button', { name: 'Send message' }).waitFor({ timeout: 60_000 });
+    // The local model comes first in the providers file: only the default made the cloud answer.
+    expect(await answer.locator('.provider-badge').innerText()).toBe(CLOUD_PROVIDER.label);
+    expect(await answer.locator('.message-body').innerText()).toContain(CLOUD_TEXT);
+    expect(fake.requests.length).toBeGreaterThan(before);
+
+    await goToPane(page, 'Providers & settings');
+    await chatDefault.selectOption('');
+    await page.reload();
+    await goToPane(page, 'Providers & settings');
+    await expect.poll(() => chatDefault.inputValue()).toBe('');
+  }, 300_000);
 });

@@ -214,10 +214,11 @@ export function createChatHandlers(deps: ChatApiDeps) {
     }
   }
 
+  // Left on automatic, the chat asks the `chat` profile: the default chat model chosen in Settings.
   const choiceOf = (input: AnswerChoice): AnswerChoice => ({
     model: input.model,
     providerId: input.providerId,
-    profile: input.profile,
+    profile: input.profile ?? (input.model || input.providerId ? undefined : 'chat'),
   });
 
   return {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { type FileProvider, STRATEGIES, strategySchema } from '../config/schema.ts';
 import { VENDOR_NAMES, VENDORS, type VendorDefaults } from '../config/vendors.ts';
-import type { apiInputs, ProviderSummary, SettingsView } from '../contract/api.ts';
+import type { apiInputs, DefaultModelJob, ProviderSummary, SettingsView } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import type { Engine } from '../engine.ts';
 
@@ -45,6 +45,7 @@ export function createProvidersHandlers({ engine }: ProvidersApiDeps) {
       localOnly: config.localOnly,
       strategy: config.strategy,
       strategies: [...STRATEGIES],
+      defaults: Object.fromEntries(Object.entries(engine.defaultModels()).filter(([, model]) => model !== undefined)),
       providerTypes: VENDOR_NAMES.filter((type) => type !== 'local').map((type) => {
         const vendor: VendorDefaults = VENDORS[type];
         return { type, label: vendor.label, baseUrl: vendor.baseUrl, requiresKey: vendor.requiresKey };
@@ -138,6 +139,9 @@ export function createProvidersHandlers({ engine }: ProvidersApiDeps) {
         engine.source.update((o) => {
           o.strategy = strategy.data;
         });
+      }
+      for (const [job, model] of Object.entries(input.defaults ?? {})) {
+        if (model !== undefined) await engine.setDefaultModel(job as DefaultModelJob, model);
       }
       const budgets = input.budgets;
       if (budgets) {

@@ -256,6 +256,9 @@ function normalizeProfiles(
     profiles.default ??= { name: 'default', provider: primary, fallbackProviders: standby };
   profiles.default ??= { name: 'default', fallbackProviders: [] };
   profiles.summarize ??= { name: 'summarize', capability: 'summarization', fallbackProviders: [] };
+  // What the app's chat asks when "Answer with" is left on automatic: the default routing unless a
+  // default chat model was chosen.
+  profiles.chat ??= { ...profiles.default, name: 'chat' };
   return profiles;
 }
 

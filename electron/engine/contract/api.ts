@@ -186,6 +186,9 @@ export interface ProviderSummary extends ProviderView {
   breaker?: 'closed' | 'open' | 'half_open';
 }
 
+/** The jobs whose default model is chosen in the app. */
+export type DefaultModelJob = 'chat' | 'summaries' | 'transcription' | 'embeddings';
+
 export interface SettingsView {
   cloudFallback: boolean;
   /** Meeting audio and transcripts may go to cloud providers (off by default). */
@@ -196,6 +199,11 @@ export interface SettingsView {
   localOnly: boolean;
   strategy: string;
   strategies: string[];
+  /**
+   * The model each job uses when none is asked for: `provider/model` for chat and summaries, a model on
+   * this machine for transcription and embeddings; absent where routing decides.
+   */
+  defaults: Partial<Record<DefaultModelJob, string>>;
   /** The types of provider the app can add, with what each needs. */
   providerTypes: { type: string; label: string; baseUrl?: string; requiresKey: boolean }[];
   profiles: { name: string; strategy?: string; provider?: string; model?: string; fallbackProviders: string[] }[];
@@ -414,6 +422,15 @@ export const apiInputs = {
         monthly: z.number().min(0).nullable().optional(),
         alertThreshold: z.number().gt(0).max(1).optional(),
         hardStop: z.enum(['off', 'local_only', 'refuse']).optional(),
+      })
+      .optional(),
+    /** Default models per job (see SettingsView.defaults); null: routing decides. */
+    defaults: z
+      .object({
+        chat: z.string().max(300).nullable().optional(),
+        summaries: z.string().max(300).nullable().optional(),
+        transcription: z.string().max(300).nullable().optional(),
+        embeddings: z.string().max(300).nullable().optional(),
       })
       .optional(),
   }),

@@ -27,7 +27,11 @@ export function ModelPicker() {
     <label className="picker">
       <span className="muted small">Answer with</span>
       <select value={encode(choice)} onChange={(event) => setChoice(decode(event.target.value))}>
-        <option value="auto">Automatic ({settings?.strategy ?? 'default'} routing)</option>
+        <option value="auto">
+          {settings?.defaults.chat
+            ? `Automatic (default: ${settings.defaults.chat})`
+            : `Automatic (${settings?.strategy ?? 'default'} routing)`}
+        </option>
         {settings && settings.profiles.length > 0 && (
           <optgroup label="Profiles">
             {settings.profiles.map((profile) => (

@@ -1,3 +1,4 @@
+import { Fragment } from 'react';
 import type { TranscriptSegment } from '#contract/transcription.ts';
 import { formatClock } from '../../lib/format.ts';
 
@@ -15,16 +16,20 @@ function Words({
   return (
     <span className="segment-text">
       {segment.words.map((word, i) => (
-        <button
-          // biome-ignore lint/suspicious/noArrayIndexKey: a segment's words never move
-          key={i}
-          type="button"
-          className={currentTime >= word.start && currentTime < word.end ? 'word playing' : 'word'}
-          title={`Play from ${formatClock(word.start)}`}
-          onClick={() => onSeek(word.start)}
-        >
-          {word.word}
-        </button>
+        // The space before a word goes outside its button: a button drops leading spaces, which ran the
+        // words together ("heresthe plan").
+        // biome-ignore lint/suspicious/noArrayIndexKey: a segment's words never move
+        <Fragment key={i}>
+          {i > 0 && /^\s/.test(word.word) && ' '}
+          <button
+            type="button"
+            className={currentTime >= word.start && currentTime < word.end ? 'word playing' : 'word'}
+            title={`Play from ${formatClock(word.start)}`}
+            onClick={() => onSeek(word.start)}
+          >
+            {word.word.trim()}
+          </button>
+        </Fragment>
       ))}
     </span>
   );

@@ -4,6 +4,7 @@ import { Switch } from '../../components/Switch.tsx';
 import { useSettings } from '../../stores/settings.ts';
 import { BudgetsSection } from './BudgetsSection.tsx';
 import { DataSection } from './DataSection.tsx';
+import { DefaultModelsSection } from './DefaultModelsSection.tsx';
 import { HardwareSection } from './HardwareSection.tsx';
 import { ModelManager } from './ModelManager.tsx';
 import { ProviderList } from './ProviderList.tsx';
@@ -76,6 +77,7 @@ export function SettingsPane() {
             <p className="muted small">{settings.keyProtection}</p>
           </section>
           <ProviderList />
+          <DefaultModelsSection />
           <BudgetsSection budgets={settings.budgets} />
         </>
       )}
