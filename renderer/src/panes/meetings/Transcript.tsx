@@ -16,11 +16,10 @@ function Words({
   return (
     <span className="segment-text">
       {segment.words.map((word, i) => (
-        // The space before a word goes outside its button: a button drops leading spaces, which ran the
-        // words together ("heresthe plan").
+        // Words come trimmed; the spaces between them go outside the buttons (they ran together).
         // biome-ignore lint/suspicious/noArrayIndexKey: a segment's words never move
         <Fragment key={i}>
-          {i > 0 && /^\s/.test(word.word) && ' '}
+          {i > 0 && ' '}
           <button
             type="button"
             className={currentTime >= word.start && currentTime < word.end ? 'word playing' : 'word'}
