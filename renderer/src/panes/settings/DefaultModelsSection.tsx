@@ -1,4 +1,4 @@
-import type { DefaultModelJob } from '../../../../electron/engine/contract/api.ts';
+import type { DefaultModelJob } from '#contract/api.ts';
 import { useSettings } from '../../stores/settings.ts';
 
 interface Choice {

@@ -1,5 +1,5 @@
 import { useId, useState } from 'react';
-import type { ProviderSummary } from '../../../../electron/engine/contract/api.ts';
+import type { ProviderSummary } from '#contract/api.ts';
 import { ErrorNote } from '../../components/ErrorNote.tsx';
 import type { ShownError } from '../../lib/errors.ts';
 import { useSettings } from '../../stores/settings.ts';
