@@ -42,6 +42,8 @@ async function shownSegments(view: Page): Promise<{ at: number; text: string }[]
 }
 
 async function startRecording(view: Page, options: { call?: boolean } = {}): Promise<number> {
+  // A fresh page: the new-meeting view, whatever meeting the last test left open.
+  await view.reload();
   await goToPane(view, 'Meetings');
   if (options.call) await view.getByRole('checkbox', { name: /Also record the other side of a call/ }).check();
   await view.getByRole('button', { name: 'Record from the microphone' }).click();
@@ -52,6 +54,7 @@ async function startRecording(view: Page, options: { call?: boolean } = {}): Pro
 
 describe('recording from the microphone, transcribed live', () => {
   it('shows transcript segments with their times while recording, before Stop; Stop finishes the meeting', async () => {
+    const clicked = Date.now();
     await startRecording(page);
     const title = page.getByRole('textbox', { name: 'Meeting title' });
     expect(await title.inputValue()).toMatch(/^Recording \d{4}-\d\d-\d\d/);
@@ -73,10 +76,12 @@ describe('recording from the microphone, transcribed live', () => {
 
     const elapsed = clock(await page.getByRole('status').filter({ hasText: 'Recording' }).innerText());
     await stop.click();
+    const stopped = Date.now();
     await expect.poll(() => status.innerText(), { timeout: 120_000, interval: 500 }).toBe('done');
     const duration = clock(await page.locator('.meeting-header .duration').innerText());
+    // At least what the bar showed (capture starts before the bar), at most from the Record click to Stop.
     expect(duration).toBeGreaterThanOrEqual(elapsed - 1);
-    expect(duration).toBeLessThanOrEqual(elapsed + 5);
+    expect(duration).toBeLessThanOrEqual(Math.ceil((stopped - clicked) / 1000) + 1);
     expect((await shownSegments(page)).length).toBeGreaterThan(0);
     // The recording is the meeting's audio: the player is there once it is finished, and a word plays from
     // where it was said.
@@ -102,7 +107,6 @@ describe('recording from the microphone, transcribed live', () => {
   }, 300_000);
 
   it('records a call as two channels: the microphone is "me", the shared tab\'s audio "them"', async () => {
-    await page.goto(app.origin);
     await startRecording(page, { call: true });
     // Chromium's fake screen share comes with a fake audio track: the other side of the call.
     expect(await page.locator('.meeting-header').innerText()).toContain('me and them');
