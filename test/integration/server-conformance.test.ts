@@ -29,7 +29,11 @@ let openai: OpenAI;
 let anthropic: Anthropic;
 
 beforeAll(async () => {
-  stack = await startStack({ fake: { toolCalls: [{ name: 'get_weather', arguments: TOOL_ARGS }] } });
+  // The transcription test sends audio to the (fake) cloud: the user has allowed cloud processing for meetings.
+  stack = await startStack({
+    fake: { toolCalls: [{ name: 'get_weather', arguments: TOOL_ARGS }] },
+    config: { meetings_cloud: true },
+  });
   openai = new OpenAI({ baseURL: `${stack.server.url}/v1`, apiKey: TOKEN, maxRetries: 0 });
   anthropic = new Anthropic({ baseURL: stack.server.url, apiKey: TOKEN, maxRetries: 0 });
 });

@@ -26,7 +26,9 @@ const examples = DOCUMENTS.flatMap((document) => {
 let stack: Stack;
 let cwd: string;
 beforeAll(async () => {
-  stack = await startStack();
+  // This stack has no local Whisper, so the transcription example is answered by the (fake) cloud provider,
+  // which the README's user allows with meetings_cloud (without it, the example gets the 403 that says so).
+  stack = await startStack({ config: { meetings_cloud: true } });
   cwd = mkdtempSync(join(tmpdir(), 'switchboard-readme-'));
   expect(existsSync(JFK_WAV), `shared test audio missing: ${JFK_WAV} (the ../shared checkout)`).toBe(true);
   // The transcription example uploads meeting.wav from the current folder.

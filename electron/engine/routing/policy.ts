@@ -55,7 +55,9 @@ const CLASS_OF: Record<ErrorCode, ErrorClass> = {
   CONFIG_INVALID: 'unsuited',
   NOT_SUPPORTED: 'unsuited',
   NOT_FOUND: 'unsuited',
-  AUDIO_INVALID: 'invalid_request',
+  // Local Whisper's decoder could not read the file; a cloud provider's may (the privacy consent stage decides
+  // whether it may be asked), so this is one provider's limit, not a wrong request.
+  AUDIO_INVALID: 'unsuited',
   MODEL_NOT_INSTALLED: 'unsuited',
   INTERNAL: 'internal',
 };
