@@ -431,8 +431,8 @@ export async function goToPane(
 }
 
 export interface StageOptions {
-  /** The fake cloud provider's settings (its models are always the cloud model). */
-  fake?: Omit<FakeOptions, 'models'>;
+  /** The fake cloud provider's settings (its models: the cloud model unless given). */
+  fake?: Partial<FakeOptions>;
   workspace?: Omit<WorkspaceOptions, 'cloudUrl' | 'cloudKey'>;
   browserArgs?: string[];
   /** Start the server and open the app before the tests (default); false: the suite starts it itself. */
@@ -457,7 +457,7 @@ export function stageSuite(options: StageOptions = {}): Stage {
   beforeAll(async () => {
     requirePrerequisites();
     await ensureRendererBuilt();
-    stage.fake = await startFakeOpenAI({ ...options.fake, models: [CLOUD_PROVIDER.model] });
+    stage.fake = await startFakeOpenAI({ models: [CLOUD_PROVIDER.model], ...options.fake });
     stage.workspace = makeWorkspace({
       ...options.workspace,
       cloudUrl: `${stage.fake.url}/v1`,

@@ -14,7 +14,7 @@ import { CLOUD_PROVIDER, goToPane, type RunningApp, stageSuite, type Workspace }
 
 const stage = stageSuite({
   workspace: { cloudFallback: true },
-  fake: { text: 'Transcribed in the cloud.' },
+  fake: { text: 'Transcribed in the cloud.', models: [CLOUD_PROVIDER.model, 'whisper-1'] },
 });
 let fake: FakeServer;
 let app: RunningApp;
