@@ -1,3 +1,6 @@
+// First: the runtime must never start with its telemetry on.
+import '../onnx-runtime/no-telemetry.ts';
+
 export {
   createSpeakerDiarizer,
   type DiarizeRequest,

@@ -1,3 +1,6 @@
+// First: the runtime must never start with its telemetry on.
+import '../onnx-runtime/no-telemetry.ts';
+
 export { type ExecutionDevice, platformGpu, type WhisperDevice, whisperDeviceFor } from './devices.ts';
 export { TranscriptionError, type TranscriptionErrorCode } from './errors.ts';
 export { availableDtypes, type Dtype, type InstalledModel, listInstalledModels } from './models.ts';

@@ -33,25 +33,82 @@ function requireTool(tool: string, debianPackage: string): void {
   }
 }
 
-/** Addresses of every connect/sendto/sendmsg in an strace log that named an IPv4 or IPv6 peer. */
-function peerAddresses(trace: string): string[] {
-  const peers: string[] = [];
-  for (const line of trace.split('\n')) {
-    if (!/\b(connect|sendto|sendmsg|sendmmsg)\(/.test(line)) continue;
-    for (const match of line.matchAll(/inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]+)"/g)) {
-      peers.push((match[1] ?? match[2])!);
+/** One traced connect() or send that named (or, on a connected socket, went to) an IPv4 or IPv6 peer. */
+interface Contact {
+  /** The program the calling thread runs (its own execve, or its parent's). */
+  program: string;
+  call: 'connect' | 'send';
+  /** strace -yy's socket kind: TCP, TCPv6, UDP, UDPv6. */
+  socket: string;
+  address: string;
+  port: number;
+}
+
+const SOCKET_CALL = /\b(connect|sendto|sendmsg|sendmmsg)\(\d+<([A-Za-z0-9]+):?([^>]*)>/;
+const NAMED_PEER = /(?:sin6?_port=htons\((\d+)\)[^}]*?)(?:inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6?, "([^"]+)")/g;
+const CONNECTED_PEER = /->\[?([0-9a-fA-F.:]+?)\]?:(\d+)$/;
+
+const EXECVE = /^(\d+) execve\("([^"]+)"/;
+const CLONED = /^(\d+) (?:<\.\.\. )?(?:clone3?|fork|vfork)\b.*= (\d+)$/;
+
+/** Every peer of every connect/sendto/sendmsg in an strace -f -yy log, with the program that made it. */
+function contacts(trace: string): Contact[] {
+  const parent = new Map<string, string>();
+  const program = new Map<string, string>();
+  const programOf = (tid: string): string => {
+    for (let at: string | undefined = tid; at; at = parent.get(at)) {
+      const known = program.get(at);
+      if (known) return known;
     }
+    return 'unknown';
+  };
+  const found: Contact[] = [];
+  for (const line of trace.split('\n')) {
+    const cloned = CLONED.exec(line);
+    if (cloned) parent.set(cloned[2]!, cloned[1]!);
+    const exec = EXECVE.exec(line);
+    // Chromium starts its helpers as /proc/self/exe: they run the program of the process that started them.
+    if (exec && exec[2] !== '/proc/self/exe' && !line.includes('= -1')) program.set(exec[1]!, exec[2]!);
+    const call = SOCKET_CALL.exec(line);
+    if (!call) continue;
+    const by = programOf(line.slice(0, line.indexOf(' ')));
+    const kind = call[1] === 'connect' ? 'connect' : 'send';
+    const socket = call[2]!;
+    for (const peer of line.matchAll(NAMED_PEER)) {
+      found.push({ program: by, call: kind, socket, address: (peer[2] ?? peer[3])!, port: Number(peer[1]) });
+    }
+    // A send on a connected socket names no address; -yy shows where the socket is connected.
+    const connected = kind === 'send' ? CONNECTED_PEER.exec(call[3]!) : null;
+    if (connected) found.push({ program: by, call: kind, socket, address: connected[1]!, port: Number(connected[2]) });
   }
-  return peers;
+  return found;
 }
 
 function isLoopback(address: string): boolean {
   return /^127\./.test(address) || address === '::1' || /^::ffff:127\./.test(address);
 }
 
+/** Chromium, standing in for the user's browser. */
+const isBrowser = (contact: Contact) => /chrom/.test(contact.program);
+
+/**
+ * Every contact outside loopback counts, with one exception: the browser's UDP connect()s. A UDP connect
+ * sends nothing — it only picks a route — and is how Chromium's resolver checks whether IPv6 is reachable
+ * (a connect to 2001:4860:4860::8888 that never sends); the browser is the user's, not Switchboard's. Its TCP
+ * connects and sends still count, and so does every contact of Switchboard's own processes, UDP or not (a DNS
+ * lookup is a UDP connect to the name server, then a send).
+ */
+function outsideContacts(traced: Contact[]): Contact[] {
+  return traced.filter(
+    (contact) =>
+      !isLoopback(contact.address) &&
+      !(isBrowser(contact) && contact.call === 'connect' && contact.socket.startsWith('UDP')),
+  );
+}
+
 interface TracedSession {
   result: SessionResult;
-  peers: string[];
+  contacts: Contact[];
   output: string;
 }
 
@@ -61,7 +118,7 @@ function runTracedSession(mode: SessionMode, dir: string): Promise<TracedSession
   const resultFile = join(dir, `${mode}.json`);
   const inside = [
     'ip link set lo up',
-    `exec strace -f -qq -e trace=connect,sendto,sendmsg,sendmmsg -o '${trace}' '${process.execPath}' '${SESSION}' ${mode} '${resultFile}'`,
+    `exec strace -f -qq -yy -e trace=connect,sendto,sendmsg,sendmmsg,execve,clone,clone3,fork,vfork -o '${trace}' '${process.execPath}' '${SESSION}' ${mode} '${resultFile}'`,
   ].join(' && ');
   // As root (CI) a plain network namespace; otherwise a user namespace maps us to root inside it.
   const unshare = process.getuid?.() === 0 ? ['--net'] : ['--user', '--map-root-user', '--net'];
@@ -80,7 +137,7 @@ function runTracedSession(mode: SessionMode, dir: string): Promise<TracedSession
         return reject(new Error(`the traced ${mode} session failed (exit ${code}):\n${output.slice(-4000)}`));
       resolve({
         result: JSON.parse(readFileSync(resultFile, 'utf8')) as SessionResult,
-        peers: peerAddresses(readFileSync(trace, 'utf8')),
+        contacts: contacts(readFileSync(trace, 'utf8')),
         output,
       });
     });
@@ -100,10 +157,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('what leaves your machine', { timeout: SESSION_TIMEOUT_MS + 60_000 }, () => {
   it('cloud fallback off: a whole session makes no connection outside loopback, and the cloud gets nothing', async () => {
-    const { result, peers } = await runTracedSession('cloud-off', dir);
-    // The trace saw the session's own traffic (the app, the browser, the CLI on loopback): it was looking.
-    expect(peers.filter(isLoopback).length).toBeGreaterThan(10);
-    expect(peers.filter((peer) => !isLoopback(peer))).toEqual([]);
+    const { result, contacts } = await runTracedSession('cloud-off', dir);
+    // The trace saw the session's own traffic — the browser and the CLI connecting to the app: it was looking.
+    const appPort = Number(new URL(result.appOrigin).port);
+    expect(
+      contacts.filter((contact) => contact.socket.startsWith('TCP') && contact.port === appPort).length,
+    ).toBeGreaterThan(1);
+    expect(outsideContacts(contacts)).toEqual([]);
     expect(result.cloudRequests).toEqual([]);
 
     expect(result.chatFacts).toContain('on this machine');
@@ -118,8 +178,8 @@ describe('what leaves your machine', { timeout: SESSION_TIMEOUT_MS + 60_000 }, (
   });
 
   it('chat cloud fallback on, meetings cloud off: the cloud gets the chat, and not one byte of the meeting', async () => {
-    const { result, peers } = await runTracedSession('chat-cloud', dir);
-    expect(peers.filter((peer) => !isLoopback(peer))).toEqual([]);
+    const { result, contacts } = await runTracedSession('chat-cloud', dir);
+    expect(outsideContacts(contacts)).toEqual([]);
 
     const chats = result.cloudRequests.filter((request) => request.path === '/v1/chat/completions');
     expect(chats.length).toBeGreaterThan(0);
