@@ -55,7 +55,10 @@ describe('switchboard models pull (a diarization model)', () => {
     expect(readFileSync(join(folder, 'segmentation.onnx'))).toEqual(readFileSync(models.segmentation));
     expect(readFileSync(join(folder, 'embedding.onnx'))).toEqual(readFileSync(models.embedding));
     const resumed = server.requests.filter((request) => request.file === segmentationFile && request.range);
-    expect(resumed.map((request) => request.range), JSON.stringify(server.requests)).toEqual([`bytes=${half}-`]);
+    expect(
+      resumed.map((request) => request.range),
+      JSON.stringify(server.requests),
+    ).toEqual([`bytes=${half}-`]);
 
     const listed = await runCli([...data.args, 'models', 'list', '--json']);
     expect(JSON.parse(listed.stdout)).toEqual(

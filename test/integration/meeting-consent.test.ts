@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MeetingSummary, MeetingView } from '../../electron/engine/contract/api.ts';
+import type { MeetingSummary } from '../../electron/engine/contract/api.ts';
 import {
   appApiClient,
   CLOUD_PROVIDER,
