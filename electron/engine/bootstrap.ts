@@ -162,7 +162,16 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
   // Runtimes load models on first use, so making them per local adapter costs nothing until a request.
   const localAdapter = (provider: ProviderConfig): ProviderAdapter =>
     createLocalAdapter(provider, {
-      llm: createLlamaRuntime({ store: models, host, idleTtlMs: local.idleUnloadMs }),
+      llm: createLlamaRuntime({
+        store: models,
+        host,
+        idleTtlMs: local.idleUnloadMs,
+        // A model's own context and GPU layers, as set in the app (read at each use: a change applies at once).
+        loadSettingsOf: (id) => {
+          const options = source.current.modelOptions?.[`${provider.id}/${id}`];
+          return { contextSize: options?.contextTokens, gpuLayers: options?.gpuLayers };
+        },
+      }),
       transcriber: createWhisperTranscriber({
         modelsDir: models.whisperDir,
         quantization: local.quantization,

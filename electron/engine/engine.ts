@@ -5,7 +5,7 @@ import type { FileConfig, FileProvider } from './config/schema.ts';
 import type { ConfigSource } from './config/source.ts';
 import type { EngineConfig, EngineProvider } from './config/types.ts';
 import { resolveVendor, transcriptionModelOf } from './config/vendors.ts';
-import type { DefaultModelJob, MayLeave, ProviderView } from './contract/api.ts';
+import type { DefaultModelJob, MayLeave, ModelOptions, ProviderView } from './contract/api.ts';
 import type { ChatRequest } from './contract/chat.ts';
 import type { EmbeddingRequest, EmbeddingResult } from './contract/embeddings.ts';
 import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors.ts';
@@ -270,7 +270,12 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   chat(request: ChatRequest, options: RequestOptions = {}): AsyncIterable<EngineChatEvent> {
-    return this.routeChat(request, chatOperation(request), options);
+    // The app's and the CLI's chats take each model's own settings; the HTTP API's clients send their own.
+    const operation = chatOperation(
+      request,
+      (candidate) => this.config.modelOptions?.[`${candidate.provider.id}/${candidate.model}`],
+    );
+    return this.routeChat(request, operation, options);
   }
 
   /**
@@ -672,6 +677,30 @@ export class Engine extends EventEmitter<EngineEvents> {
       const { provider: _provider, model: _model, ...kept } = o.profiles?.[name] ?? {};
       const capability = name === 'summarize' ? { capability: 'summarization' as const } : {};
       o.profiles = { ...o.profiles, [name]: { ...capability, ...kept, ...choice } };
+    });
+  }
+
+  /** A model's own settings (`provider/model`), replacing those the app set before; null forgets them. */
+  setModelOptions(model: string, options: ModelOptions | null): void {
+    const slash = model.indexOf('/');
+    if (slash <= 0) {
+      throw new SwitchboardError('INVALID_REQUEST', 'name the model with its provider, as provider/model', {
+        retryable: false,
+      });
+    }
+    this.provider(model.slice(0, slash));
+    this.source.update((o) => {
+      const all = { ...o.model_options };
+      if (options) {
+        all[model] = {
+          temperature: options.temperature,
+          max_tokens: options.maxTokens,
+          system_prompt: options.systemPrompt,
+          context: options.contextTokens,
+          gpu_layers: options.gpuLayers,
+        };
+      } else delete all[model];
+      o.model_options = all;
     });
   }
 

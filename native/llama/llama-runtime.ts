@@ -12,7 +12,7 @@ import { cancelledError, isAbortError, LocalModelError } from '../models/errors.
 import { ModelStore } from '../models/model-store.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { toChatHistory } from './chat-history.ts';
-import { ModelPool, type ModelPoolOptions, type SequenceLease } from './model-pool.ts';
+import { type LoadSettings, ModelPool, type ModelPoolOptions, type SequenceLease } from './model-pool.ts';
 import type {
   LocalChatCall,
   LocalChatEvent,
@@ -26,6 +26,8 @@ export interface LlamaRuntimeOptions extends ModelPoolOptions {
   modelsDir?: string;
   store?: ModelStore;
   pool?: ModelPool;
+  /** A model's own context size and GPU layers (set in the app), read each time it is used. */
+  loadSettingsOf?: (modelId: string) => LoadSettings;
 }
 
 interface GenerationHooks {
@@ -52,6 +54,7 @@ const SLICE_OVERCOUNT = 2;
 export class LlamaRuntime {
   readonly store: ModelStore;
   readonly pool: ModelPool;
+  private readonly loadSettingsOf: (modelId: string) => LoadSettings;
   /**
    * One LlamaChat / LlamaCompletion per pooled sequence, made once: constructing a LlamaChat resolves
    * the model's chat template, which costs more than a short reply's first token.
@@ -67,6 +70,7 @@ export class LlamaRuntime {
     }
     this.store = options.store ?? new ModelStore({ modelsDir: options.modelsDir! });
     this.pool = options.pool ?? new ModelPool(options);
+    this.loadSettingsOf = options.loadSettingsOf ?? (() => ({}));
   }
 
   /** Installed chat models, with the context window the catalog gives for them. */
@@ -88,7 +92,7 @@ export class LlamaRuntime {
       throw new LocalModelError('NOT_SUPPORTED', 'local models do not take tools; send the request without tools');
     }
     const { path } = await this.store.resolveGguf(call.model);
-    const lease = await this.pool.acquireSequence(path, signal);
+    const lease = await this.pool.acquireSequence(path, signal, this.loadSettingsOf(call.model));
     try {
       const contextSize = lease.sequence.contextSize;
       if (await textExceeds(lease.model, call.messages, contextSize, signal)) {
@@ -144,7 +148,7 @@ export class LlamaRuntime {
   ): Promise<{ contextTokens: number; promptTokens(messages: LocalChatCall['messages']): Promise<number> }> {
     const { path } = await this.store.resolveGguf(model);
     const withSequence = async <T>(use: (lease: SequenceLease) => T): Promise<T> => {
-      const lease = await this.pool.acquireSequence(path, signal);
+      const lease = await this.pool.acquireSequence(path, signal, this.loadSettingsOf(model));
       try {
         return use(lease);
       } finally {
@@ -166,7 +170,7 @@ export class LlamaRuntime {
     signal: AbortSignal,
   ): AsyncGenerator<LocalChatEvent> {
     const { path } = await this.store.resolveGguf(model);
-    const lease = await this.pool.acquireSequence(path, signal);
+    const lease = await this.pool.acquireSequence(path, signal, this.loadSettingsOf(model));
     try {
       const completion = this.completionOn(lease.sequence);
       const inputTokens = () => lease.model.tokenize(prompt).length;
@@ -185,7 +189,7 @@ export class LlamaRuntime {
     signal: AbortSignal,
   ): Promise<{ vectors: number[][]; inputTokens: number }> {
     const { path } = await this.store.resolveGguf(model);
-    const lease = await this.pool.acquireEmbedding(path, signal);
+    const lease = await this.pool.acquireEmbedding(path, signal, this.loadSettingsOf(model));
     try {
       const vectors: number[][] = [];
       let inputTokens = 0;

@@ -24,6 +24,18 @@ export interface ModelPoolOptions {
   sequences?: number;
 }
 
+/** How one model loads, where it differs from the pool's defaults (a model's own settings in the app). */
+export interface LoadSettings {
+  /** Tokens per chat context (still capped at the model's training context). */
+  contextSize?: number;
+  /** Layers offloaded to the GPU; 0 keeps the model on the CPU. Default: as many as fit. */
+  gpuLayers?: number;
+}
+
+function sameSettings(a: LoadSettings, b: LoadSettings): boolean {
+  return a.contextSize === b.contextSize && a.gpuLayers === b.gpuLayers;
+}
+
 export interface LoadedModelInfo {
   path: string;
   estimatedBytes: number;
@@ -47,6 +59,8 @@ export interface EmbeddingLease {
 
 interface PoolEntry {
   path: string;
+  /** What it was loaded with: other settings asked of an idle model load it again. */
+  settings: LoadSettings;
   loading?: Promise<LlamaModel>;
   model?: LlamaModel;
   insights?: GgufInsights;
@@ -110,8 +124,8 @@ export class ModelPool {
     return (await this.modelBytes(insights)) + (await this.contextBytes(insights, false));
   }
 
-  async acquireSequence(path: string, signal?: AbortSignal): Promise<SequenceLease> {
-    const entry = await this.use(path, signal);
+  async acquireSequence(path: string, signal?: AbortSignal, settings: LoadSettings = {}): Promise<SequenceLease> {
+    const entry = await this.use(path, signal, settings);
     try {
       entry.context ??= this.createContext(entry).catch((error: unknown) => {
         entry.context = undefined; // the next request tries again (e.g. after other models were unloaded)
@@ -127,8 +141,8 @@ export class ModelPool {
     }
   }
 
-  async acquireEmbedding(path: string, signal?: AbortSignal): Promise<EmbeddingLease> {
-    const entry = await this.use(path, signal);
+  async acquireEmbedding(path: string, signal?: AbortSignal, settings: LoadSettings = {}): Promise<EmbeddingLease> {
+    const entry = await this.use(path, signal, settings);
     try {
       entry.embedding ??= this.createEmbeddingContext(entry).catch((error: unknown) => {
         entry.embedding = undefined;
@@ -156,10 +170,15 @@ export class ModelPool {
     await Promise.all([...this.entries.keys()].map((path) => this.unload(path)));
   }
 
-  private async use(path: string, signal?: AbortSignal): Promise<PoolEntry> {
+  private async use(path: string, signal: AbortSignal | undefined, settings: LoadSettings): Promise<PoolEntry> {
     if (this.closed) throw new LocalModelError('PROVIDER_UNAVAILABLE', 'the local model pool is closed');
     if (signal?.aborted) throw cancelledError(signal.reason);
     let entry = this.entries.get(path);
+    // New settings take effect at once for a model nobody is using; one in use keeps its own until then.
+    if (entry && entry.users === 0 && !sameSettings(entry.settings, settings)) {
+      await this.unload(path);
+      entry = this.entries.get(path);
+    }
     if (entry) {
       entry.users++;
       clearTimeout(entry.idleTimer);
@@ -167,6 +186,7 @@ export class ModelPool {
     } else {
       const created: PoolEntry = {
         path,
+        settings,
         freeSequences: [],
         sequenceWaiters: [],
         estimatedBytes: 0,
@@ -196,7 +216,11 @@ export class ModelPool {
     await this.reserve(entry, bytes);
     entry.estimatedBytes += bytes;
     try {
-      const model = await this.host.loadModel({ modelPath: entry.path });
+      const { gpuLayers } = entry.settings;
+      const model = await this.host.loadModel({
+        modelPath: entry.path,
+        ...(gpuLayers === undefined ? {} : { gpuLayers }),
+      });
       entry.model = model;
       return model;
     } catch (error) {
@@ -207,11 +231,11 @@ export class ModelPool {
   }
 
   private async createContext(entry: PoolEntry): Promise<LlamaContext> {
-    const bytes = await this.contextBytes(entry.insights!, false);
+    const bytes = await this.contextBytes(entry.insights!, false, entry.settings);
     await this.reserve(entry, bytes);
     entry.estimatedBytes += bytes;
     const context = await entry.model!.createContext({
-      contextSize: this.contextSizeFor(entry.insights!),
+      contextSize: this.contextSizeFor(entry.insights!, entry.settings),
       sequences: this.sequences,
       threads: this.host.threads,
     });
@@ -220,17 +244,18 @@ export class ModelPool {
   }
 
   private async createEmbeddingContext(entry: PoolEntry): Promise<LlamaEmbeddingContext> {
-    const bytes = await this.contextBytes(entry.insights!, true);
+    const bytes = await this.contextBytes(entry.insights!, true, entry.settings);
     await this.reserve(entry, bytes);
     entry.estimatedBytes += bytes;
     return entry.model!.createEmbeddingContext({
-      contextSize: this.contextSizeFor(entry.insights!),
+      contextSize: this.contextSizeFor(entry.insights!, entry.settings),
       threads: this.host.threads,
     });
   }
 
-  private contextSizeFor(insights: GgufInsights): number {
-    return Math.min(this.contextSize, insights.trainContextSize ?? this.contextSize);
+  private contextSizeFor(insights: GgufInsights, settings: LoadSettings = {}): number {
+    const wanted = settings.contextSize ?? this.contextSize;
+    return Math.min(wanted, insights.trainContextSize ?? wanted);
   }
 
   /** Makes room for `bytes` more by unloading idle models, least recently used first. */
@@ -307,9 +332,13 @@ export class ModelPool {
     return cpuRam + gpuVram;
   }
 
-  private async contextBytes(insights: GgufInsights, isEmbeddingContext: boolean): Promise<number> {
+  private async contextBytes(
+    insights: GgufInsights,
+    isEmbeddingContext: boolean,
+    settings: LoadSettings = {},
+  ): Promise<number> {
     const { cpuRam, gpuVram } = await insights.estimateContextResourceRequirementsV2({
-      contextSize: this.contextSizeFor(insights),
+      contextSize: this.contextSizeFor(insights, settings),
       modelGpuLayers: 0,
       sequences: isEmbeddingContext ? 1 : this.sequences,
       isEmbeddingContext,

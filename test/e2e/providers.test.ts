@@ -203,4 +203,58 @@ describe('providers and the cloud-fallback switch', () => {
     await goToPane(page, 'Providers & settings');
     await expect.poll(() => chatDefault.inputValue()).toBe('');
   }, 300_000);
+
+  it("a model's own settings go with every chat it answers: system prompt, temperature, max tokens; a local model's context", async () => {
+    await goToPane(page, 'Providers & settings');
+    const section = page.getByRole('region', { name: 'Model settings' });
+    const model = section.getByRole('combobox', { name: 'Model' });
+    await model.selectOption(`${CLOUD_PROVIDER.id}/${CLOUD_PROVIDER.model}`);
+    await section.getByLabel('Temperature (0–2)').fill('0.3');
+    await section.getByLabel('Max tokens per answer').fill('64');
+    await section.getByLabel('System prompt').fill('Answer like a pirate.');
+    // Context and GPU layers are for models on this machine only.
+    expect(await section.getByLabel('GPU layers').count()).toBe(0);
+    await section.getByRole('button', { name: 'Save' }).click();
+    await section.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+
+    await goToPane(page, 'Chat');
+    await page.getByRole('button', { name: 'New chat' }).click();
+    await page.getByRole('combobox', { name: 'Answer with' }).selectOption({ label: CLOUD_PROVIDER.model });
+    await page.getByRole('textbox', { name: 'Message' }).fill('Ahoy there?');
+    await page.getByRole('button', { name: 'Send message' }).click();
+    await page.getByRole('article', { name: 'Answer' }).last().locator('.provider-badge').waitFor({ timeout: 120_000 });
+    await page.getByRole('button', { name: 'Send message' }).waitFor({ timeout: 60_000 });
+    const asked = fake.requests.find(
+      (r) => r.path.endsWith('/chat/completions') && JSON.stringify(r.body).includes('Ahoy there?'),
+    );
+    const body = asked?.body as { messages: { role: string; content: unknown }[]; temperature?: number } & Record<
+      string,
+      unknown
+    >;
+    expect(body.messages[0]).toMatchObject({ role: 'system', content: 'Answer like a pirate.' });
+    expect(body.temperature).toBe(0.3);
+    expect(body.max_tokens ?? body.max_completion_tokens).toBe(64);
+
+    // Kept: the form shows them again after a reload.
+    await page.reload();
+    await goToPane(page, 'Providers & settings');
+    await model.selectOption(`${CLOUD_PROVIDER.id}/${CLOUD_PROVIDER.model}`);
+    expect(await section.getByLabel('System prompt').inputValue()).toBe('Answer like a pirate.');
+
+    // stories260K holds 2,048 tokens; with its context set to 256 a longer message is refused, and the
+    // details say the model held 256 tokens as loaded.
+    await model.selectOption('local/stories260K');
+    await section.getByLabel('Context (tokens)').fill('256');
+    await section.getByRole('button', { name: 'Save' }).click();
+    await section.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await goToPane(page, 'Chat');
+    await page.getByRole('button', { name: 'New chat' }).click();
+    await page.getByRole('combobox', { name: 'Answer with' }).selectOption({ label: 'stories260K' });
+    await page.getByRole('textbox', { name: 'Message' }).fill('The cat sat on the mat. '.repeat(60));
+    await page.getByRole('button', { name: 'Send message' }).click();
+    const refusal = page.getByRole('article', { name: 'Answer' }).last().getByRole('alert');
+    await refusal.waitFor({ timeout: 120_000 });
+    await refusal.getByRole('button', { name: 'Details' }).click();
+    expect(await refusal.innerText()).toMatch(/stories260K holds 256 tokens/);
+  }, 300_000);
 });

@@ -45,6 +45,7 @@ export function createProvidersHandlers({ engine }: ProvidersApiDeps) {
       localOnly: config.localOnly,
       strategy: config.strategy,
       strategies: [...STRATEGIES],
+      modelOptions: config.modelOptions ?? {},
       defaults: Object.fromEntries(Object.entries(engine.defaultModels()).filter(([, model]) => model !== undefined)),
       providerTypes: VENDOR_NAMES.filter((type) => type !== 'local').map((type) => {
         const vendor: VendorDefaults = VENDORS[type];
@@ -140,6 +141,7 @@ export function createProvidersHandlers({ engine }: ProvidersApiDeps) {
           o.strategy = strategy.data;
         });
       }
+      if (input.modelOptions) engine.setModelOptions(input.modelOptions.model, input.modelOptions.options);
       for (const [job, model] of Object.entries(input.defaults ?? {})) {
         if (model !== undefined) await engine.setDefaultModel(job as DefaultModelJob, model);
       }

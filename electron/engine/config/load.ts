@@ -134,7 +134,17 @@ function providerRecord(config: FileConfig): Record<string, FileProvider> {
 export function mergeLayers(layers: FileConfig[]): FileConfig & { providers: Record<string, FileProvider> } {
   const merged: FileConfig & { providers: Record<string, FileProvider> } = { providers: {} };
   for (const layer of layers) {
-    const { providers: _providers, strategies, profiles, budgets, local, sticky, manager, ...scalars } = layer;
+    const {
+      providers: _providers,
+      strategies,
+      profiles,
+      budgets,
+      local,
+      sticky,
+      manager,
+      model_options: modelOptions,
+      ...scalars
+    } = layer;
     Object.assign(merged, Object.fromEntries(Object.entries(scalars).filter(([, v]) => v !== undefined)));
     for (const [id, provider] of Object.entries(providerRecord(layer))) {
       const before = merged.providers[id] ?? {};
@@ -157,6 +167,9 @@ export function mergeLayers(layers: FileConfig[]): FileConfig & { providers: Rec
     if (local) merged.local = { ...merged.local, ...local };
     if (sticky) merged.sticky = { ...merged.sticky, ...sticky };
     if (manager) merged.manager = { ...merged.manager, ...manager };
+    for (const [model, options] of Object.entries(modelOptions ?? {})) {
+      merged.model_options = { ...merged.model_options, [model]: { ...merged.model_options?.[model], ...options } };
+    }
   }
   return merged;
 }

@@ -319,5 +319,17 @@ export function normalizeConfig(
     sticky: { rotationWindowMs: (raw.sticky?.rotation_window ?? DEFAULT_ROTATION_WINDOW_S) * SECOND },
     local,
     state: { redisUrl: raw.state?.redis_url },
+    modelOptions: Object.fromEntries(
+      Object.entries(raw.model_options ?? {}).map(([model, o]) => [
+        model,
+        {
+          temperature: o.temperature,
+          maxTokens: o.max_tokens,
+          systemPrompt: o.system_prompt,
+          contextTokens: o.context,
+          gpuLayers: o.gpu_layers,
+        },
+      ]),
+    ),
   };
 }

@@ -184,6 +184,20 @@ export const fileLoadBalancingSchema = z.union([
 ]);
 export type FileLoadBalancing = z.infer<typeof fileLoadBalancingSchema>;
 
+/** Settings of one model (keyed `provider/model`), applied to every request it answers. */
+export const fileModelOptionsSchema = z
+  .object({
+    temperature: z.number().min(0).max(2, 'temperature is between 0 and 2').optional(),
+    max_tokens: z.number().int().positive('max_tokens must be above 0').optional(),
+    /** Put before every conversation that brings no system message of its own. */
+    system_prompt: z.string().max(20_000).optional(),
+    /** Tokens the model's context holds (models on this machine). */
+    context: z.number().int().min(128, 'context must be at least 128 tokens').optional(),
+    /** Layers offloaded to the GPU (models on this machine; 0: CPU only). */
+    gpu_layers: z.number().int().min(0).optional(),
+  })
+  .strict();
+
 /** providers.yaml (and the object form of providers.json). */
 export const fileConfigSchema = z
   .object({
@@ -219,6 +233,8 @@ export const fileConfigSchema = z
       })
       .strict()
       .optional(),
+
+    model_options: z.record(z.string(), fileModelOptionsSchema).optional(),
     manager: z
       .object({
         fallback_enabled: z.boolean().optional(),

@@ -1,3 +1,4 @@
+import type { ModelOptions } from '../contract/api.ts';
 import type { Capability } from '../contract/capabilities.ts';
 import type { ProviderConfig } from '../providers/types.ts';
 import type { StrategyName } from './schema.ts';
@@ -92,4 +93,6 @@ export interface EngineConfig {
   local: LocalSettings;
   /** A Redis every instance shares routing state through (read at start; a change needs a restart). */
   state: { redisUrl?: string };
+  /** Settings per model, keyed `provider/model`. */
+  modelOptions?: Record<string, ModelOptions>;
 }

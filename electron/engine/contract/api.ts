@@ -186,6 +186,18 @@ export interface ProviderSummary extends ProviderView {
   breaker?: 'closed' | 'open' | 'half_open';
 }
 
+/** A model's own settings: defaults for the requests it answers, and how a model on this machine loads. */
+export interface ModelOptions {
+  temperature?: number;
+  maxTokens?: number;
+  /** Put before every conversation that brings no system message of its own. */
+  systemPrompt?: string;
+  /** Tokens its context holds (a model on this machine). */
+  contextTokens?: number;
+  /** Layers offloaded to the GPU (a model on this machine; 0: CPU only). */
+  gpuLayers?: number;
+}
+
 /** The jobs whose default model is chosen in the app. */
 export type DefaultModelJob = 'chat' | 'summaries' | 'transcription' | 'embeddings';
 
@@ -204,6 +216,8 @@ export interface SettingsView {
    * this machine for transcription and embeddings; absent where routing decides.
    */
   defaults: Partial<Record<DefaultModelJob, string>>;
+  /** Settings per model, keyed `provider/model` as "Answer with" names it. */
+  modelOptions: Record<string, ModelOptions>;
   /** The types of provider the app can add, with what each needs. */
   providerTypes: { type: string; label: string; baseUrl?: string; requiresKey: boolean }[];
   profiles: { name: string; strategy?: string; provider?: string; model?: string; fallbackProviders: string[] }[];
@@ -422,6 +436,21 @@ export const apiInputs = {
         monthly: z.number().min(0).nullable().optional(),
         alertThreshold: z.number().gt(0).max(1).optional(),
         hardStop: z.enum(['off', 'local_only', 'refuse']).optional(),
+      })
+      .optional(),
+    /** One model's settings (`provider/model`), replacing those set before; null forgets them. */
+    modelOptions: z
+      .object({
+        model: z.string().min(3).max(300),
+        options: z
+          .object({
+            temperature: z.number().min(0).max(2).optional(),
+            maxTokens: z.number().int().positive().max(1_000_000).optional(),
+            systemPrompt: z.string().max(20_000).optional(),
+            contextTokens: z.number().int().min(128).max(1_048_576).optional(),
+            gpuLayers: z.number().int().min(0).max(1_000).optional(),
+          })
+          .nullable(),
       })
       .optional(),
     /** Default models per job (see SettingsView.defaults); null: routing decides. */

@@ -1,12 +1,39 @@
+import type { ModelOptions } from '../contract/api.ts';
 import type { ChatRequest, ChatStreamEvent } from '../contract/chat.ts';
 import type { WireCall, WireChunk, WireProtocol } from '../providers/types.ts';
-import type { Operation } from './types.ts';
+import type { Candidate, Operation } from './types.ts';
 
-/** A chat as a routed operation: the request sent to each candidate with its own model id. */
-export function chatOperation(request: ChatRequest): Operation<ChatStreamEvent> {
+/**
+ * A request with a model's own settings where the request leaves them open: temperature, max tokens,
+ * and its system prompt before a conversation that brings none.
+ */
+export function withModelOptions(request: ChatRequest, options: ModelOptions | undefined): ChatRequest {
+  if (!options) return request;
+  const hasSystem = request.messages.some((m) => m.role === 'system' || m.role === 'developer');
+  return {
+    ...request,
+    ...(request.temperature === undefined && options.temperature !== undefined
+      ? { temperature: options.temperature }
+      : {}),
+    ...(request.max_tokens === undefined && options.maxTokens !== undefined ? { max_tokens: options.maxTokens } : {}),
+    ...(options.systemPrompt && !hasSystem
+      ? { messages: [{ role: 'system' as const, content: options.systemPrompt }, ...request.messages] }
+      : {}),
+  };
+}
+
+/**
+ * A chat as a routed operation: the request sent to each candidate with its own model id, and that
+ * model's settings (`optionsOf`) where the request leaves them open.
+ */
+export function chatOperation(
+  request: ChatRequest,
+  optionsOf: (candidate: Candidate) => ModelOptions | undefined = () => undefined,
+): Operation<ChatStreamEvent> {
   return {
     kind: 'chat',
-    invoke: (candidate, ctx) => candidate.adapter.chat({ ...request, model: candidate.model }, ctx),
+    invoke: (candidate, ctx) =>
+      candidate.adapter.chat({ ...withModelOptions(request, optionsOf(candidate)), model: candidate.model }, ctx),
     usageOf: (event) => (event.type === 'finish' ? event.usage : undefined),
   };
 }

@@ -1,9 +1,16 @@
-import type { DefaultModelJob } from '#contract/api.ts';
+import type { DefaultModelJob, ProviderSummary } from '#contract/api.ts';
 import { useSettings } from '../../stores/settings.ts';
 
-interface Choice {
+export interface Choice {
   value: string;
   label: string;
+}
+
+/** Every chat model of every enabled provider, as `provider/model`. */
+export function chatModelChoices(providers: ProviderSummary[]): Choice[] {
+  return providers
+    .filter((p) => p.enabled && p.capabilities.includes('chat'))
+    .flatMap((p) => p.models.map((model) => ({ value: `${p.id}/${model}`, label: `${model} (${p.label})` })));
 }
 
 const JOBS: { job: DefaultModelJob; label: string; automatic: string }[] = [
@@ -17,9 +24,7 @@ const JOBS: { job: DefaultModelJob; label: string; automatic: string }[] = [
 export function DefaultModelsSection() {
   const { settings, providers, installed, update } = useSettings();
   if (!settings) return null;
-  const providerModels: Choice[] = providers
-    .filter((p) => p.enabled && p.capabilities.includes('chat'))
-    .flatMap((p) => p.models.map((model) => ({ value: `${p.id}/${model}`, label: `${model} (${p.label})` })));
+  const providerModels = chatModelChoices(providers);
   const installedOf = (kinds: string[]): Choice[] =>
     installed.filter((m) => kinds.includes(m.kind)).map((m) => ({ value: m.id, label: m.id }));
   const choices: Record<DefaultModelJob, Choice[]> = {

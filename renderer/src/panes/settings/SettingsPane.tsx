@@ -7,6 +7,7 @@ import { DataSection } from './DataSection.tsx';
 import { DefaultModelsSection } from './DefaultModelsSection.tsx';
 import { HardwareSection } from './HardwareSection.tsx';
 import { ModelManager } from './ModelManager.tsx';
+import { ModelOptionsSection } from './ModelOptionsSection.tsx';
 import { ProviderList } from './ProviderList.tsx';
 
 export function SettingsPane() {
@@ -78,6 +79,7 @@ export function SettingsPane() {
           </section>
           <ProviderList />
           <DefaultModelsSection />
+          <ModelOptionsSection />
           <BudgetsSection budgets={settings.budgets} />
         </>
       )}
