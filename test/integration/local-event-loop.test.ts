@@ -77,4 +77,17 @@ describe('a prompt far longer than the local model holds', () => {
     expect(body.error.code).toBe('context_length_exceeded');
     expect(slowestMs).toBeLessThan(2_000);
   }, 120_000);
+
+  it('a malformed body of megabytes (parsed off the event loop) is a 400 naming the problem', async () => {
+    const broken = `{"model":"stories260K","messages":[{"role":"user","content":"${'x'.repeat(1_000_000)}"}]`;
+    const response = await served.fetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: broken,
+    });
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(response.status).toBe(400);
+    expect(body.error.code).toBe('invalid_json');
+    expect(body.error.message).toMatch(/not valid JSON/);
+  });
 });

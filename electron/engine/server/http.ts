@@ -1,6 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import type { RouteInfo } from '../engine.ts';
+import { parseJson } from './json-off-thread.ts';
 import { HttpError, invalidRequest, type Problem } from './problems.ts';
 
 export const JSON_LIMIT_BYTES = 10 * 1024 * 1024;
@@ -109,7 +110,7 @@ export async function readJsonBody<S extends z.ZodType>(ctx: RequestContext, sch
   }
   let json: unknown;
   try {
-    json = bytes.length === 0 ? {} : JSON.parse(bytes.toString('utf8'));
+    json = bytes.length === 0 ? {} : await parseJson(bytes);
   } catch (error) {
     throw new HttpError(400, 'invalid_json', `the request body is not valid JSON: ${(error as Error).message}`);
   }
