@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { always, FAKE_ANTHROPIC_KEY, type FakeServer, startFakeAnthropic } from '../fakes/providers.ts';
+import {
+  always,
+  FAKE_ANTHROPIC_KEY,
+  FAKE_OPENAI_KEY,
+  type FakeServer,
+  startFakeAnthropic,
+  startFakeOpenAI,
+} from '../fakes/providers.ts';
 import { custom, type Gateway, startGateway, TOKEN, Upstreams } from './routing-harness.ts';
 
 /**
@@ -199,6 +206,36 @@ describe('OpenAI in, OpenAI-compatible upstream', () => {
     const answer = await reply.json();
     expect(answer.object).toBe('chat.completion');
     expect(answer.choices[0].message.content).toBe('Translated answer.');
+  });
+});
+
+describe('OpenAI in, Azure OpenAI upstream', () => {
+  it('goes to the deployment with its api-version and the api-key header, the bytes passed through', async () => {
+    const azure = await startFakeOpenAI({ models: ['prod-gpt4o'], text: 'Answered by Azure.', extra: VENDOR_EXTRA });
+    others.push(azure);
+    const sb = await open({
+      providers: {
+        azure: {
+          type: 'azure_openai',
+          api_key: FAKE_OPENAI_KEY,
+          endpoint: azure.url,
+          deployment_name: 'prod-gpt4o',
+          model: 'gpt-4o',
+          health_check_interval: 0,
+        },
+      },
+    });
+    const reply = await post(sb, '/v1/chat/completions', clientBody('azure/gpt-4o', ' "stream": true,'));
+    expect(reply.status).toBe(200);
+    const text = await reply.text();
+    expect(text).toContain('"x_vendor_trace"');
+    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    const [received] = azure.requests;
+    expect(received!.path).toBe('/openai/deployments/prod-gpt4o/chat/completions');
+    expect(received!.query['api-version']).toBeTruthy();
+    expect(received!.headers['api-key']).toBe(FAKE_OPENAI_KEY);
+    expect(received!.headers.authorization).toBeUndefined();
+    expect(received!.text).toContain('"vendor_knob": {"depth": 3, "list": [1, 2.0]}');
   });
 });
 
