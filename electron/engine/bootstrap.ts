@@ -17,6 +17,8 @@ import { Engine, type KeyVault } from './engine.ts';
 import { LiveRecordings } from './meetings/live.ts';
 import { TranscriptionQueue, transcribeThrough } from './meetings/queue.ts';
 import type { SpeakerDiarizer } from './meetings/speakers.ts';
+import { OperationsFeed } from './operations/feed.ts';
+import { WebhookAlerts } from './operations/webhook.ts';
 import { createAdapter } from './providers/create-adapter.ts';
 import { createLocalAdapter } from './providers/local/local-adapter.ts';
 import type { ProviderAdapter, ProviderConfig } from './providers/types.ts';
@@ -34,6 +36,8 @@ export interface AppServices {
   /** Finds who spoke when in a recording (native/diarization, models from the model store). */
   diarizer: SpeakerDiarizer;
   engine: Engine;
+  /** The engine's operational events, numbered and summarized once for every consumer. */
+  operations: OperationsFeed;
   store: Store;
   models: ModelStore;
   queue: TranscriptionQueue;
@@ -57,6 +61,8 @@ export interface BootstrapOptions {
   runQueue?: boolean;
   /** The URL the player loads a meeting's audio from (HTTP in browser mode, the app protocol in Electron). */
   audioUrl?: (meeting: MeetingRecord) => string | null;
+  /** Where an alert the webhook never took is reported; default stderr. */
+  onAlertFailure?: (message: string) => void;
 }
 
 /** providers.yaml, .yml or .json in the data dir, unless a file was named. */
@@ -235,9 +241,16 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     llama: () => host.llama(),
   });
 
+  // One subscriber to the engine's operational events feeds the log, GET /api/events and the alert webhook.
+  const operations = new OperationsFeed(engine);
+  const alerts = new WebhookAlerts(operations, () => engine.config.alerts, {
+    onFailure: options.onAlertFailure ?? ((message) => process.stderr.write(`switchboard: ${message}\n`)),
+  });
+
   return {
     paths,
     engine,
+    operations,
     store,
     models,
     queue,
@@ -248,6 +261,8 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
     scratchDir: scratch.dir,
     close: async () => {
       clearInterval(expiry);
+      alerts.close();
+      operations.close();
       await answers.close();
       await live.close();
       await queue.close();

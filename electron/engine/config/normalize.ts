@@ -318,6 +318,11 @@ export function normalizeConfig(
     },
     sticky: { rotationWindowMs: (raw.sticky?.rotation_window ?? DEFAULT_ROTATION_WINDOW_S) * SECOND },
     local,
+    alerts: raw.alerts && {
+      webhookUrl: raw.alerts.webhook_url,
+      events: raw.alerts.events,
+      format: raw.alerts.format ?? 'json',
+    },
     state: { redisUrl: raw.state?.redis_url },
     modelOptions: Object.fromEntries(
       Object.entries(raw.model_options ?? {}).map(([model, o]) => [

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { capabilitySchema } from '../contract/capabilities.ts';
+import { OPERATIONAL_EVENT_NAMES } from '../contract/operations.ts';
 
 /**
  * The file forms of the configuration, as people write them (snake_case, seconds). They are
@@ -223,6 +224,17 @@ export const fileConfigSchema = z
       .strict()
       .optional(),
     local: fileLocalSchema.optional(),
+    /** Operational events posted to a webhook as they happen (breakers, keys, health, budgets, reloads). */
+    alerts: z
+      .object({
+        webhook_url: urlField,
+        /** Which events; absent: all of them. */
+        events: z.array(z.enum(OPERATIONAL_EVENT_NAMES)).min(1).optional(),
+        /** json: the event record as GET /api/events sends it; slack: {text}, what a Slack incoming webhook shows. */
+        format: z.enum(['json', 'slack']).optional(),
+      })
+      .strict()
+      .optional(),
     /** Where routing keeps its state: in this process, or shared by every instance using one Redis. */
     state: z
       .object({

@@ -1,5 +1,6 @@
 import type { ModelOptions } from '../contract/api.ts';
 import type { Capability } from '../contract/capabilities.ts';
+import type { OperationalEventName } from '../contract/operations.ts';
 import type { ProviderConfig } from '../providers/types.ts';
 import type { StrategyName } from './schema.ts';
 import type { Vendor } from './vendors.ts';
@@ -69,6 +70,14 @@ export interface EngineProvider extends ProviderConfig {
   retryOnStatus?: number[];
 }
 
+export interface AlertSettings {
+  /** A secret (Slack's webhook URLs are): never logged or shown. */
+  webhookUrl: string;
+  /** Absent: every event. */
+  events?: OperationalEventName[];
+  format: 'json' | 'slack';
+}
+
 /** The whole, validated configuration the engine runs on. */
 export interface EngineConfig {
   /** The global switch: false means no request leaves the machine, whatever else is configured. */
@@ -91,6 +100,8 @@ export interface EngineConfig {
   budgets: BudgetConfig;
   sticky: { rotationWindowMs: number };
   local: LocalSettings;
+  /** Where operational events are posted; absent: nowhere (they are still logged and streamed). */
+  alerts?: AlertSettings;
   /** A Redis every instance shares routing state through (read at start; a change needs a restart). */
   state: { redisUrl?: string };
   /** Settings per model, keyed `provider/model`. */

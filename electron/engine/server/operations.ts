@@ -1,5 +1,7 @@
-import { type RequestContext, sendJson } from './http.ts';
+import type { OperationsFeed } from '../operations/feed.ts';
+import { type RequestContext, sendJson, sseFrame, startSse } from './http.ts';
 import { openAIErrors } from './openai.ts';
+import { HttpError } from './problems.ts';
 import type { Router } from './router.ts';
 import type { ServerDeps } from './types.ts';
 
@@ -17,7 +19,28 @@ export function providerStatsBody(deps: Pick<ServerDeps, 'engine'>) {
   return { ...reports.stats(), breakers: reports.breakers(), budgets: reports.budgetStatus() };
 }
 
-export function addOperationsRoutes(router: Router, deps: ServerDeps): void {
+/** Keeps proxies and clients from closing a quiet stream: an SSE comment every so often. */
+const KEEPALIVE_MS = 15_000;
+
+/** `GET /api/events`: every operational event from now on, as server-sent events named after it. */
+function streamEvents(ctx: RequestContext, feed: OperationsFeed | undefined): Promise<void> {
+  if (!feed) throw new HttpError(404, 'not_found', 'this server streams no operational events');
+  startSse(ctx);
+  ctx.res.write(': operational events of this Switchboard follow\n\n');
+  return new Promise((resolve) => {
+    const unsubscribe = feed.subscribe((record) => {
+      ctx.res.write(`id: ${record.id}\n${sseFrame(record, record.event)}`);
+    });
+    const keepalive = setInterval(() => ctx.res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    ctx.res.once('close', () => {
+      clearInterval(keepalive);
+      unsubscribe();
+      resolve();
+    });
+  });
+}
+
+export function addOperationsRoutes(router: Router, deps: ServerDeps, feed?: OperationsFeed): void {
   const route = (body: (deps: ServerDeps) => unknown) => ({
     handler: (ctx: RequestContext) => sendJson(ctx, 200, body(deps)),
     access: 'token' as const,
@@ -25,5 +48,10 @@ export function addOperationsRoutes(router: Router, deps: ServerDeps): void {
   });
   router
     .add('GET', '/api/v1/status', route(engineStatusBody))
-    .add('GET', '/api/v1/providers/stats', route(providerStatsBody));
+    .add('GET', '/api/v1/providers/stats', route(providerStatsBody))
+    .add('GET', '/api/events', {
+      handler: (ctx: RequestContext) => streamEvents(ctx, feed),
+      access: 'token-or-session',
+      errors: openAIErrors,
+    });
 }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redactSecrets } from '../contract/errors.ts';
+import type { OperationsFeed } from '../operations/feed.ts';
 import { addAnthropicRoutes } from './anthropic.ts';
 import { type AppApiTable, addAppApiRoutes } from './app-api.ts';
 import { Auth, hasCredentialInQuery, sessionRequestAllowed } from './auth.ts';
@@ -22,6 +23,8 @@ import type { ServedEngine, ServerDeps, ServerLogger } from './types.ts';
 
 export interface ServerOptions {
   engine: ServedEngine;
+  /** The engine's operational events, streamed on GET /api/events. */
+  operations?: OperationsFeed;
   /** Every request but /health, the login and the UI's files must carry it. */
   token: string;
   /** Signs browser sessions (server/token.ts keeps it in the data dir); absent: sessions end with the process. */
@@ -114,7 +117,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
   addOpenAIRoutes(router, deps);
   addAnthropicRoutes(router, deps);
   addProviderManagerRoutes(router, deps);
-  addOperationsRoutes(router, deps);
+  addOperationsRoutes(router, deps, options.operations);
   addAppApiRoutes(router, {
     appApi: options.appApi,
     uploadsDir: options.uploadsDir ?? join(tmpdir(), 'switchboard-uploads'),

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { operationalLogLine } from '../../operations/log.ts';
 import { findRunningServer, recordRunningServer } from '../../server/running.ts';
 import { createServer } from '../../server/server.ts';
 import { loadApiToken, loadSessionSecret } from '../../server/token.ts';
@@ -59,15 +60,14 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         audioUrl: (meeting) => (meeting.audioFile ? `/api/app/audio/${encodeURIComponent(meeting.id)}` : null),
       });
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-      // An edit to providers.yaml that breaks it leaves the last good configuration serving; say so.
-      services.engine.on('config-error', (error) =>
-        log(`configuration change refused, still serving the last good one: ${error.message}`),
-      );
-      services.engine.on('config', () => log('configuration reloaded'));
+      // Breakers, keys, health, budgets and reloads (an edit that breaks providers.yaml leaves the last good
+      // configuration serving): one JSON line each, as GET /api/events streams them.
+      services.operations.subscribe((record) => process.stderr.write(`${operationalLogLine(record)}\n`));
       const uiDir = options.ui ? (options.uiDir ?? DEFAULT_UI_DIR) : undefined;
       const staticDir = uiDir && existsSync(uiDir) ? uiDir : undefined;
       const server = await createServer({
         engine: services.engine,
+        operations: services.operations,
         token,
         sessionSecret: loadSessionSecret(dataDir),
         host: options.host,
