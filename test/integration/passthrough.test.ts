@@ -180,6 +180,33 @@ describe('OpenAI in, OpenAI-compatible upstream', () => {
     expect(broken.requests.length).toBeGreaterThanOrEqual(2);
   });
 
+  it("an error event in the upstream's stream falls back when it comes first, and ends the stream with an error frame after output", async () => {
+    const flaky = await upstreams.start({ text: 'one two three four five' });
+    const standby = await upstreams.start({ text: 'From the standby.' });
+    flaky.setFaults(always({ kind: 'stream-error', afterChunks: 0 }));
+    const sb = await open({
+      providers: {
+        flaky: custom(flaky, { priority: 1, retry: { max_attempts: 1 } }),
+        standby: custom(standby, { priority: 2 }),
+      },
+    });
+    const before = await post(sb, '/v1/chat/completions', clientBody('gpt-4o-mini', ' "stream": true,'));
+    expect(before.headers.get('x-switchboard-provider')).toBe('standby');
+    expect(await before.text()).toContain('standby');
+
+    // Frames apart in time, so output has reached the client before the error comes (an error in the
+    // same read as the first output still falls back: nothing has gone out).
+    flaky.setTokenDelay(100);
+    flaky.setFaults(always({ kind: 'stream-error', afterChunks: 3 }));
+    const after = await post(sb, '/v1/chat/completions', clientBody('flaky/gpt-4o-mini', ' "stream": true,'));
+    expect(after.headers.get('x-switchboard-provider')).toBe('flaky');
+    const frames = sseData(await after.text());
+    expect(frames.some((data) => data.includes('"content":"one "'))).toBe(true);
+    // No silent replay elsewhere once text has gone out: the client is told the answer is incomplete.
+    expect(JSON.parse(frames.at(-1)!).error.message).toMatch(/incomplete/);
+    expect(frames).not.toContain('[DONE]');
+  });
+
   it('falls back from a pass-through candidate to one that needs translation (Anthropic behind an OpenAI request)', async () => {
     const broken = await upstreams.start({ text: 'never' });
     broken.setFaults(always('server-error'));
