@@ -221,6 +221,8 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
   const chat = engine.chat.bind(engine);
   // Chat answers go on being written when the window looks elsewhere; closing stops and saves them.
   const answers = new AnswerRuns();
+  // The long-running fronts (the app, `serve`) find the answers a process that died left unwritten.
+  if (options.runQueue) store.conversations.markInterruptedAnswers();
   const appApi = createAppApi({
     engine,
     runs: answers,

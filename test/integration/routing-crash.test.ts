@@ -79,4 +79,49 @@ describe('kill -9 under load', () => {
       store.close();
     }
   }, 240_000);
+
+  it('an answer cut off by kill -9 is marked interrupted at the next start, not left empty', async () => {
+    const slow = await startFakeOpenAI({ apiKey: undefined, text: 'one two three four five six', tokenDelayMs: 3_000 });
+    const config = {
+      providers: {
+        slow: { type: 'custom', base_url: `${slow.url}/v1`, default_model: 'gpt-4o-mini', health_check_interval: 0 },
+      },
+    };
+    try {
+      server = await startServe(dataDir, config);
+      const { api, child } = server;
+      const call = (origin: string, method: string, input: unknown, kind = 'call') =>
+        fetch(`${origin}/api/app/${kind}/${method}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify(input),
+        });
+      const response = await call(api, 'chat.send', { content: 'Count to six, slowly.' }, 'stream');
+      expect(response.status).toBe(200);
+      // Read until the answer is under way (its first words have come), then kill the server.
+      const reader = response.body!.getReader();
+      let seen = '';
+      while (!/"type":"text"/.test(seen)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended before any text: ${seen}`);
+        seen += new TextDecoder().decode(value);
+      }
+      const conversationId = /"conversationId":"([^"]+)"/.exec(seen)![1]!;
+      const exited = new Promise((done) => child.once('exit', done));
+      child.kill('SIGKILL');
+      await exited;
+      await reader.cancel().catch(() => {});
+
+      server = await startServe(dataDir, config);
+      const reply = await call(server.api, 'conversations.get', { id: conversationId });
+      const conversation = (await reply.json()) as {
+        messages: { role: string; content: string; error?: { code: string; message: string } }[];
+      };
+      const answer = conversation.messages.at(-1)!;
+      expect(answer.role).toBe('assistant');
+      expect(answer.error).toMatchObject({ code: 'STREAM_INTERRUPTED', message: expect.stringMatching(/interrupted/) });
+    } finally {
+      await slow.close();
+    }
+  }, 240_000);
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { always } from '../fakes/providers.ts';
-import { chatsTo, custom, type Gateway, startGateway, Upstreams } from './routing-harness.ts';
+import { chatsTo, custom, type Gateway, startGateway, TOKEN, Upstreams } from './routing-harness.ts';
 
 /** The provider manager's promises, as a client of the local API meets them (fake upstreams on 127.0.0.1). */
 
@@ -244,5 +244,35 @@ describe('model groups', () => {
     const sb = await open({ strategy: 'round_robin', providers: { one: custom(one), two: custom(two) } });
     for (let i = 0; i < 10; i++) expect((await sb.chat('gpt-4o-mini')).status).toBe(200);
     expect([chatsTo(one), chatsTo(two)]).toEqual([5, 5]);
+  });
+});
+
+describe('changing routing policy', () => {
+  it('keeps the provider’s adapter: a stream under way finishes whole, and the new order applies at once', async () => {
+    const slow = await upstreams.start({ text: 'one two three four five six seven eight', tokenDelayMs: 150 });
+    const other = await upstreams.start({ text: 'other' });
+    const sb = await open({
+      providers: { slow: custom(slow, { priority: 1 }), other: custom(other, { priority: 2 }) },
+    });
+    const streaming = fetch(`${sb.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'Count' }], stream: true }),
+    }).then((response) => response.text());
+    await expect.poll(() => chatsTo(slow), { interval: 20 }).toBe(1);
+    // Policy: priority, weight, enabled elsewhere — none of it is a connection setting.
+    expect((await sb.post('/api/v1/providers/update', { provider: 'slow', priority: 50, weight: 3 })).status).toBe(200);
+    expect((await sb.post('/api/v1/providers/update', { provider: 'other', enabled: false })).status).toBe(200);
+    expect((await sb.post('/api/v1/providers/update', { provider: 'other', enabled: true })).status).toBe(200);
+    const body = await streaming;
+    const text = body
+      .split('\n\n')
+      .map((frame) => frame.replace(/^data: /, ''))
+      .filter((data) => data.startsWith('{'))
+      .map((data) => JSON.parse(data).choices?.[0]?.delta?.content ?? '')
+      .join('');
+    expect(text).toBe('one two three four five six seven eight');
+    expect(body.trim().endsWith('data: [DONE]')).toBe(true);
+    expect(answeredBy(await sb.chat())).toBe('other');
   });
 });

@@ -173,6 +173,21 @@ export class ConversationRepository {
     })();
   }
 
+  /**
+   * Marks the answers that were never written — their process stopped mid-answer (kill -9, a crash) —
+   * as interrupted, so the conversation says so instead of showing an empty answer. A process still
+   * answering one of them overwrites the mark when it saves the answer. Returns how many were marked.
+   */
+  markInterruptedAnswers(): number {
+    const error = new SwitchboardError(
+      'STREAM_INTERRUPTED',
+      'this answer was interrupted when Switchboard stopped before it was finished: ask again',
+    ).toJSON();
+    return this.prepare(
+      "UPDATE messages SET error = ? WHERE role = 'assistant' AND provider_id IS NULL AND error IS NULL",
+    ).run(JSON.stringify(error)).changes;
+  }
+
   /** Writes an assistant answer (or its error) over the message, replacing whatever it held. */
   recordAnswer(messageId: string, answer: AnswerRecord): ChatMessageView {
     this.prepare(

@@ -95,8 +95,11 @@ const COLUMNS = `id, time, kind, provider_id, model, key_id, user_id, profile, s
     tokens_estimated, cost_usd, latency_ms, ttft_ms, outcome, error_code, fallback_depth`;
 const VALUES = `@id, @time, @kind, @providerId, @model, @keyId, @userId, @profile, @strategy, @inputTokens,
     @outputTokens, @tokensEstimated, @costUsd, @latencyMs, @ttftMs, @outcome, @errorCode, @fallbackDepth`;
-/** A settled event replaces its reservation. */
-const SETTLE_EVENT = `INSERT OR REPLACE INTO usage_events (${COLUMNS}) VALUES (${VALUES})`;
+/** A settled event overwrites its reservation in place (REPLACE would delete and re-insert the row). */
+const SETTLE_EVENT = `INSERT INTO usage_events (${COLUMNS}) VALUES (${VALUES}) ON CONFLICT(id) DO UPDATE SET
+    key_id = excluded.key_id, input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
+    tokens_estimated = excluded.tokens_estimated, cost_usd = excluded.cost_usd, latency_ms = excluded.latency_ms,
+    ttft_ms = excluded.ttft_ms, outcome = excluded.outcome, error_code = excluded.error_code`;
 /** A reservation never overwrites the settled row. */
 const RESERVE_EVENT = `INSERT OR IGNORE INTO usage_events (${COLUMNS}) VALUES (${VALUES})`;
 
