@@ -5,7 +5,7 @@ import type { FileConfig, FileProvider } from './config/schema.ts';
 import type { ConfigSource } from './config/source.ts';
 import type { EngineConfig, EngineProvider } from './config/types.ts';
 import { resolveVendor, transcriptionModelOf } from './config/vendors.ts';
-import type { DefaultModelJob, MayLeave, ModelOptions, ProviderView } from './contract/api.ts';
+import type { AppKey, DefaultModelJob, MayLeave, ModelOptions, ProviderView } from './contract/api.ts';
 import type { ChatRequest } from './contract/chat.ts';
 import type { EmbeddingRequest, EmbeddingResult } from './contract/embeddings.ts';
 import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors.ts';
@@ -30,6 +30,8 @@ export interface RequestOptions extends ConsentRequest {
   providerId?: string;
   profile?: string;
   userId?: string;
+  /** The app key the request came with (the HTTP API): its limits, budgets and models apply. */
+  appKey?: AppKey;
   signal?: AbortSignal;
 }
 
@@ -304,6 +306,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       providerId: options.providerId,
       profile: options.profile,
       userId: options.userId ?? request.user,
+      appKey: options.appKey,
       estimatedInputTokens: estimatePromptTokens(request.messages),
       maxOutputTokens: request.max_tokens,
       collected: request.stream === false,
@@ -356,6 +359,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       providerId: options.providerId,
       profile: options.profile,
       userId: options.userId,
+      appKey: options.appKey,
       estimatedInputTokens: 0,
       dataKind: options.dataKind,
       cloudConsent: options.cloudConsent,
@@ -395,6 +399,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         providerId: options.providerId,
         profile: options.profile,
         userId: options.userId ?? request.user,
+        appKey: options.appKey,
         estimatedInputTokens: Math.ceil(inputs.join(' ').length / 4),
       },
       {
@@ -433,6 +438,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       providerId: options.providerId,
       profile: options.profile ?? 'default',
       userId: options.userId,
+      appKey: options.appKey,
       estimatedInputTokens: 0,
       // With no model named, transcription runs on the provider's Whisper model, not its default chat model.
       modelFor: (provider) =>

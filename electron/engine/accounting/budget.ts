@@ -41,6 +41,13 @@ export interface SpendHistory {
 }
 
 const PERIODS: BudgetPeriod[] = ['daily', 'monthly'];
+
+/** The day (`YYYY-MM-DD`) or month (`YYYY-MM`) holding `now`, in local time: a budget period's name. */
+export function budgetPeriodKey(period: BudgetPeriod, now: number): string {
+  const date = new Date(now);
+  const month = `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}`;
+  return period === 'daily' ? `${month}-${String(date.getDate()).padStart(2, '0')}` : month;
+}
 const PERIOD_TTL_MS: Record<BudgetPeriod, number> = { daily: 2 * 86_400_000, monthly: 32 * 86_400_000 };
 
 /**
@@ -72,9 +79,7 @@ export class BudgetGuard {
   }
 
   private periodKey(period: BudgetPeriod): string {
-    const now = new Date(this.clock.now());
-    const month = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}`;
-    return period === 'daily' ? `${month}-${String(now.getDate()).padStart(2, '0')}` : month;
+    return budgetPeriodKey(period, this.clock.now());
   }
 
   /** The (scope, period, limit) triples that apply to a provider's spending. */

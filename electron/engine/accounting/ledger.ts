@@ -11,11 +11,13 @@ export interface UsageTotals {
   latencyMsTotal: number;
 }
 
-export const REPORT_DIMENSIONS = ['provider', 'model', 'day'] as const;
+export const REPORT_DIMENSIONS = ['provider', 'model', 'day', 'key'] as const;
+/** The `key` row of requests that came with the API token (or from the app), not an app key. */
+export const API_TOKEN_KEY = 'api-token';
 export type ReportDimension = (typeof REPORT_DIMENSIONS)[number];
 
 export interface CostReportRow extends UsageTotals {
-  /** Provider id, `provider/model`, or `YYYY-MM-DD` (UTC). */
+  /** Provider id, `provider/model`, `YYYY-MM-DD` (UTC), or an app key id (`api-token` for the rest). */
   key: string;
   avgLatencyMs: number;
 }
@@ -40,7 +42,7 @@ export interface UsageStatistics {
   distribution: Record<string, number>;
 }
 
-const PREFIX: Record<ReportDimension, string> = { provider: 'p:', model: 'm:', day: 'd:' };
+const PREFIX: Record<ReportDimension, string> = { provider: 'p:', model: 'm:', day: 'd:', key: 'k:' };
 /** Days of per-day totals kept. */
 const DAY_RETENTION_MS = 400 * 86_400_000;
 
@@ -76,6 +78,7 @@ export class UsageLedger {
     this.bump(PREFIX.provider + event.providerId, event, 0);
     this.bump(`${PREFIX.model}${event.providerId}/${event.model}`, event, 0);
     this.bump(PREFIX.day + utcDay(event.time), event, DAY_RETENTION_MS);
+    this.bump(PREFIX.key + (event.appKeyId ?? API_TOKEN_KEY), event, 0);
   }
 
   private bump(key: string, event: UsageEvent, ttlMs: number): void {

@@ -17,6 +17,8 @@ export interface UsageEvent {
   /** Which of the provider's keys answered (its mask, e.g. …a9f2), never the key. */
   keyId?: string;
   userId?: string;
+  /** The app key the request came with (its id); absent for the API token and the app itself. */
+  appKeyId?: string;
   profile: string;
   strategy: string;
   inputTokens: number;

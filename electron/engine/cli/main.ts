@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { createAppServices } from '../bootstrap.ts';
 import { isSwitchboardError } from '../contract/errors.ts';
 import { transcribeThrough } from '../meetings/queue.ts';
+import { registerAppKeysCommand } from './commands/app-keys.ts';
 import { registerChatCommand } from './commands/chat.ts';
 import { registerDataCommand } from './commands/data.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
@@ -41,6 +42,7 @@ export function buildProgram(): { program: Command; context: CliContext } {
   registerProvidersHealthCommand(providers, context);
   registerProviderKeyCommands(providers, context);
   registerUsageCommand(program, context);
+  registerAppKeysCommand(program, context);
   registerModelsCommand(program, () => context.paths());
   registerMeetingsCommand(program, () => context.services());
   const transcribeServices = async () => {

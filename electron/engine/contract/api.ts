@@ -227,6 +227,32 @@ export interface SettingsView {
   note?: string;
 }
 
+/**
+ * A key of its own for one program (`switchboard keys create`): it works wherever the API token works,
+ * within its own limits, budgets and models. The key itself is shown once, at creation or rotation; what
+ * is kept is its hash and its last four characters.
+ */
+export interface AppKey {
+  id: string;
+  name: string;
+  /** The key's last characters (…a9f2), to tell keys apart. */
+  hint: string;
+  rpm?: number;
+  tpm?: number;
+  dailyBudgetUsd?: number;
+  monthlyBudgetUsd?: number;
+  /** Models it may use (`provider/model` or a bare model id); absent: every model. */
+  models?: string[];
+  createdAt: number;
+  rotatedAt?: number;
+  revokedAt?: number;
+}
+
+/** What a new or rotated key's owner gets, once: the key in clear. */
+export interface IssuedAppKey extends AppKey {
+  key: string;
+}
+
 export interface UsagePoint {
   /** Bucket start, epoch ms. */
   time: number;

@@ -24,6 +24,8 @@ export const ERROR_CODES = [
   'NO_PROVIDER',
   'ALL_PROVIDERS_FAILED',
   'BUDGET_EXCEEDED',
+  /** The app key the request came with may not use this model. */
+  'KEY_NOT_ALLOWED',
   'CIRCUIT_OPEN',
   'CONFIG_INVALID',
   'NOT_SUPPORTED',

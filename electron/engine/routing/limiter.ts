@@ -130,6 +130,11 @@ export class RateLimiter {
     return wait;
   }
 
+  /** Takes `cost` from a window of a limit that is not a provider's (an app key's): 0 when admitted, else ms to wait. */
+  admitWindow(key: string, cost: number, limit: number): Promise<number> {
+    return this.admitInWindow(key, cost, limit);
+  }
+
   /** Corrects what a window holds for `second` by `delta` (a refund, or the answer's real token count). */
   private adjust(key: string, second: number, delta: number): void {
     if (delta === 0) return;

@@ -131,6 +131,7 @@ export async function* runPipeline<T>(
       model: attempt.candidate.model,
       keyId: attempt.apiKey ? maskKey(attempt.apiKey) : undefined,
       userId: request.userId,
+      appKeyId: request.appKey?.id,
       profile: plan.profile.name,
       strategy: plan.strategy,
       inputTokens: usage?.inputTokens ?? (outcome === 'success' ? request.estimatedInputTokens : 0),

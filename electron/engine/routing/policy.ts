@@ -51,6 +51,7 @@ const CLASS_OF: Record<ErrorCode, ErrorClass> = {
   NO_PROVIDER: 'unsuited',
   ALL_PROVIDERS_FAILED: 'server',
   BUDGET_EXCEEDED: 'final',
+  KEY_NOT_ALLOWED: 'final',
   CIRCUIT_OPEN: 'unsuited',
   CONFIG_INVALID: 'unsuited',
   NOT_SUPPORTED: 'unsuited',

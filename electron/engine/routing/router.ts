@@ -8,6 +8,7 @@ import { MemoryUsageSink, type UsageHistory } from '../accounting/usage-log.ts';
 import { failoverOf } from '../config/normalize.ts';
 import type { EngineConfig, EngineProvider } from '../config/types.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
+import { type AppKeySpendHistory, appKeyStage } from './app-key.ts';
 import { type BreakerSettings, breakerKey, breakerStage, CircuitBreakers } from './breaker.ts';
 import { budgetStage } from './budget.ts';
 import { resolveTarget } from './candidates.ts';
@@ -37,7 +38,7 @@ export interface RouterOptions {
    * history (the store's UsageRepository) also serves the usage pane's series and seeds budgets with
    * the spending on record.
    */
-  sink?: UsageSink & Partial<UsageHistory> & Partial<SpendHistory> & Partial<CostHistory>;
+  sink?: UsageSink & Partial<UsageHistory> & Partial<SpendHistory> & Partial<CostHistory> & Partial<AppKeySpendHistory>;
   /** Models each provider reported (listModels), so bare model ids find their provider. */
   knownModels?: ReadonlyMap<string, ReadonlySet<string>>;
   backoff?: Partial<BackoffSettings>;
@@ -58,7 +59,11 @@ export class Router extends EventEmitter<RoutingEvents> {
   readonly knownModels: ReadonlyMap<string, ReadonlySet<string>>;
   readonly clock: Clock;
   readonly state: RoutingState;
-  readonly sink: UsageSink & Partial<UsageHistory> & Partial<SpendHistory> & Partial<CostHistory>;
+  readonly sink: UsageSink &
+    Partial<UsageHistory> &
+    Partial<SpendHistory> &
+    Partial<CostHistory> &
+    Partial<AppKeySpendHistory>;
   readonly breakers: CircuitBreakers;
   readonly limiter: RateLimiter;
   readonly keyPools: KeyPools;
@@ -165,6 +170,14 @@ export class Router extends EventEmitter<RoutingEvents> {
     // The order is the order of concerns: cheap refusals first, the slot and the money last, the clock
     // started right before the call.
     this.stages = [
+      appKeyStage({
+        state: this.state,
+        clock: this.clock,
+        limiter: this.limiter,
+        prices: this.prices,
+        expectedOutputTokens: this.strategySettings.expectedOutputTokens,
+        history: sink.appKeySpend ? { appKeySpend: (...args) => sink.appKeySpend!(...args) } : undefined,
+      }),
       contextWindowStage(this.prices),
       breakerStage(this.breakers, this.clock),
       keyPoolStage(this.keyPools, this.clock),

@@ -1,5 +1,6 @@
 import type { UsageEvent } from '../accounting/types.ts';
 import type { EngineProvider, ProfileConfig } from '../config/types.ts';
+import type { AppKey } from '../contract/api.ts';
 import type { Capability } from '../contract/capabilities.ts';
 import type { ChatStreamEvent, Usage } from '../contract/chat.ts';
 import type { CallContext, ProviderAdapter } from '../providers/types.ts';
@@ -16,6 +17,8 @@ export interface RoutingRequest extends ConsentRequest {
   profile?: string;
   /** Drives per-user sticky assignment. */
   userId?: string;
+  /** The app key the request came with: its limits, budgets and models apply, its usage is its own. */
+  appKey?: AppKey;
   /**
    * The model a provider runs this request on when the request names none (default: the provider's
    * default model, a chat model). Transcription names its Whisper model here, so errors, breakers and

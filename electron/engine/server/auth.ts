@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { AppKey } from '../contract/api.ts';
 
 export const SESSION_COOKIE = 'switchboard_session';
 const LOGIN_CODE_TTL_MS = 5 * 60_000;
@@ -19,7 +20,12 @@ export interface AuthOptions {
    * the server; absent, a random one per process (sessions end with the process).
    */
   sessionSecret?: Buffer;
+  /** The live app key a presented credential is, if it is one (`switchboard keys`): looked up per request, so a revocation is at once. */
+  appKey?: (secret: string) => AppKey | undefined;
 }
+
+/** Who sent a request: the holder of the API token, or a program with its own app key. */
+export type Caller = { kind: 'token' } | { kind: 'app'; key: AppKey };
 
 /**
  * The API token (Bearer or x-api-key), and the browser sessions of browser mode. A browser signs in
@@ -31,10 +37,12 @@ export class Auth {
   private readonly tokenDigest: Buffer;
   private readonly sessionKey: Buffer;
   private readonly codes = new Map<string, number>();
+  private readonly appKey?: (secret: string) => AppKey | undefined;
 
   constructor(token: string, options: AuthOptions = {}) {
     if (token.length < 16) throw new Error('the API token must be at least 16 characters long');
     this.tokenDigest = digest(token);
+    this.appKey = options.appKey;
     // Keyed by the token as well: a new token (`switchboard token --rotate`) signs every browser out.
     this.sessionKey = createHmac('sha256', options.sessionSecret ?? randomBytes(32))
       .update(this.tokenDigest)
@@ -46,19 +54,31 @@ export class Auth {
     return timingSafeEqual(digest(candidate), this.tokenDigest);
   }
 
-  hasToken(req: IncomingMessage): boolean {
+  /** The credential a request presents: `Authorization: Bearer …`, or x-api-key as Anthropic's SDK sends it. */
+  private presented(req: IncomingMessage): string | undefined {
     const authorization = req.headers.authorization;
     if (authorization !== undefined) {
       const space = authorization.indexOf(' ');
-      return (
-        space > 0 &&
-        authorization.slice(0, space).toLowerCase() === 'bearer' &&
-        this.matches(authorization.slice(space + 1).trim())
-      );
+      return space > 0 && authorization.slice(0, space).toLowerCase() === 'bearer'
+        ? authorization.slice(space + 1).trim()
+        : undefined;
     }
-    // Anthropic's SDK sends its key as x-api-key.
     const apiKey = req.headers['x-api-key'];
-    return typeof apiKey === 'string' && this.matches(apiKey);
+    return typeof apiKey === 'string' ? apiKey : undefined;
+  }
+
+  hasToken(req: IncomingMessage): boolean {
+    const credential = this.presented(req);
+    return credential !== undefined && this.matches(credential);
+  }
+
+  /** Who the request's credential says it is; undefined when it presents none that works. */
+  authenticate(req: IncomingMessage): Caller | undefined {
+    const credential = this.presented(req);
+    if (credential === undefined) return undefined;
+    if (this.matches(credential)) return { kind: 'token' };
+    const key = this.appKey?.(credential);
+    return key ? { kind: 'app', key } : undefined;
   }
 
   /** A code for the UI's URL: valid once, for five minutes. */

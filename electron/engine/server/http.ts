@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import type { AppKey } from '../contract/api.ts';
 import type { RouteInfo } from '../engine.ts';
 import { parseJson } from './json-off-thread.ts';
 import { HttpError, invalidRequest, type Problem } from './problems.ts';
@@ -38,6 +39,8 @@ export interface RequestContext {
   engineLastEventAt?: number;
   /** Set once an SSE stream has begun: later errors become frames, not statuses. */
   streaming: boolean;
+  /** The app key the request came with (not the API token or a browser session): its limits apply. */
+  appKey?: AppKey;
 }
 
 /** Reads the whole body as a Buffer, refusing more than `limit` bytes with 413 as soon as it is known. */

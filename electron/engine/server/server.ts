@@ -11,7 +11,7 @@ import { redactSecrets } from '../contract/errors.ts';
 import type { OperationsFeed } from '../operations/feed.ts';
 import { addAnthropicRoutes } from './anthropic.ts';
 import { type AppApiTable, addAppApiRoutes } from './app-api.ts';
-import { Auth, hasCredentialInQuery, sessionRequestAllowed } from './auth.ts';
+import { Auth, type AuthOptions, hasCredentialInQuery, sessionRequestAllowed } from './auth.ts';
 import { decodePathSegment, type ErrorDialect, type RequestContext, sendJson, sendText } from './http.ts';
 import { addOpenAIRoutes, openAIErrors } from './openai.ts';
 import { addOperationsRoutes } from './operations.ts';
@@ -29,6 +29,8 @@ export interface ServerOptions {
   token: string;
   /** Signs browser sessions (server/token.ts keeps it in the data dir); absent: sessions end with the process. */
   sessionSecret?: Buffer;
+  /** Per-app keys (`switchboard keys`), accepted wherever the token is, with their own limits. */
+  appKey?: AuthOptions['appKey'];
   /** Default 127.0.0.1. Anything else exposes the API beyond this machine and needs `allowedHosts`. */
   host?: string;
   /**
@@ -104,7 +106,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
       `listening on ${host} needs the host names clients will use (allowedHosts / --allow-host NAME): without them any web page could reach the API through DNS rebinding`,
     );
   }
-  const auth = new Auth(options.token, { sessionSecret: options.sessionSecret });
+  const auth = new Auth(options.token, { sessionSecret: options.sessionSecret, appKey: options.appKey });
   const engine = options.engine;
   const redact = (text: string) =>
     redactSecrets(text, [options.token, ...engine.config.providers.flatMap((provider) => provider.keys)]);
@@ -170,7 +172,10 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
         'credentials in the URL are refused (URLs end up in logs and history): send Authorization: Bearer <token>',
       );
     }
-    if (access === 'public' || auth.hasToken(ctx.req)) return;
+    if (access === 'public') return;
+    const caller = auth.authenticate(ctx.req);
+    if (caller?.kind === 'app') ctx.appKey = caller.key;
+    if (caller) return;
     if (access === 'token-or-session' && auth.hasSession(ctx.req) && sessionRequestAllowed(ctx.req)) return;
     throw new HttpError(
       401,

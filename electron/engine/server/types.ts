@@ -37,5 +37,9 @@ export interface ServerDeps {
 /** Routing hints every engine call carries: who asks (for sticky assignment) and the abort signal. */
 export function requestOptions(ctx: RequestContext, bodyUser?: string): RequestOptions {
   const header = ctx.req.headers['x-switchboard-user'];
-  return { userId: (typeof header === 'string' && header) || bodyUser || undefined, signal: ctx.signal };
+  return {
+    userId: (typeof header === 'string' && header) || bodyUser || undefined,
+    appKey: ctx.appKey,
+    signal: ctx.signal,
+  };
 }

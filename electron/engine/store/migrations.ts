@@ -177,6 +177,25 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE meetings ADD COLUMN consent_provider TEXT;
   ALTER TABLE summaries ADD COLUMN produced_by TEXT;
   `,
+  // 8: per-app keys (stored as hashes) with their own limits, budgets and models, and usage by key.
+  `
+  CREATE TABLE app_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    secret_hash TEXT NOT NULL UNIQUE,
+    hint TEXT NOT NULL,
+    rpm INTEGER,
+    tpm INTEGER,
+    daily_budget_usd REAL,
+    monthly_budget_usd REAL,
+    models TEXT,
+    created_at INTEGER NOT NULL,
+    rotated_at INTEGER,
+    revoked_at INTEGER
+  );
+  ALTER TABLE usage_events ADD COLUMN app_key_id TEXT;
+  CREATE INDEX usage_by_app_key ON usage_events(app_key_id, time) WHERE app_key_id IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

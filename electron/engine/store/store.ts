@@ -1,4 +1,5 @@
 import { dirname, join } from 'node:path';
+import { AppKeyRepository } from './app-keys.ts';
 import { ConversationRepository } from './conversations.ts';
 import { type Database, type OpenDatabaseOptions, openDatabase } from './database.ts';
 import { MeetingRepository } from './meetings.ts';
@@ -23,6 +24,8 @@ export interface Store {
   readonly templates: TemplateRepository;
   readonly settings: SettingsRepository;
   readonly usage: UsageRepository;
+  /** Per-app keys (hashed), with their limits, budgets and models. */
+  readonly appKeys: AppKeyRepository;
   readonly secrets: SecretStore;
   /** How the secrets' key is protected, in words. */
   readonly keyProtection: string;
@@ -47,6 +50,7 @@ export function openStore(options: StoreOptions): Store {
     templates: new TemplateRepository(db),
     settings: new SettingsRepository(db),
     usage,
+    appKeys: new AppKeyRepository(db),
     secrets: new SecretStore(db, keyProvider),
     keyProtection: keyProvider.describe?.() ?? 'API keys are encrypted under a key this process was given.',
     search: new SearchIndex(db),
@@ -60,6 +64,7 @@ export function openStore(options: StoreOptions): Store {
           'summaries',
           'meetings',
           'usage_events',
+          'app_keys',
           'settings',
           'secrets',
         ]) {

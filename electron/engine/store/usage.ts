@@ -1,6 +1,12 @@
 import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
-import { type CostReport, type CostReportRow, type ReportDimension, reportOf } from '../accounting/ledger.ts';
+import {
+  API_TOKEN_KEY,
+  type CostReport,
+  type CostReportRow,
+  type ReportDimension,
+  reportOf,
+} from '../accounting/ledger.ts';
 import type { UsageEvent, UsageSink } from '../accounting/types.ts';
 import type { UsagePoint, UsageView } from '../contract/api.ts';
 import { ERROR_CODES } from '../contract/errors.ts';
@@ -14,6 +20,7 @@ const usageEventSchema = z.object({
   model: z.string(),
   keyId: z.string().optional(),
   userId: z.string().optional(),
+  appKeyId: z.string().optional(),
   profile: z.string(),
   strategy: z.string(),
   inputTokens: z.number().int().nonnegative(),
@@ -57,6 +64,7 @@ const REPORT_KEYS: Record<ReportDimension, string> = {
   provider: 'provider_id',
   model: "provider_id || '/' || model",
   day: "strftime('%Y-%m-%d', time / 1000, 'unixepoch')",
+  key: `coalesce(app_key_id, '${API_TOKEN_KEY}')`,
 };
 
 const totalsRow = z.object({
@@ -91,9 +99,9 @@ const FLUSH_AFTER_MS = 250;
 /** …or until this many are waiting. */
 const FLUSH_AT_EVENTS = 200;
 
-const COLUMNS = `id, time, kind, provider_id, model, key_id, user_id, profile, strategy, input_tokens, output_tokens,
-    tokens_estimated, cost_usd, latency_ms, ttft_ms, outcome, error_code, fallback_depth`;
-const VALUES = `@id, @time, @kind, @providerId, @model, @keyId, @userId, @profile, @strategy, @inputTokens,
+const COLUMNS = `id, time, kind, provider_id, model, key_id, user_id, app_key_id, profile, strategy, input_tokens,
+    output_tokens, tokens_estimated, cost_usd, latency_ms, ttft_ms, outcome, error_code, fallback_depth`;
+const VALUES = `@id, @time, @kind, @providerId, @model, @keyId, @userId, @appKeyId, @profile, @strategy, @inputTokens,
     @outputTokens, @tokensEstimated, @costUsd, @latencyMs, @ttftMs, @outcome, @errorCode, @fallbackDepth`;
 /** A settled event overwrites its reservation in place (REPLACE would delete and re-insert the row). */
 const SETTLE_EVENT = `INSERT INTO usage_events (${COLUMNS}) VALUES (${VALUES}) ON CONFLICT(id) DO UPDATE SET
@@ -109,6 +117,7 @@ function toRow(event: UsageEvent): UsageRow {
     ...valid,
     keyId: valid.keyId ?? null,
     userId: valid.userId ?? null,
+    appKeyId: valid.appKeyId ?? null,
     ttftMs: valid.ttftMs ?? null,
     errorCode: valid.errorCode ?? null,
     tokensEstimated: valid.tokensEstimated ? 1 : 0,
@@ -255,6 +264,15 @@ export class UsageRepository implements UsageSink {
       share: all === 0 ? 0 : row.requests / all,
       costUsd: row.cost_usd,
     }));
+  }
+
+  /** What one app key spent in the budget period holding `now`. */
+  appKeySpend(period: BudgetPeriod, appKeyId: string, now: number = Date.now()): number {
+    this.flush();
+    const row = this.prepare(
+      'SELECT total(cost_usd) AS spent FROM usage_events WHERE app_key_id = ? AND time >= ?',
+    ).get(appKeyId, periodStart(period, now));
+    return (row as { spent: number }).spent;
   }
 
   /** Spend in the budget period holding `now`, for one provider or (absent) all of them. */

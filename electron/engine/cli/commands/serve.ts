@@ -70,6 +70,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         operations: services.operations,
         token,
         sessionSecret: loadSessionSecret(dataDir),
+        appKey: (secret) => services.store.appKeys.findBySecret(secret),
         host: options.host,
         allowedHosts: options.allowHost,
         port,

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
-import { REPORT_DIMENSIONS, type ReportDimension } from '../../accounting/ledger.ts';
+import { API_TOKEN_KEY, REPORT_DIMENSIONS, type ReportDimension } from '../../accounting/ledger.ts';
 import { SwitchboardError } from '../../contract/errors.ts';
 import type { CliContext } from '../context.ts';
 import { printJson, printTable } from '../context.ts';
 import { engineOf, usd } from './stats.ts';
 
-/** `usage [--by provider|model|day] [--days N] [--json]`: spending and requests, and the budgets. */
+/** `usage [--by provider|model|day|key] [--days N] [--json]`: spending and requests, and the budgets. */
 export function registerUsageCommand(program: Command, context: CliContext): void {
   program
     .command('usage')
-    .description('what requests cost: totals by provider, model or day, and budget status')
+    .description('what requests cost: totals by provider, model, day or app key, and budget status')
     .option('--by <dimension>', `group by ${REPORT_DIMENSIONS.join(', ')}`, 'provider')
     .option('--days <n>', 'only the last N days (history from the store)')
     .option('--json', 'machine-readable output')
@@ -28,8 +28,18 @@ export function registerUsageCommand(program: Command, context: CliContext): voi
         sinceMs: days === undefined ? undefined : Date.now() - days * 86_400_000,
       });
       const budgets = reports.budgetStatus();
-      if (options.json) return printJson({ ...report, budgets });
-      const header = { provider: 'PROVIDER', model: 'PROVIDER/MODEL', day: 'DAY (UTC)' }[report.by];
+      // Rows by key carry the key's id; people know keys by name.
+      const names = new Map<string, string>([[API_TOKEN_KEY, 'API token (and the app)']]);
+      if (report.by === 'key') {
+        for (const key of (await context.services()).store.appKeys.list()) names.set(key.id, key.name);
+      }
+      const keyLabel = (id: string) =>
+        id === API_TOKEN_KEY ? names.get(id)! : names.has(id) ? `${names.get(id)} (${id})` : id;
+      if (options.json) {
+        const named = report.rows.map((row) => (report.by === 'key' ? { ...row, name: names.get(row.key) } : row));
+        return printJson({ ...report, rows: named, budgets });
+      }
+      const header = { provider: 'PROVIDER', model: 'PROVIDER/MODEL', day: 'DAY (UTC)', key: 'KEY' }[report.by];
       const line = (key: string, r: (typeof report.rows)[number]) => [
         key,
         String(r.requests),
@@ -41,7 +51,7 @@ export function registerUsageCommand(program: Command, context: CliContext): voi
       ];
       printTable([
         [header, 'REQUESTS', 'ERRORS', 'INPUT TOKENS', 'OUTPUT TOKENS', 'COST', 'AVG LATENCY'],
-        ...report.rows.map((r) => line(r.key, r)),
+        ...report.rows.map((r) => line(report.by === 'key' ? keyLabel(r.key) : r.key, r)),
         line('total', report.total),
       ]);
       if (report.source === 'session') process.stdout.write('(this session only: no usage history is stored)\n');

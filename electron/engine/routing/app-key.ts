@@ -1,0 +1,152 @@
+import { type BudgetPeriod, budgetPeriodKey } from '../accounting/budget.ts';
+import type { PriceBook } from '../accounting/prices.ts';
+import type { AppKey } from '../contract/api.ts';
+import { SwitchboardError } from '../contract/errors.ts';
+import type { Clock } from './clock.ts';
+import type { RateLimiter } from './limiter.ts';
+import { NO_HOLD, type RequestScope, refuse, type Stage } from './stage.ts';
+import { isPromise, type RoutingState } from './state.ts';
+import type { Candidate } from './types.ts';
+
+/** What an app key has spent so far (the store), so its budgets hold across restarts. */
+export interface AppKeySpendHistory {
+  appKeySpend(period: BudgetPeriod, appKeyId: string, now: number): number;
+}
+
+export interface AppKeyStageParts {
+  state: RoutingState;
+  clock: Clock;
+  limiter: RateLimiter;
+  prices: PriceBook;
+  /** Output tokens assumed when the request sets no maximum. */
+  expectedOutputTokens: number;
+  history?: AppKeySpendHistory;
+}
+
+const PERIOD_TTL_MS: Record<BudgetPeriod, number> = { daily: 2 * 86_400_000, monthly: 32 * 86_400_000 };
+
+function budgetsOf(key: AppKey): [BudgetPeriod, number][] {
+  const budgets: [BudgetPeriod, number][] = [];
+  if (key.dailyBudgetUsd !== undefined) budgets.push(['daily', key.dailyBudgetUsd]);
+  if (key.monthlyBudgetUsd !== undefined) budgets.push(['monthly', key.monthlyBudgetUsd]);
+  return budgets;
+}
+
+/** Whether a key limited to `models` may use a candidate: by `provider/model` or by the bare model id. */
+function allowed(key: AppKey, candidate: Candidate): boolean {
+  const models = key.models;
+  return !models || models.includes(candidate.model) || models.includes(`${candidate.provider.id}/${candidate.model}`);
+}
+
+/**
+ * A per-app key's own limits, as a stage: its models (a filter: any other model is 403), its requests
+ * and tokens per minute (429 with Retry-After, counted once per request whatever the fallbacks), and
+ * its daily and monthly budgets (402; a free or local model still answers). Windows and spend live in
+ * the routing state, so instances sharing a Redis share each key's limits too.
+ */
+export function appKeyStage(parts: AppKeyStageParts): Stage {
+  const { state, clock, limiter, prices, expectedOutputTokens, history } = parts;
+  /** Requests already admitted into their key's windows (a fallback attempt is the same request). */
+  const admitted = new WeakSet<RequestScope>();
+
+  const spendKey = (key: AppKey, period: BudgetPeriod) =>
+    `spend:key:${key.id}:${period}:${budgetPeriodKey(period, clock.now())}`;
+
+  const spent = (key: AppKey, period: BudgetPeriod): number => {
+    const name = spendKey(key, period);
+    const known = state.get<number>('usage', name);
+    if (known !== undefined) return known;
+    const recorded = history?.appKeySpend(period, key.id, clock.now()) ?? 0;
+    void state.set('usage', name, recorded, PERIOD_TTL_MS[period]);
+    return recorded;
+  };
+
+  const overBudget = (key: AppKey, cost: number): SwitchboardError | undefined => {
+    if (cost <= 0) return undefined;
+    for (const [period, limit] of budgetsOf(key)) {
+      const used = spent(key, period);
+      if (used + cost <= limit) continue;
+      return new SwitchboardError(
+        'BUDGET_EXCEEDED',
+        `app key "${key.name}" has a ${period} budget of $${limit.toFixed(2)} ($${used.toFixed(4)} used; this request about $${cost.toFixed(4)}): raise it with \`switchboard keys\`, wait for the next ${period === 'daily' ? 'day' : 'month'}, or use a free or local model`,
+        { retryable: false },
+      );
+    }
+    return undefined;
+  };
+
+  const admit = async (key: AppKey, tokens: number): Promise<void> => {
+    const windows: [string, number, number | undefined][] = [
+      ['requests', 1, key.rpm],
+      ['tokens', tokens, key.tpm],
+    ];
+    for (const [what, cost, limit] of windows) {
+      if (!limit) continue;
+      const wait = await limiter.admitWindow(`app-${what}:${key.id}`, cost, limit);
+      if (wait > 0) {
+        throw new SwitchboardError(
+          'RATE_LIMITED',
+          `app key "${key.name}" may send ${limit} ${what} a minute: try again in ${Math.ceil(wait / 1000)} s`,
+          { retryAfterMs: wait, retryable: false },
+        );
+      }
+    }
+  };
+
+  return {
+    name: 'app-key',
+    applies: () => true,
+
+    filter(scope, candidates) {
+      const key = scope.request.appKey;
+      if (!key?.models) return candidates;
+      const kept = candidates.filter((candidate) => allowed(key, candidate));
+      if (kept.length === 0) {
+        const asked = scope.request.model ?? candidates[0]?.model ?? 'the default model';
+        throw new SwitchboardError(
+          'KEY_NOT_ALLOWED',
+          `app key "${key.name}" may not use ${asked}: it may use ${key.models.join(', ')}`,
+          { retryable: false },
+        );
+      }
+      return kept;
+    },
+
+    async enter(attempt) {
+      const key = attempt.scope.request.appKey;
+      if (!key) return NO_HOLD;
+      if (!admitted.has(attempt.scope)) {
+        await admit(key, attempt.estimatedTokens);
+        admitted.add(attempt.scope);
+      }
+      const budgets = budgetsOf(key);
+      if (budgets.length === 0) return NO_HOLD;
+      // Other instances sharing the state may have spent on this key a moment ago.
+      const fresh = state.refresh(
+        'usage',
+        budgets.map(([period]) => spendKey(key, period)),
+      );
+      if (isPromise(fresh)) await fresh;
+      const { candidate, scope } = attempt;
+      const cost =
+        prices.estimate(
+          candidate.provider,
+          candidate.model,
+          scope.request.estimatedInputTokens,
+          scope.request.maxOutputTokens ?? expectedOutputTokens,
+        ) ?? 0;
+      // Refused, not thrown: a free or local candidate further down the plan may still answer.
+      const over = overBudget(key, cost);
+      if (over) return refuse(over.code, over.detail);
+      return {
+        leave: () => {
+          if (attempt.costUsd <= 0) return;
+          for (const [period] of budgets) {
+            spent(key, period);
+            void state.incr('usage', spendKey(key, period), attempt.costUsd, PERIOD_TTL_MS[period]);
+          }
+        },
+      };
+    },
+  };
+}
