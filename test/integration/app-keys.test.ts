@@ -66,7 +66,11 @@ describe('switchboard keys', () => {
     expect(issued.key).toMatch(/^sbk-[A-Za-z0-9_-]{40,}$/);
     expect(issued.id).toMatch(/^key_/);
     const list = await keys('list');
-    expect(list).toMatch(new RegExp(`${issued.id}\\s+report-script\\s+…${issued.key.slice(-4)}\\s+5 rpm, \\$2\\.50/day\\s+gpt-4o-mini\\s+active`));
+    expect(list).toMatch(
+      new RegExp(
+        `${issued.id}\\s+report-script\\s+…${issued.key.slice(-4)}\\s+5 rpm, \\$2\\.50/day\\s+gpt-4o-mini\\s+active`,
+      ),
+    );
     expect(list).not.toContain(issued.key);
     expect(await keys('list', '--json')).not.toContain(issued.key);
   }, 120_000);
@@ -95,7 +99,9 @@ describe('switchboard keys', () => {
     expect((await chat(bearer(key), 'gpt-4o-mini')).status).toBe(200);
     const other = await chat(bearer(key), 'gpt-4o');
     expect(other.status).toBe(403);
-    expect(other.body.error?.message).toMatch(/app key "mini-only" may not use openai\/gpt-4o: it may use openai\/gpt-4o-mini/);
+    expect(other.body.error?.message).toMatch(
+      /app key "mini-only" may not use openai\/gpt-4o: it may use openai\/gpt-4o-mini/,
+    );
   }, 60_000);
 
   it('a revoked key gets 401; a rotated key works under its new secret only', async () => {

@@ -16,7 +16,8 @@ const SEED_AT_VERSION: Record<number, string> = {
       INSERT INTO settings VALUES ('theme', '"dark"');`,
   2: `INSERT INTO meetings (id, title, created_at, status, progress) VALUES ('meet1', 'Budget review', 5, 'done', 1);
       INSERT INTO segments (meeting_id, idx, start_seconds, end_seconds, text) VALUES ('meet1', 0, 12.5, 15, 'we overspent on cloud inference');
-      INSERT INTO summaries VALUES ('meet1', 'local', 'tpl', 'short', '[{"text":"cut spend","owner":"Ana"}]', '["go local"]', 6);`,
+      INSERT INTO summaries (meeting_id, model, template, summary, action_items, decisions, created_at)
+        VALUES ('meet1', 'local', 'tpl', 'short', '[{"text":"cut spend","owner":"Ana"}]', '["go local"]', 6);`,
   3: `INSERT INTO usage_events (id, time, kind, provider_id, model, profile, strategy, input_tokens, output_tokens,
         tokens_estimated, cost_usd, latency_ms, outcome, fallback_depth)
         VALUES ('u1', 1000, 'chat', 'openai', 'gpt-4o-mini', 'default', 'priority', 5, 7, 0, 0.25, 120, 'success', 0);`,
@@ -25,6 +26,9 @@ const SEED_AT_VERSION: Record<number, string> = {
   5: `INSERT INTO meetings (id, title, created_at, status, progress, runner_pid) VALUES ('meet3', 'Release sync', 8, 'done', 1, NULL);
       INSERT INTO segments (meeting_id, idx, start_seconds, end_seconds, text) VALUES ('meet3', 0, 3, 4.5, 'the installer still fails');`,
   6: `INSERT INTO meetings (id, title, created_at, status, progress, channels) VALUES ('meet4', 'Retro', 9, 'done', 1, NULL);`,
+  7: `INSERT INTO usage_events (id, time, kind, provider_id, model, profile, strategy, input_tokens, output_tokens,
+        tokens_estimated, cost_usd, latency_ms, outcome, fallback_depth)
+        VALUES ('u7', 2000, 'chat', 'groq', 'llama', 'default', 'priority', 1, 1, 0, 0.5, 80, 'success', 0);`,
 };
 
 function expectSeededData(file: string, from: number): void {
@@ -55,7 +59,10 @@ function expectSeededData(file: string, from: number): void {
       expect(hits[0]).toMatchObject({ kind: 'meeting', id: 'meet1', timestamp: 12.5 });
       expect(store.search.search('budget')[0]).toMatchObject({ id: 'meet1', snippet: '[[Budget]] review' });
     }
-    if (from >= 3) expect(store.usage.totals(0)).toMatchObject({ requests: 1, costUsd: 0.25 });
+    if (from >= 3) {
+      const [requests, costUsd] = from >= 7 ? [2, 0.75] : [1, 0.25];
+      expect(store.usage.totals(0)).toMatchObject({ requests, costUsd });
+    }
     if (from >= 4) {
       // A job running when the database was upgraded has no runner: the next start finds it interrupted.
       expect(store.meetings.get('meet2')).toMatchObject({ status: 'running', runnerPid: null });
@@ -77,6 +84,11 @@ function expectSeededData(file: string, from: number): void {
     }
     // Meetings stored before provenance was kept say nobody in particular transcribed them, and ask no consent.
     if (from >= 6) expect(store.meetings.get('meet4')).toMatchObject({ transcribedBy: [], cloudConsent: false });
+    // Usage from before app keys came with the API token: it is the token's row of a report by key.
+    if (from >= 7) {
+      expect(store.usage.costReport('key').rows).toEqual([expect.objectContaining({ key: 'api-token', requests: 2 })]);
+      expect(store.appKeys.list()).toEqual([]);
+    }
   } finally {
     store.close();
   }
