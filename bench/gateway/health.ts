@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { percentile } from './load.ts';
-import { BENCH_TOKEN, type Child, childrenKilledOnExit, REPO_ROOT, startChild } from './processes.ts';
+import { BENCH_TOKEN, type Child, childrenKilledOnExit, REPO_ROOT, startChild, stopChildren } from './processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -95,7 +95,7 @@ for (const { label, child } of gateways) {
   );
   process.stderr.write(`${lines.at(-1)}\n`);
 }
-for (const child of children) child.stop();
+await stopChildren(children);
 process.stdout.write(
   `Date: ${new Date().toISOString()}; load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end; prompt ${(PROMPT.length / 1e6).toFixed(2)} MB\n\n${lines.join('\n')}\n`,
 );

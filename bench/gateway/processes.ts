@@ -44,6 +44,24 @@ export function childrenKilledOnExit(): Child[] {
   return children;
 }
 
+/** Asks each child to stop and waits (5 s at most) until it has: a Switchboard child removes its data dir. */
+export async function stopChildren(children: readonly Child[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.process.exitCode !== null || child.process.signalCode !== null) return resolve();
+          const timer = setTimeout(resolve, 5_000);
+          child.process.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.stop();
+        }),
+    ),
+  );
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

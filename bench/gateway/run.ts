@@ -22,7 +22,15 @@ import {
   type StreamsResult,
   type Target,
 } from './load.ts';
-import { BENCH_TOKEN, type Child, childrenKilledOnExit, startChild, startPortkey, UPSTREAM_KEY } from './processes.ts';
+import {
+  BENCH_TOKEN,
+  type Child,
+  childrenKilledOnExit,
+  startChild,
+  startPortkey,
+  stopChildren,
+  UPSTREAM_KEY,
+} from './processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -146,7 +154,7 @@ for (const target of targets) {
     `streams ${target.name}: ${result.completed}/${result.streams} complete, frame delay p99 ${result.p99.toFixed(1)} ms, ${result.late} late\n`,
   );
 }
-for (const child of children) child.stop();
+await stopChildren(children);
 
 const fmt = (n: number | undefined, digits = 2) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
 const lines: string[] = [];

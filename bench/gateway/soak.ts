@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type LoadResult, runLoad, type Target } from './load.ts';
-import { BENCH_TOKEN, startChild } from './processes.ts';
+import { BENCH_TOKEN, startChild, stopChildren } from './processes.ts';
 
 const { values } = parseArgs({
   options: { minutes: { type: 'string', default: '30' }, clients: { type: 'string', default: '10' } },
@@ -69,6 +69,5 @@ const total = readings.reduce((sum, r) => sum + r.minuteLoad.requests, 0);
 process.stdout.write(
   `\n${total} requests in ${minutes} min; RSS ${mb(first.rssBytes)} MB after minute 1, ${mb(last.rssBytes)} MB at the end (peak ${mb(Math.max(...readings.map((r) => r.rssBytes)))} MB).\n`,
 );
-switchboard.stop();
-upstream.stop();
+await stopChildren([switchboard, upstream]);
 process.exit(0);

@@ -4,7 +4,7 @@
  * URL, then its RSS whenever asked on stdin (the soak test's reading).
  * Usage: switchboard.ts <upstream-url> <token> [<local gguf>] (with a GGUF, the local provider serves it)
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -50,5 +50,6 @@ process.stdin.on('data', () => {
 process.stdin.on('end', async () => {
   await server.close();
   await services.close();
+  rmSync(dataDir, { recursive: true, force: true });
   process.exit(0);
 });

@@ -91,3 +91,7 @@ function sendPaced(res: ServerResponse, paceMs: number, count: number): void {
 server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
   process.stdout.write(`READY http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
 });
+
+// The runner ends stdin to stop it.
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
