@@ -8,19 +8,30 @@
  *    user id each time (the worst case for the sticky cache), usage accounting, breakers, latency
  *    averages, limiter windows and metrics all updated — with an operation that answers at once, so
  *    the router's own cost is all that is measured. Heap before, after, and after GC.
+ * 3. Whole routed requests against a real HTTP upstream (bench/gateway/upstream.ts, a child process):
+ *    the same non-streaming chat through Router.run (every stage: breaker, key pool, limits, budget,
+ *    the one timeout, accounting with usage rows in SQLite) and through the adapter called directly, in alternating blocks of
+ *    one run — wall time and this process's CPU time per request, and their ratio.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { failoverOf } from '../electron/engine/config/normalize.ts';
 import { STRATEGIES, type StrategyName } from '../electron/engine/config/schema.ts';
 import type { EngineConfig, EngineProvider } from '../electron/engine/config/types.ts';
-import type { ChatStreamEvent } from '../electron/engine/contract/chat.ts';
+import type { ChatRequest, ChatStreamEvent } from '../electron/engine/contract/chat.ts';
+import { createAdapter } from '../electron/engine/providers/create-adapter.ts';
 import type { ProviderAdapter } from '../electron/engine/providers/types.ts';
 import { ManualClock } from '../electron/engine/routing/clock.ts';
+import { chatOperation } from '../electron/engine/routing/operations.ts';
 import { Router } from '../electron/engine/routing/router.ts';
 import { MemoryState } from '../electron/engine/routing/state.ts';
 import type { Operation, RoutingRequest } from '../electron/engine/routing/types.ts';
+import { openStore } from '../electron/engine/store/store.ts';
+import { startChild, UPSTREAM_KEY } from './gateway/processes.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -31,6 +42,8 @@ function arg(name: string, fallback: number): number {
 }
 const DECISIONS = arg('decisions', 200_000);
 const MEMORY_RUNS = arg('memory', 1_000_000);
+const WHOLE_BLOCKS = arg('blocks', 10);
+const WHOLE_BLOCK = 500;
 const PROVIDERS = 20;
 const STICKY_CAP = 20_000;
 
@@ -203,6 +216,86 @@ async function benchMemory(): Promise<void> {
   for (const router of routers) router.close();
 }
 
+interface Cost {
+  wallUs: number;
+  cpuUs: number;
+}
+
+async function timeBlock(run: () => Promise<void>): Promise<Cost> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  for (let i = 0; i < WHOLE_BLOCK; i++) await run();
+  const { user, system } = process.cpuUsage(cpu);
+  return { wallUs: ((performance.now() - start) * 1000) / WHOLE_BLOCK, cpuUs: (user + system) / WHOLE_BLOCK };
+}
+
+async function benchWholeRequests(): Promise<void> {
+  const upstream = await startChild('./upstream.ts');
+  try {
+    const provider: EngineProvider = {
+      ...providers()[0]!,
+      id: 'upstream',
+      baseUrl: `${upstream.url}/v1`,
+      keys: [UPSTREAM_KEY],
+      models: ['bench-model'],
+      defaultModel: 'bench-model',
+      prices: { '*': { inputPerMTok: 0.1, outputPerMTok: 0.2 } },
+    };
+    const cfg: EngineConfig = { ...config('priority'), providers: [provider] };
+    const adapter = createAdapter(provider);
+    // Usage in memory, and in SQLite as in the app (each answered request reserves its row on disk, then
+    // settles it in the next batch).
+    const dir = mkdtempSync(join(tmpdir(), 'sb-bench-routing-'));
+    const store = openStore({ file: join(dir, 'switchboard.db') });
+    const adapters = new Map([[provider.id, adapter]]);
+    const inMemory = new Router(cfg, adapters);
+    const onDisk = new Router(cfg, adapters, { sink: store.usage });
+    const signal = new AbortController().signal;
+    const chat: ChatRequest = { messages: [{ role: 'user', content: 'Say hello' }], stream: false };
+    const request: RoutingRequest = { capability: 'chat', estimatedInputTokens: 8, maxOutputTokens: 64 };
+    const direct = async () => {
+      for await (const _event of adapter.chat({ ...chat, model: 'bench-model' }, { signal, apiKey: UPSTREAM_KEY })) {
+        // drained
+      }
+    };
+    const through = (router: Router) => async () => {
+      for await (const _event of router.run(request, chatOperation(chat), signal)) {
+        // drained
+      }
+    };
+    const paths = { direct, 'routed, usage in memory': through(inMemory), 'routed, usage in SQLite': through(onDisk) };
+    type Path = keyof typeof paths;
+    const blocks = new Map<Path, Cost[]>(Object.keys(paths).map((path) => [path as Path, []]));
+    for (const run of Object.values(paths)) await timeBlock(run);
+    for (let i = 0; i < WHOLE_BLOCKS; i++) {
+      for (const [path, run] of Object.entries(paths)) blocks.get(path as Path)!.push(await timeBlock(run));
+    }
+    inMemory.close();
+    onDisk.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+    const median = (costs: Cost[], field: keyof Cost) => {
+      const sorted = costs.map((c) => c[field]).sort((a, b) => a - b);
+      return sorted[Math.floor(sorted.length / 2)]!;
+    };
+    console.log(
+      `\nWhole non-streaming requests to a local HTTP upstream, ${WHOLE_BLOCKS} alternating blocks of ${WHOLE_BLOCK} (medians of the blocks):`,
+    );
+    console.log('| path | wall µs/request | CPU µs/request (this process) | wall vs direct | CPU vs direct |');
+    console.log('|---|---|---|---|---|');
+    const base = blocks.get('direct')!;
+    for (const [path, costs] of blocks) {
+      const wall = median(costs, 'wallUs');
+      const cpu = median(costs, 'cpuUs');
+      console.log(
+        `| ${path} | ${wall.toFixed(1)} | ${cpu.toFixed(1)} | ${(wall / median(base, 'wallUs')).toFixed(2)}× | ${(cpu / median(base, 'cpuUs')).toFixed(2)}× |`,
+      );
+    }
+  } finally {
+    upstream.process.kill('SIGKILL');
+  }
+}
+
 console.log(
   `Routing decision (Router.decide) with ${PROVIDERS} providers, ${DECISIONS.toLocaleString('en')} decisions each, Node ${process.version}`,
 );
@@ -213,3 +306,4 @@ for (const strategy of STRATEGIES) {
   console.log(`| ${strategy} | ${median.toFixed(2)} | ${p99.toFixed(2)} | ${mean.toFixed(2)} |`);
 }
 await benchMemory();
+await benchWholeRequests();
