@@ -254,6 +254,7 @@ describe('providers and the cloud-fallback switch', () => {
     await page.getByRole('button', { name: 'Send message' }).click();
     const refusal = page.getByRole('article', { name: 'Answer' }).last().getByRole('alert');
     await refusal.waitFor({ timeout: 120_000 });
+    expect(await refusal.innerText()).toMatch(/too long for the model/);
     await refusal.getByRole('button', { name: 'Details' }).click();
     expect(await refusal.innerText()).toMatch(/stories260K holds 256 tokens/);
   }, 300_000);

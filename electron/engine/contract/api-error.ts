@@ -10,11 +10,14 @@ export class ApiError extends Error {
   readonly status?: number;
   /** The provider the failure came from, where one did. */
   readonly providerId?: string;
+  /** Each model tried and why it failed, where several could have answered. */
+  readonly attempts?: SerializedError['attempts'];
   constructor(error: SerializedError, status?: number) {
     super(error.message);
     this.name = 'ApiError';
     this.code = error.code;
     this.status = status;
     this.providerId = error.providerId;
+    this.attempts = error.attempts;
   }
 }

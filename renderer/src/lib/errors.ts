@@ -79,12 +79,22 @@ function shown(code: string, rawMessage: string, providerId?: string): ShownErro
 }
 
 export function toShownError(error: unknown): ShownError {
-  if (error instanceof ApiError) return shown(error.code, error.message, error.providerId);
+  if (error instanceof ApiError) {
+    return fromSerialized({
+      code: error.code as SerializedError['code'],
+      message: error.message,
+      providerId: error.providerId,
+      attempts: error.attempts,
+    });
+  }
   if (error instanceof Error) return shown('INTERNAL', error.message);
   return shown('INTERNAL', String(error));
 }
 
 export function fromSerialized(error: SerializedError): ShownError {
+  // One model was tried: its own reason ("too long for the model") says more than "every model failed".
+  const only = error.code === 'ALL_PROVIDERS_FAILED' && error.attempts?.length === 1 ? error.attempts[0] : undefined;
+  if (only) return { ...shown(only.code, only.message, only.providerId), detail: stripCode(error.code, error.message) };
   return shown(error.code, error.message, error.providerId);
 }
 

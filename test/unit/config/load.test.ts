@@ -358,3 +358,30 @@ describe('nesting', () => {
     ]);
   });
 });
+
+describe('model_options', () => {
+  it('a model’s settings in providers.yaml are merged per model with those made in the app', () => {
+    const yaml = tempFile(
+      'providers.yaml',
+      'model_options:\n  local/stories260K: { context: 2048, temperature: 0.7 }\n  groq/llama: { max_tokens: 512 }\n',
+    );
+    const config = loadConfig({
+      file: yaml,
+      env: {},
+      overrides: { model_options: { 'local/stories260K': { temperature: 0.2, system_prompt: 'Be brief.' } } },
+    });
+    expect(config.modelOptions?.['local/stories260K']).toMatchObject({
+      contextTokens: 2048,
+      temperature: 0.2,
+      systemPrompt: 'Be brief.',
+    });
+    expect(config.modelOptions?.['groq/llama']).toMatchObject({ maxTokens: 512 });
+  });
+
+  it('a setting out of range is a problem that says what is allowed', () => {
+    const yaml = tempFile('providers.yaml', 'model_options:\n  local/x: { temperature: 3 }\n');
+    expect(problems(() => loadConfig({ file: yaml, env: {} }))).toEqual([
+      expect.stringContaining('temperature is between 0 and 2'),
+    ]);
+  });
+});
