@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { always, type FakeServer, type Fault, type FaultPlan, faultMix, startFakeOpenAI } from '../fakes/providers.ts';
-import { type ServeProcess, startServe, TOKEN } from './routing-harness.ts';
+import { inPool, type ServeProcess, startServe, TOKEN } from './routing-harness.ts';
 
 /**
  * Chaos through a real `switchboard serve`: three upstreams failing 30 % of requests at random — 429
@@ -148,20 +148,6 @@ async function ask(index: number): Promise<Outcome> {
   return outcome;
 }
 
-async function pool(count: number, concurrency: number, run: (index: number) => Promise<Outcome>) {
-  const outcomes: Outcome[] = new Array(count);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const index = next++;
-        outcomes[index] = await run(index);
-      }
-    }),
-  );
-  return outcomes;
-}
-
 const chatsTo = (fake: FakeServer) => fake.requests.filter((r) => r.path.endsWith('/chat/completions')).length;
 
 async function breakerOpens(): Promise<Record<string, number>> {
@@ -175,7 +161,7 @@ async function breakerOpens(): Promise<Record<string, number>> {
 describe('chaos through switchboard serve', () => {
   it('5,000 requests over three flaky upstreams and a dead one: answers whole, streams whole or ended by an error frame', async () => {
     const started = Date.now();
-    const outcomes = await pool(REQUESTS, CONCURRENCY, ask);
+    const outcomes = await inPool(REQUESTS, CONCURRENCY, ask);
     const elapsedS = (Date.now() - started) / 1000;
     const full = new Set(Object.values(TEXTS));
     const tally = { answered: 0, streamedWhole: 0, streamCut: 0, invalid: 0 };

@@ -3,15 +3,8 @@ import type { EngineProvider } from '../../electron/engine/config/types.ts';
 import { ManualClock } from '../../electron/engine/routing/clock.ts';
 import { Router } from '../../electron/engine/routing/router.ts';
 import { always, type FakeServer, startFakeOpenAI } from '../fakes/providers.ts';
-import {
-  adaptersFor,
-  type ChatOutcome,
-  chat,
-  engineConfig,
-  provider,
-  reportsOf,
-  withFailover,
-} from '../unit/routing/helpers.ts';
+import { adaptersFor, chat, engineConfig, provider, reportsOf, withFailover } from '../unit/routing/helpers.ts';
+import { inPool } from './routing-harness.ts';
 
 /**
  * A provider that goes fully down, on a manual clock: its breaker's exact probes. (The random-failure
@@ -45,20 +38,6 @@ afterAll(async () => {
   await Promise.all([...fakes.values()].map((f) => f.close()));
 });
 
-async function pool(count: number, concurrency: number, run: (index: number) => Promise<ChatOutcome>) {
-  const outcomes: ChatOutcome[] = new Array(count);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const index = next++;
-        outcomes[index] = await run(index);
-      }
-    }),
-  );
-  return outcomes;
-}
-
 const chatsTo = (id: string) => fakes.get(id)!.requests.filter((r) => r.path.endsWith('/chat/completions')).length;
 
 describe('chaos', () => {
@@ -86,24 +65,25 @@ describe('chaos', () => {
         .find((b) => b.providerId === 'charlie')?.state;
     try {
       // Four at a time until the breaker opens; requests already sent to charlie then finish first.
-      for (let round = 0; state() !== 'open' && round < 20; round++) await pool(4, 4, (i) => chat(down, `Down ${i}?`));
+      for (let round = 0; state() !== 'open' && round < 20; round++)
+        await inPool(4, 4, (i) => chat(down, `Down ${i}?`));
       const atOpen = chatsTo('charlie');
       expect(state()).toBe('open');
       // While open: 100 more requests, none of them to charlie, all answered by the others.
       await clock.advance(29_000);
-      const whileOpen = await pool(100, 8, (i) => chat(down, `Open ${i}?`));
+      const whileOpen = await inPool(100, 8, (i) => chat(down, `Open ${i}?`));
       expect(chatsTo('charlie')).toBe(atOpen);
       expect(whileOpen.every((o) => o.text === TEXTS.alpha || o.text === TEXTS.bravo)).toBe(true);
       // After the recovery time: one probe among many concurrent requests; it fails and re-opens.
       await clock.advance(1_000);
-      const probing = await pool(40, 8, (i) => chat(down, `Probe ${i}?`));
+      const probing = await inPool(40, 8, (i) => chat(down, `Probe ${i}?`));
       expect(chatsTo('charlie')).toBe(atOpen + 1);
       expect(probing.every((o) => o.text === TEXTS.alpha || o.text === TEXTS.bravo)).toBe(true);
       expect(state()).toBe('open');
       // It comes back: the next probe succeeds and closes the breaker; traffic returns.
       charlie.setFaults(undefined);
       await clock.advance(30_000);
-      const back = await pool(30, 1, (i) => chat(down, `Back ${i}?`));
+      const back = await inPool(30, 1, (i) => chat(down, `Back ${i}?`));
       expect(state()).toBe('closed');
       expect(back.filter((o) => o.text === TEXTS.charlie)).toHaveLength(10);
     } finally {

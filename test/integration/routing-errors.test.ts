@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../electron/engine/config/errors.ts';
 import { loadConfig } from '../../electron/engine/config/load.ts';
 import { always, FAKE_OPENAI_KEY, faultSequence } from '../fakes/providers.ts';
-import { chatsTo, custom, type Gateway, startGateway, Upstreams } from './routing-harness.ts';
+import { answeredBy, chatsTo, custom, type Gateway, gatewayPerTest } from './routing-harness.ts';
 
 /**
  * What each class of upstream failure does to a request and to the provider, as a client of the local
@@ -14,20 +14,8 @@ import { chatsTo, custom, type Gateway, startGateway, Upstreams } from './routin
  * the failover / on_status_codes settings written in providers.yaml.
  */
 
-const upstreams = new Upstreams();
-let gateway: Gateway | undefined;
-afterEach(async () => {
-  await gateway?.close();
-  gateway = undefined;
-  await upstreams.close();
-});
+const { upstreams, open } = gatewayPerTest();
 
-async function open(config: Record<string, unknown>): Promise<Gateway> {
-  gateway = await startGateway(config);
-  return gateway;
-}
-
-const answeredBy = (reply: { headers: Headers }) => reply.headers.get('x-switchboard-provider');
 const depthOf = (reply: { headers: Headers }) => reply.headers.get('x-switchboard-fallback-depth');
 const breakerOf = (sb: Gateway, id: string) =>
   sb.services.engine.reports.stats().providers.find((p) => p.providerId === id)?.breaker;

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterEach } from 'vitest';
 import { stringify } from 'yaml';
 import { type AppServices, createAppServices } from '../../electron/engine/bootstrap.ts';
 import { resolvePaths } from '../../electron/engine/config/paths.ts';
@@ -151,4 +152,43 @@ export async function startServe(dataDir: string, config: Record<string, unknown
   const api = /Switchboard API on (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(out)?.[1];
   if (!api) throw new Error(`switchboard serve did not start: ${out}`);
   return { api, child, output: () => out };
+}
+
+/**
+ * A gateway and upstreams per test, closed after each: `open(config)` starts the gateway over
+ * providers.yaml `config`, `upstreams.start()` a fake.
+ */
+export function gatewayPerTest(): { upstreams: Upstreams; open(config: Record<string, unknown>): Promise<Gateway> } {
+  const upstreams = new Upstreams();
+  let gateway: Gateway | undefined;
+  afterEach(async () => {
+    await gateway?.close();
+    gateway = undefined;
+    await upstreams.close();
+  });
+  return {
+    upstreams,
+    open: async (config) => {
+      gateway = await startGateway(config);
+      return gateway;
+    },
+  };
+}
+
+/** Which provider answered (Switchboard's response header). */
+export const answeredBy = (reply: { headers: Headers }) => reply.headers.get('x-switchboard-provider');
+
+/** Runs `count` calls of `run`, `concurrency` at a time; the outcomes in call order. */
+export async function inPool<T>(count: number, concurrency: number, run: (index: number) => Promise<T>): Promise<T[]> {
+  const outcomes: T[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const index = next++;
+        outcomes[index] = await run(index);
+      }
+    }),
+  );
+  return outcomes;
 }

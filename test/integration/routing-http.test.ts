@@ -1,23 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { always } from '../fakes/providers.ts';
-import { chatsTo, custom, type Gateway, startGateway, TOKEN, Upstreams } from './routing-harness.ts';
+import { answeredBy, chatsTo, custom, gatewayPerTest, TOKEN } from './routing-harness.ts';
 
 /** The provider manager's promises, as a client of the local API meets them (fake upstreams on 127.0.0.1). */
 
-const upstreams = new Upstreams();
-let gateway: Gateway | undefined;
-afterEach(async () => {
-  await gateway?.close();
-  gateway = undefined;
-  await upstreams.close();
-});
-
-async function open(config: Record<string, unknown>): Promise<Gateway> {
-  gateway = await startGateway(config);
-  return gateway;
-}
-
-const answeredBy = (reply: { headers: Headers }) => reply.headers.get('x-switchboard-provider');
+const { upstreams, open } = gatewayPerTest();
 
 describe('profiles', () => {
   it("a profile's capability keeps its requests on providers that have it", async () => {
@@ -179,8 +166,7 @@ describe('latency strategy', () => {
 describe('the local provider with no model installed', () => {
   it('is not the chat provider: requests go to the cloud at depth 0, and its health says why', async () => {
     const cloud = await upstreams.start({ text: 'from the cloud' });
-    gateway = await startGateway({ local: { enabled: true }, providers: { openai: custom(cloud, { priority: 1 }) } });
-    const sb = gateway;
+    const sb = await open({ local: { enabled: true }, providers: { openai: custom(cloud, { priority: 1 }) } });
     const status = await sb.get('/api/chat/provider-status');
     expect(status.json.current_chat_provider).toBe('openai');
     const reply = await sb.chat();
