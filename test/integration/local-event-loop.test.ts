@@ -61,9 +61,9 @@ describe('a prompt far longer than the local model holds', () => {
     expect(body.error.code).toBe('context_length_exceeded');
     expect(body.error.message).toContain('stories260K holds 2048 tokens');
     expect(probes).toBeGreaterThan(0);
-    // Tokenizing all of it on the event loop held every route for seconds; a loaded test machine adds
-    // hundreds of milliseconds to any request, not seconds.
-    expect(slowestMs).toBeLessThan(2_000);
+    // Tokenizing all of it on the event loop held every route for 5 s and more; a test machine loaded by
+    // a parallel suite adds up to a second or so to any request, not several.
+    expect(slowestMs).toBeLessThan(3_000);
   }, 120_000);
 
   it('200,000 tiny messages are refused with the same 400, not a 500 after minutes of work', async () => {
@@ -75,7 +75,7 @@ describe('a prompt far longer than the local model holds', () => {
     const body = (await response.json()) as { error: { code: string } };
     expect(response.status, JSON.stringify(body)).toBe(400);
     expect(body.error.code).toBe('context_length_exceeded');
-    expect(slowestMs).toBeLessThan(2_000);
+    expect(slowestMs).toBeLessThan(3_000);
   }, 120_000);
 
   it('a malformed body of megabytes (parsed off the event loop) is a 400 naming the problem', async () => {
