@@ -11,6 +11,7 @@ import { registerProviderKeyCommands } from './commands/keys.ts';
 import { registerMeetingsCommand } from './commands/meetings.ts';
 import { registerModelsCommand } from './commands/models.ts';
 import { registerOpenCommand } from './commands/open.ts';
+import { registerProviderEditCommands } from './commands/provider-edit.ts';
 import { registerProvidersCommand } from './commands/providers.ts';
 import { registerRecordCommand } from './commands/record.ts';
 import { registerServeCommand } from './commands/serve.ts';
@@ -41,6 +42,7 @@ export function buildProgram(): { program: Command; context: CliContext } {
   registerProvidersStatsCommand(providers, context);
   registerProvidersHealthCommand(providers, context);
   registerProviderKeyCommands(providers, context);
+  registerProviderEditCommands(providers, context);
   registerUsageCommand(program, context);
   registerAppKeysCommand(program, context);
   registerModelsCommand(program, () => context.paths());

@@ -4,7 +4,7 @@ import { SwitchboardError } from '../../contract/errors.ts';
 import type { CliContext } from '../context.ts';
 
 /** The first line of standard input: a key is never an argument, where `ps` and the shell history would keep it. */
-async function readKey(): Promise<string> {
+export async function readKey(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write('Paste the API key, then press Enter: ');
   const lines = createInterface({ input: process.stdin, terminal: false });
   for await (const line of lines) {
