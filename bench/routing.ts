@@ -94,6 +94,7 @@ function config(strategy: StrategyName): EngineConfig {
     meetingsCloud: false,
     localOnly: false,
     fallbackEnabled: true,
+    fallbackResponder: true,
     strategy,
     providers: providers(),
     profiles: { default: { name: 'default', fallbackProviders: [] } },

@@ -14,6 +14,7 @@ import type { TranscriptionEvent, TranscriptionRequest } from './contract/transc
 import { sameConnection } from './providers/create-adapter.ts';
 import type { ModelMeasure, ProviderAdapter, WireChunk } from './providers/types.ts';
 import { Reports } from './reports/reports.ts';
+import { lastResortAnswers, lastResortEvents, lastResortRoute } from './responder/last-resort.ts';
 import { heldBackByConsent } from './routing/candidates.ts';
 import { type ConsentRequest, consentRequired } from './routing/consent.ts';
 import type { OperationalEvents } from './routing/events.ts';
@@ -313,7 +314,23 @@ export class Engine extends EventEmitter<EngineEvents> {
       dataKind: options.dataKind,
       cloudConsent: options.cloudConsent,
     };
-    yield* this.withConsent(routing, () => this.router.run(routing, operation, signal));
+    let routed = false;
+    try {
+      for await (const event of this.withConsent(routing, () => this.router.run(routing, operation, signal))) {
+        if ((event as { type?: string }).type === 'route') routed = true;
+        yield event;
+      }
+    } catch (error) {
+      // A provider the caller insisted on (comparisons, batches, --provider) reports its own failure.
+      const failure = toSwitchboardError(error);
+      if (routed || options.providerId || !this.config.fallbackResponder || !lastResortAnswers(failure)) throw failure;
+      yield {
+        type: 'route',
+        route: lastResortRoute(options.profile, this.config.strategy, failure.attempts?.length ?? 0),
+      };
+      // Both operations routeChat runs (chat, relay) take chat events.
+      yield* lastResortEvents(request.messages, failure.message) as T[];
+    }
   }
 
   /**

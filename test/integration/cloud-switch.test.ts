@@ -113,13 +113,14 @@ describe('the cloud fallback switch', () => {
         })();
         await expect(attempt).rejects.toThrow(/CLOUD_DISABLED: cloud fallback is off/);
       }
-      // Without a named provider there is nothing on the machine to answer (local is off here): a clear refusal.
-      const unnamed = (async () => {
-        for await (const _ of app.engine.chat({ messages: [{ role: 'user', content: 'secret notes' }] })) {
-          // draining
-        }
-      })();
-      await expect(unnamed).rejects.toThrow(/NO_PROVIDER: .*cloud fallback is off/);
+      // Without a named provider there is nothing on the machine to answer (local is off here): the fallback
+      // responder, which needs no network, says why.
+      let answer = '';
+      for await (const event of app.engine.chat({ messages: [{ role: 'user', content: 'secret notes' }] })) {
+        if (event.type === 'route') expect(event.route.providerId).toBe('fallback-responder');
+        if (event.type === 'text') answer += event.text;
+      }
+      expect(answer).toMatch(/NO_PROVIDER: .*cloud fallback is off/);
       expect(app.engine.status().note).toMatch(/no request leaves this machine/);
       await expect(app.engine.health()).resolves.toEqual(
         expect.arrayContaining([expect.objectContaining({ providerId: 'fakeai', status: 'disabled' })]),

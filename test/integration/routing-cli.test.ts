@@ -97,16 +97,21 @@ describe('switchboard chat with a failing first provider', () => {
     expect(flaky.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(2);
   }, 300_000);
 
-  it('says why and exits non-zero when nothing can answer', async () => {
+  it('when nothing can answer, the fallback responder says why; with it off, the CLI says why and exits non-zero', async () => {
     const broken = await fake({ faults: always('server-error') });
-    const config = writeConfig('all-fail', {
+    const providers = {
       broken: {
         type: 'custom',
         base_url: `${broken.url}/v1`,
         default_model: 'gpt-4o-mini',
         retry: { max_attempts: 1 },
       },
-    });
+    };
+    const answered = await cli(['--config', writeConfig('all-fail', providers), 'chat', 'Is it working?']);
+    expect(answered.code).toBe(0);
+    expect(answered.stdout).toMatch(/fallback responder/);
+    expect(answered.stdout).toMatch(/Status: no provider could answer \(ALL_PROVIDERS_FAILED: .*HTTP 500/);
+    const config = writeConfig('all-fail-no-responder', providers, { fallback_responder: false });
     const result = await cli(['--config', config, 'chat', 'Say hello']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/switchboard: ALL_PROVIDERS_FAILED: no provider could answer — .*HTTP 500/);

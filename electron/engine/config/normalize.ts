@@ -305,6 +305,7 @@ export function normalizeConfig(
     meetingsCloud: raw.meetings_cloud ?? false,
     localOnly: raw.local_only ?? false,
     fallbackEnabled: raw.manager?.fallback_enabled ?? true,
+    fallbackResponder: raw.fallback_responder ?? true,
     fallbackOnStatus: raw.fallback?.on_status_codes,
     strategy,
     forceProvider: raw.force_provider,

@@ -203,6 +203,8 @@ export const fileModelOptionsSchema = z
 export const fileConfigSchema = z
   .object({
     cloud_fallback: z.boolean().optional(),
+    /** When no provider can answer a chat, the built-in responder says so and how to get a model (on unless false). */
+    fallback_responder: z.boolean().optional(),
     /** Meeting audio and meeting text may go to a cloud provider (off unless the user allows it). */
     meetings_cloud: z.boolean().optional(),
     local_only: z.boolean().optional(),

@@ -91,6 +91,8 @@ export interface EngineConfig {
   localOnly: boolean;
   /** Whether failures move to the next candidate at all. */
   fallbackEnabled: boolean;
+  /** The last step of every chat chain: a built-in answer saying no model could answer, and how to get one. */
+  fallbackResponder: boolean;
   /** Upstream statuses that move a request to the next candidate; absent: every failure but the client's own. */
   fallbackOnStatus?: number[];
   strategy: StrategyName;

@@ -41,6 +41,7 @@ export function engineConfig(providers: EngineProvider[], overrides: Partial<Eng
     meetingsCloud: false,
     localOnly: false,
     fallbackEnabled: true,
+    fallbackResponder: true,
     strategy: 'fallback',
     providers,
     profiles: { default: { name: 'default', fallbackProviders: [] } },
