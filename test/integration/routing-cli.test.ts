@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -115,6 +115,37 @@ describe('switchboard chat with a failing first provider', () => {
     const result = await cli(['--config', config, 'chat', 'Say hello']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/switchboard: ALL_PROVIDERS_FAILED: no provider could answer — .*HTTP 500/);
+  }, 300_000);
+});
+
+describe('switchboard transcribe with a failing first provider', () => {
+  it('waits out the fallback and prints the transcript, exit 0 (the meeting does not stay running)', async () => {
+    const audio = resolve(import.meta.dirname, '../../../shared/audio/jfk.wav');
+    if (!existsSync(audio))
+      throw new Error(`shared test data missing: ${audio} (the checkout needs ../shared beside the repo)`);
+    const healthy = await fake({ text: 'And so my fellow Americans, ask not.' });
+    const openai = (baseUrl: string, priority: number) => ({
+      type: 'openai',
+      api_key: 'sk-test-000000000000',
+      base_url: baseUrl,
+      capabilities: ['transcription'],
+      priority,
+    });
+    const config = writeConfig(
+      'transcribe-dead-first',
+      {
+        dead: openai(`http://127.0.0.1:${await deadPort()}/v1`, 1),
+        healthy: openai(`${healthy.url}/v1`, 2),
+      },
+      { meetings_cloud: true },
+    );
+    const result = await cli(['--config', config, 'transcribe', audio]);
+    expect(result.stderr).not.toMatch(/Error|at .*\.ts:/);
+    expect(result.stdout).toContain('And so my fellow Americans, ask not.');
+    expect(result.code).toBe(0);
+    expect(healthy.requests.filter((r) => r.path.endsWith('/audio/transcriptions')).length).toBeGreaterThan(0);
+    const meetings = JSON.parse((await cli(['--config', config, 'meetings', 'list', '--json'])).stdout);
+    expect(JSON.stringify(meetings)).not.toContain('"running"');
   }, 300_000);
 });
 
