@@ -12,6 +12,7 @@ import { registerMeetingsCommand } from './commands/meetings.ts';
 import { registerModelsCommand } from './commands/models.ts';
 import { registerOpenCommand } from './commands/open.ts';
 import { registerProviderEditCommands } from './commands/provider-edit.ts';
+import { registerProviderTools } from './commands/provider-tools.ts';
 import { registerProvidersCommand } from './commands/providers.ts';
 import { registerRecordCommand } from './commands/record.ts';
 import { registerServeCommand } from './commands/serve.ts';
@@ -46,6 +47,7 @@ export function buildProgram(): { program: Command; context: CliContext } {
   registerUsageCommand(program, context);
   registerAppKeysCommand(program, context);
   registerModelsCommand(program, () => context.paths());
+  registerProviderTools(program, providers, context);
   registerMeetingsCommand(program, () => context.services());
   const transcribeServices = async () => {
     const services = await context.services();

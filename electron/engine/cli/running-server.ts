@@ -4,16 +4,21 @@ import { loadApiToken } from '../server/token.ts';
 import type { CliContext } from './context.ts';
 
 /**
- * Reads `path` from the `switchboard serve` that runs on this data dir; undefined when none runs. A report
- * on breakers, keys and health is about the process that serves: a fresh process would know nothing of them.
+ * Asks the `switchboard serve` that runs on this data dir for `path`; undefined when none runs. Breakers,
+ * keys, health and sticky users live in the process that serves: a fresh process would know nothing of them.
  */
-export async function readRunningServer<T>(context: CliContext, path: string): Promise<T | undefined> {
+export async function askRunningServer<T>(
+  context: CliContext,
+  path: string,
+  method: 'GET' | 'POST' | 'DELETE' = 'GET',
+): Promise<T | undefined> {
   const { dataDir } = context.paths();
   const server = findRunningServer(dataDir);
   if (!server) return undefined;
   let response: Response;
   try {
     response = await fetch(`${server.url}${path}`, {
+      method,
       headers: { authorization: `Bearer ${loadApiToken(dataDir).token}` },
       signal: AbortSignal.timeout(10_000),
     });
@@ -24,7 +29,8 @@ export async function readRunningServer<T>(context: CliContext, path: string): P
   }
   const body = (await response.json().catch(() => undefined)) as T | { error?: { message?: string } } | undefined;
   if (!response.ok) {
-    const reason = (body as { error?: { message?: string } } | undefined)?.error?.message ?? `HTTP ${response.status}`;
+    const problem = body as { error?: { message?: string }; detail?: string } | undefined;
+    const reason = problem?.error?.message ?? problem?.detail ?? `HTTP ${response.status}`;
     throw new Error(`the server at ${server.url} refused ${path}: ${reason}`);
   }
   process.stderr.write(`(from the server running at ${server.url})\n`);

@@ -298,7 +298,7 @@ export class Reports {
   async batchQuery(
     prompts: string[],
     providerId: string,
-    options: { concurrency?: number; signal?: AbortSignal } = {},
+    options: { concurrency?: number; signal?: AbortSignal; onAnswer?: (index: number) => void } = {},
   ): Promise<ComparedResponse[]> {
     const results: ComparedResponse[] = new Array(prompts.length);
     let next = 0;
@@ -306,6 +306,7 @@ export class Reports {
       while (next < prompts.length) {
         const index = next++;
         results[index] = await this.ask(prompts[index]!, providerId, options.signal);
+        options.onAnswer?.(index);
       }
     };
     const workers = Math.max(1, Math.min(options.concurrency ?? 4, prompts.length));

@@ -1,7 +1,10 @@
+import { z } from 'zod';
+import { CAPABILITIES, capabilitySchema } from '../contract/capabilities.ts';
 import type { OperationsFeed } from '../operations/feed.ts';
-import { type RequestContext, sendJson, sseFrame, startSse } from './http.ts';
+import { markEngineCall, type RequestContext, readJson, sendJson, sseFrame, startSse } from './http.ts';
 import { openAIErrors } from './openai.ts';
 import { HttpError } from './problems.ts';
+import { providerManagerErrors } from './provider-manager.ts';
 import type { Router } from './router.ts';
 import type { ServerDeps } from './types.ts';
 
@@ -40,15 +43,96 @@ function streamEvents(ctx: RequestContext, feed: OperationsFeed | undefined): Pr
   });
 }
 
+const compareSchema = z.object({
+  prompt: z.string().min(1).max(200_000),
+  providers: z.array(z.string().min(1)).min(1).max(20),
+});
+
+const batchSchema = z.object({
+  prompts: z.array(z.string().min(1).max(200_000)).min(1).max(10_000),
+  provider: z.string().min(1),
+  concurrency: z.number().int().min(1).max(64).optional(),
+});
+
+/** A provider id the engine routes to, or a 404 naming those it does. */
+function knownProvider(deps: ServerDeps, id: string, param: string): string {
+  const ids = deps.engine.listProviders().map((p) => p.id);
+  if (!ids.includes(id))
+    throw new HttpError(404, 'provider_not_found', `no provider "${id}": one of ${ids.join(', ')}`, param);
+  return id;
+}
+
+/** `POST /api/v1/compare`: one prompt to several providers at once; answers, latency, tokens and cost side by side. */
+async function compare(ctx: RequestContext, deps: ServerDeps): Promise<void> {
+  const body = await readJson(ctx, compareSchema);
+  const ids = body.providers.map((id) => knownProvider(deps, id, 'providers'));
+  markEngineCall(ctx);
+  sendJson(ctx, 200, { responses: await deps.engine.reports.compareResponses(body.prompt, ids, ctx.signal) });
+}
+
+/** `POST /api/v1/batch`: prompts to one provider, a few at a time; answers in prompt order. */
+async function batch(ctx: RequestContext, deps: ServerDeps): Promise<void> {
+  const body = await readJson(ctx, batchSchema);
+  const id = knownProvider(deps, body.provider, 'provider');
+  markEngineCall(ctx);
+  const responses = await deps.engine.reports.batchQuery(body.prompts, id, {
+    concurrency: body.concurrency,
+    signal: ctx.signal,
+  });
+  sendJson(ctx, 200, { provider: id, responses });
+}
+
+/** `GET /api/v1/models/cheapest?capability=C&free_only=true`. */
+function cheapest(ctx: RequestContext, deps: ServerDeps): void {
+  const capability = capabilitySchema.safeParse(ctx.query.get('capability') ?? 'chat');
+  if (!capability.success)
+    throw new HttpError(400, 'invalid_request', `capability: one of ${CAPABILITIES.join(', ')}`, 'capability');
+  const freeOnly = ctx.query.get('free_only') === 'true';
+  const choice = deps.engine.reports.cheapestModelFor(capability.data, { freeOnly });
+  if (!choice) {
+    throw new HttpError(
+      404,
+      'no_model',
+      `no configured model${freeOnly ? ' that costs nothing' : ' with a known price'} can do ${capability.data}`,
+      'capability',
+    );
+  }
+  sendJson(ctx, 200, { capability: capability.data, free_only: freeOnly, ...choice });
+}
+
+/** The seeds' `DELETE /api/chat/user-cache?user_id=…`: forgets a user's sticky provider. */
+function clearUserCache(ctx: RequestContext, deps: ServerDeps): void {
+  const userId = ctx.query.get('user_id');
+  if (!userId) throw new HttpError(400, 'invalid_request', 'user_id: give the user as ?user_id=…', 'user_id');
+  deps.engine.sticky.clearUser(userId);
+  sendJson(ctx, 200, { message: `Cleared the provider of user ${userId}`, user_id: userId });
+}
+
+/** The seeds' `POST /api/chat/rotate`: every sticky user gets a provider afresh. */
+function rotate(ctx: RequestContext, deps: ServerDeps): void {
+  deps.engine.sticky.forceRotation();
+  sendJson(ctx, 200, { message: 'Rotated: every user gets a provider afresh', timestamp: Date.now() / 1000 });
+}
+
 export function addOperationsRoutes(router: Router, deps: ServerDeps, feed?: OperationsFeed): void {
   const route = (body: (deps: ServerDeps) => unknown) => ({
     handler: (ctx: RequestContext) => sendJson(ctx, 200, body(deps)),
     access: 'token' as const,
     errors: openAIErrors,
   });
+  const handle = (handler: (ctx: RequestContext, deps: ServerDeps) => Promise<void> | void) => ({
+    handler: (ctx: RequestContext) => handler(ctx, deps),
+    access: 'token' as const,
+    errors: openAIErrors,
+  });
   router
     .add('GET', '/api/v1/status', route(engineStatusBody))
     .add('GET', '/api/v1/providers/stats', route(providerStatsBody))
+    .add('POST', '/api/v1/compare', handle(compare))
+    .add('POST', '/api/v1/batch', handle(batch))
+    .add('GET', '/api/v1/models/cheapest', handle(cheapest))
+    .add('DELETE', '/api/chat/user-cache', { ...handle(clearUserCache), errors: providerManagerErrors })
+    .add('POST', '/api/chat/rotate', { ...handle(rotate), errors: providerManagerErrors })
     .add('GET', '/api/events', {
       handler: (ctx: RequestContext) => streamEvents(ctx, feed),
       access: 'token-or-session',

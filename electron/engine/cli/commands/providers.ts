@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { engineStatusBody } from '../../server/operations.ts';
 import type { CliContext } from '../context.ts';
 import { printJson, printTable } from '../context.ts';
-import { readRunningServer, readsRunningServer } from '../running-server.ts';
+import { askRunningServer, readsRunningServer } from '../running-server.ts';
 
 /** `providers list|status`; the routing commands add `stats` and `health` to the returned command. */
 export function registerProvidersCommand(program: Command, context: CliContext): Command {
@@ -37,7 +37,7 @@ export function registerProvidersCommand(program: Command, context: CliContext):
       .option('--json', 'machine-readable output')
       .action(async (options: { json?: boolean }) => {
         const status =
-          (await readRunningServer<ReturnType<typeof engineStatusBody>>(context, '/api/v1/status')) ??
+          (await askRunningServer<ReturnType<typeof engineStatusBody>>(context, '/api/v1/status')) ??
           engineStatusBody(await context.services());
         if (options.json) return printJson(status);
         process.stdout.write(`cloud fallback: ${status.cloudFallback ? 'on' : 'off'}\nstrategy: ${status.strategy}\n`);

@@ -3,7 +3,7 @@ import type { Engine } from '../../engine.ts';
 import { providerStatsBody } from '../../server/operations.ts';
 import type { CliContext } from '../context.ts';
 import { printJson, printTable } from '../context.ts';
-import { readRunningServer, readsRunningServer } from '../running-server.ts';
+import { askRunningServer, readsRunningServer } from '../running-server.ts';
 
 /** The app's engine, the one front door every command goes through. */
 export async function engineOf(context: CliContext): Promise<Engine> {
@@ -25,7 +25,7 @@ export function registerProvidersStatsCommand(providers: Command, context: CliCo
       .option('--json', 'machine-readable output')
       .action(async (options: { json?: boolean }) => {
         const stats =
-          (await readRunningServer<ReturnType<typeof providerStatsBody>>(context, '/api/v1/providers/stats')) ??
+          (await askRunningServer<ReturnType<typeof providerStatsBody>>(context, '/api/v1/providers/stats')) ??
           providerStatsBody({ engine: await engineOf(context) });
         if (options.json) return printJson(stats);
         process.stdout.write(`strategy: ${stats.strategy}\n`);
