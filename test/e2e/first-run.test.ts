@@ -45,13 +45,13 @@ describe('first run', () => {
 
     await goToPane(page, 'Providers & settings');
     await expect.poll(() => page.getByRole('region', { name: 'Hardware' }).innerText()).toMatch(/No GPU found/);
-    const models = page.getByRole('region', { name: 'Models' });
+    const models = page.getByRole('region', { name: 'Models', exact: true });
     await expect(models.getByRole('button', { name: /^Delete / }).count()).resolves.toBe(0);
   }, 300_000);
 
   it('a model file on this computer is added from Settings and answers in the chat', async () => {
     await goToPane(page, 'Providers & settings');
-    const models = page.getByRole('region', { name: 'Models' });
+    const models = page.getByRole('region', { name: 'Models', exact: true });
     await models.getByLabel('File or folder').fill(STORIES_GGUF);
     await models.getByRole('button', { name: 'Add model' }).click();
     await models.getByRole('row', { name: 'stories260K' }).waitFor({ timeout: 30_000 });

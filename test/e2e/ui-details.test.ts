@@ -44,7 +44,7 @@ describe('details a person notices', () => {
 
   it('the Settings pane scrolls once, to its end, and the page behind it never scrolls', async () => {
     await goToPane(page, 'Providers & settings');
-    await page.getByRole('region', { name: 'Models' }).waitFor({ timeout: 90_000 });
+    await page.getByRole('region', { name: 'Models', exact: true }).waitFor({ timeout: 90_000 });
     await page.mouse.move(700, 400);
     await page.mouse.wheel(0, 50_000);
     const scrolled = await page.evaluate(() => {
@@ -52,7 +52,7 @@ describe('details a person notices', () => {
       return { pageOverflow: root.scrollHeight - root.clientHeight, pageTop: root.scrollTop };
     });
     expect(scrolled).toEqual({ pageOverflow: 0, pageTop: 0 });
-    await expect(page.getByRole('region', { name: 'Models' }).isVisible()).resolves.toBe(true);
+    await expect(page.getByRole('region', { name: 'Models', exact: true }).isVisible()).resolves.toBe(true);
   }, 120_000);
 
   it('on a wide screen the conversation sits in the middle, not on the left half', async () => {
