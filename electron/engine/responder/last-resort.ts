@@ -25,8 +25,20 @@ const CALLERS_OWN: ReadonlySet<ErrorCode> = new Set([
   'NOT_FOUND',
 ]);
 
+/** Refusals about money: a client is told so (402), not answered by a stand-in. */
+const MONEY: ReadonlySet<ErrorCode> = new Set(['BUDGET_EXCEEDED', 'QUOTA_EXCEEDED']);
+
+/**
+ * Whether the responder stands in for the failure. Not for the caller's own errors, and not for failures
+ * that tell an API client what to do: a wait (Switchboard's 429 with its real Retry-After), a spent
+ * budget or quota (402), or an upstream's own error that routing sent back on purpose
+ * (`fallback.on_status_codes`) — a 200 from a stand-in would read as the model's answer.
+ */
 export function lastResortAnswers(failure: SwitchboardError): boolean {
-  return !CALLERS_OWN.has(failure.code);
+  if (CALLERS_OWN.has(failure.code) || MONEY.has(failure.code)) return false;
+  if (failure.retryAfterMs !== undefined || failure.status !== undefined) return false;
+  const attempts = failure.attempts ?? [];
+  return !(attempts.length > 0 && attempts.every((a) => MONEY.has(a.code) || a.retryAfterMs !== undefined));
 }
 
 const INTENTS: [LastResortIntent, RegExp][] = [
