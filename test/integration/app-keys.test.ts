@@ -118,7 +118,7 @@ describe('switchboard keys', () => {
     expect((await chat(bearer(rotated.key))).status).toBe(200);
   }, 300_000);
 
-  it('`usage --by key` shows each key’s requests and cost', async () => {
+  it('`usage --by key` and /metrics show each key’s requests and cost', async () => {
     const { key, id } = await create('accounted');
     for (let i = 0; i < 3; i++) expect((await chat(bearer(key))).status).toBe(200);
     const report = JSON.parse((await runCli([...data.args, 'usage', '--by', 'key', '--json'])).stdout) as {
@@ -132,5 +132,10 @@ describe('switchboard keys', () => {
     const table = (await runCli([...data.args, 'usage', '--by', 'key'])).stdout;
     expect(table).toMatch(new RegExp(`accounted \\(${id}\\)\\s+3\\s+0`));
     expect(table).toMatch(/API token \(and the app\)/);
+    const metrics = await (await server.fetch('/metrics')).text();
+    expect(metrics).toMatch(
+      new RegExp(`^switchboard_requests_total\\{provider="openai",status="success",key="${id}"\\} 3$`, 'm'),
+    );
+    expect(metrics).toMatch(new RegExp(`^switchboard_cost_usd_total\\{provider="openai",key="${id}"\\} \\d`, 'm'));
   }, 300_000);
 });

@@ -72,8 +72,9 @@ async function requestCounts(): Promise<{ success: number; cancelled: number }> 
   const text = await (await served.fetch('/metrics')).text();
   const count = (status: string) =>
     Number(
-      new RegExp(`^switchboard_requests_total\\{provider="local",status="${status}"\\} (\\d+)`, 'm').exec(text)?.[1] ??
-        0,
+      new RegExp(`^switchboard_requests_total\\{provider="local",status="${status}"[^}]*\\} (\\d+)`, 'm').exec(
+        text,
+      )?.[1] ?? 0,
     );
   return { success: count('success'), cancelled: count('cancelled') };
 }

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BreakerState } from '../routing/breaker.ts';
 import type { BudgetStatus } from './budget.ts';
+import { API_TOKEN_KEY } from './ledger.ts';
 import type { UsageEvent } from './types.ts';
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
@@ -18,11 +19,11 @@ export interface MetricsSources {
  */
 export class RoutingMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'provider' | 'status'>;
+  private readonly requests: Counter<'provider' | 'status' | 'key'>;
   private readonly latency: Histogram<'provider'>;
   private readonly ttft: Histogram<'provider'>;
   private readonly tokens: Counter<'provider' | 'direction'>;
-  private readonly cost: Counter<'provider'>;
+  private readonly cost: Counter<'provider' | 'key'>;
   private readonly breakerOpens: Counter<'provider'>;
 
   constructor(sources: MetricsSources) {
@@ -30,8 +31,8 @@ export class RoutingMetrics {
     this.requests = new Counter({
       name: 'switchboard_requests_total',
       // No model label: model names come from requests, and label sets live as long as the registry.
-      help: 'Requests by provider and outcome (success, error, cancelled)',
-      labelNames: ['provider', 'status'],
+      help: 'Requests by provider, outcome (success, error, cancelled) and app key (api-token: the API token and the app)',
+      labelNames: ['provider', 'status', 'key'],
       registers,
     });
     this.latency = new Histogram({
@@ -56,8 +57,8 @@ export class RoutingMetrics {
     });
     this.cost = new Counter({
       name: 'switchboard_cost_usd_total',
-      help: 'Spending in US dollars by provider',
-      labelNames: ['provider'],
+      help: 'Spending in US dollars by provider and app key (api-token: the API token and the app)',
+      labelNames: ['provider', 'key'],
       registers,
     });
     this.breakerOpens = new Counter({
@@ -101,12 +102,14 @@ export class RoutingMetrics {
 
   observe(event: UsageEvent): void {
     const provider = event.providerId;
-    this.requests.inc({ provider, status: event.outcome });
+    // App keys are few and made by the user (`switchboard keys`), so their ids are a bounded label.
+    const key = event.appKeyId ?? API_TOKEN_KEY;
+    this.requests.inc({ provider, status: event.outcome, key });
     this.latency.observe({ provider }, event.latencyMs / 1000);
     if (event.ttftMs !== undefined) this.ttft.observe({ provider }, event.ttftMs / 1000);
     if (event.inputTokens) this.tokens.inc({ provider, direction: 'input' }, event.inputTokens);
     if (event.outputTokens) this.tokens.inc({ provider, direction: 'output' }, event.outputTokens);
-    if (event.costUsd) this.cost.inc({ provider }, event.costUsd);
+    if (event.costUsd) this.cost.inc({ provider, key }, event.costUsd);
   }
 
   breakerOpened(providerId: string): void {

@@ -100,7 +100,7 @@ describe('usage accounting', () => {
     expect(view.byProvider).toEqual([{ providerId: 'a', requests: 3, share: 1, costUsd: expect.any(Number) }]);
 
     const metrics = await reportsOf(r).metricsText();
-    expect(metrics).toMatch(/switchboard_requests_total\{provider="a",status="success"\} 3/);
+    expect(metrics).toMatch(/switchboard_requests_total\{provider="a",status="success",key="api-token"\} 3/);
     expect(metrics).toMatch(/switchboard_tokens_total\{provider="a",direction="output"\} 12/);
     expect(metrics).toContain('switchboard_response_seconds_bucket');
     expect(metrics).toContain('switchboard_time_to_first_token_seconds_bucket');
