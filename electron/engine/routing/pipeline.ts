@@ -302,6 +302,8 @@ export async function* runPipeline<T>(
           }
           continue;
         }
+        // Busy for a moment only (a short Retry-After): worth asking again once the others were tried.
+        if (errorClass === 'rate_limited') defer(entry, error.retryAfterMs);
         break;
       } finally {
         if (!ended) {
