@@ -12,7 +12,7 @@ import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors
 import type { ModelInfo } from './contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from './contract/transcription.ts';
 import { sameConnection } from './providers/create-adapter.ts';
-import type { ModelMeasure, ProviderAdapter, WireChunk } from './providers/types.ts';
+import type { ModelMeasure, ModerationResult, ProviderAdapter, WireChunk } from './providers/types.ts';
 import { Reports } from './reports/reports.ts';
 import { lastResortAnswers, lastResortEvents, lastResortRoute } from './responder/last-resort.ts';
 import { heldBackByConsent } from './routing/candidates.ts';
@@ -111,6 +111,8 @@ const FORWARDED = [
 ] as const;
 
 const HEALTH_TIMEOUT_MS = 10_000;
+/** OpenAI's current moderation model, what its API uses when a request names none. */
+const DEFAULT_MODERATION_MODEL = 'omni-moderation-latest';
 /** What a cloud model of unknown size is taken to hold: small enough for nearly every chat model. */
 const UNKNOWN_CONTEXT_TOKENS = 8_192;
 
@@ -441,6 +443,43 @@ export class Engine extends EventEmitter<EngineEvents> {
       else return { ...event.data, route: route! };
     }
     throw new SwitchboardError('BAD_RESPONSE', 'the provider returned no embeddings');
+  }
+
+  /**
+   * Checks texts against a provider's content policy (OpenAI's moderations), one result per input, all
+   * from the provider routing chose. With no model named, the vendor's current moderation model.
+   */
+  async moderate(
+    request: { input: string[]; model?: string },
+    options: RequestOptions = {},
+  ): Promise<{ model: string; results: ModerationResult[]; route: RouteInfo }> {
+    let route: RouteInfo | undefined;
+    const routing: RoutingRequest = {
+      capability: 'moderation',
+      providerId: options.providerId,
+      profile: options.profile,
+      userId: options.userId,
+      estimatedInputTokens: Math.ceil(request.input.join(' ').length / 4),
+      // Moderation models are rarely listed among a provider's models: the name goes to it as given.
+      modelFor: () => request.model ?? DEFAULT_MODERATION_MODEL,
+    };
+    const operation: Operation<ModerationResult[]> = {
+      kind: 'moderation',
+      invoke: async function* (candidate, ctx) {
+        const moderate = candidate.adapter.moderate;
+        if (!moderate) {
+          throw new SwitchboardError('NOT_SUPPORTED', `${candidate.provider.label} has no moderation`, {
+            retryable: false,
+          });
+        }
+        yield await Promise.all(request.input.map((text) => moderate(text, ctx, candidate.model)));
+      },
+    };
+    for await (const event of this.router.run(routing, operation, options.signal ?? new AbortController().signal)) {
+      if (event.type === 'route') route = event.route;
+      else return { model: event.data[0]?.model ?? route!.model, results: event.data, route: route! };
+    }
+    throw new SwitchboardError('BAD_RESPONSE', 'the provider returned no moderation results');
   }
 
   async *transcribe(

@@ -121,6 +121,9 @@ export interface EmbeddingCall extends Omit<EmbeddingRequest, 'model'> {
 export interface ModerationResult {
   flagged: boolean;
   categories: Record<string, boolean>;
+  /** How sure the model is of each category, 0–1. */
+  categoryScores: Record<string, number>;
+  model: string;
 }
 
 /**
@@ -144,7 +147,7 @@ export interface ProviderAdapter {
   relay?: Relay;
   embed?(call: EmbeddingCall, ctx: CallContext): Promise<EmbeddingResult>;
   transcribe?(request: TranscriptionRequest, ctx: CallContext): AsyncIterable<TranscriptionEvent>;
-  moderate?(input: string, ctx: CallContext): Promise<ModerationResult>;
+  moderate?(input: string, ctx: CallContext, model?: string): Promise<ModerationResult>;
   listModels(ctx: CallContext): Promise<ModelInfo[]>;
   /** Releases sockets, workers or loaded models. */
   close?(): Promise<void>;

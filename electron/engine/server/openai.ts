@@ -192,6 +192,36 @@ async function embeddings(ctx: RequestContext, deps: ServerDeps): Promise<void> 
   );
 }
 
+const moderationsSchema = z.object({
+  input: z.union([z.string(), z.array(z.string()).min(1).max(256)]),
+  model: z.string().max(200).optional(),
+});
+
+/** OpenAI's /v1/moderations, answered by a provider that moderates (routing chooses, as for any request). */
+async function moderations(ctx: RequestContext, deps: ServerDeps): Promise<void> {
+  const body = await readJson(ctx, moderationsSchema);
+  markEngineCall(ctx);
+  const result = await deps.engine.moderate(
+    { input: typeof body.input === 'string' ? [body.input] : body.input, model: body.model },
+    requestOptions(ctx),
+  );
+  markEngineEvent(ctx);
+  sendJson(
+    ctx,
+    200,
+    {
+      id: `modr-${randomUUID()}`,
+      model: result.model,
+      results: result.results.map((r) => ({
+        flagged: r.flagged,
+        categories: r.categories,
+        category_scores: r.categoryScores,
+      })),
+    },
+    routeHeaders(ctx, result.route),
+  );
+}
+
 async function models(ctx: RequestContext, deps: ServerDeps): Promise<void> {
   markEngineCall(ctx);
   const list = await deps.engine.listModels(ctx.signal);
@@ -314,6 +344,7 @@ export function addOpenAIRoutes(router: Router, deps: ServerDeps): void {
   router
     .add('POST', '/v1/chat/completions', route(chatCompletions))
     .add('POST', '/v1/embeddings', route(embeddings))
+    .add('POST', '/v1/moderations', route(moderations))
     .add('POST', '/v1/audio/transcriptions', route(transcriptions))
     .add('GET', '/v1/models', route(models));
 }

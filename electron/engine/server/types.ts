@@ -7,6 +7,7 @@ export type ServedEngine = Pick<
   | 'chat'
   | 'relayChat'
   | 'embed'
+  | 'moderate'
   | 'transcribe'
   | 'listModels'
   | 'listProviders'

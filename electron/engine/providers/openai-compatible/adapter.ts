@@ -170,15 +170,22 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
         };
       }),
 
-    moderate: (input, ctx) =>
-      runAttempt(scope(ctx, 'moderation'), async (attempt): Promise<ModerationResult> => {
-        const response = await client(ctx.apiKey).moderations.create({ input }, { signal: attempt.signal });
+    moderate: (input, ctx, model) =>
+      runAttempt(scope(ctx, 'moderation', model), async (attempt): Promise<ModerationResult> => {
+        const response = await client(ctx.apiKey).moderations.create(
+          { input, ...(model ? { model: upstreamModel(model) } : {}) },
+          { signal: attempt.signal },
+        );
         const result = response.results[0];
         return {
           flagged: result?.flagged ?? false,
           categories: Object.fromEntries(
             Object.entries(result?.categories ?? {}).map(([name, hit]) => [name, Boolean(hit)]),
           ),
+          categoryScores: Object.fromEntries(
+            Object.entries(result?.category_scores ?? {}).map(([name, score]) => [name, Number(score)]),
+          ),
+          model: response.model,
         };
       }),
 
