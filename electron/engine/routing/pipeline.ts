@@ -46,7 +46,15 @@ interface QueueEntry {
   depth: number;
   /** Set when the candidate was deferred: it rests or is at a rate limit until then. */
   readyAt?: number;
+  /** How many times it went to the back of the queue. */
+  deferrals?: number;
 }
+
+/**
+ * How often one candidate may go to the back of the queue for a short wait. More than once: under
+ * concurrency a key that rested may be made to rest again by another request's 429 before this one's turn.
+ */
+const MAX_DEFERRALS = 3;
 
 const cancelled = () => new SwitchboardError('CANCELLED', 'the request was cancelled');
 
@@ -166,12 +174,13 @@ export async function* runPipeline<T>(
   for (const stage of parts.filters) if (stage.filter) candidates = stage.filter(scope, candidates);
 
   // Candidates skipped only because they were resting or at a rate limit for a short while go to the
-  // back of the queue once: tried after everyone else, when their wait is over, instead of failing a
-  // request that a few milliseconds' patience would answer.
+  // back of the queue (up to MAX_DEFERRALS times): tried after everyone else, when their wait is over,
+  // instead of failing a request that a few milliseconds' patience would answer.
   const queue: QueueEntry[] = candidates.map((candidate, depth) => ({ candidate, depth }));
   const defer = (entry: QueueEntry, waitMs: number | undefined): void => {
-    if (waitMs === undefined || entry.readyAt !== undefined || !(waitMs <= parts.backoff.maxRetryWaitMs)) return;
-    queue.push({ ...entry, readyAt: clock.now() + waitMs });
+    const deferrals = entry.deferrals ?? 0;
+    if (waitMs === undefined || deferrals >= MAX_DEFERRALS || !(waitMs <= parts.backoff.maxRetryWaitMs)) return;
+    queue.push({ ...entry, readyAt: clock.now() + waitMs, deferrals: deferrals + 1 });
   };
 
   for (let index = 0; index < queue.length; index++) {
