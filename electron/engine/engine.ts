@@ -12,7 +12,8 @@ import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors
 import type { ModelInfo } from './contract/models.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from './contract/transcription.ts';
 import { sameConnection } from './providers/create-adapter.ts';
-import type { ModelMeasure, ModerationResult, ProviderAdapter, WireChunk } from './providers/types.ts';
+import type { OllamaAdapter, PullProgress as OllamaPullProgress } from './providers/ollama/adapter.ts';
+import type { CallContext, ModelMeasure, ModerationResult, ProviderAdapter, WireChunk } from './providers/types.ts';
 import { Reports } from './reports/reports.ts';
 import { lastResortAnswers, lastResortEvents, lastResortRoute } from './responder/last-resort.ts';
 import { heldBackByConsent } from './routing/candidates.ts';
@@ -570,6 +571,37 @@ export class Engine extends EventEmitter<EngineEvents> {
       }),
     );
     return lists.flat();
+  }
+
+  /** A provider that keeps its own models (Ollama): its adapter's pull and delete. */
+  private modelManager(providerId: string): { adapter: OllamaAdapter; ctx: (signal?: AbortSignal) => CallContext } {
+    const provider = this.provider(providerId);
+    const adapter = this.adapters.get(providerId);
+    if (!adapter || !('pullModel' in adapter)) {
+      throw new SwitchboardError(
+        'NOT_SUPPORTED',
+        `${provider.label} does not manage its own models: only an Ollama provider pulls and deletes them`,
+        { retryable: false },
+      );
+    }
+    return {
+      adapter: adapter as OllamaAdapter,
+      ctx: (signal) => ({ signal: signal ?? new AbortController().signal, apiKey: provider.keys[0] }),
+    };
+  }
+
+  /** Downloads a model onto a provider that keeps its own (Ollama's pull), reporting its progress. */
+  async *pullProviderModel(providerId: string, model: string, signal?: AbortSignal): AsyncIterable<OllamaPullProgress> {
+    const { adapter, ctx } = this.modelManager(providerId);
+    yield* adapter.pullModel(model, ctx(signal));
+    await this.refreshLocalModels();
+  }
+
+  /** Deletes a model from a provider that keeps its own (Ollama). */
+  async deleteProviderModel(providerId: string, model: string): Promise<void> {
+    const { adapter, ctx } = this.modelManager(providerId);
+    await adapter.deleteModel(model, ctx(AbortSignal.timeout(HEALTH_TIMEOUT_MS)));
+    await this.refreshLocalModels();
   }
 
   /** Checks each provider now with a cheap call (list models), or one; the router keeps the results. */

@@ -46,7 +46,11 @@ export function buildProgram(): { program: Command; context: CliContext } {
   registerProviderEditCommands(providers, context);
   registerUsageCommand(program, context);
   registerAppKeysCommand(program, context);
-  registerModelsCommand(program, () => context.paths());
+  registerModelsCommand(
+    program,
+    () => context.paths(),
+    async () => (await context.services()).engine,
+  );
   registerProviderTools(program, providers, context);
   registerMeetingsCommand(program, () => context.services());
   const transcribeServices = async () => {

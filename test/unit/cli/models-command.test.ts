@@ -44,7 +44,11 @@ afterEach(() => {
 
 async function run(...argv: string[]): Promise<void> {
   const program = new Command('switchboard').exitOverride();
-  registerModelsCommand(program, () => ({ modelsDir }));
+  registerModelsCommand(
+    program,
+    () => ({ modelsDir }),
+    () => Promise.reject(new Error('catalog models need no engine')),
+  );
   await program.parseAsync(argv, { from: 'user' });
 }
 

@@ -3,6 +3,8 @@ import { detectHardware } from '../../../../native/gpu/llama-host.ts';
 import { type CatalogEntry, parseQuantizationPreference, selectVariant } from '../../../../native/models/catalog.ts';
 import { ModelStore, type PullProgress } from '../../../../native/models/model-store.ts';
 import { machineBudgetOf, recommend } from '../../../../native/models/recommend.ts';
+import type { Engine } from '../../engine.ts';
+import type { PullProgress as OllamaPullProgress } from '../../providers/ollama/adapter.ts';
 import { printJson, printTable } from '../context.ts';
 
 const KINDS = ['llm', 'embedding', 'whisper', 'diarization'];
@@ -50,7 +52,25 @@ function progressPrinter(): { update(p: PullProgress): void; finish(): void } {
 }
 
 /** `models list|catalog|pull|import|rm|recommend`: the models on this machine. */
-export function registerModelsCommand(program: Command, resolveDirs: () => { modelsDir: string }): void {
+/** `PROVIDER/NAME` (ollama/llama3.2:1b): a model a provider keeps itself; catalog ids have no slash. */
+function providerModel(id: string): { providerId: string; model: string } | undefined {
+  const slash = id.indexOf('/');
+  return slash > 0 && slash < id.length - 1
+    ? { providerId: id.slice(0, slash), model: id.slice(slash + 1) }
+    : undefined;
+}
+
+/** One line per status Ollama reports, with the share done where it says how much. */
+function providerPullLine(model: string, p: OllamaPullProgress): string {
+  const share = p.total && p.completed !== undefined ? `  ${Math.floor((100 * p.completed) / p.total)}%` : '';
+  return `${model}: ${p.status}${share}\n`;
+}
+
+export function registerModelsCommand(
+  program: Command,
+  resolveDirs: () => { modelsDir: string },
+  engine: () => Promise<Engine>,
+): void {
   const store = () => new ModelStore({ modelsDir: resolveDirs().modelsDir });
   const models = program.command('models').description('local models: the catalog, downloads, imports');
 
@@ -105,15 +125,26 @@ export function registerModelsCommand(program: Command, resolveDirs: () => { mod
 
   models
     .command('pull')
-    .description('download a catalog model (ID or ID:QUANT); an interrupted pull resumes')
-    .argument('<id>', 'catalog id, e.g. qwen2.5-1.5b-instruct or qwen2.5-1.5b-instruct:Q8_0')
+    .description(
+      'download a catalog model (ID or ID:QUANT; an interrupted pull resumes), or PROVIDER/NAME onto an Ollama provider',
+    )
+    .argument('<id>', 'catalog id (qwen2.5-1.5b-instruct, qwen2.5-1.5b-instruct:Q8_0) or ollama/NAME')
     .option('--quant <name>', 'quantisation to download (e.g. Q8_0, fp16)')
     .action(async (id: string, options: { quant?: string }) => {
       const controller = new AbortController();
       const onInterrupt = () => controller.abort();
       process.once('SIGINT', onInterrupt);
       const progress = progressPrinter();
+      const managed = providerModel(id);
       try {
+        if (managed) {
+          const manager = await engine();
+          for await (const p of manager.pullProviderModel(managed.providerId, managed.model, controller.signal)) {
+            process.stderr.write(providerPullLine(id, p));
+          }
+          process.stdout.write(`${id} pulled\n`);
+          return;
+        }
         const model = await store().pull(id, {
           quantisation: options.quant,
           signal: controller.signal,
@@ -145,9 +176,15 @@ export function registerModelsCommand(program: Command, resolveDirs: () => { mod
 
   models
     .command('rm')
-    .description('delete an installed model')
-    .argument('<id>', 'installed model id')
+    .description('delete an installed model, or PROVIDER/NAME from an Ollama provider')
+    .argument('<id>', 'installed model id or ollama/NAME')
     .action(async (id: string) => {
+      const managed = providerModel(id);
+      if (managed) {
+        await (await engine()).deleteProviderModel(managed.providerId, managed.model);
+        process.stdout.write(`removed ${id}\n`);
+        return;
+      }
       const model = await store().remove(id);
       process.stdout.write(`removed ${model.id} (${formatBytes(model.sizeBytes)} freed)\n`);
     });
