@@ -11,6 +11,7 @@ import {
 } from '../../../electron/engine/cli/commands/stats.ts';
 import { registerUsageCommand } from '../../../electron/engine/cli/commands/usage.ts';
 import type { CliContext } from '../../../electron/engine/cli/context.ts';
+import { resolvePaths } from '../../../electron/engine/config/paths.ts';
 import { ConfigSource } from '../../../electron/engine/config/source.ts';
 import { Engine } from '../../../electron/engine/engine.ts';
 import { always, type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
@@ -25,9 +26,8 @@ let dataDir: string;
 function program(): Command {
   const root = new Command().exitOverride();
   const context: CliContext = {
-    paths: () => {
-      throw new Error('not needed');
-    },
+    // No `serve` runs on this data dir: the commands answer from this process's engine.
+    paths: () => resolvePaths({ dataDir }, {}),
     services: async () => ({ engine }) as AppServices,
     close: async () => {},
   };
