@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { FakeServer } from '../fakes/http-fake.ts';
 import { startFakeOllama } from '../fakes/ollama.ts';
-import { runCli, STACK_TRACE, type TestDataDir, testDataDir } from '../support/cli.ts';
+import { runCli, STACK_TRACE, serveCli, type TestDataDir, testDataDir } from '../support/cli.ts';
 
 /** `switchboard models pull|rm ollama/NAME`: Ollama's own models, through its API, with progress. */
 
@@ -56,5 +56,38 @@ describe('models pull|rm ollama/NAME', () => {
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toMatch(/^switchboard: NOT_FOUND: provider "nowhere" is not configured/);
     expect(result.stderr).not.toMatch(STACK_TRACE);
+  }, 120_000);
+
+  it('over HTTP: POST /api/v1/models/pull streams the statuses as server-sent events; DELETE /api/v1/models deletes', async () => {
+    const serve = await serveCli({ ...data, args: [...data.args, '--config', config] });
+    try {
+      const pulled = await serve.fetch('/api/v1/models/pull', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'ollama/phi3:mini' }),
+      });
+      expect(pulled.status).toBe(200);
+      expect(pulled.headers.get('content-type')).toContain('text/event-stream');
+      const events = (await pulled.text())
+        .split('\n\n')
+        .filter((frame) => frame.startsWith('data: '))
+        .map((frame) => JSON.parse(frame.slice(6)) as { status: string; completed?: number; total?: number });
+      expect(events[0]!.status).toBe('pulling manifest');
+      expect(events.some((e) => e.total !== undefined && e.completed === e.total)).toBe(true);
+      expect(events.at(-1)!.status).toBe('success');
+
+      const deleted = await serve.fetch('/api/v1/models?model=ollama%2Fphi3%3Amini', { method: 'DELETE' });
+      expect(deleted.status).toBe(200);
+      expect(await deleted.json()).toEqual({ deleted: 'ollama/phi3:mini' });
+
+      const unknown = await serve.fetch('/api/v1/models/pull', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'nowhere/phi3:mini' }),
+      });
+      expect(unknown.status).toBe(404);
+    } finally {
+      await serve.stop();
+    }
   }, 120_000);
 });

@@ -17,6 +17,7 @@ import { addOpenAIRoutes, openAIErrors } from './openai.ts';
 import { addOperationsRoutes } from './operations.ts';
 import { HttpError, toProblem } from './problems.ts';
 import { addProviderManagerRoutes } from './provider-manager.ts';
+import { addProviderModelRoutes } from './provider-models.ts';
 import { type Route, Router } from './router.ts';
 import { serveStatic } from './static.ts';
 import type { ServedEngine, ServerDeps, ServerLogger } from './types.ts';
@@ -119,6 +120,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
   addOpenAIRoutes(router, deps);
   addAnthropicRoutes(router, deps);
   addProviderManagerRoutes(router, deps);
+  addProviderModelRoutes(router, deps);
   addOperationsRoutes(router, deps, options.operations);
   addAppApiRoutes(router, {
     appApi: options.appApi,

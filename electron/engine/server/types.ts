@@ -8,6 +8,8 @@ export type ServedEngine = Pick<
   | 'relayChat'
   | 'embed'
   | 'moderate'
+  | 'pullProviderModel'
+  | 'deleteProviderModel'
   | 'transcribe'
   | 'listModels'
   | 'listProviders'
