@@ -118,6 +118,18 @@ describe('switchboard keys', () => {
     expect((await chat(bearer(rotated.key))).status).toBe(200);
   }, 300_000);
 
+  it('the app manages keys through its API (keys.*): the list never holds a key', async () => {
+    const issued = await server.call<Issued>('keys.create', { name: 'from-the-app', rpm: 1 });
+    expect(issued.key).toMatch(/^sbk-/);
+    expect((await chat(bearer(issued.key))).status).toBe(200);
+    expect((await chat(bearer(issued.key))).status).toBe(429);
+    const listed = await server.call<{ id: string; name: string; rpm?: number }[]>('keys.list', {});
+    expect(listed.find((key) => key.id === issued.id)).toMatchObject({ name: 'from-the-app', rpm: 1 });
+    expect(JSON.stringify(listed)).not.toContain(issued.key);
+    await server.call('keys.revoke', { id: issued.id });
+    expect((await chat(bearer(issued.key))).status).toBe(401);
+  }, 180_000);
+
   it('`usage --by key` and /metrics show each key’s requests and cost', async () => {
     const { key, id } = await create('accounted');
     for (let i = 0; i < 3; i++) expect((await chat(bearer(key))).status).toBe(200);

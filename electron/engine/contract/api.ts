@@ -492,6 +492,18 @@ export const apiInputs = {
   /** Deletes every meeting, recording, chat, usage record, stored key and setting made in the app. */
   'data.deleteAll': z.object({ confirm: z.literal(true) }),
   'usage.get': z.object({ sinceMs: z.number().int().optional(), bucket: z.enum(['hour', 'day']).optional() }),
+  /** Per-app keys (`switchboard keys`): the list never holds a key; create and rotate return it once. */
+  'keys.list': z.object({}),
+  'keys.create': z.object({
+    name: z.string().min(1).max(100),
+    rpm: z.number().int().positive().optional(),
+    tpm: z.number().int().positive().optional(),
+    dailyBudgetUsd: z.number().positive().optional(),
+    monthlyBudgetUsd: z.number().positive().optional(),
+    models: z.array(z.string().min(1).max(300)).min(1).max(100).optional(),
+  }),
+  'keys.revoke': z.object({ id: z.string().min(1).max(100) }),
+  'keys.rotate': z.object({ id: z.string().min(1).max(100) }),
   // hardware & models
   'hardware.get': z.object({}),
   'models.catalog': z.object({}),
@@ -551,6 +563,10 @@ export interface ApiCallOutputs {
   'settings.get': SettingsView;
   'settings.update': SettingsView;
   'usage.get': UsageView;
+  'keys.list': AppKey[];
+  'keys.create': IssuedAppKey;
+  'keys.revoke': AppKey;
+  'keys.rotate': IssuedAppKey;
   'data.deleteAll': { ok: true };
   'hardware.get': HardwareView;
   'models.catalog': CatalogModelView[];
