@@ -23,6 +23,8 @@ const CALLERS_OWN: ReadonlySet<ErrorCode> = new Set([
   'CONTEXT_TOO_LONG',
   'CONTENT_FILTERED',
   'NOT_FOUND',
+  // The caller's app key may not use the model (403): a stand-in's 200 would hide what to change.
+  'KEY_NOT_ALLOWED',
 ]);
 
 /** Refusals about money: a client is told so (402), not answered by a stand-in. */
