@@ -144,7 +144,7 @@ describe('two serve processes sharing one Redis', () => {
       await expect
         .poll(() => server.output(), { timeout: 10_000 })
         .toMatch(/routing state: Redis at .* is unreachable/);
-      expect(server.output().match(/is unreachable/g)).toHaveLength(1);
+      expect(server.output().match(/"event":"state.changed"[^\n]*is unreachable/g), server.output()).toHaveLength(1);
     }
     const down = await runCli([...data.args, 'providers', 'status'], { SWITCHBOARD_API_TOKEN: TEST_TOKEN });
     expect(down.stdout).toMatch(/routing state: Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable .*keeps its own/);

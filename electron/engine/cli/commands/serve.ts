@@ -90,7 +90,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       }
       const state = services.engine.status().state;
       if (state.backend === 'redis') log(`routing state: ${state.message}`);
-      services.engine.on('state.changed', (changed) => log(`routing state: ${changed.message}`));
+      // Losing and finding Redis again are operational events (state.changed): the ops log writes them.
       const other = findRunningServer(dataDir);
       if (other && !state.shared) {
         process.stderr.write(
