@@ -10,6 +10,7 @@ import type { ChatRequest } from './contract/chat.ts';
 import type { EmbeddingRequest, EmbeddingResult } from './contract/embeddings.ts';
 import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors.ts';
 import type { ModelInfo } from './contract/models.ts';
+import { OPERATIONAL_EVENT_NAMES, type OperationalEventName } from './contract/operations.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from './contract/transcription.ts';
 import { sameConnection } from './providers/create-adapter.ts';
 import type { OllamaAdapter, PullProgress as OllamaPullProgress } from './providers/ollama/adapter.ts';
@@ -99,17 +100,12 @@ export interface StickyControls {
   statistics(): StickyStatistics;
 }
 
-/** The router's operational events, re-emitted by the Engine under the same names. */
-const FORWARDED = [
-  'breaker.open',
-  'breaker.close',
-  'key.disabled',
-  'key.restored',
-  'health.down',
-  'health.up',
-  'budget.threshold',
-  'budget.exhausted',
-] as const;
+/** The Engine's own operational events; the router emits the others and the Engine re-emits them as they are. */
+type EngineOwnEvent = 'config.reloaded' | 'config.rejected' | 'state.changed';
+const ENGINE_OWN_EVENTS: readonly OperationalEventName[] = ['config.reloaded', 'config.rejected', 'state.changed'];
+const FORWARDED = OPERATIONAL_EVENT_NAMES.filter(
+  (name): name is Exclude<OperationalEventName, EngineOwnEvent> => !ENGINE_OWN_EVENTS.includes(name),
+);
 
 const HEALTH_TIMEOUT_MS = 10_000;
 /** OpenAI's current moderation model, what its API uses when a request names none. */

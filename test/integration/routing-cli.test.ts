@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { always, type FakeServer, startFakeOpenAI } from '../fakes/providers.ts';
+import { freePort } from '../support/ports.ts';
 
 /** Routing as a person meets it from the `switchboard` CLI: one process per command, as the README says. */
 
@@ -28,15 +28,6 @@ async function fake(options: Parameters<typeof startFakeOpenAI>[0]): Promise<Fak
   const server = await startFakeOpenAI({ apiKey: undefined, ...options });
   fakes.push(server);
   return server;
-}
-
-/** A port nothing listens on: connecting to it is refused at once. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
 }
 
 function writeConfig(name: string, providers: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
@@ -66,7 +57,7 @@ describe('switchboard chat with a failing first provider', () => {
     const config = writeConfig('dead-first', {
       dead: {
         type: 'custom',
-        base_url: `http://127.0.0.1:${await deadPort()}/v1`,
+        base_url: `http://127.0.0.1:${await freePort()}/v1`,
         default_model: 'gpt-4o-mini',
         priority: 1,
       },
@@ -134,7 +125,7 @@ describe('switchboard transcribe with a failing first provider', () => {
     const config = writeConfig(
       'transcribe-dead-first',
       {
-        dead: openai(`http://127.0.0.1:${await deadPort()}/v1`, 1),
+        dead: openai(`http://127.0.0.1:${await freePort()}/v1`, 1),
         healthy: openai(`${healthy.url}/v1`, 2),
       },
       { meetings_cloud: true },

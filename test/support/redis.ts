@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './ports.ts';
 
 /**
  * A real redis-server (Debian's package, installed by scripts/setup.sh) on 127.0.0.1 and a free port,
@@ -25,17 +25,6 @@ function findRedisServer(): string {
       'redis-server is not installed: the shared-state tests run a real Redis. Run `npm run setup` (installs the Debian package redis-server) or `apt-get install redis-server`.',
     );
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startRedis(): Promise<TestRedis> {
