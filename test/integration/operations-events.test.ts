@@ -140,4 +140,46 @@ describe('operational events through serve', () => {
       await serve.stop();
     }
   }, 180_000);
+  it('a budget alert fires once per period, and the budget counts what the requests cost', async () => {
+    const dataDir = join(dir, 'budget-data');
+    const config = join(dir, 'budget.json');
+    // A daily budget of a few requests' worth (each costs about $0.000003 at gpt-4o-mini's prices), never refused.
+    const limit = 0.00001;
+    writeFileSync(
+      config,
+      JSON.stringify({
+        local: { enabled: false },
+        providers: { openai: { type: 'openai', api_key: FAKE_OPENAI_KEY, base_url: `${fake.url}/v1` } },
+        budgets: { daily: limit, alert_threshold: 0.5, hard_stop: 'off' },
+      }),
+    );
+    const serve = await serveCli({ dir: dataDir, args: ['--data-dir', dataDir, '--config', config], remove() {} });
+    try {
+      const stats = async () =>
+        (await (await serve.fetch('/api/v1/providers/stats')).json()) as {
+          providers: { providerId: string; costUsd: number }[];
+          budgets: { scope: string; period: string; spentUsd: number }[];
+        };
+      const costs = async () => (await stats()).providers.find((p) => p.providerId === 'openai')?.costUsd ?? 0;
+      for (let i = 0, before = 0; i < 20 && before < 1.5 * limit; i++) {
+        const answer = await serve.fetch('/v1/chat/completions', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `hi ${i}` }] }),
+        });
+        expect(answer.status).toBe(200);
+        // Usage is written in small batches: wait until this request is on record.
+        await expect.poll(costs).toBeGreaterThan(before);
+        before = await costs();
+      }
+      const spent = await costs();
+      expect(spent).toBeGreaterThanOrEqual(1.5 * limit);
+      const daily = (await stats()).budgets.find((b) => b.scope === 'global' && b.period === 'daily');
+      expect(daily?.spentUsd).toBeCloseTo(spent, 9);
+      expect(logLines(serve.output(), 'budget.threshold')).toHaveLength(1);
+      expect(logLines(serve.output(), 'budget.exhausted')).toHaveLength(1);
+    } finally {
+      await serve.stop();
+    }
+  }, 180_000);
 });

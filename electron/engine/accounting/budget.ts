@@ -147,6 +147,9 @@ export class BudgetGuard {
   }
 
   reserve(providerId: string, amountUsd: number): Reservation {
+    // Each counter this call will add to starts from the spending on record now, before the call's own usage
+    // row is written (the row goes in before the answer does, so settle would otherwise count the call twice).
+    for (const period of PERIODS) for (const scope of ['global', providerId]) this.spent(scope, period);
     const keys: string[] = [];
     if (amountUsd > 0) {
       for (const [scope, period] of this.limits(providerId)) {
@@ -170,7 +173,7 @@ export class BudgetGuard {
     }
     for (const period of PERIODS) {
       for (const scope of ['global', reservation.providerId]) {
-        // Read first: a period's counter starts from the spending on record, then adds this call.
+        // A counter that lapsed since reserve (a new period) starts again from the spending on record.
         this.spent(scope, period);
         void this.state.incr(
           'usage',
