@@ -48,21 +48,15 @@ const SOCKET_CALL = /\b(connect|sendto|sendmsg|sendmmsg)\(\d+<([A-Za-z0-9]+):?([
 const NAMED_PEER = /(?:sin6?_port=htons\((\d+)\)[^}]*?)(?:inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6?, "([^"]+)")/g;
 const CONNECTED_PEER = /->\[?([0-9a-fA-F.:]+?)\]?:(\d+)$/;
 
-const EXECVE = /^(\d+) execve\("([^"]+)"/;
-const CLONED = /^(\d+) (?:<\.\.\. )?(?:clone3?|fork|vfork)\b.*= (\d+)$/;
+// strace -f pads each line's pid to the width of the widest one so far ("9949  execve(…").
+const EXECVE = /^(\d+) +execve\("([^"]+)"/;
+const CLONED = /^(\d+) +(?:<\.\.\. )?(?:clone3?|fork|vfork)\b.*= (\d+)$/;
 
 /** Every peer of every connect/sendto/sendmsg in an strace -f -yy log, with the program that made it. */
 function contacts(trace: string): Contact[] {
   const parent = new Map<string, string>();
   const program = new Map<string, string>();
-  const programOf = (tid: string): string => {
-    for (let at: string | undefined = tid; at; at = parent.get(at)) {
-      const known = program.get(at);
-      if (known) return known;
-    }
-    return 'unknown';
-  };
-  const found: Contact[] = [];
+  const made: { tid: string; contact: Omit<Contact, 'program'> }[] = [];
   for (const line of trace.split('\n')) {
     const cloned = CLONED.exec(line);
     if (cloned) parent.set(cloned[2]!, cloned[1]!);
@@ -71,17 +65,28 @@ function contacts(trace: string): Contact[] {
     if (exec && exec[2] !== '/proc/self/exe' && !line.includes('= -1')) program.set(exec[1]!, exec[2]!);
     const call = SOCKET_CALL.exec(line);
     if (!call) continue;
-    const by = programOf(line.slice(0, line.indexOf(' ')));
+    const tid = line.slice(0, line.indexOf(' '));
     const kind = call[1] === 'connect' ? 'connect' : 'send';
     const socket = call[2]!;
     for (const peer of line.matchAll(NAMED_PEER)) {
-      found.push({ program: by, call: kind, socket, address: (peer[2] ?? peer[3])!, port: Number(peer[1]) });
+      made.push({ tid, contact: { call: kind, socket, address: (peer[2] ?? peer[3])!, port: Number(peer[1]) } });
     }
     // A send on a connected socket names no address; -yy shows where the socket is connected.
     const connected = kind === 'send' ? CONNECTED_PEER.exec(call[3]!) : null;
-    if (connected) found.push({ program: by, call: kind, socket, address: connected[1]!, port: Number(connected[2]) });
+    if (connected) {
+      made.push({ tid, contact: { call: kind, socket, address: connected[1]!, port: Number(connected[2]) } });
+    }
   }
-  return found;
+  // Resolved once the whole trace is read: a new thread can make its first calls before strace prints the
+  // clone() that started it.
+  const programOf = (tid: string): string => {
+    for (let at: string | undefined = tid; at; at = parent.get(at)) {
+      const known = program.get(at);
+      if (known) return known;
+    }
+    return 'unknown';
+  };
+  return made.map(({ tid, contact }) => ({ program: programOf(tid), ...contact }));
 }
 
 function isLoopback(address: string): boolean {
