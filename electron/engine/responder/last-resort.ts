@@ -23,6 +23,8 @@ const CALLERS_OWN: ReadonlySet<ErrorCode> = new Set([
   'CONTEXT_TOO_LONG',
   'CONTENT_FILTERED',
   'NOT_FOUND',
+  // A model no provider has: the caller named it (404), a stand-in's 200 would hide the typo.
+  'MODEL_NOT_FOUND',
   // The caller's app key may not use the model (403): a stand-in's 200 would hide what to change.
   'KEY_NOT_ALLOWED',
 ]);
@@ -30,17 +32,29 @@ const CALLERS_OWN: ReadonlySet<ErrorCode> = new Set([
 /** Refusals about money: a client is told so (402), not answered by a stand-in. */
 const MONEY: ReadonlySet<ErrorCode> = new Set(['BUDGET_EXCEEDED', 'QUOTA_EXCEEDED']);
 
+/** A provider refused its key: the operator's fix (502 saying which key), not a missing model. */
+const KEY_REFUSED: ReadonlySet<ErrorCode> = new Set(['PROVIDER_UNAUTHORIZED', 'PROVIDER_FORBIDDEN']);
+
+/** An attempt whose failure tells the client what to fix or how long to wait. */
+const saysWhatToDo = (attempt: { code: ErrorCode; retryAfterMs?: number }) =>
+  CALLERS_OWN.has(attempt.code) ||
+  MONEY.has(attempt.code) ||
+  KEY_REFUSED.has(attempt.code) ||
+  attempt.retryAfterMs !== undefined;
+
 /**
  * Whether the responder stands in for the failure. Not for the caller's own errors, and not for failures
  * that tell an API client what to do: a wait (Switchboard's 429 with its real Retry-After), a spent
- * budget or quota (402), or an upstream's own error that routing sent back on purpose
+ * budget or quota (402), keys the providers refused (502), or an upstream's own error that routing sent back on purpose
  * (`fallback.on_status_codes`) — a 200 from a stand-in would read as the model's answer.
  */
 export function lastResortAnswers(failure: SwitchboardError): boolean {
   if (CALLERS_OWN.has(failure.code) || MONEY.has(failure.code)) return false;
   if (failure.retryAfterMs !== undefined || failure.status !== undefined) return false;
+  // Every provider tried said what to do (the prompt is too long for each, each refused its key, …): that is
+  // the answer the client needs, not a stand-in's.
   const attempts = failure.attempts ?? [];
-  return !(attempts.length > 0 && attempts.every((a) => MONEY.has(a.code) || a.retryAfterMs !== undefined));
+  return !(attempts.length > 0 && attempts.every(saysWhatToDo));
 }
 
 const INTENTS: [LastResortIntent, RegExp][] = [
