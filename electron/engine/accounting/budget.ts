@@ -96,6 +96,11 @@ export class BudgetGuard {
     }
   }
 
+  /** Every spend counter a call on this provider adds to: the global one and the provider's, each period. */
+  private *spendCounters(providerId: string): Generator<[scope: string, period: BudgetPeriod]> {
+    for (const period of PERIODS) for (const scope of ['global', providerId]) yield [scope, period];
+  }
+
   private spent(scope: string, period: BudgetPeriod): number {
     const key = `spend:${scope}:${period}:${this.periodKey(period)}`;
     const spent = this.state.get<number>('usage', key);
@@ -149,7 +154,7 @@ export class BudgetGuard {
   reserve(providerId: string, amountUsd: number): Reservation {
     // Each counter this call will add to starts from the spending on record now, before the call's own usage
     // row is written (the row goes in before the answer does, so settle would otherwise count the call twice).
-    for (const period of PERIODS) for (const scope of ['global', providerId]) this.spent(scope, period);
+    for (const [scope, period] of this.spendCounters(providerId)) this.spent(scope, period);
     const keys: string[] = [];
     if (amountUsd > 0) {
       for (const [scope, period] of this.limits(providerId)) {
@@ -171,17 +176,15 @@ export class BudgetGuard {
       release();
       return;
     }
-    for (const period of PERIODS) {
-      for (const scope of ['global', reservation.providerId]) {
-        // A counter that lapsed since reserve (a new period) starts again from the spending on record.
-        this.spent(scope, period);
-        void this.state.incr(
-          'usage',
-          `spend:${scope}:${period}:${this.periodKey(period)}`,
-          costUsd,
-          PERIOD_TTL_MS[period],
-        );
-      }
+    for (const [scope, period] of this.spendCounters(reservation.providerId)) {
+      // A period that began since reserve has no counter yet: it starts from the spending on record.
+      this.spent(scope, period);
+      void this.state.incr(
+        'usage',
+        `spend:${scope}:${period}:${this.periodKey(period)}`,
+        costUsd,
+        PERIOD_TTL_MS[period],
+      );
     }
     // After the spend is booked: another instance reading in between counts the call twice, never not at all.
     release();
