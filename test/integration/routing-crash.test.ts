@@ -80,7 +80,7 @@ describe('kill -9 under load', () => {
     }
   }, 240_000);
 
-  it('an answer cut off by kill -9 is marked interrupted at the next start, not left empty', async () => {
+  it('an answer cut off by kill -9 keeps the words written so far and is marked interrupted at the next start', async () => {
     const slow = await startFakeOpenAI({ apiKey: undefined, text: 'one two three four five six', tokenDelayMs: 3_000 });
     const config = {
       providers: {
@@ -120,6 +120,8 @@ describe('kill -9 under load', () => {
       const answer = conversation.messages.at(-1)!;
       expect(answer.role).toBe('assistant');
       expect(answer.error).toMatchObject({ code: 'STREAM_INTERRUPTED', message: expect.stringMatching(/interrupted/) });
+      // What had been written before the kill is kept, not only the mark.
+      expect(answer.content).toMatch(/^one/);
     } finally {
       await slow.close();
     }

@@ -42,6 +42,8 @@ const TITLE_LENGTH = 60;
 const TITLE_PROMPT =
   'Write a title of at most six words for the conversation that starts with the message below. Answer with the title only, without quotes.';
 const TITLE_MAX_TOKENS = 24;
+/** How often the text of an answer being written is saved: a crash mid-answer loses at most this much of it. */
+const DRAFT_INTERVAL_MS = 500;
 
 function titleFrom(content: string): string {
   const line = content.trim().split('\n')[0]!.trim();
@@ -117,6 +119,7 @@ export function createChatHandlers(deps: ChatApiDeps) {
     let text = '';
     let route: RouteInfo | undefined;
     let usage: Usage | undefined;
+    let draftSavedAt = Number.NEGATIVE_INFINITY;
     try {
       for await (const event of deps.chat(
         { messages, ...(choice.model ? { model: choice.model } : {}) },
@@ -127,7 +130,13 @@ export function createChatHandlers(deps: ChatApiDeps) {
           yield { type: 'route', route: toRouteView(event.route) };
           continue;
         }
-        if (event.type === 'text') text += event.text;
+        if (event.type === 'text') {
+          text += event.text;
+          if (performance.now() - draftSavedAt >= DRAFT_INTERVAL_MS) {
+            store.conversations.saveDraft(answerId, text);
+            draftSavedAt = performance.now();
+          }
+        }
         if (event.type === 'finish') usage = event.usage;
         yield event;
       }

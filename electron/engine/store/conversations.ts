@@ -181,11 +181,21 @@ export class ConversationRepository {
   markInterruptedAnswers(): number {
     const error = new SwitchboardError(
       'STREAM_INTERRUPTED',
-      'this answer was interrupted when Switchboard stopped before it was finished: ask again',
+      'this answer was interrupted when Switchboard stopped before it was finished (what it had written is kept): ask again',
     ).toJSON();
     return this.prepare(
       "UPDATE messages SET error = ? WHERE role = 'assistant' AND provider_id IS NULL AND error IS NULL",
     ).run(JSON.stringify(error)).changes;
+  }
+
+  /**
+   * Keeps the text of an answer still being written, so a process that dies mid-answer loses at most the
+   * last moments of it. Only an answer not yet recorded: a late draft never overwrites the final text.
+   */
+  saveDraft(messageId: string, content: string): void {
+    this.prepare(
+      "UPDATE messages SET content = ? WHERE id = ? AND role = 'assistant' AND provider_id IS NULL AND error IS NULL",
+    ).run(content, messageId);
   }
 
   /** Writes an assistant answer (or its error) over the message, replacing whatever it held. */
