@@ -9,6 +9,7 @@ import { registerDataCommand } from './commands/data.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerProviderKeyCommands } from './commands/keys.ts';
 import { registerMeetingsCommand } from './commands/meetings.ts';
+import { registerModelSettingsCommands } from './commands/model-settings.ts';
 import { registerModelsCommand } from './commands/models.ts';
 import { registerOpenCommand } from './commands/open.ts';
 import { registerProviderEditCommands } from './commands/provider-edit.ts';
@@ -46,11 +47,12 @@ export function buildProgram(): { program: Command; context: CliContext } {
   registerProviderEditCommands(providers, context);
   registerUsageCommand(program, context);
   registerAppKeysCommand(program, context);
-  registerModelsCommand(
+  const models = registerModelsCommand(
     program,
     () => context.paths(),
     async () => (await context.services()).engine,
   );
+  registerModelSettingsCommands(models, context);
   registerProviderTools(program, providers, context);
   registerMeetingsCommand(program, () => context.services());
   const transcribeServices = async () => {

@@ -199,7 +199,8 @@ export interface ModelOptions {
 }
 
 /** The jobs whose default model is chosen in the app. */
-export type DefaultModelJob = 'chat' | 'summaries' | 'transcription' | 'embeddings';
+export const DEFAULT_MODEL_JOBS = ['chat', 'summaries', 'transcription', 'embeddings'] as const;
+export type DefaultModelJob = (typeof DEFAULT_MODEL_JOBS)[number];
 
 export interface SettingsView {
   cloudFallback: boolean;
@@ -339,6 +340,20 @@ const providerSettings = {
   key: z.string().trim().min(8).max(500).optional(),
 };
 
+/** A model's own settings as the app and the CLI set them (ModelOptions). */
+export const modelOptionsSchema = z.object({
+  temperature: z.number().min(0, 'give 0 to 2').max(2, 'give 0 to 2').optional(),
+  maxTokens: z.number().int().positive('give 1 or more').max(1_000_000, 'give at most 1,000,000').optional(),
+  systemPrompt: z.string().max(20_000, 'keep it under 20,000 characters').optional(),
+  contextTokens: z
+    .number()
+    .int()
+    .min(128, 'give at least 128 tokens')
+    .max(1_048_576, 'give at most 1,048,576 tokens')
+    .optional(),
+  gpuLayers: z.number().int().min(0, 'give 0 or more').max(1_000, 'give at most 1,000').optional(),
+});
+
 export const apiInputs = {
   // chat
   'conversations.list': z.object({}),
@@ -468,15 +483,7 @@ export const apiInputs = {
     modelOptions: z
       .object({
         model: z.string().min(3).max(300),
-        options: z
-          .object({
-            temperature: z.number().min(0).max(2).optional(),
-            maxTokens: z.number().int().positive().max(1_000_000).optional(),
-            systemPrompt: z.string().max(20_000).optional(),
-            contextTokens: z.number().int().min(128).max(1_048_576).optional(),
-            gpuLayers: z.number().int().min(0).max(1_000).optional(),
-          })
-          .nullable(),
+        options: modelOptionsSchema.nullable(),
       })
       .optional(),
     /** Default models per job (see SettingsView.defaults); null: routing decides. */

@@ -44,7 +44,13 @@ export function registerChatCommand(program: Command, context: CliContext): void
           max_tokens: options.maxTokens ? Number(options.maxTokens) : undefined,
           temperature: options.temperature ? Number(options.temperature) : undefined,
         },
-        { providerId: options.provider, profile: options.profile, userId: options.user, signal: controller.signal },
+        {
+          providerId: options.provider,
+          // As in the app: a chat that names no model asks the `chat` profile, the default chat model.
+          profile: options.profile ?? (options.model || options.provider ? undefined : 'chat'),
+          userId: options.user,
+          signal: controller.signal,
+        },
       )) {
         if (event.type === 'route') {
           route = event.route;

@@ -70,9 +70,11 @@ export function registerModelsCommand(
   program: Command,
   resolveDirs: () => { modelsDir: string },
   engine: () => Promise<Engine>,
-): void {
+): Command {
   const store = () => new ModelStore({ modelsDir: resolveDirs().modelsDir });
-  const models = program.command('models').description('local models: the catalog, downloads, imports');
+  const models = program
+    .command('models')
+    .description('local models: the catalog, downloads, imports, default models and per-model settings');
 
   models
     .command('list')
@@ -227,4 +229,5 @@ export function registerModelsCommand(
           `pull it with: switchboard models pull ${variant.entry.id}\n`,
       );
     });
+  return models;
 }
