@@ -144,6 +144,24 @@ describe('switchboard keys', () => {
     const table = (await runCli([...data.args, 'usage', '--by', 'key'])).stdout;
     expect(table).toMatch(new RegExp(`accounted \\(${id}\\)\\s+3\\s+0`));
     expect(table).toMatch(/API token \(and the app\)/);
+    // The app shows the same: the Usage pane's rows by key, and when the key was last used.
+    const usage = await server.call<{ byKey: { keyId: string; name: string; requests: number; costUsd: number }[] }>(
+      'usage.get',
+      { sinceMs: 0 },
+    );
+    expect(usage.byKey.find((r) => r.keyId === id)).toEqual({
+      keyId: id,
+      name: 'accounted',
+      requests: 3,
+      errors: 0,
+      costUsd: row!.costUsd,
+    });
+    const listed = await server.call<{ id: string; lastUsedAt?: number }[]>('keys.list', {});
+    expect(listed.find((k) => k.id === id)?.lastUsedAt).toBeGreaterThan(Date.now() - 300_000);
+    const unused = await create('never-used');
+    expect(
+      (await server.call<{ id: string; lastUsedAt?: number }[]>('keys.list', {})).find((k) => k.id === unused.id),
+    ).not.toHaveProperty('lastUsedAt');
     const metrics = await (await server.fetch('/metrics')).text();
     expect(metrics).toMatch(
       new RegExp(`^switchboard_requests_total\\{provider="openai",status="success",key="${id}"\\} 3$`, 'm'),

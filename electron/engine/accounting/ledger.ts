@@ -14,6 +14,8 @@ export interface UsageTotals {
 export const REPORT_DIMENSIONS = ['provider', 'model', 'day', 'key'] as const;
 /** The `key` row of requests that came with the API token (or from the app), not an app key. */
 export const API_TOKEN_KEY = 'api-token';
+/** What reports call the `api-token` row. */
+export const API_TOKEN_KEY_NAME = 'API token (and the app)';
 export type ReportDimension = (typeof REPORT_DIMENSIONS)[number];
 
 export interface CostReportRow extends UsageTotals {

@@ -247,6 +247,8 @@ export interface AppKey {
   createdAt: number;
   rotatedAt?: number;
   revokedAt?: number;
+  /** When a request last came with it (the usage on record); absent: never used. */
+  lastUsedAt?: number;
 }
 
 /** What a new or rotated key's owner gets, once: the key in clear. */
@@ -270,7 +272,18 @@ export interface UsageView {
   series: UsagePoint[];
   totals: { requests: number; errors: number; costUsd: number; inputTokens: number; outputTokens: number };
   byProvider: { providerId: string; requests: number; share: number; costUsd: number }[];
+  /** Requests and spend per app key (`switchboard usage --by key`); the API token and the app are one row. */
+  byKey: UsageByKey[];
   budgets: { scope: string; period: 'daily' | 'monthly'; limitUsd: number; spentUsd: number }[];
+}
+
+export interface UsageByKey {
+  /** The app key's id, or `api-token` for requests with the API token (the app's own among them). */
+  keyId: string;
+  name: string;
+  requests: number;
+  errors: number;
+  costUsd: number;
 }
 
 export interface HardwareView {

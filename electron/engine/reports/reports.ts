@@ -315,10 +315,14 @@ export class Reports {
   }
 
   /**
-   * The usage pane's view: series from the usage history, totals, shares and budgets, since `sinceMs`
-   * (default: two days of hours, or thirty days).
+   * The usage pane's view: series from the usage history, totals, shares, spend per app key and budgets,
+   * since `sinceMs` (default: two days of hours, or thirty days). `nameOfKey` names an app key's row.
    */
-  usageView(sinceMs: number | undefined, bucket: SeriesBucket): UsageView {
+  usageView(
+    sinceMs: number | undefined,
+    bucket: SeriesBucket,
+    nameOfKey: (keyId: string) => string = (keyId) => keyId,
+  ): UsageView {
     const { sink, ledger, clock } = this.router;
     sinceMs ??= clock.now() - DEFAULT_SPAN_MS[bucket];
     const series: UsagePoint[] = sink.series?.(sinceMs, bucket) ?? [];
@@ -358,6 +362,15 @@ export class Reports {
           costUsd: entry.costUsd,
         }))
         .sort((a, b) => b.requests - a.requests),
+      byKey: this.costReport('key', { sinceMs })
+        .rows.map((row) => ({
+          keyId: row.key,
+          name: nameOfKey(row.key),
+          requests: row.requests,
+          errors: row.errors,
+          costUsd: row.costUsd,
+        }))
+        .sort((a, b) => b.requests - a.requests || a.name.localeCompare(b.name)),
       budgets: this.budgetStatus().map((b) => ({
         scope: b.scope,
         period: b.period,

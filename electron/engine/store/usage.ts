@@ -266,6 +266,15 @@ export class UsageRepository implements UsageSink {
     }));
   }
 
+  /** When each app key last came with a request, by key id. */
+  appKeysLastUsed(): Map<string, number> {
+    this.flush();
+    const rows = this.prepare(
+      'SELECT app_key_id, max(time) AS last FROM usage_events WHERE app_key_id IS NOT NULL GROUP BY app_key_id',
+    ).all() as { app_key_id: string; last: number }[];
+    return new Map(rows.map((row) => [row.app_key_id, row.last]));
+  }
+
   /** What one app key spent in the budget period holding `now`. */
   appKeySpend(period: BudgetPeriod, appKeyId: string, now: number = Date.now()): number {
     this.flush();

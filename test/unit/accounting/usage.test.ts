@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { API_TOKEN_KEY, API_TOKEN_KEY_NAME } from '../../../electron/engine/accounting/ledger.ts';
 import { PriceBook } from '../../../electron/engine/accounting/prices.ts';
 import type { UsageEvent } from '../../../electron/engine/accounting/types.ts';
 import { MemoryUsageSink } from '../../../electron/engine/accounting/usage-log.ts';
 import { createUsageHandlers } from '../../../electron/engine/app-api/usage.ts';
 import { ManualClock } from '../../../electron/engine/routing/clock.ts';
 import { Router } from '../../../electron/engine/routing/router.ts';
+import type { Store } from '../../../electron/engine/store/store.ts';
 import { always, type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
 import { adaptersFor, chat, engineConfig, provider, reportsOf } from '../routing/helpers.ts';
 
@@ -94,10 +96,16 @@ describe('usage accounting', () => {
       distribution: { a: 100 },
     });
 
-    const view = await createUsageHandlers({ engine: { reports: reportsOf(r) } })['usage.get']({ bucket: 'day' });
+    const noAppKeys = { appKeys: { list: () => [] } } as unknown as Pick<Store, 'appKeys'>;
+    const view = await createUsageHandlers({ engine: { reports: reportsOf(r) }, store: noAppKeys })['usage.get']({
+      bucket: 'day',
+    });
     expect(view.totals.requests).toBe(3);
     expect(view.series.map((p) => p.requests)).toEqual([2, 1]);
     expect(view.byProvider).toEqual([{ providerId: 'a', requests: 3, share: 1, costUsd: expect.any(Number) }]);
+    expect(view.byKey).toEqual([
+      { keyId: API_TOKEN_KEY, name: API_TOKEN_KEY_NAME, requests: 3, errors: 0, costUsd: view.totals.costUsd },
+    ]);
 
     const metrics = await reportsOf(r).metricsText();
     expect(metrics).toMatch(/switchboard_requests_total\{provider="a",status="success",key="api-token"\} 3/);

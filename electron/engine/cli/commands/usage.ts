@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { API_TOKEN_KEY, REPORT_DIMENSIONS, type ReportDimension } from '../../accounting/ledger.ts';
+import { API_TOKEN_KEY, API_TOKEN_KEY_NAME, REPORT_DIMENSIONS, type ReportDimension } from '../../accounting/ledger.ts';
 import { SwitchboardError } from '../../contract/errors.ts';
 import type { CliContext } from '../context.ts';
 import { printJson, printTable } from '../context.ts';
@@ -29,7 +29,7 @@ export function registerUsageCommand(program: Command, context: CliContext): voi
       });
       const budgets = reports.budgetStatus();
       // Rows by key carry the key's id; people know keys by name.
-      const names = new Map<string, string>([[API_TOKEN_KEY, 'API token (and the app)']]);
+      const names = new Map<string, string>([[API_TOKEN_KEY, API_TOKEN_KEY_NAME]]);
       if (report.by === 'key') {
         for (const key of (await context.services()).store.appKeys.list()) names.set(key.id, key.name);
       }

@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { Switch } from '../../components/Switch.tsx';
 import { useSettings } from '../../stores/settings.ts';
+import { AppKeysSection } from './AppKeysSection.tsx';
 import { BudgetsSection } from './BudgetsSection.tsx';
 import { DataSection } from './DataSection.tsx';
 import { DefaultModelsSection } from './DefaultModelsSection.tsx';
@@ -81,6 +82,7 @@ export function SettingsPane() {
           <DefaultModelsSection />
           <ModelOptionsSection />
           <BudgetsSection budgets={settings.budgets} />
+          <AppKeysSection />
         </>
       )}
       <HardwareSection />

@@ -116,6 +116,33 @@ export function UsagePane() {
               />
             )}
           </section>
+          <section className="card" aria-label="Requests by key">
+            <h2>By key</h2>
+            {usage.byKey.length === 0 ? (
+              <p className="muted small">Nothing yet.</p>
+            ) : (
+              <table className="health-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Key</th>
+                    <th scope="col">Requests</th>
+                    <th scope="col">Errors</th>
+                    <th scope="col">Cost</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {usage.byKey.map((row) => (
+                    <tr key={row.keyId} aria-label={row.name}>
+                      <th scope="row">{row.name}</th>
+                      <td>{row.requests}</td>
+                      <td>{row.errors}</td>
+                      <td>{formatCost(row.costUsd)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </section>
           <section className="card" aria-label="Budgets">
             <h2>Budgets</h2>
             {usage.budgets.length === 0 ? (
