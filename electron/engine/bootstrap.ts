@@ -18,6 +18,7 @@ import { LiveRecordings } from './meetings/live.ts';
 import { TranscriptionQueue, transcribeThrough } from './meetings/queue.ts';
 import type { SpeakerDiarizer } from './meetings/speakers.ts';
 import { OperationsFeed } from './operations/feed.ts';
+import { startTracing } from './operations/tracing.ts';
 import { WebhookAlerts } from './operations/webhook.ts';
 import { createAdapter } from './providers/create-adapter.ts';
 import { createLocalAdapter } from './providers/local/local-adapter.ts';
@@ -188,7 +189,13 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
   // Read once: instances move to or off a shared Redis by restarting, not by a reload.
   const redisUrl = source.current.state.redisUrl;
   const sharedState = redisUrl ? await RedisState.connect({ url: redisUrl }) : undefined;
-  const engine = new Engine(source, adapterFor, { vault, usage: store.usage, routing: { state: sharedState } });
+  // OTEL_EXPORTER_OTLP_ENDPOINT set: a span per request and per upstream attempt; else nothing is loaded.
+  const tracing = await startTracing(options.env ?? process.env);
+  const engine = new Engine(source, adapterFor, {
+    vault,
+    usage: store.usage,
+    routing: { state: sharedState, watchers: tracing ? [tracing] : undefined },
+  });
   sharedState?.on('status', (status) => engine.emit('state.changed', status));
   try {
     engine.secureStoredSettings();
@@ -269,6 +276,7 @@ export async function createAppServices(paths: ResolvedPaths, options: Bootstrap
       await live.close();
       await queue.close();
       await engine.close();
+      await tracing?.shutdown();
       await sharedState?.close();
       store.close();
       scratch.remove();

@@ -36,6 +36,8 @@ export interface RequestOptions extends ConsentRequest {
   /** The app key the request came with (the HTTP API): its limits, budgets and models apply. */
   appKey?: AppKey;
   signal?: AbortSignal;
+  /** The API endpoint the request came in on (`/v1/chat/completions`), for traces. */
+  route?: string;
 }
 
 export type EngineChatEvent = RoutedChatEvent;
@@ -88,7 +90,7 @@ export interface EngineOptions {
   /** Where usage events go (the store, which also answers history and spend); default: in memory. */
   usage?: RouterOptions['sink'];
   /** Routing's clock, state backend and tuning; defaults suit the app. */
-  routing?: Pick<RouterOptions, 'clock' | 'state' | 'backoff' | 'strategy'>;
+  routing?: Pick<RouterOptions, 'clock' | 'state' | 'backoff' | 'strategy' | 'watchers'>;
 }
 
 /** Pinning users to providers: the sticky strategy's per-user assignments. */
@@ -307,6 +309,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       profile: options.profile,
       userId: options.userId ?? request.user,
       appKey: options.appKey,
+      route: options.route,
       estimatedInputTokens: estimatePromptTokens(request.messages),
       maxOutputTokens: request.max_tokens,
       collected: request.stream === false,
@@ -416,6 +419,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         profile: options.profile,
         userId: options.userId ?? request.user,
         appKey: options.appKey,
+        route: options.route,
         estimatedInputTokens: Math.ceil(inputs.join(' ').length / 4),
       },
       {
@@ -456,6 +460,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       providerId: options.providerId,
       profile: options.profile,
       userId: options.userId,
+      route: options.route,
       estimatedInputTokens: Math.ceil(request.input.join(' ').length / 4),
       // Moderation models are rarely listed among a provider's models: the name goes to it as given.
       modelFor: () => request.model ?? DEFAULT_MODERATION_MODEL,
@@ -492,6 +497,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       profile: options.profile ?? 'default',
       userId: options.userId,
       appKey: options.appKey,
+      route: options.route,
       estimatedInputTokens: 0,
       // With no model named, transcription runs on the provider's Whisper model, not its default chat model.
       modelFor: (provider) =>

@@ -164,8 +164,13 @@ describe('switchboard keys', () => {
     ).not.toHaveProperty('lastUsedAt');
     const metrics = await (await server.fetch('/metrics')).text();
     expect(metrics).toMatch(
-      new RegExp(`^switchboard_requests_total\\{provider="openai",status="success",key="${id}"\\} 3$`, 'm'),
+      new RegExp(
+        `^switchboard_requests_total\\{provider="openai",model="[^"]+",status="success",key="${id}"\\} 3$`,
+        'm',
+      ),
     );
-    expect(metrics).toMatch(new RegExp(`^switchboard_cost_usd_total\\{provider="openai",key="${id}"\\} \\d`, 'm'));
+    expect(metrics).toMatch(
+      new RegExp(`^switchboard_cost_usd_total\\{provider="openai",model="[^"]+",key="${id}"\\} \\d`, 'm'),
+    );
   }, 300_000);
 });

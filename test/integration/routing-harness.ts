@@ -129,13 +129,20 @@ export interface ServeProcess {
   output(): string;
 }
 
-/** Starts `switchboard --data-dir … --config … serve --port 0` with TOKEN; resolves once it listens. */
-export async function startServe(dataDir: string, config: Record<string, unknown>): Promise<ServeProcess> {
+/**
+ * Starts `switchboard --data-dir … --config … serve --port 0` with TOKEN (and `env` besides this process's);
+ * resolves once it listens.
+ */
+export async function startServe(
+  dataDir: string,
+  config: Record<string, unknown>,
+  env: Record<string, string> = {},
+): Promise<ServeProcess> {
   const file = join(dataDir, 'providers.yaml');
   writeFileSync(file, stringify({ local: { enabled: false }, ...config }));
-  const { SWITCHBOARD_CONFIG: _c, SWITCHBOARD_DATA_DIR: _d, ...env } = process.env;
+  const { SWITCHBOARD_CONFIG: _c, SWITCHBOARD_DATA_DIR: _d, ...inherited } = process.env;
   const child = spawn(process.execPath, [BIN, '--data-dir', dataDir, '--config', file, 'serve', '--port', '0'], {
-    env: { ...env, SWITCHBOARD_API_TOKEN: TOKEN },
+    env: { ...inherited, ...env, SWITCHBOARD_API_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MeetingView } from '../../electron/engine/contract/api.ts';
 import { type ServedCli, serveCli, sharedFile, type TestDataDir, testDataDir } from '../support/cli.ts';
+import { total } from '../support/prometheus.ts';
 
 /**
  * `switchboard serve` on a machine whose models are local: a Whisper (the committed random-weight one)
@@ -70,12 +71,7 @@ describe('usage of a meeting transcribed in the app', () => {
 /** The local provider's requests by outcome, from /metrics. */
 async function requestCounts(): Promise<{ success: number; cancelled: number }> {
   const text = await (await served.fetch('/metrics')).text();
-  const count = (status: string) =>
-    Number(
-      new RegExp(`^switchboard_requests_total\\{provider="local",status="${status}"[^}]*\\} (\\d+)`, 'm').exec(
-        text,
-      )?.[1] ?? 0,
-    );
+  const count = (status: string) => total(text, 'switchboard_requests_total', { provider: 'local', status });
   return { success: count('success'), cancelled: count('cancelled') };
 }
 

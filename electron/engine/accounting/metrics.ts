@@ -1,64 +1,109 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ErrorCode } from '../contract/errors.ts';
 import type { BreakerState } from '../routing/breaker.ts';
+import type { KeyView } from '../routing/keys.ts';
+import type { AttemptScope } from '../routing/stage.ts';
+import type { PipelineWatcher, RequestWatch } from '../routing/watch.ts';
 import type { BudgetStatus } from './budget.ts';
 import { API_TOKEN_KEY } from './ledger.ts';
 import type { UsageEvent } from './types.ts';
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+const KEY_STATES: readonly KeyView['status'][] = ['active', 'cooling', 'disabled'];
+/** The model label of a model the configuration does not name (requests may name any). */
+export const OTHER_MODEL = 'other';
 
 /** What the metrics read at scrape time instead of being told on every change. */
 export interface MetricsSources {
   inFlight(): { providerId: string; count: number }[];
   breakers(): { providerId: string; model: string; state: BreakerState }[];
   budgets(): BudgetStatus[];
+  /** Each provider key's state, by its place in the provider's list (1, 2, …): never the key. */
+  keys(): { providerId: string; keyLabel: string; status: KeyView['status'] }[];
+  /** Each enabled provider: false while health checks or requests find it down. */
+  health(): { providerId: string; up: boolean }[];
+  /**
+   * Whether the configuration names this model for the provider. Label sets live as long as the registry
+   * and requests may name any model, so other models are counted as `other`.
+   */
+  configuredModel(providerId: string, model: string): boolean;
 }
+
+/** An error code as a label value: `RATE_LIMITED` → `rate_limited`. */
+const reasonOf = (code: ErrorCode) => code.toLowerCase();
 
 /**
  * Prometheus metrics of the provider manager, on a registry of its own (never prom-client's global
  * one, so several engines in one process — tests, the app with its server — do not collide).
  */
-export class RoutingMetrics {
+export class RoutingMetrics implements PipelineWatcher {
   readonly registry = new Registry();
-  private readonly requests: Counter<'provider' | 'status' | 'key'>;
-  private readonly latency: Histogram<'provider'>;
-  private readonly ttft: Histogram<'provider'>;
-  private readonly tokens: Counter<'provider' | 'direction'>;
-  private readonly cost: Counter<'provider' | 'key'>;
+  private readonly sources: MetricsSources;
+  private readonly requests: Counter<'provider' | 'model' | 'status' | 'key'>;
+  private readonly latency: Histogram<'provider' | 'model' | 'key'>;
+  private readonly ttft: Histogram<'provider' | 'model'>;
+  private readonly tokens: Counter<'provider' | 'model' | 'direction' | 'key'>;
+  private readonly cost: Counter<'provider' | 'model' | 'key'>;
   private readonly breakerOpens: Counter<'provider'>;
+  private readonly fallbacks: Counter<'from_provider' | 'to_provider' | 'reason'>;
+  private readonly retries: Counter<'provider' | 'reason'>;
+  private readonly rateLimited: Counter<'provider' | 'source' | 'key'>;
+  /** The same for every request: the counters keep nothing per request. */
+  private readonly requestWatch: RequestWatch;
 
   constructor(sources: MetricsSources) {
+    this.sources = sources;
     const registers = [this.registry];
+    // `key` is the app key (`switchboard keys`): few, made by the user, so a bounded label; `api-token`
+    // stands for the API token and the app itself. `model` is bounded by the configuration (OTHER_MODEL).
     this.requests = new Counter({
       name: 'switchboard_requests_total',
-      // No model label: model names come from requests, and label sets live as long as the registry.
-      help: 'Requests by provider, outcome (success, error, cancelled) and app key (api-token: the API token and the app)',
-      labelNames: ['provider', 'status', 'key'],
+      help: 'Requests by provider, model, outcome (success, error, cancelled) and app key (api-token: the API token and the app)',
+      labelNames: ['provider', 'model', 'status', 'key'],
       registers,
     });
     this.latency = new Histogram({
       name: 'switchboard_response_seconds',
-      help: 'Time from request to the end of the answer',
-      labelNames: ['provider'],
+      help: 'Time from request to the end of the answer, by provider, model and app key',
+      labelNames: ['provider', 'model', 'key'],
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
       registers,
     });
     this.ttft = new Histogram({
       name: 'switchboard_time_to_first_token_seconds',
-      help: 'Time from request to the first token or segment',
-      labelNames: ['provider'],
+      help: 'Time from request to the first token or segment, by provider and model',
+      labelNames: ['provider', 'model'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
       registers,
     });
     this.tokens = new Counter({
       name: 'switchboard_tokens_total',
-      help: 'Tokens by provider and direction (input, output)',
-      labelNames: ['provider', 'direction'],
+      help: 'Tokens by provider, model, direction (input, output) and app key',
+      labelNames: ['provider', 'model', 'direction', 'key'],
       registers,
     });
     this.cost = new Counter({
       name: 'switchboard_cost_usd_total',
-      help: 'Spending in US dollars by provider and app key (api-token: the API token and the app)',
-      labelNames: ['provider', 'key'],
+      help: 'Spending in US dollars by provider, model and app key (api-token: the API token and the app)',
+      labelNames: ['provider', 'model', 'key'],
+      registers,
+    });
+    this.fallbacks = new Counter({
+      name: 'switchboard_fallbacks_total',
+      help: 'Times a request moved on from one provider to the next, by the error or refusal that made it (its code, lower case)',
+      labelNames: ['from_provider', 'to_provider', 'reason'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'switchboard_retries_total',
+      help: 'Times a request was sent to the same provider again (after a backoff, or at once with another key), by the error code that made it',
+      labelNames: ['provider', 'reason'],
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'switchboard_rate_limited_total',
+      help: "Rate-limit refusals: 429s from the provider (source=upstream) and our own (source=local: RPM, TPM, concurrency, an app key's limits, a key resting after a 429), by app key",
+      labelNames: ['provider', 'source', 'key'],
       registers,
     });
     this.breakerOpens = new Counter({
@@ -98,18 +143,67 @@ export class RoutingMetrics {
         for (const b of sources.budgets()) this.set({ scope: b.scope, period: b.period }, b.remainingUsd);
       },
     });
+    new Gauge({
+      name: 'switchboard_key_state',
+      help: "Each provider key's state, 1 for the state it is in (active, cooling after a 429, disabled after a 401/403); key_label is its place in the provider's list, never the key",
+      labelNames: ['provider', 'key_label', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const key of sources.keys()) {
+          for (const state of KEY_STATES) {
+            this.set({ provider: key.providerId, key_label: key.keyLabel, state }, key.status === state ? 1 : 0);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'switchboard_provider_health',
+      help: 'Each enabled provider: 1 up (healthy, degraded or not yet checked), 0 down',
+      labelNames: ['provider'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { providerId, up } of sources.health()) this.set({ provider: providerId }, up ? 1 : 0);
+      },
+    });
+    const keyOf = (attempt: AttemptScope) => attempt.scope.request.appKey?.id ?? API_TOKEN_KEY;
+    this.requestWatch = {
+      refused: (attempt, _stage, code) => {
+        if (code === 'RATE_LIMITED') {
+          this.rateLimited.inc({ provider: attempt.candidate.provider.id, source: 'local', key: keyOf(attempt) });
+        }
+      },
+      sent: () => {},
+      ended: (attempt, end) => {
+        const provider = attempt.candidate.provider.id;
+        if (end.errorCode === 'RATE_LIMITED')
+          this.rateLimited.inc({ provider, source: 'upstream', key: keyOf(attempt) });
+        if ((end.verdict === 'retry' || end.verdict === 'next-key') && end.errorCode) {
+          this.retries.inc({ provider, reason: reasonOf(end.errorCode) });
+        }
+      },
+      fellBack: (from, to, code) => {
+        this.fallbacks.inc({ from_provider: from.provider.id, to_provider: to.provider.id, reason: reasonOf(code) });
+      },
+      finished: () => {},
+    };
+  }
+
+  watch(): RequestWatch {
+    return this.requestWatch;
   }
 
   observe(event: UsageEvent): void {
     const provider = event.providerId;
-    // App keys are few and made by the user (`switchboard keys`), so their ids are a bounded label.
+    const model = this.sources.configuredModel(provider, event.model) ? event.model : OTHER_MODEL;
     const key = event.appKeyId ?? API_TOKEN_KEY;
-    this.requests.inc({ provider, status: event.outcome, key });
-    this.latency.observe({ provider }, event.latencyMs / 1000);
-    if (event.ttftMs !== undefined) this.ttft.observe({ provider }, event.ttftMs / 1000);
-    if (event.inputTokens) this.tokens.inc({ provider, direction: 'input' }, event.inputTokens);
-    if (event.outputTokens) this.tokens.inc({ provider, direction: 'output' }, event.outputTokens);
-    if (event.costUsd) this.cost.inc({ provider, key }, event.costUsd);
+    this.requests.inc({ provider, model, status: event.outcome, key });
+    this.latency.observe({ provider, model, key }, event.latencyMs / 1000);
+    if (event.ttftMs !== undefined) this.ttft.observe({ provider, model }, event.ttftMs / 1000);
+    if (event.inputTokens) this.tokens.inc({ provider, model, direction: 'input', key }, event.inputTokens);
+    if (event.outputTokens) this.tokens.inc({ provider, model, direction: 'output', key }, event.outputTokens);
+    if (event.costUsd) this.cost.inc({ provider, model, key }, event.costUsd);
   }
 
   breakerOpened(providerId: string): void {

@@ -4,7 +4,7 @@ import type { EngineProvider } from '../config/types.ts';
 import type { Usage } from '../contract/chat.ts';
 import { type ErrorCode, maskKey, SwitchboardError, toSwitchboardError } from '../contract/errors.ts';
 import type { Clock } from './clock.ts';
-import { type BackoffSettings, backoffMs, classify, decide } from './policy.ts';
+import { type BackoffSettings, backoffMs, classify, decide, type Verdict } from './policy.ts';
 import {
   type AttemptOutcome,
   type AttemptScope,
@@ -14,6 +14,7 @@ import {
   type Stage,
 } from './stage.ts';
 import type { Candidate, Operation, OperationKind, Plan, RoutedEvent, RouteInfo, RoutingRequest } from './types.ts';
+import type { PipelineWatcher } from './watch.ts';
 
 /** What the pipeline needs from the router that owns the state. */
 export interface PipelineParts {
@@ -37,6 +38,8 @@ export interface PipelineParts {
   record(event: UsageEvent): void;
   /** Puts the request's usage row on disk before its answer reaches the caller; `record` settles it. */
   reserve(event: UsageEvent): void;
+  /** Hears the pipeline's decisions (attempts, refusals, fallbacks): metrics and traces. */
+  watcher: PipelineWatcher;
 }
 
 type Failure = NonNullable<SwitchboardError['attempts']>[number];
@@ -62,7 +65,7 @@ const cancelled = () => new SwitchboardError('CANCELLED', 'the request was cance
 async function enterStages(
   stages: readonly Stage[],
   attempt: AttemptScope,
-): Promise<{ passes: Pass[]; refusal?: Failure }> {
+): Promise<{ passes: Pass[]; refusal?: Failure; refusedBy?: string }> {
   const passes: Pass[] = [];
   try {
     for (const stage of stages) {
@@ -72,6 +75,7 @@ async function enterStages(
         const { provider } = attempt.candidate;
         return {
           passes: [],
+          refusedBy: stage.name,
           refusal: {
             providerId: provider.id,
             model: attempt.candidate.model,
@@ -120,6 +124,9 @@ export async function* runPipeline<T>(
     minContextWindow: 0,
   };
   const failures: Failure[] = [];
+  const watch = parts.watcher.watch(scope);
+  // The candidate the request last left and why: the next one tried is where it fell back to.
+  let leaving: { candidate: Candidate; code: ErrorCode } | undefined;
   const estimatedTokens = request.estimatedInputTokens + (request.maxOutputTokens ?? parts.expectedOutputTokens);
   const id = randomUUID();
   let recorded = false;
@@ -156,7 +163,9 @@ export async function* runPipeline<T>(
   const finish = (attempt: Settled, outcome: UsageEvent['outcome'], errorCode?: ErrorCode, ttftMs?: number) => {
     if (recorded) return;
     recorded = true;
-    parts.record(usageEvent(attempt, outcome, errorCode, ttftMs));
+    const event = usageEvent(attempt, outcome, errorCode, ttftMs);
+    parts.record(event);
+    watch.finished(event);
   };
   // Before the answer reaches the caller its row is on disk, priced as the estimate (the request's own
   // output limit, else the usual one): a crash leaves it there, marked interrupted, never missing.
@@ -188,6 +197,8 @@ export async function* runPipeline<T>(
     const { candidate, depth } = entry;
     const { provider } = candidate;
     const stages = parts.stagesFor(provider, operation.kind);
+    if (leaving && leaving.candidate !== candidate) watch.fellBack(leaving.candidate, candidate, leaving.code);
+    leaving = undefined;
     if (entry.readyAt !== undefined && entry.readyAt > clock.now()) {
       try {
         await clock.sleep(entry.readyAt - clock.now(), signal);
@@ -198,6 +209,7 @@ export async function* runPipeline<T>(
     }
     let attemptNumber = 0;
     let keySwitches = 0;
+    let sent = 0;
     for (;;) {
       if (signal.aborted) {
         finish({ candidate, depth }, 'cancelled', 'CANCELLED');
@@ -221,6 +233,8 @@ export async function* runPipeline<T>(
         throw stopped;
       }
       if (entered.refusal) {
+        watch.refused(attempt, entered.refusedBy!, entered.refusal.code);
+        leaving = { candidate, code: entered.refusal.code };
         failures.push(entered.refusal);
         defer(entry, entered.refusal.retryAfterMs);
         break;
@@ -228,6 +242,7 @@ export async function* runPipeline<T>(
       const { passes } = entered;
 
       attemptNumber++;
+      watch.sent(attempt, sent++);
       let delivered = false;
       let ttftMs: number | undefined;
       let ended = false;
@@ -255,18 +270,20 @@ export async function* runPipeline<T>(
           yield { type: 'data', data: item };
         }
         end({ type: 'success' });
+        watch.ended(attempt, { outcome: 'success' });
         finish(attempt, 'success', undefined, ttftMs);
         return;
       } catch (thrown) {
         const error = toSwitchboardError(thrown);
         if (signal.aborted || error.code === 'CANCELLED') {
           end({ type: 'released' });
+          watch.ended(attempt, { outcome: 'cancelled', errorCode: 'CANCELLED' });
           finish(attempt, 'cancelled', 'CANCELLED', ttftMs);
           throw error.code === 'CANCELLED' ? error : cancelled();
         }
         const errorClass = classify(error);
         const later = queue.slice(index + 1);
-        const verdict = decide(error, errorClass, {
+        const decided = decide(error, errorClass, {
           hasAlternative: later.some((e) => parts.available(e.candidate)),
           hasOtherKey: attempt.apiKey !== undefined && parts.hasOtherKey(provider, attempt.apiKey),
           attemptsLeft: provider.retry.attempts - attemptNumber,
@@ -275,8 +292,10 @@ export async function* runPipeline<T>(
           fallbackOn: parts.fallbackOnStatus(),
         });
         end({ type: 'failure', error, errorClass });
+        const failed = { outcome: 'error', errorCode: error.code, errorClass, status: error.status } as const;
         // Output already reached the caller: report, never replay elsewhere (no duplicated text).
         if (delivered) {
+          watch.ended(attempt, failed);
           finish(attempt, 'error', error.code, ttftMs);
           throw new SwitchboardError(
             error.code,
@@ -291,11 +310,14 @@ export async function* runPipeline<T>(
           message: error.detail,
           retryAfterMs: error.retryAfterMs,
         });
+        // Another key only while the provider has keys not yet switched to; else the next candidate.
+        const verdict: Verdict = decided === 'next-key' && keySwitches++ >= provider.keys.length ? 'next' : decided;
+        watch.ended(attempt, { ...failed, verdict });
         if (verdict === 'stop') {
           finish(attempt, 'error', error.code);
           throw error;
         }
-        if (verdict === 'next-key' && keySwitches++ < provider.keys.length) {
+        if (verdict === 'next-key') {
           attemptNumber--;
           continue;
         }
@@ -313,11 +335,13 @@ export async function* runPipeline<T>(
         }
         // Busy for a moment only (a short Retry-After): worth asking again once the others were tried.
         if (errorClass === 'rate_limited') defer(entry, error.retryAfterMs);
+        leaving = { candidate, code: error.code };
         break;
       } finally {
         if (!ended) {
           // The caller stopped reading mid-stream: the provider did nothing wrong.
           end({ type: 'released' });
+          watch.ended(attempt, { outcome: 'cancelled', errorCode: 'CANCELLED' });
           finish(attempt, 'cancelled', 'CANCELLED', ttftMs);
         }
       }

@@ -28,6 +28,7 @@ import { StickyAssignments } from './sticky.ts';
 import { DEFAULT_STRATEGY_SETTINGS, type StrategySettings, type StrategySignals, TURN_TAKING } from './strategies.ts';
 import { timeoutStage } from './timeout.ts';
 import type { Candidate, Operation, OperationKind, Plan, RoutedEvent, RoutingRequest } from './types.ts';
+import { type PipelineWatcher, watchAll } from './watch.ts';
 
 /** Tuning the configuration file does not (yet) expose; every field has a default. */
 export interface RouterOptions {
@@ -43,6 +44,8 @@ export interface RouterOptions {
   knownModels?: ReadonlyMap<string, ReadonlySet<string>>;
   backoff?: Partial<BackoffSettings>;
   strategy?: Partial<StrategySettings>;
+  /** Who hears the pipeline's decisions besides the metrics (the trace export, where enabled). */
+  watchers?: readonly PipelineWatcher[];
 }
 
 /**
@@ -145,6 +148,19 @@ export class Router extends EventEmitter<RoutingEvents> {
       inFlight: () => this.config.providers.map((p) => ({ providerId: p.id, count: this.limiter.inFlight(p.id) })),
       breakers: () => this.breakers.views(),
       budgets: () => this.budgets.status(),
+      keys: () =>
+        this.config.providers.flatMap((provider) =>
+          this.keyPools.views(provider).map((view, index) => ({
+            providerId: provider.id,
+            keyLabel: String(index + 1),
+            status: view.status,
+          })),
+        ),
+      health: () =>
+        this.config.providers
+          .filter((p) => p.enabled)
+          .map((p) => ({ providerId: p.id, up: this.monitor.statusOf(p.id) !== 'down' })),
+      configuredModel: (providerId, model) => this.modelsOf(providerId).includes(model),
     });
     this.signals = {
       inFlight: (providerId) => this.limiter.inFlight(providerId),
@@ -211,6 +227,7 @@ export class Router extends EventEmitter<RoutingEvents> {
       costOf: (candidate, usage) =>
         usage ? this.prices.cost(candidate.provider, candidate.model, usage.inputTokens, usage.outputTokens) : 0,
       record: (event) => this.record(event),
+      watcher: watchAll([this.metrics, ...(options.watchers ?? [])]),
       reserve: (event) => {
         try {
           this.sink.reserve?.(event);

@@ -29,7 +29,8 @@ export interface RoutingRequest extends ConsentRequest {
   estimatedInputTokens: number;
   maxOutputTokens?: number;
   /** The caller takes the answer in one piece (a non-streaming API call): there is no first token to time. */
-  collected?: boolean;
+  collected?: boolean /** The API endpoint the request came in on, for traces (absent for the app and the CLI). */;
+  route?: string;
 }
 
 /** One provider+model the router may try. */

@@ -44,5 +44,6 @@ export function requestOptions(ctx: RequestContext, bodyUser?: string): RequestO
     userId: (typeof header === 'string' && header) || bodyUser || undefined,
     appKey: ctx.appKey,
     signal: ctx.signal,
+    route: ctx.path,
   };
 }

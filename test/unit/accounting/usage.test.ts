@@ -108,8 +108,12 @@ describe('usage accounting', () => {
     ]);
 
     const metrics = await reportsOf(r).metricsText();
-    expect(metrics).toMatch(/switchboard_requests_total\{provider="a",status="success",key="api-token"\} 3/);
-    expect(metrics).toMatch(/switchboard_tokens_total\{provider="a",direction="output"\} 12/);
+    expect(metrics).toMatch(
+      /switchboard_requests_total\{provider="a",model="gpt-4o-mini",status="success",key="api-token"\} 3/,
+    );
+    expect(metrics).toMatch(
+      /switchboard_tokens_total\{provider="a",model="gpt-4o-mini",direction="output",key="api-token"\} 12/,
+    );
     expect(metrics).toContain('switchboard_response_seconds_bucket');
     expect(metrics).toContain('switchboard_time_to_first_token_seconds_bucket');
     expect(metrics).toMatch(/switchboard_circuit_breaker_state\{provider="b",model="gpt-4o-mini"\} 0/);
