@@ -1,4 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BudgetGuard, type Reservation } from '../../electron/engine/accounting/budget.ts';
+import type { BudgetConfig } from '../../electron/engine/config/types.ts';
+import { ManualClock } from '../../electron/engine/routing/clock.ts';
 import { RedisState } from '../../electron/engine/routing/redis-state.ts';
 import { startRedis, type TestRedis } from '../support/redis.ts';
 
@@ -60,6 +63,39 @@ describe('RedisState', () => {
     };
     await Promise.all(Array.from({ length: 16 }, (_, i) => take(i % 2 === 0 ? a : b)));
     expect(admitted).toBe(4);
+  });
+
+  it('holds a budget between two instances with the check and the hold in one step: never past the limit', async () => {
+    const [a, b] = await pair();
+    const clock = new ManualClock(Date.UTC(2026, 4, 10, 12));
+    const config: BudgetConfig = {
+      global: { daily: 1 },
+      providers: { p: { monthly: 5 } },
+      alertThreshold: 0.8,
+      hardStop: 'refuse',
+    };
+    // $0.20 already spent today, on record before either instance looked.
+    const history = { spend: (period: string) => (period === 'daily' ? 0.2 : 0) };
+    const guards = [a, b].map((state) => new BudgetGuard(state, clock, config, () => {}, history));
+    // All asked at once: each instance's copy still shows nothing held when it asks.
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => guards[i % 2]!.reserveWithin('p', 0.3)));
+    const held = answers.filter((answer) => 'keys' in answer);
+    expect(held).toHaveLength(2);
+    for (const answer of answers.filter((answer) => !('keys' in answer))) {
+      expect(answer).toMatchObject({ scope: 'global', period: 'daily', limitUsd: 1 });
+    }
+    for (const guard of guards) {
+      await expect
+        .poll(() => guard.status().find((budget) => budget.scope === 'global'))
+        .toMatchObject({ spentUsd: expect.closeTo(0.2, 9), reservedUsd: expect.closeTo(0.6, 9) });
+    }
+    // Settled at what the answers cost: the holds go, the spend stays, and the next hold fits again.
+    for (const [i, reservation] of held.entries()) guards[i % 2]!.settle(reservation as Reservation, 0.25);
+    await expect
+      .poll(() => guards[1]!.status().find((budget) => budget.scope === 'global'))
+      .toMatchObject({ spentUsd: expect.closeTo(0.7, 9), reservedUsd: expect.closeTo(0, 9) });
+    expect(await guards[1]!.reserveWithin('p', 0.3)).toMatchObject({ keys: expect.any(Array) });
+    expect(await guards[0]!.reserveWithin('p', 0.01)).toMatchObject({ scope: 'global', exceeded: false });
   });
 
   it('drops the per-process counts of an instance that died', async () => {

@@ -41,7 +41,7 @@ beforeAll(async () => {
   redis = await startRedis();
   // Three words of answer: priced below at $0.10 an output token, every answer costs $0.30.
   fake = await startFakeOpenAI({
-    models: ['rpm-model', 'budget-model', 'pin-model', 'breaker-model'],
+    models: ['rpm-model', 'budget-model', 'rush-model', 'key-model', 'pin-model', 'breaker-model'],
     text: 'one two three',
   });
   failing = await startFakeOpenAI({ models: ['breaker-model'], faults: always('server-error') });
@@ -55,12 +55,14 @@ beforeAll(async () => {
       providers: {
         limited: provider(fake, ['rpm-model'], { rate_limit: { requests_per_minute: 4, on_limit: 'skip' } }),
         budgeted: provider(fake, ['budget-model'], { prices: { 'budget-model': { input: 0, output: 100_000 } } }),
+        rushed: provider(fake, ['rush-model'], { prices: { 'rush-model': { input: 0, output: 100_000 } } }),
+        keyed: provider(fake, ['key-model'], { prices: { 'key-model': { input: 0, output: 100_000 } } }),
         'pin-one': provider(fake, ['pin-model'], { priority: 1 }),
         'pin-two': provider(fake, ['pin-model'], { priority: 2 }),
         flaky: provider(failing, ['breaker-model'], { priority: 1 }),
         steady: provider(fake, ['breaker-model'], { priority: 2 }),
       },
-      budgets: { providers: { budgeted: { daily: 1 } }, hard_stop: 'refuse' },
+      budgets: { providers: { budgeted: { daily: 1 }, rushed: { daily: 1 } }, hard_stop: 'refuse' },
     }),
   );
   const env = { SWITCHBOARD_REDIS_URL: redis.url };
@@ -99,6 +101,38 @@ describe('two serve processes sharing one Redis', () => {
         replies[3]!.body.error?.message ?? '',
       ) ?? [];
     expect(Number(used) + Number(held)).toBeCloseTo(0.9, 6);
+  });
+
+  /** 16 requests at once, half through each instance: at $0.30 each (estimate and answer alike), a $1 budget holds 3. */
+  async function rush(model: string, headers: Record<string, string> = {}) {
+    const replies = await Promise.all(Array.from({ length: 16 }, (_, i) => chat(i % 2 === 0 ? a : b, model, headers)));
+    const passed = replies.filter((reply) => reply.status === 200);
+    const refused = replies.filter((reply) => reply.status !== 200);
+    expect(fake.requests.filter((request) => request.model === model)).toHaveLength(passed.length);
+    return { passed, refused };
+  }
+
+  it('keep a daily budget of $1 under 16 concurrent requests: the check and the hold are one step', async () => {
+    const { passed, refused } = await rush('rush-model');
+    // Spend never passes the budget: no request passed the check before the others' holds counted.
+    expect(passed.length * 0.3).toBeLessThanOrEqual(1);
+    expect(passed).toHaveLength(3);
+    for (const reply of refused) {
+      expect(reply.status).toBe(402);
+      expect(reply.body.error?.message).toMatch(/\(rushed\)'s daily budget of \$1\.00/);
+    }
+  });
+
+  it('keep an app key’s daily budget of $1 under 16 concurrent requests on that key', async () => {
+    const created = await runCli([...data.args, 'keys', 'create', 'rush-app', '--daily-budget', '1', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    const { key } = JSON.parse(created.stdout) as { key: string };
+    const { passed, refused } = await rush('key-model', { authorization: `Bearer ${key}` });
+    expect(passed).toHaveLength(3);
+    for (const reply of refused) {
+      expect(reply.status).toBe(402);
+      expect(reply.body.error?.message).toMatch(/app key "rush-app" has a daily budget of \$1\.00/);
+    }
   });
 
   it('honour on one instance a pin made through the other', async () => {

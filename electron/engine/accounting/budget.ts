@@ -1,6 +1,6 @@
 import type { BudgetConfig, BudgetLimits } from '../config/types.ts';
 import type { Clock } from '../routing/clock.ts';
-import { type Awaitable, PER_PROCESS, type RoutingState } from '../routing/state.ts';
+import { type Awaitable, type BudgetCounters, isPromise, PER_PROCESS, type RoutingState } from '../routing/state.ts';
 
 export type BudgetPeriod = 'daily' | 'monthly';
 
@@ -101,8 +101,16 @@ export class BudgetGuard {
     for (const period of PERIODS) for (const scope of ['global', providerId]) yield [scope, period];
   }
 
+  private spentKey(scope: string, period: BudgetPeriod): string {
+    return `spend:${scope}:${period}:${this.periodKey(period)}`;
+  }
+
+  private heldKey(scope: string, period: BudgetPeriod): string {
+    return `hold:${scope}:${period}:${this.periodKey(period)}`;
+  }
+
   private spent(scope: string, period: BudgetPeriod): number {
-    const key = `spend:${scope}:${period}:${this.periodKey(period)}`;
+    const key = this.spentKey(scope, period);
     const spent = this.state.get<number>('usage', key);
     if (spent !== undefined) return spent;
     const recorded = this.history?.spend(period, scope === 'global' ? undefined : scope, this.clock.now()) ?? 0;
@@ -111,19 +119,7 @@ export class BudgetGuard {
   }
 
   private reserved(scope: string, period: BudgetPeriod): number {
-    return this.state.get<number>('usage', `hold:${scope}:${period}:${this.periodKey(period)}`) ?? 0;
-  }
-
-  /** Reads the spend and holds of this provider's budgets afresh from a shared state (other instances' spending). */
-  refresh(providerId: string): Awaitable<void> {
-    const keys: string[] = [];
-    for (const [scope, period] of this.limits(providerId)) {
-      keys.push(
-        `spend:${scope}:${period}:${this.periodKey(period)}`,
-        `hold:${scope}:${period}:${this.periodKey(period)}`,
-      );
-    }
-    return this.state.refresh('usage', keys);
+    return this.state.get<number>('usage', this.heldKey(scope, period)) ?? 0;
   }
 
   get hasBudgets(): boolean {
@@ -151,14 +147,44 @@ export class BudgetGuard {
     return undefined;
   }
 
-  reserve(providerId: string, amountUsd: number): Reservation {
-    // Each counter this call will add to starts from the spending on record now, before the call's own usage
-    // row is written (the row goes in before the answer does, so settle would otherwise count the call twice).
+  /**
+   * Holds the call's estimated cost on this provider's budgets if it fits in every one, in one atomic
+   * step of the state (so concurrent requests, in any instance sharing it, cannot all pass the check
+   * before any holds): the reservation, or the first budget it would pass (nothing held then).
+   */
+  reserveWithin(providerId: string, amountUsd: number): Awaitable<Reservation | BudgetStatus> {
+    this.primeSpendCounters(providerId);
+    const limits = [...this.limits(providerId)];
+    const budgets: BudgetCounters[] = limits.map(([scope, period, limit]) => ({
+      spent: this.spentKey(scope, period),
+      seed: this.spent(scope, period),
+      held: this.heldKey(scope, period),
+      limit,
+      ttlMs: PERIOD_TTL_MS[period],
+    }));
+    const decide = (refused: number): Reservation | BudgetStatus =>
+      refused >= 0
+        ? this.view(...limits[refused]!)
+        : { keys: amountUsd > 0 ? budgets.map((budget) => budget.held) : [], amountUsd, providerId };
+    const refused = this.state.reserve('usage', budgets, amountUsd);
+    return isPromise(refused) ? refused.then(decide) : decide(refused);
+  }
+
+  /**
+   * Each counter a call will add to starts from the spending on record now, before the call's own usage
+   * row is written (the row goes in before the answer does, so settle would otherwise count the call twice).
+   */
+  private primeSpendCounters(providerId: string): void {
     for (const [scope, period] of this.spendCounters(providerId)) this.spent(scope, period);
+  }
+
+  /** Holds the call's estimated cost on this provider's budgets without checking them (no hard stop). */
+  reserve(providerId: string, amountUsd: number): Reservation {
+    this.primeSpendCounters(providerId);
     const keys: string[] = [];
     if (amountUsd > 0) {
       for (const [scope, period] of this.limits(providerId)) {
-        const key = `hold:${scope}:${period}:${this.periodKey(period)}`;
+        const key = this.heldKey(scope, period);
         // Held by this process: a shared state lets go of it if the process dies before settling.
         void this.state.incr('usage', key, amountUsd, PERIOD_TTL_MS[period], PER_PROCESS);
         keys.push(key);
@@ -179,12 +205,7 @@ export class BudgetGuard {
     for (const [scope, period] of this.spendCounters(reservation.providerId)) {
       // A period that began since reserve has no counter yet: it starts from the spending on record.
       this.spent(scope, period);
-      void this.state.incr(
-        'usage',
-        `spend:${scope}:${period}:${this.periodKey(period)}`,
-        costUsd,
-        PERIOD_TTL_MS[period],
-      );
+      void this.state.incr('usage', this.spentKey(scope, period), costUsd, PERIOD_TTL_MS[period]);
     }
     // After the spend is booked: another instance reading in between counts the call twice, never not at all.
     release();

@@ -5,7 +5,7 @@ import { SwitchboardError } from '../contract/errors.ts';
 import type { Clock } from './clock.ts';
 import type { RateLimiter } from './limiter.ts';
 import { NO_HOLD, type RequestScope, refuse, type Stage } from './stage.ts';
-import { isPromise, type RoutingState } from './state.ts';
+import { type BudgetCounters, isPromise, PER_PROCESS, type RoutingState } from './state.ts';
 import type { Candidate } from './types.ts';
 
 /** What an app key has spent so far (the store), so its budgets hold across restarts. */
@@ -61,18 +61,33 @@ export function appKeyStage(parts: AppKeyStageParts): Stage {
     return recorded;
   };
 
-  const overBudget = (key: AppKey, cost: number): SwitchboardError | undefined => {
-    if (cost <= 0) return undefined;
-    for (const [period, limit] of budgetsOf(key)) {
-      const used = spent(key, period);
-      if (used + cost <= limit) continue;
-      return new SwitchboardError(
-        'BUDGET_EXCEEDED',
-        `app key "${key.name}" has a ${period} budget of $${limit.toFixed(2)} ($${used.toFixed(4)} used; this request about $${cost.toFixed(4)}): raise it with \`switchboard keys\`, wait for the next ${period === 'daily' ? 'day' : 'month'}, or use a free or local model`,
-        { retryable: false },
-      );
-    }
-    return undefined;
+  const heldKey = (key: AppKey, period: BudgetPeriod) =>
+    `hold:key:${key.id}:${period}:${budgetPeriodKey(period, clock.now())}`;
+
+  /**
+   * Holds the request's estimated cost on the key's budgets if it fits in all of them, in one atomic
+   * step of the state (concurrent requests on one key, in any instance, cannot all pass the check
+   * before any holds): the counters held, or the error of the first budget it would pass.
+   */
+  const reserve = async (key: AppKey, cost: number): Promise<string[] | SwitchboardError> => {
+    const budgets: BudgetCounters[] = budgetsOf(key).map(([period, limit]) => ({
+      spent: spendKey(key, period),
+      seed: spent(key, period),
+      held: heldKey(key, period),
+      limit,
+      ttlMs: PERIOD_TTL_MS[period],
+    }));
+    const answer = state.reserve('usage', budgets, cost);
+    const refused = isPromise(answer) ? await answer : answer;
+    if (refused < 0) return cost > 0 ? budgets.map((budget) => budget.held) : [];
+    const [period, limit] = budgetsOf(key)[refused]!;
+    const used = spent(key, period);
+    const held = state.get<number>('usage', heldKey(key, period)) ?? 0;
+    return new SwitchboardError(
+      'BUDGET_EXCEEDED',
+      `app key "${key.name}" has a ${period} budget of $${limit.toFixed(2)} ($${used.toFixed(4)} used, $${Math.max(0, held).toFixed(4)} held for requests in flight; this request about $${cost.toFixed(4)}): raise it with \`switchboard keys\`, wait for the next ${period === 'daily' ? 'day' : 'month'}, or use a free or local model`,
+      { retryable: false },
+    );
   };
 
   const admit = async (key: AppKey, tokens: number): Promise<void> => {
@@ -121,12 +136,6 @@ export function appKeyStage(parts: AppKeyStageParts): Stage {
       }
       const budgets = budgetsOf(key);
       if (budgets.length === 0) return NO_HOLD;
-      // Other instances sharing the state may have spent on this key a moment ago.
-      const fresh = state.refresh(
-        'usage',
-        budgets.map(([period]) => spendKey(key, period)),
-      );
-      if (isPromise(fresh)) await fresh;
       const { candidate, scope } = attempt;
       const cost =
         prices.estimate(
@@ -136,15 +145,18 @@ export function appKeyStage(parts: AppKeyStageParts): Stage {
           scope.request.maxOutputTokens ?? expectedOutputTokens,
         ) ?? 0;
       // Refused, not thrown: a free or local candidate further down the plan may still answer.
-      const over = overBudget(key, cost);
-      if (over) return refuse(over.code, over.detail);
+      const held = await reserve(key, cost);
+      if (held instanceof SwitchboardError) return refuse(held.code, held.detail);
       return {
         leave: () => {
-          if (attempt.costUsd <= 0) return;
-          for (const [period] of budgets) {
-            spent(key, period);
-            void state.incr('usage', spendKey(key, period), attempt.costUsd, PERIOD_TTL_MS[period]);
+          if (attempt.costUsd > 0) {
+            for (const [period] of budgets) {
+              spent(key, period);
+              void state.incr('usage', spendKey(key, period), attempt.costUsd, PERIOD_TTL_MS[period]);
+            }
           }
+          // After the spend is booked: another instance reading in between counts the call twice, never not at all.
+          for (const counter of held) void state.incr('usage', counter, -cost, 0, PER_PROCESS);
         },
       };
     },

@@ -127,3 +127,68 @@ for _, record in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return changed
 `;
+
+/**
+ * A budget hold (RoutingState.reserve): checks that ARGV[1] fits in every budget and holds it on each,
+ * as one step, so no other instance can check in between. KEYS[1] is the version counter, KEYS[2] the
+ * set of per-process counters, then each budget's spent and held counters in pairs. ARGV[2]: this
+ * instance; ARGV[3]: the channel; then five per budget: limit, seed (the spent counter's start when
+ * Redis has none), ttl ms for a counter created here, the spent and the held counters' headers.
+ * Returns the index (0-based) of the first budget the amount would pass, or -1 when held; then each
+ * budget counter as it now is: version, json, pttl ('' , '', -2 when absent).
+ */
+export const RESERVE = `
+local amount = tonumber(ARGV[1])
+local budgets = (#KEYS - 2) / 2
+local function publish(key, header, version, json)
+  redis.call('PUBLISH', ARGV[3], version .. ' ' .. redis.call('PTTL', key) .. ' ' .. header .. '\\n' .. json)
+end
+local function arg(budget, field)
+  return ARGV[3 + (budget - 1) * 5 + field]
+end
+for b = 1, budgets do
+  local spent = KEYS[1 + b * 2]
+  if redis.call('EXISTS', spent) == 0 then
+    local v = redis.call('INCR', KEYS[1])
+    redis.call('HSET', spent, 'v', v, 'd', arg(b, 2))
+    if tonumber(arg(b, 3)) > 0 then redis.call('PEXPIRE', spent, arg(b, 3)) end
+    publish(spent, arg(b, 4), v, arg(b, 2))
+  end
+end
+local refused = -1
+for b = 1, budgets do
+  local spent = tonumber(redis.call('HGET', KEYS[1 + b * 2], 'd'))
+  local held = tonumber(redis.call('HGET', KEYS[2 + b * 2], 'd') or '0')
+  if spent + held + amount > tonumber(arg(b, 1)) + 1e-9 then
+    refused = b - 1
+    break
+  end
+end
+if refused < 0 then
+  local field = 'i:' .. ARGV[2]
+  for b = 1, budgets do
+    local held = KEYS[2 + b * 2]
+    local existed = redis.call('EXISTS', held) == 1
+    redis.call('HINCRBYFLOAT', held, field, ARGV[1])
+    local total = 0
+    local all = redis.call('HGETALL', held)
+    for i = 1, #all, 2 do
+      if string.sub(all[i], 1, 2) == 'i:' then total = total + tonumber(all[i + 1]) end
+    end
+    redis.call('SADD', KEYS[2], held)
+    local v = redis.call('INCR', KEYS[1])
+    local json = string.format('%.17g', total)
+    redis.call('HSET', held, 'v', v, 'd', json)
+    if not existed and tonumber(arg(b, 3)) > 0 then redis.call('PEXPIRE', held, arg(b, 3)) end
+    publish(held, arg(b, 5), v, json)
+  end
+end
+local out = {refused}
+for k = 3, #KEYS do
+  local record = redis.call('HMGET', KEYS[k], 'v', 'd')
+  table.insert(out, record[1] or '')
+  table.insert(out, record[2] or '')
+  table.insert(out, redis.call('PTTL', KEYS[k]))
+end
+return out
+`;

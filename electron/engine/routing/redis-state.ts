@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import { type Clock, systemClock } from './clock.ts';
-import { COMPARE_AND_SET, DELETE, INCREMENT, SET, SWEEP } from './redis-scripts.ts';
+import { COMPARE_AND_SET, DELETE, INCREMENT, RESERVE, SET, SWEEP } from './redis-scripts.ts';
 import {
+  type BudgetCounters,
   type IncrOptions,
   MemoryState,
   type RoutingState,
+  reserveHere,
   STATE_SPACES,
   type StateSpace,
   type StateStatus,
@@ -63,6 +65,7 @@ interface Scripts {
   sbSet(...args: (string | number)[]): Promise<[string, number]>;
   sbDelete(...args: (string | number)[]): Promise<string>;
   sbSweep(...args: (string | number)[]): Promise<number>;
+  sbReserve(...args: (string | number)[]): Promise<[number, ...(string | number)[]]>;
 }
 
 type ScriptedRedis = Redis & Scripts;
@@ -157,6 +160,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     this.client.defineCommand('sbSet', { numberOfKeys: 2, lua: SET });
     this.client.defineCommand('sbDelete', { numberOfKeys: 2, lua: DELETE });
     this.client.defineCommand('sbSweep', { numberOfKeys: 2, lua: SWEEP });
+    // As many keys as the request has budgets: the count goes first in each call.
+    this.client.defineCommand('sbReserve', { lua: RESERVE });
     for (const connection of [this.client, this.subscriber]) {
       // Errors are answered by going local (below); ioredis would otherwise print each one.
       connection.on('error', (error: Error) => {
@@ -449,22 +454,38 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     }
   }
 
-  async refresh(space: StateSpace, keys: readonly string[]): Promise<void> {
-    if (this.mode !== 'shared' || keys.length === 0) return;
-    const pipeline = this.client.pipeline();
-    for (const key of keys) pipeline.hmget(this.recordKey(space, key), 'v', 'd').pttl(this.recordKey(space, key));
-    let results: [Error | null, unknown][];
-    try {
-      results = (await pipeline.exec()) ?? [];
-    } catch (error) {
-      return this.failed(error, () => {});
+  reserve(space: StateSpace, budgets: readonly BudgetCounters[], amount: number): number | Promise<number> {
+    if (this.mode !== 'shared' || amount <= 0) return reserveHere(this, space, budgets, amount);
+    const keys = [this.versionKey, this.perProcessSet];
+    const args: (string | number)[] = [amount, this.instance, this.channel];
+    for (const budget of budgets) {
+      keys.push(this.recordKey(space, budget.spent), this.recordKey(space, budget.held));
+      args.push(
+        budget.limit,
+        JSON.stringify(budget.seed),
+        budget.ttlMs,
+        header(space, budget.spent),
+        header(space, budget.held),
+      );
     }
-    keys.forEach((key, i) => {
-      const [v, json] = (results[i * 2]?.[1] as [string | null, string | null] | undefined) ?? [];
-      const pttl = results[i * 2 + 1]?.[1] as number | undefined;
-      if (v && json && pttl !== undefined) this.apply(space, key, Number(v), pttl, json);
-      if (v && json) this.recount(space, key);
-    });
+    return this.client.sbReserve(keys.length, ...keys, ...args).then(
+      ([refused, ...records]) => {
+        budgets.forEach((budget, i) => {
+          for (const [offset, key] of [budget.spent, budget.held].entries()) {
+            const at = (i * 2 + offset) * 3;
+            const [v, json, pttl] = [records[at] as string, records[at + 1] as string, records[at + 2] as number];
+            if (v === '') continue;
+            this.apply(space, key, Number(v), pttl, json);
+            this.recount(space, key);
+          }
+        });
+        return refused;
+      },
+      (error: unknown) => {
+        this.failed(error, () => {});
+        return reserveHere(this, space, budgets, amount);
+      },
+    );
   }
 
   status(): StateStatus {

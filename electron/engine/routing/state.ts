@@ -45,6 +45,41 @@ export interface StateStatus {
   message: string;
 }
 
+/** The counters of one budget, for `reserve`. */
+export interface BudgetCounters {
+  /** What the period has spent; created at `seed` (the spending on record) when the state has none. */
+  spent: string;
+  seed: number;
+  /** What requests in flight hold against the budget. */
+  held: string;
+  limit: number;
+  /** Expiry of either counter when it is created. */
+  ttlMs: number;
+}
+
+/** Rounding slack when a budget's sums are compared with its limit (3 × $0.1 is not exactly $0.3). */
+const BUDGET_EPSILON = 1e-9;
+
+/** `reserve` on a state whose every operation is synchronous (in-process, or a shared one while Redis is away). */
+export function reserveHere(
+  state: RoutingState,
+  space: StateSpace,
+  budgets: readonly BudgetCounters[],
+  amount: number,
+): number {
+  if (amount <= 0) return -1;
+  for (const [index, budget] of budgets.entries()) {
+    let spent = state.get<number>(space, budget.spent);
+    if (spent === undefined) {
+      spent = budget.seed;
+      void state.set(space, budget.spent, spent, budget.ttlMs);
+    }
+    if (spent + (state.get<number>(space, budget.held) ?? 0) + amount > budget.limit + BUDGET_EPSILON) return index;
+  }
+  for (const budget of budgets) void state.incr(space, budget.held, amount, budget.ttlMs, PER_PROCESS);
+  return -1;
+}
+
 export interface RoutingState {
   /** The record as last known (a shared backend: its local copy). */
   get<T>(space: StateSpace, key: string): T | undefined;
@@ -63,11 +98,13 @@ export interface RoutingState {
   update<T>(space: StateSpace, key: string, reduce: (current: T | undefined) => T, ttlMs?: number): Awaitable<T>;
   clear(space?: StateSpace): Awaitable<void>;
   /**
-   * Brings these records up to date where reads answer from a local copy (a shared backend), for a
-   * decision that must see what other instances did a moment ago (a budget's spend) rather than what
-   * has reached this process so far.
+   * Holds `amount` against budgets only if it fits in every one (spent + held + amount within its
+   * limit), checking and holding in one atomic step: requests in flight at once, in this process or in
+   * any sharing the state, cannot all pass the check before any of them holds. The holds are this
+   * process's (PER_PROCESS). Answers -1 when held, else the index of the first budget it would pass
+   * (nothing is held then). A free call (amount ≤ 0) always fits and holds nothing.
    */
-  refresh(space: StateSpace, keys: readonly string[]): Awaitable<void>;
+  reserve(space: StateSpace, budgets: readonly BudgetCounters[], amount: number): Awaitable<number>;
   status(): StateStatus;
   /** Lets go of connections and timers (a shared backend); the state is not used afterwards. */
   close(): Awaitable<void>;
@@ -204,7 +241,9 @@ export class MemoryState implements RoutingState {
     for (const [name, map] of this.spaces) if (!space || name === space) map.clear();
   }
 
-  refresh(): void {}
+  reserve(space: StateSpace, budgets: readonly BudgetCounters[], amount: number): number {
+    return reserveHere(this, space, budgets, amount);
+  }
 
   status(): StateStatus {
     return {

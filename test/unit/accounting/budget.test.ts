@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BudgetAlert, BudgetGuard } from '../../../electron/engine/accounting/budget.ts';
+import { type BudgetAlert, BudgetGuard, type Reservation } from '../../../electron/engine/accounting/budget.ts';
 import type { BudgetConfig } from '../../../electron/engine/config/types.ts';
 import { ManualClock } from '../../../electron/engine/routing/clock.ts';
 import { Router } from '../../../electron/engine/routing/router.ts';
@@ -33,6 +33,25 @@ describe('BudgetGuard', () => {
     for (const hold of holds) guard.settle(hold, 0.1);
     expect(guard.status()[0]).toMatchObject({ spentUsd: expect.closeTo(0.3, 9), reservedUsd: 0, exceeded: false });
     expect(guard.wouldExceed('p', 0.3)).toBeUndefined();
+  });
+
+  it('checks and holds in one step: a hold that would pass any budget holds nothing; a free call always fits', () => {
+    const clock = new ManualClock();
+    const state = new MemoryState(clock);
+    const guard = new BudgetGuard(
+      state,
+      clock,
+      budgets({ global: { daily: 1 }, providers: { p: { daily: 0.5 } } }),
+      () => {},
+    );
+    const first = guard.reserveWithin('p', 0.3);
+    expect(first).toMatchObject({ keys: expect.any(Array), amountUsd: 0.3 });
+    // The provider's $0.50 would be passed, the global $1 not: refused on the provider's, and the global holds nothing.
+    expect(guard.reserveWithin('p', 0.3)).toMatchObject({ scope: 'p', limitUsd: 0.5, reservedUsd: 0.3 });
+    expect(guard.status().find((budget) => budget.scope === 'global')).toMatchObject({ reservedUsd: 0.3 });
+    expect(guard.reserveWithin('p', 0)).toMatchObject({ keys: [] });
+    guard.settle(first as Reservation, 0.3);
+    expect(guard.reserveWithin('p', 0.2)).toMatchObject({ keys: expect.any(Array) });
   });
 
   it('alerts once at the threshold and once at the limit, per scope and period; a new day starts afresh', async () => {
