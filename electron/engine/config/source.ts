@@ -37,8 +37,11 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
   private config: EngineConfig;
   private error?: ConfigError;
   private overrides: FileConfig;
-  private watcher?: FSWatcher;
+  /** The settings file's text as last read or written: a watch event that leaves it so (our own write) changes nothing. */
+  private overridesText?: string;
+  private readonly watchers: FSWatcher[] = [];
   private reloadTimer?: NodeJS.Timeout;
+  private configFileChanged = false;
 
   constructor(options: ConfigSourceOptions) {
     super();
@@ -46,7 +49,7 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
     this.file = options.file;
     // No earlier good configuration exists at start: a broken one stops here (ConfigError), rather than
     // running on what is left of it and sending keys where the file did not say.
-    this.overrides = readOverrides(options.overridesFile);
+    ({ overrides: this.overrides, text: this.overridesText } = readOverrides(options.overridesFile));
     this.config = this.build(this.overrides);
   }
 
@@ -77,11 +80,16 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
     });
   }
 
-  /** Reads the file again; returns false (and emits 'error') when it is broken. */
+  /**
+   * Reads the configuration file and the settings file again (the CLI, or another process on the same
+   * data dir, may have changed the settings); returns false (and emits 'error') when either is broken.
+   */
   reload(): boolean {
+    let read: { overrides: FileConfig; text?: string };
     let config: EngineConfig;
     try {
-      config = this.build(this.overrides);
+      read = readOverrides(this.options.overridesFile);
+      config = this.build(read.overrides);
     } catch (thrown) {
       // Runs from a file watch: whatever the edit did, the server keeps serving the last good configuration.
       const error =
@@ -94,21 +102,45 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
       this.emit('error', error);
       return false;
     }
+    this.overrides = read.overrides;
+    this.overridesText = read.text;
     this.config = config;
     this.error = undefined;
     this.emit('change', config);
     return true;
   }
 
-  /** Hot reload: watches the config file's folder (editors replace files, which a file watch misses). */
+  /**
+   * Hot reload: watches the folders of the configuration file and of the settings file (editors replace
+   * files, which a file watch misses), so an edit of providers.yaml and a change made by another process
+   * (`switchboard providers add` beside a running `serve`) both apply.
+   */
   watch(): void {
-    if (!this.file || this.watcher) return;
-    const name = basename(this.file);
-    this.watcher = watch(dirname(this.file), (_event, changed) => {
-      if (changed !== null && changed !== name) return;
-      clearTimeout(this.reloadTimer);
-      this.reloadTimer = setTimeout(() => this.reload(), RELOAD_DEBOUNCE_MS);
-    });
+    if (this.watchers.length > 0) return;
+    const watched = new Map<string, Set<string>>();
+    for (const file of [this.file, this.options.overridesFile]) {
+      if (!file) continue;
+      const names = watched.get(dirname(file)) ?? new Set<string>();
+      watched.set(dirname(file), names.add(basename(file)));
+    }
+    for (const [dir, names] of watched) {
+      if (!existsSync(dir)) continue;
+      const watcher = watch(dir, (_event, changed) => {
+        if (changed !== null && !names.has(changed)) return;
+        if (changed === null || join(dir, changed) !== this.options.overridesFile) this.configFileChanged = true;
+        clearTimeout(this.reloadTimer);
+        this.reloadTimer = setTimeout(() => this.reloadChanged(), RELOAD_DEBOUNCE_MS);
+      });
+      this.watchers.push(watcher);
+    }
+  }
+
+  /** A watch event's reload: skipped when only the settings file stirred and holds what was last read or written. */
+  private reloadChanged(): void {
+    const configFileChanged = this.configFileChanged;
+    this.configFileChanged = false;
+    if (!configFileChanged && !this.error && readText(this.options.overridesFile) === this.overridesText) return;
+    this.reload();
   }
 
   /**
@@ -120,7 +152,7 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
     const { overrides, config } = this.apply(change);
     this.config = config;
     this.overrides = overrides;
-    writeOverrides(this.options.overridesFile, overrides);
+    this.overridesText = writeOverrides(this.options.overridesFile, overrides);
     this.emit('change', this.config);
     return this.config;
   }
@@ -148,14 +180,24 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
 
   close(): void {
     clearTimeout(this.reloadTimer);
-    this.watcher?.close();
-    this.watcher = undefined;
+    for (const watcher of this.watchers.splice(0)) watcher.close();
+  }
+}
+
+/** The file's text; undefined when there is none. */
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
 }
 
 /** The changes made in the app; a damaged file is reported, not silently dropped with the user's settings. */
-function readOverrides(file: string): FileConfig {
-  if (!existsSync(file)) return {};
+function readOverrides(file: string): { overrides: FileConfig; text?: string } {
+  const text = readText(file);
+  if (text === undefined) return { overrides: {} };
   const damaged = (reason: string) =>
     new ConfigError([
       {
@@ -166,7 +208,7 @@ function readOverrides(file: string): FileConfig {
     ]);
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(text);
   } catch (error) {
     throw damaged(`not valid JSON (${(error as Error).message})`);
   }
@@ -175,12 +217,15 @@ function readOverrides(file: string): FileConfig {
     const issue = parsed.error.issues[0];
     throw damaged(`not valid settings (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown problem'})`);
   }
-  return parsed.data;
+  return { overrides: parsed.data, text };
 }
 
-function writeOverrides(file: string, overrides: FileConfig): void {
+/** Writes the settings whole (a reader never sees half a file); returns the text written. */
+function writeOverrides(file: string, overrides: FileConfig): string {
   mkdirSync(dirname(file), { recursive: true });
   const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  writeFileSync(temporary, `${JSON.stringify(overrides, null, 2)}\n`, { mode: 0o600 });
+  const text = `${JSON.stringify(overrides, null, 2)}\n`;
+  writeFileSync(temporary, text, { mode: 0o600 });
   renameSync(temporary, file);
+  return text;
 }

@@ -99,3 +99,55 @@ describe('changes made through the engine API', () => {
     expect(source.current.providers.find((p) => p.id === 'lab')?.limits.rpm).toBeUndefined();
   });
 });
+
+describe('settings changed by another process (the CLI beside a running serve)', () => {
+  it('apply on the watch; a damaged file keeps the last good settings until it is fixed', async () => {
+    const { dir, source } = setup(good(5));
+    const settings = join(dir, 'settings.json');
+    const other = new ConfigSource({ env: {}, file: join(dir, 'providers.yaml'), overridesFile: settings });
+    sources.push(other);
+    source.watch();
+
+    const changed = once(source, 'change');
+    other.update((o) => {
+      o.cloud_fallback = false;
+      o.providers = { lab: { priority: 3 } };
+    });
+    await changed;
+    expect(source.current.cloudFallback).toBe(false);
+    expect(source.current.providers.find((p) => p.id === 'lab')?.priority).toBe(3);
+
+    const failed = once(source, 'error');
+    writeFileSync(settings, '{"cloud_fallback": ');
+    const [error] = (await failed) as [ConfigError];
+    expect(error.message).toContain('settings.json: not valid JSON');
+    expect(source.current.providers.find((p) => p.id === 'lab')?.priority).toBe(3);
+
+    const fixed = once(source, 'change');
+    writeFileSync(settings, '{"providers": {"lab": {"priority": 4}}}');
+    await fixed;
+    expect(source.current.providers.find((p) => p.id === 'lab')?.priority).toBe(4);
+    expect(source.lastError).toBeUndefined();
+    // What this source then changes builds on what the other process wrote.
+    source.update((o) => {
+      o.cloud_fallback = true;
+    });
+    expect(JSON.parse(readFileSync(settings, 'utf8'))).toEqual({
+      providers: { lab: { priority: 4 } },
+      cloud_fallback: true,
+    });
+  });
+
+  it("are not reloaded again for the source's own writes", async () => {
+    const { source } = setup(good(5));
+    source.watch();
+    let changes = 0;
+    source.on('change', () => changes++);
+    source.update((o) => {
+      o.providers = { lab: { priority: 6 } };
+    });
+    expect(changes).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(changes).toBe(1);
+  });
+});
