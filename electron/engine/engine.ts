@@ -38,6 +38,8 @@ export interface RequestOptions extends ConsentRequest {
   signal?: AbortSignal;
   /** The API endpoint the request came in on (`/v1/chat/completions`), for traces. */
   route?: string;
+  /** Told each routed request's usage event (provider, model, key, tokens, cost) once it is settled. */
+  onSettled?: RoutingRequest['onSettled'];
 }
 
 export type EngineChatEvent = RoutedChatEvent;
@@ -310,6 +312,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       userId: options.userId ?? request.user,
       appKey: options.appKey,
       route: options.route,
+      onSettled: options.onSettled,
       estimatedInputTokens: estimatePromptTokens(request.messages),
       maxOutputTokens: request.max_tokens,
       collected: request.stream === false,
@@ -420,6 +423,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         userId: options.userId ?? request.user,
         appKey: options.appKey,
         route: options.route,
+        onSettled: options.onSettled,
         estimatedInputTokens: Math.ceil(inputs.join(' ').length / 4),
       },
       {
@@ -461,6 +465,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       profile: options.profile,
       userId: options.userId,
       route: options.route,
+      onSettled: options.onSettled,
       estimatedInputTokens: Math.ceil(request.input.join(' ').length / 4),
       // Moderation models are rarely listed among a provider's models: the name goes to it as given.
       modelFor: () => request.model ?? DEFAULT_MODERATION_MODEL,
@@ -498,6 +503,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       userId: options.userId,
       appKey: options.appKey,
       route: options.route,
+      onSettled: options.onSettled,
       estimatedInputTokens: 0,
       // With no model named, transcription runs on the provider's Whisper model, not its default chat model.
       modelFor: (provider) =>

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ConfigSource } from '../../electron/engine/config/source.ts';
 import { Engine } from '../../electron/engine/engine.ts';
-import { createServer, type RunningServer, type ServerOptions } from '../../electron/engine/server/server.ts';
+import { OpsLogger } from '../../electron/engine/operations/logger.ts';
+import {
+  createServer,
+  type RunningServer,
+  type ServerOptions,
+  secretsRedactor,
+} from '../../electron/engine/server/server.ts';
 import { FAKE_ANTHROPIC_KEY, startFakeAnthropic } from '../fakes/anthropic.ts';
 import type { FakeOptions, FakeServer } from '../fakes/http-fake.ts';
 import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
@@ -72,13 +78,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   );
   const source = new ConfigSource({ file, env: {}, overridesFile: join(dataDir, 'settings.json') });
   const engine = new Engine(source, cloudAdapters);
+  // The JSON lines serve would log, as serve's logger writes them.
   const log: string[] = [];
+  const logger = new OpsLogger({
+    console: { stream: { write: (line) => log.push(line) }, format: 'json' },
+    redact: secretsRedactor(TOKEN, engine),
+  });
   const server = await createServer({
     engine,
     metricsText: () => engine.reports.metricsText(),
     token: TOKEN,
     port: 0,
-    logger: { info: (line) => log.push(line), error: (line) => log.push(line) },
+    logger,
     ...options.server,
   });
   return {

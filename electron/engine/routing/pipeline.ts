@@ -166,6 +166,7 @@ export async function* runPipeline<T>(
     const event = usageEvent(attempt, outcome, errorCode, ttftMs);
     parts.record(event);
     watch.finished(event);
+    request.onSettled?.(event);
   };
   // Before the answer reaches the caller its row is on disk, priced as the estimate (the request's own
   // output limit, else the usual one): a crash leaves it there, marked interrupted, never missing.

@@ -29,8 +29,11 @@ export interface RoutingRequest extends ConsentRequest {
   estimatedInputTokens: number;
   maxOutputTokens?: number;
   /** The caller takes the answer in one piece (a non-streaming API call): there is no first token to time. */
-  collected?: boolean /** The API endpoint the request came in on, for traces (absent for the app and the CLI). */;
+  collected?: boolean;
+  /** The API endpoint the request came in on, for traces (absent for the app and the CLI). */
   route?: string;
+  /** Told the request's one usage event once it is settled: the server's request log line reads it. */
+  onSettled?: (event: UsageEvent) => void;
 }
 
 /** One provider+model the router may try. */

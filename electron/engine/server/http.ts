@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import type { UsageEvent } from '../accounting/types.ts';
 import type { AppKey } from '../contract/api.ts';
 import type { RouteInfo } from '../engine.ts';
 import { parseJson } from './json-off-thread.ts';
@@ -32,8 +33,17 @@ export interface RequestContext {
   started: number;
   /** Aborted when the client goes away before the answer is complete. */
   signal: AbortSignal;
-  /** The provider that answered, for the log line. */
+  /** The request's id: the client's `x-request-id` when it sent a usable one, else made here; sent back. */
+  id: string;
+  /** Who asked, for the log line: `master` (the API token), `session`, or the app key's name. */
+  caller?: string;
+  /** The provider and model that answered, for the log line. */
   provider?: string;
+  model?: string;
+  /** The usage events of the engine calls this request made (tokens, cost, key), for the log line. */
+  settled?: UsageEvent[];
+  /** What a failed request answered with (redacted), for the log line. */
+  problem?: { code: string; message: string };
   /** When the engine was called and when it last produced something: the server's own time is the rest. */
   engineCalledAt?: number;
   engineLastEventAt?: number;
@@ -208,6 +218,7 @@ export function routeHeaders(ctx: RequestContext, route: RouteInfo | undefined):
   const headers: OutgoingHttpHeaders = { 'x-switchboard-overhead-ms': (before + after).toFixed(3) };
   if (route) {
     ctx.provider = route.providerId;
+    ctx.model = route.model;
     headers['x-switchboard-provider'] = route.providerId;
     headers['x-switchboard-model'] = route.model;
     headers['x-switchboard-fallback-depth'] = String(route.fallbackDepth);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -71,7 +72,9 @@ export interface RunningServer {
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 const CORS_ALLOW_HEADERS = 'authorization, content-type, x-api-key, x-switchboard-user, anthropic-version';
 const CORS_EXPOSE_HEADERS =
-  'x-switchboard-provider, x-switchboard-model, x-switchboard-fallback-depth, x-switchboard-overhead-ms, retry-after';
+  'x-request-id, x-switchboard-provider, x-switchboard-model, x-switchboard-fallback-depth, x-switchboard-overhead-ms, retry-after';
+/** A request id a client or proxy may choose (x-request-id); anything else gets one made here. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** API paths never fall through to the UI's files. */
 const API_PREFIXES = ['/v1/', '/api/', '/metrics'];
 
@@ -95,6 +98,11 @@ function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
+/** Replaces the API token and every provider key (as configured now) in a text with their masks. */
+export function secretsRedactor(token: string, engine: Pick<ServedEngine, 'config'>): (text: string) => string {
+  return (text) => redactSecrets(text, [token, ...engine.config.providers.flatMap((provider) => provider.keys)]);
+}
+
 /**
  * The local API server: OpenAI- and Anthropic-compatible endpoints, the seeds' provider-manager
  * endpoints, the app API for browser mode, /metrics and /health, on node:http with a small router.
@@ -109,8 +117,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
   }
   const auth = new Auth(options.token, { sessionSecret: options.sessionSecret, appKey: options.appKey });
   const engine = options.engine;
-  const redact = (text: string) =>
-    redactSecrets(text, [options.token, ...engine.config.providers.flatMap((provider) => provider.keys)]);
+  const redact = secretsRedactor(options.token, engine);
   const deps: ServerDeps = { engine, redact, scratchDir: options.scratchDir ?? tmpdir() };
   const logger = options.logger;
   const cors = new Set(options.corsOrigins ?? []);
@@ -145,7 +152,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
 
   function writeProblem(ctx: RequestContext, errors: ErrorDialect, thrown: unknown): void {
     const problem = toProblem(thrown, redact);
-    if (problem.status >= 500) logger?.error(redact(`${ctx.method} ${ctx.path}: ${problem.message}`));
+    ctx.problem = { code: problem.code, message: problem.message };
     const { res } = ctx;
     if (res.destroyed) return;
     if (res.headersSent) {
@@ -177,8 +184,14 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
     if (access === 'public') return;
     const caller = auth.authenticate(ctx.req);
     if (caller?.kind === 'app') ctx.appKey = caller.key;
-    if (caller) return;
-    if (access === 'token-or-session' && auth.hasSession(ctx.req) && sessionRequestAllowed(ctx.req)) return;
+    if (caller) {
+      ctx.caller = caller.kind === 'app' ? caller.key.name : 'master';
+      return;
+    }
+    if (access === 'token-or-session' && auth.hasSession(ctx.req) && sessionRequestAllowed(ctx.req)) {
+      ctx.caller = 'session';
+      return;
+    }
     throw new HttpError(
       401,
       'invalid_api_key',
@@ -200,7 +213,9 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');
     const controller = new AbortController();
+    const asked = req.headers['x-request-id'];
     const ctx: RequestContext = {
+      id: typeof asked === 'string' && REQUEST_ID.test(asked) ? asked : randomUUID(),
       req,
       res,
       method: req.method ?? 'GET',
@@ -214,12 +229,21 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
     res.on('close', () => {
       // The client went away before the answer was complete: cancel the upstream call or local job.
       if (!res.writableFinished) controller.abort();
-      if (logger) {
-        const status = res.writableFinished ? res.statusCode : 499;
-        const ms = (performance.now() - started).toFixed(1);
-        logger.info(redact(`${ctx.method} ${ctx.path} ${status} ${ms}ms${ctx.provider ? ` ${ctx.provider}` : ''}`));
-      }
+      logger?.request({
+        id: ctx.id,
+        method: ctx.method,
+        route: ctx.path,
+        status: res.writableFinished ? res.statusCode : 499,
+        latencyMs: performance.now() - started,
+        key: ctx.caller,
+        appKeyId: ctx.appKey?.id,
+        provider: ctx.provider,
+        model: ctx.model,
+        usage: ctx.settled ?? [],
+        error: ctx.problem,
+      });
     });
+    res.setHeader('x-request-id', ctx.id);
 
     const match = router.find(ctx.method, ctx.path);
     const route = match && 'route' in match ? match.route : undefined;
@@ -259,7 +283,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
 
   const server = createHttpServer({ noDelay: true }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
-      logger?.error(redact(`unhandled: ${error instanceof Error ? error.message : String(error)}`));
+      logger?.note('error', 'server.error', `unhandled: ${error instanceof Error ? error.message : String(error)}`);
       res.destroy();
     });
   });

@@ -1,4 +1,5 @@
 import type { Engine, RequestOptions } from '../engine.ts';
+import type { OpsLogger } from '../operations/logger.ts';
 import type { RequestContext } from './http.ts';
 
 /** What the server needs of the engine (the real Engine fits; so does anything shaped like it). */
@@ -22,11 +23,8 @@ export type ServedEngine = Pick<
   | 'refreshLocalModels'
 >;
 
-/** A request log line goes here; it never holds a key or the token (they are redacted before). */
-export interface ServerLogger {
-  info(line: string): void;
-  error(line: string): void;
-}
+/** Where the server's request lines and its own errors go (serve's log; it redacts every line). */
+export type ServerLogger = Pick<OpsLogger, 'request' | 'note'>;
 
 /** What every route module gets from the server. */
 export interface ServerDeps {
@@ -45,5 +43,9 @@ export function requestOptions(ctx: RequestContext, bodyUser?: string): RequestO
     appKey: ctx.appKey,
     signal: ctx.signal,
     route: ctx.path,
+    onSettled: (event) => {
+      ctx.settled ??= [];
+      ctx.settled.push(event);
+    },
   };
 }

@@ -1,9 +1,18 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
-import { operationalLogLine } from '../../operations/log.ts';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  DEFAULT_LOG_FILE_BYTES,
+  DEFAULT_LOG_FILES_KEPT,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+  OpsLogger,
+} from '../../operations/logger.ts';
 import { findRunningServer, recordRunningServer } from '../../server/running.ts';
-import { createServer } from '../../server/server.ts';
+import { createServer, secretsRedactor } from '../../server/server.ts';
 import { loadApiToken, loadSessionSecret } from '../../server/token.ts';
 import type { CliContext } from '../context.ts';
 
@@ -19,6 +28,26 @@ interface ServeOptions {
   ui: boolean;
   publicMetrics?: boolean;
   quiet?: boolean;
+  logFormat?: LogFormat;
+  logLevel: LogLevel;
+  logFileSize: number;
+  logFiles: number;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+/** `10M`, `512K`, `4096`: bytes. */
+function parseSize(value: string): number {
+  const match = /^(\d+)\s*([KMG]?)B?$/i.exec(value.trim());
+  const bytes = match ? Number(match[1]) * SIZE_UNITS[match[2]!.toUpperCase()]! : 0;
+  if (!(bytes > 0)) throw new InvalidArgumentError('give a size such as 10M, 512K or 65536 (bytes)');
+  return bytes;
+}
+
+function parseCount(value: string): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1) throw new InvalidArgumentError('give a whole number, 1 or more');
+  return count;
 }
 
 export function registerServeCommand(program: Command, context: CliContext): void {
@@ -40,7 +69,30 @@ export function registerServeCommand(program: Command, context: CliContext): voi
     .option('--ui-dir <dir>', 'the built renderer to serve (default: out/renderer)')
     .option('--no-ui', 'serve the API only')
     .option('--public-metrics', 'serve /metrics without the token (for a local Prometheus)')
-    .option('--quiet', 'no request log lines')
+    .option('--quiet', 'no request log lines (failed requests and operational events are still logged)')
+    .addOption(
+      new Option('--log-format <format>', 'log lines as JSON or readable (default: pretty on a terminal, else json)')
+        .choices(LOG_FORMATS)
+        .env('SWITCHBOARD_LOG_FORMAT'),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'the least severe lines logged')
+        .choices(LOG_LEVELS)
+        .default('info')
+        .env('SWITCHBOARD_LOG_LEVEL'),
+    )
+    .addOption(
+      new Option('--log-file-size <size>', 'rotate <data dir>/logs/serve.log past this size (10M, 512K, bytes)')
+        .argParser(parseSize)
+        .default(DEFAULT_LOG_FILE_BYTES, '10M')
+        .env('SWITCHBOARD_LOG_FILE_SIZE'),
+    )
+    .addOption(
+      new Option('--log-files <count>', 'rotated log files kept')
+        .argParser(parseCount)
+        .default(DEFAULT_LOG_FILES_KEPT)
+        .env('SWITCHBOARD_LOG_FILES'),
+    )
     .action(async (options: ServeOptions) => {
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535)
@@ -59,10 +111,21 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         watchConfig: true,
         audioUrl: (meeting) => (meeting.audioFile ? `/api/app/audio/${encodeURIComponent(meeting.id)}` : null),
       });
-      const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+      // JSON lines on stderr (stdout keeps the two lines scripts read) and in the data dir's rotated file.
+      const logger = new OpsLogger({
+        level: options.logLevel,
+        console: {
+          stream: process.stderr,
+          format: options.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json'),
+          colors: process.stderr.isTTY && !process.env.NO_COLOR,
+        },
+        file: { path: join(dataDir, 'logs', 'serve.log'), maxBytes: options.logFileSize, keep: options.logFiles },
+        redact: secretsRedactor(token, services.engine),
+        quietRequests: options.quiet,
+      });
       // Breakers, keys, health, budgets and reloads (an edit that breaks providers.yaml leaves the last good
-      // configuration serving): one JSON line each, as GET /api/events streams them.
-      services.operations.subscribe((record) => process.stderr.write(`${operationalLogLine(record)}\n`));
+      // configuration serving): one line each, as GET /api/events streams them.
+      const unsubscribe = services.operations.subscribe((record) => logger.operational(record));
       const uiDir = options.ui ? (options.uiDir ?? DEFAULT_UI_DIR) : undefined;
       const staticDir = uiDir && existsSync(uiDir) ? uiDir : undefined;
       const server = await createServer({
@@ -81,31 +144,40 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         meetingAudioFile: (id) => services.queue.audioPathOf(id),
         metricsText: () => services.engine.reports.metricsText(),
         publicMetrics: options.publicMetrics,
-        logger: { info: options.quiet ? () => {} : log, error: log },
+        logger,
       });
+      logger.note('info', 'serve.started', `listening on ${server.url}`, { url: server.url, pid: process.pid });
       if (!LOOPBACK.has(options.host)) {
-        process.stderr.write(
-          `Warning: listening on ${options.host}: other machines can reach the API as ${options.allowHost.join(', ')} (every request still needs the token).\n`,
+        logger.note(
+          'warn',
+          'serve.exposed',
+          `listening on ${options.host}: other machines can reach the API as ${options.allowHost.join(', ')} (every request still needs the token)`,
         );
       }
       const state = services.engine.status().state;
-      if (state.backend === 'redis') log(`routing state: ${state.message}`);
+      if (state.backend === 'redis') logger.note('info', 'state.current', `routing state: ${state.message}`);
       // Losing and finding Redis again are operational events (state.changed): the ops log writes them.
       const other = findRunningServer(dataDir);
       if (other && !state.shared) {
-        process.stderr.write(
-          `Warning: another switchboard serve (pid ${other.pid}, ${other.url}) runs on this data dir without shared state: rate limits, budgets, breakers and pins are counted per process. Point both at one Redis (SWITCHBOARD_REDIS_URL, or state: {redis_url: …} in providers.yaml) to share them.\n`,
+        logger.note(
+          'warn',
+          'state.unshared',
+          `another switchboard serve (pid ${other.pid}, ${other.url}) runs on this data dir without shared state: rate limits, budgets, breakers and pins are counted per process. Point both at one Redis (SWITCHBOARD_REDIS_URL, or state: {redis_url: …} in providers.yaml) to share them.`,
         );
       }
       const forgetServer = recordRunningServer(dataDir, server.url);
       process.stdout.write(`Switchboard API on ${server.url}/v1 (token: \`switchboard token\`)\n`);
       if (staticDir) process.stdout.write(`Open Switchboard: ${server.loginUrl()}\n`);
-      else if (options.ui) process.stderr.write(`No UI at ${uiDir}: run \`npm run build\` to serve the app too.\n`);
+      else if (options.ui)
+        logger.note('warn', 'serve.no_ui', `no UI at ${uiDir}: run \`npm run build\` to serve the app too`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
       forgetServer();
       await server.close();
+      unsubscribe();
+      logger.note('info', 'serve.stopped', 'stopped');
+      await logger.close();
     });
 }
