@@ -275,13 +275,15 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.adapters = next;
   }
 
+  /**
+   * The settings of the model a candidate names (set in the app, the CLI or providers.yaml): every chat,
+   * whichever front it came through, takes them where its request leaves them open.
+   */
+  private readonly modelOptionsOf = (candidate: Candidate): ModelOptions | undefined =>
+    this.config.modelOptions?.[`${candidate.provider.id}/${candidate.model}`];
+
   chat(request: ChatRequest, options: RequestOptions = {}): AsyncIterable<EngineChatEvent> {
-    // The app's and the CLI's chats take each model's own settings; the HTTP API's clients send their own.
-    const operation = chatOperation(
-      request,
-      (candidate) => this.config.modelOptions?.[`${candidate.provider.id}/${candidate.model}`],
-    );
-    return this.routeChat(request, operation, options);
+    return this.routeChat(request, chatOperation(request, this.modelOptionsOf), options);
   }
 
   /**
@@ -294,7 +296,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     wire: WireRequest,
     options: RequestOptions = {},
   ): AsyncIterable<EngineChatEvent | WireChunk> {
-    return this.routeChat(request, relayOperation(request, wire), options);
+    return this.routeChat(request, relayOperation(request, wire, this.modelOptionsOf), options);
   }
 
   private async *routeChat<T>(

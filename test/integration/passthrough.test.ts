@@ -308,6 +308,24 @@ describe('Anthropic in, Anthropic upstream', () => {
     expect([totals.inputTokens, totals.outputTokens]).toEqual([answer.usage.input_tokens, answer.usage.output_tokens]);
   });
 
+  it("a model's own settings fill the fields the client left open, and only those, in the bytes passed on", async () => {
+    const claude = await startFakeAnthropic({ text: 'Hi from Claude.' });
+    others.push(claude);
+    const sb = await open({
+      providers: {
+        claude: { type: 'anthropic', base_url: claude.url, api_key: FAKE_ANTHROPIC_KEY, health_check_interval: 0 },
+      },
+      model_options: { 'claude/claude-haiku-4-5': { temperature: 0.3, max_tokens: 999, system_prompt: 'Be kind.' } },
+    });
+    expect((await post(sb, '/v1/messages', messagesBody())).status).toBe(200);
+    const received = JSON.parse(claude.requests[0]!.text) as Record<string, unknown>;
+    expect(received).toMatchObject({ temperature: 0.3, max_tokens: 64, system: 'Be kind.', container: 'ctr_123' });
+    expect(received.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+
+    expect((await post(sb, '/v1/messages', messagesBody('"system":"Be brief.","temperature":0,'))).status).toBe(200);
+    expect(JSON.parse(claude.requests[1]!.text)).toMatchObject({ system: 'Be brief.', temperature: 0 });
+  });
+
   it('streams the named events as the upstream wrote them and books their usage', async () => {
     const { sb } = await anthropicGateway();
     const reply = await post(sb, '/v1/messages', messagesBody('"stream":true,'));

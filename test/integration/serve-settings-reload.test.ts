@@ -45,7 +45,7 @@ async function answerText(): Promise<string> {
 }
 
 describe('serve picks up what the CLI changes', () => {
-  it('a provider added with `providers add` answers the next request; one removed is gone', async () => {
+  it('a provider added with `providers add` answers the next request', async () => {
     expect(await answerText()).not.toBe(HOUSE);
 
     const added = await runCli([
@@ -64,7 +64,84 @@ describe('serve picks up what the CLI changes', () => {
     await expect.poll(answerText, { timeout: 15_000, interval: 200 }).toBe(HOUSE);
     expect(fake.requests.some((r) => r.path.endsWith('/chat/completions'))).toBe(true);
     expect(serve.output()).not.toContain('configuration change refused');
+  }, 300_000);
 
+  it("a model's settings set with `models settings` are the defaults of the gateway's requests; the request's own win", async () => {
+    const set = await runCli([
+      ...data.args,
+      'models',
+      'settings',
+      'house/house-model',
+      '--temperature',
+      '0.2',
+      '--max-tokens',
+      '33',
+      '--system-prompt',
+      'Answer like a butler.',
+    ]);
+    expect(set.stderr).toBe('');
+    const lastBody = () =>
+      fake.requests.filter((r) => r.path.endsWith('/chat/completions')).at(-1)?.body as Record<string, unknown>;
+
+    // OpenAI in, OpenAI-compatible out: the pass-through path, with fields Switchboard does not know kept.
+    await expect
+      .poll(
+        async () => {
+          await chat({ vendor_extension: { keep: true } });
+          return lastBody().temperature;
+        },
+        { timeout: 15_000, interval: 200 },
+      )
+      .toBe(0.2);
+    expect(lastBody()).toMatchObject({
+      model: 'house-model',
+      temperature: 0.2,
+      max_tokens: 33,
+      vendor_extension: { keep: true },
+      messages: [
+        { role: 'system', content: 'Answer like a butler.' },
+        { role: 'user', content: 'Who answers?' },
+      ],
+    });
+
+    // The request's own values win; so does its own system message.
+    expect(
+      (
+        await chat({
+          temperature: 1,
+          max_completion_tokens: 5,
+          messages: [
+            { role: 'developer', content: 'Be terse.' },
+            { role: 'user', content: 'Tea?' },
+          ],
+        })
+      ).status,
+    ).toBe(200);
+    expect(lastBody().temperature).toBe(1);
+    expect(lastBody().max_completion_tokens).toBe(5);
+    expect(lastBody().max_tokens).toBeUndefined();
+    expect(lastBody().messages).toEqual([
+      { role: 'developer', content: 'Be terse.' },
+      { role: 'user', content: 'Tea?' },
+    ]);
+
+    // Anthropic in, OpenAI-compatible out: the translated path takes the same settings.
+    const messages = await serve.fetch('/v1/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({
+        model: 'house/house-model',
+        max_tokens: 20,
+        messages: [{ role: 'user', content: 'Tea?' }],
+      }),
+    });
+    expect(messages.status).toBe(200);
+    expect(lastBody()).toMatchObject({ temperature: 0.2, max_tokens: 20 });
+    expect((lastBody().messages as { role: string }[])[0]).toMatchObject({ role: 'system' });
+    expect(JSON.stringify(lastBody().messages)).toContain('Answer like a butler.');
+  }, 300_000);
+
+  it('a provider removed with `providers remove` is gone at the next request', async () => {
     const removed = await runCli([...data.args, 'providers', 'remove', 'house']);
     expect(removed.stdout).toBe('Removed House\n');
     await expect.poll(answerText, { timeout: 15_000, interval: 200 }).not.toBe(HOUSE);

@@ -1,3 +1,4 @@
+import type { ModelOptions } from '../contract/api.ts';
 import type { Capability } from '../contract/capabilities.ts';
 import type { ChatRequest, ChatStreamEvent, Usage } from '../contract/chat.ts';
 import type { EmbeddingRequest, EmbeddingResult } from '../contract/embeddings.ts';
@@ -98,6 +99,8 @@ export interface WireCall {
   stream: boolean;
   /** The client's request headers: the protocol's own (anthropic-version, anthropic-beta) are passed on. */
   headers: Record<string, string | string[] | undefined>;
+  /** The model's own settings (set in the app or the CLI), written into the fields the client left open. */
+  options?: ModelOptions;
 }
 
 /** A piece of the upstream's answer as bytes the client receives unchanged; the last carries the usage. */

@@ -46,16 +46,21 @@ export interface WireRequest extends Omit<WireCall, 'model'> {
 /**
  * A chat that arrived in a client protocol: a candidate whose adapter speaks that protocol gets the
  * client's own bytes (its relay, only routing's fields rewritten), any other candidate the translated
- * request. Both run the same pipeline, so fallback between them happens before the first byte as usual.
+ * request; either way with the candidate model's own settings where the client left them open. Both run
+ * the same pipeline, so fallback between them happens before the first byte as usual.
  */
-export function relayOperation(request: ChatRequest, wire: WireRequest): Operation<ChatStreamEvent | WireChunk> {
-  const chat = chatOperation(request);
+export function relayOperation(
+  request: ChatRequest,
+  wire: WireRequest,
+  optionsOf: (candidate: Candidate) => ModelOptions | undefined = () => undefined,
+): Operation<ChatStreamEvent | WireChunk> {
+  const chat = chatOperation(request, optionsOf);
   return {
     kind: 'chat',
     invoke: (candidate, ctx) => {
       const relay = candidate.adapter.relay;
       return relay?.protocol === wire.protocol
-        ? relay.send({ ...wire, model: candidate.model }, ctx)
+        ? relay.send({ ...wire, model: candidate.model, options: optionsOf(candidate) }, ctx)
         : chat.invoke(candidate, ctx);
     },
     usageOf: (item) => (item.type === 'wire' ? item.usage : chat.usageOf!(item)),

@@ -1,8 +1,8 @@
 import type { Usage } from '../../contract/chat.ts';
 import type { ProviderConfig } from '../types.ts';
-import { afterName, parseObjectAt, setMembers } from './json-members.ts';
+import { afterName, parseObjectAt } from './json-members.ts';
 import { eventAround, eventData, findLine, occurrences } from './sse.ts';
-import { type StreamReader, UpstreamEventError, type Wire } from './wire.ts';
+import { editedBody, type StreamReader, samplingDefaults, UpstreamEventError, type Wire } from './wire.ts';
 
 const DEFAULT_BASE_URL = 'https://api.anthropic.com';
 /** The Messages API version the adapter's SDK speaks, sent when the client names none. */
@@ -63,9 +63,11 @@ export const anthropicWire: Wire = {
   },
 
   body(call) {
-    if (call.json.model === call.model) return call.body;
-    const edit = { key: 'model', json: JSON.stringify(call.model) };
-    return setMembers(call.body, [edit]) ?? Buffer.from(JSON.stringify({ ...call.json, model: call.model }));
+    const edits = samplingDefaults(call, ['max_tokens']);
+    const system = call.options?.systemPrompt;
+    if (system && call.json.system == null) edits.push({ key: 'system', json: JSON.stringify(system) });
+    if (call.json.model !== call.model) edits.push({ key: 'model', json: JSON.stringify(call.model) });
+    return editedBody(call, edits);
   },
 
   usageOf(usage) {

@@ -1,10 +1,12 @@
 import type { Usage } from '../../contract/chat.ts';
 import type { ProviderConfig, WireCall } from '../types.ts';
-import { afterName, type MemberEdit, parseObjectAt, setMembers } from './json-members.ts';
+import { afterName, parseObjectAt } from './json-members.ts';
 import { type EventSpan, eventAround, eventData, findLine, occurrences, withoutEvents } from './sse.ts';
-import { isRecord, type StreamReader, UpstreamEventError, type Wire } from './wire.ts';
+import { editedBody, isRecord, type StreamReader, samplingDefaults, UpstreamEventError, type Wire } from './wire.ts';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+/** Roles whose message sets the conversation's instructions: a model's own system prompt then stays out. */
+const SYSTEM_ROLES = new Set<unknown>(['system', 'developer']);
 
 /** Whether the client asked for the usage chunk itself (stream_options.include_usage). */
 export function asksForUsage(json: Record<string, unknown>): boolean {
@@ -104,19 +106,18 @@ export const openAIWire: Wire = {
   },
 
   body(call) {
-    const edits: MemberEdit[] = [];
+    const edits = samplingDefaults(call, ['max_tokens', 'max_completion_tokens']);
+    const system = call.options?.systemPrompt;
+    const messages = call.json.messages;
+    if (system && Array.isArray(messages) && !messages.some((m) => isRecord(m) && SYSTEM_ROLES.has(m.role))) {
+      edits.push({ key: 'messages', json: JSON.stringify([{ role: 'system', content: system }, ...messages]) });
+    }
     if (call.json.model !== call.model) edits.push({ key: 'model', json: JSON.stringify(call.model) });
     if (call.stream && !asksForUsage(call.json)) {
       const options = isRecord(call.json.stream_options) ? call.json.stream_options : {};
       edits.push({ key: 'stream_options', json: JSON.stringify({ ...options, include_usage: true }) });
     }
-    if (edits.length === 0) return call.body;
-    return (
-      setMembers(call.body, edits) ??
-      Buffer.from(
-        JSON.stringify({ ...call.json, ...Object.fromEntries(edits.map((e) => [e.key, JSON.parse(e.json)])) }),
-      )
-    );
+    return editedBody(call, edits);
   },
 
   usageOf: toUsage,

@@ -1,6 +1,7 @@
 import type { Usage } from '../../contract/chat.ts';
 import { UpstreamStreamError } from '../http-errors.ts';
 import type { ProviderConfig, WireCall, WireProtocol } from '../types.ts';
+import { type MemberEdit, setMembers } from './json-members.ts';
 
 /** What the relay must know of one protocol to forward it as bytes. */
 export interface Wire {
@@ -44,4 +45,29 @@ export class UpstreamEventError extends UpstreamStreamError {
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The edits that give a model's own temperature and max tokens to a body that leaves them open (absent
+ * or null); `maxTokensNames` are the protocol's names for the answer's length, any of which the client may use.
+ */
+export function samplingDefaults(call: WireCall, maxTokensNames: readonly string[]): MemberEdit[] {
+  const { options, json } = call;
+  const edits: MemberEdit[] = [];
+  if (options?.temperature !== undefined && json.temperature == null) {
+    edits.push({ key: 'temperature', json: JSON.stringify(options.temperature) });
+  }
+  if (options?.maxTokens !== undefined && maxTokensNames.every((name) => json[name] == null)) {
+    edits.push({ key: maxTokensNames[0]!, json: JSON.stringify(options.maxTokens) });
+  }
+  return edits;
+}
+
+/** The client's bytes with these members set; serialised from the parsed body only where the bytes cannot be followed. */
+export function editedBody(call: WireCall, edits: readonly MemberEdit[]): Buffer {
+  if (edits.length === 0) return call.body;
+  return (
+    setMembers(call.body, edits) ??
+    Buffer.from(JSON.stringify({ ...call.json, ...Object.fromEntries(edits.map((e) => [e.key, JSON.parse(e.json)])) }))
+  );
 }
