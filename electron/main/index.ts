@@ -5,6 +5,7 @@ import {
   desktopCapturer,
   dialog,
   Menu,
+  Notification,
   nativeTheme,
   session,
   shell,
@@ -18,6 +19,7 @@ import { buildContentSecurityPolicy } from './csp.ts';
 import { startDesktopLog } from './desktop-log.ts';
 import { registerIpc } from './ipc.ts';
 import { buildMenuTemplate } from './menu.ts';
+import { notifyOperationalWarnings } from './operations-bridge.ts';
 import { displayCaptureFor, isPermissionAllowed } from './permissions.ts';
 import { registerAppScheme, serveAppProtocol } from './protocol.ts';
 import { adoptLegacyDesktopKeys, keyringNote } from './safe-storage-key.ts';
@@ -117,7 +119,19 @@ async function start(): Promise<void> {
     contentSecurityPolicy,
     meetingAudioFile: (meetingId) => services.queue.audioPathOf(meetingId),
   });
-  registerIpc({ handlers: services.appApi, isAppUrl: isOwnUrl, saveUpload: createUploadSaver(services.uploadsDir) });
+  registerIpc({
+    handlers: services.appApi,
+    isAppUrl: isOwnUrl,
+    saveUpload: createUploadSaver(services.uploadsDir),
+    operations: services.operations,
+  });
+  notifyOperationalWarnings(services.operations, {
+    windowFocused: () => mainWindow?.isFocused() ?? false,
+    labelOf: (providerId) => services.engine.listProviders().find((p) => p.id === providerId)?.label ?? providerId,
+    show: (title, body) => {
+      if (Notification.isSupported()) new Notification({ title, body }).show();
+    },
+  });
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(
       buildMenuTemplate(process.platform, Boolean(devServerUrl), {

@@ -3,6 +3,7 @@ import type { BridgeResult } from '../engine/contract/bridge.ts';
 import { toSwitchboardError } from '../engine/contract/errors.ts';
 import { IPC_CHANNELS, type StreamControlMessage, type StreamPortMessage } from './ipc-channels.ts';
 import { type AppApiHandlers, dispatchCall, dispatchStream } from './ipc-dispatch.ts';
+import { forwardOperationalEvents, type OperationalEventFeed } from './operations-bridge.ts';
 
 export interface IpcOptions {
   handlers: AppApiHandlers;
@@ -10,6 +11,8 @@ export interface IpcOptions {
   isAppUrl: (url: string) => boolean;
   /** Stores an uploaded audio file where the engine's transcription jobs find it. */
   saveUpload: (bytes: Uint8Array, filename: string) => Promise<{ uploadId: string }>;
+  /** The engine's operational events, forwarded to the page for its toasts. */
+  operations: OperationalEventFeed;
 }
 
 function fromApp(event: IpcMainEvent | IpcMainInvokeEvent, isAppUrl: (url: string) => boolean): boolean {
@@ -23,7 +26,7 @@ const FOREIGN_FRAME = {
 } as const satisfies BridgeResult<never>;
 
 /** Wires the app API to IPC: calls by invoke, streams over a MessagePort, uploads by invoke. */
-export function registerIpc({ handlers, isAppUrl, saveUpload }: IpcOptions): () => void {
+export function registerIpc({ handlers, isAppUrl, saveUpload, operations }: IpcOptions): () => void {
   ipcMain.handle(IPC_CHANNELS.call, (event, method: unknown, input: unknown) => {
     if (!fromApp(event, isAppUrl)) return FOREIGN_FRAME;
     return dispatchCall(handlers, method, input);
@@ -46,6 +49,17 @@ export function registerIpc({ handlers, isAppUrl, saveUpload }: IpcOptions): () 
     port.on('close', () => controller.abort());
     port.start();
     void dispatchStream(handlers, method, input, post, controller.signal).finally(() => port.close());
+  });
+
+  ipcMain.on(IPC_CHANNELS.events, (event) => {
+    const port = event.ports[0];
+    if (!port) return;
+    if (!fromApp(event, isAppUrl)) {
+      port.postMessage({ type: 'error', error: FOREIGN_FRAME.error } satisfies StreamPortMessage);
+      port.close();
+      return;
+    }
+    forwardOperationalEvents(operations, port);
   });
 
   ipcMain.handle(
@@ -75,5 +89,6 @@ export function registerIpc({ handlers, isAppUrl, saveUpload }: IpcOptions): () 
     ipcMain.removeHandler(IPC_CHANNELS.call);
     ipcMain.removeHandler(IPC_CHANNELS.upload);
     ipcMain.removeAllListeners(IPC_CHANNELS.stream);
+    ipcMain.removeAllListeners(IPC_CHANNELS.events);
   };
 }

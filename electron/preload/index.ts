@@ -3,10 +3,10 @@ import type { BridgeResult, BridgeStream, BridgeStreamStep, SwitchboardBridge } 
 import { IPC_CHANNELS, type StreamControlMessage, type StreamPortMessage } from '../main/ipc-channels.ts';
 
 /**
- * Opens a stream over its own MessagePort: events arrive in order and are buffered until the page
- * pulls them; cancel() tells main to abort the work in the engine.
+ * Opens a stream over its own MessagePort on `channel`: events arrive in order and are buffered until
+ * the page pulls them; cancel() tells main to abort the work in the engine.
  */
-function openStream(method: string, input: unknown): BridgeStream {
+function openStream(channel: string, request: unknown): BridgeStream {
   const { port1, port2 } = new MessageChannel();
   const buffered: BridgeStreamStep[] = [];
   const waiting: ((step: BridgeStreamStep) => void)[] = [];
@@ -31,7 +31,7 @@ function openStream(method: string, input: unknown): BridgeStream {
     else finish({ error: data.error });
   };
   port1.start();
-  ipcRenderer.postMessage(IPC_CHANNELS.stream, { method, input }, [port2]);
+  ipcRenderer.postMessage(channel, request, [port2]);
 
   return {
     next: () => {
@@ -50,7 +50,8 @@ function openStream(method: string, input: unknown): BridgeStream {
 
 const bridge: SwitchboardBridge = {
   call: (method, input) => ipcRenderer.invoke(IPC_CHANNELS.call, method, input) as Promise<BridgeResult<unknown>>,
-  stream: openStream,
+  stream: (method, input) => openStream(IPC_CHANNELS.stream, { method, input }),
+  events: () => openStream(IPC_CHANNELS.events, {}),
   upload: (bytes, filename) =>
     ipcRenderer.invoke(IPC_CHANNELS.upload, new Uint8Array(bytes), filename) as Promise<
       BridgeResult<{ uploadId: string }>

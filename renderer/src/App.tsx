@@ -3,6 +3,7 @@ import { isDesktop } from './api/client.ts';
 import { useSession } from './api/session.ts';
 import { Icon, type IconName } from './components/Icon.tsx';
 import { LeavesIndicator } from './components/LeavesIndicator.tsx';
+import { Toasts } from './components/Toasts.tsx';
 import { ChatPane } from './panes/chat/ChatPane.tsx';
 import { MeetingsPane } from './panes/meetings/MeetingsPane.tsx';
 import { SettingsPane } from './panes/settings/SettingsPane.tsx';
@@ -85,6 +86,7 @@ export function App() {
         {pane === 'settings' && <SettingsPane />}
         {pane === 'usage' && <UsagePane />}
       </main>
+      <Toasts />
     </div>
   );
 }

@@ -2,7 +2,7 @@
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FakeServer } from '../fakes/http-fake.ts';
-import { CLOUD_PROVIDER, goToPane, type RunningApp, stageSuite } from './harness.ts';
+import { CLOUD_PROVIDER, goToPane, type RunningApp, saveScreenshot, stageSuite } from './harness.ts';
 
 /** Keys for programs, as a person manages them in Settings and a script uses them against the local API. */
 
@@ -54,6 +54,8 @@ describe('keys for programs', () => {
     key = await shown.getByLabel('The new key').inputValue();
     expect(key).toMatch(/^sbk-/);
     expect(await shown.innerText()).toMatch(/will not be shown again/);
+    await shown.scrollIntoViewIfNeeded();
+    await saveScreenshot(page, 'settings-keys');
     await expect(shown.getByRole('button', { name: 'Copy the key for notes-script' }).isVisible()).resolves.toBe(true);
 
     const row = section.getByRole('row', { name: 'notes-script' });
@@ -84,6 +86,8 @@ describe('keys for programs', () => {
     expect(cells[1]).toBe('0');
     expect(cells[2]).toMatch(/^\$\d/);
     expect(cells[2]).not.toBe('$0');
+    await byKey.scrollIntoViewIfNeeded();
+    await saveScreenshot(page, 'usage-by-key');
   }, 180_000);
 
   it('rotating shows a new key once; the old one stops working', async () => {

@@ -11,10 +11,12 @@
  *   then `event: end`), errors as { error: SerializedError } with an HTTP status; uploads as
  *   multipart POST /api/app/upload (field `file`) returning { uploadId }.
  * - IPC: ipcRenderer.invoke('sb:call', method, input); streams over a MessagePort ('sb:stream').
+ * - Operational events: GET /api/events (SSE named after each event); IPC: a MessagePort ('sb:events').
  */
 import { z } from 'zod';
 import type { ChatStreamEvent } from './chat.ts';
 import type { SerializedError } from './errors.ts';
+import type { OperationalEventRecord } from './operations.ts';
 import type { SegmentChannel, TranscriptSegment } from './transcription.ts';
 
 // ---- shapes the UI shows -------------------------------------------------------------------
@@ -618,6 +620,11 @@ export interface SwitchboardApi {
   ): AsyncIterable<ApiStreamEvents[M]>;
   /** Uploads an audio file (drop, picker or microphone recording) and returns its upload id. */
   upload(file: Blob, filename: string): Promise<{ uploadId: string }>;
+  /**
+   * The engine's operational events from now on (breakers, keys, health, budgets, configuration), until
+   * the signal aborts or the connection ends. HTTP: `GET /api/events`; IPC: a port main feeds.
+   */
+  events(signal?: AbortSignal): AsyncIterable<OperationalEventRecord>;
 }
 
 export { ApiError } from './api-error.ts';

@@ -21,4 +21,6 @@ export interface SwitchboardBridge {
   call(method: string, input: unknown): Promise<BridgeResult<unknown>>;
   stream(method: string, input: unknown): BridgeStream;
   upload(bytes: ArrayBuffer, filename: string): Promise<BridgeResult<{ uploadId: string }>>;
+  /** The engine's operational events (OperationalEventRecord values) until cancelled. */
+  events(): BridgeStream;
 }

@@ -4,7 +4,8 @@ import { type DestinationStream, type Level, type LevelWithSilent, multistream, 
 import { prettyFactory } from 'pino-pretty';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 import type { UsageEvent } from '../accounting/types.ts';
-import type { OperationalEventName, OperationalEventRecord } from '../contract/operations.ts';
+import { isWarning } from '../contract/operational-notices.ts';
+import type { OperationalEventRecord } from '../contract/operations.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['json', 'pretty'] as const;
@@ -58,16 +59,6 @@ export interface RequestLogLine {
   /** The problem a failed request answered with (already redacted). */
   error?: { code: string; message: string };
 }
-
-/** Events an operator should look at; the others say that things are well again. */
-const WARNINGS = new Set<OperationalEventName>([
-  'breaker.open',
-  'key.disabled',
-  'health.down',
-  'budget.threshold',
-  'budget.exhausted',
-  'config.rejected',
-]);
 
 /** What every line has of its own; an event's fields of the same name are written as `data_<name>`. */
 const LINE_KEYS = new Set(['level', 'time', 'msg', 'event', 'id']);
@@ -145,7 +136,7 @@ export class OpsLogger {
 
   /** Breakers, keys, health, budgets, reloads, shared state: each once, as GET /api/events streams it. */
   operational(record: OperationalEventRecord): void {
-    const warn = WARNINGS.has(record.event) || (record.event === 'state.changed' && record.data.shared === false);
+    const warn = isWarning(record.event, record.data);
     const fields: Record<string, unknown> = { event: record.event, id: record.id };
     // A budget alert's own `level` (threshold, exceeded) must not overwrite the line's.
     for (const [name, value] of Object.entries(record.data))

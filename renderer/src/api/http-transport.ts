@@ -8,6 +8,7 @@ import type {
 } from '#contract/api.ts';
 import { ApiError } from '#contract/api-error.ts';
 import type { SerializedError } from '#contract/errors.ts';
+import { OPERATIONAL_EVENT_NAMES, type OperationalEventRecord } from '#contract/operations.ts';
 import { parseSse } from './sse.ts';
 
 export interface HttpTransportOptions {
@@ -71,7 +72,8 @@ export function createHttpTransport({
   fetch: fetchImpl = fetch,
   onUnauthorized,
 }: HttpTransportOptions = {}): SwitchboardApi {
-  const post = async (path: string, init: RequestInit): Promise<Response> => {
+  /** A POST unless `init` says otherwise; a 401 also tells the page that its session ended. */
+  const request = async (path: string, init: RequestInit): Promise<Response> => {
     let response: Response;
     try {
       response = await fetchImpl(`${baseUrl}${path}`, { method: 'POST', credentials: 'same-origin', ...init });
@@ -91,7 +93,7 @@ export function createHttpTransport({
 
   return {
     async call<M extends ApiCallMethod>(method: M, input: ApiInput<M>): Promise<ApiCallOutputs[M]> {
-      const response = await post(`/api/app/call/${method}`, json(input));
+      const response = await request(`/api/app/call/${method}`, json(input));
       return (await response.json()) as ApiCallOutputs[M];
     },
 
@@ -102,7 +104,7 @@ export function createHttpTransport({
     ): AsyncIterable<ApiStreamEvents[M]> {
       let response: Response;
       try {
-        response = await post(`/api/app/stream/${method}`, {
+        response = await request(`/api/app/stream/${method}`, {
           ...json(input),
           headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
           signal,
@@ -133,10 +135,30 @@ export function createHttpTransport({
       throw interrupted();
     },
 
+    async *events(signal?: AbortSignal): AsyncIterable<OperationalEventRecord> {
+      let response: Response;
+      try {
+        response = await request('/api/events', { method: 'GET', headers: { accept: 'text/event-stream' }, signal });
+      } catch (error) {
+        if (isAbort(error, signal)) return;
+        throw error;
+      }
+      if (!response.body) return;
+      const names: readonly string[] = OPERATIONAL_EVENT_NAMES;
+      try {
+        for await (const message of parseSse(response.body)) {
+          if (names.includes(message.event)) yield JSON.parse(message.data) as OperationalEventRecord;
+        }
+      } catch (error) {
+        if (isAbort(error, signal)) return;
+        throw interrupted(error);
+      }
+    },
+
     async upload(file: Blob, filename: string): Promise<{ uploadId: string }> {
       const form = new FormData();
       form.append('file', file, filename);
-      const response = await post('/api/app/upload', { body: form });
+      const response = await request('/api/app/upload', { body: form });
       return (await response.json()) as { uploadId: string };
     },
   };

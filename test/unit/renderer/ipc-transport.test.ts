@@ -7,6 +7,14 @@ import { createIpcTransport } from '../../../renderer/src/api/ipc-transport.ts';
  * The renderer's side of IPC over a bridge shaped like the preload's: what it hands the UI when the
  * engine answers, fails, or the user stops a stream half-way.
  */
+function stepsOf(steps: BridgeStreamStep[], log: string[]): BridgeStream {
+  const queue = [...steps];
+  return {
+    next: async () => queue.shift() ?? new Promise<BridgeStreamStep>(() => {}),
+    cancel: () => log.push('cancel'),
+  };
+}
+
 function bridgeWith(steps: BridgeStreamStep[], log: string[]): SwitchboardBridge {
   return {
     call: async (method) =>
@@ -15,11 +23,11 @@ function bridgeWith(steps: BridgeStreamStep[], log: string[]): SwitchboardBridge
         : { ok: false, error: { code: 'NOT_FOUND', message: 'NOT_FOUND: no such meeting' } },
     stream: (method): BridgeStream => {
       log.push(`open ${method}`);
-      const queue = [...steps];
-      return {
-        next: async () => queue.shift() ?? new Promise<BridgeStreamStep>(() => {}),
-        cancel: () => log.push('cancel'),
-      };
+      return stepsOf(steps, log);
+    },
+    events: (): BridgeStream => {
+      log.push('open events');
+      return stepsOf(steps, log);
     },
     upload: async (bytes, filename) => ({ ok: true, value: { uploadId: `${filename}:${bytes.byteLength}` } }),
   };
@@ -93,6 +101,19 @@ describe('IPC transport', () => {
     for await (const event of api.stream('models.pull', { id: 'x' }, controller.signal)) none.push(event);
     expect(none).toEqual([]);
     expect(log).toEqual(['open models.pull', 'cancel']);
+  });
+
+  it('hands over the operational events main forwards, and closes their port when the page stops listening', async () => {
+    const log: string[] = [];
+    const record = { id: 1, event: 'health.down', time: '2026-12-01T00:00:00Z', summary: 'groq is down', data: {} };
+    const api = createIpcTransport(bridgeWith([{ done: false, value: record }], log));
+    const received: unknown[] = [];
+    for await (const event of api.events()) {
+      received.push(event);
+      break;
+    }
+    expect(received).toEqual([record]);
+    expect(log).toEqual(['open events', 'cancel']);
   });
 
   it('sends an upload’s bytes with its name', async () => {
