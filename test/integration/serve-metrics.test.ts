@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeCollector, type ReceivedSpan, startFakeCollector } from '../fakes/otlp.ts';
 import { type FakeServer, type Fault, faultSequence, startFakeOpenAI } from '../fakes/providers.ts';
+import { freePort } from '../support/ports.ts';
 import { series } from '../support/prometheus.ts';
 import { type ServeProcess, startServe, TOKEN } from './routing-harness.ts';
 
@@ -88,6 +89,8 @@ describe('switchboard serve: /metrics after a scripted run', () => {
         flaky: upstream(flaky, 'gamma-1', { retry: { max_attempts: 2, backoff_factor: 0.001 } }),
         limited: upstream(limited, 'delta-1', { rate_limit: { requests_per_minute: 1, on_limit: 'skip' } }),
         keyed: upstream(keyed, 'epsilon-1', { api_keys: [BAD_KEY, GOOD_KEY] }),
+        // Nothing listens there: after two failed health checks in a row it is down.
+        dead: { type: 'custom', base_url: `http://127.0.0.1:${await freePort()}/v1`, default_model: 'zeta-1' },
       },
     });
 
@@ -97,6 +100,11 @@ describe('switchboard serve: /metrics after a scripted run', () => {
     expect(await chat(serve, 'limited/delta-1')).toEqual({ status: 200, provider: 'limited' });
     expect((await chat(serve, 'limited/delta-1')).status).toBe(429);
     expect(await chat(serve, 'keyed/epsilon-1')).toEqual({ status: 200, provider: 'keyed' });
+    // A model the configuration does not name: counted under model="other".
+    expect((await chat(serve, 'backup/unlisted-7')).status).toBe(404);
+    for (let check = 0; check < 2; check++) {
+      await fetch(`${serve.api}/api/v1/providers/health`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    }
     metrics = await (await fetch(`${serve.api}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
   }, 120_000);
 
@@ -143,17 +151,17 @@ describe('switchboard serve: /metrics after a scripted run', () => {
     expect(metrics).not.toContain(BAD_KEY.slice(-4));
   });
 
-  it('has a health gauge per provider', () => {
-    expectSeries(
-      metrics,
-      'switchboard_provider_health',
-      ['backup', 'flaky', 'keyed', 'limited', 'primary'].map((provider) => ({ labels: { provider }, value: 1 })),
-    );
+  it('has a health gauge per provider: 0 for the one down', () => {
+    expectSeries(metrics, 'switchboard_provider_health', [
+      ...['backup', 'flaky', 'keyed', 'limited', 'primary'].map((provider) => ({ labels: { provider }, value: 1 })),
+      { labels: { provider: 'dead' }, value: 0 },
+    ]);
   });
 
   it('labels requests, tokens and cost with the model and the app key', () => {
     expectSeries(metrics, 'switchboard_requests_total', [
       { labels: { provider: 'backup', model: 'beta-1', status: 'success', key: 'api-token' }, value: 2 },
+      { labels: { provider: 'backup', model: 'other', status: 'error', key: 'api-token' }, value: 1 },
       { labels: { provider: 'flaky', model: 'gamma-1', status: 'success', key: 'api-token' }, value: 1 },
       { labels: { provider: 'keyed', model: 'epsilon-1', status: 'success', key: 'api-token' }, value: 1 },
       { labels: { provider: 'limited', model: 'delta-1', status: 'error', key: 'api-token' }, value: 1 },
