@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { failoverOf } from '../electron/engine/config/normalize.ts';
+import { DEFAULT_BODY_LIMITS, failoverOf } from '../electron/engine/config/normalize.ts';
 import { STRATEGIES, type StrategyName } from '../electron/engine/config/schema.ts';
 import type { EngineConfig, EngineProvider } from '../electron/engine/config/types.ts';
 import type { ChatRequest, ChatStreamEvent } from '../electron/engine/contract/chat.ts';
@@ -102,6 +102,7 @@ function config(strategy: StrategyName): EngineConfig {
     sticky: { rotationWindowMs: 3_600_000 },
     local: { enabled: false, priority: 0, quantization: '4bit', device: 'cpu', idleUnloadMs: 0 },
     state: {},
+    bodyLimits: DEFAULT_BODY_LIMITS,
   };
 }
 

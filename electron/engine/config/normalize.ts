@@ -1,9 +1,19 @@
 import type { ConfigIssue } from './errors.ts';
 import type { FileConfig, FileLoadBalancing, FileProvider, StrategyName } from './schema.ts';
-import type { EngineConfig, EngineProvider, FailoverSettings, LocalSettings, ProfileConfig } from './types.ts';
+import type {
+  BodyLimits,
+  EngineConfig,
+  EngineProvider,
+  FailoverSettings,
+  LocalSettings,
+  ProfileConfig,
+} from './types.ts';
 import { resolveVendor, VENDOR_NAMES, VENDORS, type Vendor } from './vendors.ts';
 
 const SECOND = 1000;
+const MB = 1024 * 1024;
+/** A chat with a few images fits in 10 MB; an hour of compressed audio in 200 MB. */
+export const DEFAULT_BODY_LIMITS: BodyLimits = { jsonBytes: 10 * MB, uploadBytes: 200 * MB };
 const DEFAULT_TIMEOUT_S = 60;
 const DEFAULT_FIRST_TOKEN_TIMEOUT_S = 30;
 const DEFAULT_RETRY_ATTEMPTS = 2;
@@ -325,6 +335,14 @@ export function normalizeConfig(
       format: raw.alerts.format ?? 'json',
     },
     state: { redisUrl: raw.state?.redis_url },
+    bodyLimits: {
+      jsonBytes: raw.server?.max_json_body_mb
+        ? Math.round(raw.server.max_json_body_mb * MB)
+        : DEFAULT_BODY_LIMITS.jsonBytes,
+      uploadBytes: raw.server?.max_upload_mb
+        ? Math.round(raw.server.max_upload_mb * MB)
+        : DEFAULT_BODY_LIMITS.uploadBytes,
+    },
     modelOptions: Object.fromEntries(
       Object.entries(raw.model_options ?? {}).map(([model, o]) => [
         model,

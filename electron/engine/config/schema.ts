@@ -237,6 +237,14 @@ export const fileConfigSchema = z
       })
       .strict()
       .optional(),
+    /** How large a request the local API reads (MB): a larger one is refused with 413 as soon as that is known. */
+    server: z
+      .object({
+        max_json_body_mb: positive('max_json_body_mb').optional(),
+        max_upload_mb: positive('max_upload_mb').optional(),
+      })
+      .strict()
+      .optional(),
     /** Where routing keeps its state: in this process, or shared by every instance using one Redis. */
     state: z
       .object({

@@ -17,6 +17,14 @@ export interface ProfileConfig {
   description?: string;
 }
 
+/** How large a request body the local API reads, by kind of endpoint. */
+export interface BodyLimits {
+  /** JSON endpoints: chats, embeddings, the app API. */
+  jsonBytes: number;
+  /** Audio uploads (multipart): transcriptions and meeting imports. */
+  uploadBytes: number;
+}
+
 export interface BudgetLimits {
   daily?: number;
   monthly?: number;
@@ -106,6 +114,8 @@ export interface EngineConfig {
   alerts?: AlertSettings;
   /** A Redis every instance shares routing state through (read at start; a change needs a restart). */
   state: { redisUrl?: string };
+  /** The largest request bodies the local API reads (read at each request: a change applies at once). */
+  bodyLimits: BodyLimits;
   /** Settings per model, keyed `provider/model`. */
   modelOptions?: Record<string, ModelOptions>;
 }

@@ -7,7 +7,7 @@ import { apiInputs } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import { Auth } from './auth.ts';
 import { type ErrorDialect, type RequestContext, readJson, sendJson, sseFrame, startSse, writeFrame } from './http.ts';
-import { AUDIO_UPLOAD_LIMIT_BYTES, receiveUpload } from './multipart.ts';
+import { receiveUpload } from './multipart.ts';
 import { appErrorBody, HttpError } from './problems.ts';
 import type { Router } from './router.ts';
 import { uploadIdOf } from './uploads.ts';
@@ -67,7 +67,7 @@ async function stream(ctx: RequestContext, table: AppApiTable | undefined): Prom
 }
 
 async function upload(ctx: RequestContext, uploadsDir: string): Promise<void> {
-  const received = await receiveUpload(ctx, { dir: uploadsDir, limit: AUDIO_UPLOAD_LIMIT_BYTES });
+  const received = await receiveUpload(ctx, { dir: uploadsDir });
   if (!received.file)
     throw new HttpError(400, 'invalid_request', 'file: attach the audio as the multipart field "file"', 'file');
   sendJson(ctx, 200, { uploadId: uploadIdOf(received.file.path) });

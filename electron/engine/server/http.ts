@@ -1,12 +1,12 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import type { UsageEvent } from '../accounting/types.ts';
+import type { BodyLimits } from '../config/types.ts';
 import type { AppKey } from '../contract/api.ts';
 import type { RouteInfo } from '../engine.ts';
 import { parseJson } from './json-off-thread.ts';
 import { HttpError, invalidRequest, type Problem } from './problems.ts';
 
-export const JSON_LIMIT_BYTES = 10 * 1024 * 1024;
 /**
  * Deeper than any API shape (a JSON schema in a tool or response_format is a few dozen levels at most).
  * What follows parsing recurses (validation, cloning, the SDKs' serialisers), so a body nested 50,000
@@ -47,6 +47,8 @@ export interface RequestContext {
   /** When the engine was called and when it last produced something: the server's own time is the rest. */
   engineCalledAt?: number;
   engineLastEventAt?: number;
+  /** The largest bodies this request may send (the configuration's, as it was when the request arrived). */
+  limits: BodyLimits;
   /** Set once an SSE stream has begun: later errors become frames, not statuses. */
   streaming: boolean;
   /** The app key the request came with (not the API token or a browser session): its limits apply. */
@@ -56,22 +58,40 @@ export interface RequestContext {
 /** Reads the whole body as a Buffer, refusing more than `limit` bytes with 413 as soon as it is known. */
 export async function readBody(ctx: RequestContext, limit: number): Promise<Buffer> {
   const declared = Number(ctx.req.headers['content-length']);
-  if (declared > limit) throw tooLarge(limit);
+  if (declared > limit) throw tooLarge(ctx, limit, 'json');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw tooLarge(limit);
+    if (size > limit) throw tooLarge(ctx, limit, 'json');
     chunks.push(chunk);
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
-export function tooLarge(limit: number): HttpError {
+/** 10485760 → "10 MB", 524288 → "512 KB". */
+function sizeLabel(bytes: number): string {
+  const mb = bytes / 1024 / 1024;
+  return mb >= 1 ? `${Number(mb.toFixed(1))} MB` : `${Math.round(bytes / 1024)} KB`;
+}
+
+/** The kinds of body the local API reads, each with its own limit (BodyLimits). */
+export type BodyKind = 'json' | 'upload';
+
+/** What a client can do about a body that is too large, by kind of endpoint. */
+const SMALLER: Record<BodyKind, [string, string]> = {
+  json: ['send less (a shorter conversation, fewer or smaller images, fewer inputs at once)', 'max_json_body_mb'],
+  upload: ['split or compress the recording (16 kHz mono Opus or MP3 is plenty for speech)', 'max_upload_mb'],
+};
+
+/** 413 naming the limit, the endpoint, and what to do: send less, or raise the limit in the configuration. */
+export function tooLarge(ctx: RequestContext, limit: number, kind: BodyKind): HttpError {
+  const [smaller, setting] = SMALLER[kind];
+  const what = kind === 'json' ? 'the request body' : 'the upload';
   return new HttpError(
     413,
     'request_too_large',
-    `the request body is larger than ${Math.round(limit / 1024 / 1024)} MB, the most this endpoint accepts`,
+    `${what} is larger than ${sizeLabel(limit)}, the most ${ctx.path} accepts: ${smaller}, or raise server.${setting} in providers.yaml`,
   );
 }
 
@@ -113,7 +133,7 @@ export interface JsonBody<T> {
 
 /** Parses a JSON body and validates it; malformed JSON and schema failures are 400s naming the problem. */
 export async function readJsonBody<S extends z.ZodType>(ctx: RequestContext, schema: S): Promise<JsonBody<z.infer<S>>> {
-  const bytes = await readBody(ctx, JSON_LIMIT_BYTES);
+  const bytes = await readBody(ctx, ctx.limits.jsonBytes);
   if (nestsDeeperThan(bytes, JSON_DEPTH_LIMIT)) {
     throw new HttpError(
       400,

@@ -4,10 +4,12 @@ import { mkdir, rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
-import type { RequestContext } from './http.ts';
+import { DEFAULT_BODY_LIMITS } from '../config/normalize.ts';
+import { type RequestContext, tooLarge } from './http.ts';
 import { HttpError } from './problems.ts';
 
-export const AUDIO_UPLOAD_LIMIT_BYTES = 200 * 1024 * 1024;
+/** The desktop app's own uploads (over IPC, not this server) take the default limit. */
+export const AUDIO_UPLOAD_LIMIT_BYTES = DEFAULT_BODY_LIMITS.uploadBytes;
 /** Room for the multipart framing and the text fields around the file. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
@@ -50,18 +52,16 @@ function isAudio(filename: string, mimeType: string): boolean {
 
 /**
  * Reads a multipart body: text fields into a record, the `file` field (audio only) streamed to a new
- * file in `dir`. Anything past `limit` is refused with 413 and the partial file removed.
+ * file in `dir`. A file past the configured upload limit is refused with 413 and the partial file removed.
  */
-export async function receiveUpload(
-  ctx: RequestContext,
-  options: { dir: string; limit: number },
-): Promise<ReceivedUpload> {
+export async function receiveUpload(ctx: RequestContext, options: { dir: string }): Promise<ReceivedUpload> {
+  const limit = ctx.limits.uploadBytes;
   const type = ctx.req.headers['content-type'] ?? '';
   if (!type.toLowerCase().startsWith('multipart/form-data')) {
     throw new HttpError(415, 'unsupported_media_type', 'send the audio as multipart/form-data with a "file" field');
   }
-  if (Number(ctx.req.headers['content-length']) > options.limit + MULTIPART_OVERHEAD_BYTES) {
-    throw new HttpError(413, 'request_too_large', `the upload is larger than ${options.limit / 1024 / 1024} MB`);
+  if (Number(ctx.req.headers['content-length']) > limit + MULTIPART_OVERHEAD_BYTES) {
+    throw tooLarge(ctx, limit, 'upload');
   }
   await mkdir(options.dir, { recursive: true, mode: 0o700 });
   const fields: Record<string, string> = {};
@@ -74,7 +74,7 @@ export async function receiveUpload(
   try {
     parser = busboy({
       headers: ctx.req.headers,
-      limits: { fileSize: options.limit, files: 1, fields: 50, fieldSize: 64 * 1024 },
+      limits: { fileSize: limit, files: 1, fields: 50, fieldSize: 64 * 1024 },
     });
   } catch (error) {
     // busboy refuses a Content-Type it cannot read (no boundary) before any byte: the client's mistake.
@@ -117,7 +117,7 @@ export async function receiveUpload(
       // Stop reading at once: the rest of an oversized body is not worth receiving.
       ctx.req.unpipe(parser);
       stream.destroy();
-      fail(new HttpError(413, 'request_too_large', `the upload is larger than ${options.limit / 1024 / 1024} MB`));
+      fail(tooLarge(ctx, limit, 'upload'));
     });
     const write = pipeline(stream, createWriteStream(received.path, { mode: 0o600 }));
     // Awaited below; a failure before then (disk full) must not become an unhandled rejection.

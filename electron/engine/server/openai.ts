@@ -20,7 +20,7 @@ import {
   startSse,
   writeFrame,
 } from './http.ts';
-import { AUDIO_UPLOAD_LIMIT_BYTES, type ReceivedUpload, receiveUpload, removeUpload } from './multipart.ts';
+import { type ReceivedUpload, receiveUpload, removeUpload } from './multipart.ts';
 import { answerRelayed } from './passthrough.ts';
 import { HttpError, invalidRequest, openAIErrorBody } from './problems.ts';
 import type { Router } from './router.ts';
@@ -254,7 +254,7 @@ const transcriptionFieldsSchema = z.object({
 });
 
 async function transcriptions(ctx: RequestContext, deps: ServerDeps): Promise<void> {
-  const upload = await receiveUpload(ctx, { dir: deps.scratchDir, limit: AUDIO_UPLOAD_LIMIT_BYTES });
+  const upload = await receiveUpload(ctx, { dir: deps.scratchDir });
   let answer: TranscriptionAnswer;
   try {
     answer = await transcribeUpload(ctx, deps, upload);

@@ -224,6 +224,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
       rest: '',
       started,
       signal: controller.signal,
+      limits: engine.config.bodyLimits,
       streaming: false,
     };
     res.on('close', () => {

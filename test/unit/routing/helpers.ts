@@ -1,4 +1,4 @@
-import { failoverOf } from '../../../electron/engine/config/normalize.ts';
+import { DEFAULT_BODY_LIMITS, failoverOf } from '../../../electron/engine/config/normalize.ts';
 import type { EngineConfig, EngineProvider, FailoverSettings } from '../../../electron/engine/config/types.ts';
 import type { ChatStreamEvent } from '../../../electron/engine/contract/chat.ts';
 import { type SwitchboardError, toSwitchboardError } from '../../../electron/engine/contract/errors.ts';
@@ -48,6 +48,7 @@ export function engineConfig(providers: EngineProvider[], overrides: Partial<Eng
     budgets: { global: {}, providers: {}, alertThreshold: 0.8, hardStop: 'off' },
     sticky: { rotationWindowMs: 3_600_000 },
     state: {},
+    bodyLimits: DEFAULT_BODY_LIMITS,
     local: {
       enabled: false,
       priority: 0,
