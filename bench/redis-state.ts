@@ -110,6 +110,14 @@ const routers = {
   redis: new Router(config, adapters, { state: states.redis }),
 };
 
+/** Scripts Redis has run so far (every write of RedisState is one batch script: one round trip). */
+async function scriptsRun(client: Redis): Promise<number> {
+  const stats = await client.info('commandstats');
+  let calls = 0;
+  for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(match[1]);
+  return calls;
+}
+
 /** One plain round trip to this Redis (PING), the unit the added latency is made of. */
 async function pingMedian(count: number): Promise<number> {
   const client = new Redis(redis.url);
@@ -129,23 +137,40 @@ async function pingMedian(count: number): Promise<number> {
 const rows: string[] = [];
 const added: number[] = [];
 const pings: number[] = [];
+const ratios: number[] = [];
+const scriptsPerRequest: number[] = [];
+const admin = new Redis(redis.url);
 try {
   // Warm-up: JIT, connections, scripts loaded into Redis.
   for (const router of Object.values(routers)) await timeRequests(router, 300);
   for (let round = 1; round <= ROUNDS; round++) {
     const order = round % 2 === 0 ? (['redis', 'memory'] as const) : (['memory', 'redis'] as const);
     const result: Partial<Record<'memory' | 'redis', Float64Array>> = {};
-    for (const name of order) result[name] = await timeRequests(routers[name], REQUESTS);
+    const cpu: Partial<Record<'memory' | 'redis', number>> = {};
+    for (const name of order) {
+      const before = name === 'redis' ? await scriptsRun(admin) : 0;
+      const cpuBefore = process.cpuUsage();
+      result[name] = await timeRequests(routers[name], REQUESTS);
+      const used = process.cpuUsage(cpuBefore);
+      cpu[name] = (used.user + used.system) / 1000 / REQUESTS;
+      // Writes that need no answer go with the next batch: let the last request's settle in first.
+      if (name === 'redis') {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        scriptsPerRequest.push((await scriptsRun(admin)) / REQUESTS - before / REQUESTS);
+      }
+    }
     const memory = result.memory!;
     const shared = result.redis!;
     added.push(median(shared) - median(memory));
+    ratios.push(median(shared) / median(memory));
     pings.push(await pingMedian(REQUESTS));
     rows.push(
-      `| ${round} | ${ms(median(memory))} | ${ms(p99(memory))} | ${ms(median(shared))} | ${ms(p99(shared))} | ${ms(median(shared) - median(memory))} | ${ms(pings.at(-1)!)} |`,
+      `| ${round} | ${ms(median(memory))} | ${ms(p99(memory))} | ${ms(median(shared))} | ${ms(p99(shared))} | ${ms(median(shared) - median(memory))} | ${ratios.at(-1)!.toFixed(1)}× | ${ms(cpu.memory!)} | ${ms(cpu.redis!)} | ${scriptsPerRequest.at(-1)!.toFixed(2)} | ${ms(pings.at(-1)!)} |`,
     );
     process.stdout.write(`${rows.at(-1)}\n`);
   }
 } finally {
+  admin.disconnect();
   for (const router of Object.values(routers)) router.close();
   await states.redis.close();
   await redis.close();
@@ -154,26 +179,34 @@ try {
 const middle = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 const addedMedian = middle(added);
 const pingTypical = middle(pings);
+const ratioMedian = middle(ratios);
+const scriptsMedian = middle(scriptsPerRequest);
 const section = `## Shared state on Redis: added latency per request
 
 \`npx node bench/redis-state.ts --requests ${REQUESTS} --rounds ${ROUNDS}\` — one routed request at a time through
 Router.run on the in-process state and on RedisState (a real redis-server on 127.0.0.1), with every stage
-that touches state at work: RPM/TPM window admission (a compare-and-set script in Redis), a concurrency slot
-(an increment), a daily budget under a hard stop (its spend read afresh from Redis), the round-robin turn, the
-breaker and the usage totals; the answer itself costs nothing, so the difference is the state's.
+that touches state at work: RPM/TPM window admission, a concurrency slot, a daily budget under a hard stop
+(checked and held in one atomic step), the round-robin turn and the key rotation, the breaker, the latency
+averages and the usage totals; the answer itself costs nothing, so the difference is the state's. CPU is
+this process's user+system time per request (Redis's own is not in it); scripts per request are the batch
+scripts Redis ran (INFO commandstats), each one round trip.
 
 Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores (load average ${loadavg()[0]!.toFixed(1)} when the run ended), Node ${process.version},
 redis-server from Debian on loopback. Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.
 
-| round | memory p50 | memory p99 | Redis p50 | Redis p99 | added at p50 | one PING, p50 |
-|---|---|---|---|---|---|---|
+| round | memory p50 | memory p99 | Redis p50 | Redis p99 | added at p50 | Redis ÷ memory, p50 | memory CPU | Redis CPU | scripts per request | one PING, p50 |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-- Added latency at p50, median over the rounds: **${ms(addedMedian)}** (goal ≤ 0.3 ms), about
-  ${(addedMedian / pingTypical).toFixed(1)} plain round trips to this Redis (a PING took ${ms(pingTypical)} at p50 in the same run).
-- The awaited round trips per request are the window admissions, the slot, the round-robin turn and the
-  budget read (pipelined); the other writes (usage totals, latency averages, releases) are sent without
-  waiting, and reads answer from the local copy kept current by Redis's published changes.
+- Added latency at p50, median over the rounds: **${ms(addedMedian)}** (goal ≤ 0.3 ms), Redis ÷ memory
+  ${ratioMedian.toFixed(1)}× at p50; about ${(addedMedian / pingTypical).toFixed(1)} plain round trips to this Redis (a PING took
+  ${ms(pingTypical)} at p50 in the same run); ${scriptsMedian.toFixed(2)} scripts per request.
+- Round trips a request waits for: two — its admission (the concurrency slot and both windows, asked at
+  once) and its budget hold (check and hold in one script). Every write goes into one batch script per turn
+  of the event loop, in order, with one published message for all its changes; the writes that need no
+  answer (settling: spend, releases, latency averages, usage totals, the breaker; balancing turns, answered
+  from the local copy) travel with the next batch. Reads answer from the local copy kept current by those
+  messages.
 `;
 await writeResultsSection('Shared state on Redis: added latency per request', section);
 process.stdout.write(`added at p50 (median of rounds): ${ms(addedMedian)}\n`);

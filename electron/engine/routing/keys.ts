@@ -3,7 +3,7 @@ import { maskKey } from '../contract/errors.ts';
 import type { ProviderConfig } from '../providers/types.ts';
 import type { Clock } from './clock.ts';
 import { describeWait, refuse, type Stage } from './stage.ts';
-import { isPromise, type RoutingState } from './state.ts';
+import { isPromise, type RoutingState, TURN } from './state.ts';
 
 /** How long a key that got 429 without a Retry-After rests before it is used again. */
 const DEFAULT_COOLDOWN_MS = 30_000;
@@ -83,7 +83,7 @@ export class KeyPools {
       const record = this.state.get<KeyRecord>('keys', `${provider.id}:`);
       return record && record.coolUntil > this.clock.now() ? [] : [undefined];
     }
-    const turn = this.state.incr('keys', `cursor:${provider.id}`, 1);
+    const turn = this.state.incr('keys', `cursor:${provider.id}`, 1, 0, TURN);
     return isPromise(turn) ? turn.then((t) => this.inRotation(provider, t - 1)) : this.inRotation(provider, turn - 1);
   }
 

@@ -150,23 +150,33 @@ export class RateLimiter {
     });
   }
 
-  /** 0 when a request of `tokens` went into this key's windows; otherwise ms until it may. */
+  /**
+   * 0 when a request of `tokens` went into this key's windows; otherwise ms until it may. Both windows
+   * are asked at once (one round trip on a shared state); one that admitted is refunded when the other
+   * is full.
+   */
   private async takeWindows(provider: ProviderConfig, keyId: string, tokens: number): Promise<number> {
     const { rpm, tpm } = provider.limits;
     const second = this.second();
-    const rpmKey = `rpm:${provider.id}:${keyId}`;
-    if (rpm) {
-      const wait = await this.admitInWindow(rpmKey, 1, rpm);
-      if (wait > 0) return wait;
-    }
-    if (tpm) {
-      const wait = await this.admitInWindow(`tpm:${provider.id}:${keyId}`, tokens, tpm);
-      if (wait > 0) {
-        if (rpm) this.adjust(rpmKey, second, -1);
-        return wait;
-      }
-    }
-    return 0;
+    const [rpmWait, tpmWait] = await Promise.all([
+      rpm ? this.admitInWindow(`rpm:${provider.id}:${keyId}`, 1, rpm) : 0,
+      tpm ? this.admitInWindow(`tpm:${provider.id}:${keyId}`, tokens, tpm) : 0,
+    ]);
+    if (rpmWait === 0 && tpmWait === 0) return 0;
+    this.refundWindows(provider, keyId, second, rpmWait === 0 ? 1 : 0, tpmWait === 0 ? tokens : 0);
+    return Math.max(rpmWait, tpmWait);
+  }
+
+  /** Takes back what a request that will not be sent put into a key's windows in `second`. */
+  private refundWindows(
+    provider: ProviderConfig,
+    keyId: string,
+    second: number,
+    requests: number,
+    tokens: number,
+  ): void {
+    if (provider.limits.rpm) this.adjust(`rpm:${provider.id}:${keyId}`, second, -requests);
+    if (provider.limits.tpm) this.adjust(`tpm:${provider.id}:${keyId}`, second, -tokens);
   }
 
   /** Takes an in-flight slot: false when `concurrency` are already out. */
@@ -213,10 +223,17 @@ export class RateLimiter {
     const keys = keyIds.length > 0 ? keyIds : [''];
     for (;;) {
       let soonest = Number.POSITIVE_INFINITY;
-      if (await this.takeSlot(provider)) {
-        for (const keyId of keys) {
-          const second = this.second();
-          const wait = await this.takeWindows(provider, keyId, tokens);
+      // The slot and the first key's windows are asked at once (one round trip on a shared state).
+      const firstSecond = this.second();
+      const [slot, firstWait] = await Promise.all([
+        this.takeSlot(provider),
+        this.takeWindows(provider, keys[0]!, tokens),
+      ]);
+      if (!slot && firstWait === 0) this.refundWindows(provider, keys[0]!, firstSecond, 1, tokens);
+      if (slot) {
+        for (const [index, keyId] of keys.entries()) {
+          const second = index === 0 ? firstSecond : this.second();
+          const wait = index === 0 ? firstWait : await this.takeWindows(provider, keyId, tokens);
           if (wait === 0) {
             return {
               keyId,

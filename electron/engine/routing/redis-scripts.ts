@@ -4,88 +4,143 @@
  *
  * A record is a hash: `v` (its version, from one counter for the whole namespace, so versions order
  * every write), `d` (its JSON), and for counters kept per process one `i:<instance>` field per
- * instance holding that instance's part (`d` is then their sum). Every write publishes
- * `<version> <pttl> <["space","key"]>\n<json>` on the namespace's channel; a pttl of -2 means deleted.
+ * instance holding that instance's part (`d` is then their sum). Every change is published on the
+ * namespace's channel as `<version> <pttl> <["space","key"]>\n<json>` (a pttl of -2: deleted); the
+ * changes of one script go in one message, one after another (JSON holds no raw newline).
+ */
+
+/**
+ * Every write RedisState makes, as operations run in order in one script: the writes a request makes
+ * within one turn of the event loop (its admission, or its settling: usage, spend, releases, averages)
+ * cost one round trip and one published message, not one each.
  *
- * KEYS[1] is the record, KEYS[2] the version counter; ARGV ends with the channel and the record's
- * `["space","key"]` header (JSON, made by the client, so no key text needs escaping here).
+ * KEYS[1]: the version counter; KEYS[2]: the set of per-process counters; then each operation's keys.
+ * ARGV[1]: the channel; ARGV[2]: this instance; then per operation: its kind, how many keys and how
+ * many arguments it takes, and those arguments. Returns one reply per operation:
+ * - `cas` (record; json, expected version ('' = absent), ttl ms (0 = keep), header): writes the json
+ *   if the record is still at that version. {1, version, '', pttl} when written; {0, version, json,
+ *   pttl} (the record as it is) when not.
+ * - `incr` (record; delta, ttl ms for a new record, '1' when the count is this instance's part,
+ *   '1' to add only to a record that exists, header): {1, version, json, pttl}, or {0} when it did
+ *   nothing. Replaying what was counted while Redis was away adds only to a record Redis still has: a
+ *   counter it lost starts from its owner's history instead.
+ * - `set` (record; json, ttl ms (0 = none), header): {version, pttl}.
+ * - `del` (record; header): {version}; the deletion is published even when Redis had none (a copy may
+ *   still hold it).
+ * - `reserve` (each budget's spent and held counters, in pairs; amount, then per budget: limit, seed
+ *   (the spent counter's start when Redis has none), ttl ms for a counter created here, the spent and
+ *   the held counters' headers): holds the amount on every budget (this instance's part) only if it
+ *   fits in all of them. {index of the first budget it would pass (0-based), or -1 when held; then
+ *   each counter as it now is: version, json, pttl ('', '', -2 when absent)}.
  */
-
-const PUBLISH = `
-local function publish(channel, header, version, json)
-  redis.call('PUBLISH', channel, version .. ' ' .. redis.call('PTTL', KEYS[1]) .. ' ' .. header .. '\\n' .. json)
+export const BATCH = `
+local VERSION, PER_PROCESS, CHANNEL, INSTANCE = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local changes = {}
+local function changed(record, header, version, json)
+  table.insert(changes, version .. ' ' .. redis.call('PTTL', record) .. ' ' .. header .. '\\n' .. json)
 end
-local function number(n)
-  return string.format('%.17g', n)
+local function write(record, json)
+  local v = redis.call('INCR', VERSION)
+  redis.call('HSET', record, 'v', v, 'd', json)
+  return v
 end
-`;
+local ops = {}
 
-/**
- * Compare and set: writes ARGV[1] (JSON) if the record's version is still ARGV[2] ('' = absent).
- * Returns {1, version, '', pttl} when written; {0, version, json, pttl} (the record as it is) when not.
- * ARGV[3]: ttl ms (0 = keep the record's expiry).
- */
-export const COMPARE_AND_SET = `${PUBLISH}
-local current = redis.call('HMGET', KEYS[1], 'v', 'd')
-local version = current[1] or ''
-if version ~= ARGV[2] then
-  return {0, version, current[2] or '', redis.call('PTTL', KEYS[1])}
+function ops.cas(k, a)
+  local current = redis.call('HMGET', k[1], 'v', 'd')
+  local version = current[1] or ''
+  if version ~= a[2] then return {0, version, current[2] or '', redis.call('PTTL', k[1])} end
+  local v = write(k[1], a[1])
+  if tonumber(a[3]) > 0 then redis.call('PEXPIRE', k[1], a[3]) end
+  changed(k[1], a[4], v, a[1])
+  return {1, tostring(v), '', redis.call('PTTL', k[1])}
 end
-local v = redis.call('INCR', KEYS[2])
-redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[1])
-if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-publish(ARGV[4], ARGV[5], v, ARGV[1])
-return {1, tostring(v), '', redis.call('PTTL', KEYS[1])}
-`;
 
-/**
- * Adds ARGV[1] to a numeric record. ARGV[2]: ttl ms applied when the record is created. ARGV[3]: the
- * instance whose part it is ('' = a plain counter). ARGV[4]: '1' to add only to a record that exists
- * (replaying what was counted while Redis was away: a counter Redis no longer has starts from its
- * owner's history instead). KEYS[3]: the set of per-process counters, for the sweep.
- * Returns {1, version, json, pttl}, or {0} when it did nothing.
- */
-export const INCREMENT = `${PUBLISH}
-local existed = redis.call('EXISTS', KEYS[1]) == 1
-if ARGV[4] == '1' and not existed then return {0} end
-local total
-if ARGV[3] ~= '' then
-  local field = 'i:' .. ARGV[3]
-  local mine = tonumber(redis.call('HINCRBYFLOAT', KEYS[1], field, ARGV[1]))
-  if math.abs(mine) < 1e-9 then redis.call('HDEL', KEYS[1], field) end
-  total = 0
-  local all = redis.call('HGETALL', KEYS[1])
-  for i = 1, #all, 2 do
-    if string.sub(all[i], 1, 2) == 'i:' then total = total + tonumber(all[i + 1]) end
+function ops.incr(k, a)
+  local existed = redis.call('EXISTS', k[1]) == 1
+  if a[4] == '1' and not existed then return {0} end
+  local total
+  if a[3] == '1' then
+    local field = 'i:' .. INSTANCE
+    local mine = tonumber(redis.call('HINCRBYFLOAT', k[1], field, a[1]))
+    if math.abs(mine) < 1e-9 then redis.call('HDEL', k[1], field) end
+    total = 0
+    local all = redis.call('HGETALL', k[1])
+    for i = 1, #all, 2 do
+      if string.sub(all[i], 1, 2) == 'i:' then total = total + tonumber(all[i + 1]) end
+    end
+    redis.call('SADD', PER_PROCESS, k[1])
+  else
+    total = tonumber(redis.call('HGET', k[1], 'd') or '0') + tonumber(a[1])
   end
-  redis.call('SADD', KEYS[3], KEYS[1])
-else
-  total = tonumber(redis.call('HGET', KEYS[1], 'd') or '0') + tonumber(ARGV[1])
+  local json = string.format('%.17g', total)
+  local v = write(k[1], json)
+  if not existed and tonumber(a[2]) > 0 then redis.call('PEXPIRE', k[1], a[2]) end
+  changed(k[1], a[5], v, json)
+  return {1, tostring(v), json, redis.call('PTTL', k[1])}
 end
-local v = redis.call('INCR', KEYS[2])
-local json = number(total)
-redis.call('HSET', KEYS[1], 'v', v, 'd', json)
-if not existed and tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-publish(ARGV[5], ARGV[6], v, json)
-return {1, tostring(v), json, redis.call('PTTL', KEYS[1])}
-`;
 
-/** Replaces a record by ARGV[1] (JSON) with expiry ARGV[2] ms (0 = none). Returns {version, pttl}. */
-export const SET = `${PUBLISH}
-local v = redis.call('INCR', KEYS[2])
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[1])
-if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-publish(ARGV[3], ARGV[4], v, ARGV[1])
-return {tostring(v), redis.call('PTTL', KEYS[1])}
-`;
+function ops.set(k, a)
+  redis.call('DEL', k[1])
+  local v = write(k[1], a[1])
+  if tonumber(a[2]) > 0 then redis.call('PEXPIRE', k[1], a[2]) end
+  changed(k[1], a[3], v, a[1])
+  return {tostring(v), redis.call('PTTL', k[1])}
+end
 
-/** Deletes a record; the deletion is published even when Redis had none (a copy may still hold it). */
-export const DELETE = `
-local v = redis.call('INCR', KEYS[2])
-redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[1], v .. ' -2 ' .. ARGV[2] .. '\\n')
-return tostring(v)
+function ops.del(k, a)
+  local v = redis.call('INCR', VERSION)
+  redis.call('DEL', k[1])
+  changed(k[1], a[1], v, '')
+  return {tostring(v)}
+end
+
+function ops.reserve(k, a)
+  local amount = tonumber(a[1])
+  local function arg(budget, field) return a[1 + (budget - 1) * 5 + field] end
+  for b = 1, #k / 2 do
+    local spent = k[b * 2 - 1]
+    if redis.call('EXISTS', spent) == 0 then
+      local v = write(spent, arg(b, 2))
+      if tonumber(arg(b, 3)) > 0 then redis.call('PEXPIRE', spent, arg(b, 3)) end
+      changed(spent, arg(b, 4), v, arg(b, 2))
+    end
+  end
+  local refused = -1
+  for b = 1, #k / 2 do
+    local spent = tonumber(redis.call('HGET', k[b * 2 - 1], 'd'))
+    local held = tonumber(redis.call('HGET', k[b * 2], 'd') or '0')
+    if spent + held + amount > tonumber(arg(b, 1)) + 1e-9 then
+      refused = b - 1
+      break
+    end
+  end
+  if refused < 0 then
+    for b = 1, #k / 2 do ops.incr({k[b * 2]}, {a[1], arg(b, 3), '1', '', arg(b, 5)}) end
+  end
+  local out = {refused}
+  for i = 1, #k do
+    local record = redis.call('HMGET', k[i], 'v', 'd')
+    table.insert(out, record[1] or '')
+    table.insert(out, record[2] or '')
+    table.insert(out, redis.call('PTTL', k[i]))
+  end
+  return out
+end
+
+local replies = {}
+local key, at = 3, 3
+while at <= #ARGV do
+  local kind, keyCount, argCount = ARGV[at], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+  local k, a = {}, {}
+  for i = 1, keyCount do k[i] = KEYS[key + i - 1] end
+  for i = 1, argCount do a[i] = ARGV[at + 2 + i] end
+  key = key + keyCount
+  at = at + 3 + argCount
+  table.insert(replies, ops[kind](k, a))
+end
+if #changes > 0 then redis.call('PUBLISH', CHANNEL, table.concat(changes, '\\n')) end
+return replies
 `;
 
 /**
@@ -126,69 +181,4 @@ for _, record in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 return changed
-`;
-
-/**
- * A budget hold (RoutingState.reserve): checks that ARGV[1] fits in every budget and holds it on each,
- * as one step, so no other instance can check in between. KEYS[1] is the version counter, KEYS[2] the
- * set of per-process counters, then each budget's spent and held counters in pairs. ARGV[2]: this
- * instance; ARGV[3]: the channel; then five per budget: limit, seed (the spent counter's start when
- * Redis has none), ttl ms for a counter created here, the spent and the held counters' headers.
- * Returns the index (0-based) of the first budget the amount would pass, or -1 when held; then each
- * budget counter as it now is: version, json, pttl ('' , '', -2 when absent).
- */
-export const RESERVE = `
-local amount = tonumber(ARGV[1])
-local budgets = (#KEYS - 2) / 2
-local function publish(key, header, version, json)
-  redis.call('PUBLISH', ARGV[3], version .. ' ' .. redis.call('PTTL', key) .. ' ' .. header .. '\\n' .. json)
-end
-local function arg(budget, field)
-  return ARGV[3 + (budget - 1) * 5 + field]
-end
-for b = 1, budgets do
-  local spent = KEYS[1 + b * 2]
-  if redis.call('EXISTS', spent) == 0 then
-    local v = redis.call('INCR', KEYS[1])
-    redis.call('HSET', spent, 'v', v, 'd', arg(b, 2))
-    if tonumber(arg(b, 3)) > 0 then redis.call('PEXPIRE', spent, arg(b, 3)) end
-    publish(spent, arg(b, 4), v, arg(b, 2))
-  end
-end
-local refused = -1
-for b = 1, budgets do
-  local spent = tonumber(redis.call('HGET', KEYS[1 + b * 2], 'd'))
-  local held = tonumber(redis.call('HGET', KEYS[2 + b * 2], 'd') or '0')
-  if spent + held + amount > tonumber(arg(b, 1)) + 1e-9 then
-    refused = b - 1
-    break
-  end
-end
-if refused < 0 then
-  local field = 'i:' .. ARGV[2]
-  for b = 1, budgets do
-    local held = KEYS[2 + b * 2]
-    local existed = redis.call('EXISTS', held) == 1
-    redis.call('HINCRBYFLOAT', held, field, ARGV[1])
-    local total = 0
-    local all = redis.call('HGETALL', held)
-    for i = 1, #all, 2 do
-      if string.sub(all[i], 1, 2) == 'i:' then total = total + tonumber(all[i + 1]) end
-    end
-    redis.call('SADD', KEYS[2], held)
-    local v = redis.call('INCR', KEYS[1])
-    local json = string.format('%.17g', total)
-    redis.call('HSET', held, 'v', v, 'd', json)
-    if not existed and tonumber(arg(b, 3)) > 0 then redis.call('PEXPIRE', held, arg(b, 3)) end
-    publish(held, arg(b, 5), v, json)
-  end
-end
-local out = {refused}
-for k = 3, #KEYS do
-  local record = redis.call('HMGET', KEYS[k], 'v', 'd')
-  table.insert(out, record[1] or '')
-  table.insert(out, record[2] or '')
-  table.insert(out, redis.call('PTTL', KEYS[k]))
-end
-return out
 `;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import { type Clock, systemClock } from './clock.ts';
-import { COMPARE_AND_SET, DELETE, INCREMENT, RESERVE, SET, SWEEP } from './redis-scripts.ts';
+import { BATCH, SWEEP } from './redis-scripts.ts';
 import {
   type BudgetCounters,
   type IncrOptions,
@@ -60,13 +60,30 @@ interface InFlightIncrement {
 }
 
 interface Scripts {
-  sbCompareAndSet(...args: (string | number)[]): Promise<[number, string, string, number]>;
-  sbIncrement(...args: (string | number)[]): Promise<[number, string?, string?, number?]>;
-  sbSet(...args: (string | number)[]): Promise<[string, number]>;
-  sbDelete(...args: (string | number)[]): Promise<string>;
+  sbBatch(...args: (string | number)[]): Promise<unknown[]>;
   sbSweep(...args: (string | number)[]): Promise<number>;
-  sbReserve(...args: (string | number)[]): Promise<[number, ...(string | number)[]]>;
 }
+
+/** The replies of the batch script's operations (redis-scripts.ts). */
+interface Replies {
+  cas: [written: number, version: string, json: string, pttl: number];
+  incr: [done: number, version?: string, json?: string, pttl?: number];
+  set: [version: string, pttl: number];
+  del: [version: string];
+  reserve: [refused: number, ...records: (string | number)[]];
+}
+
+/** A write waiting for the batch that carries it to Redis. */
+interface QueuedWrite {
+  kind: keyof Replies;
+  keys: string[];
+  args: (string | number)[];
+  resolve(reply: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Most operations one batch script runs (a hand-over after an outage can owe thousands). */
+const MAX_BATCH = 500;
 
 type ScriptedRedis = Redis & Scripts;
 
@@ -127,6 +144,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private readonly unacked = new Map<string, number>();
   private readonly tombstones = new Map<string, { v: number; at: number }>();
   private pending = new Map<string, PendingWrite>();
+  /** Writes for the next batch script. */
+  private queued: QueuedWrite[] = [];
   /** Changes heard while the shared state is being loaded, applied on top of it. */
   private heard?: [space: StateSpace, key: string, v: number, pttl: number, json: string][];
   private resyncing?: Promise<void>;
@@ -155,13 +174,9 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     };
     this.client = new Redis(options.url, connection) as ScriptedRedis;
     this.subscriber = new Redis(options.url, { ...connection, commandTimeout: undefined });
-    this.client.defineCommand('sbCompareAndSet', { numberOfKeys: 2, lua: COMPARE_AND_SET });
-    this.client.defineCommand('sbIncrement', { numberOfKeys: 3, lua: INCREMENT });
-    this.client.defineCommand('sbSet', { numberOfKeys: 2, lua: SET });
-    this.client.defineCommand('sbDelete', { numberOfKeys: 2, lua: DELETE });
+    // As many keys as the batch's operations have: the count goes first in each call.
+    this.client.defineCommand('sbBatch', { lua: BATCH });
     this.client.defineCommand('sbSweep', { numberOfKeys: 2, lua: SWEEP });
-    // As many keys as the request has budgets: the count goes first in each call.
-    this.client.defineCommand('sbReserve', { lua: RESERVE });
     for (const connection of [this.client, this.subscriber]) {
       // Errors are answered by going local (below); ioredis would otherwise print each one.
       connection.on('error', (error: Error) => {
@@ -242,23 +257,26 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     for (const [id, stone] of this.tombstones) if (stone.at < before) this.tombstones.delete(id);
   }
 
-  /** A published change: `<version> <pttl> <["space","key"]>\n<json>`. */
+  /** Published changes: `<version> <pttl> <["space","key"]>\n<json>`, one after another. */
   private hear(message: string): void {
-    const first = message.indexOf(' ');
-    const second = message.indexOf(' ', first + 1);
-    const newline = message.indexOf('\n', second + 1);
-    if (first < 0 || second < 0 || newline < 0) return;
-    const [space, key] = JSON.parse(message.slice(second + 1, newline)) as [StateSpace, string];
-    if (!STATE_SPACES.includes(space)) return;
-    const change: [StateSpace, string, number, number, string] = [
-      space,
-      key,
-      Number(message.slice(0, first)),
-      Number(message.slice(first + 1, second)),
-      message.slice(newline + 1),
-    ];
-    if (this.heard) this.heard.push(change);
-    else if (this.mode === 'shared') this.apply(...change);
+    const lines = message.split('\n');
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const meta = lines[i]!;
+      const first = meta.indexOf(' ');
+      const second = meta.indexOf(' ', first + 1);
+      if (first < 0 || second < 0) return;
+      const [space, key] = JSON.parse(meta.slice(second + 1)) as [StateSpace, string];
+      if (!STATE_SPACES.includes(space)) continue;
+      const change: [StateSpace, string, number, number, string] = [
+        space,
+        key,
+        Number(meta.slice(0, first)),
+        Number(meta.slice(first + 1, second)),
+        lines[i + 1]!,
+      ];
+      if (this.heard) this.heard.push(change);
+      else if (this.mode === 'shared') this.apply(...change);
+    }
   }
 
   // ---- RoutingState ---------------------------------------------------------------------------
@@ -279,18 +297,16 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     const json = JSON.stringify(value);
     this.copy.set<Envelope>(space, key, { v: this.envelope(space, key)?.v ?? 0, json, value }, ttlMs);
     if (this.mode !== 'shared') return this.remember(space, key, { json, ttlMs });
-    return this.client
-      .sbSet(this.recordKey(space, key), this.versionKey, json, ttlMs, this.channel, header(space, key))
-      .then(
-        ([v, pttl]) => this.apply(space, key, Number(v), pttl, json),
-        (error: unknown) => this.failed(error, () => this.remember(space, key, { json, ttlMs })),
-      );
+    return this.send('set', [this.recordKey(space, key)], [json, ttlMs, header(space, key)]).then(
+      ([v, pttl]) => this.apply(space, key, Number(v), pttl, json),
+      (error: unknown) => this.failed(error, () => this.remember(space, key, { json, ttlMs })),
+    );
   }
 
   delete(space: StateSpace, key: string): void | Promise<void> {
     this.copy.delete(space, key);
     if (this.mode !== 'shared') return this.remember(space, key, { deleted: true });
-    return this.client.sbDelete(this.recordKey(space, key), this.versionKey, this.channel, header(space, key)).then(
+    return this.send('del', [this.recordKey(space, key)], [header(space, key)]).then(
       (v) => this.apply(space, key, Number(v), -2, ''),
       (error: unknown) => this.failed(error, () => this.remember(space, key, { deleted: true })),
     );
@@ -317,37 +333,31 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     const increments = this.inFlight.get(id) ?? new Set<InFlightIncrement>();
     this.inFlight.set(id, increments);
     increments.add(increment);
-    return this.client
-      .sbIncrement(
-        this.recordKey(space, key),
-        this.versionKey,
-        this.perProcessSet,
-        delta,
-        ttlMs,
-        options.perProcess ? this.instance : '',
-        '',
-        this.channel,
-        header(space, key),
-      )
-      .then(
-        ([, v, json, pttl]) => {
-          this.settleIncrement(increment);
-          if (increment.moved) {
-            // Redis went away after all, but took this one first: it is not owed to Redis again.
-            const owed = this.pending.get(id);
-            if (owed) owed.delta -= delta;
-            return value;
-          }
-          this.apply(space, key, Number(v), pttl!, json!);
-          this.recount(space, key);
-          return Number(json);
-        },
-        (error: unknown) => {
-          this.settleIncrement(increment);
-          this.failed(error, () => {});
+    const counted = this.send(
+      'incr',
+      [this.recordKey(space, key)],
+      [delta, ttlMs, options.perProcess ? '1' : '', '', header(space, key)],
+    ).then(
+      ([, v, json, pttl]) => {
+        this.settleIncrement(increment);
+        if (increment.moved) {
+          // Redis went away after all, but took this one first: it is not owed to Redis again.
+          const owed = this.pending.get(id);
+          if (owed) owed.delta -= delta;
           return value;
-        },
-      );
+        }
+        this.apply(space, key, Number(v), pttl!, json!);
+        this.recount(space, key);
+        return Number(json);
+      },
+      (error: unknown) => {
+        this.settleIncrement(increment);
+        this.failed(error, () => {});
+        return value;
+      },
+    );
+    // A turn is answered from the copy: this process's increments and those heard from the others.
+    return options.turn ? value : counted;
   }
 
   private settleIncrement(increment: InFlightIncrement): void {
@@ -404,14 +414,10 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
       if (envelope && envelope.v > 0 && json === envelope.json && ttlMs <= 0) return next;
       let reply: [number, string, string, number];
       try {
-        reply = await this.client.sbCompareAndSet(
-          record,
-          this.versionKey,
-          json,
-          envelope && envelope.v > 0 ? String(envelope.v) : '',
-          ttlMs,
-          this.channel,
-          header(space, key),
+        reply = await this.send(
+          'cas',
+          [record],
+          [json, envelope && envelope.v > 0 ? String(envelope.v) : '', ttlMs, header(space, key)],
         );
       } catch (error) {
         this.failed(error, () => {});
@@ -456,8 +462,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
 
   reserve(space: StateSpace, budgets: readonly BudgetCounters[], amount: number): number | Promise<number> {
     if (this.mode !== 'shared' || amount <= 0) return reserveHere(this, space, budgets, amount);
-    const keys = [this.versionKey, this.perProcessSet];
-    const args: (string | number)[] = [amount, this.instance, this.channel];
+    const keys: string[] = [];
+    const args: (string | number)[] = [amount];
     for (const budget of budgets) {
       keys.push(this.recordKey(space, budget.spent), this.recordKey(space, budget.held));
       args.push(
@@ -468,7 +474,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
         header(space, budget.held),
       );
     }
-    return this.client.sbReserve(keys.length, ...keys, ...args).then(
+    return this.send('reserve', keys, args).then(
       ([refused, ...records]) => {
         budgets.forEach((budget, i) => {
           for (const [offset, key] of [budget.spent, budget.held].entries()) {
@@ -644,39 +650,55 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
 
   /** Gives Redis what this process wrote while it was away. */
   private async handOver(owed: Map<string, PendingWrite>): Promise<void> {
-    const pipeline = this.client.pipeline() as ReturnType<Redis['pipeline']> & Scripts;
-    let count = 0;
+    const writes: Promise<unknown>[] = [];
     for (const { space, key, write, delta, ttlMs, perProcess } of owed.values()) {
       const record = this.recordKey(space, key);
-      if (write && 'deleted' in write) {
-        pipeline.sbDelete(record, this.versionKey, this.channel, header(space, key));
-        count++;
-      } else if (write) {
-        pipeline.sbSet(record, this.versionKey, write.json, write.ttlMs, this.channel, header(space, key));
-        count++;
-      }
+      if (write && 'deleted' in write) writes.push(this.send('del', [record], [header(space, key)]));
+      else if (write) writes.push(this.send('set', [record], [write.json, write.ttlMs, header(space, key)]));
       if (Math.abs(delta) > 1e-12) {
         // A counter Redis no longer has is not recreated from this process's part alone (a budget's
         // spend starts from the history on record instead); a per-process count always is.
         const onlyIfPresent = !write && !perProcess ? '1' : '';
-        pipeline.sbIncrement(
-          record,
-          this.versionKey,
-          this.perProcessSet,
-          delta,
-          ttlMs,
-          perProcess ? this.instance : '',
-          onlyIfPresent,
-          this.channel,
-          header(space, key),
+        writes.push(
+          this.send('incr', [record], [delta, ttlMs, perProcess ? '1' : '', onlyIfPresent, header(space, key)]),
         );
-        count++;
       }
     }
-    if (count === 0) return;
-    const results = await pipeline.exec();
-    const failure = results?.find(([error]) => error)?.[0];
-    if (failure) throw failure;
+    await Promise.all(writes);
+  }
+
+  /**
+   * Queues a write for the batch script, which carries every write made in this turn of the event loop
+   * (in the order made) in one round trip: the writes that need no answer (a request's settling, its
+   * balancing turns) travel with the next ones that do (the next admission), and concurrent requests
+   * share their round trips.
+   */
+  private send<K extends keyof Replies>(kind: K, keys: string[], args: (string | number)[]): Promise<Replies[K]> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ kind, keys, args, resolve: resolve as (reply: unknown) => void, reject });
+      if (this.queued.length === 1) setImmediate(() => this.flush());
+      else if (this.queued.length >= MAX_BATCH) this.flush();
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queued;
+    if (batch.length === 0) return;
+    this.queued = [];
+    const keys = [this.versionKey, this.perProcessSet];
+    const args: (string | number)[] = [this.channel, this.instance];
+    for (const write of batch) {
+      keys.push(...write.keys);
+      args.push(write.kind, write.keys.length, write.args.length, ...write.args);
+    }
+    this.client.sbBatch(keys.length, ...keys, ...args).then(
+      (replies) => {
+        for (const [i, write] of batch.entries()) write.resolve(replies[i]);
+      },
+      (error: unknown) => {
+        for (const write of batch) write.reject(error);
+      },
+    );
   }
 
   private async scanKeys(space: StateSpace): Promise<string[]> {

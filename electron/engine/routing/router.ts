@@ -23,7 +23,7 @@ import { type PipelineParts, runPipeline } from './pipeline.ts';
 import { type PlanInputs, plan, setKeyOf } from './plan.ts';
 import { type BackoffSettings, DEFAULT_BACKOFF } from './policy.ts';
 import type { Stage } from './stage.ts';
-import { isPromise, MemoryState, type RoutingState } from './state.ts';
+import { isPromise, MemoryState, type RoutingState, TURN } from './state.ts';
 import { StickyAssignments } from './sticky.ts';
 import { DEFAULT_STRATEGY_SETTINGS, type StrategySettings, type StrategySignals, TURN_TAKING } from './strategies.ts';
 import { timeoutStage } from './timeout.ts';
@@ -288,7 +288,7 @@ export class Router extends EventEmitter<RoutingEvents> {
     const target = resolveTarget(this.config, request);
     const strategy = target.profile.strategy ?? this.config.strategy;
     if (!TURN_TAKING.has(strategy)) return plan(request, target, 0, this.planInputs);
-    const turn = this.state.incr('balance', `rr:${setKeyOf(target.profile.name, request.capability)}`, 1);
+    const turn = this.state.incr('balance', `rr:${setKeyOf(target.profile.name, request.capability)}`, 1, 0, TURN);
     return isPromise(turn)
       ? turn.then((t) => plan(request, target, t - 1, this.planInputs))
       : plan(request, target, turn - 1, this.planInputs);

@@ -28,9 +28,17 @@ export interface IncrOptions {
    * for good.
    */
   perProcess?: boolean;
+  /**
+   * The count is a balancing turn (round robin, key rotation), not a limit: a shared backend answers at
+   * once from what this process knows (its own increments and those heard from other instances) while
+   * the increment itself still reaches the shared count atomically. Two instances may now and then take
+   * the same turn, which only sends two requests the same way; it saves a round trip on every request.
+   */
+  turn?: boolean;
 }
 
 export const PER_PROCESS: IncrOptions = { perProcess: true };
+export const TURN: IncrOptions = { turn: true };
 
 /** Where the routing state lives, as `providers status` and the log say it. */
 export interface StateStatus {
