@@ -27,8 +27,10 @@ export interface HardwareStatus {
   inferenceThreads: number;
   /** Why inference runs on the CPU although a GPU was asked for or detected. */
   fallbackReason?: string;
-  /** Which backend runs and why, in words for the person reading the hardware section. */
+  /** Which backend runs and why, for an operator: names the setting (LOCAL_DEVICE) and the driver's error. */
   explanation: string;
+  /** The same in plain words, for the app's hardware section: no setting names, no driver errors. */
+  summary: string;
 }
 
 export function parseLocalDevice(value: string | undefined): LocalDevice {
@@ -91,6 +93,20 @@ function explain(
   }
   const cpu = `models run on the CPU with ${threads} thread${threads === 1 ? '' : 's'}`;
   return requested === 'cpu' ? `LOCAL_DEVICE=cpu: ${cpu}, as asked.` : `No GPU found: ${cpu}.`;
+}
+
+/** Which backend runs and why, in words for someone who opened the hardware section. */
+function summarize(requested: LocalDevice, backend: ComputeBackend, devices: string[], threads: number): string {
+  const cpu = `models run on the CPU with ${threads} thread${threads === 1 ? '' : 's'}`;
+  if (backend !== 'cpu') {
+    return `Models run on the graphics card (${BACKEND_NAMES[backend]}${devices.length > 0 ? `: ${devices.join(', ')}` : ''}).`;
+  }
+  if (requested === 'auto') return `No graphics card found: ${cpu}.`;
+  if (requested === 'cpu') return `This computer is set to use the CPU only: ${cpu}.`;
+  if (requested === 'metal' && process.platform !== 'darwin') {
+    return `This computer is set to use Apple Metal, which exists only on Macs, so ${cpu}.`;
+  }
+  return `This computer is set to use ${BACKEND_NAMES[requested]}, but it cannot start here, so ${cpu}.`;
 }
 
 async function createLlama(device: LocalDevice, threads: number): Promise<Llama> {
@@ -187,6 +203,7 @@ export class LlamaHost {
       inferenceThreads: this.threads,
       ...(this.fallback === undefined ? {} : { fallbackReason: this.fallback }),
       explanation: explain(this.device, backend, gpuDevices, this.threads, this.fallback),
+      summary: summarize(this.device, backend, gpuDevices, this.threads),
     };
   }
 }

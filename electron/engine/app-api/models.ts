@@ -83,14 +83,15 @@ export function createModelsHandlers({ models, quantization, hardware, llama, ch
       return {
         requested: status.requested,
         backend: status.backend,
-        explanation: status.explanation,
+        explanation: status.summary,
+        detail: status.explanation,
+        fellBack: status.fallbackReason !== undefined,
         devices: status.gpuDevices,
         vramTotalBytes: status.vram?.totalBytes ?? 0,
         vramFreeBytes: status.vram?.freeBytes ?? 0,
         ramTotalBytes: status.ram.totalBytes,
         ramFreeBytes: status.ram.freeBytes,
         cpuCores: status.cpu.cores,
-        note: status.fallbackReason,
       };
     },
     'models.catalog': async (_input: Input<'models.catalog'>): Promise<CatalogModelView[]> => {

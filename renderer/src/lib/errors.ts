@@ -98,6 +98,15 @@ export function fromSerialized(error: SerializedError): ShownError {
   return shown(error.code, error.message, error.providerId);
 }
 
+/**
+ * A failure that arrived as a message only (`PROVIDER_UNAUTHORIZED: Groq rejected the key …`), such as
+ * a key test's: its code, where it starts with one, picks the sentence people read.
+ */
+export function fromMessage(message: string, providerId?: string): ShownError {
+  const code = /^([A-Z][A-Z_]+): /.exec(message)?.[1] ?? 'INTERNAL';
+  return shown(code, message, providerId);
+}
+
 export function isCancelled(error: unknown): boolean {
   return error instanceof ApiError && error.code === 'CANCELLED';
 }

@@ -1,3 +1,4 @@
+import { DetailsToggle } from '../../components/DetailsToggle.tsx';
 import { formatBytes } from '../../lib/format.ts';
 import { useSettings } from '../../stores/settings.ts';
 
@@ -10,7 +11,10 @@ export function HardwareSection() {
   return (
     <section className="card hardware" aria-label="Hardware">
       <h2>Hardware</h2>
-      <p className={hardware.note ? 'warn-text' : undefined}>{hardware.explanation}</p>
+      <p className={hardware.fellBack ? 'warn-text' : undefined}>
+        {hardware.explanation}
+        {hardware.detail !== hardware.explanation && <DetailsToggle>{hardware.detail}</DetailsToggle>}
+      </p>
       <dl className="facts">
         <dt>Runs on</dt>
         <dd>{BACKEND_LABELS[hardware.backend]}</dd>

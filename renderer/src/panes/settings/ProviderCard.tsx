@@ -1,7 +1,9 @@
 import { useState } from 'react';
 import type { ProviderSummary } from '#contract/api.ts';
+import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { Icon } from '../../components/Icon.tsx';
 import { Switch } from '../../components/Switch.tsx';
+import { fromMessage } from '../../lib/errors.ts';
 import { useSettings } from '../../stores/settings.ts';
 import { ProviderForm } from './ProviderForm.tsx';
 
@@ -59,12 +61,12 @@ function KeyEditor({ provider }: { provider: ProviderSummary }) {
           Test
         </button>
       </form>
-      {result && (
-        <p className={result.ok ? 'ok-text small' : 'error-text small'} role={result.ok ? 'status' : 'alert'}>
-          {result.ok ? '✓ ' : '✗ '}
-          {result.message}
+      {result?.ok && (
+        <p className="ok-text small" role="status">
+          ✓ {result.message}
         </p>
       )}
+      {result && !result.ok && <ErrorNote error={fromMessage(result.message, provider.id)} />}
     </div>
   );
 }

@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { DetailsToggle } from '../../components/DetailsToggle.tsx';
 import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { Switch } from '../../components/Switch.tsx';
 import { useSettings } from '../../stores/settings.ts';
@@ -76,7 +77,10 @@ export function SettingsPane() {
               />
             )}
             {settings.note && <p className="muted small">{settings.note}</p>}
-            <p className="muted small">{settings.keyProtection}</p>
+            <p className="muted small">
+              The API keys you add are stored encrypted on this computer, under a key only your user account can read.
+              <DetailsToggle>{settings.keyProtection}</DetailsToggle>
+            </p>
           </section>
           <ProviderList />
           <DefaultModelsSection />

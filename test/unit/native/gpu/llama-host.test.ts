@@ -16,6 +16,7 @@ describe('GPU detection', () => {
     expect(status.cpu.model.length).toBeGreaterThan(0);
     expect(status.fallbackReason).toBeUndefined();
     expect(status.explanation).toBe('No GPU found: models run on the CPU with 1 thread.');
+    expect(status.summary).toBe('No graphics card found: models run on the CPU with 1 thread.');
   });
 
   it.skipIf(process.platform === 'darwin')(
@@ -25,6 +26,8 @@ describe('GPU detection', () => {
       expect(status.backend).toBe('cpu');
       expect(status.fallbackReason).toMatch(/LOCAL_DEVICE=metal asks for Apple Metal, which exists only on macOS/);
       expect(status.explanation).toMatch(/runs on the CPU instead\.$/);
+      // The app's sentence names no setting: people did not type LOCAL_DEVICE, an operator did.
+      expect(status.summary).toBe('This computer is set to use Apple Metal, which exists only on Macs, so models run on the CPU with 1 thread.');
     },
   );
 
@@ -38,6 +41,9 @@ describe('GPU detection', () => {
       expect(status.backend).toBe('cpu');
       expect(status.fallbackReason).toMatch(/LOCAL_DEVICE=cuda asks for NVIDIA CUDA, but it cannot start here/);
       expect(status.explanation).not.toMatch(/NoBinaryFoundError/);
+      expect(status.summary).toBe(
+        'This computer is set to use NVIDIA CUDA, but it cannot start here, so models run on the CPU with 1 thread.',
+      );
     } finally {
       await model.dispose();
     }
