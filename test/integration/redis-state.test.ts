@@ -3,6 +3,7 @@ import { BudgetGuard, type Reservation } from '../../electron/engine/accounting/
 import type { BudgetConfig } from '../../electron/engine/config/types.ts';
 import { ManualClock } from '../../electron/engine/routing/clock.ts';
 import { RedisState } from '../../electron/engine/routing/redis-state.ts';
+import { TURN } from '../../electron/engine/routing/state.ts';
 import { startRedis, type TestRedis } from '../support/redis.ts';
 
 /** The routing state shared through a real Redis by two "instances" (two RedisState objects, two connections each). */
@@ -39,6 +40,30 @@ describe('RedisState', () => {
     await expect.poll(() => a.get('sticky', 'alice')).toEqual({ providerId: 'groq', forced: true });
     await a.delete('sticky', 'alice');
     await expect.poll(() => b.get('sticky', 'alice')).toBeUndefined();
+  });
+
+  it('sends the writes of one turn in order in one batch: the other instance sees their end result', async () => {
+    const [a, b] = await pair();
+    void a.set('sticky', 'bob', { providerId: 'groq' });
+    void a.incr('usage', 'spend:global', 0.25);
+    void a.delete('sticky', 'bob');
+    void a.set('sticky', 'carol', { providerId: 'openai' });
+    void a.incr('usage', 'spend:global', 0.5);
+    const window = a.update<{ n: number }>('limiter', 'w', (current = { n: 0 }) => ({ n: current.n + 1 }));
+    expect(await window).toEqual({ n: 1 });
+    await expect.poll(() => b.get('sticky', 'carol')).toEqual({ providerId: 'openai' });
+    expect(b.get('sticky', 'bob')).toBeUndefined();
+    expect(b.get('usage', 'spend:global')).toBe(0.75);
+    expect(b.get('limiter', 'w')).toEqual({ n: 1 });
+  });
+
+  it('answers a balancing turn at once from its copy; the increment still reaches the shared count', async () => {
+    const [a, b] = await pair();
+    expect(a.incr('balance', 'rr:chat', 1, 0, TURN)).toBe(1);
+    await expect.poll(() => b.get('balance', 'rr:chat')).toBe(1);
+    expect(await b.incr('balance', 'rr:chat', 1)).toBe(2);
+    await expect.poll(() => a.get('balance', 'rr:chat')).toBe(2);
+    expect(a.incr('balance', 'rr:chat', 1, 0, TURN)).toBe(3);
   });
 
   it('runs concurrent updates of one record from two instances without losing any', async () => {

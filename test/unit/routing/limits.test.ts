@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineProvider } from '../../../electron/engine/config/types.ts';
 import { type Clock, ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
+import { isLimitRefusal, RateLimiter } from '../../../electron/engine/routing/limiter.ts';
 import { Router } from '../../../electron/engine/routing/router.ts';
+import { MemoryState } from '../../../electron/engine/routing/state.ts';
 import { type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
 import { adaptersFor, chat, chatRequest, engineConfig, provider, reportsOf } from './helpers.ts';
 
@@ -120,5 +122,37 @@ describe('rate limits', () => {
         .stats()
         .providers.find((p) => p.providerId === 'a')!.inFlight,
     ).toBe(0);
+  });
+
+  it('asks for the slot and both windows at once: what a request refused for one put in the others is taken back', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 4, 10, 12));
+    const limiter = new RateLimiter(new MemoryState(clock), clock);
+    const limited = provider('a', 'http://127.0.0.1:9', {
+      limits: { rpm: 3, tpm: 1_000, concurrency: 1, onLimit: 'skip', maxQueueMs: 0 },
+    });
+    const signal = new AbortController().signal;
+    const first = await limiter.admit(limited, ['k'], 100, signal);
+    expect(isLimitRefusal(first)).toBe(false);
+    // No slot: its 100 tokens and its request are not left in the windows.
+    expect(await limiter.admit(limited, ['k'], 100, signal)).toMatchObject({
+      reason: expect.stringMatching(/in flight/),
+    });
+    expect(limiter.remainingTokens(limited, 'k')).toBe(900);
+    limiter.release('a');
+    // The TPM window is full for 950 tokens: the request it would have counted is taken back too.
+    expect(await limiter.admit(limited, ['k'], 950, signal)).toMatchObject({
+      reason: expect.stringMatching(/per-minute/),
+    });
+    expect(limiter.inFlight('a')).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      const admitted = await limiter.admit(limited, ['k'], 10, signal);
+      expect(isLimitRefusal(admitted)).toBe(false);
+      limiter.release('a');
+    }
+    // Three requests admitted in all: the RPM window is full now, and nothing else was counted in it.
+    expect(await limiter.admit(limited, ['k'], 10, signal)).toMatchObject({
+      reason: expect.stringMatching(/per-minute/),
+    });
+    expect(limiter.remainingTokens(limited, 'k')).toBe(880);
   });
 });
