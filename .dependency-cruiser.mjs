@@ -6,8 +6,8 @@ const CONTRACT = '^electron/engine/contract/';
 const NATIVE = '^native/';
 const RENDERER = '^renderer/';
 const DESKTOP = '^electron/(main|preload)/';
-// The 'electron' package (and electron-log, which needs it), resolved or not.
-const ELECTRON = '(^|/)node_modules/electron(-log)?/|^electron(-log/main)?$';
+// The 'electron' package, resolved or not.
+const ELECTRON = '(^|/)node_modules/electron/|^electron$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {

@@ -53,7 +53,15 @@ try {
   ]) {
     if (!files.has(file)) problems.push(`the package lacks ${file}`);
   }
-  for (const name of ['subtitle', '@ffmpeg-installer/ffmpeg', 'electron-log', 'zod', 'yaml', 'commander']) {
+  for (const name of [
+    'subtitle',
+    '@ffmpeg-installer/ffmpeg',
+    'pino',
+    'rotating-file-stream',
+    'zod',
+    'yaml',
+    'commander',
+  ]) {
     if (![...files].some((file) => file.startsWith(`/node_modules/${name}/`))) problems.push(`${name} is not packed`);
   }
   for (const name of ['electron', 'vitest', 'vite', 'react', 'typescript', 'playwright-core', '@biomejs/biome']) {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { countMessageTokens } from './accounting/tokens.ts';
+import type { UsageEvent } from './accounting/types.ts';
 import { ConfigError } from './config/errors.ts';
 import type { FileConfig, FileProvider } from './config/schema.ts';
 import type { ConfigSource } from './config/source.ts';
@@ -66,6 +67,8 @@ export interface EngineStatus {
 interface EngineEvents extends OperationalEvents {
   config: [EngineConfig];
   'config-error': [ConfigError];
+  /** Every routed request's usage event once it is settled (the desktop app logs them). */
+  usage: [UsageEvent];
 }
 
 /**
@@ -184,6 +187,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         (this.emit as (event: string, ...a: unknown[]) => boolean)(name, ...args),
       );
     }
+    this.router.on('usage', (event) => this.emit('usage', event));
     this.reports = new Reports(this.router, (request, requestOptions) => this.chat(request, requestOptions));
     source.on('change', (config) => {
       this.rebuildAdapters(config);

@@ -16,7 +16,7 @@ import { resolvePaths } from '../engine/config/paths.ts';
 import { fileKeyProvider } from '../engine/store/secrets.ts';
 import { APP_ENTRY_URL, isAppUrl, isExternalWebUrl, meetingAudioUrl } from './app-origin.ts';
 import { buildContentSecurityPolicy } from './csp.ts';
-import { startDesktopLog } from './desktop-log.ts';
+import { logUncaughtErrors, startDesktopLog } from './desktop-log.ts';
 import { registerIpc } from './ipc.ts';
 import { buildMenuTemplate } from './menu.ts';
 import { notifyOperationalWarnings } from './operations-bridge.ts';
@@ -100,8 +100,11 @@ function createMainWindow(): BrowserWindow {
 async function start(): Promise<void> {
   await app.whenReady();
   const paths = resolvePaths();
-  const log = startDesktopLog(paths.dataDir);
-  log.info(
+  const { logger: log, follow } = startDesktopLog(paths.dataDir);
+  logUncaughtErrors(log);
+  log.note(
+    'info',
+    'desktop.started',
     `Switchboard ${app.getVersion()} starting (Electron ${process.versions.electron}, data in ${paths.dataDir})`,
   );
   const services = await createAppServices(paths, {
@@ -111,6 +114,7 @@ async function start(): Promise<void> {
     keyProvider: fileKeyProvider(join(paths.dataDir, 'secret.key'), keyringNote()),
     audioUrl: (meeting) => (meeting.audioFile ? meetingAudioUrl(meeting.id) : null),
   });
+  follow(services);
   adoptLegacyDesktopKeys(services.store, paths.dataDir);
   services.engine.source.reload();
   lockDownSession();
@@ -150,11 +154,17 @@ async function start(): Promise<void> {
     closing = true;
     event.preventDefault();
     // Stop llama/whisper workers and flush the database before the process goes.
-    log.info('Switchboard quitting');
+    log.note('info', 'desktop.quitting', 'Switchboard quitting');
     void services
       .close()
-      .catch((error: unknown) => log.error('closing the engine failed:', error))
-      .finally(() => app.quit());
+      .catch((error: unknown) =>
+        log.note(
+          'error',
+          'desktop.close_failed',
+          `closing the engine failed: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      )
+      .finally(() => log.close().finally(() => app.quit()));
   });
 }
 

@@ -4,13 +4,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ConfigSource } from '../../electron/engine/config/source.ts';
 import { Engine } from '../../electron/engine/engine.ts';
-import { OpsLogger } from '../../electron/engine/operations/logger.ts';
-import {
-  createServer,
-  type RunningServer,
-  type ServerOptions,
-  secretsRedactor,
-} from '../../electron/engine/server/server.ts';
+import { OpsLogger, secretsRedactor } from '../../electron/engine/operations/logger.ts';
+import { createServer, type RunningServer, type ServerOptions } from '../../electron/engine/server/server.ts';
 import { FAKE_ANTHROPIC_KEY, startFakeAnthropic } from '../fakes/anthropic.ts';
 import type { FakeOptions, FakeServer } from '../fakes/http-fake.ts';
 import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
@@ -82,7 +77,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log: string[] = [];
   const logger = new OpsLogger({
     console: { stream: { write: (line) => log.push(line) }, format: 'json' },
-    redact: secretsRedactor(TOKEN, engine),
+    redact: secretsRedactor(engine, TOKEN),
   });
   const server = await createServer({
     engine,

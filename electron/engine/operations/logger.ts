@@ -4,6 +4,7 @@ import { type DestinationStream, type Level, type LevelWithSilent, multistream, 
 import { prettyFactory } from 'pino-pretty';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 import type { UsageEvent } from '../accounting/types.ts';
+import { redactSecrets } from '../contract/errors.ts';
 import { isWarning } from '../contract/operational-notices.ts';
 import type { OperationalEventRecord } from '../contract/operations.ts';
 
@@ -58,6 +59,17 @@ export interface RequestLogLine {
   usage: readonly UsageEvent[];
   /** The problem a failed request answered with (already redacted). */
   error?: { code: string; message: string };
+}
+
+/**
+ * Replaces every provider key (as configured now: a reload can add one) and the given secrets, such as the
+ * API token, in a text with their masks: for log lines and for error bodies alike.
+ */
+export function secretsRedactor(
+  engine: { readonly config: { readonly providers: readonly { readonly keys: readonly string[] }[] } },
+  ...secrets: string[]
+): (text: string) => string {
+  return (text) => redactSecrets(text, [...secrets, ...engine.config.providers.flatMap((provider) => provider.keys)]);
 }
 
 /** What every line has of its own; an event's fields of the same name are written as `data_<name>`. */

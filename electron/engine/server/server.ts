@@ -8,8 +8,8 @@ import {
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { redactSecrets } from '../contract/errors.ts';
 import type { OperationsFeed } from '../operations/feed.ts';
+import { secretsRedactor } from '../operations/logger.ts';
 import { addAnthropicRoutes } from './anthropic.ts';
 import { type AppApiTable, addAppApiRoutes } from './app-api.ts';
 import { Auth, type AuthOptions, hasCredentialInQuery, sessionRequestAllowed } from './auth.ts';
@@ -98,11 +98,6 @@ function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-/** Replaces the API token and every provider key (as configured now) in a text with their masks. */
-export function secretsRedactor(token: string, engine: Pick<ServedEngine, 'config'>): (text: string) => string {
-  return (text) => redactSecrets(text, [token, ...engine.config.providers.flatMap((provider) => provider.keys)]);
-}
-
 /**
  * The local API server: OpenAI- and Anthropic-compatible endpoints, the seeds' provider-manager
  * endpoints, the app API for browser mode, /metrics and /health, on node:http with a small router.
@@ -117,7 +112,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
   }
   const auth = new Auth(options.token, { sessionSecret: options.sessionSecret, appKey: options.appKey });
   const engine = options.engine;
-  const redact = secretsRedactor(options.token, engine);
+  const redact = secretsRedactor(engine, options.token);
   const deps: ServerDeps = { engine, redact, scratchDir: options.scratchDir ?? tmpdir() };
   const logger = options.logger;
   const cors = new Set(options.corsOrigins ?? []);

@@ -10,9 +10,10 @@ import {
   type LogFormat,
   type LogLevel,
   OpsLogger,
+  secretsRedactor,
 } from '../../operations/logger.ts';
 import { findRunningServer, recordRunningServer } from '../../server/running.ts';
-import { createServer, secretsRedactor } from '../../server/server.ts';
+import { createServer } from '../../server/server.ts';
 import { loadApiToken, loadSessionSecret } from '../../server/token.ts';
 import type { CliContext } from '../context.ts';
 
@@ -120,7 +121,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
           colors: process.stderr.isTTY && !process.env.NO_COLOR,
         },
         file: { path: join(dataDir, 'logs', 'serve.log'), maxBytes: options.logFileSize, keep: options.logFiles },
-        redact: secretsRedactor(token, services.engine),
+        redact: secretsRedactor(services.engine, token),
         quietRequests: options.quiet,
       });
       // Breakers, keys, health, budgets and reloads (an edit that breaks providers.yaml leaves the last good
