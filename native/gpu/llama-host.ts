@@ -99,9 +99,9 @@ function explain(
 function summarize(requested: LocalDevice, backend: ComputeBackend, devices: string[], threads: number): string {
   const cpu = `models run on the CPU with ${threads} thread${threads === 1 ? '' : 's'}`;
   if (backend !== 'cpu') {
-    return `Models run on the graphics card (${BACKEND_NAMES[backend]}${devices.length > 0 ? `: ${devices.join(', ')}` : ''}).`;
+    return `Models run on the GPU (${BACKEND_NAMES[backend]}${devices.length > 0 ? `: ${devices.join(', ')}` : ''}).`;
   }
-  if (requested === 'auto') return `No graphics card found: ${cpu}.`;
+  if (requested === 'auto') return `No GPU found: ${cpu}.`;
   if (requested === 'cpu') return `This computer is set to use the CPU only: ${cpu}.`;
   if (requested === 'metal' && process.platform !== 'darwin') {
     return `This computer is set to use Apple Metal, which exists only on Macs, so ${cpu}.`;

@@ -49,6 +49,17 @@ describe('first run', () => {
     await expect(models.getByRole('button', { name: /^Delete / }).count()).resolves.toBe(0);
   }, 300_000);
 
+  it('a health check that finds no model says so in words; the command to fix it only behind Details', async () => {
+    await goToPane(page, 'Usage');
+    const health = page.getByRole('region', { name: 'Provider health' });
+    await health.getByRole('button', { name: 'Check now' }).click();
+    const problem = health.getByText('It answered, with a problem.');
+    await problem.waitFor({ timeout: 60_000 });
+    expect(await health.innerText()).not.toMatch(/switchboard |`/);
+    await health.getByRole('button', { name: 'Details' }).first().click();
+    expect(await health.innerText()).toMatch(/no model is installed/);
+  }, 120_000);
+
   it('a model file on this computer is added from Settings and answers in the chat', async () => {
     await goToPane(page, 'Providers & settings');
     const models = page.getByRole('region', { name: 'Models', exact: true });

@@ -292,11 +292,11 @@ export interface HardwareView {
   /** What LOCAL_DEVICE asked for (auto, cpu, cuda, vulkan, metal). */
   requested: string;
   backend: 'cuda' | 'vulkan' | 'metal' | 'cpu';
-  /** Which backend runs and why, in plain words ("No graphics card found: models run on the CPU with 2 threads."). */
+  /** Which backend runs and why, in plain words ("No GPU found: models run on the CPU with 2 threads."). */
   explanation: string;
   /** The technical reason behind it (the setting that asked, the driver's error), for a Details toggle. */
   detail: string;
-  /** A graphics card was asked for, but the CPU runs the models. */
+  /** A GPU was asked for, but the CPU runs the models. */
   fellBack: boolean;
   devices: string[];
   vramTotalBytes: number;

@@ -1,3 +1,4 @@
+import { DetailsToggle } from '../../components/DetailsToggle.tsx';
 import { formatLatency } from '../../lib/format.ts';
 import { useSettings } from '../../stores/settings.ts';
 import { useUsage } from '../../stores/usage.ts';
@@ -41,9 +42,19 @@ export function ProviderHealth() {
                 </td>
                 <td>{provider.breaker ? BREAKER_TEXT[provider.breaker] : '—'}</td>
                 <td className="small">
-                  {report
-                    ? (report.error ?? (report.latencyMs !== undefined ? formatLatency(report.latencyMs) : 'ok'))
-                    : '—'}
+                  {!report ? (
+                    '—'
+                  ) : report.error ? (
+                    // The engine's reason can name a command or an address: the words first, it behind Details.
+                    <>
+                      {status === 'down' ? 'It did not answer.' : 'It answered, with a problem.'}
+                      <DetailsToggle>{report.error}</DetailsToggle>
+                    </>
+                  ) : report.latencyMs !== undefined ? (
+                    formatLatency(report.latencyMs)
+                  ) : (
+                    'ok'
+                  )}
                 </td>
               </tr>
             );
