@@ -1,7 +1,18 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeServer } from '../fakes/http-fake.ts';
-import { startFakeOpenAI } from '../fakes/openai.ts';
-import { runCli, type ServedCli, serveCli, type TestDataDir, testDataDir } from '../support/cli.ts';
+import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
+import {
+  type CliResult,
+  childEnv,
+  runCli,
+  type ServedCli,
+  serveCli,
+  TEST_TOKEN,
+  type TestDataDir,
+  testDataDir,
+} from '../support/cli.ts';
 
 /**
  * A running `switchboard serve` and the CLI on the same data dir: what `providers add|remove` and
@@ -145,5 +156,58 @@ describe('serve picks up what the CLI changes', () => {
     const removed = await runCli([...data.args, 'providers', 'remove', 'house']);
     expect(removed.stdout).toBe('Removed House\n');
     await expect.poll(answerText, { timeout: 15_000, interval: 200 }).not.toBe(HOUSE);
+  }, 300_000);
+
+  it('a key added with `providers add-key` (kept in the database) is used at once by the running server', async () => {
+    const keyed = await startFakeOpenAI({ text: 'The vault answered.', models: ['vault-model'] });
+    try {
+      const cli = (args: string[], input = ''): Promise<CliResult> =>
+        new Promise((done) => {
+          const child = execFile(
+            process.execPath,
+            [resolve(import.meta.dirname, '../../bin/switchboard.mjs'), ...data.args, ...args],
+            // The token the server was started with, as a person's shell would have it.
+            { env: childEnv({ SWITCHBOARD_API_TOKEN: TEST_TOKEN }), timeout: 150_000 },
+            (error, stdout, stderr) =>
+              done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+          );
+          child.stdin?.end(input);
+        });
+      await cli([
+        'providers',
+        'add',
+        'custom',
+        '--name',
+        'Vault',
+        '--base-url',
+        `${keyed.url}/v1`,
+        '--models',
+        'vault-model',
+      ]);
+      const ask = async () => {
+        const response = await chat({ model: 'vault/vault-model' });
+        const body = (await response.json()) as { choices?: { message: { content: string } }[] };
+        return body.choices?.[0]?.message.content ?? `status ${response.status}`;
+      };
+      // The server has the provider (its settings.json reload), still without a key.
+      await expect
+        .poll(async () => (await serve.call<{ id: string }[]>('providers.list', {})).some((p) => p.id === 'vault'), {
+          timeout: 15_000,
+          interval: 200,
+        })
+        .toBe(true);
+
+      const added = await cli(['providers', 'add-key', 'vault'], `${FAKE_OPENAI_KEY}\n`);
+      expect(added.stdout).toBe(`Vault keys: …${FAKE_OPENAI_KEY.slice(-4)}\n`);
+      expect(added.stderr).toContain('from the server running at');
+      expect(await ask()).toBe('The vault answered.');
+
+      const removed = await cli(['providers', 'remove-key', 'vault', '1']);
+      expect(removed.stdout).toBe('Vault keys: -\n');
+      expect(await ask()).not.toBe('The vault answered.');
+      expect(serve.output()).not.toContain(FAKE_OPENAI_KEY);
+    } finally {
+      await keyed.close();
+    }
   }, 300_000);
 });

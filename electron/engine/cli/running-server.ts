@@ -4,13 +4,14 @@ import { loadApiToken } from '../server/token.ts';
 import type { CliContext } from './context.ts';
 
 /**
- * Asks the `switchboard serve` that runs on this data dir for `path`; undefined when none runs. Breakers,
+ * Asks the `switchboard serve` that runs on this data dir for `path` (with a JSON `input`); undefined when none runs. Breakers,
  * keys, health and sticky users live in the process that serves: a fresh process would know nothing of them.
  */
 export async function askRunningServer<T>(
   context: CliContext,
   path: string,
   method: 'GET' | 'POST' | 'DELETE' = 'GET',
+  input?: object,
 ): Promise<T | undefined> {
   const { dataDir } = context.paths();
   const server = findRunningServer(dataDir);
@@ -19,7 +20,11 @@ export async function askRunningServer<T>(
   try {
     response = await fetch(`${server.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${loadApiToken(dataDir).token}` },
+      headers: {
+        authorization: `Bearer ${loadApiToken(dataDir).token}`,
+        ...(input ? { 'content-type': 'application/json' } : {}),
+      },
+      body: input ? JSON.stringify(input) : undefined,
       signal: AbortSignal.timeout(10_000),
     });
   } catch (error) {

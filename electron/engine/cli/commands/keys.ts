@@ -1,7 +1,10 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import type { ProviderView } from '../../contract/api.ts';
 import { SwitchboardError } from '../../contract/errors.ts';
+import type { Engine } from '../../engine.ts';
 import type { CliContext } from '../context.ts';
+import { askRunningServer } from '../running-server.ts';
 
 /** The first line of standard input: a key is never an argument, where `ps` and the shell history would keep it. */
 export async function readKey(): Promise<string> {
@@ -18,6 +21,23 @@ export async function readKey(): Promise<string> {
   );
 }
 
+/**
+ * A change of a provider's keys, made by the `switchboard serve` running on this data dir when there is one
+ * (keys live in the database, which it does not watch: it applies the change itself, at once), else here.
+ */
+async function changeKeys(
+  context: CliContext,
+  method: 'providers.addKey' | 'providers.removeKey',
+  input: object,
+  here: (engine: Engine) => void,
+): Promise<ProviderView[]> {
+  const served = await askRunningServer<ProviderView[]>(context, `/api/app/call/${method}`, 'POST', input);
+  if (served) return served;
+  const { engine } = await context.services();
+  here(engine);
+  return engine.listProviders();
+}
+
 /** `providers add-key ID` and `providers remove-key ID NUMBER`: keys kept encrypted, as the app keeps them. */
 export function registerProviderKeyCommands(providers: Command, context: CliContext): void {
   providers
@@ -26,9 +46,8 @@ export function registerProviderKeyCommands(providers: Command, context: CliCont
     .argument('<id>', 'provider id')
     .action(async (id: string) => {
       const key = await readKey();
-      const { engine } = await context.services();
-      engine.addKey(id, key);
-      const view = engine.listProviders().find((p) => p.id === id);
+      const views = await changeKeys(context, 'providers.addKey', { id, key }, (engine) => engine.addKey(id, key));
+      const view = views.find((p) => p.id === id);
       process.stdout.write(`${view?.label ?? id} keys: ${view?.keys.join(', ') ?? '-'}\n`);
     });
 
@@ -41,9 +60,10 @@ export function registerProviderKeyCommands(providers: Command, context: CliCont
       const index = Number.parseInt(number, 10) - 1;
       if (!Number.isInteger(index) || index < 0)
         throw new SwitchboardError('INVALID_REQUEST', `key number "${number}" is not 1, 2, 3, …`);
-      const { engine } = await context.services();
-      engine.removeKey(id, index);
-      const view = engine.listProviders().find((p) => p.id === id);
+      const views = await changeKeys(context, 'providers.removeKey', { id, index }, (engine) =>
+        engine.removeKey(id, index),
+      );
+      const view = views.find((p) => p.id === id);
       process.stdout.write(`${view?.label ?? id} keys: ${view?.keys.join(', ') || '-'}\n`);
     });
 }
