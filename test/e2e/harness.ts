@@ -405,7 +405,8 @@ export function pageProblems(page: Page): string[] {
  */
 export async function waitForMeetingOrError(page: Page, app: RunningApp): Promise<void> {
   const title = page.getByRole('textbox', { name: 'Meeting title' });
-  const alert = page.getByRole('alert');
+  // The pane's own error; a toast about a provider (outside the pane) is another matter.
+  const alert = page.getByRole('main').getByRole('alert');
   await title.or(alert).first().waitFor({ timeout: 60_000 });
   if ((await alert.count()) > 0) {
     const shown = await alert.first().innerText();
