@@ -189,16 +189,16 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     this.router.on('usage', (event) => this.emit('usage', event));
     this.reports = new Reports(this.router, (request, requestOptions) => this.chat(request, requestOptions));
-    source.on('change', (config) => {
+    source.on('change', (config, file) => {
       this.rebuildAdapters(config);
       this.installedAt = 0;
       this.router.configure(this.effective(config), this.adapters);
       this.emit('config', config);
-      this.emit('config.reloaded', { file: source.file });
+      this.emit('config.reloaded', { file: file ?? source.file });
     });
-    source.on('error', (error) => {
+    source.on('error', (error, file) => {
       this.emit('config-error', error);
-      this.emit('config.rejected', { file: source.file, message: error.message });
+      this.emit('config.rejected', { file: file ?? source.file, message: error.message });
     });
   }
 

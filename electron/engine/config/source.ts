@@ -20,9 +20,10 @@ export interface ConfigSourceOptions {
   extraHeaders?: () => Record<string, Record<string, string>>;
 }
 
+/** Each event names the file it came from where one did (the configuration file, or the settings file). */
 interface ConfigEvents {
-  change: [EngineConfig];
-  error: [ConfigError];
+  change: [EngineConfig, string | undefined];
+  error: [ConfigError, string | undefined];
 }
 
 const RELOAD_DEBOUNCE_MS = 150;
@@ -84,8 +85,8 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
    * Reads the configuration file and the settings file again (the CLI, or another process on the same
    * data dir, may have changed the settings); returns false (and emits 'error') when either is broken.
    */
-  reload(): boolean {
-    let read: { overrides: FileConfig; text?: string };
+  reload(changed: string | undefined = this.file): boolean {
+    let read: { overrides: FileConfig; text?: string } | undefined;
     let config: EngineConfig;
     try {
       read = readOverrides(this.options.overridesFile);
@@ -99,14 +100,14 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
               { source: this.file ?? 'configuration', path: '', message: `cannot be loaded: ${String(thrown)}` },
             ]);
       this.error = error;
-      this.emit('error', error);
+      this.emit('error', error, read ? this.file : this.options.overridesFile);
       return false;
     }
     this.overrides = read.overrides;
     this.overridesText = read.text;
     this.config = config;
     this.error = undefined;
-    this.emit('change', config);
+    this.emit('change', config, changed);
     return true;
   }
 
@@ -140,7 +141,7 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
     const configFileChanged = this.configFileChanged;
     this.configFileChanged = false;
     if (!configFileChanged && !this.error && readText(this.options.overridesFile) === this.overridesText) return;
-    this.reload();
+    this.reload(configFileChanged ? this.file : this.options.overridesFile);
   }
 
   /**
@@ -153,7 +154,7 @@ export class ConfigSource extends EventEmitter<ConfigEvents> {
     this.config = config;
     this.overrides = overrides;
     this.overridesText = writeOverrides(this.options.overridesFile, overrides);
-    this.emit('change', this.config);
+    this.emit('change', this.config, undefined);
     return this.config;
   }
 

@@ -119,8 +119,10 @@ describe('settings changed by another process (the CLI beside a running serve)',
 
     const failed = once(source, 'error');
     writeFileSync(settings, '{"cloud_fallback": ');
-    const [error] = (await failed) as [ConfigError];
+    const [error, file] = (await failed) as [ConfigError, string];
     expect(error.message).toContain('settings.json: not valid JSON');
+    // Reported as the settings file's problem, not the configuration file's.
+    expect(file).toBe(settings);
     expect(source.current.providers.find((p) => p.id === 'lab')?.priority).toBe(3);
 
     const fixed = once(source, 'change');
