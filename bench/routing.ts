@@ -11,7 +11,9 @@
  * 3. Whole routed requests against a real HTTP upstream (bench/gateway/upstream.ts, a child process):
  *    the same non-streaming chat through Router.run (every stage: breaker, key pool, limits, budget,
  *    the one timeout, accounting with usage rows in SQLite) and through the adapter called directly, in alternating blocks of
- *    one run — wall time and this process's CPU time per request, and their ratio.
+ *    one run — wall time and this process's CPU time per request, and their ratio. Also routed with OpenTelemetry
+ *    traces exported (OTLP/HTTP JSON to a receiver in its own process, bench/gateway/collector.ts), as
+ *    OTEL_EXPORTER_OTLP_ENDPOINT turns on.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,7 @@ import { DEFAULT_BODY_LIMITS, failoverOf } from '../electron/engine/config/norma
 import { STRATEGIES, type StrategyName } from '../electron/engine/config/schema.ts';
 import type { EngineConfig, EngineProvider } from '../electron/engine/config/types.ts';
 import type { ChatRequest, ChatStreamEvent } from '../electron/engine/contract/chat.ts';
+import { startTracing } from '../electron/engine/operations/tracing.ts';
 import { createAdapter } from '../electron/engine/providers/create-adapter.ts';
 import type { ProviderAdapter } from '../electron/engine/providers/types.ts';
 import { ManualClock } from '../electron/engine/routing/clock.ts';
@@ -233,6 +236,7 @@ async function timeBlock(run: () => Promise<void>): Promise<Cost> {
 
 async function benchWholeRequests(): Promise<void> {
   const upstream = await startChild('./upstream.ts');
+  const collector = await startChild('./collector.ts');
   try {
     const provider: EngineProvider = {
       ...providers()[0]!,
@@ -252,6 +256,8 @@ async function benchWholeRequests(): Promise<void> {
     const adapters = new Map([[provider.id, adapter]]);
     const inMemory = new Router(cfg, adapters);
     const onDisk = new Router(cfg, adapters, { sink: store.usage });
+    const tracing = (await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }))!;
+    const traced = new Router(cfg, adapters, { watchers: [tracing] });
     const signal = new AbortController().signal;
     const chat: ChatRequest = { messages: [{ role: 'user', content: 'Say hello' }], stream: false };
     const request: RoutingRequest = { capability: 'chat', estimatedInputTokens: 8, maxOutputTokens: 64 };
@@ -265,7 +271,12 @@ async function benchWholeRequests(): Promise<void> {
         // drained
       }
     };
-    const paths = { direct, 'routed, usage in memory': through(inMemory), 'routed, usage in SQLite': through(onDisk) };
+    const paths = {
+      direct,
+      'routed, usage in memory': through(inMemory),
+      'routed, usage in SQLite': through(onDisk),
+      'routed, usage in memory, traces exported': through(traced),
+    };
     type Path = keyof typeof paths;
     const blocks = new Map<Path, Cost[]>(Object.keys(paths).map((path) => [path as Path, []]));
     for (const run of Object.values(paths)) await timeBlock(run);
@@ -274,6 +285,8 @@ async function benchWholeRequests(): Promise<void> {
     }
     inMemory.close();
     onDisk.close();
+    traced.close();
+    await tracing.shutdown();
     store.close();
     rmSync(dir, { recursive: true, force: true });
     const median = (costs: Cost[], field: keyof Cost) => {
@@ -293,8 +306,19 @@ async function benchWholeRequests(): Promise<void> {
         `| ${path} | ${wall.toFixed(1)} | ${cpu.toFixed(1)} | ${(wall / median(base, 'wallUs')).toFixed(2)}× | ${(cpu / median(base, 'cpuUs')).toFixed(2)}× |`,
       );
     }
+    const received = await new Promise<string>((resolve) => {
+      let out = '';
+      collector.process.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const counts = /RECEIVED (\d+) (\d+)/.exec(out);
+        if (counts) resolve(`${counts[1]} request spans and ${counts[2]} attempt spans`);
+      });
+      collector.stop();
+    });
+    console.log(`  the receiver got ${received} for ${(WHOLE_BLOCKS + 1) * WHOLE_BLOCK} traced requests`);
   } finally {
     upstream.process.kill('SIGKILL');
+    collector.process.kill('SIGKILL');
   }
 }
 

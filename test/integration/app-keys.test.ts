@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { FAKE_OPENAI_KEY, type FakeServer, startFakeOpenAI } from '../fakes/providers.ts';
 import { runCli, type ServedCli, serveCli, TEST_TOKEN, type TestDataDir, testDataDir } from '../support/cli.ts';
+import { series } from '../support/prometheus.ts';
 
 /** Per-app keys as a person uses them: made with `switchboard keys`, sent to a running `switchboard serve`. */
 
@@ -83,7 +84,7 @@ describe('switchboard keys', () => {
   }, 180_000);
 
   it('a key with --rpm 2 gets 429 on its third request while the API token passes', async () => {
-    const { key } = await create('chatty', '--rpm', '2');
+    const { key, id } = await create('chatty', '--rpm', '2');
     expect((await chat(bearer(key))).status).toBe(200);
     // x-api-key works as the token does (Anthropic's SDK sends it).
     expect((await chat({ 'x-api-key': key })).status).toBe(200);
@@ -92,6 +93,11 @@ describe('switchboard keys', () => {
     expect(third.body.error?.message).toMatch(/app key "chatty" may send 2 requests a minute/);
     expect(Number(third.retryAfter)).toBeGreaterThan(0);
     expect((await chat(bearer(TEST_TOKEN))).status).toBe(200);
+    // Operators see it as Switchboard's own refusal for that key, not the provider's 429.
+    const metrics = await (await server.fetch('/metrics')).text();
+    expect(series(metrics, 'switchboard_rate_limited_total')).toEqual([
+      { labels: { provider: 'openai', source: 'local', key: id }, value: 1 },
+    ]);
   }, 180_000);
 
   it('a key limited to --models gets 403 for another model', async () => {

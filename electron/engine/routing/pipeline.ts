@@ -14,7 +14,7 @@ import {
   type Stage,
 } from './stage.ts';
 import type { Candidate, Operation, OperationKind, Plan, RoutedEvent, RouteInfo, RoutingRequest } from './types.ts';
-import type { PipelineWatcher } from './watch.ts';
+import type { PipelineWatcher, RequestWatch } from './watch.ts';
 
 /** What the pipeline needs from the router that owns the state. */
 export interface PipelineParts {
@@ -61,21 +61,27 @@ const MAX_DEFERRALS = 3;
 
 const cancelled = () => new SwitchboardError('CANCELLED', 'the request was cancelled');
 
-/** Enters every stage in order; on a refusal, the stages already entered are released. */
+/**
+ * Enters every stage in order; on a refusal, the stages already entered are released. A refusal, or a
+ * stage ending the whole request (an app key's rate limit), is told to the watch.
+ */
 async function enterStages(
   stages: readonly Stage[],
   attempt: AttemptScope,
-): Promise<{ passes: Pass[]; refusal?: Failure; refusedBy?: string }> {
+  watch: RequestWatch,
+): Promise<{ passes: Pass[]; refusal?: Failure }> {
   const passes: Pass[] = [];
+  let current = '';
   try {
     for (const stage of stages) {
+      current = stage.name;
       const entry = await stage.enter(attempt);
       if (isRefusal(entry)) {
         leaveAll(passes, { type: 'released' });
+        watch.refused(attempt, stage.name, entry.code);
         const { provider } = attempt.candidate;
         return {
           passes: [],
-          refusedBy: stage.name,
           refusal: {
             providerId: provider.id,
             model: attempt.candidate.model,
@@ -89,7 +95,10 @@ async function enterStages(
     }
   } catch (error) {
     leaveAll(passes, { type: 'released' });
-    throw attempt.scope.signal.aborted ? cancelled() : toSwitchboardError(error);
+    if (attempt.scope.signal.aborted) throw cancelled();
+    const stopped = toSwitchboardError(error);
+    if (stopped.code !== 'CANCELLED') watch.refused(attempt, current, stopped.code);
+    throw stopped;
   }
   return { passes };
 }
@@ -227,14 +236,13 @@ export async function* runPipeline<T>(
       };
       let entered: Awaited<ReturnType<typeof enterStages>>;
       try {
-        entered = await enterStages(stages, attempt);
+        entered = await enterStages(stages, attempt, watch);
       } catch (error) {
         const stopped = toSwitchboardError(error);
         finish(attempt, stopped.code === 'CANCELLED' ? 'cancelled' : 'error', stopped.code);
         throw stopped;
       }
       if (entered.refusal) {
-        watch.refused(attempt, entered.refusedBy!, entered.refusal.code);
         leaving = { candidate, code: entered.refusal.code };
         failures.push(entered.refusal);
         defer(entry, entered.refusal.retryAfterMs);

@@ -22,7 +22,7 @@ export interface AttemptEnd {
  * never changes the outcome, and must not throw.
  */
 export interface RequestWatch {
-  /** A stage refused the candidate before anything was sent (`stage` is the stage's name). */
+  /** A stage refused the candidate before anything was sent, or ended the whole request (`stage`: its name). */
   refused(attempt: AttemptScope, stage: string, code: ErrorCode): void;
   /** Every stage admitted the attempt: it goes to the provider now. `retry` is 0 for the first try on this candidate. */
   sent(attempt: AttemptScope, retry: number): void;
