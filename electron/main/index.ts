@@ -113,6 +113,8 @@ async function start(): Promise<void> {
     // The one key store of the app, `switchboard serve` and the CLI (see safe-storage-key.ts).
     keyProvider: fileKeyProvider(join(paths.dataDir, 'secret.key'), keyringNote()),
     audioUrl: (meeting) => (meeting.audioFile ? meetingAudioUrl(meeting.id) : null),
+    // No terminal to see it on: an alert the webhook never took is a line of the log.
+    onAlertFailure: (message) => log.note('error', 'alert.undelivered', message),
   });
   follow(services);
   adoptLegacyDesktopKeys(services.store, paths.dataDir);
