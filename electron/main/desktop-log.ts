@@ -21,16 +21,14 @@ export interface DesktopLog {
  * is redacted against the configured provider keys.
  */
 export function startDesktopLog(dataDir: string): DesktopLog {
-  let redact = (line: string) => line;
   const logger = new OpsLogger({
     file: { path: desktopLogFile(dataDir) },
     console: process.env.NODE_ENV === 'development' ? { stream: process.stdout, format: 'pretty' } : undefined,
-    redact: (line) => redact(line),
   });
   return {
     logger,
     follow(services) {
-      redact = secretsRedactor(services.engine);
+      logger.redactWith(secretsRedactor(services.engine));
       services.engine.on('usage', (event) => logger.usage(event));
       services.operations.subscribe((record) => logger.operational(record));
     },

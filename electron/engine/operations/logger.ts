@@ -32,9 +32,10 @@ export interface LoggerOptions {
   file?: LogFileOptions;
   /**
    * Replaces secrets (the API token, provider keys) in every line before it is written: whatever field an
-   * upstream's error text lands in, the key in it never reaches a terminal or a file.
+   * upstream's error text lands in, the key in it never reaches a terminal or a file. `redactWith` sets it
+   * once the engine (and so the keys) exists.
    */
-  redact: (line: string) => string;
+  redact?: (line: string) => string;
   /**
    * Request lines of answered requests (below 500) stay out of the console (`serve --quiet`); the file still
    * has them, and failures go everywhere.
@@ -101,7 +102,10 @@ export class OpsLogger {
   private readonly answered: pino.Logger;
   private readonly file?: LogFile;
 
+  private redact: (line: string) => string;
+
   constructor(options: LoggerOptions) {
+    this.redact = options.redact ?? ((line) => line);
     const console = options.console && { level: 'trace' as const, stream: consoleStream(options.console) };
     this.file = options.file && new LogFile(options.file);
     const file = this.file && { level: 'trace' as const, stream: this.file };
@@ -111,12 +115,17 @@ export class OpsLogger {
       timestamp: stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: SECRET_FIELDS, censor: '[redacted]' },
-      hooks: { streamWrite: options.redact },
+      hooks: { streamWrite: (line) => this.redact(line) },
     };
     const to = (...streams: ({ level: Level; stream: DestinationStream } | undefined)[]) =>
       pino(settings, multistream(streams.filter((stream) => stream !== undefined)));
     this.pino = to(console, file);
     this.answered = options.quietRequests ? to(file) : this.pino;
+  }
+
+  /** From now on, lines are redacted with this (secretsRedactor of the engine that has been built). */
+  redactWith(redact: (line: string) => string): void {
+    this.redact = redact;
   }
 
   request(line: RequestLogLine): void {

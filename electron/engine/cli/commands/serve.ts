@@ -107,11 +107,6 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       const { token } = loadApiToken(dataDir);
       // The server runs the transcription queue (resuming jobs a crash cut short) and follows edits to
       // providers.yaml; the player loads meeting audio from the server.
-      const services = await context.services({
-        runQueue: true,
-        watchConfig: true,
-        audioUrl: (meeting) => (meeting.audioFile ? `/api/app/audio/${encodeURIComponent(meeting.id)}` : null),
-      });
       // JSON lines on stderr (stdout keeps the two lines scripts read) and in the data dir's rotated file.
       const logger = new OpsLogger({
         level: options.logLevel,
@@ -121,9 +116,16 @@ export function registerServeCommand(program: Command, context: CliContext): voi
           colors: process.stderr.isTTY && !process.env.NO_COLOR,
         },
         file: { path: join(dataDir, 'logs', 'serve.log'), maxBytes: options.logFileSize, keep: options.logFiles },
-        redact: secretsRedactor(services.engine, token),
         quietRequests: options.quiet,
       });
+      const services = await context.services({
+        runQueue: true,
+        watchConfig: true,
+        audioUrl: (meeting) => (meeting.audioFile ? `/api/app/audio/${encodeURIComponent(meeting.id)}` : null),
+        // An alert the webhook never took is a line of the log, like the event itself.
+        onAlertFailure: (message) => logger.note('error', 'alert.undelivered', message),
+      });
+      logger.redactWith(secretsRedactor(services.engine, token));
       // Breakers, keys, health, budgets and reloads (an edit that breaks providers.yaml leaves the last good
       // configuration serving): one line each, as GET /api/events streams them.
       const unsubscribe = services.operations.subscribe((record) => logger.operational(record));
