@@ -23,12 +23,20 @@ export function BudgetsSection({ budgets }: { budgets: Budgets }) {
   const [threshold, setThreshold] = useState(Math.round(budgets.alertThreshold * 100));
   const [hardStop, setHardStop] = useState(budgets.hardStop);
 
+  // Follow the stored budgets when they change (saved here, or by another window or process), but not when
+  // another setting is saved: that refreshes the settings object and would wipe what is being typed here.
+  const {
+    daily: storedDaily,
+    monthly: storedMonthly,
+    alertThreshold: storedThreshold,
+    hardStop: storedHardStop,
+  } = budgets;
   useEffect(() => {
-    setDaily(budgets.daily?.toString() ?? '');
-    setMonthly(budgets.monthly?.toString() ?? '');
-    setThreshold(Math.round(budgets.alertThreshold * 100));
-    setHardStop(budgets.hardStop);
-  }, [budgets]);
+    setDaily(storedDaily?.toString() ?? '');
+    setMonthly(storedMonthly?.toString() ?? '');
+    setThreshold(Math.round(storedThreshold * 100));
+    setHardStop(storedHardStop);
+  }, [storedDaily, storedMonthly, storedThreshold, storedHardStop]);
 
   return (
     <section className="card budgets" aria-label="Budgets">
