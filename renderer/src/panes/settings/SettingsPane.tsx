@@ -78,8 +78,8 @@ export function SettingsPane() {
             )}
             {settings.note && <p className="muted small">{settings.note}</p>}
             <p className="muted small">
-              The API keys you add are stored encrypted on this computer, under a key only your user account can
-              read; the OS keyring is not used, so anyone who can read your files can read your keys.
+              The API keys you add are stored encrypted on this computer, under a key only your user account can read;
+              the OS keyring is not used, so anyone who can read your files can read your keys.
               <DetailsToggle>{settings.keyProtection}</DetailsToggle>
             </p>
           </section>
