@@ -1,7 +1,4 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { FAKE_OPENAI_KEY, type FakeServer, startFakeOpenAI } from '../fakes/providers.ts';
 import { runCli, type ServedCli, serveCli, TEST_TOKEN, type TestDataDir, testDataDir } from '../support/cli.ts';
 import { series } from '../support/prometheus.ts';
@@ -43,14 +40,10 @@ const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 beforeAll(async () => {
   fake = await startFakeOpenAI({ models: ['gpt-4o-mini', 'gpt-4o'] });
   data = testDataDir();
-  const config = join(data.dir, 'providers.yaml');
-  writeFileSync(
-    config,
-    stringify({
-      local: { enabled: false },
-      providers: { openai: { type: 'openai', api_key: FAKE_OPENAI_KEY, base_url: `${fake.url}/v1` } },
-    }),
-  );
+  const config = data.writeConfig({
+    local: { enabled: false },
+    providers: { openai: { type: 'openai', api_key: FAKE_OPENAI_KEY, base_url: `${fake.url}/v1` } },
+  });
   server = await serveCli(data, ['--config', config]);
 }, 180_000);
 

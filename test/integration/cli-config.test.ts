@@ -107,7 +107,7 @@ describe('a broken edit while serve runs', () => {
         providers: { openai: { type: 'openai', api_key: FAKE_OPENAI_KEY, base_url: `${fake.url}/v1` } },
       }),
     );
-    const serve = await serveCli({ dir: dataDir, args: ['--data-dir', dataDir, '--config', config], remove() {} });
+    const serve = await serveCli({ dir: dataDir, args: ['--data-dir', dataDir, '--config', config] });
     const headers = { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' };
     const chat = () =>
       fetch(`${serve.url}/v1/chat/completions`, {

@@ -43,7 +43,7 @@ describe('providers stats and status with a server running', () => {
     );
     const cli = (...args: string[]) =>
       runCli(['--data-dir', dataDir, '--config', config, ...args], { SWITCHBOARD_API_TOKEN: TEST_TOKEN });
-    const serve = await serveCli({ dir: dataDir, args: ['--data-dir', dataDir, '--config', config], remove() {} });
+    const serve = await serveCli({ dir: dataDir, args: ['--data-dir', dataDir, '--config', config] });
     try {
       // Until the refused key has been tried once, whichever key comes first.
       for (let i = 0; i < 3; i++) {

@@ -1,7 +1,4 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { FakeServer } from '../fakes/http-fake.ts';
 import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
 import { type ServedCli, serveCli, type TestDataDir, testDataDir } from '../support/cli.ts';
@@ -15,21 +12,17 @@ let openai: FakeServer;
 beforeAll(async () => {
   openai = await startFakeOpenAI({ text: 'unused' });
   data = testDataDir();
-  const config = join(data.dir, 'providers.yaml');
-  writeFileSync(
-    config,
-    stringify({
-      local: { enabled: false },
-      providers: {
-        moderator: {
-          type: 'openai',
-          api_key: FAKE_OPENAI_KEY,
-          base_url: `${openai.url}/v1`,
-          default_model: 'gpt-4o-mini',
-        },
+  const config = data.writeConfig({
+    local: { enabled: false },
+    providers: {
+      moderator: {
+        type: 'openai',
+        api_key: FAKE_OPENAI_KEY,
+        base_url: `${openai.url}/v1`,
+        default_model: 'gpt-4o-mini',
       },
-    }),
-  );
+    },
+  });
   serve = await serveCli({ ...data, args: [...data.args, '--config', config] });
 }, 120_000);
 afterAll(async () => {

@@ -1,7 +1,4 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { FakeServer } from '../fakes/http-fake.ts';
 import { startFakeOllama } from '../fakes/ollama.ts';
 import { runCli, STACK_TRACE, serveCli, type TestDataDir, testDataDir } from '../support/cli.ts';
@@ -15,11 +12,10 @@ let config: string;
 beforeAll(async () => {
   ollama = await startFakeOllama({ models: ['llama3.2:1b'] });
   data = testDataDir();
-  config = join(data.dir, 'providers.yaml');
-  writeFileSync(
-    config,
-    stringify({ local: { enabled: false }, providers: { ollama: { type: 'ollama', base_url: ollama.url } } }),
-  );
+  config = data.writeConfig({
+    local: { enabled: false },
+    providers: { ollama: { type: 'ollama', base_url: ollama.url } },
+  });
 });
 afterAll(async () => {
   await ollama?.close();

@@ -89,7 +89,7 @@ describe('operational events through serve', () => {
         alerts: { webhook_url: webhook.url, events: ['key.disabled', 'config.rejected'] },
       }),
     );
-    const serve = await serveCli({ dir: dataDir, args: ['--data-dir', dataDir, '--config', config], remove() {} });
+    const serve = await serveCli({ dir: dataDir, args: ['--data-dir', dataDir, '--config', config] });
     try {
       const stream = await serve.fetch('/api/events');
       expect(stream.status).toBe(200);
@@ -187,7 +187,7 @@ describe('operational events through serve', () => {
         },
       }),
     );
-    const serve = await serveCli({ dir: dataDir, args: ['--data-dir', dataDir, '--config', config], remove() {} }, [
+    const serve = await serveCli({ dir: dataDir, args: ['--data-dir', dataDir, '--config', config] }, [
       '--log-format',
       'pretty',
       '--log-file-size',
@@ -287,7 +287,7 @@ describe('operational events through serve', () => {
         budgets: { daily: limit, alert_threshold: 0.5, hard_stop: 'off' },
       }),
     );
-    const serve = await serveCli({ dir: dataDir, args: ['--data-dir', dataDir, '--config', config], remove() {} });
+    const serve = await serveCli({ dir: dataDir, args: ['--data-dir', dataDir, '--config', config] });
     try {
       const stats = async () =>
         (await (await serve.fetch('/api/v1/providers/stats')).json()) as {

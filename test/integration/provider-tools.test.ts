@@ -42,7 +42,7 @@ beforeAll(async () => {
     }),
   );
   dataDir = join(dir, 'data');
-  serve = await serveCli({ dir: dataDir, args: ['--data-dir', dataDir, '--config', config], remove() {} });
+  serve = await serveCli({ dir: dataDir, args: ['--data-dir', dataDir, '--config', config] });
 }, 120_000);
 
 afterAll(async () => {

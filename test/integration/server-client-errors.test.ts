@@ -33,7 +33,7 @@ beforeAll(async () => {
       },
     }),
   );
-  serve = await serveCli({ dir, args: ['--data-dir', dir, '--config', config], remove() {} });
+  serve = await serveCli({ dir, args: ['--data-dir', dir, '--config', config] });
 }, 120_000);
 afterAll(async () => {
   await serve?.stop();

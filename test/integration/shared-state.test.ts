@@ -1,7 +1,4 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { always, FAKE_OPENAI_KEY, type FakeServer, startFakeOpenAI } from '../fakes/providers.ts';
 import { runCli, type ServedCli, serveCli, TEST_TOKEN, type TestDataDir, testDataDir } from '../support/cli.ts';
 import { startRedis, type TestRedis } from '../support/redis.ts';
@@ -46,25 +43,21 @@ beforeAll(async () => {
   });
   failing = await startFakeOpenAI({ models: ['breaker-model'], faults: always('server-error') });
   data = testDataDir();
-  const config = join(data.dir, 'providers.yaml');
-  writeFileSync(
-    config,
-    stringify({
-      local: { enabled: false },
-      strategy: 'sticky',
-      providers: {
-        limited: provider(fake, ['rpm-model'], { rate_limit: { requests_per_minute: 4, on_limit: 'skip' } }),
-        budgeted: provider(fake, ['budget-model'], { prices: { 'budget-model': { input: 0, output: 100_000 } } }),
-        rushed: provider(fake, ['rush-model'], { prices: { 'rush-model': { input: 0, output: 100_000 } } }),
-        keyed: provider(fake, ['key-model'], { prices: { 'key-model': { input: 0, output: 100_000 } } }),
-        'pin-one': provider(fake, ['pin-model'], { priority: 1 }),
-        'pin-two': provider(fake, ['pin-model'], { priority: 2 }),
-        flaky: provider(failing, ['breaker-model'], { priority: 1 }),
-        steady: provider(fake, ['breaker-model'], { priority: 2 }),
-      },
-      budgets: { providers: { budgeted: { daily: 1 }, rushed: { daily: 1 } }, hard_stop: 'refuse' },
-    }),
-  );
+  const config = data.writeConfig({
+    local: { enabled: false },
+    strategy: 'sticky',
+    providers: {
+      limited: provider(fake, ['rpm-model'], { rate_limit: { requests_per_minute: 4, on_limit: 'skip' } }),
+      budgeted: provider(fake, ['budget-model'], { prices: { 'budget-model': { input: 0, output: 100_000 } } }),
+      rushed: provider(fake, ['rush-model'], { prices: { 'rush-model': { input: 0, output: 100_000 } } }),
+      keyed: provider(fake, ['key-model'], { prices: { 'key-model': { input: 0, output: 100_000 } } }),
+      'pin-one': provider(fake, ['pin-model'], { priority: 1 }),
+      'pin-two': provider(fake, ['pin-model'], { priority: 2 }),
+      flaky: provider(failing, ['breaker-model'], { priority: 1 }),
+      steady: provider(fake, ['breaker-model'], { priority: 2 }),
+    },
+    budgets: { providers: { budgeted: { daily: 1 }, rushed: { daily: 1 } }, hard_stop: 'refuse' },
+  });
   const env = { SWITCHBOARD_REDIS_URL: redis.url };
   a = await serveCli(data, ['--config', config], env);
   b = await serveCli(data, ['--config', config], env);

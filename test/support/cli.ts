@@ -1,7 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
 
 /**
  * `switchboard` run as a person runs it: bin/switchboard.mjs in its own process, with a data dir of its
@@ -85,6 +86,8 @@ export interface TestDataDir {
   dir: string;
   /** `--data-dir DIR`, to put before a command. */
   args: string[];
+  /** Writes `config` as the data dir's providers.yaml; returns its path, for `--config`. */
+  writeConfig(config: unknown): string;
   remove(): void;
 }
 
@@ -102,7 +105,16 @@ export function testDataDir(options: { whisper?: boolean; stories?: boolean } = 
     mkdirSync(join(dir, 'models', 'gguf'), { recursive: true });
     symlinkSync(sharedFile('models', 'gguf', 'stories260K.gguf'), join(dir, 'models', 'gguf', 'stories260K.gguf'));
   }
-  return { dir, args: ['--data-dir', dir], remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    args: ['--data-dir', dir],
+    writeConfig(config) {
+      const file = join(dir, 'providers.yaml');
+      writeFileSync(file, stringify(config));
+      return file;
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export interface ServedCli {
@@ -119,7 +131,7 @@ export interface ServedCli {
 
 /** `switchboard serve --port 0 --no-ui` on a data dir; resolves once it listens. */
 export async function serveCli(
-  data: TestDataDir,
+  data: Pick<TestDataDir, 'dir' | 'args'>,
   extra: string[] = [],
   env: NodeJS.ProcessEnv = {},
 ): Promise<ServedCli> {
