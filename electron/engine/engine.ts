@@ -13,6 +13,7 @@ import { maskKey, SwitchboardError, toSwitchboardError } from './contract/errors
 import type { ModelInfo } from './contract/models.ts';
 import { OPERATIONAL_EVENT_NAMES, type OperationalEventName } from './contract/operations.ts';
 import type { TranscriptionEvent, TranscriptionRequest } from './contract/transcription.ts';
+import type { StateStatus } from './core/state.ts';
 import { sameConnection } from './providers/create-adapter.ts';
 import type { OllamaAdapter, PullProgress as OllamaPullProgress } from './providers/ollama/adapter.ts';
 import type { CallContext, ModelMeasure, ModerationResult, ProviderAdapter, WireChunk } from './providers/types.ts';
@@ -24,7 +25,6 @@ import type { OperationalEvents } from './routing/events.ts';
 import type { ProviderHealth } from './routing/health.ts';
 import { chatOperation, relayOperation, type WireRequest } from './routing/operations.ts';
 import { Router, type RouterOptions } from './routing/router.ts';
-import type { StateStatus } from './routing/state.ts';
 import type { StickyStatistics } from './routing/sticky.ts';
 import type { Candidate, Operation, RoutedChatEvent, RoutedEvent, RouteInfo, RoutingRequest } from './routing/types.ts';
 import { isUsable } from './routing/usable.ts';

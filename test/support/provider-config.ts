@@ -1,5 +1,5 @@
+import type { ProviderConfig } from '../../electron/engine/config/provider-config.ts';
 import { CHAT_CAPABILITIES } from '../../electron/engine/contract/capabilities.ts';
-import type { ProviderConfig } from '../../electron/engine/providers/types.ts';
 
 /**
  * A provider as the engine sees it after config/normalize.ts, with test-sized timeouts and no limits,

@@ -1,6 +1,6 @@
 import type { BudgetConfig, BudgetLimits } from '../config/types.ts';
-import type { Clock } from '../routing/clock.ts';
-import { type Awaitable, type BudgetCounters, isPromise, PER_PROCESS, type RoutingState } from '../routing/state.ts';
+import type { Clock } from '../core/clock.ts';
+import { type Awaitable, type BudgetCounters, isPromise, PER_PROCESS, type RoutingState } from '../core/state.ts';
 
 export type BudgetPeriod = 'daily' | 'monthly';
 

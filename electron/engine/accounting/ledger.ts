@@ -1,4 +1,4 @@
-import type { RoutingState } from '../routing/state.ts';
+import type { RoutingState } from '../core/state.ts';
 import type { UsageEvent } from './types.ts';
 
 export interface UsageTotals {

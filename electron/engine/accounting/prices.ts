@@ -1,5 +1,5 @@
 import { calcPrice } from '@pydantic/genai-prices';
-import type { ProviderConfig } from '../providers/types.ts';
+import type { ProviderConfig } from '../config/provider-config.ts';
 
 /** USD per million tokens. */
 export interface TokenPrice {

@@ -1,7 +1,7 @@
 import type { ModelOptions } from '../contract/api.ts';
 import type { Capability } from '../contract/capabilities.ts';
 import type { OperationalEventName } from '../contract/operations.ts';
-import type { ProviderConfig } from '../providers/types.ts';
+import type { ProviderConfig } from './provider-config.ts';
 import type { StrategyName } from './schema.ts';
 import type { Vendor } from './vendors.ts';
 

@@ -1,5 +1,5 @@
 import { type Capability, CHAT_CAPABILITIES } from '../contract/capabilities.ts';
-import type { ProviderKind } from '../providers/types.ts';
+import type { ProviderKind } from './provider-config.ts';
 
 /** What Switchboard knows about each vendor, so a config needs only a key to use one. */
 export interface VendorDefaults {

@@ -2,10 +2,10 @@ import { type BudgetPeriod, budgetPeriodKey } from '../accounting/budget.ts';
 import type { PriceBook } from '../accounting/prices.ts';
 import type { AppKey } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../core/clock.ts';
+import { type BudgetCounters, isPromise, PER_PROCESS, type RoutingState } from '../core/state.ts';
 import type { RateLimiter } from './limiter.ts';
 import { NO_HOLD, type RequestScope, refuse, type Stage } from './stage.ts';
-import { type BudgetCounters, isPromise, PER_PROCESS, type RoutingState } from './state.ts';
 import type { Candidate } from './types.ts';
 
 /** What an app key has spent so far (the store), so its budgets hold across restarts. */

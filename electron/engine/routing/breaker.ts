@@ -1,8 +1,8 @@
 import type { FailoverSettings } from '../config/types.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../core/clock.ts';
+import { isPromise, type RoutingState } from '../core/state.ts';
 import { countsAgainstProvider } from './policy.ts';
 import { describeWait, refuse, type Stage } from './stage.ts';
-import { isPromise, type RoutingState } from './state.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 

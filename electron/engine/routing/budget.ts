@@ -1,8 +1,8 @@
 import type { BudgetGuard, BudgetStatus, Reservation } from '../accounting/budget.ts';
 import type { PriceBook } from '../accounting/prices.ts';
 import { SwitchboardError } from '../contract/errors.ts';
+import { isPromise } from '../core/state.ts';
 import { type Entry, refuse, type Stage } from './stage.ts';
-import { isPromise } from './state.ts';
 import type { Candidate, RoutingRequest } from './types.ts';
 
 export interface BudgetStageParts {

@@ -1,8 +1,8 @@
 import type { BudgetAlert } from '../accounting/budget.ts';
 import type { UsageEvent } from '../accounting/types.ts';
+import type { StateStatus } from '../core/state.ts';
 import type { BreakerState } from './breaker.ts';
 import type { HealthChange } from './health.ts';
-import type { StateStatus } from './state.ts';
 
 /**
  * Operational events the Engine emits, under names that stay stable for whoever turns them into

@@ -1,7 +1,7 @@
 import type { EngineConfig, EngineProvider } from '../config/types.ts';
 import { toSwitchboardError } from '../contract/errors.ts';
+import type { Clock } from '../core/clock.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
-import type { Clock } from './clock.ts';
 import { isUsable } from './usable.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'down' | 'disabled' | 'unknown';

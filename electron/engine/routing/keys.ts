@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { ProviderConfig } from '../config/provider-config.ts';
 import { maskKey } from '../contract/errors.ts';
-import type { ProviderConfig } from '../providers/types.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../core/clock.ts';
+import { isPromise, type RoutingState, TURN } from '../core/state.ts';
 import { describeWait, refuse, type Stage } from './stage.ts';
-import { isPromise, type RoutingState, TURN } from './state.ts';
 
 /** How long a key that got 429 without a Retry-After rests before it is used again. */
 const DEFAULT_COOLDOWN_MS = 30_000;

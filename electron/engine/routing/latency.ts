@@ -1,8 +1,8 @@
-import type { Clock } from './clock.ts';
+import type { Clock } from '../core/clock.ts';
+import type { RoutingState } from '../core/state.ts';
 import type { HealthMonitor } from './health.ts';
 import { countsAgainstProvider } from './policy.ts';
 import type { Stage } from './stage.ts';
-import type { RoutingState } from './state.ts';
 
 /** Weight of the newest sample in the moving averages: about the last ten requests count. */
 const ALPHA = 0.2;

@@ -1,8 +1,8 @@
-import type { ProviderConfig } from '../providers/types.ts';
-import type { Clock } from './clock.ts';
+import type { ProviderConfig } from '../config/provider-config.ts';
+import type { Clock } from '../core/clock.ts';
+import { isPromise, PER_PROCESS, type RoutingState } from '../core/state.ts';
 import { keyIdOf } from './keys.ts';
 import { refuse, type Stage } from './stage.ts';
-import { isPromise, PER_PROCESS, type RoutingState } from './state.ts';
 
 const WINDOW_SECONDS = 60;
 

@@ -1,69 +1,22 @@
-import type { Clock } from './clock.ts';
+import type { Clock } from '../core/clock.ts';
+import {
+  type BudgetCounters,
+  PER_PROCESS,
+  type RoutingState,
+  STATE_SPACES,
+  type StateSpace,
+  type StateStatus,
+} from '../core/state.ts';
 
-/**
- * The routing layer's mutable state, in named spaces: breakers, rate-limit windows, key cooldowns,
- * sticky pins, balancing cursors, latency averages, budgets and usage counters. Everything that would
- * have to be shared between processes goes through this one interface, so a shared backend (Redis)
- * can replace the in-memory one without touching the logic above it.
- *
- * Reads are synchronous and may answer from a local copy (planning reads dozens of records per
- * decision and must not wait on a network). Every write is one atomic operation — `incr` (a counter),
- * `update` (read-modify-write of one record: the reducer is a pure function of the current value, so a
- * shared backend can run it under optimistic locking, WATCH/MULTI, and re-run it on conflict) — and may
- * be asynchronous: callers await the ones whose answer they use (admission into a rate window, a breaker
- * ticket, a round-robin turn) and let the others go.
- *
- * Values are plain JSON-able records; a reducer must return a new value or the one it was given,
- * changed, and must not keep references to it.
- */
-export const STATE_SPACES = ['breaker', 'limiter', 'keys', 'sticky', 'balance', 'latency', 'usage'] as const;
-export type StateSpace = (typeof STATE_SPACES)[number];
-
-export type Awaitable<T> = T | Promise<T>;
-
-export interface IncrOptions {
-  /**
-   * The count belongs to this process (requests it has in flight, budget it holds for them): a shared
-   * backend drops this process's part when the process dies, so a crash cannot hold a slot or a budget
-   * for good.
-   */
-  perProcess?: boolean;
-  /**
-   * The count is a balancing turn (round robin, key rotation), not a limit: a shared backend answers at
-   * once from what this process knows (its own increments and those heard from other instances) while
-   * the increment itself still reaches the shared count atomically. Two instances may now and then take
-   * the same turn, which only sends two requests the same way; it saves a round trip on every request.
-   */
-  turn?: boolean;
-}
-
-export const PER_PROCESS: IncrOptions = { perProcess: true };
-export const TURN: IncrOptions = { turn: true };
-
-/** Where the routing state lives, as `providers status` and the log say it. */
-export interface StateStatus {
-  backend: 'memory' | 'redis';
-  /** True while other instances see this one's limits, budgets, breakers and pins (Redis reachable). */
-  shared: boolean;
-  /** The Redis server (no credentials), where one is configured. */
-  location?: string;
-  /** Epoch ms since when Redis has been unreachable, while it is. */
-  unreachableSince?: number;
-  /** One sentence for people. */
-  message: string;
-}
-
-/** The counters of one budget, for `reserve`. */
-export interface BudgetCounters {
-  /** What the period has spent; created at `seed` (the spending on record) when the state has none. */
-  spent: string;
-  seed: number;
-  /** What requests in flight hold against the budget. */
-  held: string;
-  limit: number;
-  /** Expiry of either counter when it is created. */
-  ttlMs: number;
-}
+export {
+  type BudgetCounters,
+  type IncrOptions,
+  type RoutingState,
+  STATE_SPACES,
+  type StateSpace,
+  type StateStatus,
+  TURN,
+} from '../core/state.ts';
 
 /** Rounding slack when a budget's sums are compared with its limit (3 × $0.1 is not exactly $0.3). */
 const BUDGET_EPSILON = 1e-9;
@@ -86,41 +39,6 @@ export function reserveHere(
   }
   for (const budget of budgets) void state.incr(space, budget.held, amount, budget.ttlMs, PER_PROCESS);
   return -1;
-}
-
-export interface RoutingState {
-  /** The record as last known (a shared backend: its local copy). */
-  get<T>(space: StateSpace, key: string): T | undefined;
-  /** Live records of a space, for statistics (order unspecified). */
-  entries<T>(space: StateSpace): IterableIterator<[string, T]>;
-  size(space: StateSpace): number;
-  /** `ttlMs` makes the record vanish after that long (0 or absent: no expiry). */
-  set<T>(space: StateSpace, key: string, value: T, ttlMs?: number): Awaitable<void>;
-  delete(space: StateSpace, key: string): Awaitable<void>;
-  /** Adds to a numeric counter (creating it at 0) and returns the new value: one atomic step. */
-  incr(space: StateSpace, key: string, delta: number, ttlMs?: number, options?: IncrOptions): Awaitable<number>;
-  /**
-   * Atomically replaces a record by `reduce(current)` and returns what was stored. `ttlMs` applies
-   * when the record is created; an existing record keeps its expiry unless `ttlMs` is given.
-   */
-  update<T>(space: StateSpace, key: string, reduce: (current: T | undefined) => T, ttlMs?: number): Awaitable<T>;
-  clear(space?: StateSpace): Awaitable<void>;
-  /**
-   * Holds `amount` against budgets only if it fits in every one (spent + held + amount within its
-   * limit), checking and holding in one atomic step: requests in flight at once, in this process or in
-   * any sharing the state, cannot all pass the check before any of them holds. The holds are this
-   * process's (PER_PROCESS). Answers -1 when held, else the index of the first budget it would pass
-   * (nothing is held then). A free call (amount ≤ 0) always fits and holds nothing.
-   */
-  reserve(space: StateSpace, budgets: readonly BudgetCounters[], amount: number): Awaitable<number>;
-  status(): StateStatus;
-  /** Lets go of connections and timers (a shared backend); the state is not used afterwards. */
-  close(): Awaitable<void>;
-}
-
-/** Awaits a value only when it is a promise: the memory backend's answers cost no microtask. */
-export function isPromise<T>(value: Awaitable<T>): value is Promise<T> {
-  return typeof (value as Promise<T> | undefined)?.then === 'function';
 }
 
 interface Slot {

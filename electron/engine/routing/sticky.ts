@@ -1,6 +1,6 @@
-import type { Clock } from './clock.ts';
+import type { Clock } from '../core/clock.ts';
+import type { RoutingState } from '../core/state.ts';
 import { hash32 } from './hash.ts';
-import type { RoutingState } from './state.ts';
 
 /** Points per provider on the ring: enough that shares stay within a few percent of even. */
 const VIRTUAL_NODES = 160;

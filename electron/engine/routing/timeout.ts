@@ -1,5 +1,5 @@
+import type { Clock } from '../core/clock.ts';
 import { AttemptTimeout } from '../providers/http-errors.ts';
-import type { Clock } from './clock.ts';
 import type { Stage } from './stage.ts';
 
 /**

@@ -99,6 +99,32 @@ describe('npm run lint keeps the layers of DESIGN.md', () => {
           "import { tokens } from '../../../native/llama/index.ts';\n\nexport interface Answer {\n  text: string;\n}\nexport const count = tokens;\n",
       },
     },
+    {
+      name: 'accounting importing routing',
+      rule: 'accounting-below-routing',
+      files: {
+        'electron/engine/routing/types.ts': 'export interface Candidate {\n  model: string;\n}\n',
+        'electron/engine/accounting/budget.ts':
+          "import type { Candidate } from '../routing/types.ts';\n\nexport type Charged = Candidate;\n",
+      },
+    },
+    {
+      name: 'the configuration importing the providers',
+      rule: 'config-at-the-bottom',
+      files: {
+        'electron/engine/providers/types.ts': "export type ProviderKind = 'ollama';\n",
+        'electron/engine/config/vendors.ts':
+          "import type { ProviderKind } from '../providers/types.ts';\n\nexport type VendorKind = ProviderKind;\n",
+      },
+    },
+    {
+      name: 'core importing routing',
+      rule: 'engine-core-is-common',
+      files: {
+        'electron/engine/routing/clock.ts': 'export const now = (): number => 0;\n',
+        'electron/engine/core/clock.ts': "import { now } from '../routing/clock.ts';\n\nexport const start = now;\n",
+      },
+    },
   ])(
     'fails on $name, naming the rule',
     ({ rule, files }) => {

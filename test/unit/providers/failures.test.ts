@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ProviderConfig } from '../../../electron/engine/config/provider-config.ts';
 import type { ErrorCode } from '../../../electron/engine/contract/errors.ts';
 import { collectChat } from '../../../electron/engine/providers/collect.ts';
-import type { ProviderConfig } from '../../../electron/engine/providers/types.ts';
 import { always, type Fault } from '../../fakes/faults.ts';
 import type { FakeServer } from '../../fakes/http-fake.ts';
 import { callWith, expectNoKey, failure, PROTOCOLS, type ProtocolCase, setUp, timedChat } from './harness.ts';

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineProvider } from '../../../electron/engine/config/types.ts';
-import { type Clock, ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
+import type { Clock } from '../../../electron/engine/core/clock.ts';
+import { ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
 import { Router, type RouterOptions } from '../../../electron/engine/routing/router.ts';
 import { always, type FakeServer, faultSequence, startFakeOpenAI } from '../../fakes/providers.ts';
 import { adaptersFor, chat, chatRequest, engineConfig, provider, reportsOf, withFailover } from './helpers.ts';

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineProvider } from '../../../electron/engine/config/types.ts';
-import { type Clock, ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
+import type { Clock } from '../../../electron/engine/core/clock.ts';
+import { ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
 import { isLimitRefusal, RateLimiter } from '../../../electron/engine/routing/limiter.ts';
 import { Router } from '../../../electron/engine/routing/router.ts';
 import { MemoryState } from '../../../electron/engine/routing/state.ts';

@@ -1,12 +1,12 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BudgetStatus } from '../accounting/budget.ts';
+import { API_TOKEN_KEY } from '../accounting/ledger.ts';
+import type { UsageEvent } from '../accounting/types.ts';
 import type { ErrorCode } from '../contract/errors.ts';
-import type { BreakerState } from '../routing/breaker.ts';
-import type { KeyView } from '../routing/keys.ts';
-import type { AttemptScope } from '../routing/stage.ts';
-import type { PipelineWatcher, RequestWatch } from '../routing/watch.ts';
-import type { BudgetStatus } from './budget.ts';
-import { API_TOKEN_KEY } from './ledger.ts';
-import type { UsageEvent } from './types.ts';
+import type { BreakerState } from './breaker.ts';
+import type { KeyView } from './keys.ts';
+import type { AttemptScope } from './stage.ts';
+import type { PipelineWatcher, RequestWatch } from './watch.ts';
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 const KEY_STATES: readonly KeyView['status'][] = ['active', 'cooling', 'disabled'];
