@@ -40,7 +40,8 @@ export interface UsageSink {
   /**
    * Puts the request's row on disk before its answer reaches the caller (outcome `interrupted`, the
    * estimated tokens and cost), so a crash cannot lose an answered request nor let budgets under-count;
-   * `record` with the same id settles it. Sinks that keep nothing across a crash leave it out.
+   * `record` with the same id settles it; the promise says when the row is on disk. Sinks that keep
+   * nothing across a crash leave it out.
    */
-  reserve?(event: UsageEvent): void;
+  reserve?(event: UsageEvent): Promise<void>;
 }

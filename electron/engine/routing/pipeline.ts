@@ -36,8 +36,11 @@ export interface PipelineParts {
   costOf(candidate: Candidate, usage: Usage | undefined): number;
   /** Books the request's one usage event. */
   record(event: UsageEvent): void;
-  /** Puts the request's usage row on disk before its answer reaches the caller; `record` settles it. */
-  reserve(event: UsageEvent): void;
+  /**
+   * Puts the request's usage row on disk before its answer reaches the caller (the answer waits for the
+   * promise); `record` settles it.
+   */
+  reserve(event: UsageEvent): Promise<void> | undefined;
   /** Hears the pipeline's decisions (attempts, refusals, fallbacks): metrics and traces. */
   watcher: PipelineWatcher;
 }
@@ -186,7 +189,7 @@ export async function* runPipeline<T>(
       estimated: true,
     };
     const costUsd = parts.costOf(attempt.candidate, usage);
-    parts.reserve(usageEvent({ ...attempt, usage, costUsd }, 'interrupted', undefined, ttftMs));
+    return parts.reserve(usageEvent({ ...attempt, usage, costUsd }, 'interrupted', undefined, ttftMs));
   };
 
   let candidates = plan.candidates;
@@ -271,7 +274,8 @@ export async function* runPipeline<T>(
             delivered = true;
             ttftMs = clock.now() - scope.started;
             for (const pass of passes) pass.firstOutput?.();
-            reserve(attempt, ttftMs);
+            const written = reserve(attempt, ttftMs);
+            if (written) await written;
             yield { type: 'route', route: routeInfo(candidate, depth, attempt.apiKey, plan) };
           }
           const usage = operation.usageOf?.(item);

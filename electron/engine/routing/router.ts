@@ -230,11 +230,12 @@ export class Router extends EventEmitter<RoutingEvents> {
         usage ? this.prices.cost(candidate.provider, candidate.model, usage.inputTokens, usage.outputTokens) : 0,
       record: (event) => this.record(event),
       watcher: watchAll([this.metrics, ...(options.watchers ?? [])]),
+      // As with record: a failing disk must not fail the answer; the settled event still counts.
       reserve: (event) => {
         try {
-          this.sink.reserve?.(event);
+          return this.sink.reserve?.(event).catch(() => {});
         } catch {
-          // As with record: a failing disk must not fail the answer; the settled event still counts.
+          return undefined;
         }
       },
     };

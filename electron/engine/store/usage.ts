@@ -134,19 +134,29 @@ function toRow(event: UsageEvent): UsageRow {
  * one transaction: when the window ends, at FLUSH_AT_EVENTS, on `flush()`, and before every query here,
  * so a query never misses an event. The price: a crash, or closing the database without `flush()`,
  * would lose the last FLUSH_AFTER_MS of events of a busy gateway, which is why every request that
- * answers first `reserve`s its row, written at once: a crash leaves it reserved (outcome interrupted,
- * estimated cost) rather than missing.
+ * answers first `reserve`s its row and waits until it is on disk: a crash leaves it reserved (outcome
+ * interrupted, estimated cost) rather than missing. Reservations are group-committed: those made in one
+ * turn of the event loop wait for its check phase (setImmediate) and go in one transaction — a commit
+ * of its own for each was the gateway's largest cost — and each answer waits for its group's commit.
  */
 export class UsageRepository implements UsageSink {
   private readonly prepare: (sql: string) => Statement;
   private readonly writeBatch: (events: UsageRow[]) => void;
+  private readonly writeReservations: (events: UsageRow[]) => void;
   private pending: UsageRow[] = [];
   private window: NodeJS.Timeout | undefined;
+  /** Reservations of this turn of the event loop, and the commit their callers wait for. */
+  private reserving: UsageRow[] = [];
+  private reservationCommit: Promise<void> | undefined;
 
   constructor(db: Database) {
     this.prepare = statementCache(db);
     this.writeBatch = db.transaction((events: UsageRow[]) => {
       const insert = this.prepare(SETTLE_EVENT);
+      for (const event of events) insert.run(event);
+    });
+    this.writeReservations = db.transaction((events: UsageRow[]) => {
+      const insert = this.prepare(RESERVE_EVENT);
       for (const event of events) insert.run(event);
     });
   }
@@ -161,12 +171,33 @@ export class UsageRepository implements UsageSink {
     }
   }
 
-  reserve(event: UsageEvent): void {
-    this.prepare(RESERVE_EVENT).run(toRow(event));
+  /** Resolves once the row is on disk (rejects when it could not be written); a bad event throws at once. */
+  reserve(event: UsageEvent): Promise<void> {
+    this.reserving.push(toRow(event));
+    this.reservationCommit ??= new Promise((resolve, reject) => {
+      setImmediate(() => {
+        this.reservationCommit = undefined;
+        try {
+          this.commitReservations();
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    return this.reservationCommit;
   }
 
-  /** Writes the events waiting in memory, in one transaction. */
+  private commitReservations(): void {
+    if (this.reserving.length === 0) return;
+    const events = this.reserving;
+    this.reserving = [];
+    this.writeReservations(events);
+  }
+
+  /** Writes the events waiting in memory (reservations first, so a settled event overwrites its own), in one transaction each. */
   flush(): void {
+    this.commitReservations();
     if (this.pending.length === 0) return;
     const events = this.pending;
     this.pending = [];

@@ -71,4 +71,42 @@ describe('usage events written in batches', () => {
       db.close();
     }
   });
+
+  it('put reservations made together on disk before their callers go on, and a settled event replaces its reservation', async () => {
+    const file = join(tempDir(), 'sb.db');
+    const db = openDatabase(file);
+    const usage = new UsageRepository(db);
+    try {
+      const reserved = (id: string) => ({ ...event(id), outcome: 'interrupted' as const, tokensEstimated: true });
+      const written = ['r1', 'r2', 'r3'].map((id) => usage.reserve(reserved(id)));
+      await Promise.all(written);
+      expect(rowsSeenElsewhere(file)).toBe(3);
+      usage.record(event('r2', 0.25));
+      usage.flush();
+      const other = openDatabase(file);
+      try {
+        const rows = other.prepare('SELECT id, outcome, cost_usd FROM usage_events ORDER BY id').all();
+        expect(rows).toEqual([
+          { id: 'r1', outcome: 'interrupted', cost_usd: 0.01 },
+          { id: 'r2', outcome: 'success', cost_usd: 0.25 },
+          { id: 'r3', outcome: 'interrupted', cost_usd: 0.01 },
+        ]);
+      } finally {
+        other.close();
+      }
+    } finally {
+      db.close();
+    }
+  });
+
+  it('write a reservation still waiting for its commit before any query reads', () => {
+    const db = openDatabase(join(tempDir(), 'sb.db'));
+    const usage = new UsageRepository(db);
+    try {
+      void usage.reserve({ ...event('waiting', 0.5), outcome: 'interrupted' });
+      expect(usage.totals(0).requests).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
 });
