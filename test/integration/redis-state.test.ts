@@ -1,10 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BudgetGuard, type Reservation } from '../../electron/engine/accounting/budget.ts';
 import type { BudgetConfig } from '../../electron/engine/config/types.ts';
-import { ManualClock } from '../../electron/engine/routing/clock.ts';
+import { ManualClock, systemClock } from '../../electron/engine/routing/clock.ts';
 import { RedisState } from '../../electron/engine/routing/redis-state.ts';
-import { TURN } from '../../electron/engine/routing/state.ts';
+import { Router } from '../../electron/engine/routing/router.ts';
+import { MemoryState, type RoutingState, TURN } from '../../electron/engine/routing/state.ts';
+import { type FakeServer, startFakeOpenAI } from '../fakes/providers.ts';
 import { startRedis, type TestRedis } from '../support/redis.ts';
+import { adaptersFor, chat, engineConfig, provider } from '../unit/routing/helpers.ts';
 
 /** The routing state shared through a real Redis by two "instances" (two RedisState objects, two connections each). */
 
@@ -23,7 +26,11 @@ async function pair(): Promise<[RedisState, RedisState]> {
 beforeAll(async () => {
   redis = await startRedis();
 });
+const fakes: FakeServer[] = [];
+const routers: Router[] = [];
 afterEach(async () => {
+  for (const router of routers.splice(0)) router.close();
+  await Promise.all(fakes.splice(0).map((fake) => fake.close()));
   await Promise.all(open.splice(0).map((state) => state.close()));
 });
 afterAll(async () => {
@@ -171,5 +178,56 @@ describe('RedisState', () => {
     const other = await RedisState.connect({ url: redis.url, namespace: `test${namespace}` });
     open.push(other);
     expect(other.get('sticky', 'carol')).toEqual({ providerId: 'groq', forced: true });
+  });
+});
+
+describe.each([
+  ['in memory', async (): Promise<RoutingState> => new MemoryState(systemClock)],
+  ['on Redis', async (): Promise<RoutingState> => (await pair())[0]],
+])('the rate limit and the budget, entered together (%s)', (_name, makeState) => {
+  // $1,000 per million tokens: about $0.012 for each request below, so $0.05 pays for four.
+  const expensive = { '*': { inputPerMTok: 1_000, outputPerMTok: 1_000 } };
+
+  async function cloudRouter(limits: { rpm: number; concurrency?: number }, monthly: number) {
+    const cloud = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from the cloud.' });
+    fakes.push(cloud);
+    const config = engineConfig(
+      [provider('cloud', cloud.url, { prices: expensive, limits: { ...limits, onLimit: 'skip', maxQueueMs: 0 } })],
+      { budgets: { global: { monthly }, providers: {}, alertThreshold: 0.8, hardStop: 'refuse' } },
+    );
+    const router = new Router(config, adaptersFor(config), { state: await makeState() });
+    routers.push(router);
+    return { router, cloud, config };
+  }
+  const sent = (cloud: FakeServer) => cloud.requests.filter((r) => r.path.endsWith('/chat/completions')).length;
+  const ask = (router: Router) => chat(router, 'Say hello.', { maxOutputTokens: 5 });
+
+  it('a request the budget refuses gives back its concurrency slot and its place in the RPM window', async () => {
+    const { router, cloud, config } = await cloudRouter({ rpm: 20, concurrency: 20 }, 0.05);
+    // Twenty at once: each is admitted by the rate limit while the budget holds for only the first few.
+    const burst = await Promise.all(Array.from({ length: 20 }, () => ask(router)));
+    const paid = sent(cloud);
+    expect(paid).toBeGreaterThan(0);
+    expect(burst.filter((o) => o.error?.code === 'BUDGET_EXCEEDED')).toHaveLength(20 - paid);
+    await expect.poll(() => router.limiter.inFlight('cloud')).toBe(0);
+    await expect.poll(() => router.budgets.status()[0]!.reservedUsd).toBeCloseTo(0, 9);
+    // With money again, the RPM window still has room for exactly what was not sent.
+    router.configure({ ...config, budgets: { ...config.budgets, global: { monthly: 100 } } }, router.adapters);
+    const after = [];
+    for (let i = 0; i < 25; i++) after.push(await ask(router));
+    expect(after.filter((o) => !o.error)).toHaveLength(20 - paid);
+    expect(after.at(-1)!.error?.message).toMatch(/per-minute limit is used up/);
+  });
+
+  it('a request the rate limit refuses lets go of its budget hold', async () => {
+    const { router, cloud } = await cloudRouter({ rpm: 2 }, 0.05);
+    const burst = await Promise.all(Array.from({ length: 6 }, () => ask(router)));
+    expect(burst.filter((o) => !o.error)).toHaveLength(2);
+    expect(sent(cloud)).toBe(2);
+    await expect.poll(() => router.budgets.status()[0]!.reservedUsd).toBeCloseTo(0, 9);
+    // Nothing of the refused ones is held: the money left pays for the requests the window lets through again.
+    const spent = router.budgets.status()[0]!.spentUsd;
+    expect(spent).toBeGreaterThan(0);
+    expect(router.budgets.status()[0]!.remainingUsd).toBeCloseTo(0.05 - spent, 9);
   });
 });

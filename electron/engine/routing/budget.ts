@@ -71,6 +71,8 @@ export function budgetStage({ guard, prices, expectedOutputTokens }: BudgetStage
 
   return {
     name: 'budget',
+    // It reads nothing the rate limit sets: its hold goes with the rate limit's admission (one round trip).
+    concurrent: true,
     // Nothing on the built-in local provider costs money.
     applies: (provider) => provider.kind !== 'local',
 

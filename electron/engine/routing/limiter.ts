@@ -203,6 +203,11 @@ export class RateLimiter {
     }
   }
 
+  /** An admitted request that was not sent after all (a later stage refused it): its windows get it back. */
+  refund(provider: ProviderConfig, admission: Admission): void {
+    this.refundWindows(provider, admission.keyId, admission.second, 1, admission.tokens);
+  }
+
   /** The answer said how many tokens it really used: the TPM window counts those instead of the estimate. */
   reconcile(provider: ProviderConfig, admission: Admission, actualTokens: number): void {
     if (!provider.limits.tpm || admission.tokens === 0) return;
@@ -307,6 +312,7 @@ export function rateLimitStage(limiter: RateLimiter): Stage {
       return {
         leave(outcome) {
           limiter.release(provider.id);
+          if (outcome.type === 'released' && outcome.unsent) limiter.refund(provider, admission);
           const usage = attempt.usage;
           if (outcome.type === 'success' && usage && !usage.estimated) {
             limiter.reconcile(provider, admission, usage.inputTokens + usage.outputTokens);

@@ -8,6 +8,7 @@ import { type BackoffSettings, backoffMs, classify, decide, type Verdict } from 
 import {
   type AttemptOutcome,
   type AttemptScope,
+  type Entry,
   isRefusal,
   type Pass,
   type RequestScope,
@@ -62,11 +63,26 @@ interface QueueEntry {
  */
 const MAX_DEFERRALS = 3;
 
+/** How the stages entered hear that an attempt was refused (or ended) before it was sent. */
+const UNSENT: AttemptOutcome = { type: 'released', unsent: true };
+
 const cancelled = () => new SwitchboardError('CANCELLED', 'the request was cancelled');
 
+/** A stage's entry, with a synchronous throw turned into a rejection (so a group's other entries are still let go). */
+function tryEnter(stage: Stage, attempt: AttemptScope): Entry | Promise<Entry> {
+  try {
+    return stage.enter(attempt);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /**
- * Enters every stage in order; on a refusal, the stages already entered are released. A refusal, or a
- * stage ending the whole request (an app key's rate limit), is told to the watch.
+ * Enters every stage in order; on a refusal, the stages already entered are released. A stage marked
+ * `concurrent` is entered together with the one before it (the rate limit's admission and the budget's
+ * hold: one round trip on a shared state); the first refusal or error among them, in stage order,
+ * counts, and what the others admitted is released with the rest. A refusal, or a stage ending the
+ * whole request (an app key's rate limit), is told to the watch.
  */
 async function enterStages(
   stages: readonly Stage[],
@@ -76,11 +92,29 @@ async function enterStages(
   const passes: Pass[] = [];
   let current = '';
   try {
-    for (const stage of stages) {
+    for (let i = 0; i < stages.length; i++) {
+      let stage = stages[i]!;
       current = stage.name;
-      const entry = await stage.enter(attempt);
+      let entry: Entry;
+      if (stages[i + 1]?.concurrent) {
+        const group = [stage];
+        while (stages[i + 1]?.concurrent) group.push(stages[++i]!);
+        const settled = await Promise.allSettled(group.map((member) => tryEnter(member, attempt)));
+        for (const result of settled) {
+          if (result.status === 'fulfilled' && !isRefusal(result.value)) passes.push(result.value);
+        }
+        const failed = settled.findIndex((result) => result.status === 'rejected' || isRefusal(result.value));
+        if (failed < 0) continue;
+        stage = group[failed]!;
+        current = stage.name;
+        const result = settled[failed]!;
+        if (result.status === 'rejected') throw result.reason;
+        entry = result.value;
+      } else {
+        entry = await stage.enter(attempt);
+      }
       if (isRefusal(entry)) {
-        leaveAll(passes, { type: 'released' });
+        leaveAll(passes, UNSENT);
         watch.refused(attempt, stage.name, entry.code);
         const { provider } = attempt.candidate;
         return {
@@ -97,7 +131,7 @@ async function enterStages(
       passes.push(entry);
     }
   } catch (error) {
-    leaveAll(passes, { type: 'released' });
+    leaveAll(passes, UNSENT);
     if (attempt.scope.signal.aborted) throw cancelled();
     const stopped = toSwitchboardError(error);
     if (stopped.code !== 'CANCELLED') watch.refused(attempt, current, stopped.code);

@@ -47,8 +47,11 @@ export interface AttemptScope {
 export type AttemptOutcome =
   | { type: 'success' }
   | { type: 'failure'; error: SwitchboardError; errorClass: ErrorClass }
-  /** Nothing to say about the provider: the caller left, or a later stage refused before anything was sent. */
-  | { type: 'released' };
+  /**
+   * Nothing to say about the provider: the caller left, or a stage refused before anything was sent
+   * (`unsent`: what the attempt was counted for, such as its place in a rate window, is given back).
+   */
+  | { type: 'released'; unsent?: boolean };
 
 /** A stage's hold on an admitted attempt. */
 export interface Pass {
@@ -68,6 +71,12 @@ export type Entry = Pass | Refusal;
 
 export interface Stage {
   readonly name: string;
+  /**
+   * Entered together with the stage before it, without waiting for that one's answer: the stage reads
+   * nothing an earlier stage sets on the attempt, so a shared state asks both in one round trip. When
+   * either refuses (or throws), the pipeline lets go of what the other admitted.
+   */
+  readonly concurrent?: boolean;
   /** Whether the stage has anything to do for this provider and kind of work (a local job skips keys and budgets). */
   applies(provider: EngineProvider, kind: OperationKind): boolean;
   /** Narrows the plan before any attempt (budgets drop what would overspend). Throws to refuse the request. */
