@@ -39,6 +39,8 @@ export interface RequestOptions extends ConsentRequest {
   signal?: AbortSignal;
   /** The API endpoint the request came in on (`/v1/chat/completions`), for traces. */
   route?: string;
+  /** The caller's W3C Trace Context headers (the HTTP API): the request's span joins the caller's trace. */
+  traceHeaders?: RoutingRequest['traceHeaders'];
   /** Told each routed request's usage event (provider, model, key, tokens, cost) once it is settled. */
   onSettled?: RoutingRequest['onSettled'];
 }
@@ -127,6 +129,11 @@ export interface ChatTarget extends ModelMeasure {
   contextKnown: boolean;
 }
 const LOCAL_MODELS_TTL_MS = 30_000;
+
+/** What a routed request keeps of where it came from: for traces and the request log line. */
+function callerOf(options: RequestOptions): Pick<RoutingRequest, 'route' | 'traceHeaders' | 'onSettled'> {
+  return { route: options.route, traceHeaders: options.traceHeaders, onSettled: options.onSettled };
+}
 
 function estimatePromptTokens(messages: ChatRequest['messages']): number {
   // About four characters a token: good enough for routing (context windows, TPM), never billed.
@@ -317,8 +324,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       profile: options.profile,
       userId: options.userId ?? request.user,
       appKey: options.appKey,
-      route: options.route,
-      onSettled: options.onSettled,
+      ...callerOf(options),
       estimatedInputTokens: estimatePromptTokens(request.messages),
       maxOutputTokens: request.max_tokens,
       collected: request.stream === false,
@@ -428,8 +434,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         profile: options.profile,
         userId: options.userId ?? request.user,
         appKey: options.appKey,
-        route: options.route,
-        onSettled: options.onSettled,
+        ...callerOf(options),
         estimatedInputTokens: Math.ceil(inputs.join(' ').length / 4),
       },
       {
@@ -470,8 +475,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       providerId: options.providerId,
       profile: options.profile,
       userId: options.userId,
-      route: options.route,
-      onSettled: options.onSettled,
+      ...callerOf(options),
       estimatedInputTokens: Math.ceil(request.input.join(' ').length / 4),
       // Moderation models are rarely listed among a provider's models: the name goes to it as given.
       modelFor: () => request.model ?? DEFAULT_MODERATION_MODEL,
@@ -508,8 +512,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       profile: options.profile ?? 'default',
       userId: options.userId,
       appKey: options.appKey,
-      route: options.route,
-      onSettled: options.onSettled,
+      ...callerOf(options),
       estimatedInputTokens: 0,
       // With no model named, transcription runs on the provider's Whisper model, not its default chat model.
       modelFor: (provider) =>

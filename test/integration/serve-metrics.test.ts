@@ -31,10 +31,14 @@ function upstream(fake: FakeServer, model: string, extra: Record<string, unknown
   };
 }
 
-async function chat(serve: ServeProcess, model: string): Promise<{ status: number; provider: string | null }> {
+async function chat(
+  serve: ServeProcess,
+  model: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; provider: string | null }> {
   const response = await fetch(`${serve.api}/v1/chat/completions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ model, messages: [{ role: 'user', content: PROMPT }] }),
   });
   await response.arrayBuffer();
@@ -179,6 +183,10 @@ describe('switchboard serve: /metrics after a scripted run', () => {
   });
 });
 
+/** The caller's own trace, as a W3C `traceparent` names it: the request span must join it. */
+const CALLER_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CALLER_SPAN_ID = '00f067aa0ba902b7';
+
 describe('switchboard serve with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
   const fakes: FakeServer[] = [];
   let collector: FakeCollector;
@@ -211,6 +219,12 @@ describe('switchboard serve with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
       { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'switchboard-under-test' },
     );
     expect(await chat(serve, 'primary/alpha-1')).toEqual({ status: 200, provider: 'backup' });
+    const traceparent = `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01`;
+    expect(await chat(serve, 'backup/beta-1', { traceparent })).toEqual({ status: 200, provider: 'backup' });
+    expect(await chat(serve, 'backup/beta-1', { traceparent: 'not-a-traceparent' })).toEqual({
+      status: 200,
+      provider: 'backup',
+    });
     // Spans are sent in batches; stopping the server must flush what is left.
     const exited = new Promise((resolve) => serve.child.once('exit', resolve));
     serve.child.kill('SIGTERM');
@@ -225,7 +239,9 @@ describe('switchboard serve with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
   });
 
   it('exports one request span with a child span per upstream attempt', () => {
-    const requests = spans.filter((s) => s.name === 'switchboard.request');
+    const requests = spans.filter(
+      (s) => s.name === 'switchboard.request' && s.attributes['gen_ai.request.model'] === 'primary/alpha-1',
+    );
     expect(requests).toHaveLength(1);
     const request = requests[0]!;
     expect(request.parentSpanId).toBe('');
@@ -254,7 +270,7 @@ describe('switchboard serve with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     ]);
 
     const attempts = spans
-      .filter((s) => s.name === 'switchboard.attempt')
+      .filter((s) => s.name === 'switchboard.attempt' && s.traceId === request.traceId)
       .sort(
         (a, b) => Number(a.attributes['switchboard.attempt.index']) - Number(b.attributes['switchboard.attempt.index']),
       );
@@ -286,6 +302,19 @@ describe('switchboard serve with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
       'switchboard.attempt.fallback_depth': 1,
       'switchboard.outcome': 'success',
     });
+  });
+
+  it("joins the caller's trace when the request carries a traceparent, and starts its own on a malformed one", () => {
+    const joined = spans.filter((s) => s.traceId === CALLER_TRACE_ID);
+    const request = joined.find((s) => s.name === 'switchboard.request');
+    expect(request?.parentSpanId).toBe(CALLER_SPAN_ID);
+    expect(request?.attributes['gen_ai.request.model']).toBe('backup/beta-1');
+    const attempt = joined.find((s) => s.name === 'switchboard.attempt');
+    expect(attempt?.parentSpanId).toBe(request?.spanId);
+
+    const others = spans.filter((s) => s.name === 'switchboard.request' && s.traceId !== CALLER_TRACE_ID);
+    expect(others).toHaveLength(2);
+    for (const own of others) expect(own.parentSpanId).toBe('');
   });
 
   it('sends no key, no prompt and no answer', () => {

@@ -39,8 +39,9 @@ export function tracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
 export async function startTracing(env: NodeJS.ProcessEnv): Promise<RequestTracing | undefined> {
   const url = tracesEndpoint(env);
   if (!url) return undefined;
-  const [api, sdk, { OTLPTraceExporter }, resources, semconv, genAi] = await Promise.all([
+  const [api, core, sdk, { OTLPTraceExporter }, resources, semconv, genAi] = await Promise.all([
     import('@opentelemetry/api'),
+    import('@opentelemetry/core'),
     import('@opentelemetry/sdk-trace'),
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/resources'),
@@ -59,23 +60,33 @@ export async function startTracing(env: NodeJS.ProcessEnv): Promise<RequestTraci
     ],
   });
   const tracer = provider.getTracer(SERVICE_NAME);
+  // Not the global propagator: several engines may share a process (the app and its server, tests).
+  const propagator = new core.W3CTraceContextPropagator();
   const { SpanKind, SpanStatusCode } = api;
 
   return {
     watch(scope) {
       const { request } = scope;
-      const span = tracer.startSpan('switchboard.request', {
-        kind: SpanKind.INTERNAL,
-        attributes: {
-          'switchboard.operation': scope.kind,
-          'switchboard.profile': scope.plan.profile.name,
-          'switchboard.strategy': scope.plan.strategy,
-          ...(request.route ? { [semconv.ATTR_HTTP_ROUTE]: request.route } : {}),
-          ...(request.model ? { [genAi.ATTR_GEN_AI_REQUEST_MODEL]: request.model } : {}),
-          ...(request.appKey ? { 'switchboard.app_key.id': request.appKey.id } : {}),
+      // A caller that sent `traceparent` gets our spans in its trace; a malformed one is ignored (a new trace).
+      const caller = request.traceHeaders
+        ? propagator.extract(api.ROOT_CONTEXT, request.traceHeaders, api.defaultTextMapGetter)
+        : api.ROOT_CONTEXT;
+      const span = tracer.startSpan(
+        'switchboard.request',
+        {
+          kind: SpanKind.INTERNAL,
+          attributes: {
+            'switchboard.operation': scope.kind,
+            'switchboard.profile': scope.plan.profile.name,
+            'switchboard.strategy': scope.plan.strategy,
+            ...(request.route ? { [semconv.ATTR_HTTP_ROUTE]: request.route } : {}),
+            ...(request.model ? { [genAi.ATTR_GEN_AI_REQUEST_MODEL]: request.model } : {}),
+            ...(request.appKey ? { 'switchboard.app_key.id': request.appKey.id } : {}),
+          },
         },
-      });
-      const parent = api.trace.setSpan(api.ROOT_CONTEXT, span);
+        caller,
+      );
+      const parent = api.trace.setSpan(caller, span);
       const attempts = new Map<AttemptScope, Span>();
       let sent = 0;
       return {

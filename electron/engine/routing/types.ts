@@ -32,8 +32,16 @@ export interface RoutingRequest extends ConsentRequest {
   collected?: boolean;
   /** The API endpoint the request came in on, for traces (absent for the app and the CLI). */
   route?: string;
+  /** The caller's W3C Trace Context headers: the request's span joins the caller's trace. */
+  traceHeaders?: TraceHeaders;
   /** Told the request's one usage event once it is settled: the server's request log line reads it. */
   onSettled?: (event: UsageEvent) => void;
+}
+
+/** `traceparent` and `tracestate` as the caller sent them (https://www.w3.org/TR/trace-context/). */
+export interface TraceHeaders {
+  traceparent: string;
+  tracestate?: string;
 }
 
 /** One provider+model the router may try. */

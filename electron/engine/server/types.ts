@@ -37,12 +37,16 @@ export interface ServerDeps {
 
 /** Routing hints every engine call carries: who asks (for sticky assignment) and the abort signal. */
 export function requestOptions(ctx: RequestContext, bodyUser?: string): RequestOptions {
-  const header = ctx.req.headers['x-switchboard-user'];
+  const { 'x-switchboard-user': user, traceparent, tracestate } = ctx.req.headers;
   return {
-    userId: (typeof header === 'string' && header) || bodyUser || undefined,
+    userId: (typeof user === 'string' && user) || bodyUser || undefined,
     appKey: ctx.appKey,
     signal: ctx.signal,
     route: ctx.path,
+    traceHeaders:
+      typeof traceparent === 'string'
+        ? { traceparent, tracestate: typeof tracestate === 'string' ? tracestate : undefined }
+        : undefined,
     onSettled: (event) => {
       ctx.settled ??= [];
       ctx.settled.push(event);
