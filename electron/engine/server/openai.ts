@@ -134,8 +134,7 @@ async function streamChat(
     switch (event.type) {
       case 'route':
         head = `{"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(modelName(event.route))},`;
-        startSse(ctx, routeHeaders(ctx, event.route));
-        await writeFrame(ctx, chunk({ role: 'assistant', content: '' }));
+        await startSse(ctx, routeHeaders(ctx, event.route), chunk({ role: 'assistant', content: '' }));
         break;
       case 'text':
         await writeFrame(ctx, chunk({ content: event.text }));

@@ -37,8 +37,7 @@ export async function answerRelayed(
     while (!(await iterator.next()).done);
     return undefined;
   }
-  startSse(ctx, routeHeaders(ctx, route));
-  await writeFrame(ctx, first.bytes);
+  await startSse(ctx, routeHeaders(ctx, route), first.bytes);
   for (next = await iterator.next(); !next.done; next = await iterator.next()) {
     if (next.value.type === 'wire') await writeFrame(ctx, next.value.bytes);
   }
