@@ -1,5 +1,6 @@
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BudgetGuard, type Reservation } from '../../electron/engine/accounting/budget.ts';
+import { BudgetGuard, budgetPeriodKey, type Reservation } from '../../electron/engine/accounting/budget.ts';
 import type { BudgetConfig } from '../../electron/engine/config/types.ts';
 import { ManualClock, systemClock } from '../../electron/engine/routing/clock.ts';
 import { RedisState } from '../../electron/engine/routing/redis-state.ts';
@@ -128,6 +129,35 @@ describe('RedisState', () => {
       .toMatchObject({ spentUsd: expect.closeTo(0.7, 9), reservedUsd: expect.closeTo(0, 9) });
     expect(await guards[1]!.reserveWithin('p', 0.3)).toMatchObject({ keys: expect.any(Array) });
     expect(await guards[0]!.reserveWithin('p', 0.01)).toMatchObject({ scope: 'global', exceeded: false });
+  });
+
+  it('local_only: a budget used up in Redis refuses even a free call, though this copy has not heard of the spending yet', async () => {
+    const [a] = await pair();
+    const clock = new ManualClock(Date.UTC(2026, 4, 10, 12));
+    const config: BudgetConfig = {
+      global: { monthly: 0.05 },
+      providers: {},
+      alertThreshold: 0.8,
+      hardStop: 'local_only',
+    };
+    const guard = new BudgetGuard(a, clock, config, () => {});
+    expect(await guard.reserveWithin('p', 0)).toMatchObject({ keys: [] });
+    // Another instance spent the rest; its change has not reached this one (written behind its back).
+    const admin = new Redis(redis.url);
+    try {
+      await admin.hset(`test${namespace}:usage:spend:global:monthly:${budgetPeriodKey('monthly', clock.now())}`, {
+        v: 1_000_000,
+        d: '0.05',
+      });
+    } finally {
+      admin.disconnect();
+    }
+    expect(guard.exhausted('p')).toBeUndefined();
+    expect(await guard.reserveWithin('p', 0)).toMatchObject({ scope: 'global', period: 'monthly', exceeded: true });
+    // Only local_only refuses a free call: under refuse it still fits (it holds nothing).
+    guard.config = { ...config, hardStop: 'refuse' };
+    expect(await guard.reserveWithin('p', 0)).toMatchObject({ keys: [] });
+    expect(await guard.reserveWithin('p', 0.01)).toMatchObject({ scope: 'global', exceeded: true });
   });
 
   it('drops the per-process counts of an instance that died', async () => {

@@ -150,7 +150,8 @@ export class BudgetGuard {
   /**
    * Holds the call's estimated cost on this provider's budgets if it fits in every one, in one atomic
    * step of the state (so concurrent requests, in any instance sharing it, cannot all pass the check
-   * before any holds): the reservation, or the first budget it would pass (nothing held then).
+   * before any holds): the reservation, or the first budget it would pass (nothing held then). Under
+   * hard_stop local_only a budget already used up refuses even a free call, in the same step.
    */
   reserveWithin(providerId: string, amountUsd: number): Awaitable<Reservation | BudgetStatus> {
     this.primeSpendCounters(providerId);
@@ -166,7 +167,10 @@ export class BudgetGuard {
       refused >= 0
         ? this.view(...limits[refused]!)
         : { keys: amountUsd > 0 ? budgets.map((budget) => budget.held) : [], amountUsd, providerId };
-    const refused = this.state.reserve('usage', budgets, amountUsd);
+    // local_only: once a budget is used up nothing leaves the machine, free or not — checked in the same step.
+    const refused = this.state.reserve('usage', budgets, amountUsd, {
+      refuseUsedUp: this.config.hardStop === 'local_only',
+    });
     return isPromise(refused) ? refused.then(decide) : decide(refused);
   }
 

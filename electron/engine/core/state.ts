@@ -63,6 +63,14 @@ export interface BudgetCounters {
   ttlMs: number;
 }
 
+export interface ReserveOptions {
+  /**
+   * A budget already used up (spent and held reach its limit) refuses even a free call, in the same
+   * atomic step (hard_stop: local_only — once a budget is used up nothing leaves the machine).
+   */
+  refuseUsedUp?: boolean;
+}
+
 export interface RoutingState {
   /** The record as last known (a shared backend: its local copy). */
   get<T>(space: StateSpace, key: string): T | undefined;
@@ -85,9 +93,15 @@ export interface RoutingState {
    * limit), checking and holding in one atomic step: requests in flight at once, in this process or in
    * any sharing the state, cannot all pass the check before any of them holds. The holds are this
    * process's (PER_PROCESS). Answers -1 when held, else the index of the first budget it would pass
-   * (nothing is held then). A free call (amount ≤ 0) always fits and holds nothing.
+   * (nothing is held then). A free call (amount ≤ 0) holds nothing, and fits unless `refuseUsedUp`
+   * finds a budget used up.
    */
-  reserve(space: StateSpace, budgets: readonly BudgetCounters[], amount: number): Awaitable<number>;
+  reserve(
+    space: StateSpace,
+    budgets: readonly BudgetCounters[],
+    amount: number,
+    options?: ReserveOptions,
+  ): Awaitable<number>;
   status(): StateStatus;
   /** Lets go of connections and timers (a shared backend); the state is not used afterwards. */
   close(): Awaitable<void>;

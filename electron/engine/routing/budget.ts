@@ -94,9 +94,8 @@ export function budgetStage({ guard, prices, expectedOutputTokens }: BudgetStage
       const cost = estimate(candidate, scope.request);
       const hold = (reservation: Reservation): Entry => ({ leave: () => guard.settle(reservation, attempt.costUsd) });
       if (!enforced(candidate)) return hold(guard.reserve(id, cost));
-      const used = guard.config.hardStop === 'local_only' ? guard.exhausted(id) : undefined;
-      if (used) return refuse('BUDGET_EXCEEDED', refusal(candidate, cost, used).detail);
-      // Checked and held in one step: other requests, here or in other instances, may have spent meanwhile.
+      // Checked and held in one step (under local_only, "is a budget used up?" too): other requests, here
+      // or in other instances, may have spent meanwhile.
       const held = guard.reserveWithin(id, cost);
       const admit = (result: Reservation | BudgetStatus): Entry =>
         'keys' in result ? hold(result) : refuse('BUDGET_EXCEEDED', refusal(candidate, cost, result).detail);

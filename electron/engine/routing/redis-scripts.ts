@@ -27,7 +27,8 @@
  * - `set` (record; json, ttl ms (0 = none), header): {version, pttl}.
  * - `del` (record; header): {version}; the deletion is published even when Redis had none (a copy may
  *   still hold it).
- * - `reserve` (each budget's spent and held counters, in pairs; amount, then per budget: limit, seed
+ * - `reserve` (each budget's spent and held counters, in pairs; amount, '1' when a budget already
+ *   used up (spent + held ≥ limit) refuses even a free call (nothing is held for one), then per budget: limit, seed
  *   (the spent counter's start when Redis has none), ttl ms for a counter created here, the spent and
  *   the held counters' headers): holds the amount on every budget (this instance's part) only if it
  *   fits in all of them. {index of the first budget it would pass (0-based), or -1 when held; then
@@ -96,8 +97,8 @@ function ops.del(k, a)
 end
 
 function ops.reserve(k, a)
-  local amount = tonumber(a[1])
-  local function arg(budget, field) return a[1 + (budget - 1) * 5 + field] end
+  local amount, refuseUsedUp = tonumber(a[1]), a[2] == '1'
+  local function arg(budget, field) return a[2 + (budget - 1) * 5 + field] end
   for b = 1, #k / 2 do
     local spent = k[b * 2 - 1]
     if redis.call('EXISTS', spent) == 0 then
@@ -110,12 +111,13 @@ function ops.reserve(k, a)
   for b = 1, #k / 2 do
     local spent = tonumber(redis.call('HGET', k[b * 2 - 1], 'd'))
     local held = tonumber(redis.call('HGET', k[b * 2], 'd') or '0')
-    if spent + held + amount > tonumber(arg(b, 1)) + 1e-9 then
+    local limit = tonumber(arg(b, 1))
+    if spent + held + amount > limit + 1e-9 or (refuseUsedUp and spent + math.max(0, held) >= limit) then
       refused = b - 1
       break
     end
   end
-  if refused < 0 then
+  if refused < 0 and amount > 0 then
     for b = 1, #k / 2 do ops.incr({k[b * 2]}, {a[1], arg(b, 3), '1', '', arg(b, 5)}) end
   end
   local out = {refused}

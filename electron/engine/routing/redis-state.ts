@@ -7,6 +7,7 @@ import {
   type BudgetCounters,
   type IncrOptions,
   MemoryState,
+  type ReserveOptions,
   type RoutingState,
   reserveHere,
   STATE_SPACES,
@@ -460,10 +461,17 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     }
   }
 
-  reserve(space: StateSpace, budgets: readonly BudgetCounters[], amount: number): number | Promise<number> {
-    if (this.mode !== 'shared' || amount <= 0) return reserveHere(this, space, budgets, amount);
+  reserve(
+    space: StateSpace,
+    budgets: readonly BudgetCounters[],
+    amount: number,
+    options: ReserveOptions = {},
+  ): number | Promise<number> {
+    if (this.mode !== 'shared' || (amount <= 0 && !options.refuseUsedUp)) {
+      return reserveHere(this, space, budgets, amount, options);
+    }
     const keys: string[] = [];
-    const args: (string | number)[] = [amount];
+    const args: (string | number)[] = [amount, options.refuseUsedUp ? '1' : ''];
     for (const budget of budgets) {
       keys.push(this.recordKey(space, budget.spent), this.recordKey(space, budget.held));
       args.push(
@@ -489,7 +497,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
       },
       (error: unknown) => {
         this.failed(error, () => {});
-        return reserveHere(this, space, budgets, amount);
+        return reserveHere(this, space, budgets, amount, options);
       },
     );
   }

@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import {
   type BudgetCounters,
   PER_PROCESS,
+  type ReserveOptions,
   type RoutingState,
   STATE_SPACES,
   type StateSpace,
@@ -11,6 +12,7 @@ import {
 export {
   type BudgetCounters,
   type IncrOptions,
+  type ReserveOptions,
   type RoutingState,
   STATE_SPACES,
   type StateSpace,
@@ -27,17 +29,20 @@ export function reserveHere(
   space: StateSpace,
   budgets: readonly BudgetCounters[],
   amount: number,
+  { refuseUsedUp = false }: ReserveOptions = {},
 ): number {
-  if (amount <= 0) return -1;
+  if (amount <= 0 && !refuseUsedUp) return -1;
   for (const [index, budget] of budgets.entries()) {
     let spent = state.get<number>(space, budget.spent);
     if (spent === undefined) {
       spent = budget.seed;
       void state.set(space, budget.spent, spent, budget.ttlMs);
     }
-    if (spent + (state.get<number>(space, budget.held) ?? 0) + amount > budget.limit + BUDGET_EPSILON) return index;
+    const held = state.get<number>(space, budget.held) ?? 0;
+    if (spent + held + amount > budget.limit + BUDGET_EPSILON) return index;
+    if (refuseUsedUp && spent + Math.max(0, held) >= budget.limit) return index;
   }
-  for (const budget of budgets) void state.incr(space, budget.held, amount, budget.ttlMs, PER_PROCESS);
+  if (amount > 0) for (const budget of budgets) void state.incr(space, budget.held, amount, budget.ttlMs, PER_PROCESS);
   return -1;
 }
 
@@ -167,8 +172,8 @@ export class MemoryState implements RoutingState {
     for (const [name, map] of this.spaces) if (!space || name === space) map.clear();
   }
 
-  reserve(space: StateSpace, budgets: readonly BudgetCounters[], amount: number): number {
-    return reserveHere(this, space, budgets, amount);
+  reserve(space: StateSpace, budgets: readonly BudgetCounters[], amount: number, options?: ReserveOptions): number {
+    return reserveHere(this, space, budgets, amount, options);
   }
 
   status(): StateStatus {
