@@ -18,7 +18,7 @@ import { sameConnection } from './providers/create-adapter.ts';
 import type { OllamaAdapter, PullProgress as OllamaPullProgress } from './providers/ollama/adapter.ts';
 import type { CallContext, ModelMeasure, ModerationResult, ProviderAdapter, WireChunk } from './providers/types.ts';
 import { Reports } from './reports/reports.ts';
-import { lastResortAnswers, lastResortEvents, lastResortRoute } from './responder/last-resort.ts';
+import { lastResortAnswers, lastResortEvents, lastResortRoute, lastResortUsage } from './responder/last-resort.ts';
 import { heldBackByConsent } from './routing/candidates.ts';
 import { type ConsentRequest, consentRequired } from './routing/consent.ts';
 import type { OperationalEvents } from './routing/events.ts';
@@ -315,6 +315,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     operation: Operation<T>,
     options: RequestOptions,
   ): AsyncIterable<{ type: 'route'; route: RouteInfo } | T> {
+    const started = Date.now();
     await this.refreshLocalModels(false);
     const signal = options.signal ?? new AbortController().signal;
     const routing: RoutingRequest = {
@@ -341,10 +342,13 @@ export class Engine extends EventEmitter<EngineEvents> {
       // A provider the caller insisted on (comparisons, batches, --provider) reports its own failure.
       const failure = toSwitchboardError(error);
       if (routed || options.providerId || !this.config.fallbackResponder || !lastResortAnswers(failure)) throw failure;
-      yield {
-        type: 'route',
-        route: lastResortRoute(options.profile, this.config.strategy, failure.attempts?.length ?? 0),
-      };
+      const route = lastResortRoute(options.profile, this.config.strategy, failure.attempts?.length ?? 0);
+      // A move like any other to the next in the chain, from the last provider tried (`none`: none was).
+      this.router.metrics.fellBack(failure.attempts?.at(-1)?.providerId ?? 'none', route.providerId, failure.code);
+      options.onSettled?.(
+        lastResortUsage(route, failure.code, started, { userId: routing.userId, appKeyId: routing.appKey?.id }),
+      );
+      yield { type: 'route', route };
       // Both operations routeChat runs (chat, relay) take chat events.
       yield* lastResortEvents(request.messages, failure.message) as T[];
     }

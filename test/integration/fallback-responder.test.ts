@@ -1,7 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type ServedCli, STACK_TRACE, serveCli, type TestDataDir, testDataDir } from '../support/cli.ts';
+import { series } from '../support/prometheus.ts';
 
 /**
  * With no provider and no model at all (a fresh install: no models pulled, no keys), the last step of every
@@ -64,6 +65,48 @@ describe('the fallback responder', () => {
     expect(query.status).toBe(200);
     expect(query.headers.get('x-switchboard-provider')).toBe('fallback-responder');
     expect(((await query.json()) as { response: string }).response).toMatch(/Status: no provider could answer/);
+  }, 60_000);
+
+  it('counts its answer as a fallback in /metrics, and its request log line says it answered and why', async () => {
+    const fallbacks = async () => {
+      const text = await (await serve.fetch('/metrics')).text();
+      return series(text, 'switchboard_fallbacks_total').filter((s) => s.labels.to_provider === 'fallback-responder');
+    };
+    const before = (await fallbacks())[0]?.value ?? 0;
+    const answered = await serve.fetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'asked-with-no-provider' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hello' }] }),
+    });
+    expect(answered.status).toBe(200);
+    await answered.arrayBuffer();
+
+    // No provider is configured at all: nothing was tried before the responder answered.
+    expect(await fallbacks()).toEqual([
+      {
+        labels: { from_provider: 'none', to_provider: 'fallback-responder', reason: 'no_provider' },
+        value: before + 1,
+      },
+    ]);
+    const log = join(data.dir, 'logs', 'serve.log');
+    const line = () =>
+      existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((text) => JSON.parse(text) as Record<string, unknown>)
+            .find((fields) => fields.event === 'request' && fields.id === 'asked-with-no-provider')
+        : undefined;
+    await expect.poll(line, { timeout: 10_000 }).toMatchObject({
+      status: 200,
+      provider: 'fallback-responder',
+      model: 'fallback-responder',
+      error_code: 'NO_PROVIDER',
+      fallback_depth: 0,
+      tokens_in: 0,
+      tokens_out: 0,
+      cost_usd: 0,
+    });
   }, 60_000);
 
   it('is off with fallback_responder: false — the error comes back as before', async () => {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { UsageEvent } from '../accounting/types.ts';
 import type { ChatMessage, ChatStreamEvent } from '../contract/chat.ts';
 import type { ErrorCode, SwitchboardError } from '../contract/errors.ts';
 import type { RouteInfo } from '../routing/types.ts';
@@ -128,4 +130,34 @@ export function lastResortEvents(messages: readonly ChatMessage[], reason: strin
       usage: { inputTokens: 0, outputTokens: 0, estimated: false },
     },
   ];
+}
+
+/**
+ * The answered request's usage event, for its request log line: nothing spent, and `errorCode` is why no
+ * provider answered (the line reads `provider: fallback-responder`, `error_code: NO_PROVIDER`, status 200).
+ */
+export function lastResortUsage(
+  route: RouteInfo,
+  reason: ErrorCode,
+  started: number,
+  caller: Pick<UsageEvent, 'userId' | 'appKeyId'>,
+): UsageEvent {
+  return {
+    id: randomUUID(),
+    time: started,
+    kind: 'chat',
+    providerId: route.providerId,
+    model: route.model,
+    ...caller,
+    profile: route.profile,
+    strategy: route.strategy,
+    inputTokens: 0,
+    outputTokens: 0,
+    tokensEstimated: false,
+    costUsd: 0,
+    latencyMs: Date.now() - started,
+    outcome: 'success',
+    errorCode: reason,
+    fallbackDepth: route.fallbackDepth,
+  };
 }

@@ -90,7 +90,7 @@ export class RoutingMetrics implements PipelineWatcher {
     });
     this.fallbacks = new Counter({
       name: 'switchboard_fallbacks_total',
-      help: 'Times a request moved on from one provider to the next, by the error or refusal that made it (its code, lower case)',
+      help: 'Times a request moved on from one provider to the next (to_provider="fallback-responder": none could answer), by the error or refusal that made it (its code, lower case)',
       labelNames: ['from_provider', 'to_provider', 'reason'],
       registers,
     });
@@ -183,9 +183,7 @@ export class RoutingMetrics implements PipelineWatcher {
           this.retries.inc({ provider, reason: reasonOf(end.errorCode) });
         }
       },
-      fellBack: (from, to, code) => {
-        this.fallbacks.inc({ from_provider: from.provider.id, to_provider: to.provider.id, reason: reasonOf(code) });
-      },
+      fellBack: (from, to, code) => this.fellBack(from.provider.id, to.provider.id, code),
       finished: () => {},
     };
   }
@@ -204,6 +202,11 @@ export class RoutingMetrics implements PipelineWatcher {
     if (event.inputTokens) this.tokens.inc({ provider, model, direction: 'input', key }, event.inputTokens);
     if (event.outputTokens) this.tokens.inc({ provider, model, direction: 'output', key }, event.outputTokens);
     if (event.costUsd) this.cost.inc({ provider, model, key }, event.costUsd);
+  }
+
+  /** The request moved on from one provider to the next (or, when none could answer, to the fallback responder). */
+  fellBack(fromProvider: string, toProvider: string, code: ErrorCode): void {
+    this.fallbacks.inc({ from_provider: fromProvider, to_provider: toProvider, reason: reasonOf(code) });
   }
 
   breakerOpened(providerId: string): void {
