@@ -138,11 +138,13 @@ function toRow(event: UsageEvent): UsageRow {
  * interrupted, estimated cost) rather than missing. Reservations are group-committed: those made in one
  * turn of the event loop wait for its check phase (setImmediate) and go in one transaction — a commit
  * of its own for each was the gateway's largest cost — and each answer waits for its group's commit.
+ * The settled events waiting then go in the same transaction: under load they never pile up into one
+ * large batch that would hold the event loop for milliseconds.
  */
 export class UsageRepository implements UsageSink {
   private readonly prepare: (sql: string) => Statement;
-  private readonly writeBatch: (events: UsageRow[]) => void;
-  private readonly writeReservations: (events: UsageRow[]) => void;
+  /** Reservations (which never overwrite a settled row), then settled events, in one transaction. */
+  private readonly write: (reservations: UsageRow[], settled: UsageRow[]) => void;
   private pending: UsageRow[] = [];
   private window: NodeJS.Timeout | undefined;
   /** Reservations of this turn of the event loop, and the commit their callers wait for. */
@@ -151,13 +153,15 @@ export class UsageRepository implements UsageSink {
 
   constructor(db: Database) {
     this.prepare = statementCache(db);
-    this.writeBatch = db.transaction((events: UsageRow[]) => {
-      const insert = this.prepare(SETTLE_EVENT);
-      for (const event of events) insert.run(event);
-    });
-    this.writeReservations = db.transaction((events: UsageRow[]) => {
-      const insert = this.prepare(RESERVE_EVENT);
-      for (const event of events) insert.run(event);
+    this.write = db.transaction((reservations: UsageRow[], settled: UsageRow[]) => {
+      if (reservations.length > 0) {
+        const reserve = this.prepare(RESERVE_EVENT);
+        for (const event of reservations) reserve.run(event);
+      }
+      if (settled.length > 0) {
+        const settle = this.prepare(SETTLE_EVENT);
+        for (const event of settled) settle.run(event);
+      }
     });
   }
 
@@ -178,7 +182,7 @@ export class UsageRepository implements UsageSink {
       setImmediate(() => {
         this.reservationCommit = undefined;
         try {
-          this.commitReservations();
+          this.flush();
           resolve();
         } catch (error) {
           reject(error);
@@ -188,20 +192,14 @@ export class UsageRepository implements UsageSink {
     return this.reservationCommit;
   }
 
-  private commitReservations(): void {
-    if (this.reserving.length === 0) return;
-    const events = this.reserving;
-    this.reserving = [];
-    this.writeReservations(events);
-  }
-
-  /** Writes the events waiting in memory (reservations first, so a settled event overwrites its own), in one transaction each. */
+  /** Writes the events waiting in memory (reservations first, so a settled event overwrites its own), in one transaction. */
   flush(): void {
-    this.commitReservations();
-    if (this.pending.length === 0) return;
-    const events = this.pending;
+    if (this.reserving.length === 0 && this.pending.length === 0) return;
+    const reservations = this.reserving;
+    const settled = this.pending;
+    this.reserving = [];
     this.pending = [];
-    this.writeBatch(events);
+    this.write(reservations, settled);
   }
 
   // From the timer nobody can take the error: like a failed synchronous write, a failed batch (disk
