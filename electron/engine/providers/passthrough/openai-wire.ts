@@ -70,9 +70,13 @@ class OpenAIStreamReader implements StreamReader {
  * an `event: error` (some proxies). `{"error"` cannot occur inside a JSON string, where quotes are escaped.
  */
 function firstError(run: Buffer): number {
-  const positions = [run.indexOf('{"error"'), run.indexOf('{ "error"'), findLine(run, 'event', 'error')];
-  const found = positions.filter((at) => at !== -1);
-  return found.length > 0 ? Math.min(...found) : -1;
+  // Runs on every frame: one scan, and the three searches only in a run that holds the word at all.
+  if (run.indexOf('error') === -1) return -1;
+  let first = -1;
+  for (const at of [run.indexOf('{"error"'), run.indexOf('{ "error"'), findLine(run, 'event', 'error')]) {
+    if (at !== -1 && (first === -1 || at < first)) first = at;
+  }
+  return first;
 }
 
 export const openAIWire: Wire = {
