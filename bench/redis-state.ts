@@ -1,71 +1,94 @@
 /**
- * What shared state costs a request: `npx node bench/redis-state.ts [--requests N] [--rounds N]`.
+ * What shared state costs a request:
+ *   npx node bench/redis-state.ts [--requests N] [--rounds N] [--also <label>=<checkout>]…
  *
  * The same routed request — through Router.run with every stage that touches state (an RPM and TPM
  * window admission, a concurrency slot, a daily budget under a hard stop, the round-robin turn, the
  * breaker, usage totals), answered at once by an operation that does no I/O — timed one request at a
- * time on two routers: one on the in-process MemoryState, one on RedisState against a real
- * redis-server on loopback (Debian's, started here on a free port, nothing persisted). Rounds alternate
- * which goes first; the added latency is Redis's median minus memory's, per round, and its median over
- * rounds. Results go to bench/RESULTS.md.
+ * time on routers on the in-process MemoryState and on RedisState against a real redis-server on
+ * loopback (Debian's, started here on a free port, nothing persisted). `--also` adds a RedisState and
+ * Router loaded from another checkout (its own modules, its own namespace on the same Redis): before
+ * and after side by side in one run. Rounds rotate which goes first; the added latency is a Redis
+ * state's median minus memory's, per round, and its median over rounds. Results go to bench/RESULTS.md.
  */
 import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../electron/engine/config/load.ts';
 import type { EngineConfig } from '../electron/engine/config/types.ts';
 import type { ChatStreamEvent } from '../electron/engine/contract/chat.ts';
 import type { ProviderAdapter } from '../electron/engine/providers/types.ts';
-import { systemClock } from '../electron/engine/routing/clock.ts';
-import { RedisState } from '../electron/engine/routing/redis-state.ts';
-import { Router } from '../electron/engine/routing/router.ts';
-import { MemoryState, type RoutingState } from '../electron/engine/routing/state.ts';
+import type { Router } from '../electron/engine/routing/router.ts';
+import type { RoutingState } from '../electron/engine/routing/state.ts';
 import type { Operation, RoutingRequest } from '../electron/engine/routing/types.ts';
 import { startRedis } from '../test/support/redis.ts';
 import { writeResultsSection } from './results.ts';
 
-function arg(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
-const REQUESTS = arg('requests', 2_000);
-const ROUNDS = arg('rounds', 5);
-
-const config: EngineConfig = loadConfig({
-  env: {},
-  overrides: {
-    local: { enabled: false },
-    strategy: 'round_robin',
-    providers: Object.fromEntries(
-      ['a', 'b'].map((id) => [
-        id,
-        {
-          type: 'custom',
-          base_url: 'http://127.0.0.1:9/v1',
-          api_key: `sk-bench-${id}-000000000000`,
-          models: ['house-model'],
-          prices: { 'house-model': { input: 0.1, output: 0.2 } },
-          rate_limit: { requests_per_minute: 1e9, tokens_per_minute: 1e12, max_concurrency: 1_000 },
-        },
-      ]),
-    ),
-    budgets: { daily: 1e9, hard_stop: 'refuse' },
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '5' },
+    also: { type: 'string', multiple: true, default: [] },
   },
 });
+const REQUESTS = Number(values.requests);
+const ROUNDS = Number(values.rounds);
 
-const adapters = new Map<string, ProviderAdapter>(
-  config.providers.map((provider) => [
-    provider.id,
-    {
-      config: provider,
-      chat: () => {
-        throw new Error('not called: the bench answers through its own operation');
-      },
-      listModels: async () => [],
+/** The modules a variant runs on: this checkout's, or another's (`--also`). */
+async function modulesOf(checkout: string) {
+  const load = <T>(file: string): Promise<T> => import(pathToFileURL(resolve(checkout, file)).href) as Promise<T>;
+  return {
+    config: await load<typeof import('../electron/engine/config/load.ts')>('electron/engine/config/load.ts'),
+    clock: await load<typeof import('../electron/engine/routing/clock.ts')>('electron/engine/routing/clock.ts'),
+    redisState: await load<typeof import('../electron/engine/routing/redis-state.ts')>(
+      'electron/engine/routing/redis-state.ts',
+    ),
+    router: await load<typeof import('../electron/engine/routing/router.ts')>('electron/engine/routing/router.ts'),
+    state: await load<typeof import('../electron/engine/routing/state.ts')>('electron/engine/routing/state.ts'),
+  };
+}
+type Modules = Awaited<ReturnType<typeof modulesOf>>;
+
+function benchConfig(modules: Modules): EngineConfig {
+  return modules.config.loadConfig({
+    env: {},
+    overrides: {
+      local: { enabled: false },
+      strategy: 'round_robin',
+      providers: Object.fromEntries(
+        ['a', 'b'].map((id) => [
+          id,
+          {
+            type: 'custom',
+            base_url: 'http://127.0.0.1:9/v1',
+            api_key: `sk-bench-${id}-000000000000`,
+            models: ['house-model'],
+            prices: { 'house-model': { input: 0.1, output: 0.2 } },
+            rate_limit: { requests_per_minute: 1e9, tokens_per_minute: 1e12, max_concurrency: 1_000 },
+          },
+        ]),
+      ),
+      budgets: { daily: 1e9, hard_stop: 'refuse' },
     },
-  ]),
-);
+  });
+}
 
+function adaptersFor(config: EngineConfig): Map<string, ProviderAdapter> {
+  return new Map<string, ProviderAdapter>(
+    config.providers.map((provider) => [
+      provider.id,
+      {
+        config: provider,
+        chat: () => {
+          throw new Error('not called: the bench answers through its own operation');
+        },
+        listModels: async () => [],
+      },
+    ]),
+  );
+}
 const answer: Operation<ChatStreamEvent> = {
   kind: 'chat',
   async *invoke() {
@@ -99,23 +122,45 @@ const median = (sorted: Float64Array) => sorted[Math.floor(sorted.length / 2)]!;
 const p99 = (sorted: Float64Array) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
 const ms = (value: number) => `${value.toFixed(3)} ms`;
 
+const loadAtStart = loadavg()[0]!;
 const redis = await startRedis();
-const states: Record<'memory' | 'redis', RoutingState> = {
-  memory: new MemoryState(systemClock),
-  redis: await RedisState.connect({ url: redis.url, namespace: 'bench' }),
-};
-if (!states.redis.status().shared) throw new Error(`Redis did not connect: ${states.redis.status().message}`);
-const routers = {
-  memory: new Router(config, adapters, { state: states.memory }),
-  redis: new Router(config, adapters, { state: states.redis }),
-};
+const here = await modulesOf(resolve(import.meta.dirname, '..'));
 
-/** Scripts Redis has run so far (every write of RedisState is one batch script: one round trip). */
-async function scriptsRun(client: Redis): Promise<number> {
-  const stats = await client.info('commandstats');
-  let calls = 0;
-  for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(match[1]);
-  return calls;
+interface Variant {
+  label: string;
+  router: Router;
+  state: RoutingState;
+}
+
+async function redisVariant(label: string, modules: Modules, namespace: string): Promise<Variant> {
+  const state = await modules.redisState.RedisState.connect({ url: redis.url, namespace });
+  if (!state.status().shared) throw new Error(`${label}: Redis did not connect: ${state.status().message}`);
+  const config = benchConfig(modules);
+  return { label, state, router: new modules.router.Router(config, adaptersFor(config), { state }) };
+}
+
+const memoryState = new here.state.MemoryState(here.clock.systemClock);
+const hereConfig = benchConfig(here);
+const memory: Variant = {
+  label: 'memory',
+  state: memoryState,
+  router: new here.router.Router(hereConfig, adaptersFor(hereConfig), { state: memoryState }),
+};
+const shared: Variant[] = [await redisVariant('Redis', here, 'bench')];
+for (const [index, also] of values.also.entries()) {
+  const [label, checkout] = also.split('=');
+  if (!label || !checkout) throw new Error(`--also wants <label>=<checkout>, not "${also}"`);
+  shared.push(await redisVariant(`Redis, ${label}`, await modulesOf(resolve(checkout)), `bench-also${index}`));
+}
+const variants = [memory, ...shared];
+
+/** What Redis has done so far: batch scripts run (each one round trip) and its own CPU seconds. */
+async function redisCounters(client: Redis): Promise<{ scripts: number; cpuMs: number }> {
+  const [stats, cpu] = await Promise.all([client.info('commandstats'), client.info('cpu')]);
+  let scripts = 0;
+  for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) scripts += Number(match[1]);
+  const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? 0);
+  return { scripts, cpuMs: (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1000 };
 }
 
 /** One plain round trip to this Redis (PING), the unit the added latency is made of. */
@@ -134,79 +179,102 @@ async function pingMedian(count: number): Promise<number> {
   }
 }
 
+interface Measured {
+  p50: number;
+  p99: number;
+  /** This process's CPU per request, ms. */
+  cpu: number;
+  /** Redis's CPU per request, ms (Redis variants). */
+  redisCpu?: number;
+  scripts?: number;
+}
+
 const rows: string[] = [];
-const added: number[] = [];
+const perRound: Map<string, Measured>[] = [];
 const pings: number[] = [];
-const ratios: number[] = [];
-const scriptsPerRequest: number[] = [];
 const admin = new Redis(redis.url);
 try {
   // Warm-up: JIT, connections, scripts loaded into Redis.
-  for (const router of Object.values(routers)) await timeRequests(router, 300);
+  for (const variant of variants) await timeRequests(variant.router, 300);
   for (let round = 1; round <= ROUNDS; round++) {
-    const order = round % 2 === 0 ? (['redis', 'memory'] as const) : (['memory', 'redis'] as const);
-    const result: Partial<Record<'memory' | 'redis', Float64Array>> = {};
-    const cpu: Partial<Record<'memory' | 'redis', number>> = {};
-    for (const name of order) {
-      const before = name === 'redis' ? await scriptsRun(admin) : 0;
+    const shift = (round - 1) % variants.length;
+    const order = [...variants.slice(shift), ...variants.slice(0, shift)];
+    const measured = new Map<string, Measured>();
+    for (const variant of order) {
+      const before = await redisCounters(admin);
       const cpuBefore = process.cpuUsage();
-      result[name] = await timeRequests(routers[name], REQUESTS);
+      const times = await timeRequests(variant.router, REQUESTS);
       const used = process.cpuUsage(cpuBefore);
-      cpu[name] = (used.user + used.system) / 1000 / REQUESTS;
-      // Writes that need no answer go with the next batch: let the last request's settle in first.
-      if (name === 'redis') {
+      const result: Measured = {
+        p50: median(times),
+        p99: p99(times),
+        cpu: (used.user + used.system) / 1000 / REQUESTS,
+      };
+      if (variant !== memory) {
+        // Writes that need no answer go with the next batch: let the last request's settle in first.
         await new Promise((resolve) => setTimeout(resolve, 20));
-        scriptsPerRequest.push((await scriptsRun(admin)) / REQUESTS - before / REQUESTS);
+        const after = await redisCounters(admin);
+        result.scripts = (after.scripts - before.scripts) / REQUESTS;
+        result.redisCpu = (after.cpuMs - before.cpuMs) / REQUESTS;
       }
+      measured.set(variant.label, result);
     }
-    const memory = result.memory!;
-    const shared = result.redis!;
-    added.push(median(shared) - median(memory));
-    ratios.push(median(shared) / median(memory));
+    perRound.push(measured);
     pings.push(await pingMedian(REQUESTS));
-    rows.push(
-      `| ${round} | ${ms(median(memory))} | ${ms(p99(memory))} | ${ms(median(shared))} | ${ms(p99(shared))} | ${ms(median(shared) - median(memory))} | ${ratios.at(-1)!.toFixed(1)}× | ${ms(cpu.memory!)} | ${ms(cpu.redis!)} | ${scriptsPerRequest.at(-1)!.toFixed(2)} | ${ms(pings.at(-1)!)} |`,
-    );
-    process.stdout.write(`${rows.at(-1)}\n`);
+    const base = measured.get('memory')!;
+    for (const variant of variants) {
+      const m = measured.get(variant.label)!;
+      const redisOnly =
+        variant === memory
+          ? ['—', '—', '—', '—']
+          : [ms(m.p50 - base.p50), `${(m.p50 / base.p50).toFixed(1)}×`, ms(m.redisCpu!), m.scripts!.toFixed(2)];
+      rows.push(
+        `| ${round} | ${variant.label} | ${ms(m.p50)} | ${ms(m.p99)} | ${redisOnly[0]} | ${redisOnly[1]} | ${ms(m.cpu)} | ${redisOnly[2]} | ${redisOnly[3]} |`,
+      );
+      process.stdout.write(`${rows.at(-1)}\n`);
+    }
   }
 } finally {
   admin.disconnect();
-  for (const router of Object.values(routers)) router.close();
-  await states.redis.close();
+  for (const variant of variants) variant.router.close();
+  for (const variant of shared) await variant.state.close();
   await redis.close();
 }
+const loadAtEnd = loadavg()[0]!;
 
 const middle = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
-const addedMedian = middle(added);
+const over = (label: string, pick: (m: Measured, base: Measured) => number) =>
+  middle(perRound.map((round) => pick(round.get(label)!, round.get('memory')!)));
 const pingTypical = middle(pings);
-const ratioMedian = middle(ratios);
-const scriptsMedian = middle(scriptsPerRequest);
+const summary = shared.map((variant) => {
+  const added = over(variant.label, (m, base) => m.p50 - base.p50);
+  return `- ${variant.label}: added latency at p50, median over the rounds, **${ms(added)}** (goal ≤ 0.3 ms), ${over(variant.label, (m, base) => m.p50 / base.p50).toFixed(1)}× memory's p50; this process's CPU ${ms(over(variant.label, (m) => m.cpu))} per request (memory: ${ms(over('memory', (m) => m.cpu))}), Redis's ${ms(over(variant.label, (m) => m.redisCpu!))}; ${over(variant.label, (m) => m.scripts!).toFixed(2)} scripts per request; about ${(added / pingTypical).toFixed(1)} PINGs.`;
+});
+const versus = shared.slice(1).map((other) => {
+  const ratio = (pick: (m: Measured) => number) =>
+    middle(perRound.map((round) => pick(round.get(other.label)!) / pick(round.get('Redis')!))).toFixed(2);
+  return `- ${other.label} ÷ Redis (this checkout), per round then the median: p50 ${ratio((m) => m.p50)}×, this process's CPU ${ratio((m) => m.cpu)}×, Redis's CPU ${ratio((m) => m.redisCpu!)}×.`;
+});
+const alsoArgs = values.also.map((also) => ` --also ${also.split('=')[0]}=<checkout>`).join('');
 const section = `## Shared state on Redis: added latency per request
 
-\`npx node bench/redis-state.ts --requests ${REQUESTS} --rounds ${ROUNDS}\` — one routed request at a time through
+\`npx node bench/redis-state.ts --requests ${REQUESTS} --rounds ${ROUNDS}${alsoArgs}\` — one routed request at a time through
 Router.run on the in-process state and on RedisState (a real redis-server on 127.0.0.1), with every stage
 that touches state at work: RPM/TPM window admission, a concurrency slot, a daily budget under a hard stop
 (checked and held in one atomic step), the round-robin turn and the key rotation, the breaker, the latency
 averages and the usage totals; the answer itself costs nothing, so the difference is the state's. CPU is
-this process's user+system time per request (Redis's own is not in it); scripts per request are the batch
-scripts Redis ran (INFO commandstats), each one round trip.
+this process's user+system time per request; Redis's CPU is the server's own (INFO cpu) per request;
+scripts per request are the batch scripts Redis ran (INFO commandstats), each one round trip. Rows labelled
+"Redis, <label>" run RedisState and Router from another checkout (\`--also\`), in the same rounds.
 
-Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores (load average ${loadavg()[0]!.toFixed(1)} when the run ended), Node ${process.version},
-redis-server from Debian on loopback. Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.
+Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start and ${loadAtEnd.toFixed(1)} at the end, Node ${process.version},
+redis-server from Debian on loopback (one PING ${ms(pingTypical)} at p50). Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.
 
-| round | memory p50 | memory p99 | Redis p50 | Redis p99 | added at p50 | Redis ÷ memory, p50 | memory CPU | Redis CPU | scripts per request | one PING, p50 |
-|---|---|---|---|---|---|---|---|---|---|---|
+| round | state | p50 | p99 | added at p50 | ÷ memory, p50 | CPU per request | Redis CPU per request | scripts per request |
+|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-- Added latency at p50, median over the rounds: **${ms(addedMedian)}** (goal ≤ 0.3 ms), Redis ÷ memory
-  ${ratioMedian.toFixed(1)}× at p50; about ${(addedMedian / pingTypical).toFixed(1)} plain round trips to this Redis (a PING took
-  ${ms(pingTypical)} at p50 in the same run); ${scriptsMedian.toFixed(2)} scripts per request.
-- Round trips a request waits for: two — its admission (the concurrency slot and both windows, asked at
-  once) and its budget hold (check and hold in one script). Every write goes into one batch script per turn
-  of the event loop, in order, with one published message for all its changes; the writes that need no
-  answer (settling: spend, releases, latency averages, usage totals, the breaker; balancing turns, answered
-  from the local copy) travel with the next batch. Reads answer from the local copy kept current by those
-  messages.
+${[...summary, ...versus].join('\n')}
 `;
 await writeResultsSection('Shared state on Redis: added latency per request', section);
-process.stdout.write(`added at p50 (median of rounds): ${ms(addedMedian)}\n`);
+process.stdout.write(`${[...summary, ...versus].join('\n')}\n`);

@@ -6,7 +6,9 @@
  * every write), `d` (its JSON), and for counters kept per process one `i:<instance>` field per
  * instance holding that instance's part (`d` is then their sum). Every change is published on the
  * namespace's channel as `<version> <pttl> <["space","key"]>\n<json>` (a pttl of -2: deleted); the
- * changes of one script go in one message, one after another (JSON holds no raw newline).
+ * changes of one script go in one message, one after another (JSON holds no raw newline), after a
+ * first line naming the instance that made them (empty for the sweep), so that one skips its own
+ * changes unread: it has them from the script's reply.
  */
 
 /**
@@ -37,28 +39,40 @@
 export const BATCH = `
 local VERSION, PER_PROCESS, CHANNEL, INSTANCE = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
 local changes = {}
-local function changed(record, header, version, json)
-  table.insert(changes, version .. ' ' .. redis.call('PTTL', record) .. ' ' .. header .. '\\n' .. json)
+-- The version counter is read once and written back once: the script runs alone, so counting here
+-- orders the writes as an INCR per write would, at a fraction of the calls.
+local version = tonumber(redis.call('GET', VERSION) or '0')
+local function changed(header, v, pttl, json)
+  changes[#changes + 1] = v .. ' ' .. pttl .. ' ' .. header .. '\\n' .. json
 end
 local function write(record, json)
-  local v = redis.call('INCR', VERSION)
-  redis.call('HSET', record, 'v', v, 'd', json)
-  return v
+  version = version + 1
+  redis.call('HSET', record, 'v', version, 'd', json)
+  return version
+end
+-- A record's expiry after a write: the ttl it was given, else the one it had (-1: none).
+local function expire(record, ttl, had)
+  if tonumber(ttl) > 0 then
+    redis.call('PEXPIRE', record, ttl)
+    return tonumber(ttl)
+  end
+  return had
 end
 local ops = {}
 
 function ops.cas(k, a)
   local current = redis.call('HMGET', k[1], 'v', 'd')
-  local version = current[1] or ''
-  if version ~= a[2] then return {0, version, current[2] or '', redis.call('PTTL', k[1])} end
+  local seen = current[1] or ''
+  if seen ~= a[2] then return {0, seen, current[2] or '', redis.call('PTTL', k[1])} end
   local v = write(k[1], a[1])
-  if tonumber(a[3]) > 0 then redis.call('PEXPIRE', k[1], a[3]) end
-  changed(k[1], a[4], v, a[1])
-  return {1, tostring(v), '', redis.call('PTTL', k[1])}
+  local pttl = tonumber(a[3]) > 0 and expire(k[1], a[3]) or redis.call('PTTL', k[1])
+  changed(a[4], v, pttl, a[1])
+  return {1, tostring(v), '', pttl}
 end
 
 function ops.incr(k, a)
-  local existed = redis.call('EXISTS', k[1]) == 1
+  local had = redis.call('PTTL', k[1])
+  local existed = had ~= -2
   if a[4] == '1' and not existed then return {0} end
   local total
   if a[3] == '1' then
@@ -70,30 +84,30 @@ function ops.incr(k, a)
     for i = 1, #all, 2 do
       if string.sub(all[i], 1, 2) == 'i:' then total = total + tonumber(all[i + 1]) end
     end
-    redis.call('SADD', PER_PROCESS, k[1])
+    if not existed then redis.call('SADD', PER_PROCESS, k[1]) end
   else
     total = tonumber(redis.call('HGET', k[1], 'd') or '0') + tonumber(a[1])
   end
   local json = string.format('%.17g', total)
   local v = write(k[1], json)
-  if not existed and tonumber(a[2]) > 0 then redis.call('PEXPIRE', k[1], a[2]) end
-  changed(k[1], a[5], v, json)
-  return {1, tostring(v), json, redis.call('PTTL', k[1])}
+  local pttl = existed and had or expire(k[1], a[2], -1)
+  changed(a[5], v, pttl, json)
+  return {1, tostring(v), json, pttl}
 end
 
 function ops.set(k, a)
   redis.call('DEL', k[1])
   local v = write(k[1], a[1])
-  if tonumber(a[2]) > 0 then redis.call('PEXPIRE', k[1], a[2]) end
-  changed(k[1], a[3], v, a[1])
-  return {tostring(v), redis.call('PTTL', k[1])}
+  local pttl = expire(k[1], a[2], -1)
+  changed(a[3], v, pttl, a[1])
+  return {tostring(v), pttl}
 end
 
 function ops.del(k, a)
-  local v = redis.call('INCR', VERSION)
+  version = version + 1
   redis.call('DEL', k[1])
-  changed(k[1], a[1], v, '')
-  return {tostring(v)}
+  changed(a[1], version, -2, '')
+  return {tostring(version)}
 end
 
 function ops.reserve(k, a)
@@ -103,8 +117,7 @@ function ops.reserve(k, a)
     local spent = k[b * 2 - 1]
     if redis.call('EXISTS', spent) == 0 then
       local v = write(spent, arg(b, 2))
-      if tonumber(arg(b, 3)) > 0 then redis.call('PEXPIRE', spent, arg(b, 3)) end
-      changed(spent, arg(b, 4), v, arg(b, 2))
+      changed(arg(b, 4), v, expire(spent, arg(b, 3), -1), arg(b, 2))
     end
   end
   local refused = -1
@@ -141,7 +154,10 @@ while at <= #ARGV do
   at = at + 3 + argCount
   table.insert(replies, ops[kind](k, a))
 end
-if #changes > 0 then redis.call('PUBLISH', CHANNEL, table.concat(changes, '\\n')) end
+if #changes > 0 then
+  redis.call('SET', VERSION, version)
+  redis.call('PUBLISH', CHANNEL, INSTANCE .. '\\n' .. table.concat(changes, '\\n'))
+end
 return replies
 `;
 
@@ -177,7 +193,8 @@ for _, record in ipairs(redis.call('SMEMBERS', KEYS[1])) do
       local rest = string.sub(record, #ARGV[3] + 1)
       local colon = string.find(rest, ':', 1, true)
       local header = cjson.encode({string.sub(rest, 1, colon - 1), string.sub(rest, colon + 1)})
-      redis.call('PUBLISH', ARGV[2], v .. ' ' .. redis.call('PTTL', record) .. ' ' .. header .. '\\n' .. json)
+      -- No origin (the first line is empty): every instance takes it, the sweeping one too.
+      redis.call('PUBLISH', ARGV[2], '\\n' .. v .. ' ' .. redis.call('PTTL', record) .. ' ' .. header .. '\\n' .. json)
       changed = changed + 1
     end
   end

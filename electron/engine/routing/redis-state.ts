@@ -132,6 +132,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private readonly namespace: string;
   private readonly location: string;
   private readonly instance = randomBytes(8).toString('hex');
+  /** The first line of the changes this instance publishes. */
+  private readonly origin = `${this.instance}\n`;
   private readonly channel: string;
   private readonly heartbeatMs: number;
   private readonly client: ScriptedRedis;
@@ -258,10 +260,12 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     for (const [id, stone] of this.tombstones) if (stone.at < before) this.tombstones.delete(id);
   }
 
-  /** Published changes: `<version> <pttl> <["space","key"]>\n<json>`, one after another. */
+  /** Published changes: `<origin>\n`, then `<version> <pttl> <["space","key"]>\n<json>` one after another. */
   private hear(message: string): void {
+    // This process's own changes: it took them from the replies already, so it does not parse them again.
+    if (message.startsWith(this.origin)) return;
     const lines = message.split('\n');
-    for (let i = 0; i + 1 < lines.length; i += 2) {
+    for (let i = 1; i + 1 < lines.length; i += 2) {
       const meta = lines[i]!;
       const first = meta.indexOf(' ');
       const second = meta.indexOf(' ', first + 1);
@@ -661,14 +665,28 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     const writes: Promise<unknown>[] = [];
     for (const { space, key, write, delta, ttlMs, perProcess } of owed.values()) {
       const record = this.recordKey(space, key);
-      if (write && 'deleted' in write) writes.push(this.send('del', [record], [header(space, key)]));
-      else if (write) writes.push(this.send('set', [record], [write.json, write.ttlMs, header(space, key)]));
+      // Applied from the replies: this instance does not hear its own published changes.
+      if (write && 'deleted' in write) {
+        writes.push(
+          this.send('del', [record], [header(space, key)]).then(([v]) => this.apply(space, key, Number(v), -2, '')),
+        );
+      } else if (write) {
+        writes.push(
+          this.send('set', [record], [write.json, write.ttlMs, header(space, key)]).then(([v, pttl]) =>
+            this.apply(space, key, Number(v), pttl, write.json),
+          ),
+        );
+      }
       if (Math.abs(delta) > 1e-12) {
         // A counter Redis no longer has is not recreated from this process's part alone (a budget's
         // spend starts from the history on record instead); a per-process count always is.
         const onlyIfPresent = !write && !perProcess ? '1' : '';
         writes.push(
-          this.send('incr', [record], [delta, ttlMs, perProcess ? '1' : '', onlyIfPresent, header(space, key)]),
+          this.send('incr', [record], [delta, ttlMs, perProcess ? '1' : '', onlyIfPresent, header(space, key)]).then(
+            ([done, v, json, pttl]) => {
+              if (done === 1) this.apply(space, key, Number(v), pttl!, json!);
+            },
+          ),
         );
       }
     }
