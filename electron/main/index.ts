@@ -128,7 +128,7 @@ async function start(): Promise<void> {
   registerIpc({
     handlers: services.appApi,
     isAppUrl: isOwnUrl,
-    saveUpload: createUploadSaver(services.uploadsDir),
+    saveUpload: createUploadSaver(services.uploadsDir, () => services.engine.config.bodyLimits.uploadBytes),
     operations: services.operations,
   });
   notifyOperationalWarnings(services.operations, {

@@ -37,6 +37,80 @@ function uploadOf(bytes: number): FormData {
   return form;
 }
 
+/**
+ * A multipart audio upload of `total` bytes sent over a raw connection as fast as the server takes it, the
+ * answer read as soon as it comes (as curl and fetch do) while the client keeps sending: what the server
+ * answered, and how much of the body the connection took before it was closed.
+ */
+function pushUpload(
+  total: number,
+  declareLength: boolean,
+): Promise<{ status: number; connection?: string; message: string; sent: number }> {
+  const { hostname, port } = new URL(serve.url);
+  const boundary = 'switchboard-drain-test';
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="talk.wav"\r\nContent-Type: audio/wav\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const chunk = Buffer.alloc(256 * 1024, 1);
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let answer: { status: number; connection?: string; message: string } | undefined;
+    let closed = false;
+    const settle = () => {
+      if (answer && closed) resolve({ ...answer, sent });
+    };
+    const req = httpRequest(
+      {
+        hostname,
+        port,
+        method: 'POST',
+        path: '/v1/audio/transcriptions',
+        headers: {
+          authorization: `Bearer ${TEST_TOKEN}`,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          ...(declareLength ? { 'content-length': head.length + total + tail.length } : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (part: string) => {
+          text += part;
+        });
+        res.on('end', () => {
+          answer = {
+            status: res.statusCode ?? 0,
+            connection: res.headers.connection,
+            message: (JSON.parse(text) as { error: { message: string } }).error.message,
+          };
+          settle();
+        });
+      },
+    );
+    // The server cutting the connection shows as EPIPE or ECONNRESET on the client's writes: expected here.
+    req.on('error', () => {});
+    req.on('close', () => {
+      closed = true;
+      if (!answer) reject(new Error(`the connection closed without an answer after ${sent} bytes`));
+      settle();
+    });
+    req.write(head);
+    const pump = () => {
+      while (!req.destroyed && sent < total) {
+        sent += chunk.length;
+        if (!req.write(chunk)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      if (!req.destroyed) req.end(tail);
+    };
+    pump();
+  });
+}
+
 async function problem(response: Response): Promise<{ status: number; message: string }> {
   const body = (await response.json()) as { error: { message: string } };
   return { status: response.status, message: body.error.message };
@@ -72,6 +146,21 @@ describe('request body limits', () => {
     expect(refused.message).toContain('the upload is larger than 2 MB, the most /v1/audio/transcriptions accepts');
     expect(refused.message).toContain('raise server.max_upload_mb in providers.yaml');
   });
+
+  it('stops taking in a refused upload after a few MB, whether its length was declared or not', async () => {
+    const total = 96 * MB;
+    // Declared far past the limit: answered at once, not read, and the connection closes after the answer.
+    const declared = await pushUpload(total, true);
+    expect(declared).toMatchObject({ status: 413, connection: 'close' });
+    expect(declared.message).toContain('the upload is larger than 2 MB');
+    // Chunked: refused once 2 MB are in, then drained a little and cut off.
+    const chunked = await pushUpload(total, false);
+    expect(chunked.status).toBe(413);
+    expect(chunked.message).toContain('the upload is larger than 2 MB');
+    // What the connection took beyond the server's reads is what the two socket buffers hold: a few MB.
+    expect(declared.sent).toBeLessThan(total / 4);
+    expect(chunked.sent).toBeLessThan(total / 4);
+  }, 60_000);
 
   it('answers a body streamed past the limit with 413 while the client is still sending', async () => {
     const { hostname, port } = new URL(serve.url);

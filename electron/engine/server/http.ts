@@ -113,15 +113,19 @@ const SMALLER: Record<BodyKind, [string, string]> = {
   upload: ['split or compress the recording (16 kHz mono Opus or MP3 is plenty for speech)', 'max_upload_mb'],
 };
 
+/**
+ * "<what> is larger than <limit>, the most <where> accepts: <send less>, or raise server.<setting> in
+ * providers.yaml": the one wording of a size refusal, over HTTP and over the desktop app's IPC alike.
+ */
+export function tooLargeMessage(what: string, where: string, limit: number, kind: BodyKind): string {
+  const [smaller, setting] = SMALLER[kind];
+  return `${what} is larger than ${sizeLabel(limit)}, the most ${where} accepts: ${smaller}, or raise server.${setting} in providers.yaml`;
+}
+
 /** 413 naming the limit, the endpoint, and what to do: send less, or raise the limit in the configuration. */
 export function tooLarge(ctx: RequestContext, limit: number, kind: BodyKind): HttpError {
-  const [smaller, setting] = SMALLER[kind];
   const what = kind === 'json' ? 'the request body' : 'the upload';
-  return new HttpError(
-    413,
-    'request_too_large',
-    `${what} is larger than ${sizeLabel(limit)}, the most ${ctx.path} accepts: ${smaller}, or raise server.${setting} in providers.yaml`,
-  );
+  return new HttpError(413, 'request_too_large', tooLargeMessage(what, ctx.path, limit, kind));
 }
 
 const QUOTE = 0x22;
@@ -191,6 +195,48 @@ export function sendJson(ctx: RequestContext, status: number, body: unknown, hea
   const text = JSON.stringify(body);
   ctx.res.writeHead(status, headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS);
   ctx.res.end(text);
+}
+
+/**
+ * The most of a refused body read and dropped after the answer: enough for a client that sends its whole
+ * body before it reads to get past a body slightly over the limit and see the answer; reading more would
+ * let any client make the server take in hundreds of MB it then throws away.
+ */
+const DRAIN_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Answers a request whose body is still on its way, and closes the connection (`Connection: close`): the
+ * answer goes out whole at once, then the rest of the body is read and dropped until it ends — so a client
+ * still sending is not reset before it reads the answer — or until DRAIN_LIMIT_BYTES, where the connection
+ * is cut.
+ */
+export function sendJsonAndClose(
+  ctx: RequestContext,
+  status: number,
+  body: unknown,
+  headers?: OutgoingHttpHeaders,
+): void {
+  const { req, res } = ctx;
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...JSON_HEADERS,
+    ...headers,
+    connection: 'close',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.write(text);
+  let drained = 0;
+  const onData = (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained <= DRAIN_LIMIT_BYTES) return;
+    // Ending the answer with the rest unread closes the connection at once (the client gets a reset).
+    req.off('data', onData);
+    req.pause();
+    res.end();
+  };
+  req.on('data', onData);
+  req.once('end', () => res.end());
+  req.resume();
 }
 
 export function sendText(

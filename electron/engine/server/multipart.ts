@@ -4,12 +4,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
-import { DEFAULT_BODY_LIMITS } from '../config/normalize.ts';
 import { type RequestContext, tooLarge } from './http.ts';
 import { HttpError } from './problems.ts';
 
-/** The desktop app's own uploads (over IPC, not this server) take the default limit. */
-export const AUDIO_UPLOAD_LIMIT_BYTES = DEFAULT_BODY_LIMITS.uploadBytes;
 /** Room for the multipart framing and the text fields around the file. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 

@@ -13,7 +13,14 @@ import { secretsRedactor } from '../operations/logger.ts';
 import { addAnthropicRoutes } from './anthropic.ts';
 import { type AppApiTable, addAppApiRoutes } from './app-api.ts';
 import { Auth, type AuthOptions, hasCredentialInQuery, sessionRequestAllowed } from './auth.ts';
-import { decodePathSegment, type ErrorDialect, type RequestContext, sendJson, sendText } from './http.ts';
+import {
+  decodePathSegment,
+  type ErrorDialect,
+  type RequestContext,
+  sendJson,
+  sendJsonAndClose,
+  sendText,
+} from './http.ts';
 import { addOpenAIRoutes, openAIErrors } from './openai.ts';
 import { addOperationsRoutes } from './operations.ts';
 import { HttpError, toProblem } from './problems.ts';
@@ -77,22 +84,6 @@ const CORS_EXPOSE_HEADERS =
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** API paths never fall through to the UI's files. */
 const API_PREFIXES = ['/v1/', '/api/', '/metrics'];
-
-/** Past this much of a refused body, the connection is cut rather than drained. */
-const DISCARD_LIMIT_BYTES = 256 * 1024 * 1024;
-
-/**
- * Reads and drops the rest of a refused body, so a client still sending it can read the error (closing
- * at once would break its pipe before it sees the 413); a body beyond any reason is cut off instead.
- */
-function discardBody(req: IncomingMessage): void {
-  let discarded = 0;
-  req.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > DISCARD_LIMIT_BYTES) req.socket.destroy();
-  });
-  req.resume();
-}
 
 function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
@@ -161,11 +152,9 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
       headers['retry-after'] = String(problem.retryAfterSeconds ?? 1);
     }
     if (problem.status === 401) headers['www-authenticate'] = 'Bearer realm="switchboard"';
-    // A refused body still on its way: drain it so the client can read the answer, unless it is huge.
-    const unread = !ctx.req.complete;
-    if (unread && Number(ctx.req.headers['content-length']) > DISCARD_LIMIT_BYTES) headers.connection = 'close';
-    sendJson(ctx, problem.status, errors.body(problem), headers);
-    if (unread && !headers.connection) discardBody(ctx.req);
+    // A body refused before it was all read (413, or refused unread) ends the connection after the answer.
+    if (ctx.req.complete) sendJson(ctx, problem.status, errors.body(problem), headers);
+    else sendJsonAndClose(ctx, problem.status, errors.body(problem), headers);
   }
 
   function authorize(ctx: RequestContext, access: Route['access']): void {
