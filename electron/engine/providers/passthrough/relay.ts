@@ -1,4 +1,5 @@
-import { Pool } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { type Dispatcher, Pool } from 'undici';
 import type { Usage } from '../../contract/chat.ts';
 import { abortCause, IncompleteStreamError, toProviderError } from '../http-errors.ts';
 import type { CallContext, ProviderConfig, Relay, WireCall, WireChunk } from '../types.ts';
@@ -64,6 +65,53 @@ function toHeaders(raw: Record<string, string | string[] | undefined>): Headers 
   return headers;
 }
 
+/** An upstream's status and headers. */
+interface AnswerHead {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+}
+
+/**
+ * A request whose answer is wanted in one piece: undici's dispatch with a handler that gathers the
+ * bytes, rather than `request`, whose streaming body (a Readable, with its async-context bookkeeping)
+ * a one-piece answer does not need. The signal aborts it as it aborts `request`, with its reason.
+ */
+function requestWhole(
+  pool: Pool,
+  options: Dispatcher.DispatchOptions,
+  signal: AbortSignal,
+  started: (head: AnswerHead) => void,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let onAbort: (() => void) | undefined;
+    const settled = () => {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    };
+    pool.dispatch(options, {
+      onRequestStart(controller) {
+        if (signal.aborted) return controller.abort(signal.reason);
+        onAbort = () => controller.abort(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+      },
+      onResponseStart(_controller, statusCode, headers) {
+        started({ statusCode, headers });
+      },
+      onResponseData(_controller, chunk) {
+        chunks.push(chunk);
+      },
+      onResponseEnd() {
+        settled();
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      },
+      onResponseError(_controller, error) {
+        settled();
+        reject(error);
+      },
+    });
+  });
+}
+
 /** Tokens estimated from sizes (about four bytes a token), for an answer whose upstream reported no usage. */
 function estimatedUsage(call: WireCall, outputTokens: number): Usage {
   return { inputTokens: Math.ceil(call.body.length / 4), outputTokens, estimated: true };
@@ -83,24 +131,27 @@ export function createRelay(config: ProviderConfig, wire: Wire): Relay & { close
 
   async function* send(call: WireCall, ctx: CallContext): AsyncGenerator<WireChunk> {
     pool ??= createPool(endpoint.origin, config);
+    const options: Dispatcher.DispatchOptions = {
+      method: 'POST',
+      path: endpoint.path(call.model),
+      headers: wire.headers(config, ctx.apiKey, call),
+      body: wire.body(call),
+    };
     let response: Awaited<ReturnType<Pool['request']>> | undefined;
+    // Status and headers, once the upstream has answered (either way of reading it).
+    let answered: AnswerHead | undefined;
     let finished = false;
     try {
-      response = await pool.request({
-        method: 'POST',
-        path: endpoint.path(call.model),
-        headers: wire.headers(config, ctx.apiKey, call),
-        body: wire.body(call),
-        signal: ctx.signal,
-      });
-      const { statusCode, headers, body } = response;
-      if (statusCode < 200 || statusCode >= 300) {
-        throw new UpstreamAnswerError(statusCode, toHeaders(headers), await body.text());
-      }
-      const contentType = String(headers['content-type'] ?? (call.stream ? 'text/event-stream' : 'application/json'));
       if (!call.stream) {
-        const answer = Buffer.from(await body.arrayBuffer());
+        const answer = await requestWhole(pool, options, ctx.signal, (head) => {
+          answered = head;
+        });
         finished = true;
+        const { statusCode, headers } = answered!;
+        if (statusCode < 200 || statusCode >= 300) {
+          throw new UpstreamAnswerError(statusCode, toHeaders(headers), answer.toString('utf8'));
+        }
+        const contentType = String(headers['content-type'] ?? 'application/json');
         const members = findMembers(answer, ANSWER_MEMBERS);
         if (!members) throw new SyntaxError('the answer is not a JSON object');
         const usage = parseObjectAt(answer, members.get('usage')?.start ?? -1);
@@ -112,6 +163,13 @@ export function createRelay(config: ProviderConfig, wire: Wire): Relay & { close
         };
         return;
       }
+      response = await pool.request({ ...options, signal: ctx.signal });
+      answered = response;
+      const { statusCode, headers, body } = response;
+      if (statusCode < 200 || statusCode >= 300) {
+        throw new UpstreamAnswerError(statusCode, toHeaders(headers), await body.text());
+      }
+      const contentType = String(headers['content-type'] ?? 'text/event-stream');
       const reader = wire.reader(call);
       const runs = new EventRuns();
       // Held back until an event with output is there: comments and pings alone must not count as the
@@ -166,8 +224,8 @@ export function createRelay(config: ProviderConfig, wire: Wire): Relay & { close
         apiKey: ctx.apiKey,
         operation: 'chat',
         model: call.model,
-        responseStarted: response !== undefined && response.statusCode < 300,
-        response: response && { status: response.statusCode, headers: toHeaders(response.headers) },
+        responseStarted: answered !== undefined && answered.statusCode < 300,
+        response: answered && { status: answered.statusCode, headers: toHeaders(answered.headers) },
         aborted: abortCause(ctx.signal),
         signal: ctx.signal,
       });
