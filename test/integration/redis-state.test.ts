@@ -65,6 +65,28 @@ describe('RedisState', () => {
     expect(b.get('limiter', 'w')).toEqual({ n: 1 });
   });
 
+  it('chains updates of one record made in one turn: one script, each built on the one before', async () => {
+    const [a, b] = await pair();
+    const admin = new Redis(redis.url);
+    const scripts = async () =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0) +
+      Number(/cmdstat_eval:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    try {
+      const bump = () => a.update<{ n: number }>('limiter', 'w', (current = { n: 0 }) => ({ n: current.n + 1 }));
+      await bump();
+      const before = await scripts();
+      expect(await Promise.all([bump(), bump(), bump()])).toEqual([{ n: 2 }, { n: 3 }, { n: 4 }]);
+      expect((await scripts()) - before).toBe(1);
+      await expect.poll(() => b.get('limiter', 'w')).toEqual({ n: 4 });
+      // Chained to a write another instance got in before: the whole chain is taken again on its record.
+      await b.update<{ n: number }>('limiter', 'w', (current = { n: 0 }) => ({ n: current.n + 10 }));
+      await Promise.all([bump(), bump()]);
+      await expect.poll(() => b.get('limiter', 'w')).toEqual({ n: 16 });
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   it('answers a balancing turn at once from its copy; the increment still reaches the shared count', async () => {
     const [a, b] = await pair();
     expect(a.incr('balance', 'rr:chat', 1, 0, TURN)).toBe(1);

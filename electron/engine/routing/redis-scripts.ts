@@ -19,8 +19,9 @@
  * KEYS[1]: the version counter; KEYS[2]: the set of per-process counters; then each operation's keys.
  * ARGV[1]: the channel; ARGV[2]: this instance; then per operation: its kind, how many keys and how
  * many arguments it takes, and those arguments. Returns one reply per operation:
- * - `cas` (record; json, expected version ('' = absent), ttl ms (0 = keep), header): writes the json
- *   if the record is still at that version. {1, version, '', pttl} when written; {0, version, json,
+ * - `cas` (record; json, expected version ('' = absent, '=' = as this script last wrote it: chained
+ *   to an earlier cas of the same batch), ttl ms (0 = keep), header): writes the json if the record is
+ *   still at that version. {1, version, '', pttl} when written; {0, version, json,
  *   pttl} (the record as it is) when not.
  * - `incr` (record; delta, ttl ms for a new record, '1' when the count is this instance's part,
  *   '1' to add only to a record that exists, header): {1, version, json, pttl}, or {0} when it did
@@ -45,9 +46,12 @@ local version = tonumber(redis.call('GET', VERSION) or '0')
 local function changed(header, v, pttl, json)
   changes[#changes + 1] = v .. ' ' .. pttl .. ' ' .. header .. '\\n' .. json
 end
+-- The version each record was last written at in this script, for a chained cas ('=').
+local written = {}
 local function write(record, json)
   version = version + 1
   redis.call('HSET', record, 'v', version, 'd', json)
+  written[record] = version
   return version
 end
 -- A record's expiry after a write: the ttl it was given, else the one it had (-1: none).
@@ -63,7 +67,9 @@ local ops = {}
 function ops.cas(k, a)
   local current = redis.call('HMGET', k[1], 'v', 'd')
   local seen = current[1] or ''
-  if seen ~= a[2] then return {0, seen, current[2] or '', redis.call('PTTL', k[1])} end
+  local expected = a[2]
+  if expected == '=' then expected = written[k[1]] and tostring(written[k[1]]) or false end
+  if seen ~= expected then return {0, seen, current[2] or '', redis.call('PTTL', k[1])} end
   local v = write(k[1], a[1])
   local pttl = tonumber(a[3]) > 0 and expire(k[1], a[3]) or redis.call('PTTL', k[1])
   changed(a[4], v, pttl, a[1])
@@ -105,6 +111,7 @@ end
 
 function ops.del(k, a)
   version = version + 1
+  written[k[1]] = nil
   redis.call('DEL', k[1])
   changed(a[1], version, -2, '')
   return {tostring(version)}

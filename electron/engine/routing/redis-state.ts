@@ -149,6 +149,12 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private pending = new Map<string, PendingWrite>();
   /** Writes for the next batch script. */
   private queued: QueuedWrite[] = [];
+  /**
+   * The JSON of the last compare-and-set on each record in the next batch: an update of the same record
+   * in the same batch (a request's token count corrected, then the next request's admission) builds on
+   * it and is sent as chained to it, instead of conflicting with it and costing another round trip.
+   */
+  private queuedCas = new Map<string, string>();
   /** Changes heard while the shared state is being loaded, applied on top of it. */
   private heard?: [space: StateSpace, key: string, v: number, pttl: number, json: string][];
   private resyncing?: Promise<void>;
@@ -412,18 +418,20 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     const record = this.recordKey(space, key);
     for (let conflicts = 0; conflicts < MAX_CONFLICTS; conflicts++) {
       const envelope = this.envelope(space, key);
+      const queued = this.queuedCas.get(record);
+      const base = queued ?? envelope?.json;
       // The reducer may change what it is given: it gets its own copy, never the local record.
-      const next = reduce(envelope ? (JSON.parse(envelope.json) as T) : undefined);
+      const next = reduce(base !== undefined ? (JSON.parse(base) as T) : undefined);
       const json = JSON.stringify(next);
       // Nothing to write: as atomic as a read of that version.
-      if (envelope && envelope.v > 0 && json === envelope.json && ttlMs <= 0) return next;
+      if (queued === undefined && envelope && envelope.v > 0 && json === envelope.json && ttlMs <= 0) return next;
+      // '=': written only if the batch's previous compare-and-set of this record was.
+      const expected = queued !== undefined ? '=' : envelope && envelope.v > 0 ? String(envelope.v) : '';
       let reply: [number, string, string, number];
       try {
-        reply = await this.send(
-          'cas',
-          [record],
-          [json, envelope && envelope.v > 0 ? String(envelope.v) : '', ttlMs, header(space, key)],
-        );
+        // Before it is queued: a batch full at this write goes at once, and its chain with it.
+        this.queuedCas.set(record, json);
+        reply = await this.send('cas', [record], [json, expected, ttlMs, header(space, key)]);
       } catch (error) {
         this.failed(error, () => {});
         return this.updateHere(space, key, reduce, ttlMs);
@@ -702,6 +710,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private send<K extends keyof Replies>(kind: K, keys: string[], args: (string | number)[]): Promise<Replies[K]> {
     return new Promise((resolve, reject) => {
       this.queued.push({ kind, keys, args, resolve: resolve as (reply: unknown) => void, reject });
+      // Another kind of write to a record ends the chain of compare-and-sets on it.
+      if (kind !== 'cas' && this.queuedCas.size > 0) for (const key of keys) this.queuedCas.delete(key);
       if (this.queued.length === 1) setImmediate(() => this.flush());
       else if (this.queued.length >= MAX_BATCH) this.flush();
     });
@@ -711,6 +721,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     const batch = this.queued;
     if (batch.length === 0) return;
     this.queued = [];
+    this.queuedCas.clear();
     const keys = [this.versionKey, this.perProcessSet];
     const args: (string | number)[] = [this.channel, this.instance];
     for (const write of batch) {
