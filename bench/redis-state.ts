@@ -1,6 +1,6 @@
 /**
  * What shared state costs a request:
- *   npx node bench/redis-state.ts [--requests N] [--rounds N] [--also <label>=<checkout>]…
+ *   npx node bench/redis-state.ts [--requests N] [--rounds N] [--providers N] [--also <label>=<checkout>]…
  *
  * The same routed request — through Router.run with every stage that touches state (an RPM and TPM
  * window admission, a concurrency slot, a daily budget under a hard stop, the round-robin turn, the
@@ -30,11 +30,14 @@ const { values } = parseArgs({
   options: {
     requests: { type: 'string', default: '2000' },
     rounds: { type: 'string', default: '5' },
+    /** Providers taking turns (round robin); with one, every request updates the same rate windows. */
+    providers: { type: 'string', default: '2' },
     also: { type: 'string', multiple: true, default: [] },
   },
 });
 const REQUESTS = Number(values.requests);
 const ROUNDS = Number(values.rounds);
+const PROVIDERS = Number(values.providers);
 
 /** The modules a variant runs on: this checkout's, or another's (`--also`). */
 async function modulesOf(checkout: string) {
@@ -58,7 +61,7 @@ function benchConfig(modules: Modules): EngineConfig {
       local: { enabled: false },
       strategy: 'round_robin',
       providers: Object.fromEntries(
-        ['a', 'b'].map((id) => [
+        Array.from({ length: PROVIDERS }, (_, i) => String.fromCharCode(97 + i)).map((id) => [
           id,
           {
             type: 'custom',
@@ -258,7 +261,7 @@ const versus = shared.slice(1).map((other) => {
 const alsoArgs = values.also.map((also) => ` --also ${also.split('=')[0]}=<checkout>`).join('');
 const section = `## Shared state on Redis: added latency per request
 
-\`npx node bench/redis-state.ts --requests ${REQUESTS} --rounds ${ROUNDS}${alsoArgs}\` — one routed request at a time through
+\`npx node bench/redis-state.ts --requests ${REQUESTS} --rounds ${ROUNDS} --providers ${PROVIDERS}${alsoArgs}\` — one routed request at a time through
 Router.run on the in-process state and on RedisState (a real redis-server on 127.0.0.1), with every stage
 that touches state at work: RPM/TPM window admission, a concurrency slot, a daily budget under a hard stop
 (checked and held in one atomic step), the round-robin turn and the key rotation, the breaker, the latency
