@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeServer } from '../fakes/http-fake.ts';
 import { startFakeOpenAI } from '../fakes/openai.ts';
-import { runCli, STACK_TRACE, type TestDataDir, testDataDir } from '../support/cli.ts';
+import { addHouseArgs, runCli, STACK_TRACE, type TestDataDir, testDataDir } from '../support/cli.ts';
 
 /** `models default` and `models settings` as a person runs them, one process per command. */
 
@@ -16,18 +16,7 @@ beforeAll(async () => {
     text: 'The house answered.',
     models: ['house-model', 'other-model'],
   });
-  const added = await runCli([
-    ...data.args,
-    'providers',
-    'add',
-    'custom',
-    '--name',
-    'House',
-    '--base-url',
-    `${fake.url}/v1`,
-    '--models',
-    'other-model,house-model',
-  ]);
+  const added = await runCli([...data.args, ...addHouseArgs(fake.url, ['other-model', 'house-model'])]);
   expect(added.stderr).toBe('');
 }, 200_000);
 afterAll(async () => {

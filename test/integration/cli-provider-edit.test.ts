@@ -1,14 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeServer } from '../fakes/http-fake.ts';
 import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
+import { addHouseArgs, runCli } from '../support/cli.ts';
 
 /** `providers add` and `providers remove` as a person runs them: one process per command. */
 
-const BIN = resolve(import.meta.dirname, '../../bin/switchboard.mjs');
 let dataDir: string;
 let fake: FakeServer;
 
@@ -21,37 +20,11 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function cli(args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { SWITCHBOARD_CONFIG: _config, SWITCHBOARD_DATA_DIR: _dir, ...env } = process.env;
-  return new Promise((done) => {
-    const child = execFile(
-      process.execPath,
-      [BIN, '--data-dir', dataDir, ...args],
-      { timeout: 150_000, env },
-      (error, stdout, stderr) =>
-        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(input);
-  });
-}
+const cli = (args: string[], input = '') => runCli(['--data-dir', dataDir, ...args], {}, { input });
 
 describe('switchboard providers add|remove', () => {
   it('adds an OpenAI-compatible endpoint with its key from standard input, answers through it, removes it', async () => {
-    const added = await cli(
-      [
-        'providers',
-        'add',
-        'custom',
-        '--name',
-        'House',
-        '--base-url',
-        `${fake.url}/v1`,
-        '--models',
-        'house-model',
-        '--key',
-      ],
-      `${FAKE_OPENAI_KEY}\n`,
-    );
+    const added = await cli([...addHouseArgs(fake.url, ['house-model']), '--key'], `${FAKE_OPENAI_KEY}\n`);
     expect(added.stderr).toBe('');
     expect(added.stdout).toBe(`Added House (house), key …${FAKE_OPENAI_KEY.slice(-4)}\n`);
     // The key is kept encrypted: no file of the data dir holds it in clear.

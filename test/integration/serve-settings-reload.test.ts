@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeServer } from '../fakes/http-fake.ts';
 import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai.ts';
 import {
-  type CliResult,
-  childEnv,
+  addHouseArgs,
   runCli,
   type ServedCli,
   serveCli,
@@ -59,18 +56,7 @@ describe('serve picks up what the CLI changes', () => {
   it('a provider added with `providers add` answers the next request', async () => {
     expect(await answerText()).not.toBe(HOUSE);
 
-    const added = await runCli([
-      ...data.args,
-      'providers',
-      'add',
-      'custom',
-      '--name',
-      'House',
-      '--base-url',
-      `${fake.url}/v1`,
-      '--models',
-      'house-model',
-    ]);
+    const added = await runCli([...data.args, ...addHouseArgs(fake.url, ['house-model'])]);
     expect(added.stderr).toBe('');
     await expect.poll(answerText, { timeout: 15_000, interval: 200 }).toBe(HOUSE);
     expect(fake.requests.some((r) => r.path.endsWith('/chat/completions'))).toBe(true);
@@ -161,18 +147,9 @@ describe('serve picks up what the CLI changes', () => {
   it('a key added with `providers add-key` (kept in the database) is used at once by the running server', async () => {
     const keyed = await startFakeOpenAI({ text: 'The vault answered.', models: ['vault-model'] });
     try {
-      const cli = (args: string[], input = ''): Promise<CliResult> =>
-        new Promise((done) => {
-          const child = execFile(
-            process.execPath,
-            [resolve(import.meta.dirname, '../../bin/switchboard.mjs'), ...data.args, ...args],
-            // The token the server was started with, as a person's shell would have it.
-            { env: childEnv({ SWITCHBOARD_API_TOKEN: TEST_TOKEN }), timeout: 150_000 },
-            (error, stdout, stderr) =>
-              done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-          );
-          child.stdin?.end(input);
-        });
+      // The token the server was started with, as a person's shell would have it.
+      const cli = (args: string[], input = '') =>
+        runCli([...data.args, ...args], { SWITCHBOARD_API_TOKEN: TEST_TOKEN }, { input });
       await cli([
         'providers',
         'add',

@@ -42,10 +42,17 @@ export function childEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 /** A stack trace's marks: the CLI must never print one. */
 export const STACK_TRACE = /\n\s+at .+\(|node:internal|Node\.js v\d/;
 
-/** Runs one command line to its end; never throws for a non-zero exit (the test looks at `code`). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 180_000): Promise<CliResult> {
+/**
+ * Runs one command line to its end, `input` on its standard input (a key typed or piped in); never throws
+ * for a non-zero exit (the test looks at `code`).
+ */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  { input = '', timeoutMs = 180_000 }: { input?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolveRun) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [BIN, ...args],
       { cwd: ROOT, env: childEnv(env), timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 },
@@ -54,7 +61,16 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
         resolveRun({ code, stdout, stderr });
       },
     );
+    child.stdin?.end(input);
   });
+}
+
+/**
+ * `providers add custom` for an OpenAI-compatible endpoint (a fake's `url`) named House, serving `models`,
+ * as a person types it.
+ */
+export function addHouseArgs(url: string, models: string[]): string[] {
+  return ['providers', 'add', 'custom', '--name', 'House', '--base-url', `${url}/v1`, '--models', models.join(',')];
 }
 
 /** Starts a command that keeps running (serve, transcribe); the caller kills it. */
