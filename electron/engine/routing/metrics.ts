@@ -54,119 +54,115 @@ export class RoutingMetrics implements PipelineWatcher {
   constructor(sources: MetricsSources) {
     this.sources = sources;
     const registers = [this.registry];
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      new Counter<L>({ name, help, labelNames, registers });
+    const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]) =>
+      new Histogram<L>({ name, help, labelNames, buckets, registers });
+    /** A gauge set afresh at each scrape, from what `read` hands to `set`. */
+    const gauge = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      read: (set: (labels: Record<L, string>, value: number) => void) => void,
+    ) =>
+      new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          read((labels, value) => this.set(labels, value));
+        },
+      });
     // `key` is the app key (`switchboard keys`): few, made by the user, so a bounded label; `api-token`
     // stands for the API token and the app itself. `model` is bounded by the configuration (OTHER_MODEL).
-    this.requests = new Counter({
-      name: 'switchboard_requests_total',
-      help: 'Requests by provider, model, outcome (success, error, cancelled) and app key (api-token: the API token and the app)',
-      labelNames: ['provider', 'model', 'status', 'key'],
-      registers,
+    this.requests = counter(
+      'switchboard_requests_total',
+      'Requests by provider, model, outcome (success, error, cancelled) and app key (api-token: the API token and the app)',
+      ['provider', 'model', 'status', 'key'],
+    );
+    this.latency = histogram(
+      'switchboard_response_seconds',
+      'Time from request to the end of the answer, by provider, model and app key',
+      ['provider', 'model', 'key'],
+      [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+    );
+    this.ttft = histogram(
+      'switchboard_time_to_first_token_seconds',
+      'Time from request to the first token or segment, by provider and model',
+      ['provider', 'model'],
+      [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    );
+    this.tokens = counter(
+      'switchboard_tokens_total',
+      'Tokens by provider, model, direction (input, output) and app key',
+      ['provider', 'model', 'direction', 'key'],
+    );
+    this.cost = counter(
+      'switchboard_cost_usd_total',
+      'Spending in US dollars by provider, model and app key (api-token: the API token and the app)',
+      ['provider', 'model', 'key'],
+    );
+    this.fallbacks = counter(
+      'switchboard_fallbacks_total',
+      'Times a request moved on from one provider to the next (to_provider="fallback-responder": none could answer), by the error or refusal that made it (its code, lower case)',
+      ['from_provider', 'to_provider', 'reason'],
+    );
+    this.retries = counter(
+      'switchboard_retries_total',
+      'Times a request was sent to the same provider again (after a backoff, or at once with another key), by the error code that made it',
+      ['provider', 'reason'],
+    );
+    this.rateLimited = counter(
+      'switchboard_rate_limited_total',
+      "Rate-limit refusals: 429s from the provider (source=upstream) and our own (source=local: RPM, TPM, concurrency, an app key's limits, a key resting after a 429), by app key",
+      ['provider', 'source', 'key'],
+    );
+    this.breakerOpens = counter(
+      'switchboard_circuit_breaker_opens_total',
+      'Times a circuit breaker opened, by provider (a state gauge alone misses one that opened and closed between scrapes)',
+      ['provider'],
+    );
+    gauge('switchboard_in_flight_requests', 'Requests being answered now, by provider', ['provider'], (set) => {
+      for (const { providerId, count } of sources.inFlight()) set({ provider: providerId }, count);
     });
-    this.latency = new Histogram({
-      name: 'switchboard_response_seconds',
-      help: 'Time from request to the end of the answer, by provider, model and app key',
-      labelNames: ['provider', 'model', 'key'],
-      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
-      registers,
-    });
-    this.ttft = new Histogram({
-      name: 'switchboard_time_to_first_token_seconds',
-      help: 'Time from request to the first token or segment, by provider and model',
-      labelNames: ['provider', 'model'],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
-      registers,
-    });
-    this.tokens = new Counter({
-      name: 'switchboard_tokens_total',
-      help: 'Tokens by provider, model, direction (input, output) and app key',
-      labelNames: ['provider', 'model', 'direction', 'key'],
-      registers,
-    });
-    this.cost = new Counter({
-      name: 'switchboard_cost_usd_total',
-      help: 'Spending in US dollars by provider, model and app key (api-token: the API token and the app)',
-      labelNames: ['provider', 'model', 'key'],
-      registers,
-    });
-    this.fallbacks = new Counter({
-      name: 'switchboard_fallbacks_total',
-      help: 'Times a request moved on from one provider to the next (to_provider="fallback-responder": none could answer), by the error or refusal that made it (its code, lower case)',
-      labelNames: ['from_provider', 'to_provider', 'reason'],
-      registers,
-    });
-    this.retries = new Counter({
-      name: 'switchboard_retries_total',
-      help: 'Times a request was sent to the same provider again (after a backoff, or at once with another key), by the error code that made it',
-      labelNames: ['provider', 'reason'],
-      registers,
-    });
-    this.rateLimited = new Counter({
-      name: 'switchboard_rate_limited_total',
-      help: "Rate-limit refusals: 429s from the provider (source=upstream) and our own (source=local: RPM, TPM, concurrency, an app key's limits, a key resting after a 429), by app key",
-      labelNames: ['provider', 'source', 'key'],
-      registers,
-    });
-    this.breakerOpens = new Counter({
-      name: 'switchboard_circuit_breaker_opens_total',
-      help: 'Times a circuit breaker opened, by provider (a state gauge alone misses one that opened and closed between scrapes)',
-      labelNames: ['provider'],
-      registers,
-    });
-    new Gauge({
-      name: 'switchboard_in_flight_requests',
-      help: 'Requests being answered now, by provider',
-      labelNames: ['provider'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { providerId, count } of sources.inFlight()) this.set({ provider: providerId }, count);
+    gauge(
+      'switchboard_circuit_breaker_state',
+      'Circuit breaker per provider and model: 0 closed, 1 half-open, 2 open',
+      ['provider', 'model'],
+      (set) => {
+        for (const b of sources.breakers()) set({ provider: b.providerId, model: b.model }, BREAKER_VALUE[b.state]);
       },
-    });
-    new Gauge({
-      name: 'switchboard_circuit_breaker_state',
-      help: 'Circuit breaker per provider and model: 0 closed, 1 half-open, 2 open',
-      labelNames: ['provider', 'model'],
-      registers,
-      collect() {
-        this.reset();
-        for (const b of sources.breakers())
-          this.set({ provider: b.providerId, model: b.model }, BREAKER_VALUE[b.state]);
+    );
+    gauge(
+      'switchboard_budget_remaining_usd',
+      'Budget left in the current period, by scope (global or provider) and period',
+      ['scope', 'period'],
+      (set) => {
+        for (const b of sources.budgets()) set({ scope: b.scope, period: b.period }, b.remainingUsd);
       },
-    });
-    new Gauge({
-      name: 'switchboard_budget_remaining_usd',
-      help: 'Budget left in the current period, by scope (global or provider) and period',
-      labelNames: ['scope', 'period'],
-      registers,
-      collect() {
-        this.reset();
-        for (const b of sources.budgets()) this.set({ scope: b.scope, period: b.period }, b.remainingUsd);
-      },
-    });
-    new Gauge({
-      name: 'switchboard_key_state',
-      help: "Each provider key's state, 1 for the state it is in (active, cooling after a 429, disabled after a 401/403); key_label is its place in the provider's list, never the key",
-      labelNames: ['provider', 'key_label', 'state'],
-      registers,
-      collect() {
-        this.reset();
+    );
+    gauge(
+      'switchboard_key_state',
+      "Each provider key's state, 1 for the state it is in (active, cooling after a 429, disabled after a 401/403); key_label is its place in the provider's list, never the key",
+      ['provider', 'key_label', 'state'],
+      (set) => {
         for (const key of sources.keys()) {
           for (const state of KEY_STATES) {
-            this.set({ provider: key.providerId, key_label: key.keyLabel, state }, key.status === state ? 1 : 0);
+            set({ provider: key.providerId, key_label: key.keyLabel, state }, key.status === state ? 1 : 0);
           }
         }
       },
-    });
-    new Gauge({
-      name: 'switchboard_provider_health',
-      help: 'Each enabled provider: 1 up (healthy, degraded or not yet checked), 0 down',
-      labelNames: ['provider'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { providerId, up } of sources.health()) this.set({ provider: providerId }, up ? 1 : 0);
+    );
+    gauge(
+      'switchboard_provider_health',
+      'Each enabled provider: 1 up (healthy, degraded or not yet checked), 0 down',
+      ['provider'],
+      (set) => {
+        for (const { providerId, up } of sources.health()) set({ provider: providerId }, up ? 1 : 0);
       },
-    });
+    );
     const keyOf = (attempt: AttemptScope) => attempt.scope.request.appKey?.id ?? API_TOKEN_KEY;
     this.requestWatch = {
       refused: (attempt, _stage, code) => {
