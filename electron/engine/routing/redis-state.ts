@@ -166,7 +166,9 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     this.clock = options.clock ?? systemClock;
     this.namespace = options.namespace ?? 'switchboard';
     this.location = redisLocation(options.url);
-    this.channel = `${this.namespace}:~changes`;
+    // The message format's version is in the name: instances of an older format (no origin line)
+    // sharing the namespace during an upgrade do not read each other's messages wrongly.
+    this.channel = `${this.namespace}:~changes:2`;
     this.heartbeatMs = options.heartbeatMs ?? 5_000;
     this.copy = new MemoryState(this.clock);
     const timeout = options.commandTimeoutMs ?? 1_000;
