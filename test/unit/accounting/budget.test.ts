@@ -1,22 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type BudgetAlert, BudgetGuard, type Reservation } from '../../../electron/engine/accounting/budget.ts';
 import type { BudgetConfig } from '../../../electron/engine/config/types.ts';
 import { ManualClock } from '../../../electron/engine/routing/clock.ts';
 import { Router } from '../../../electron/engine/routing/router.ts';
 import { MemoryState } from '../../../electron/engine/routing/state.ts';
 import { openStore } from '../../../electron/engine/store/store.ts';
-import { type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, engineConfig, provider, reportsOf } from '../routing/helpers.ts';
+import { adaptersFor, chat, closedAfterEach, engineConfig, provider, reportsOf } from '../routing/helpers.ts';
 
-const fakes: FakeServer[] = [];
-const routers: Router[] = [];
-afterEach(async () => {
-  for (const r of routers.splice(0)) r.close();
-  await Promise.all(fakes.splice(0).map((f) => f.close()));
-});
+const { fake, router } = closedAfterEach();
 
 function budgets(overrides: Partial<BudgetConfig>): BudgetConfig {
   return { global: {}, providers: {}, alertThreshold: 0.8, hardStop: 'refuse', ...overrides };
@@ -83,14 +77,12 @@ describe('budget hard stop in routing', () => {
   const expensive = { '*': { inputPerMTok: 1_000, outputPerMTok: 1_000 } };
 
   async function setup(hardStop: BudgetConfig['hardStop'], withLocal: boolean) {
-    const cloud = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from the cloud.' });
-    const local = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from this machine.' });
-    fakes.push(cloud, local);
+    const cloud = await fake('Answer from the cloud.');
+    const local = await fake('Answer from this machine.');
     const providers = [provider('cloud', cloud.url, { prices: expensive, priority: 1 })];
     if (withLocal) providers.push(provider('home', local.url, { onMachine: true, priority: 2 }));
     const config = engineConfig(providers, { budgets: budgets({ global: { monthly: 0.05 }, hardStop }) });
-    const r = new Router(config, adaptersFor(config), { clock: new ManualClock() });
-    routers.push(r);
+    const r = router(config, { clock: new ManualClock() });
     return { r, cloud, local };
   }
 
@@ -152,8 +144,7 @@ describe('budget hard stop in routing', () => {
   it('budgets hold across a restart: spending on record in the store counts', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-budget-'));
     const store = openStore({ file: join(dir, 'switchboard.db') });
-    const cloud = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from the cloud.' });
-    fakes.push(cloud);
+    const cloud = await fake('Answer from the cloud.');
     const clock = new ManualClock();
     const config = engineConfig([provider('cloud', cloud.url, { prices: expensive })], {
       budgets: budgets({ global: { daily: 0.05 }, hardStop: 'refuse' }),
@@ -167,8 +158,7 @@ describe('budget hard stop in routing', () => {
       first.close();
       // A new process on the same database: the first request is refused, nothing is sent.
       const sent = cloud.requests.length;
-      const second = new Router(config, adaptersFor(config), { clock, sink: store.usage });
-      routers.push(second);
+      const second = router(config, { clock, sink: store.usage });
       expect((await chat(second, 'Say hello.', { maxOutputTokens: 5 })).error?.code).toBe('BUDGET_EXCEEDED');
       expect(cloud.requests.length).toBe(sent);
       const report = reportsOf(second).costReport('provider');

@@ -1,21 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { API_TOKEN_KEY, API_TOKEN_KEY_NAME } from '../../../electron/engine/accounting/ledger.ts';
 import { PriceBook } from '../../../electron/engine/accounting/prices.ts';
 import type { UsageEvent } from '../../../electron/engine/accounting/types.ts';
 import { MemoryUsageSink } from '../../../electron/engine/accounting/usage-log.ts';
 import { createUsageHandlers } from '../../../electron/engine/app-api/usage.ts';
 import { ManualClock } from '../../../electron/engine/routing/clock.ts';
-import { Router } from '../../../electron/engine/routing/router.ts';
 import type { Store } from '../../../electron/engine/store/store.ts';
-import { always, type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, engineConfig, provider, reportsOf } from '../routing/helpers.ts';
+import { always } from '../../fakes/providers.ts';
+import { chat, closedAfterEach, engineConfig, provider, reportsOf } from '../routing/helpers.ts';
 
-const fakes: FakeServer[] = [];
-const routers: Router[] = [];
-afterEach(async () => {
-  for (const r of routers.splice(0)) r.close();
-  await Promise.all(fakes.splice(0).map((f) => f.close()));
-});
+const { fake, router } = closedAfterEach();
 
 describe('prices', () => {
   const book = new PriceBook();
@@ -47,9 +41,8 @@ describe('prices', () => {
 
 describe('usage accounting', () => {
   it('one usage event per request with tokens and cost; reports by provider, model and day; metrics', async () => {
-    const a = await startFakeOpenAI({ apiKey: undefined, text: 'one two three four' });
-    const b = await startFakeOpenAI({ apiKey: undefined, text: 'five six', faults: always('server-error') });
-    fakes.push(a, b);
+    const a = await fake('one two three four');
+    const b = await fake('five six', { faults: always('server-error') });
     const clock = new ManualClock(Date.UTC(2026, 2, 1, 23, 59, 0));
     const sink = new MemoryUsageSink(100);
     const config = engineConfig(
@@ -59,8 +52,7 @@ describe('usage accounting', () => {
       ],
       { strategy: 'fallback' },
     );
-    const r = new Router(config, adaptersFor(config), { clock, sink });
-    routers.push(r);
+    const r = router(config, { clock, sink });
     const events: UsageEvent[] = [];
     r.on('usage', (event) => events.push(event));
 
@@ -146,12 +138,10 @@ describe('usage accounting', () => {
   });
 
   it('compareResponses and batchQuery run real requests, with bounded concurrency', async () => {
-    const a = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from A.', tokenDelayMs: 5 });
-    const b = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from B.' });
-    fakes.push(a, b);
+    const a = await fake('Answer from A.', { tokenDelayMs: 5 });
+    const b = await fake('Answer from B.');
     const config = engineConfig([provider('a', a.url), provider('b', b.url)]);
-    const r = new Router(config, adaptersFor(config));
-    routers.push(r);
+    const r = router(config);
     const compared = await reportsOf(r).compareResponses('Hello?', ['a', 'b']);
     expect(compared.map((c) => [c.providerId, c.text])).toEqual([
       ['a', 'Answer from A.'],

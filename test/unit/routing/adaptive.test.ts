@@ -1,21 +1,23 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EngineProvider } from '../../../electron/engine/config/types.ts';
 import type { Clock } from '../../../electron/engine/core/clock.ts';
 import { ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
-import { Router, type RouterOptions } from '../../../electron/engine/routing/router.ts';
-import { always, type FakeServer, faultSequence, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, chatRequest, engineConfig, provider, reportsOf, withFailover } from './helpers.ts';
+import type { RouterOptions } from '../../../electron/engine/routing/router.ts';
+import { always, faultSequence } from '../../fakes/providers.ts';
+import {
+  chat,
+  chatRequest,
+  chats,
+  closedAfterEach,
+  engineConfig,
+  provider,
+  reportsOf,
+  withFailover,
+} from './helpers.ts';
 
 /** Strategies that learn from traffic (latency, token load, reliability) and per-user fallback, over real HTTP. */
 
-const fakes: FakeServer[] = [];
-const routers: Router[] = [];
-
-async function fake(text: string, options: Parameters<typeof startFakeOpenAI>[0] = {}): Promise<FakeServer> {
-  const server = await startFakeOpenAI({ apiKey: undefined, text, ...options });
-  fakes.push(server);
-  return server;
-}
+const { fake, router: track } = closedAfterEach();
 
 function router(
   providers: EngineProvider[],
@@ -23,18 +25,11 @@ function router(
   clock: Clock = systemClock,
   strategy: RouterOptions['strategy'] = {},
 ) {
-  const engine = engineConfig(withFailover(providers, { maxFailures: 2, recoveryMs: 60_000 }), config);
-  const r = new Router(engine, adaptersFor(engine), { clock, strategy });
-  routers.push(r);
-  return r;
+  return track(engineConfig(withFailover(providers, { maxFailures: 2, recoveryMs: 60_000 }), config), {
+    clock,
+    strategy,
+  });
 }
-
-const chats = (server: FakeServer) => server.requests.filter((r) => r.path.endsWith('/chat/completions'));
-
-afterEach(async () => {
-  for (const r of routers.splice(0)) r.close();
-  await Promise.all(fakes.splice(0).map((f) => f.close()));
-});
 
 describe('adaptive strategies', () => {
   it('latency: measured-faster providers go first; near-ties within the tolerance share the load', async () => {

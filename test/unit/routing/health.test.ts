@@ -1,33 +1,24 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../../electron/engine/routing/clock.ts';
 import type { HealthChange } from '../../../electron/engine/routing/health.ts';
-import { Router } from '../../../electron/engine/routing/router.ts';
-import { always, type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, chatRequest, engineConfig, provider, reportsOf } from './helpers.ts';
+import { always, type FakeServer } from '../../fakes/providers.ts';
+import { chat, chatRequest, closedAfterEach, engineConfig, provider, reportsOf } from './helpers.ts';
 
-const fakes: FakeServer[] = [];
-const routers: Router[] = [];
-
-afterEach(async () => {
-  for (const r of routers.splice(0)) r.close();
-  await Promise.all(fakes.splice(0).map((f) => f.close()));
-});
+const { fake, router } = closedAfterEach();
 
 const modelChecks = (server: FakeServer) => server.requests.filter((r) => r.path === '/v1/models');
 
 describe('health checks', () => {
   it('run on schedule, report state changes, demote a down provider, and recover automatically', async () => {
     const clock = new ManualClock();
-    const a = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from A.' });
-    const b = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from B.' });
-    fakes.push(a, b);
+    const a = await fake('Answer from A.');
+    const b = await fake('Answer from B.');
     const config = engineConfig([
       provider('a', a.url, { healthCheckIntervalMs: 10_000 }),
       provider('b', b.url, { healthCheckIntervalMs: 0 }),
       provider('off', b.url, { enabled: false }),
     ]);
-    const r = new Router(config, adaptersFor(config), { clock });
-    routers.push(r);
+    const r = router(config, { clock });
     const changes: string[] = [];
     r.on('health.change', (change: HealthChange) => changes.push(`${change.providerId}:${change.from}->${change.to}`));
 
@@ -63,11 +54,9 @@ describe('health checks', () => {
 
   it('healthCheckAll checks every provider now; a successful request also revives a down provider', async () => {
     const clock = new ManualClock();
-    const a = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from A.', faults: always('server-error') });
-    fakes.push(a);
+    const a = await fake('Answer from A.', { faults: always('server-error') });
     const config = engineConfig([provider('a', a.url)]);
-    const r = new Router(config, adaptersFor(config), { clock });
-    routers.push(r);
+    const r = router(config, { clock });
     await r.healthCheckAll();
     await r.healthCheckAll();
     expect(reportsOf(r).health()[0]).toMatchObject({ status: 'down', consecutiveFailures: 2 });

@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { DEFAULT_BODY_LIMITS, failoverOf } from '../../../electron/engine/config/normalize.ts';
 import type { EngineConfig, EngineProvider, FailoverSettings } from '../../../electron/engine/config/types.ts';
 import type { ChatStreamEvent } from '../../../electron/engine/contract/chat.ts';
@@ -6,8 +7,9 @@ import { createAdapter } from '../../../electron/engine/providers/create-adapter
 import type { ProviderAdapter } from '../../../electron/engine/providers/types.ts';
 import { Reports } from '../../../electron/engine/reports/reports.ts';
 import { chatOperation } from '../../../electron/engine/routing/operations.ts';
-import type { Router } from '../../../electron/engine/routing/router.ts';
+import { Router, type RouterOptions } from '../../../electron/engine/routing/router.ts';
 import type { RoutedChatEvent, RouteInfo, RoutingRequest } from '../../../electron/engine/routing/types.ts';
+import { type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
 import { providerConfig } from '../../support/provider-config.ts';
 
 /** An OpenAI-compatible provider as config/normalize.ts would produce it, aimed at `url` (a fake's). */
@@ -63,6 +65,39 @@ export function engineConfig(providers: EngineProvider[], overrides: Partial<Eng
 export function adaptersFor(config: EngineConfig): Map<string, ProviderAdapter> {
   return new Map(config.providers.map((p) => [p.id, createAdapter(p)]));
 }
+
+/**
+ * The fake servers and routers a test file starts, each closed after the test that started it: call once at
+ * the top of the file.
+ */
+export function closedAfterEach() {
+  const fakes: FakeServer[] = [];
+  const routers: Router[] = [];
+  afterEach(async () => {
+    for (const r of routers.splice(0)) r.close();
+    await Promise.all(fakes.splice(0).map((f) => f.close()));
+  });
+  /** A fake started some other way, closed all the same. */
+  const track = <T extends FakeServer>(server: T): T => {
+    fakes.push(server);
+    return server;
+  };
+  return {
+    /** A keyless OpenAI-compatible fake answering `text`. */
+    fake: async (text: string, options: Parameters<typeof startFakeOpenAI>[0] = {}): Promise<FakeServer> =>
+      track(await startFakeOpenAI({ apiKey: undefined, text, ...options })),
+    track,
+    /** A router over `config` with its providers' real adapters. */
+    router: (config: EngineConfig, options: RouterOptions = {}): Router => {
+      const router = new Router(config, adaptersFor(config), options);
+      routers.push(router);
+      return router;
+    },
+  };
+}
+
+/** The chat requests a fake received. */
+export const chats = (server: FakeServer) => server.requests.filter((r) => r.path.endsWith('/chat/completions'));
 
 export function chatRequest(text = 'Say hello.', extra: Partial<RoutingRequest> = {}): RoutingRequest {
   return { capability: 'chat', estimatedInputTokens: Math.ceil(text.length / 4) + 4, ...extra };

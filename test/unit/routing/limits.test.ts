@@ -1,35 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EngineProvider } from '../../../electron/engine/config/types.ts';
 import type { Clock } from '../../../electron/engine/core/clock.ts';
 import { ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
 import { isLimitRefusal, RateLimiter } from '../../../electron/engine/routing/limiter.ts';
-import { Router } from '../../../electron/engine/routing/router.ts';
 import { MemoryState } from '../../../electron/engine/routing/state.ts';
-import { type FakeServer, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, chatRequest, engineConfig, provider, reportsOf } from './helpers.ts';
+import { chat, chatRequest, chats, closedAfterEach, engineConfig, provider, reportsOf } from './helpers.ts';
 
-const fakes: FakeServer[] = [];
-const routers: Router[] = [];
-
-async function fake(text: string, options: Parameters<typeof startFakeOpenAI>[0] = {}): Promise<FakeServer> {
-  const server = await startFakeOpenAI({ apiKey: undefined, text, ...options });
-  fakes.push(server);
-  return server;
-}
+const { fake, router: track } = closedAfterEach();
 
 function router(providers: EngineProvider[], clock: Clock, config: Parameters<typeof engineConfig>[1] = {}) {
-  const engine = engineConfig(providers, config);
-  const r = new Router(engine, adaptersFor(engine), { clock });
-  routers.push(r);
-  return r;
+  return track(engineConfig(providers, config), { clock });
 }
-
-const chats = (server: FakeServer) => server.requests.filter((r) => r.path.endsWith('/chat/completions'));
-
-afterEach(async () => {
-  for (const r of routers.splice(0)) r.close();
-  await Promise.all(fakes.splice(0).map((f) => f.close()));
-});
 
 describe('rate limits', () => {
   it('RPM 60: a burst of 100 sends at most 60 in the first minute to that provider', async () => {

@@ -1,36 +1,22 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EngineProvider, FailoverSettings } from '../../../electron/engine/config/types.ts';
 import { ManualClock, systemClock } from '../../../electron/engine/routing/clock.ts';
-import { Router, type RouterOptions } from '../../../electron/engine/routing/router.ts';
-import { always, FAKE_OPENAI_KEY, type FakeServer, faultSequence, startFakeOpenAI } from '../../fakes/providers.ts';
-import { adaptersFor, chat, engineConfig, provider, reportsOf, withFailover } from './helpers.ts';
+import type { Router, RouterOptions } from '../../../electron/engine/routing/router.ts';
+import { always, FAKE_OPENAI_KEY, faultSequence } from '../../fakes/providers.ts';
+import { chat, chats, closedAfterEach, engineConfig, provider, reportsOf, withFailover } from './helpers.ts';
 
-const fakes: FakeServer[] = [];
-const routers: Router[] = [];
-
-async function fake(text: string, options: Parameters<typeof startFakeOpenAI>[0] = {}): Promise<FakeServer> {
-  const server = await startFakeOpenAI({ apiKey: undefined, text, ...options });
-  fakes.push(server);
-  return server;
-}
+const { fake, router: track } = closedAfterEach();
 
 function router(
   providers: EngineProvider[],
   { breaker, ...options }: RouterOptions & { breaker?: Partial<FailoverSettings> } = {},
   config: Parameters<typeof engineConfig>[1] = {},
 ): Router {
-  const engine = engineConfig(breaker ? withFailover(providers, breaker) : providers, config);
-  const r = new Router(engine, adaptersFor(engine), { clock: systemClock, ...options });
-  routers.push(r);
-  return r;
+  return track(engineConfig(breaker ? withFailover(providers, breaker) : providers, config), {
+    clock: systemClock,
+    ...options,
+  });
 }
-
-const chats = (server: FakeServer) => server.requests.filter((r) => r.path.endsWith('/chat/completions'));
-
-afterEach(async () => {
-  for (const r of routers.splice(0)) r.close();
-  await Promise.all(fakes.splice(0).map((f) => f.close()));
-});
 
 describe('retries and fallback', () => {
   it('retries a 500 on the same provider, then falls back; the caller gets one whole answer', async () => {

@@ -1,21 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../electron/engine/routing/clock.ts';
-import { Router } from '../../../electron/engine/routing/router.ts';
-import { adaptersFor, chatRequest, engineConfig, firstChoices, provider, reportsOf } from './helpers.ts';
+import type { Router } from '../../../electron/engine/routing/router.ts';
+import { chatRequest, closedAfterEach, engineConfig, firstChoices, provider, reportsOf } from './helpers.ts';
 
 // Decisions only: plan() routes without calling anyone, so these providers point nowhere.
 const NOWHERE = 'http://127.0.0.1:9';
 
-const routers: Router[] = [];
-function router(...args: Parameters<typeof engineConfig>): Router {
-  const config = engineConfig(...args);
-  const r = new Router(config, adaptersFor(config), { clock: new ManualClock() });
-  routers.push(r);
-  return r;
-}
-afterEach(() => {
-  for (const r of routers.splice(0)) r.close();
-});
+const { router: track } = closedAfterEach();
+const router = (...args: Parameters<typeof engineConfig>): Router =>
+  track(engineConfig(...args), { clock: new ManualClock() });
 
 describe('strategies', () => {
   it('weighted round robin splits 50/30/20 within 3 % over 10,000 decisions', async () => {
@@ -145,8 +138,7 @@ describe('strategies', () => {
       [provider('a', NOWHERE), provider('b', NOWHERE), provider('c', NOWHERE), provider('d', NOWHERE)],
       { strategy: 'sticky', sticky: { rotationWindowMs: 3_600_000 } },
     );
-    const r = new Router(config, adaptersFor(config), { clock });
-    routers.push(r);
+    const r = track(config, { clock });
     const users = Array.from({ length: 400 }, (_, i) => `u${i}`);
     const pick = async (user: string) => (await r.plan(chatRequest('hi', { userId: user })))[0]!.provider.id;
     const first = users.map(pick);
