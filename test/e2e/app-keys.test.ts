@@ -58,6 +58,16 @@ describe('keys for programs', () => {
     await saveScreenshot(page, 'settings-keys');
     await expect(shown.getByRole('button', { name: 'Copy the key for notes-script' }).isVisible()).resolves.toBe(true);
 
+    expect(await section.getByRole('columnheader').allTextContents()).toEqual([
+      'Name',
+      'Limits',
+      'Budgets',
+      'Models',
+      'Created',
+      'Last used',
+      'State',
+      'Actions',
+    ]);
     const row = section.getByRole('row', { name: 'notes-script' });
     expect(await row.innerText()).toMatch(/30 requests\/min[\s\S]*\$2\.00 a day[\s\S]*Never[\s\S]*Active/);
     await shown.getByRole('button', { name: 'I have copied it' }).click();
@@ -80,6 +90,7 @@ describe('keys for programs', () => {
     const byKey = page.getByRole('region', { name: 'Requests by key' });
     const usageRow = byKey.getByRole('row', { name: 'notes-script' });
     await usageRow.waitFor();
+    expect(await byKey.getByRole('columnheader').allTextContents()).toEqual(['Key', 'Requests', 'Errors', 'Cost']);
     const cells = await usageRow.getByRole('cell').allInnerTexts();
     // Requests, errors, cost: one request, no error, and what it cost.
     expect(cells[0]).toBe('1');

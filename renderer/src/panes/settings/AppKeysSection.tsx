@@ -3,6 +3,7 @@ import type { AppKey, IssuedAppKey } from '#contract/api.ts';
 import { api } from '../../api/client.ts';
 import { CopyButton } from '../../components/CopyButton.tsx';
 import { ErrorNote } from '../../components/ErrorNote.tsx';
+import { TableHead } from '../../components/TableHead.tsx';
 import { type ShownError, toShownError } from '../../lib/errors.ts';
 import { formatCost, formatDate } from '../../lib/format.ts';
 
@@ -127,20 +128,9 @@ export function AppKeysSection() {
       ) : (
         <div className="table-scroll">
           <table className="model-table app-key-table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Limits</th>
-                <th scope="col">Budgets</th>
-                <th scope="col">Models</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">State</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={['Name', 'Limits', 'Budgets', 'Models', 'Created', 'Last used', 'State', { hidden: 'Actions' }]}
+            />
             <tbody>
               {keys.map((key) => (
                 <tr key={key.id} aria-label={key.name}>

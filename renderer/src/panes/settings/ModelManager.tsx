@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { CatalogModelView } from '#contract/api.ts';
 import { DownloadStatus } from '../../components/DownloadStatus.tsx';
+import { TableHead } from '../../components/TableHead.tsx';
 import { formatBytes } from '../../lib/format.ts';
 import { useSettings } from '../../stores/settings.ts';
 
@@ -103,17 +104,7 @@ export function ModelManager() {
       <h2>Models</h2>
       {catalog.length === 0 && installed.length === 0 && <p className="muted">The model catalog is empty.</p>}
       <table className="model-table">
-        <thead>
-          <tr>
-            <th scope="col">Model</th>
-            <th scope="col">For</th>
-            <th scope="col">Size</th>
-            <th scope="col">On this computer</th>
-            <th scope="col">
-              <span className="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={['Model', 'For', 'Size', 'On this computer', { hidden: 'Actions' }]} />
         <tbody>
           {catalog.map((model) => {
             const download = downloads[model.id];

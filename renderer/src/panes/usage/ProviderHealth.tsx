@@ -1,4 +1,5 @@
 import { DetailsToggle } from '../../components/DetailsToggle.tsx';
+import { TableHead } from '../../components/TableHead.tsx';
 import { formatLatency } from '../../lib/format.ts';
 import { useSettings } from '../../stores/settings.ts';
 import { useUsage } from '../../stores/usage.ts';
@@ -22,14 +23,7 @@ export function ProviderHealth() {
         </button>
       </div>
       <table className="health-table">
-        <thead>
-          <tr>
-            <th scope="col">Provider</th>
-            <th scope="col">Health</th>
-            <th scope="col">Circuit breaker</th>
-            <th scope="col">Last check</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Provider', 'Health', 'Circuit breaker', 'Last check']} />
         <tbody>
           {providers.map((provider) => {
             const report = health?.find((h) => h.providerId === provider.id);

@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import type { UsagePoint } from '#contract/api.ts';
 import { ErrorNote } from '../../components/ErrorNote.tsx';
+import { TableHead } from '../../components/TableHead.tsx';
 import { formatCost, formatLatency, formatPercent } from '../../lib/format.ts';
 import { useSettings } from '../../stores/settings.ts';
 import { USAGE_RANGES, type UsageRange, useUsage } from '../../stores/usage.ts';
@@ -122,14 +123,7 @@ export function UsagePane() {
               <p className="muted small">Nothing yet.</p>
             ) : (
               <table className="health-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Key</th>
-                    <th scope="col">Requests</th>
-                    <th scope="col">Errors</th>
-                    <th scope="col">Cost</th>
-                  </tr>
-                </thead>
+                <TableHead columns={['Key', 'Requests', 'Errors', 'Cost']} />
                 <tbody>
                   {usage.byKey.map((row) => (
                     <tr key={row.keyId} aria-label={row.name}>
