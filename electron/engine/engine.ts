@@ -130,9 +130,17 @@ export interface ChatTarget extends ModelMeasure {
 }
 const LOCAL_MODELS_TTL_MS = 30_000;
 
-/** What a routed request keeps of where it came from: for traces and the request log line. */
-function callerOf(options: RequestOptions): Pick<RoutingRequest, 'route' | 'traceHeaders' | 'onSettled'> {
-  return { route: options.route, traceHeaders: options.traceHeaders, onSettled: options.onSettled };
+/**
+ * What every routed request keeps of who sent it and how: the app key (its limits, budgets and models apply
+ * to every kind of request), and for traces and the request log line the route, trace headers and usage.
+ */
+function callerOf(options: RequestOptions): Pick<RoutingRequest, 'appKey' | 'route' | 'traceHeaders' | 'onSettled'> {
+  return {
+    appKey: options.appKey,
+    route: options.route,
+    traceHeaders: options.traceHeaders,
+    onSettled: options.onSettled,
+  };
 }
 
 function estimatePromptTokens(messages: ChatRequest['messages']): number {
@@ -324,7 +332,6 @@ export class Engine extends EventEmitter<EngineEvents> {
       providerId: options.providerId,
       profile: options.profile,
       userId: options.userId ?? request.user,
-      appKey: options.appKey,
       ...callerOf(options),
       estimatedInputTokens: estimatePromptTokens(request.messages),
       maxOutputTokens: request.max_tokens,
@@ -437,7 +444,6 @@ export class Engine extends EventEmitter<EngineEvents> {
         providerId: options.providerId,
         profile: options.profile,
         userId: options.userId ?? request.user,
-        appKey: options.appKey,
         ...callerOf(options),
         estimatedInputTokens: Math.ceil(inputs.join(' ').length / 4),
       },
@@ -515,7 +521,6 @@ export class Engine extends EventEmitter<EngineEvents> {
       providerId: options.providerId,
       profile: options.profile ?? 'default',
       userId: options.userId,
-      appKey: options.appKey,
       ...callerOf(options),
       estimatedInputTokens: 0,
       // With no model named, transcription runs on the provider's Whisper model, not its default chat model.

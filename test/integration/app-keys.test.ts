@@ -93,6 +93,24 @@ describe('switchboard keys', () => {
     ]);
   }, 180_000);
 
+  it("a key's per-minute limit counts its moderation requests as well", async () => {
+    const { key } = await create('moderator', '--rpm', '1');
+    const moderate = () =>
+      fetch(`${server.url}/v1/moderations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(key) },
+        body: JSON.stringify({ input: 'Is this fine?' }),
+      });
+    const first = await moderate();
+    expect(first.status).toBe(200);
+    await first.arrayBuffer();
+    const second = await moderate();
+    expect(second.status).toBe(429);
+    expect(((await second.json()) as { error: { message: string } }).error.message).toMatch(
+      /app key "moderator" may send 1 requests? a minute/,
+    );
+  }, 180_000);
+
   it('a key limited to --models gets 403 for another model', async () => {
     const { key } = await create('mini-only', '--models', 'openai/gpt-4o-mini');
     expect((await chat(bearer(key), 'gpt-4o-mini')).status).toBe(200);
