@@ -35,10 +35,6 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
     if (onDisk) for (const suffix of ['-wal', '-shm']) makePrivate(`${file}${suffix}`);
     // NORMAL is durable across application crashes in WAL mode; only a power cut may lose the last commits.
     db.pragma('synchronous = NORMAL');
-    // A checkpoint runs inside the commit that crosses this many WAL pages and syncs both files, holding
-    // the event loop for milliseconds; at SQLite's default (1,000) a busy gateway's usage rows paid that
-    // every few hundred requests. 10,000 pages (~40 MB of WAL) makes it ten times rarer.
-    db.pragma('wal_autocheckpoint = 10000');
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     migrate(db, options.schemaVersion ?? SCHEMA_VERSION);
