@@ -83,4 +83,34 @@ describe('the desktop log', () => {
     expect(text).not.toContain(REFUSED_KEY);
     expect(text).not.toContain(FAKE_OPENAI_KEY);
   });
+  it('says when the fallback responder answered because no provider could, and why', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'sb-desktop-log-empty-'));
+    const config = join(empty, 'providers.json');
+    writeFileSync(config, JSON.stringify({ local: { enabled: false }, providers: {} }));
+    const alone = await createAppServices(resolvePaths({ dataDir: empty, config }), { env: {} });
+    try {
+      const desktop = startDesktopLog(empty);
+      desktop.follow(alone);
+      for await (const _ of alone.engine.chat({ messages: [{ role: 'user', content: 'hello' }] })) {
+        // The responder's answer; the log line is what this test reads.
+      }
+      await desktop.logger.close();
+      const lines = readFileSync(desktopLogFile(empty), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.filter((line) => line.event === 'request')).toEqual([
+        expect.objectContaining({
+          route: 'chat',
+          outcome: 'success',
+          provider: 'fallback-responder',
+          error_code: 'NO_PROVIDER',
+          cost_usd: 0,
+        }),
+      ]);
+    } finally {
+      await alone.close();
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
 });
