@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BudgetGuard, budgetPeriodKey, type Reservation } from '../../electron/engine/accounting/budget.ts';
+import { UsageLedger } from '../../electron/engine/accounting/ledger.ts';
+import type { UsageEvent } from '../../electron/engine/accounting/types.ts';
 import type { BudgetConfig } from '../../electron/engine/config/types.ts';
 import { ManualClock, systemClock } from '../../electron/engine/routing/clock.ts';
 import { RedisState } from '../../electron/engine/routing/redis-state.ts';
@@ -37,6 +39,26 @@ afterEach(async () => {
 afterAll(async () => {
   await redis?.close();
 });
+
+function usageEvent(overrides: Partial<UsageEvent>): UsageEvent {
+  return {
+    id: `event-${Math.random()}`,
+    time: Date.now(),
+    kind: 'chat',
+    providerId: 'groq',
+    model: 'llama',
+    profile: 'default',
+    strategy: 'priority',
+    inputTokens: 10,
+    outputTokens: 5,
+    tokensEstimated: false,
+    costUsd: 0,
+    latencyMs: 100,
+    outcome: 'success',
+    fallbackDepth: 0,
+    ...overrides,
+  };
+}
 
 describe('RedisState', () => {
   it('shares counters and records between instances, each change reaching the other', async () => {
@@ -216,6 +238,41 @@ describe('RedisState', () => {
     // from one process's part of it.
     expect(fresh.get('limiter', 'inflight:groq')).toBe(1);
     expect(fresh.get('usage', 'spend:global')).toBeUndefined();
+  });
+
+  it('writes usage totals gathered over an interval as one update per record; both instances see both totals', async () => {
+    const [a, b] = await pair();
+    const [ledgerA, ledgerB] = [new UsageLedger(a), new UsageLedger(b)];
+    for (let i = 0; i < 10; i++) ledgerA.add(usageEvent({ costUsd: 0.01 }));
+    for (let i = 0; i < 5; i++) ledgerB.add(usageEvent({ costUsd: 0.02 }));
+    // Each instance counts its own at once; the other's arrive with the next write of the interval.
+    expect(ledgerA.report('provider').total.requests).toBe(10);
+    expect(ledgerB.report('provider').total.requests).toBe(5);
+    for (const ledger of [ledgerA, ledgerB]) {
+      await expect.poll(() => ledger.report('provider').total.requests).toBe(15);
+      expect(ledger.report('provider').total.costUsd).toBeCloseTo(0.2, 9);
+      expect(ledger.report('key').rows.map((row) => [row.key, row.requests])).toEqual([['api-token', 15]]);
+    }
+  });
+
+  it('writes the statistics not written yet when it is closed, and those counted while Redis was away when it is back', async () => {
+    const [a] = await pair();
+    new UsageLedger(a).add(usageEvent({ costUsd: 0.5 }));
+    await a.close();
+    const b = await RedisState.connect({ url: redis.url, namespace: `test${namespace}` });
+    open.push(b);
+    expect(new UsageLedger(b).report('provider').total).toMatchObject({ requests: 1, costUsd: 0.5 });
+
+    await redis.kill();
+    await expect.poll(() => b.status().shared, { timeout: 5_000 }).toBe(false);
+    new UsageLedger(b).add(usageEvent({ costUsd: 0.25 }));
+    await redis.start();
+    await expect.poll(() => b.status().shared, { timeout: 10_000 }).toBe(true);
+    // Redis lost everything (nothing persisted): the totals counted while it was away are written to it.
+    const fresh = await RedisState.connect({ url: redis.url, namespace: `test${namespace}` });
+    open.push(fresh);
+    await expect.poll(() => new UsageLedger(fresh).report('provider').total.requests).toBe(1);
+    expect(new UsageLedger(fresh).report('provider').total.costUsd).toBeCloseTo(0.25, 9);
   });
 
   it('starts on its own state when Redis cannot be reached, and joins it when it comes', async () => {

@@ -1,4 +1,4 @@
-import type { RoutingState } from '../core/state.ts';
+import { type RoutingState, STATISTIC } from '../core/state.ts';
 import type { UsageEvent } from './types.ts';
 
 export interface UsageTotals {
@@ -98,6 +98,7 @@ export class UsageLedger {
         return totals;
       },
       ttlMs,
+      STATISTIC,
     );
   }
 

@@ -38,6 +38,18 @@ export interface IncrOptions {
 export const PER_PROCESS: IncrOptions = { perProcess: true };
 export const TURN: IncrOptions = { turn: true };
 
+export interface UpdateOptions {
+  /**
+   * The record is a statistic (usage totals, latency averages), not a limit or a budget: a shared
+   * backend applies the update to this process's copy at once and may write the updates of a short
+   * interval together, as one atomic step per record, instead of one per call. Other instances see
+   * them that much later; none is lost (they are written on close, and handed over after an outage).
+   */
+  statistic?: boolean;
+}
+
+export const STATISTIC: UpdateOptions = { statistic: true };
+
 /** Where the routing state lives, as `providers status` and the log say it. */
 export interface StateStatus {
   backend: 'memory' | 'redis';
@@ -86,7 +98,13 @@ export interface RoutingState {
    * Atomically replaces a record by `reduce(current)` and returns what was stored. `ttlMs` applies
    * when the record is created; an existing record keeps its expiry unless `ttlMs` is given.
    */
-  update<T>(space: StateSpace, key: string, reduce: (current: T | undefined) => T, ttlMs?: number): Awaitable<T>;
+  update<T>(
+    space: StateSpace,
+    key: string,
+    reduce: (current: T | undefined) => T,
+    ttlMs?: number,
+    options?: UpdateOptions,
+  ): Awaitable<T>;
   clear(space?: StateSpace): Awaitable<void>;
   /**
    * Holds `amount` against budgets only if it fits in every one (spent + held + amount within its

@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.ts';
-import type { RoutingState } from '../core/state.ts';
+import { type RoutingState, STATISTIC } from '../core/state.ts';
 import type { HealthMonitor } from './health.ts';
 import { countsAgainstProvider } from './policy.ts';
 import type { Stage } from './stage.ts';
@@ -70,19 +70,27 @@ export class LatencyTracker {
     // dominate), so only longer streams update it.
     const rate = outputTokens >= MIN_STREAM_TOKENS && streamMs >= MIN_STREAM_MS ? (outputTokens * 1000) / streamMs : 0;
     const at = this.clock.now();
-    void this.state.update<LatencyStats>('latency', key, (stats) => {
-      if (!stats) return { ttftMs, recentTtftMs: [ttftMs], tokensPerSecond: rate, samples: 1, at };
-      // A provider coming back after a stale spell starts afresh rather than from its old figures.
-      const stale = at - stats.at > LATENCY_STALE_MS;
-      stats.recentTtftMs = stale ? [ttftMs] : [...stats.recentTtftMs.slice(1 - TTFT_SAMPLES), ttftMs];
-      stats.ttftMs = lowerMedian(stats.recentTtftMs);
-      if (rate > 0)
-        stats.tokensPerSecond =
-          stats.tokensPerSecond === 0 || stale ? rate : stats.tokensPerSecond + ALPHA * (rate - stats.tokensPerSecond);
-      stats.samples++;
-      stats.at = at;
-      return stats;
-    });
+    void this.state.update<LatencyStats>(
+      'latency',
+      key,
+      (stats) => {
+        if (!stats) return { ttftMs, recentTtftMs: [ttftMs], tokensPerSecond: rate, samples: 1, at };
+        // A provider coming back after a stale spell starts afresh rather than from its old figures.
+        const stale = at - stats.at > LATENCY_STALE_MS;
+        stats.recentTtftMs = stale ? [ttftMs] : [...stats.recentTtftMs.slice(1 - TTFT_SAMPLES), ttftMs];
+        stats.ttftMs = lowerMedian(stats.recentTtftMs);
+        if (rate > 0)
+          stats.tokensPerSecond =
+            stats.tokensPerSecond === 0 || stale
+              ? rate
+              : stats.tokensPerSecond + ALPHA * (rate - stats.tokensPerSecond);
+        stats.samples++;
+        stats.at = at;
+        return stats;
+      },
+      0,
+      STATISTIC,
+    );
   }
 
   /**
@@ -97,8 +105,12 @@ export class LatencyTracker {
 
   outcome(providerId: string, ok: boolean): void {
     const value = ok ? 1 : 0;
-    void this.state.update<number>('latency', `ok:${providerId}`, (rate) =>
-      rate === undefined ? value : rate + ALPHA * (value - rate),
+    void this.state.update<number>(
+      'latency',
+      `ok:${providerId}`,
+      (rate) => (rate === undefined ? value : rate + ALPHA * (value - rate)),
+      0,
+      STATISTIC,
     );
   }
 

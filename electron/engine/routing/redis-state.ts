@@ -13,6 +13,7 @@ import {
   STATE_SPACES,
   type StateSpace,
   type StateStatus,
+  type UpdateOptions,
 } from './state.ts';
 
 export interface RedisStateOptions {
@@ -60,6 +61,17 @@ interface InFlightIncrement {
   moved: boolean;
 }
 
+type Reducer = (current: unknown) => unknown;
+
+/** A statistic's updates made here and not written to Redis yet (UpdateOptions.statistic). */
+interface StatisticUpdates {
+  space: StateSpace;
+  key: string;
+  ttlMs: number;
+  /** In the order made; each is applied again, in turn, to Redis's record when they are written. */
+  reducers: Reducer[];
+}
+
 interface Scripts {
   sbBatch(...args: (string | number)[]): Promise<unknown[]>;
   sbSweep(...args: (string | number)[]): Promise<number>;
@@ -93,6 +105,8 @@ const MAX_CONFLICTS = 100;
 const TOMBSTONE_MS = 60_000;
 const RECOVERY_CHECK_MS = 1_000;
 const LOAD_BATCH = 500;
+/** How long a statistic's updates are gathered before they are written as one. */
+const STATISTICS_MS = 200;
 
 /** The Redis server as people may see it: never the password. */
 export function redisLocation(url: string): string {
@@ -160,6 +174,9 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private resyncing?: Promise<void>;
   private resyncAgain = false;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Statistics updated here and not written to Redis yet, per record (`space\nkey`). */
+  private statistics = new Map<string, StatisticUpdates>();
+  private statisticsTimer?: NodeJS.Timeout;
 
   private constructor(options: RedisStateOptions) {
     super();
@@ -258,7 +275,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     }
     const parsed: unknown = JSON.parse(json);
     const unacked = this.unacked.get(id);
-    const value = unacked ? (parsed as number) + unacked : parsed;
+    const unwritten = this.statistics.get(id)?.reducers;
+    const value = unacked ? (parsed as number) + unacked : unwritten ? applyAll(unwritten, parsed) : parsed;
     this.copy.set<Envelope>(space, key, { v, json, value }, Math.max(pttl, 0));
     this.tombstones.delete(id);
   }
@@ -394,9 +412,72 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     envelope.value = Number(envelope.json) + (this.unacked.get(`${space}\n${key}`) ?? 0);
   }
 
-  update<T>(space: StateSpace, key: string, reduce: (current: T | undefined) => T, ttlMs = 0): T | Promise<T> {
+  update<T>(
+    space: StateSpace,
+    key: string,
+    reduce: (current: T | undefined) => T,
+    ttlMs = 0,
+    options: UpdateOptions = {},
+  ): T | Promise<T> {
+    if (options.statistic) return this.updateStatistic(space, key, reduce as Reducer, ttlMs) as T;
     if (this.mode !== 'shared') return this.updateHere(space, key, reduce, ttlMs);
-    return this.compareAndSet(space, key, reduce, ttlMs);
+    return this.compareAndSet(space, key, reduce, ttlMs, () => this.updateHere(space, key, reduce, ttlMs));
+  }
+
+  /**
+   * A statistic: shown in this process's copy at once, written to Redis with the other updates of
+   * the next STATISTICS_MS as one compare-and-set per record (its reducers in turn), so a record
+   * updated by every request costs Redis one operation per interval instead of one per request.
+   */
+  private updateStatistic(space: StateSpace, key: string, reduce: Reducer, ttlMs: number): unknown {
+    const id = `${space}\n${key}`;
+    const unwritten = this.statistics.get(id);
+    if (unwritten) unwritten.reducers.push(reduce);
+    else this.statistics.set(id, { space, key, ttlMs, reducers: [reduce] });
+    this.statisticsTimer ??= setTimeout(() => void this.writeStatistics(), STATISTICS_MS).unref();
+    // While Redis is away the copy's JSON is this process's own state (goLocal): updated like any record.
+    if (this.mode !== 'shared') return this.updateHere(space, key, reduce, ttlMs);
+    return this.showStatistic(space, key, reduce, ttlMs);
+  }
+
+  /** `reduce` on top of what the copy shows; the copy's JSON stays Redis's ('' when Redis has none). */
+  private showStatistic(space: StateSpace, key: string, reduce: Reducer, ttlMs: number): unknown {
+    const envelope = this.envelope(space, key);
+    if (envelope) {
+      envelope.value = reduce(envelope.value);
+      return envelope.value;
+    }
+    const value = reduce(undefined);
+    this.copy.set<Envelope>(space, key, { v: 0, json: '', value }, ttlMs);
+    return value;
+  }
+
+  /** Writes the statistics gathered so far (while Redis is away they wait for the hand-over). */
+  private async writeStatistics(): Promise<void> {
+    clearTimeout(this.statisticsTimer);
+    this.statisticsTimer = undefined;
+    if (this.mode !== 'shared' || this.statistics.size === 0) return;
+    const due = this.statistics;
+    this.statistics = new Map();
+    const writes: Promise<unknown>[] = [];
+    for (const [id, updates] of due) {
+      const { space, key, ttlMs, reducers } = updates;
+      writes.push(
+        this.compareAndSet(
+          space,
+          key,
+          (current) => applyAll(reducers, current),
+          ttlMs,
+          () => {
+            // Not written: they wait for the hand-over, before any made since (the copy has them already).
+            const later = this.statistics.get(id);
+            if (later) later.reducers.unshift(...reducers);
+            else this.statistics.set(id, updates);
+          },
+        ),
+      );
+    }
+    await Promise.all(writes);
   }
 
   /** The update on the local copy alone (Redis is away). */
@@ -411,17 +492,20 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     return next;
   }
 
-  private async compareAndSet<T>(
+  /** `notWritten`: what becomes of the update when Redis cannot be reached (its answer is the update's). */
+  private async compareAndSet<T, Otherwise>(
     space: StateSpace,
     key: string,
     reduce: (current: T | undefined) => T,
     ttlMs: number,
-  ): Promise<T> {
+    notWritten: () => Otherwise,
+  ): Promise<T | Otherwise> {
     const record = this.recordKey(space, key);
     for (let conflicts = 0; conflicts < MAX_CONFLICTS; conflicts++) {
       const envelope = this.envelope(space, key);
       const queued = this.queuedCas.get(record);
-      const base = queued ?? envelope?.json;
+      // '': a statistic this process has and Redis had not when it was last heard of.
+      const base = queued ?? (envelope?.json || undefined);
       // The reducer may change what it is given: it gets its own copy, never the local record.
       const next = reduce(base !== undefined ? (JSON.parse(base) as T) : undefined);
       const json = JSON.stringify(next);
@@ -436,7 +520,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
         reply = await this.send('cas', [record], [json, expected, ttlMs, header(space, key)]);
       } catch (error) {
         this.failed(error, () => {});
-        return this.updateHere(space, key, reduce, ttlMs);
+        return notWritten();
       }
       const [written, version, current, pttl] = reply;
       if (written === 1) {
@@ -448,7 +532,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
       else this.apply(space, key, Number(version), pttl, current);
     }
     this.failed(new Error(`${MAX_CONFLICTS} conflicting writes in a row on one record`), () => {});
-    return this.updateHere(space, key, reduce, ttlMs);
+    return notWritten();
   }
 
   /** Redis has no such record (it expired or was deleted before we heard): neither has the copy. */
@@ -461,6 +545,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     for (const name of spaces) {
       const keys = [...this.copy.entries<Envelope>(name)].map(([key]) => key);
       this.copy.clear(name);
+      for (const [id, updates] of this.statistics) if (updates.space === name) this.statistics.delete(id);
       if (this.mode !== 'shared') {
         for (const key of keys) this.remember(name, key, { deleted: true });
         continue;
@@ -537,6 +622,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A clean stop loses no statistic: what was gathered is written first.
+    await this.writeStatistics();
     for (const timer of this.timers) clearInterval(timer);
     const quit = (connection: Redis) =>
       connection.status === 'ready'
@@ -646,6 +733,10 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
             const heard = this.heard;
             this.heard = undefined;
             this.copy = copy;
+            // Statistics not written yet: shown on top of the shared records, written just below.
+            for (const { space, key, ttlMs, reducers } of this.statistics.values()) {
+              this.showStatistic(space, key, (current) => applyAll(reducers, current), ttlMs);
+            }
             this.tombstones.clear();
             this.unacked.clear();
             const wasLocal = this.mode === 'local';
@@ -656,6 +747,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
             const late = this.pending;
             this.pending = new Map();
             void this.handOver(late).catch((error: unknown) => this.failed(error, () => {}));
+            void this.writeStatistics();
             if (wasLocal || this.listenerCount('status') > 0) this.emit('status', this.status());
             break;
           }
@@ -776,6 +868,12 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     }
     return copy;
   }
+}
+
+/** The reducers in turn; each gets what the one before returned. */
+function applyAll(reducers: readonly Reducer[], value: unknown): unknown {
+  for (const reduce of reducers) value = reduce(value);
+  return value;
 }
 
 function header(space: StateSpace, key: string): string {
