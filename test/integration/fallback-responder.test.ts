@@ -67,12 +67,17 @@ describe('the fallback responder', () => {
     expect(((await query.json()) as { response: string }).response).toMatch(/Status: no provider could answer/);
   }, 60_000);
 
-  it('counts its answer as a fallback in /metrics, and its request log line says it answered and why', async () => {
-    const fallbacks = async () => {
+  it('counts its answer as a fallback and a request in /metrics and in usage, and its request log line says it answered and why', async () => {
+    const metric = async (name: string) => {
       const text = await (await serve.fetch('/metrics')).text();
-      return series(text, 'switchboard_fallbacks_total').filter((s) => s.labels.to_provider === 'fallback-responder');
+      return series(text, name).filter(
+        (s) => s.labels.to_provider === 'fallback-responder' || s.labels.provider === 'fallback-responder',
+      );
     };
+    const fallbacks = () => metric('switchboard_fallbacks_total');
+    const requests = async () => (await metric('switchboard_requests_total'))[0]?.value ?? 0;
     const before = (await fallbacks())[0]?.value ?? 0;
+    const requestsBefore = await requests();
     const answered = await serve.fetch('/v1/chat/completions', {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-request-id': 'asked-with-no-provider' },
@@ -88,6 +93,12 @@ describe('the fallback responder', () => {
         value: before + 1,
       },
     ]);
+    expect(await requests()).toBe(requestsBefore + 1);
+    // `switchboard usage` (the usage store) has its row, as it has every routed request's.
+    const usage = await runCli([...data.args, 'usage', '--json']);
+    expect(usage.code).toBe(0);
+    const rows = (JSON.parse(usage.stdout) as { rows: { key: string; requests: number }[] }).rows;
+    expect(rows.find((row) => row.key === 'fallback-responder')?.requests).toBeGreaterThan(0);
     const log = join(data.dir, 'logs', 'serve.log');
     const line = () =>
       existsSync(log)

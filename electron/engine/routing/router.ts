@@ -317,7 +317,12 @@ export class Router extends EventEmitter<RoutingEvents> {
     yield* runPipeline(this.pipeline, await this.decide(request), request, operation, signal);
   }
 
-  private record(event: UsageEvent): void {
+  /**
+   * Accounts a settled request: running totals, metrics, the usage store and the `usage` event. The
+   * pipeline calls it for every routed request; the engine for the one answered outside it (the fallback
+   * responder), so that answer is in `usage`, stats and `switchboard_requests_total` like any other.
+   */
+  record(event: UsageEvent): void {
     this.ledger.add(event);
     this.metrics.observe(event);
     try {
