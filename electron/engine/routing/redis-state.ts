@@ -107,6 +107,8 @@ const RECOVERY_CHECK_MS = 1_000;
 const LOAD_BATCH = 500;
 /** How long a statistic's updates are gathered before they are written as one. */
 const STATISTICS_MS = 200;
+/** Most updates of one statistic kept for Redis while it is away (each holds what it adds, e.g. a usage event). */
+const MAX_UNWRITTEN_STATISTICS = 2_000;
 
 /** The Redis server as people may see it: never the password. */
 export function redisLocation(url: string): string {
@@ -432,8 +434,11 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private updateStatistic(space: StateSpace, key: string, reduce: Reducer, ttlMs: number): unknown {
     const id = `${space}\n${key}`;
     const unwritten = this.statistics.get(id);
-    if (unwritten) unwritten.reducers.push(reduce);
-    else this.statistics.set(id, { space, key, ttlMs, reducers: [reduce] });
+    if (unwritten) {
+      unwritten.reducers.push(reduce);
+      // Memory stays bounded through a long outage: Redis is then given the latest of them only.
+      if (this.mode !== 'shared' && unwritten.reducers.length > MAX_UNWRITTEN_STATISTICS) unwritten.reducers.shift();
+    } else this.statistics.set(id, { space, key, ttlMs, reducers: [reduce] });
     this.statisticsTimer ??= setTimeout(() => void this.writeStatistics(), STATISTICS_MS).unref();
     // While Redis is away the copy's JSON is this process's own state (goLocal): updated like any record.
     if (this.mode !== 'shared') return this.updateHere(space, key, reduce, ttlMs);
