@@ -205,10 +205,19 @@ export function sendJson(ctx: RequestContext, status: number, body: unknown, hea
 const DRAIN_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /**
+ * How long a connection whose refused body was not all read stays open after the drain stops. Closing a
+ * socket with unread bytes makes the kernel send a reset, and a reset can throw away the answer before the
+ * client has read it; the answer (its length declared) is complete on the wire, so a busy client gets this
+ * long to read it — while its own writes just wait, the server reading nothing more — as nginx's
+ * lingering close does.
+ */
+const LINGER_MS = 2_000;
+
+/**
  * Answers a request whose body is still on its way, and closes the connection (`Connection: close`): the
  * answer goes out whole at once, then the rest of the body is read and dropped until it ends — so a client
- * still sending is not reset before it reads the answer — or until DRAIN_LIMIT_BYTES, where the connection
- * is cut.
+ * still sending is not reset before it reads the answer — or until DRAIN_LIMIT_BYTES, where reading stops
+ * and the connection is cut LINGER_MS later.
  */
 export function sendJsonAndClose(
   ctx: RequestContext,
@@ -229,10 +238,11 @@ export function sendJsonAndClose(
   const onData = (chunk: Buffer) => {
     drained += chunk.length;
     if (drained <= DRAIN_LIMIT_BYTES) return;
-    // Ending the answer with the rest unread closes the connection at once (the client gets a reset).
+    // Ending the answer with the rest unread closes the connection at once (the client gets a reset), so
+    // not before the client has had time to read the answer.
     req.off('data', onData);
     req.pause();
-    res.end();
+    setTimeout(() => res.end(), LINGER_MS).unref();
   };
   req.on('data', onData);
   req.once('end', () => res.end());
