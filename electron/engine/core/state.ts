@@ -28,9 +28,10 @@ export interface IncrOptions {
   perProcess?: boolean;
   /**
    * The count is a balancing turn (round robin, key rotation), not a limit: a shared backend answers at
-   * once from what this process knows (its own increments and those heard from other instances) while
-   * the increment itself still reaches the shared count atomically. Two instances may now and then take
-   * the same turn, which only sends two requests the same way; it saves a round trip on every request.
+   * once from what this process knows (its own increments and those heard from other instances), and
+   * may send the turns of a short interval as one atomic increment of their sum. Two instances may now
+   * and then take the same turn, which only sends two requests the same way; it saves a round trip on
+   * every request, and an operation in Redis on nearly every one.
    */
   turn?: boolean;
 }

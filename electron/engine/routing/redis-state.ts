@@ -176,6 +176,11 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private resyncing?: Promise<void>;
   private resyncAgain = false;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Balancing turns taken here and not sent to Redis yet, per record (`space\nkey`). */
+  private readonly turns = new Map<
+    string,
+    { space: StateSpace; key: string; ttlMs: number; increment: InFlightIncrement }
+  >();
   /** Statistics updated here and not written to Redis yet, per record (`space\nkey`). */
   private statistics = new Map<string, StatisticUpdates>();
   private statisticsTimer?: NodeJS.Timeout;
@@ -362,21 +367,46 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     this.unacked.set(id, (this.unacked.get(id) ?? 0) + delta);
     if (envelope) envelope.value = value;
     else this.copy.set<Envelope>(space, key, { v: 0, json: '0', value }, ttlMs);
-    const increment: InFlightIncrement = { id, delta, perProcess: options.perProcess ?? false, moved: false };
+    if (options.turn) {
+      // A turn is answered from the copy (this process's turns and those heard from the others), and
+      // the turns of an interval reach the shared count as one increment of their sum.
+      const owed = this.turns.get(id);
+      if (owed && !owed.increment.moved) owed.increment.delta += delta;
+      else this.turns.set(id, { space, key, ttlMs, increment: this.startIncrement(id, delta, false) });
+      this.statisticsTimer ??= setTimeout(() => void this.writeStatistics(), STATISTICS_MS).unref();
+      return value;
+    }
+    return this.sendIncrement(space, key, ttlMs, this.startIncrement(id, delta, options.perProcess ?? false), value);
+  }
+
+  /** An increment counted here and owed to Redis: moved to the pending writes if Redis goes away first. */
+  private startIncrement(id: string, delta: number, perProcess: boolean): InFlightIncrement {
+    const increment: InFlightIncrement = { id, delta, perProcess, moved: false };
     const increments = this.inFlight.get(id) ?? new Set<InFlightIncrement>();
     this.inFlight.set(id, increments);
     increments.add(increment);
-    const counted = this.send(
+    return increment;
+  }
+
+  /** Redis's count after the increment; `value` (this copy's) when Redis went away meanwhile. */
+  private sendIncrement(
+    space: StateSpace,
+    key: string,
+    ttlMs: number,
+    increment: InFlightIncrement,
+    value: number,
+  ): Promise<number> {
+    return this.send(
       'incr',
       [this.recordKey(space, key)],
-      [delta, ttlMs, options.perProcess ? '1' : '', '', header(space, key)],
+      [increment.delta, ttlMs, increment.perProcess ? '1' : '', '', header(space, key)],
     ).then(
       ([, v, json, pttl]) => {
         this.settleIncrement(increment);
         if (increment.moved) {
           // Redis went away after all, but took this one first: it is not owed to Redis again.
-          const owed = this.pending.get(id);
-          if (owed) owed.delta -= delta;
+          const owed = this.pending.get(increment.id);
+          if (owed) owed.delta -= increment.delta;
           return value;
         }
         this.apply(space, key, Number(v), pttl!, json!);
@@ -389,8 +419,6 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
         return value;
       },
     );
-    // A turn is answered from the copy: this process's increments and those heard from the others.
-    return options.turn ? value : counted;
   }
 
   private settleIncrement(increment: InFlightIncrement): void {
@@ -457,14 +485,21 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     return value;
   }
 
-  /** Writes the statistics gathered so far (while Redis is away they wait for the hand-over). */
+  /**
+   * Writes the statistics and balancing turns gathered so far (while Redis is away they wait for the
+   * hand-over; turns, as increments owed to it, go with the pending writes).
+   */
   private async writeStatistics(): Promise<void> {
     clearTimeout(this.statisticsTimer);
     this.statisticsTimer = undefined;
-    if (this.mode !== 'shared' || this.statistics.size === 0) return;
+    if (this.mode !== 'shared') return;
     const due = this.statistics;
     this.statistics = new Map();
     const writes: Promise<unknown>[] = [];
+    for (const { space, key, ttlMs, increment } of this.turns.values()) {
+      if (!increment.moved) writes.push(this.sendIncrement(space, key, ttlMs, increment, 0));
+    }
+    this.turns.clear();
     for (const [id, updates] of due) {
       const { space, key, ttlMs, reducers } = updates;
       writes.push(
