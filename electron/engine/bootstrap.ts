@@ -141,7 +141,12 @@ function secretKeyVault(store: Store): KeyVault & {
 export async function createAppServices(paths: ResolvedPaths, options: BootstrapOptions = {}): Promise<AppServices> {
   // Private at creation, and repaired for a data dir made loose by an older version or a copy.
   repairPrivateTree(paths.dataDir);
-  const store = openStore({ file: paths.databaseFile, keyProvider: options.keyProvider });
+  // The processes that watch the configuration are the ones that stay up and serve (the app, `serve`).
+  const store = openStore({
+    file: paths.databaseFile,
+    keyProvider: options.keyProvider,
+    checkpointOffThread: options.watchConfig,
+  });
   const vault = secretKeyVault(store);
   const file = findConfigFile(paths);
   let source: ConfigSource;

@@ -1,6 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import {
+  type Checkpointer,
+  type CheckpointerOptions,
+  startCheckpointer,
+  WAL_SIZE_LIMIT_BYTES,
+} from './checkpointer.ts';
 import { migrate, SCHEMA_VERSION } from './migrations.ts';
 import { ensurePrivateFile, makePrivate } from './private-files.ts';
 
@@ -11,7 +17,16 @@ export interface OpenDatabaseOptions {
   schemaVersion?: number;
   /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
   busyTimeoutMs?: number;
+  /**
+   * Run the WAL checkpoints on a worker thread instead of inside commits on this one: for the processes
+   * that stay up and serve (the app, `serve`). A one-shot CLI command leaves it off: it commits a few rows
+   * and exits, a thread and a second connection would cost it more than the checkpoint it might meet, and
+   * closing the file checkpoints anyway.
+   */
+  checkpointOffThread?: boolean | CheckpointerOptions;
 }
+
+const checkpointers = new WeakMap<Database, Checkpointer>();
 
 /**
  * Opens (creating if needed) the app's SQLite file: WAL so readers never wait on the writer and a
@@ -37,12 +52,29 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     migrate(db, options.schemaVersion ?? SCHEMA_VERSION);
+    if (onDisk && options.checkpointOffThread) {
+      const checkpointOptions = options.checkpointOffThread === true ? {} : options.checkpointOffThread;
+      checkpointers.set(db, startCheckpointer(db, file, checkpointOptions));
+    }
     return db;
   } catch (error) {
     db.close();
     throw error;
   }
+}
+
+/** Closes a database from openDatabase: its checkpoint thread first, then a last checkpoint that empties the WAL. */
+export function closeDatabase(db: Database): void {
+  const checkpointer = checkpointers.get(db);
+  if (checkpointer) {
+    checkpointer.stop();
+    checkpointers.delete(db);
+    // Another process (the CLI) may still read: then the close below leaves the WAL to whoever closes last.
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+  db.close();
 }
 
 /** db.prepare with memory: repositories run the same few statements many times, and preparing costs more than running. */

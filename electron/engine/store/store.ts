@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { AppKeyRepository } from './app-keys.ts';
 import { ConversationRepository } from './conversations.ts';
-import { type Database, type OpenDatabaseOptions, openDatabase } from './database.ts';
+import { closeDatabase, type Database, type OpenDatabaseOptions, openDatabase } from './database.ts';
 import { MeetingRepository } from './meetings.ts';
 import { SearchIndex } from './search.ts';
 import { fileKeyProvider, type KeyProvider, SecretStore } from './secrets.ts';
@@ -78,7 +78,7 @@ export function openStore(options: StoreOptions): Store {
     close: () => {
       // Usage events wait up to 250 ms to share a transaction: write them before the database closes.
       usage.flush();
-      db.close();
+      closeDatabase(db);
     },
   };
 }

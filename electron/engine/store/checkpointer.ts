@@ -1,0 +1,103 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { Database } from 'better-sqlite3';
+
+/** SQLite's own default: the automatic checkpoint runs inside the commit that passes this many WAL pages. */
+const AUTOMATIC_CHECKPOINT_PAGES = 1000;
+/** After a checkpoint the WAL is cut back to this size, so one burst of writes does not leave a large file. */
+export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+/** How long close waits for the checkpointer to let go of the file before closing anyway. */
+const STOP_WAIT_MS = 5000;
+
+export interface CheckpointerOptions {
+  /** How often the worker copies the WAL's frames into the database file. */
+  intervalMs?: number;
+  /** The module the worker opens SQLite with; better-sqlite3, resolved from here, unless an install lacks it. */
+  driver?: string;
+  /** Where the fallback to SQLite's automatic checkpoint is reported (once); default stderr. */
+  onProblem?: (message: string) => void;
+}
+
+export interface Checkpointer {
+  /** Stops the worker and waits (briefly, synchronously) until its connection is closed. */
+  stop(): void;
+}
+
+// Inline, so that the bundled desktop engine needs no separate worker file. Its state word tells the
+// opener, without an event loop turn, that the worker's connection is closed (1) or never opened (2).
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { file, driver, intervalMs, walSizeLimit, state } = workerData;
+const settle = (value) => { Atomics.store(state, 0, value); Atomics.notify(state, 0); };
+let db;
+try {
+  const Database = require(driver);
+  db = new Database(file, { fileMustExist: true });
+  db.pragma('journal_size_limit = ' + walSizeLimit);
+} catch (error) {
+  settle(2);
+  throw error;
+}
+// PASSIVE never takes the writer's lock: commits on the main thread go on while the frames are copied
+// and both files synced here. An I/O error ends the worker, and the opener falls back.
+const timer = setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), intervalMs);
+parentPort.on('message', () => {
+  clearInterval(timer);
+  db.close();
+  settle(1);
+  parentPort.close();
+});
+parentPort.postMessage('ready');
+`;
+
+/**
+ * Runs the WAL checkpoints of `db` (on `file`) on a worker thread with its own connection. SQLite's
+ * automatic checkpoint runs inside the commit that fills the WAL past 1,000 pages, on the thread that
+ * commits, and syncs both files there: 80–190 ms in which every request on the event loop waited. The
+ * automatic one is switched off only once the worker has its connection, and back on (with one line
+ * saying so) if the worker cannot start or dies, so the WAL never grows without a checkpointer.
+ */
+export function startCheckpointer(db: Database, file: string, options: CheckpointerOptions = {}): Checkpointer {
+  const report = options.onProblem ?? ((message) => process.stderr.write(`switchboard: ${message}\n`));
+  const state = new Int32Array(new SharedArrayBuffer(4));
+  let stopping = false;
+  let fallenBack = false;
+  const fallBack = (why: string) => {
+    if (stopping || fallenBack) return;
+    fallenBack = true;
+    if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOMATIC_CHECKPOINT_PAGES}`);
+    report(`the database checkpoints run on the event loop again (SQLite's automatic checkpoint): ${why}`);
+  };
+  let worker: Worker;
+  try {
+    const driver = options.driver ?? createRequire(import.meta.url).resolve('better-sqlite3');
+    worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { file, driver, intervalMs: options.intervalMs ?? 1000, walSizeLimit: WAL_SIZE_LIMIT_BYTES, state },
+    });
+  } catch (error) {
+    fallBack(`the checkpoint thread could not start (${(error as Error).message})`);
+    return { stop: () => {} };
+  }
+  worker.on('message', () => {
+    if (!stopping && !fallenBack && db.open) db.pragma('wal_autocheckpoint = 0');
+  });
+  worker.on('error', (error) => fallBack(`the checkpoint thread failed (${error.message})`));
+  worker.on('exit', (code) => fallBack(`the checkpoint thread ended (exit code ${code})`));
+  // Like any worker here, it must not keep a process alive that forgot to close; unref'd after the
+  // listeners, as adding a 'message' listener refs the worker again.
+  worker.unref();
+  return {
+    stop: () => {
+      if (stopping) return;
+      stopping = true;
+      if (!fallenBack) {
+        worker.postMessage('stop');
+        // Synchronous, as closing the database is: the worker's connection must be closed before this one,
+        // so that this close is the last and SQLite checkpoints and removes the WAL.
+        Atomics.wait(state, 0, 0, STOP_WAIT_MS);
+      }
+      void worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import BetterSqlite3 from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { closeDatabase, type Database, openDatabase } from '../../../electron/engine/store/database.ts';
+import { tempDirsRemovedAfterEach } from './helpers.ts';
+
+const tempDir = tempDirsRemovedAfterEach();
+
+const ROWS = 400;
+const ROW_BYTES = 16 * 1024;
+
+/** About 1,600 pages of 4 KiB, one commit per row as the usage batches come: past the automatic checkpoint's 1,000. */
+function writeMany(db: Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS filler (id INTEGER PRIMARY KEY, body BLOB)');
+  const insert = db.prepare('INSERT INTO filler (body) VALUES (?)');
+  for (let i = 0; i < ROWS; i++) insert.run(Buffer.alloc(ROW_BYTES, i % 251));
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (const started = Date.now(); !condition(); await sleep(25)) {
+    if (Date.now() - started > 10_000) throw new Error(`timed out waiting until ${what}`);
+  }
+}
+
+/** This process's threads (Linux): the checkpoint worker is one of them while it runs. */
+const threads = () => readdirSync('/proc/self/task').length;
+
+const autocheckpoint = (db: Database) => db.pragma('wal_autocheckpoint', { simple: true }) as number;
+
+/** A fresh connection of its own, as another process would open the file. */
+function rowsSeenElsewhere(file: string): number {
+  const other = new BetterSqlite3(file, { readonly: true });
+  try {
+    return (other.prepare('SELECT count(*) AS n FROM filler').get() as { n: number }).n;
+  } finally {
+    other.close();
+  }
+}
+
+describe('WAL checkpoints off the event loop', () => {
+  it('copies the WAL into the database file from the worker, not inside commits, and empties it on close', async () => {
+    const file = join(tempDir(), 'sb.db');
+    const problems: string[] = [];
+    const db = openDatabase(file, { checkpointOffThread: { intervalMs: 100, onProblem: (m) => problems.push(m) } });
+    // Once the worker has its connection, commits on this thread no longer checkpoint.
+    await until(() => autocheckpoint(db) === 0, 'the checkpoint thread is ready');
+    const sizeBefore = statSync(file).size;
+    writeMany(db);
+    // No commit checkpointed: the rows are in the WAL only, until the worker copies them.
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(ROWS * ROW_BYTES);
+    await until(() => statSync(file).size >= sizeBefore + ROWS * ROW_BYTES, 'the worker checkpointed the WAL');
+    expect(rowsSeenElsewhere(file)).toBe(ROWS);
+
+    closeDatabase(db);
+    // The worker's connection was closed first, so this close was the last: SQLite removed the WAL.
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    expect(rowsSeenElsewhere(file)).toBe(ROWS);
+    expect(problems).toEqual([]);
+  });
+
+  it('falls back to SQLite’s automatic checkpoint, saying so once, when the worker cannot start', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'sb.db');
+    const problems: string[] = [];
+    const db = openDatabase(file, {
+      checkpointOffThread: { driver: join(dir, 'no-such-driver.cjs'), onProblem: (m) => problems.push(m) },
+    });
+    await until(() => problems.length > 0, 'the failure is reported');
+    await sleep(100); // the worker's exit comes after its error: still one line
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/automatic checkpoint.*could not|automatic checkpoint.*failed/);
+    expect(autocheckpoint(db)).toBe(1000);
+    const sizeBefore = statSync(file).size;
+    writeMany(db);
+    // The commit past 1,000 pages checkpointed on this thread: the WAL does not grow without bound.
+    expect(statSync(file).size).toBeGreaterThan(sizeBefore + 1000 * 4096);
+    closeDatabase(db);
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    expect(rowsSeenElsewhere(file)).toBe(ROWS);
+  });
+
+  it('closing stops the worker: its thread ends and nothing is left behind', async () => {
+    const file = join(tempDir(), 'sb.db');
+    const problems: string[] = [];
+    const threadsBefore = threads();
+    const db = openDatabase(file, { checkpointOffThread: { onProblem: (m) => problems.push(m) } });
+    await until(() => autocheckpoint(db) === 0, 'the checkpoint thread is ready');
+    expect(threads()).toBeGreaterThan(threadsBefore);
+    writeMany(db);
+    closeDatabase(db);
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    expect(rowsSeenElsewhere(file)).toBe(ROWS);
+    await until(() => threads() === threadsBefore, 'the checkpoint thread has ended');
+    expect(problems).toEqual([]);
+  });
+});
