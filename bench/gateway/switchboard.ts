@@ -39,7 +39,8 @@ writeFileSync(
     },
   }),
 );
-const services = await createAppServices(resolvePaths({ dataDir, config }), { env: {} });
+// As `serve` opens it: SQLite's checkpoints on their worker thread.
+const services = await createAppServices(resolvePaths({ dataDir, config }), { env: {}, checkpointOffThread: true });
 const server = await createServer({ engine: services.engine, token, port: 0 });
 process.stdout.write(`READY ${server.url}\n`);
 

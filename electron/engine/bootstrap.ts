@@ -60,6 +60,11 @@ export interface BootstrapOptions {
   keyProvider?: KeyProvider;
   /** Run the transcription queue, adopting jobs left in the database (the app and `serve`; not one-shot commands). */
   runQueue?: boolean;
+  /**
+   * Checkpoint SQLite's WAL on a worker thread, not inside a commit on the event loop (the app and `serve`,
+   * which answer requests while they write; a one-shot command writes a few rows and checkpoints at close).
+   */
+  checkpointOffThread?: boolean;
   /** The URL the player loads a meeting's audio from (HTTP in browser mode, the app protocol in Electron). */
   audioUrl?: (meeting: MeetingRecord) => string | null;
   /** Where an alert the webhook never took is reported; default stderr. */
@@ -141,11 +146,10 @@ function secretKeyVault(store: Store): KeyVault & {
 export async function createAppServices(paths: ResolvedPaths, options: BootstrapOptions = {}): Promise<AppServices> {
   // Private at creation, and repaired for a data dir made loose by an older version or a copy.
   repairPrivateTree(paths.dataDir);
-  // The processes that watch the configuration are the ones that stay up and serve (the app, `serve`).
   const store = openStore({
     file: paths.databaseFile,
     keyProvider: options.keyProvider,
-    checkpointOffThread: options.watchConfig,
+    checkpointOffThread: options.checkpointOffThread,
   });
   const vault = secretKeyVault(store);
   const file = findConfigFile(paths);

@@ -110,6 +110,7 @@ async function start(): Promise<void> {
   const services = await createAppServices(paths, {
     watchConfig: true,
     runQueue: true,
+    checkpointOffThread: true,
     // The one key store of the app, `switchboard serve` and the CLI (see safe-storage-key.ts).
     keyProvider: fileKeyProvider(join(paths.dataDir, 'secret.key'), keyringNote()),
     audioUrl: (meeting) => (meeting.audioFile ? meetingAudioUrl(meeting.id) : null),

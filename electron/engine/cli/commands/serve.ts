@@ -121,6 +121,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       const services = await context.services({
         runQueue: true,
         watchConfig: true,
+        checkpointOffThread: true,
         audioUrl: (meeting) => (meeting.audioFile ? `/api/app/audio/${encodeURIComponent(meeting.id)}` : null),
         // An alert the webhook never took is a line of the log, like the event itself.
         onAlertFailure: (message) => logger.note('error', 'alert.undelivered', message),
