@@ -33,8 +33,11 @@ const { values } = parseArgs({
     /** Providers taking turns (round robin); with one, every request updates the same rate windows. */
     providers: { type: 'string', default: '2' },
     also: { type: 'string', multiple: true, default: [] },
+    /** What this run measures: the heading of its subsection in bench/RESULTS.md, under the date. */
+    label: { type: 'string', default: 'a run' },
   },
 });
+const RUN_LABEL = values.label;
 const REQUESTS = Number(values.requests);
 const ROUNDS = Number(values.rounds);
 const PROVIDERS = Number(values.providers);
@@ -269,6 +272,8 @@ averages and the usage totals; the answer itself costs nothing, so the differenc
 this process's user+system time per request; Redis's CPU is the server's own (INFO cpu) per request;
 scripts per request are the batch scripts Redis ran (INFO commandstats), each one round trip. Rows labelled
 "Redis, <label>" run RedisState and Router from another checkout (\`--also\`), in the same rounds.
+
+### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${RUN_LABEL}
 
 Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start and ${loadAtEnd.toFixed(1)} at the end, Node ${process.version},
 redis-server from Debian on loopback (one PING ${ms(pingTypical)} at p50). Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.
