@@ -159,12 +159,14 @@ export async function runRate(target: Target, rate: number, durationMs: number):
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    // A timer may fire a little early: latency counts from when the request was due or sent, whichever is later.
+    const from = Math.max(due, performance.now());
     pending.push(
       new Promise<void>((resolve) => {
         const req = request({ agent, hostname, port, path: '/v1/chat/completions', method: 'POST', headers }, (res) => {
           res.resume();
           res.on('end', () => {
-            if (res.statusCode === 200) latencies.push(performance.now() - due);
+            if (res.statusCode === 200) latencies.push(performance.now() - from);
             else errors++;
             resolve();
           });
