@@ -4,10 +4,11 @@ import { BudgetGuard, budgetPeriodKey, type Reservation } from '../../electron/e
 import { UsageLedger } from '../../electron/engine/accounting/ledger.ts';
 import type { UsageEvent } from '../../electron/engine/accounting/types.ts';
 import type { BudgetConfig } from '../../electron/engine/config/types.ts';
+import { type RoutingState, TURN } from '../../electron/engine/core/state.ts';
 import { ManualClock, systemClock } from '../../electron/engine/routing/clock.ts';
 import { RedisState } from '../../electron/engine/routing/redis-state.ts';
 import { Router } from '../../electron/engine/routing/router.ts';
-import { MemoryState, type RoutingState, TURN } from '../../electron/engine/routing/state.ts';
+import { MemoryState } from '../../electron/engine/routing/state.ts';
 import { type FakeServer, startFakeOpenAI } from '../fakes/providers.ts';
 import { startRedis, type TestRedis } from '../support/redis.ts';
 import { adaptersFor, chat, engineConfig, provider } from '../unit/routing/helpers.ts';

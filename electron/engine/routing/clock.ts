@@ -1,7 +1,5 @@
 import type { Clock } from '../core/clock.ts';
 
-export type { Clock } from '../core/clock.ts';
-
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
 }

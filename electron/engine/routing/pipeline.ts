@@ -3,7 +3,7 @@ import type { UsageEvent } from '../accounting/types.ts';
 import type { EngineProvider } from '../config/types.ts';
 import type { Usage } from '../contract/chat.ts';
 import { type ErrorCode, maskKey, SwitchboardError, toSwitchboardError } from '../contract/errors.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../core/clock.ts';
 import { type BackoffSettings, backoffMs, classify, decide, type Verdict } from './policy.ts';
 import {
   type AttemptOutcome,

@@ -1,20 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
-import { type Clock, systemClock } from './clock.ts';
-import { BATCH, SWEEP } from './redis-scripts.ts';
+import type { Clock } from '../core/clock.ts';
 import {
   type BudgetCounters,
   type IncrOptions,
-  MemoryState,
   type ReserveOptions,
   type RoutingState,
-  reserveHere,
   STATE_SPACES,
   type StateSpace,
   type StateStatus,
   type UpdateOptions,
-} from './state.ts';
+} from '../core/state.ts';
+import { systemClock } from './clock.ts';
+import { BATCH, SWEEP } from './redis-scripts.ts';
+import { MemoryState, reserveHere } from './state.ts';
 
 export interface RedisStateOptions {
   /** redis://[user:password@]host:port[/db], or rediss:// for TLS. */

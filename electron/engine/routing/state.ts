@@ -9,19 +9,6 @@ import {
   type StateStatus,
 } from '../core/state.ts';
 
-export {
-  type BudgetCounters,
-  type IncrOptions,
-  type ReserveOptions,
-  type RoutingState,
-  STATE_SPACES,
-  STATISTIC,
-  type StateSpace,
-  type StateStatus,
-  TURN,
-  type UpdateOptions,
-} from '../core/state.ts';
-
 /** Rounding slack when a budget's sums are compared with its limit (3 × $0.1 is not exactly $0.3). */
 const BUDGET_EPSILON = 1e-9;
 
