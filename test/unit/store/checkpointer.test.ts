@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { closeDatabase, type Database, openDatabase } from '../../../electron/engine/store/database.ts';
-import { tempDirsRemovedAfterEach } from './helpers.ts';
+import { rowsSeenElsewhere, tempDirsRemovedAfterEach } from './helpers.ts';
 
 const tempDir = tempDirsRemovedAfterEach();
 
@@ -29,16 +29,6 @@ const threads = () => readdirSync('/proc/self/task').length;
 
 const autocheckpoint = (db: Database) => db.pragma('wal_autocheckpoint', { simple: true }) as number;
 
-/** A fresh connection of its own, as another process would open the file. */
-function rowsSeenElsewhere(file: string): number {
-  const other = new BetterSqlite3(file, { readonly: true });
-  try {
-    return (other.prepare('SELECT count(*) AS n FROM filler').get() as { n: number }).n;
-  } finally {
-    other.close();
-  }
-}
-
 describe('WAL checkpoints off the event loop', () => {
   it('copies the WAL into the database file from the worker, not inside commits, and empties it on close', async () => {
     const file = join(tempDir(), 'sb.db');
@@ -51,12 +41,12 @@ describe('WAL checkpoints off the event loop', () => {
     // No commit checkpointed: the rows are in the WAL only, until the worker copies them.
     expect(statSync(`${file}-wal`).size).toBeGreaterThan(ROWS * ROW_BYTES);
     await until(() => statSync(file).size >= sizeBefore + ROWS * ROW_BYTES, 'the worker checkpointed the WAL');
-    expect(rowsSeenElsewhere(file)).toBe(ROWS);
+    expect(rowsSeenElsewhere(file, 'filler')).toBe(ROWS);
 
     closeDatabase(db);
     // The worker's connection was closed first, so this close was the last: SQLite removed the WAL.
     expect(existsSync(`${file}-wal`)).toBe(false);
-    expect(rowsSeenElsewhere(file)).toBe(ROWS);
+    expect(rowsSeenElsewhere(file, 'filler')).toBe(ROWS);
     expect(problems).toEqual([]);
   });
 
@@ -78,7 +68,7 @@ describe('WAL checkpoints off the event loop', () => {
     expect(statSync(file).size).toBeGreaterThan(sizeBefore + 1000 * 4096);
     closeDatabase(db);
     expect(existsSync(`${file}-wal`)).toBe(false);
-    expect(rowsSeenElsewhere(file)).toBe(ROWS);
+    expect(rowsSeenElsewhere(file, 'filler')).toBe(ROWS);
   });
 
   it('closing stops the worker: its thread ends and nothing is left behind', async () => {
@@ -91,7 +81,7 @@ describe('WAL checkpoints off the event loop', () => {
     writeMany(db);
     closeDatabase(db);
     expect(existsSync(`${file}-wal`)).toBe(false);
-    expect(rowsSeenElsewhere(file)).toBe(ROWS);
+    expect(rowsSeenElsewhere(file, 'filler')).toBe(ROWS);
     await until(() => threads() === threadsBefore, 'the checkpoint thread has ended');
     expect(problems).toEqual([]);
   });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { UsageEvent } from '../../../electron/engine/accounting/types.ts';
 import { openDatabase } from '../../../electron/engine/store/database.ts';
 import { UsageRepository } from '../../../electron/engine/store/usage.ts';
-import { tempDirsRemovedAfterEach } from './helpers.ts';
+import { readElsewhere, rowsSeenElsewhere, tempDirsRemovedAfterEach } from './helpers.ts';
 
 const tempDir = tempDirsRemovedAfterEach();
 
@@ -25,16 +25,6 @@ const event = (id: string, costUsd = 0.01): UsageEvent => ({
   fallbackDepth: 0,
 });
 
-/** Another connection on the same file: what the CLI or a second app process would see. */
-function rowsSeenElsewhere(file: string): number {
-  const other = openDatabase(file);
-  try {
-    return (other.prepare('SELECT count(*) AS n FROM usage_events').get() as { n: number }).n;
-  } finally {
-    other.close();
-  }
-}
-
 describe('usage events written in batches', () => {
   it('reach the database file at once after a quiet spell, within a quarter second under load, or on flush()', async () => {
     const file = join(tempDir(), 'sb.db');
@@ -42,15 +32,15 @@ describe('usage events written in batches', () => {
     const usage = new UsageRepository(db);
     try {
       usage.record(event('a')); // a CLI run's only request: on disk before the process exits
-      expect(rowsSeenElsewhere(file)).toBe(1);
+      expect(rowsSeenElsewhere(file, 'usage_events')).toBe(1);
       usage.record(event('b'));
       usage.record(event('c'));
       await sleep(400);
-      expect(rowsSeenElsewhere(file)).toBe(3);
+      expect(rowsSeenElsewhere(file, 'usage_events')).toBe(3);
       usage.record(event('d'));
       usage.record(event('e'));
       usage.flush();
-      expect(rowsSeenElsewhere(file)).toBe(5);
+      expect(rowsSeenElsewhere(file, 'usage_events')).toBe(5);
     } finally {
       db.close();
     }
@@ -80,20 +70,14 @@ describe('usage events written in batches', () => {
       const reserved = (id: string) => ({ ...event(id), outcome: 'interrupted' as const, tokensEstimated: true });
       const written = ['r1', 'r2', 'r3'].map((id) => usage.reserve(reserved(id)));
       await Promise.all(written);
-      expect(rowsSeenElsewhere(file)).toBe(3);
+      expect(rowsSeenElsewhere(file, 'usage_events')).toBe(3);
       usage.record(event('r2', 0.25));
       usage.flush();
-      const other = openDatabase(file);
-      try {
-        const rows = other.prepare('SELECT id, outcome, cost_usd FROM usage_events ORDER BY id').all();
-        expect(rows).toEqual([
-          { id: 'r1', outcome: 'interrupted', cost_usd: 0.01 },
-          { id: 'r2', outcome: 'success', cost_usd: 0.25 },
-          { id: 'r3', outcome: 'interrupted', cost_usd: 0.01 },
-        ]);
-      } finally {
-        other.close();
-      }
+      expect(readElsewhere(file, 'SELECT id, outcome, cost_usd FROM usage_events ORDER BY id')).toEqual([
+        { id: 'r1', outcome: 'interrupted', cost_usd: 0.01 },
+        { id: 'r2', outcome: 'success', cost_usd: 0.25 },
+        { id: 'r3', outcome: 'interrupted', cost_usd: 0.01 },
+      ]);
     } finally {
       db.close();
     }
