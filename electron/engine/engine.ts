@@ -350,16 +350,14 @@ export class Engine extends EventEmitter<EngineEvents> {
       const failure = toSwitchboardError(error);
       if (routed || options.providerId || !this.config.fallbackResponder || !lastResortAnswers(failure)) throw failure;
       const route = lastResortRoute(options.profile, this.config.strategy, failure.attempts?.length ?? 0);
-      // A move like any other to the next in the chain, from the last provider tried (`none`: none was).
-      this.router.metrics.fellBack(failure.attempts?.at(-1)?.providerId ?? 'none', route.providerId, failure.code);
-      // Accounted as a routed request is (usage, stats, metrics); the request log line (serve's, the desktop's)
-      // says who answered and why.
+      // Accounted as a fallback and a routed request are; the request log line (serve's, the desktop's) says
+      // who answered and why.
       const usage = lastResortUsage(route, failure.code, started, {
         userId: routing.userId,
         appKeyId: routing.appKey?.id,
       });
       options.onSettled?.(usage);
-      this.router.record(usage);
+      this.router.recordLastResort(usage, failure.attempts?.at(-1)?.providerId ?? 'none', failure.code);
       yield { type: 'route', route };
       // Both operations routeChat runs (chat, relay) take chat events.
       yield* lastResortEvents(request.messages, failure.message) as T[];

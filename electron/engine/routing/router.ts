@@ -6,6 +6,7 @@ import type { UsageEvent, UsageSink } from '../accounting/types.ts';
 import { MemoryUsageSink, type UsageHistory } from '../accounting/usage-log.ts';
 import { failoverOf } from '../config/normalize.ts';
 import type { EngineConfig, EngineProvider } from '../config/types.ts';
+import type { ErrorCode } from '../contract/errors.ts';
 import type { Clock } from '../core/clock.ts';
 import { isPromise, type RoutingState, TURN } from '../core/state.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
@@ -318,11 +319,17 @@ export class Router extends EventEmitter<RoutingEvents> {
   }
 
   /**
-   * Accounts a settled request: running totals, metrics, the usage store and the `usage` event. The
-   * pipeline calls it for every routed request; the engine for the one answered outside it (the fallback
-   * responder), so that answer is in `usage`, stats and `switchboard_requests_total` like any other.
+   * Accounts a request no provider could answer and the fallback responder did: a move to the next in
+   * the chain like any other (from the last provider tried, `none` if none was), and a settled request
+   * like any other — in `usage`, stats and `switchboard_requests_total`.
    */
-  record(event: UsageEvent): void {
+  recordLastResort(event: UsageEvent, fromProvider: string, reason: ErrorCode): void {
+    this.metrics.fellBack(fromProvider, event.providerId, reason);
+    this.record(event);
+  }
+
+  /** Accounts a settled request: running totals, metrics, the usage store and the `usage` event. */
+  private record(event: UsageEvent): void {
     this.ledger.add(event);
     this.metrics.observe(event);
     try {
