@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
@@ -65,6 +66,39 @@ describe('WAL checkpoints off the event loop', () => {
     const sizeBefore = statSync(file).size;
     writeMany(db);
     // The commit past 1,000 pages checkpointed on this thread: the WAL does not grow without bound.
+    expect(statSync(file).size).toBeGreaterThan(sizeBefore + 1000 * 4096);
+    closeDatabase(db);
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    expect(rowsSeenElsewhere(file, 'filler')).toBe(ROWS);
+  });
+
+  it('goes back to SQLite’s automatic checkpoint, saying so once, when the worker dies mid-run', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'sb.db');
+    // better-sqlite3 whose checkpoints fail as a disk I/O error would: the worker opens, then dies at its first checkpoint.
+    const failingDriver = join(dir, 'failing-checkpoints.cjs');
+    writeFileSync(
+      failingDriver,
+      `const Database = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
+module.exports = class extends Database {
+  pragma(source, options) {
+    if (source.startsWith('wal_checkpoint')) throw new Error('disk I/O error');
+    return super.pragma(source, options);
+  }
+};
+`,
+    );
+    const problems: string[] = [];
+    const db = openDatabase(file, {
+      checkpointOffThread: { driver: failingDriver, intervalMs: 200, onProblem: (m) => problems.push(m) },
+    });
+    await until(() => problems.length > 0, 'the failure is reported');
+    await sleep(100); // the worker's exit comes after its error: still one line
+    expect(problems).toEqual([expect.stringMatching(/automatic checkpoint.*failed \(disk I\/O error\)/)]);
+    expect(autocheckpoint(db)).toBe(1000);
+    const sizeBefore = statSync(file).size;
+    writeMany(db);
+    // Commits on this thread checkpoint again: the WAL does not grow without a checkpointer.
     expect(statSync(file).size).toBeGreaterThan(sizeBefore + 1000 * 4096);
     closeDatabase(db);
     expect(existsSync(`${file}-wal`)).toBe(false);
