@@ -2,7 +2,6 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { closeDatabase, type Database, openDatabase } from '../../../electron/engine/store/database.ts';
 import { rowsSeenElsewhere, tempDirsRemovedAfterEach } from './helpers.ts';
@@ -29,6 +28,21 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 const threads = () => readdirSync('/proc/self/task').length;
 
 const autocheckpoint = (db: Database) => db.pragma('wal_autocheckpoint', { simple: true }) as number;
+
+/** After the worker failed: one line says so, and commits on this thread checkpoint again, so the WAL never grows without bound. */
+async function expectAutomaticCheckpointsAgain(db: Database, file: string, problems: string[], said: RegExp) {
+  await until(() => problems.length > 0, 'the failure is reported');
+  await sleep(100); // the worker's exit comes after its error: still one line
+  expect(problems).toEqual([expect.stringMatching(said)]);
+  expect(autocheckpoint(db)).toBe(1000);
+  const sizeBefore = statSync(file).size;
+  writeMany(db);
+  // The commit past 1,000 pages checkpointed on this thread.
+  expect(statSync(file).size).toBeGreaterThan(sizeBefore + 1000 * 4096);
+  closeDatabase(db);
+  expect(existsSync(`${file}-wal`)).toBe(false);
+  expect(rowsSeenElsewhere(file, 'filler')).toBe(ROWS);
+}
 
 describe('WAL checkpoints off the event loop', () => {
   it('copies the WAL into the database file from the worker, not inside commits, and empties it on close', async () => {
@@ -58,18 +72,12 @@ describe('WAL checkpoints off the event loop', () => {
     const db = openDatabase(file, {
       checkpointOffThread: { driver: join(dir, 'no-such-driver.cjs'), onProblem: (m) => problems.push(m) },
     });
-    await until(() => problems.length > 0, 'the failure is reported');
-    await sleep(100); // the worker's exit comes after its error: still one line
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/automatic checkpoint.*could not|automatic checkpoint.*failed/);
-    expect(autocheckpoint(db)).toBe(1000);
-    const sizeBefore = statSync(file).size;
-    writeMany(db);
-    // The commit past 1,000 pages checkpointed on this thread: the WAL does not grow without bound.
-    expect(statSync(file).size).toBeGreaterThan(sizeBefore + 1000 * 4096);
-    closeDatabase(db);
-    expect(existsSync(`${file}-wal`)).toBe(false);
-    expect(rowsSeenElsewhere(file, 'filler')).toBe(ROWS);
+    await expectAutomaticCheckpointsAgain(
+      db,
+      file,
+      problems,
+      /automatic checkpoint.*could not|automatic checkpoint.*failed/,
+    );
   });
 
   it('goes back to SQLite’s automatic checkpoint, saying so once, when the worker dies mid-run', async () => {
@@ -92,17 +100,7 @@ module.exports = class extends Database {
     const db = openDatabase(file, {
       checkpointOffThread: { driver: failingDriver, intervalMs: 200, onProblem: (m) => problems.push(m) },
     });
-    await until(() => problems.length > 0, 'the failure is reported');
-    await sleep(100); // the worker's exit comes after its error: still one line
-    expect(problems).toEqual([expect.stringMatching(/automatic checkpoint.*failed \(disk I\/O error\)/)]);
-    expect(autocheckpoint(db)).toBe(1000);
-    const sizeBefore = statSync(file).size;
-    writeMany(db);
-    // Commits on this thread checkpoint again: the WAL does not grow without a checkpointer.
-    expect(statSync(file).size).toBeGreaterThan(sizeBefore + 1000 * 4096);
-    closeDatabase(db);
-    expect(existsSync(`${file}-wal`)).toBe(false);
-    expect(rowsSeenElsewhere(file, 'filler')).toBe(ROWS);
+    await expectAutomaticCheckpointsAgain(db, file, problems, /automatic checkpoint.*failed \(disk I\/O error\)/);
   });
 
   it('closing stops the worker: its thread ends and nothing is left behind', async () => {
