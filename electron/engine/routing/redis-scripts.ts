@@ -16,38 +16,52 @@
  * within one turn of the event loop (its admission, or its settling: usage, spend, releases, averages)
  * cost one round trip and one published message, not one each.
  *
- * KEYS[1]: the version counter; KEYS[2]: the set of per-process counters; then each operation's keys.
- * ARGV[1]: the channel; ARGV[2]: this instance; then per operation: its kind, how many keys and how
- * many arguments it takes, and those arguments. Returns one reply per operation:
- * - `cas` (record; json, expected version ('' = absent, '=' = as this script last wrote it: chained
- *   to an earlier cas of the same batch), ttl ms (0 = keep), header): writes the json if the record is
- *   still at that version. {1, version, '', pttl} when written; {0, version, json,
- *   pttl} (the record as it is) when not.
- * - `incr` (record; delta, ttl ms for a new record, '1' when the count is this instance's part,
- *   '1' to add only to a record that exists, header): {1, version, json, pttl}, or {0} when it did
+ * The operations travel packed, as one JSON array argument (decoded by cjson, in C), and the replies
+ * come back as one flat JSON array: a request's dozen operations are one argument to encode and one
+ * string to parse on either side, not a hundred small ones. Record keys are `<prefix><space>:<key>`,
+ * made here from the space and key each operation names.
+ *
+ * KEYS[1]: the version counter; KEYS[2]: the set of per-process counters. ARGV[1]: the channel;
+ * ARGV[2]: this instance; ARGV[3]: the prefix of record keys; ARGV[4]: the operations, one after
+ * another in a flat array, each its kind, then its space and key (a reserve: its space), then its
+ * arguments. The replies follow in the same order, each of a fixed width:
+ * - `c` compare-and-set (space, key, json, expected version (0 = absent, -1 = as this script last wrote
+ *   it: chained to an earlier cas of the same batch), ttl ms (0 = keep)): writes the json if the record
+ *   is still at that version. 1, version, '', pttl when written; 0, version (0: none), json, pttl (the
+ *   record as it is) when not.
+ * - `i` increment (space, key, delta, ttl ms for a new record, true when the count is this instance's
+ *   part, true to add only to a record that exists): 1, version, json, pttl; or 0, 0, '', -2 when it did
  *   nothing. Replaying what was counted while Redis was away adds only to a record Redis still has: a
  *   counter it lost starts from its owner's history instead.
- * - `set` (record; json, ttl ms (0 = none), header): {version, pttl}.
- * - `del` (record; header): {version}; the deletion is published even when Redis had none (a copy may
+ * - `s` set (space, key, json, ttl ms (0 = none)): version, pttl.
+ * - `d` delete (space, key): version; the deletion is published even when Redis had none (a copy may
  *   still hold it).
- * - `reserve` (each budget's spent and held counters, in pairs; amount, '1' when a budget already
- *   used up (spent + held ≥ limit) refuses even a free call (nothing is held for one), then per budget: limit, seed
- *   (the spent counter's start when Redis has none), ttl ms for a counter created here, the spent and
- *   the held counters' headers): holds the amount on every budget (this instance's part) only if it
- *   fits in all of them. {index of the first budget it would pass (0-based), or -1 when held; then
- *   each counter as it now is: version, json, pttl ('', '', -2 when absent)}.
+ * - `r` reserve (space, amount, true when a budget already used up (spent + held ≥ limit) refuses even a
+ *   free call (nothing is held for one), how many budgets, then per budget: its spent and held counters'
+ *   keys, limit, seed (the spent counter's JSON when Redis has none), ttl ms for a counter created
+ *   here): holds the amount on every budget (this instance's part) only if it fits in all of them.
+ *   The index of the first budget it would pass (0-based), or -1 when held; then each budget's spent and
+ *   held counters as they now are: version, json, pttl (0, '', -2 when absent).
  */
 export const BATCH = `
-local VERSION, PER_PROCESS, CHANNEL, INSTANCE = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
-local changes = {}
+local VERSION, PER_PROCESS, CHANNEL, INSTANCE, PREFIX = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]
+local ops = cjson.decode(ARGV[4])
+local out, replies = {}, 0
+local changes, changed = {}, 0
 -- The version counter is read once and written back once: the script runs alone, so counting here
 -- orders the writes as an INCR per write would, at a fraction of the calls.
 local version = tonumber(redis.call('GET', VERSION) or '0')
-local function changed(header, v, pttl, json)
-  changes[#changes + 1] = v .. ' ' .. pttl .. ' ' .. header .. '\\n' .. json
-end
--- The version each record was last written at in this script, for a chained cas ('=').
+-- The version each record was last written at in this script, for a chained cas (-1).
 local written = {}
+
+local function reply(a, b, c, d)
+  out[replies + 1], out[replies + 2], out[replies + 3], out[replies + 4] = a, b, c, d
+  replies = replies + 4
+end
+local function publish(space, key, v, pttl, json)
+  changed = changed + 1
+  changes[changed] = v .. ' ' .. pttl .. ' ["' .. space .. '",' .. cjson.encode(key) .. ']\\n' .. json
+end
 local function write(record, json)
   version = version + 1
   redis.call('HSET', record, 'v', version, 'd', json)
@@ -56,116 +70,131 @@ local function write(record, json)
 end
 -- A record's expiry after a write: the ttl it was given, else the one it had (-1: none).
 local function expire(record, ttl, had)
-  if tonumber(ttl) > 0 then
+  if ttl > 0 then
     redis.call('PEXPIRE', record, ttl)
-    return tonumber(ttl)
+    return ttl
   end
   return had
 end
-local ops = {}
-
-function ops.cas(k, a)
-  local current = redis.call('HMGET', k[1], 'v', 'd')
-  local seen = current[1] or ''
-  local expected = a[2]
-  if expected == '=' then expected = written[k[1]] and tostring(written[k[1]]) or false end
-  if seen ~= expected then return {0, seen, current[2] or '', redis.call('PTTL', k[1])} end
-  local v = write(k[1], a[1])
-  local pttl = tonumber(a[3]) > 0 and expire(k[1], a[3]) or redis.call('PTTL', k[1])
-  changed(a[4], v, pttl, a[1])
-  return {1, tostring(v), '', pttl}
-end
-
-function ops.incr(k, a)
-  local had = redis.call('PTTL', k[1])
+local function incr(space, key, delta, ttl, perProcess, onlyIfPresent)
+  local record = PREFIX .. space .. ':' .. key
+  local had = redis.call('PTTL', record)
   local existed = had ~= -2
-  if a[4] == '1' and not existed then return {0} end
+  if onlyIfPresent and not existed then return 0, 0, '', -2 end
   local total
-  if a[3] == '1' then
+  if perProcess then
     local field = 'i:' .. INSTANCE
-    local mine = tonumber(redis.call('HINCRBYFLOAT', k[1], field, a[1]))
-    if math.abs(mine) < 1e-9 then redis.call('HDEL', k[1], field) end
+    local mine = tonumber(redis.call('HINCRBYFLOAT', record, field, string.format('%.17g', delta)))
+    if math.abs(mine) < 1e-9 then redis.call('HDEL', record, field) end
     total = 0
-    local all = redis.call('HGETALL', k[1])
-    for i = 1, #all, 2 do
-      if string.sub(all[i], 1, 2) == 'i:' then total = total + tonumber(all[i + 1]) end
+    local all = redis.call('HGETALL', record)
+    for f = 1, #all, 2 do
+      if string.sub(all[f], 1, 2) == 'i:' then total = total + tonumber(all[f + 1]) end
     end
-    if not existed then redis.call('SADD', PER_PROCESS, k[1]) end
+    if not existed then redis.call('SADD', PER_PROCESS, record) end
   else
-    total = tonumber(redis.call('HGET', k[1], 'd') or '0') + tonumber(a[1])
+    total = tonumber(redis.call('HGET', record, 'd') or '0') + delta
   end
   local json = string.format('%.17g', total)
-  local v = write(k[1], json)
-  local pttl = existed and had or expire(k[1], a[2], -1)
-  changed(a[5], v, pttl, json)
-  return {1, tostring(v), json, pttl}
+  local v = write(record, json)
+  local pttl = existed and had or expire(record, ttl, -1)
+  publish(space, key, v, pttl, json)
+  return 1, v, json, pttl
 end
 
-function ops.set(k, a)
-  redis.call('DEL', k[1])
-  local v = write(k[1], a[1])
-  local pttl = expire(k[1], a[2], -1)
-  changed(a[3], v, pttl, a[1])
-  return {tostring(v), pttl}
-end
-
-function ops.del(k, a)
-  version = version + 1
-  written[k[1]] = nil
-  redis.call('DEL', k[1])
-  changed(a[1], version, -2, '')
-  return {tostring(version)}
-end
-
-function ops.reserve(k, a)
-  local amount, refuseUsedUp = tonumber(a[1]), a[2] == '1'
-  local function arg(budget, field) return a[2 + (budget - 1) * 5 + field] end
-  for b = 1, #k / 2 do
-    local spent = k[b * 2 - 1]
-    if redis.call('EXISTS', spent) == 0 then
-      local v = write(spent, arg(b, 2))
-      changed(arg(b, 4), v, expire(spent, arg(b, 3), -1), arg(b, 2))
+local at, count = 1, #ops
+while at <= count do
+  local kind, space, key = ops[at], ops[at + 1], ops[at + 2]
+  if kind == 'c' then
+    local json, expected, ttl = ops[at + 3], ops[at + 4], ops[at + 5]
+    at = at + 6
+    local record = PREFIX .. space .. ':' .. key
+    local current = redis.call('HMGET', record, 'v', 'd')
+    local seen = tonumber(current[1]) or 0
+    if expected == -1 then expected = written[record] or -2 end
+    if seen ~= expected then
+      reply(0, seen, current[2] or '', redis.call('PTTL', record))
+    else
+      local v = write(record, json)
+      local pttl = ttl > 0 and expire(record, ttl) or redis.call('PTTL', record)
+      publish(space, key, v, pttl, json)
+      reply(1, v, '', pttl)
     end
-  end
-  local refused = -1
-  for b = 1, #k / 2 do
-    local spent = tonumber(redis.call('HGET', k[b * 2 - 1], 'd'))
-    local held = tonumber(redis.call('HGET', k[b * 2], 'd') or '0')
-    local limit = tonumber(arg(b, 1))
-    if spent + held + amount > limit + 1e-9 or (refuseUsedUp and spent + math.max(0, held) >= limit) then
-      refused = b - 1
-      break
+  elseif kind == 'i' then
+    local done, v, json, pttl = incr(space, key, ops[at + 3], ops[at + 4], ops[at + 5], ops[at + 6])
+    at = at + 7
+    reply(done, v, json, pttl)
+  elseif kind == 's' then
+    local json, ttl = ops[at + 3], ops[at + 4]
+    at = at + 5
+    local record = PREFIX .. space .. ':' .. key
+    redis.call('DEL', record)
+    local v = write(record, json)
+    local pttl = expire(record, ttl, -1)
+    publish(space, key, v, pttl, json)
+    out[replies + 1], out[replies + 2] = v, pttl
+    replies = replies + 2
+  elseif kind == 'd' then
+    at = at + 3
+    local record = PREFIX .. space .. ':' .. key
+    version = version + 1
+    written[record] = nil
+    redis.call('DEL', record)
+    publish(space, key, version, -2, '')
+    replies = replies + 1
+    out[replies] = version
+  elseif kind == 'r' then
+    -- A reserve names its space only: the amount is where the others have their key.
+    local amount, refuseUsedUp, budgets = key, ops[at + 3], ops[at + 4]
+    local first = at + 5
+    at = first + budgets * 5
+    local refused = -1
+    for b = 0, budgets - 1 do
+      local o = first + b * 5
+      local spent = PREFIX .. space .. ':' .. ops[o]
+      local total = redis.call('HGET', spent, 'd')
+      if not total then
+        total = ops[o + 3]
+        local v = write(spent, total)
+        publish(space, ops[o], v, expire(spent, ops[o + 4], -1), total)
+      end
+      total = tonumber(total)
+      local held = tonumber(redis.call('HGET', PREFIX .. space .. ':' .. ops[o + 1], 'd') or '0')
+      local limit = ops[o + 2]
+      if total + held + amount > limit + 1e-9 or (refuseUsedUp and total + math.max(0, held) >= limit) then
+        refused = b
+        break
+      end
     end
+    if refused < 0 and amount > 0 then
+      for b = 0, budgets - 1 do
+        local o = first + b * 5
+        incr(space, ops[o + 1], amount, ops[o + 4], true, false)
+      end
+    end
+    replies = replies + 1
+    out[replies] = refused
+    for b = 0, budgets - 1 do
+      for c = 0, 1 do
+        local record = PREFIX .. space .. ':' .. ops[first + b * 5 + c]
+        local current = redis.call('HMGET', record, 'v', 'd')
+        if current[1] then
+          out[replies + 1], out[replies + 2], out[replies + 3] = tonumber(current[1]), current[2], redis.call('PTTL', record)
+        else
+          out[replies + 1], out[replies + 2], out[replies + 3] = 0, '', -2
+        end
+        replies = replies + 3
+      end
+    end
+  else
+    return redis.error_reply('unknown operation ' .. tostring(kind))
   end
-  if refused < 0 and amount > 0 then
-    for b = 1, #k / 2 do ops.incr({k[b * 2]}, {a[1], arg(b, 3), '1', '', arg(b, 5)}) end
-  end
-  local out = {refused}
-  for i = 1, #k do
-    local record = redis.call('HMGET', k[i], 'v', 'd')
-    table.insert(out, record[1] or '')
-    table.insert(out, record[2] or '')
-    table.insert(out, redis.call('PTTL', k[i]))
-  end
-  return out
 end
-
-local replies = {}
-local key, at = 3, 3
-while at <= #ARGV do
-  local kind, keyCount, argCount = ARGV[at], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
-  local k, a = {}, {}
-  for i = 1, keyCount do k[i] = KEYS[key + i - 1] end
-  for i = 1, argCount do a[i] = ARGV[at + 2 + i] end
-  key = key + keyCount
-  at = at + 3 + argCount
-  table.insert(replies, ops[kind](k, a))
-end
-if #changes > 0 then
+if changed > 0 then
   redis.call('SET', VERSION, version)
   redis.call('PUBLISH', CHANNEL, INSTANCE .. '\\n' .. table.concat(changes, '\\n'))
 end
-return replies
+return cjson.encode(out)
 `;
 
 /**

@@ -73,24 +73,33 @@ interface StatisticUpdates {
 }
 
 interface Scripts {
-  sbBatch(...args: (string | number)[]): Promise<unknown[]>;
+  sbBatch(
+    versionKey: string,
+    perProcessSet: string,
+    channel: string,
+    instance: string,
+    prefix: string,
+    ops: string,
+  ): Promise<string>;
   sbSweep(...args: (string | number)[]): Promise<number>;
 }
 
-/** The replies of the batch script's operations (redis-scripts.ts). */
+/** The replies of the batch script's operations (redis-scripts.ts); a version of 0: no record. */
 interface Replies {
-  cas: [written: number, version: string, json: string, pttl: number];
-  incr: [done: number, version?: string, json?: string, pttl?: number];
-  set: [version: string, pttl: number];
-  del: [version: string];
+  cas: [written: number, version: number, json: string, pttl: number];
+  incr: [done: number, version: number, json: string, pttl: number];
+  set: [version: number, pttl: number];
+  del: [version: number];
   reserve: [refused: number, ...records: (string | number)[]];
 }
 
+/** The batch script's name for each kind of operation. */
+const OPERATION: Record<keyof Replies, string> = { cas: 'c', incr: 'i', set: 's', del: 'd', reserve: 'r' };
+
 /** A write waiting for the batch that carries it to Redis. */
 interface QueuedWrite {
-  kind: keyof Replies;
-  keys: string[];
-  args: (string | number)[];
+  /** How many values of the batch's reply are this write's. */
+  width: number;
   resolve(reply: unknown): void;
   reject(error: unknown): void;
 }
@@ -148,9 +157,10 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private readonly namespace: string;
   private readonly location: string;
   private readonly instance = randomBytes(8).toString('hex');
-  /** The first line of the changes this instance publishes. */
-  private readonly origin = `${this.instance}\n`;
+  /** The first line of the changes this instance publishes, as bytes: its own are skipped undecoded. */
+  private readonly origin = Buffer.from(`${this.instance}\n`);
   private readonly channel: string;
+  private readonly channelBytes: Buffer;
   private readonly heartbeatMs: number;
   private readonly client: ScriptedRedis;
   private readonly subscriber: Redis;
@@ -163,8 +173,9 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private readonly unacked = new Map<string, number>();
   private readonly tombstones = new Map<string, { v: number; at: number }>();
   private pending = new Map<string, PendingWrite>();
-  /** Writes for the next batch script. */
+  /** Writes for the next batch script, and their operations, packed one after another. */
   private queued: QueuedWrite[] = [];
+  private queuedOperations: (string | number | boolean)[] = [];
   /**
    * The JSON of the last compare-and-set on each record in the next batch: an update of the same record
    * in the same batch (a request's token count corrected, then the next request's admission) builds on
@@ -193,6 +204,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     // The message format's version is in the name: instances of an older format (no origin line)
     // sharing the namespace during an upgrade do not read each other's messages wrongly.
     this.channel = `${this.namespace}:~changes:2`;
+    this.channelBytes = Buffer.from(this.channel);
     this.heartbeatMs = options.heartbeatMs ?? 5_000;
     this.copy = new MemoryState(this.clock);
     const timeout = options.commandTimeoutMs ?? 1_000;
@@ -209,8 +221,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     };
     this.client = new Redis(options.url, connection) as ScriptedRedis;
     this.subscriber = new Redis(options.url, { ...connection, commandTimeout: undefined });
-    // As many keys as the batch's operations have: the count goes first in each call.
-    this.client.defineCommand('sbBatch', { lua: BATCH });
+    this.client.defineCommand('sbBatch', { numberOfKeys: 2, lua: BATCH });
     this.client.defineCommand('sbSweep', { numberOfKeys: 2, lua: SWEEP });
     for (const connection of [this.client, this.subscriber]) {
       // Errors are answered by going local (below); ioredis would otherwise print each one.
@@ -220,8 +231,14 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
       connection.on('close', () => this.goLocal(this.reason || 'the connection was closed'));
       connection.on('ready', () => void this.resync());
     }
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.channel) this.hear(message);
+    // As bytes: this process's own changes (most of what it hears) are dropped without decoding them.
+    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      if (
+        message.length >= this.origin.length &&
+        message.compare(this.origin, 0, this.origin.length, 0, this.origin.length) === 0
+      )
+        return;
+      if (channel.equals(this.channelBytes)) this.hear(message.toString());
     });
   }
 
@@ -248,7 +265,11 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   // ---- keys ---------------------------------------------------------------------------------
 
   private recordKey(space: StateSpace, key: string): string {
-    return `${this.namespace}:${space}:${key}`;
+    return `${this.recordPrefix}${space}:${key}`;
+  }
+
+  private get recordPrefix(): string {
+    return `${this.namespace}:`;
   }
 
   private get versionKey(): string {
@@ -269,8 +290,11 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     return this.copy.get<Envelope>(space, key);
   }
 
-  /** Takes a record as Redis has it (a reply or a published change), unless the copy knows a newer one. */
-  private apply(space: StateSpace, key: string, v: number, pttl: number, json: string): void {
+  /**
+   * Takes a record as Redis has it (a reply or a published change), unless the copy knows a newer one.
+   * `parsed`: its JSON already parsed (what this process just wrote), which the copy may keep as is.
+   */
+  private apply(space: StateSpace, key: string, v: number, pttl: number, json: string, parsed?: unknown): void {
     const id = `${space}\n${key}`;
     const known = this.envelope(space, key)?.v ?? this.tombstones.get(id)?.v ?? -1;
     if (v <= known) return;
@@ -280,10 +304,11 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
       if (this.tombstones.size > 10_000) this.pruneTombstones();
       return;
     }
-    const parsed: unknown = JSON.parse(json);
     const unacked = this.unacked.get(id);
     const unwritten = this.statistics.get(id)?.reducers;
-    const value = unacked ? (parsed as number) + unacked : unwritten ? applyAll(unwritten, parsed) : parsed;
+    // Reducers still to apply may change what they are given: they get a fresh parse, never `parsed`.
+    const record: unknown = parsed !== undefined && !unwritten ? parsed : JSON.parse(json);
+    const value = unacked ? (record as number) + unacked : unwritten ? applyAll(unwritten, record) : record;
     this.copy.set<Envelope>(space, key, { v, json, value }, Math.max(pttl, 0));
     this.tombstones.delete(id);
   }
@@ -295,8 +320,6 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
 
   /** Published changes: `<origin>\n`, then `<version> <pttl> <["space","key"]>\n<json>` one after another. */
   private hear(message: string): void {
-    // This process's own changes: it took them from the replies already, so it does not parse them again.
-    if (message.startsWith(this.origin)) return;
     const lines = message.split('\n');
     for (let i = 1; i + 1 < lines.length; i += 2) {
       const meta = lines[i]!;
@@ -335,8 +358,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     const json = JSON.stringify(value);
     this.copy.set<Envelope>(space, key, { v: this.envelope(space, key)?.v ?? 0, json, value }, ttlMs);
     if (this.mode !== 'shared') return this.remember(space, key, { json, ttlMs });
-    return this.send('set', [this.recordKey(space, key)], [json, ttlMs, header(space, key)]).then(
-      ([v, pttl]) => this.apply(space, key, Number(v), pttl, json),
+    return this.send('set', 2, space, key, json, ttlMs).then(
+      ([v, pttl]) => this.apply(space, key, v, pttl, json, value),
       (error: unknown) => this.failed(error, () => this.remember(space, key, { json, ttlMs })),
     );
   }
@@ -344,8 +367,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   delete(space: StateSpace, key: string): void | Promise<void> {
     this.copy.delete(space, key);
     if (this.mode !== 'shared') return this.remember(space, key, { deleted: true });
-    return this.send('del', [this.recordKey(space, key)], [header(space, key)]).then(
-      (v) => this.apply(space, key, Number(v), -2, ''),
+    return this.send('del', 1, space, key).then(
+      ([v]) => this.apply(space, key, v, -2, ''),
       (error: unknown) => this.failed(error, () => this.remember(space, key, { deleted: true })),
     );
   }
@@ -396,11 +419,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     increment: InFlightIncrement,
     value: number,
   ): Promise<number> {
-    return this.send(
-      'incr',
-      [this.recordKey(space, key)],
-      [increment.delta, ttlMs, increment.perProcess ? '1' : '', '', header(space, key)],
-    ).then(
+    return this.send('incr', 4, space, key, increment.delta, ttlMs, increment.perProcess, false).then(
       ([, v, json, pttl]) => {
         this.settleIncrement(increment);
         if (increment.moved) {
@@ -409,7 +428,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
           if (owed) owed.delta -= increment.delta;
           return value;
         }
-        this.apply(space, key, Number(v), pttl!, json!);
+        this.apply(space, key, v, pttl, json);
         this.recount(space, key);
         return Number(json);
       },
@@ -540,10 +559,10 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     ttlMs: number,
     notWritten: () => Otherwise,
   ): Promise<T | Otherwise> {
-    const record = this.recordKey(space, key);
+    const id = `${space}\n${key}`;
     for (let conflicts = 0; conflicts < MAX_CONFLICTS; conflicts++) {
       const envelope = this.envelope(space, key);
-      const queued = this.queuedCas.get(record);
+      const queued = this.queuedCas.get(id);
       // '': a statistic this process has and Redis had not when it was last heard of.
       const base = queued ?? (envelope?.json || undefined);
       // The reducer may change what it is given: it gets its own copy, never the local record.
@@ -551,25 +570,25 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
       const json = JSON.stringify(next);
       // Nothing to write: as atomic as a read of that version.
       if (queued === undefined && envelope && envelope.v > 0 && json === envelope.json && ttlMs <= 0) return next;
-      // '=': written only if the batch's previous compare-and-set of this record was.
-      const expected = queued !== undefined ? '=' : envelope && envelope.v > 0 ? String(envelope.v) : '';
-      let reply: [number, string, string, number];
+      // -1: written only if the batch's previous compare-and-set of this record was; 0: only if absent.
+      const expected = queued !== undefined ? -1 : envelope && envelope.v > 0 ? envelope.v : 0;
+      let reply: Replies['cas'];
       try {
         // Before it is queued: a batch full at this write goes at once, and its chain with it.
-        this.queuedCas.set(record, json);
-        reply = await this.send('cas', [record], [json, expected, ttlMs, header(space, key)]);
+        this.queuedCas.set(id, json);
+        reply = await this.send('cas', 4, space, key, json, expected, ttlMs);
       } catch (error) {
         this.failed(error, () => {});
         return notWritten();
       }
       const [written, version, current, pttl] = reply;
       if (written === 1) {
-        this.apply(space, key, Number(version), pttl, json);
+        this.apply(space, key, version, pttl, json, next);
         return next;
       }
       // Another instance wrote first: take its record and run the reducer on that.
-      if (version === '') this.forget(space, key);
-      else this.apply(space, key, Number(version), pttl, current);
+      if (version === 0) this.forget(space, key);
+      else this.apply(space, key, version, pttl, current);
     }
     this.failed(new Error(`${MAX_CONFLICTS} conflicting writes in a row on one record`), () => {});
     return notWritten();
@@ -609,26 +628,26 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     if (this.mode !== 'shared' || (amount <= 0 && !options.refuseUsedUp)) {
       return reserveHere(this, space, budgets, amount, options);
     }
-    const keys: string[] = [];
-    const args: (string | number)[] = [amount, options.refuseUsedUp ? '1' : ''];
+    const counters: (string | number)[] = [];
     for (const budget of budgets) {
-      keys.push(this.recordKey(space, budget.spent), this.recordKey(space, budget.held));
-      args.push(
-        budget.limit,
-        JSON.stringify(budget.seed),
-        budget.ttlMs,
-        header(space, budget.spent),
-        header(space, budget.held),
-      );
+      counters.push(budget.spent, budget.held, budget.limit, JSON.stringify(budget.seed), budget.ttlMs);
     }
-    return this.send('reserve', keys, args).then(
+    return this.send(
+      'reserve',
+      1 + budgets.length * 6,
+      space,
+      amount,
+      options.refuseUsedUp ?? false,
+      budgets.length,
+      ...counters,
+    ).then(
       ([refused, ...records]) => {
         budgets.forEach((budget, i) => {
           for (const [offset, key] of [budget.spent, budget.held].entries()) {
             const at = (i * 2 + offset) * 3;
-            const [v, json, pttl] = [records[at] as string, records[at + 1] as string, records[at + 2] as number];
-            if (v === '') continue;
-            this.apply(space, key, Number(v), pttl, json);
+            const [v, json, pttl] = [records[at] as number, records[at + 1] as string, records[at + 2] as number];
+            if (v === 0) continue;
+            this.apply(space, key, v, pttl, json);
             this.recount(space, key);
           }
         });
@@ -806,29 +825,24 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private async handOver(owed: Map<string, PendingWrite>): Promise<void> {
     const writes: Promise<unknown>[] = [];
     for (const { space, key, write, delta, ttlMs, perProcess } of owed.values()) {
-      const record = this.recordKey(space, key);
       // Applied from the replies: this instance does not hear its own published changes.
       if (write && 'deleted' in write) {
-        writes.push(
-          this.send('del', [record], [header(space, key)]).then(([v]) => this.apply(space, key, Number(v), -2, '')),
-        );
+        writes.push(this.send('del', 1, space, key).then(([v]) => this.apply(space, key, v, -2, '')));
       } else if (write) {
         writes.push(
-          this.send('set', [record], [write.json, write.ttlMs, header(space, key)]).then(([v, pttl]) =>
-            this.apply(space, key, Number(v), pttl, write.json),
+          this.send('set', 2, space, key, write.json, write.ttlMs).then(([v, pttl]) =>
+            this.apply(space, key, v, pttl, write.json),
           ),
         );
       }
       if (Math.abs(delta) > 1e-12) {
         // A counter Redis no longer has is not recreated from this process's part alone (a budget's
         // spend starts from the history on record instead); a per-process count always is.
-        const onlyIfPresent = !write && !perProcess ? '1' : '';
+        const onlyIfPresent = !write && !perProcess;
         writes.push(
-          this.send('incr', [record], [delta, ttlMs, perProcess ? '1' : '', onlyIfPresent, header(space, key)]).then(
-            ([done, v, json, pttl]) => {
-              if (done === 1) this.apply(space, key, Number(v), pttl!, json!);
-            },
-          ),
+          this.send('incr', 4, space, key, delta, ttlMs, perProcess, onlyIfPresent).then(([done, v, json, pttl]) => {
+            if (done === 1) this.apply(space, key, v, pttl, json);
+          }),
         );
       }
     }
@@ -841,11 +855,26 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
    * balancing turns) travel with the next ones that do (the next admission), and concurrent requests
    * share their round trips.
    */
-  private send<K extends keyof Replies>(kind: K, keys: string[], args: (string | number)[]): Promise<Replies[K]> {
+  /**
+   * `width`: how many values of the reply are this operation's; `operands`: its space, its key (a
+   * reserve: its amount) and its arguments, as the batch script reads them.
+   */
+  private send<K extends keyof Replies>(
+    kind: K,
+    width: number,
+    space: StateSpace,
+    ...operands: (string | number | boolean)[]
+  ): Promise<Replies[K]> {
     return new Promise((resolve, reject) => {
-      this.queued.push({ kind, keys, args, resolve: resolve as (reply: unknown) => void, reject });
+      this.queued.push({ width, resolve: resolve as (reply: unknown) => void, reject });
+      this.queuedOperations.push(OPERATION[kind], space, ...operands);
       // Another kind of write to a record ends the chain of compare-and-sets on it.
-      if (kind !== 'cas' && this.queuedCas.size > 0) for (const key of keys) this.queuedCas.delete(key);
+      if (kind === 'reserve') {
+        for (let i = 3; i < operands.length; i += 5) {
+          this.queuedCas.delete(`${space}\n${operands[i]}`);
+          this.queuedCas.delete(`${space}\n${operands[i + 1]}`);
+        }
+      } else if (kind !== 'cas') this.queuedCas.delete(`${space}\n${operands[0]}`);
       if (this.queued.length === 1) setImmediate(() => this.flush());
       else if (this.queued.length >= MAX_BATCH) this.flush();
     });
@@ -854,22 +883,25 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private flush(): void {
     const batch = this.queued;
     if (batch.length === 0) return;
+    const operations = JSON.stringify(this.queuedOperations);
     this.queued = [];
+    this.queuedOperations = [];
     this.queuedCas.clear();
-    const keys = [this.versionKey, this.perProcessSet];
-    const args: (string | number)[] = [this.channel, this.instance];
-    for (const write of batch) {
-      keys.push(...write.keys);
-      args.push(write.kind, write.keys.length, write.args.length, ...write.args);
-    }
-    this.client.sbBatch(keys.length, ...keys, ...args).then(
-      (replies) => {
-        for (const [i, write] of batch.entries()) write.resolve(replies[i]);
-      },
-      (error: unknown) => {
-        for (const write of batch) write.reject(error);
-      },
-    );
+    this.client
+      .sbBatch(this.versionKey, this.perProcessSet, this.channel, this.instance, this.recordPrefix, operations)
+      .then(
+        (packed) => {
+          const replies = JSON.parse(packed) as unknown[];
+          let at = 0;
+          for (const write of batch) {
+            write.resolve(replies.slice(at, at + write.width));
+            at += write.width;
+          }
+        },
+        (error: unknown) => {
+          for (const write of batch) write.reject(error);
+        },
+      );
   }
 
   private async scanKeys(space: StateSpace): Promise<string[]> {
@@ -914,10 +946,6 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
 function applyAll(reducers: readonly Reducer[], value: unknown): unknown {
   for (const reduce of reducers) value = reduce(value);
   return value;
-}
-
-function header(space: StateSpace, key: string): string {
-  return JSON.stringify([space, key]);
 }
 
 function splitId(id: string): [StateSpace, string] {
