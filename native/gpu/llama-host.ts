@@ -1,13 +1,17 @@
 import os from 'node:os';
-import {
-  getLlama,
-  type Llama,
-  type LlamaGpuType,
-  LlamaLogLevel,
-  type LlamaModel,
-  type LlamaModelOptions,
-} from 'node-llama-cpp';
+import type { Llama, LlamaGpuType, LlamaModel, LlamaModelOptions } from 'node-llama-cpp';
 import { LocalModelError } from '../models/errors.ts';
+
+let loadedBinding: Promise<typeof import('node-llama-cpp')> | undefined;
+
+/**
+ * node-llama-cpp, imported on first use: loading it costs about 0.6 s on two cores, which every CLI
+ * command and every start of the app would otherwise pay before its first local model is needed.
+ */
+export function nodeLlamaCpp(): Promise<typeof import('node-llama-cpp')> {
+  loadedBinding ??= import('node-llama-cpp');
+  return loadedBinding;
+}
 
 export const LOCAL_DEVICES = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'] as const;
 export type LocalDevice = (typeof LOCAL_DEVICES)[number];
@@ -110,6 +114,7 @@ function summarize(requested: LocalDevice, backend: ComputeBackend, devices: str
 }
 
 async function createLlama(device: LocalDevice, threads: number): Promise<Llama> {
+  const { getLlama, LlamaLogLevel } = await nodeLlamaCpp();
   return getLlama({
     gpu: gpuOption(device),
     maxThreads: threads,

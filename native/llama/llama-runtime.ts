@@ -1,13 +1,14 @@
-import {
-  type ChatHistoryItem,
-  type Llama,
+import type {
+  ChatHistoryItem,
+  Llama,
   LlamaChat,
   LlamaCompletion,
-  type LlamaContextSequence,
-  type LlamaGrammar,
-  type LlamaModel,
-  type Token,
+  LlamaContextSequence,
+  LlamaGrammar,
+  LlamaModel,
+  Token,
 } from 'node-llama-cpp';
+import { nodeLlamaCpp } from '../gpu/llama-host.ts';
 import { cancelledError, isAbortError, LocalModelError } from '../models/errors.ts';
 import { ModelStore } from '../models/model-store.ts';
 import { AsyncQueue } from './async-queue.ts';
@@ -102,7 +103,7 @@ export class LlamaRuntime {
         );
       }
       const history = toChatHistory(call.messages);
-      const chat = this.chatOn(lease.sequence);
+      const chat = await this.chatOn(lease.sequence);
       const grammar = await this.grammarFor(lease.llama, call.response_format);
       // The rendered prompt, counted before anything runs: node-llama-cpp would otherwise drop the start
       // of a prompt that does not fit the context, and answer as if nothing was missing.
@@ -147,10 +148,10 @@ export class LlamaRuntime {
     signal: AbortSignal,
   ): Promise<{ contextTokens: number; promptTokens(messages: LocalChatCall['messages']): Promise<number> }> {
     const { path } = await this.store.resolveGguf(model);
-    const withSequence = async <T>(use: (lease: SequenceLease) => T): Promise<T> => {
+    const withSequence = async <T>(use: (lease: SequenceLease) => T | Promise<T>): Promise<T> => {
       const lease = await this.pool.acquireSequence(path, signal, this.loadSettingsOf(model));
       try {
-        return use(lease);
+        return await use(lease);
       } finally {
         lease.release();
       }
@@ -158,7 +159,9 @@ export class LlamaRuntime {
     return {
       contextTokens: await withSequence((lease) => lease.sequence.contextSize),
       promptTokens: (messages) =>
-        withSequence((lease) => promptLength(this.chatOn(lease.sequence), toChatHistory(messages), lease.model)),
+        withSequence(async (lease) =>
+          promptLength(await this.chatOn(lease.sequence), toChatHistory(messages), lease.model),
+        ),
     };
   }
 
@@ -172,7 +175,7 @@ export class LlamaRuntime {
     const { path } = await this.store.resolveGguf(model);
     const lease = await this.pool.acquireSequence(path, signal, this.loadSettingsOf(model));
     try {
-      const completion = this.completionOn(lease.sequence);
+      const completion = await this.completionOn(lease.sequence);
       const inputTokens = () => lease.model.tokenize(prompt).length;
       yield* this.stream(model, inputTokens, signal, async (hooks) => {
         const result = await completion.generateCompletionWithMeta(prompt, { ...hooks, ...options });
@@ -207,18 +210,20 @@ export class LlamaRuntime {
     }
   }
 
-  private chatOn(sequence: LlamaContextSequence): LlamaChat {
+  private async chatOn(sequence: LlamaContextSequence): Promise<LlamaChat> {
     let chat = this.chats.get(sequence);
     if (!chat) {
+      const { LlamaChat } = await nodeLlamaCpp();
       chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
       this.chats.set(sequence, chat);
     }
     return chat;
   }
 
-  private completionOn(sequence: LlamaContextSequence): LlamaCompletion {
+  private async completionOn(sequence: LlamaContextSequence): Promise<LlamaCompletion> {
     let completion = this.completions.get(sequence);
     if (!completion) {
+      const { LlamaCompletion } = await nodeLlamaCpp();
       completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
       this.completions.set(sequence, completion);
     }

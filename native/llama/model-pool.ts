@@ -1,14 +1,13 @@
 import os from 'node:os';
-import {
+import type {
   GgufInsights,
-  type Llama,
-  type LlamaContext,
-  type LlamaContextSequence,
-  type LlamaEmbeddingContext,
-  type LlamaModel,
-  readGgufFileInfo,
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaModel,
 } from 'node-llama-cpp';
-import { getLlamaHost, type LlamaHost } from '../gpu/llama-host.ts';
+import { getLlamaHost, type LlamaHost, nodeLlamaCpp } from '../gpu/llama-host.ts';
 import { cancelledError, LocalModelError } from '../models/errors.ts';
 
 export interface ModelPoolOptions {
@@ -315,6 +314,7 @@ export class ModelPool {
 
   private async insightsOf(path: string): Promise<GgufInsights> {
     try {
+      const { GgufInsights, readGgufFileInfo } = await nodeLlamaCpp();
       return await GgufInsights.from(await readGgufFileInfo(path), await this.host.llama());
     } catch (error) {
       throw new LocalModelError(

@@ -1,4 +1,5 @@
-import { GgufInsights, type Llama, readGgufFileInfo } from 'node-llama-cpp';
+import type { Llama } from 'node-llama-cpp';
+import { nodeLlamaCpp } from '../gpu/llama-host.ts';
 
 /** What a model needs to run here, by node-llama-cpp's estimate from its GGUF header. */
 export interface MeasuredNeeds {
@@ -18,6 +19,7 @@ export const FIT_CONTEXT_TOKENS = 4096;
  * node-llama-cpp what weights plus a 4K context take on the CPU and, where llama.cpp found a GPU, on it.
  */
 export async function measureNeeds(source: string, llama: Llama, signal?: AbortSignal): Promise<MeasuredNeeds> {
+  const { GgufInsights, readGgufFileInfo } = await nodeLlamaCpp();
   const info = await readGgufFileInfo(source, { logWarnings: false, signal, fetchRetryOptions: { retries: 0 } });
   const insights = await GgufInsights.from(info, llama);
   const onCpu = await insights.configurationResolver.resolveAndScoreConfig({

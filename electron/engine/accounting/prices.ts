@@ -1,5 +1,7 @@
-import { calcPrice } from '@pydantic/genai-prices';
 import type { ProviderConfig } from '../config/provider-config.ts';
+import { requiredOnFirstUse } from '../core/required-on-first-use.ts';
+
+const priceCatalog = requiredOnFirstUse<typeof import('@pydantic/genai-prices')>('@pydantic/genai-prices');
 
 /** USD per million tokens. */
 export interface TokenPrice {
@@ -69,6 +71,7 @@ export class PriceBook {
     const providerId = CATALOG_PROVIDER[provider.vendor];
     const options = providerId ? { providerId } : {};
     try {
+      const { calcPrice } = priceCatalog();
       const input = calcPrice({ input_tokens: 1_000_000 }, model, options);
       if (!input) return { price: UNKNOWN };
       const output = calcPrice({ output_tokens: 1_000_000 }, model, options);
@@ -107,7 +110,7 @@ export class PriceBook {
     if (!price) return 0;
     if (entry.variable) {
       const providerId = CATALOG_PROVIDER[provider.vendor];
-      const result = calcPrice(
+      const result = priceCatalog().calcPrice(
         { input_tokens: inputTokens, output_tokens: outputTokens },
         model,
         providerId ? { providerId } : {},

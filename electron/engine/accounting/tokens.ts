@@ -1,5 +1,7 @@
-import { countTokens as countBpeTokens } from 'gpt-tokenizer';
 import type { ChatMessage, Usage } from '../contract/chat.ts';
+import { requiredOnFirstUse } from '../core/required-on-first-use.ts';
+
+const gptTokenizer = requiredOnFirstUse<typeof import('gpt-tokenizer')>('gpt-tokenizer');
 
 /**
  * Token counts for providers that do not report usage. gpt-tokenizer's default encoding (o200k_base,
@@ -7,7 +9,7 @@ import type { ChatMessage, Usage } from '../contract/chat.ts';
  * counts is marked `estimated`.
  */
 export function countTokens(text: string): number {
-  return text.length === 0 ? 0 : countBpeTokens(text);
+  return text.length === 0 ? 0 : gptTokenizer().countTokens(text);
 }
 
 // The chat-format overhead OpenAI documents for its current models: each message is wrapped in

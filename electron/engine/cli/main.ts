@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { createAppServices } from '../bootstrap.ts';
@@ -24,9 +25,13 @@ import { registerUsageCommand } from './commands/usage.ts';
 import { type CliContext, createCliContext } from './context.ts';
 import { answeredByRunningServer } from './running-server.ts';
 
+/** The version of this checkout, as package.json names it. */
+const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
 export function buildProgram(): { program: Command; context: CliContext } {
   const program = new Command('switchboard')
     .description('Local-first AI: chat with local models, private meeting transcription, one router for every provider')
+    .version(version, '-v, --version', 'print the version of Switchboard')
     .option('--config <file>', 'providers.yaml or providers.json (env: SWITCHBOARD_CONFIG)')
     .option('--data-dir <dir>', 'where Switchboard keeps its data (env: SWITCHBOARD_DATA_DIR)')
     .option('--models-dir <dir>', 'where local models are kept (env: SWITCHBOARD_MODELS_DIR)')

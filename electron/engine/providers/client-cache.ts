@@ -5,7 +5,8 @@ const MAX_CLIENTS = 16;
  * One SDK client per API key, built on first use and reused by every attempt after: building a client
  * (options, headers, its fetch plumbing) cost more CPU than the request it then made. Per-attempt
  * things (signal, timeouts) go in each request's options instead. Bounded, oldest out first, so a
- * rotating key pool cannot grow it without end.
+ * rotating key pool cannot grow it without end. Adapters build a promise of the client, importing their
+ * SDK in it: a process that never calls a vendor never loads its SDK.
  */
 export function clientCache<Client>(
   build: (apiKey: string | undefined) => Client,

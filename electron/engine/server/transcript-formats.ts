@@ -1,5 +1,7 @@
-import { stringifySync } from 'subtitle';
 import type { TranscriptSegment } from '../contract/transcription.ts';
+import { requiredOnFirstUse } from '../core/required-on-first-use.ts';
+
+const subtitle = requiredOnFirstUse<typeof import('subtitle')>('subtitle');
 
 export const TRANSCRIPT_FORMATS = ['json', 'text', 'srt', 'vtt', 'verbose_json'] as const;
 export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
@@ -33,7 +35,7 @@ export function formatTranscript(
       return `${text}\n`;
     case 'srt':
     case 'vtt':
-      return stringifySync(
+      return subtitle().stringifySync(
         transcript.segments.map((s) => ({
           type: 'cue' as const,
           data: { start: Math.round(s.start * 1000), end: Math.round(s.end * 1000), text: s.text.trim() },

@@ -1,4 +1,3 @@
-import Anthropic from '@anthropic-ai/sdk';
 import type { ChatStreamEvent, FinishReason, Usage } from '../../contract/chat.ts';
 import type { ModelInfo } from '../../contract/models.ts';
 import { type Attempt, runAttempt, SDK_TIMEOUT_MS, streamChat } from '../attempt.ts';
@@ -23,24 +22,25 @@ const FINISH_REASONS: Record<string, FinishReason> = {
 
 /** Anthropic's Messages API through @anthropic-ai/sdk. No embeddings: Anthropic has none. */
 export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter {
-  const client = clientCache(
-    (apiKey) =>
-      new Anthropic({
-        apiKey: apiKey ?? null,
-        authToken: null,
-        baseURL: config.baseUrl ?? 'https://api.anthropic.com',
-        maxRetries: 0, // routing retries
-        timeout: SDK_TIMEOUT_MS,
-        defaultHeaders: config.headers,
-        logLevel: 'off',
-      }),
-  );
+  const client = clientCache(async (apiKey) => {
+    const { default: Anthropic } = await import('@anthropic-ai/sdk');
+    return new Anthropic({
+      apiKey: apiKey ?? null,
+      authToken: null,
+      baseURL: config.baseUrl ?? 'https://api.anthropic.com',
+      maxRetries: 0, // routing retries
+      timeout: SDK_TIMEOUT_MS,
+      defaultHeaders: config.headers,
+      logLevel: 'off',
+    });
+  });
 
   async function* chatEvents(call: ChatCall, ctx: CallContext, attempt: Attempt): AsyncIterable<ChatStreamEvent> {
     const { system, messages } = toAnthropicMessages(call.messages);
     // temperature and top_p are not sent: the Messages API of SDK 1.x no longer takes sampling parameters.
-    const { data: stream, response } = await client(ctx.apiKey)
-      .messages.create(
+    const anthropic = await client(ctx.apiKey);
+    const { data: stream, response } = await anthropic.messages
+      .create(
         {
           model: call.model,
           max_tokens: call.max_tokens ?? DEFAULT_MAX_TOKENS,
@@ -118,7 +118,8 @@ export function createAnthropicAdapter(config: ProviderConfig): ProviderAdapter 
     listModels: (ctx) =>
       runAttempt({ config, ctx, operation: 'models' }, async (attempt): Promise<ModelInfo[]> => {
         const models: ModelInfo[] = [];
-        for await (const model of client(ctx.apiKey).models.list({}, { signal: attempt.signal })) {
+        const anthropic = await client(ctx.apiKey);
+        for await (const model of anthropic.models.list({}, { signal: attempt.signal })) {
           models.push({
             id: model.id,
             providerId: config.id,

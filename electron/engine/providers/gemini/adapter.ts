@@ -1,4 +1,3 @@
-import { GoogleGenAI } from '@google/genai';
 import { countTokens } from '../../accounting/tokens.ts';
 import type { Capability } from '../../contract/capabilities.ts';
 import { CHAT_CAPABILITIES } from '../../contract/capabilities.ts';
@@ -19,8 +18,9 @@ const FINISH_REASONS: Record<string, FinishReason> = {
 
 /** The Gemini API through @google/genai (generateContent, embeddings, models). */
 export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
-  const client = (ctx: CallContext, attempt: Attempt) =>
-    new GoogleGenAI({
+  const client = async (ctx: CallContext, attempt: Attempt) => {
+    const { GoogleGenAI } = await import('@google/genai');
+    return new GoogleGenAI({
       apiKey: ctx.apiKey,
       // No retryOptions: the SDK then makes one attempt; routing retries.
       httpOptions: {
@@ -29,10 +29,12 @@ export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
         fetch: attempt.fetch,
       },
     });
+  };
 
   async function* chatEvents(call: ChatCall, ctx: CallContext, attempt: Attempt): AsyncIterable<ChatStreamEvent> {
     const { contents, config: generation } = toGeminiRequest(call);
-    const stream = await client(ctx, attempt).models.generateContentStream({
+    const gemini = await client(ctx, attempt);
+    const stream = await gemini.models.generateContentStream({
       model: call.model,
       contents,
       config: { ...generation, abortSignal: attempt.signal },
@@ -83,7 +85,8 @@ export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
         { config, ctx, operation: 'embeddings', model: call.model },
         async (attempt): Promise<EmbeddingResult> => {
           const inputs = Array.isArray(call.input) ? call.input : [call.input];
-          const response = await client(ctx, attempt).models.embedContent({
+          const gemini = await client(ctx, attempt);
+          const response = await gemini.models.embedContent({
             model: call.model,
             contents: inputs,
             config: { outputDimensionality: call.dimensions, abortSignal: attempt.signal },
@@ -100,7 +103,8 @@ export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
     listModels: (ctx) =>
       runAttempt({ config, ctx, operation: 'models' }, async (attempt): Promise<ModelInfo[]> => {
         const models: ModelInfo[] = [];
-        const pager = await client(ctx, attempt).models.list({ config: { abortSignal: attempt.signal } });
+        const gemini = await client(ctx, attempt);
+        const pager = await gemini.models.list({ config: { abortSignal: attempt.signal } });
         for await (const model of pager) {
           const id = (model.name ?? '').replace(/^models\//, '');
           const methods = model.supportedActions ?? [];

@@ -1,4 +1,4 @@
-import { type Content, FunctionCallingConfigMode, type GenerateContentConfig, type Part } from '@google/genai';
+import type { Content, FunctionCallingConfigMode, GenerateContentConfig, Part } from '@google/genai';
 import { messageText, parseDataUrl, parseJsonObject, parseToolArguments } from '../message-parts.ts';
 import type { ChatCall } from '../types.ts';
 
@@ -6,6 +6,14 @@ import type { ChatCall } from '../types.ts';
  * OpenAI-shaped chat requests to Gemini's generateContent: system messages become systemInstruction, the
  * assistant is the `model` role, tool calls and results become functionCall / functionResponse parts.
  */
+// @google/genai's FunctionCallingConfigMode values, spelled out: the SDK itself is imported only when a
+// Gemini provider makes its first call (its enum would load the whole SDK with this module).
+const FUNCTION_CALLING_MODES = {
+  none: 'NONE' as FunctionCallingConfigMode,
+  auto: 'AUTO' as FunctionCallingConfigMode,
+  required: 'ANY' as FunctionCallingConfigMode,
+};
+
 export function toGeminiRequest(call: ChatCall): { contents: Content[]; config: GenerateContentConfig } {
   const system: string[] = [];
   const contents: Content[] = [];
@@ -58,17 +66,13 @@ export function toGeminiRequest(call: ChatCall): { contents: Content[]; config: 
   }
   const choice = call.tool_choice;
   if (choice === 'none' || choice === 'auto' || choice === 'required') {
-    const mode = {
-      none: FunctionCallingConfigMode.NONE,
-      auto: FunctionCallingConfigMode.AUTO,
-      required: FunctionCallingConfigMode.ANY,
-    }[choice];
+    const mode = FUNCTION_CALLING_MODES[choice];
     config.toolConfig = { functionCallingConfig: { mode } };
   } else if (choice && typeof choice === 'object') {
     const name = (choice as { function?: { name?: string } }).function?.name;
     if (name)
       config.toolConfig = {
-        functionCallingConfig: { mode: FunctionCallingConfigMode.ANY, allowedFunctionNames: [name] },
+        functionCallingConfig: { mode: FUNCTION_CALLING_MODES.required, allowedFunctionNames: [name] },
       };
   }
   if (call.response_format && call.response_format.type !== 'text') {

@@ -1,4 +1,3 @@
-import { Ollama } from 'ollama';
 import type { ChatStreamEvent, FinishReason, Usage } from '../../contract/chat.ts';
 import type { EmbeddingResult } from '../../contract/embeddings.ts';
 import type { ModelInfo } from '../../contract/models.ts';
@@ -25,8 +24,9 @@ export interface OllamaAdapter extends ProviderAdapter {
 export function createOllamaAdapter(config: ProviderConfig): OllamaAdapter {
   // ollama-js wants the server root; a configured …/v1 (its OpenAI-compatible mount) is a common slip.
   const host = (config.baseUrl ?? 'http://127.0.0.1:11434').replace(/\/v1\/?$/, '');
-  const client = (ctx: CallContext, attempt: Attempt) =>
-    new Ollama({
+  const client = async (ctx: CallContext, attempt: Attempt) => {
+    const { Ollama } = await import('ollama');
+    return new Ollama({
       host,
       // Ollama has no keys itself; behind an authenticating proxy or on ollama.com it takes a Bearer token.
       headers: { ...config.headers, ...(ctx.apiKey ? { Authorization: `Bearer ${ctx.apiKey}` } : {}) },
@@ -34,9 +34,11 @@ export function createOllamaAdapter(config: ProviderConfig): OllamaAdapter {
       // fetch supplies the signal and the check below turns a bad line into an error instead of lost text.
       fetch: async (input, init) => rejectMalformedLines(await attempt.fetch(input, init)),
     });
+  };
 
   async function* chatEvents(call: ChatCall, ctx: CallContext, attempt: Attempt): AsyncIterable<ChatStreamEvent> {
-    const stream = await client(ctx, attempt).chat({
+    const ollama = await client(ctx, attempt);
+    const stream = await ollama.chat({
       model: call.model,
       messages: toOllamaMessages(call.messages),
       tools: toOllamaTools(call.tools),
@@ -83,7 +85,8 @@ export function createOllamaAdapter(config: ProviderConfig): OllamaAdapter {
       runAttempt(
         { config, ctx, operation: 'embeddings', model: call.model },
         async (attempt): Promise<EmbeddingResult> => {
-          const response = await client(ctx, attempt).embed({
+          const ollama = await client(ctx, attempt);
+          const response = await ollama.embed({
             model: call.model,
             input: call.input,
             dimensions: call.dimensions,
@@ -101,7 +104,8 @@ export function createOllamaAdapter(config: ProviderConfig): OllamaAdapter {
 
     listModels: (ctx) =>
       runAttempt({ config, ctx, operation: 'models' }, async (attempt): Promise<ModelInfo[]> => {
-        const response = await client(ctx, attempt).list();
+        const ollama = await client(ctx, attempt);
+        const response = await ollama.list();
         return response.models.map((model) => ({
           id: model.name,
           providerId: config.id,
@@ -113,7 +117,8 @@ export function createOllamaAdapter(config: ProviderConfig): OllamaAdapter {
     async *pullModel(model, ctx) {
       const attempt = new Attempt({ config, ctx, operation: 'pull', model });
       try {
-        for await (const progress of await client(ctx, attempt).pull({ model, stream: true })) {
+        const ollama = await client(ctx, attempt);
+        for await (const progress of await ollama.pull({ model, stream: true })) {
           yield {
             status: progress.status,
             digest: progress.digest,
@@ -130,7 +135,8 @@ export function createOllamaAdapter(config: ProviderConfig): OllamaAdapter {
 
     deleteModel: (model, ctx) =>
       runAttempt({ config, ctx, operation: 'delete', model }, async (attempt) => {
-        await client(ctx, attempt).delete({ model });
+        const ollama = await client(ctx, attempt);
+        await ollama.delete({ model });
       }),
   };
 }

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import OpenAI, { AzureOpenAI } from 'openai';
+import type OpenAI from 'openai';
 import type {
   ChatCompletionCreateParamsBase,
   ChatCompletionCreateParamsStreaming,
@@ -48,7 +48,8 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
   // Azure addresses a deployment, not a model; configs map model names to deployment names.
   const upstreamModel = (model: string) => azure?.deployments[model] ?? model;
 
-  const client = clientCache((apiKey): OpenAI => {
+  const client = clientCache(async (apiKey): Promise<OpenAI> => {
+    const { OpenAI, AzureOpenAI } = await import('openai');
     const options = {
       // Keyless endpoints (a local Ollama) still need a value, or the SDK reads OPENAI_API_KEY from the environment.
       apiKey: apiKey ?? 'no-key',
@@ -90,8 +91,9 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
       stream: true,
       stream_options: { include_usage: true },
     };
-    const { data: stream, response } = await client(ctx.apiKey)
-      .chat.completions.create(params, { signal: attempt.signal })
+    const openai = await client(ctx.apiKey);
+    const { data: stream, response } = await openai.chat.completions
+      .create(params, { signal: attempt.signal })
       .withResponse();
     attempt.answered(response);
     let finish: FinishReason | undefined;
@@ -120,8 +122,9 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
 
   /** A collected call's answer in one piece (stream: false upstream), as the events its stream would have sent. */
   async function* completionEvents(call: ChatCall, ctx: CallContext, attempt: Attempt): AsyncIterable<ChatStreamEvent> {
-    const { data: completion, response } = await client(ctx.apiKey)
-      .chat.completions.create({ ...chatParams(call), stream: false }, { signal: attempt.signal })
+    const openai = await client(ctx.apiKey);
+    const { data: completion, response } = await openai.chat.completions
+      .create({ ...chatParams(call), stream: false }, { signal: attempt.signal })
       .withResponse();
     attempt.answered(response);
     const choice = completion.choices[0];
@@ -153,7 +156,8 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
 
     embed: (call: EmbeddingCall, ctx) =>
       runAttempt(scope(ctx, 'embeddings', call.model), async (attempt): Promise<EmbeddingResult> => {
-        const response = await client(ctx.apiKey).embeddings.create(
+        const openai = await client(ctx.apiKey);
+        const response = await openai.embeddings.create(
           {
             model: upstreamModel(call.model),
             input: call.input,
@@ -172,7 +176,8 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
 
     moderate: (input, ctx, model) =>
       runAttempt(scope(ctx, 'moderation', model), async (attempt): Promise<ModerationResult> => {
-        const response = await client(ctx.apiKey).moderations.create(
+        const openai = await client(ctx.apiKey);
+        const response = await openai.moderations.create(
           { input, ...(model ? { model: upstreamModel(model) } : {}) },
           { signal: attempt.signal },
         );
@@ -191,8 +196,9 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
 
     async *transcribe(request: TranscriptionRequest, ctx): AsyncIterable<TranscriptionEvent> {
       const model = request.model ?? 'whisper-1';
-      const response = await runAttempt(scope(ctx, 'transcription', model), (attempt) =>
-        client(ctx.apiKey).audio.transcriptions.create(
+      const response = await runAttempt(scope(ctx, 'transcription', model), async (attempt) => {
+        const openai = await client(ctx.apiKey);
+        return openai.audio.transcriptions.create(
           {
             file: createReadStream(request.filePath),
             model: upstreamModel(model),
@@ -202,8 +208,8 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
             timestamp_granularities: ['segment'],
           },
           { signal: attempt.signal },
-        ),
-      );
+        );
+      });
       const duration = response.duration ?? 0;
       // The whole file is uploaded; a resumed job only skips what it already has.
       const segments = (response.segments ?? []).filter((segment) => segment.end > (request.startAt ?? 0));
@@ -237,7 +243,8 @@ export function createOpenAICompatibleAdapter(config: ProviderConfig): ProviderA
     listModels: (ctx) =>
       runAttempt(scope(ctx, 'models'), async (attempt): Promise<ModelInfo[]> => {
         const models: ModelInfo[] = [];
-        for await (const model of client(ctx.apiKey).models.list({ signal: attempt.signal })) {
+        const openai = await client(ctx.apiKey);
+        for await (const model of openai.models.list({ signal: attempt.signal })) {
           models.push({
             id: model.id,
             providerId: config.id,
