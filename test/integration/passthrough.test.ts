@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   always,
@@ -7,6 +8,7 @@ import {
   startFakeAnthropic,
   startFakeOpenAI,
 } from '../fakes/providers.ts';
+import { readElsewhere } from '../unit/store/helpers.ts';
 import { custom, type Gateway, startGateway, TOKEN, Upstreams } from './routing-harness.ts';
 
 /**
@@ -39,11 +41,18 @@ function clientBody(model: string, extra = ''): string {
   "vendor_knob": {"depth": 3, "list": [1, 2.0]}, "logit_bias": {"50256": -100} }`;
 }
 
-async function post(sb: Gateway, path: string, body: string, headers: Record<string, string> = {}) {
+async function post(
+  sb: Gateway,
+  path: string,
+  body: string,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+) {
   return fetch(`${sb.url}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
     body,
+    signal,
   });
 }
 
@@ -148,6 +157,27 @@ describe('OpenAI in, OpenAI-compatible upstream', () => {
     // Booked once, as the client's doing, not the provider's failure.
     await expect.poll(() => usageTotals(sb).requests, { timeout: 5_000 }).toBe(1);
     expect(usageTotals(sb).errors).toBe(0);
+  });
+
+  it("books the request's row (interrupted until it settles) while the upstream is still working on it", async () => {
+    const up = await upstreams.start({ text: 'never sent' });
+    up.setFaults(always('hang'));
+    const sb = await open({ providers: { up: custom(up) } });
+    const file = join(sb.dataDir, 'switchboard.db');
+    const rows = () => readElsewhere(file, 'SELECT provider_id, outcome FROM usage_events');
+    const controller = new AbortController();
+    const reply = post(sb, '/v1/chat/completions', clientBody('up/gpt-4o-mini'), {}, controller.signal);
+    await expect.poll(() => up.requests.length, { timeout: 5_000 }).toBe(1);
+    // The upstream has not answered, yet a crash now would leave the request on record.
+    await expect.poll(rows, { timeout: 5_000 }).toEqual([{ provider_id: 'up', outcome: 'interrupted' }]);
+    controller.abort();
+    await reply.catch(() => {});
+    // Settled as the client's doing: the same row, no second one.
+    const settled = () => {
+      sb.services.store.usage.flush();
+      return rows();
+    };
+    await expect.poll(settled, { timeout: 5_000 }).toEqual([{ provider_id: 'up', outcome: 'cancelled' }]);
   });
 
   it('falls back to the next provider before the first byte, streaming or not', async () => {

@@ -215,15 +215,17 @@ export async function* runPipeline<T>(
     request.onSettled?.(event);
   };
   // Before the answer reaches the caller its row is on disk, priced as the estimate (the request's own
-  // output limit, else the usual one): a crash leaves it there, marked interrupted, never missing.
-  const reserve = (attempt: Settled, ttftMs: number) => {
+  // output limit, else the usual one): a crash leaves it there, marked interrupted, never missing. Each
+  // attempt reserves as it is sent and its first output waits for the commit, so the disk write overlaps
+  // the upstream's work instead of following it; a later attempt's reservation replaces an earlier one's.
+  const reserve = (attempt: Settled) => {
     const usage: Usage = {
       inputTokens: request.estimatedInputTokens,
       outputTokens: request.maxOutputTokens ?? parts.expectedOutputTokens,
       estimated: true,
     };
     const costUsd = parts.costOf(attempt.candidate, usage);
-    return parts.reserve(usageEvent({ ...attempt, usage, costUsd }, 'interrupted', undefined, ttftMs));
+    return parts.reserve(usageEvent({ ...attempt, usage, costUsd }, 'interrupted'));
   };
 
   let candidates = plan.candidates;
@@ -302,13 +304,13 @@ export async function* runPipeline<T>(
         leaveAll(passes, outcome);
       };
       try {
+        const written = reserve(attempt);
         const ctx = { signal: attempt.controller.signal, apiKey: attempt.apiKey };
         for await (const item of operation.invoke(candidate, ctx)) {
           if (!delivered) {
             delivered = true;
             ttftMs = clock.now() - scope.started;
             for (const pass of passes) pass.firstOutput?.();
-            const written = reserve(attempt, ttftMs);
             if (written) await written;
             yield { type: 'route', route: routeInfo(candidate, depth, attempt.apiKey, plan) };
           }

@@ -103,13 +103,23 @@ const COLUMNS = `id, time, kind, provider_id, model, key_id, user_id, app_key_id
     output_tokens, tokens_estimated, cost_usd, latency_ms, ttft_ms, outcome, error_code, fallback_depth`;
 const VALUES = `@id, @time, @kind, @providerId, @model, @keyId, @userId, @appKeyId, @profile, @strategy, @inputTokens,
     @outputTokens, @tokensEstimated, @costUsd, @latencyMs, @ttftMs, @outcome, @errorCode, @fallbackDepth`;
-/** A settled event overwrites its reservation in place (REPLACE would delete and re-insert the row). */
+/**
+ * A settled event overwrites its reservation in place (REPLACE would delete and re-insert the row), the
+ * provider included: a request reserved by an attempt that failed may settle on another candidate.
+ */
 const SETTLE_EVENT = `INSERT INTO usage_events (${COLUMNS}) VALUES (${VALUES}) ON CONFLICT(id) DO UPDATE SET
+    provider_id = excluded.provider_id, model = excluded.model, fallback_depth = excluded.fallback_depth,
     key_id = excluded.key_id, input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
     tokens_estimated = excluded.tokens_estimated, cost_usd = excluded.cost_usd, latency_ms = excluded.latency_ms,
     ttft_ms = excluded.ttft_ms, outcome = excluded.outcome, error_code = excluded.error_code`;
-/** A reservation never overwrites the settled row. */
-const RESERVE_EVENT = `INSERT OR IGNORE INTO usage_events (${COLUMNS}) VALUES (${VALUES})`;
+/**
+ * A later attempt's reservation (a fallback, another key) replaces the earlier one's, so a crash leaves the
+ * row of the provider the request was with; a reservation never overwrites the settled row.
+ */
+const RESERVE_EVENT = `INSERT INTO usage_events (${COLUMNS}) VALUES (${VALUES}) ON CONFLICT(id) DO UPDATE SET
+    provider_id = excluded.provider_id, model = excluded.model, key_id = excluded.key_id, cost_usd = excluded.cost_usd,
+    latency_ms = excluded.latency_ms, fallback_depth = excluded.fallback_depth
+    WHERE usage_events.outcome = 'interrupted'`;
 
 function toRow(event: UsageEvent): UsageRow {
   const valid = usageEventSchema.parse(event);
@@ -136,8 +146,8 @@ function toRow(event: UsageEvent): UsageRow {
  * would lose the last FLUSH_AFTER_MS of events of a busy gateway, which is why every request that
  * answers first `reserve`s its row and waits until it is on disk: a crash leaves it reserved (outcome
  * interrupted, estimated cost) rather than missing. Reservations are group-committed: those made in one
- * turn of the event loop wait for its check phase (setImmediate) and go in one transaction — a commit
- * of its own for each was the gateway's largest cost — and each answer waits for its group's commit.
+ * turn of the event loop wait for the next turn's check phase and go in one transaction — a commit of its
+ * own for each was the gateway's largest cost — and each answer waits for its group's commit.
  * The settled events waiting then go in the same transaction: under load they never pile up into one
  * large batch that would hold the event loop for milliseconds.
  */
@@ -179,7 +189,7 @@ export class UsageRepository implements UsageSink {
   reserve(event: UsageEvent): Promise<void> {
     this.reserving.push(toRow(event));
     this.reservationCommit ??= new Promise((resolve, reject) => {
-      setImmediate(() => {
+      const commit = () => {
         this.reservationCommit = undefined;
         try {
           this.flush();
@@ -187,7 +197,11 @@ export class UsageRepository implements UsageSink {
         } catch (error) {
           reject(error);
         }
-      });
+      };
+      // At the check phase of the next turn, not this one: undici sends a request on a reused keep-alive
+      // connection at this turn's check phase (after a look for bytes the idle socket got), and the upstream
+      // requests sent in this turn should leave before the commit, so that the disk write overlaps them.
+      setImmediate(() => setImmediate(commit));
     });
     return this.reservationCommit;
   }

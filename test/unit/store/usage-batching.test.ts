@@ -83,6 +83,31 @@ describe('usage events written in batches', () => {
     }
   });
 
+  it("let a later attempt's reservation name the provider the request moved to, but never overwrite a settled row", async () => {
+    const file = join(tempDir(), 'sb.db');
+    const db = openDatabase(file);
+    const usage = new UsageRepository(db);
+    const reserved = (providerId: string, fallbackDepth: number): UsageEvent => ({
+      ...event('fell-back'),
+      providerId,
+      fallbackDepth,
+      outcome: 'interrupted',
+      tokensEstimated: true,
+    });
+    const rowOf = () => readElsewhere(file, 'SELECT provider_id, fallback_depth, outcome, cost_usd FROM usage_events');
+    try {
+      await usage.reserve(reserved('first', 0));
+      await usage.reserve(reserved('standby', 1));
+      expect(rowOf()).toEqual([{ provider_id: 'standby', fallback_depth: 1, outcome: 'interrupted', cost_usd: 0.01 }]);
+      usage.record({ ...event('fell-back', 0.25), providerId: 'last', fallbackDepth: 2 });
+      usage.flush();
+      await usage.reserve(reserved('late', 3));
+      expect(rowOf()).toEqual([{ provider_id: 'last', fallback_depth: 2, outcome: 'success', cost_usd: 0.25 }]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('write a reservation still waiting for its commit before any query reads', () => {
     const db = openDatabase(join(tempDir(), 'sb.db'));
     const usage = new UsageRepository(db);
