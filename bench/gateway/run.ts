@@ -1,5 +1,6 @@
 /**
- * Gateway benchmark: the same load sent to a fast fake upstream directly, through Switchboard and
+ * Gateway benchmark: the same load sent to a fast fake upstream directly, through the node floor (floor.ts:
+ * a bare node:http + undici pass-through, what any Node gateway adds on this host), through Switchboard and
  * through @portkey-ai/gateway, in one run. Reports the latency each gateway adds (one client at a
  * time, so queueing does not hide it) and the requests per second each sustains (50 clients), for
  * non-streaming and streaming chat completions.
@@ -69,6 +70,8 @@ for (const also of values.also) {
   children.push(child);
   others.push({ label, child });
 }
+const floor = await startChild('./floor.ts', [upstream.url]);
+children.push(floor);
 const portkey = await startPortkey();
 children.push(portkey);
 
@@ -80,6 +83,8 @@ const targets: Target[] = [
     model: 'bench-model',
     headers: { authorization: `Bearer ${UPSTREAM_KEY}` },
   },
+  // What any Node gateway adds here: node:http in, an undici Pool out, nothing else (floor.ts).
+  { name: 'node floor', url: floor.url, pid: floor.process.pid, model: 'upstream/bench-model', headers: {} },
   {
     name: 'switchboard',
     url: switchboard.url,
@@ -171,17 +176,23 @@ const lines: string[] = [];
 for (const mode of ['non-streaming', 'streaming'] as const) {
   const direct = rows.find((r) => r.mode === mode && r.target === 'direct')!;
   const portkeyRow = rows.find((r) => r.mode === mode && r.target === 'portkey')!;
+  const floorRow = rows.find((r) => r.mode === mode && r.target === 'node floor')!;
   lines.push(
     '',
     `**${mode}**`,
     '',
-    '| target | added p50 (ms, 1 client) | added p99 (ms, 1 client) | own time p50 / p99 (ms) | CPU ms / request | req/s (50 clients) | p50 / p99 at 50 clients (ms) | req/s vs Portkey | errors |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| target | added p50 (ms, 1 client) | added p99 (ms, 1 client) | over the node floor p50 / p99 (ms) | own time p50 / p99 (ms) | CPU ms / request | req/s (50 clients) | p50 / p99 at 50 clients (ms) | req/s vs Portkey | req/s vs node floor | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const row of rows.filter((r) => r.mode === mode)) {
     const isDirect = row.target === 'direct';
+    const overFloor =
+      isDirect || row === floorRow
+        ? '–'
+        : `${fmt(row.single.p50 - floorRow.single.p50, 3)} / ${fmt(row.single.p99 - floorRow.single.p99, 3)}`;
+    const vsFloor = isDirect ? '–' : `${fmt(row.loaded.requestsPerSecond / floorRow.loaded.requestsPerSecond)}×`;
     lines.push(
-      `| ${row.target} | ${isDirect ? `(${fmt(row.single.p50, 3)} total)` : fmt(row.single.p50 - direct.single.p50, 3)} | ${isDirect ? `(${fmt(row.single.p99, 3)} total)` : fmt(row.single.p99 - direct.single.p99, 3)} | ${row.single.overheadP50 === undefined ? '–' : `${fmt(row.single.overheadP50, 3)} / ${fmt(row.single.overheadP99, 3)}`} | ${fmt(row.loaded.cpuMsPerRequest, 3)} | ${fmt(row.loaded.requestsPerSecond, 0)} | ${fmt(row.loaded.p50)} / ${fmt(row.loaded.p99)} | ${isDirect ? '–' : portkeyRow.loaded.requests === 0 ? 'Portkey failed' : `${fmt(row.loaded.requestsPerSecond / portkeyRow.loaded.requestsPerSecond)}×`} | ${row.single.errors + row.loaded.errors} |`,
+      `| ${row.target} | ${isDirect ? `(${fmt(row.single.p50, 3)} total)` : fmt(row.single.p50 - direct.single.p50, 3)} | ${isDirect ? `(${fmt(row.single.p99, 3)} total)` : fmt(row.single.p99 - direct.single.p99, 3)} | ${overFloor} | ${row.single.overheadP50 === undefined ? '–' : `${fmt(row.single.overheadP50, 3)} / ${fmt(row.single.overheadP99, 3)}`} | ${fmt(row.loaded.cpuMsPerRequest, 3)} | ${fmt(row.loaded.requestsPerSecond, 0)} | ${fmt(row.loaded.p50)} / ${fmt(row.loaded.p99)} | ${isDirect ? '–' : portkeyRow.loaded.requests === 0 ? 'Portkey failed' : `${fmt(row.loaded.requestsPerSecond / portkeyRow.loaded.requestsPerSecond)}×`} | ${vsFloor} | ${row.single.errors + row.loaded.errors} |`,
     );
   }
 }
