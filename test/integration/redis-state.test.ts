@@ -4,7 +4,8 @@ import { BudgetGuard, budgetPeriodKey, type Reservation } from '../../electron/e
 import { UsageLedger } from '../../electron/engine/accounting/ledger.ts';
 import type { UsageEvent } from '../../electron/engine/accounting/types.ts';
 import type { BudgetConfig } from '../../electron/engine/config/types.ts';
-import { type RoutingState, TURN } from '../../electron/engine/core/state.ts';
+import { type RoutingState, STATISTIC, TURN } from '../../electron/engine/core/state.ts';
+import { CircuitBreakers } from '../../electron/engine/routing/breaker.ts';
 import { ManualClock, systemClock } from '../../electron/engine/routing/clock.ts';
 import { RedisState } from '../../electron/engine/routing/redis-state.ts';
 import { Router } from '../../electron/engine/routing/router.ts';
@@ -174,6 +175,70 @@ describe('RedisState', () => {
       .toMatchObject({ spentUsd: expect.closeTo(0.7, 9), reservedUsd: expect.closeTo(0, 9) });
     expect(await guards[1]!.reserveWithin('p', 0.3)).toMatchObject({ keys: expect.any(Array) });
     expect(await guards[0]!.reserveWithin('p', 0.01)).toMatchObject({ scope: 'global', exceeded: false });
+  });
+
+  it('a settled request’s spend and the release of its hold reach the other instance together: until then the hold counts', async () => {
+    const [a, b] = await pair();
+    const clock = new ManualClock(Date.UTC(2026, 4, 10, 12));
+    const config: BudgetConfig = { global: { daily: 1 }, providers: {}, alertThreshold: 0.8, hardStop: 'refuse' };
+    const history = { spend: () => 0 };
+    const [guardA, guardB] = [a, b].map((state) => new BudgetGuard(state, clock, config, () => {}, history));
+    const global = (guard: BudgetGuard) => guard.status().find((budget) => budget.scope === 'global')!;
+    const reservation = (await guardA!.reserveWithin('p', 0.6)) as Reservation;
+    await expect.poll(() => global(guardB!).reservedUsd).toBeCloseTo(0.6, 9);
+    guardA!.settle(reservation, 0.6);
+    // This instance counts it at once; the other sees it as held, then as spent, never as neither.
+    expect(global(guardA!)).toMatchObject({ spentUsd: expect.closeTo(0.6, 9), reservedUsd: expect.closeTo(0, 9) });
+    const seen: number[] = [];
+    for (let waited = 0; global(guardB!).spentUsd < 0.6 - 1e-9 && waited < 2_000; waited += 10) {
+      seen.push(global(guardB!).spentUsd + global(guardB!).reservedUsd);
+      expect(await guardB!.reserveWithin('p', 0.5)).toMatchObject({ scope: 'global', limitUsd: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(global(guardB!)).toMatchObject({ spentUsd: expect.closeTo(0.6, 9), reservedUsd: expect.closeTo(0, 9) });
+    for (const counted of seen) expect(counted).toBeGreaterThanOrEqual(0.6 - 1e-9);
+  });
+
+  it('an update of a record takes along this instance’s statistic updates of it not written yet: one write, in order', async () => {
+    const [a, b] = await pair();
+    const admin = new Redis(redis.url);
+    // Each batch script publishes its changes once (the heartbeat's sweep publishes none here).
+    const writes = async () => Number(/cmdstat_publish:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    const append =
+      (word: string) =>
+      (current: string[] = []) => [...current, word];
+    try {
+      await a.update('limiter', 'tpm', append('admitted'));
+      await expect.poll(() => b.get('limiter', 'tpm')).toEqual(['admitted']);
+      const before = await writes();
+      expect(a.update('limiter', 'tpm', append('corrected'), 0, STATISTIC)).toEqual(['admitted', 'corrected']);
+      expect(await a.update('limiter', 'tpm', append('admitted again'))).toEqual([
+        'admitted',
+        'corrected',
+        'admitted again',
+      ]);
+      await expect.poll(() => b.get('limiter', 'tpm')).toEqual(['admitted', 'corrected', 'admitted again']);
+      // Past the interval statistics are written in: nothing was left to write on its own.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect((await writes()) - before).toBe(1);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('counts successes on a closed breaker without a write each; a failure takes them along, and the other instance sees all', async () => {
+    const [a, b] = await pair();
+    const settings = { maxFailures: 3, failureRate: 0.5, minRequests: 10, windowMs: 60_000, recoveryMs: 30_000 };
+    const [breakersA, breakersB] = [a, b].map((state) => new CircuitBreakers(state, systemClock, () => settings));
+    for (let i = 0; i < 4; i++) await breakersA!.success('groq/llama');
+    await breakersA!.failure('groq/llama');
+    await expect
+      .poll(() => breakersB!.views()[0])
+      .toMatchObject({ state: 'closed', windowRequests: 5, windowFailures: 1, consecutiveFailures: 1 });
+    // Three failures in a row since the last success open it, on both.
+    await breakersA!.failure('groq/llama');
+    await breakersA!.failure('groq/llama');
+    await expect.poll(() => breakersB!.stateOf('groq/llama')).toBe('open');
   });
 
   it('local_only: a budget used up in Redis refuses even a free call, though this copy has not heard of the spending yet', async () => {

@@ -1,6 +1,14 @@
 import type { BudgetConfig, BudgetLimits } from '../config/types.ts';
 import type { Clock } from '../core/clock.ts';
-import { type Awaitable, type BudgetCounters, isPromise, PER_PROCESS, type RoutingState } from '../core/state.ts';
+import {
+  type Awaitable,
+  type BudgetCounters,
+  isPromise,
+  PER_PROCESS,
+  type RoutingState,
+  SETTLED_RELEASE,
+  SETTLED_SPEND,
+} from '../core/state.ts';
 
 export type BudgetPeriod = 'daily' | 'monthly';
 
@@ -200,7 +208,9 @@ export class BudgetGuard {
   /** Releases the hold and books what the call really cost; alerts when a threshold is crossed. */
   settle(reservation: Reservation, costUsd: number): void {
     const release = () => {
-      for (const key of reservation.keys) void this.state.incr('usage', key, -reservation.amountUsd, 0, PER_PROCESS);
+      for (const key of reservation.keys) {
+        void this.state.incr('usage', key, -reservation.amountUsd, 0, SETTLED_RELEASE);
+      }
     };
     if (costUsd <= 0) {
       release();
@@ -209,7 +219,7 @@ export class BudgetGuard {
     for (const [scope, period] of this.spendCounters(reservation.providerId)) {
       // A period that began since reserve has no counter yet: it starts from the spending on record.
       this.spent(scope, period);
-      void this.state.incr('usage', this.spentKey(scope, period), costUsd, PERIOD_TTL_MS[period]);
+      void this.state.incr('usage', this.spentKey(scope, period), costUsd, PERIOD_TTL_MS[period], SETTLED_SPEND);
     }
     // After the spend is booked: another instance reading in between counts the call twice, never not at all.
     release();

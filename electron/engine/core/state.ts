@@ -27,23 +27,32 @@ export interface IncrOptions {
    */
   perProcess?: boolean;
   /**
-   * The count is a balancing turn (round robin, key rotation), not a limit: a shared backend answers at
-   * once from what this process knows (its own increments and those heard from other instances), and
-   * may send the turns of a short interval as one atomic increment of their sum. Two instances may now
-   * and then take the same turn, which only sends two requests the same way; it saves a round trip on
-   * every request, and an operation in Redis on nearly every one.
+   * Nobody waits on the count, and other instances seeing it a moment late lets no limit pass: a
+   * balancing turn (round robin, key rotation), or a settled request's spend together with the release
+   * of its budget hold (the hold keeps counting until both arrive, in one step). A shared backend
+   * answers at once from what this process knows (its own increments and those heard from other
+   * instances), and may send the increments of a short interval as one atomic increment of their sum.
+   * Two instances may now and then take the same turn, which only sends two requests the same way; a
+   * budget is never passed by more than the holds of requests in flight or just settled. It saves a
+   * round trip on every request, and operations in Redis on nearly every one.
    */
-  turn?: boolean;
+  gathered?: boolean;
 }
 
 export const PER_PROCESS: IncrOptions = { perProcess: true };
-export const TURN: IncrOptions = { turn: true };
+export const TURN: IncrOptions = { gathered: true };
+/** A settled request's spend (IncrOptions.gathered). */
+export const SETTLED_SPEND: IncrOptions = { gathered: true };
+/** The release of a settled request's budget hold: with its spend (IncrOptions.gathered). */
+export const SETTLED_RELEASE: IncrOptions = { gathered: true, perProcess: true };
 
 export interface UpdateOptions {
   /**
-   * The record is a statistic (usage totals, latency averages), not a limit or a budget: a shared
-   * backend applies the update to this process's copy at once and may write the updates of a short
-   * interval together, as one atomic step per record, instead of one per call. Other instances see
+   * The record is a statistic (usage totals, latency averages), or the update limits nothing by itself
+   * (a breaker's count of successes while closed, a TPM window corrected by the tokens an answer
+   * really used): a shared backend applies the update to this process's copy at once and may write
+   * the updates of a short interval together, as one atomic step per record, instead of one per call;
+   * an update of the same record that is not a statistic takes them along, first. Other instances see
    * them that much later; none is lost (they are written on close, and handed over after an outage).
    */
   statistic?: boolean;

@@ -3,7 +3,7 @@ import type { PriceBook } from '../accounting/prices.ts';
 import type { AppKey } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import type { Clock } from '../core/clock.ts';
-import { type BudgetCounters, isPromise, PER_PROCESS, type RoutingState } from '../core/state.ts';
+import { type BudgetCounters, isPromise, type RoutingState, SETTLED_RELEASE, SETTLED_SPEND } from '../core/state.ts';
 import type { RateLimiter } from './limiter.ts';
 import { NO_HOLD, type RequestScope, refuse, type Stage } from './stage.ts';
 import type { Candidate } from './types.ts';
@@ -152,11 +152,11 @@ export function appKeyStage(parts: AppKeyStageParts): Stage {
           if (attempt.costUsd > 0) {
             for (const [period] of budgets) {
               spent(key, period);
-              void state.incr('usage', spendKey(key, period), attempt.costUsd, PERIOD_TTL_MS[period]);
+              void state.incr('usage', spendKey(key, period), attempt.costUsd, PERIOD_TTL_MS[period], SETTLED_SPEND);
             }
           }
           // After the spend is booked: another instance reading in between counts the call twice, never not at all.
-          for (const counter of held) void state.incr('usage', counter, -cost, 0, PER_PROCESS);
+          for (const counter of held) void state.incr('usage', counter, -cost, 0, SETTLED_RELEASE);
         },
       };
     },

@@ -1,6 +1,6 @@
 import type { FailoverSettings } from '../config/types.ts';
 import type { Clock } from '../core/clock.ts';
-import { isPromise, type RoutingState } from '../core/state.ts';
+import { isPromise, type RoutingState, STATISTIC, type UpdateOptions } from '../core/state.ts';
 import { countsAgainstProvider } from './policy.ts';
 import { describeWait, refuse, type Stage } from './stage.ts';
 
@@ -94,16 +94,22 @@ export class CircuitBreakers {
    * One atomic step on a breaker's record; `step` returns the state it moved to. Listeners hear of a
    * change once the step is stored (a shared backend may run the reducer more than once).
    */
-  private async step(key: string, step: (record: BreakerRecord) => void): Promise<void> {
+  private async step(key: string, step: (record: BreakerRecord) => void, options?: UpdateOptions): Promise<void> {
     let from: BreakerState = 'closed';
     let to: BreakerState = 'closed';
-    const done = this.state.update<BreakerRecord>('breaker', key, (current) => {
-      const record = current ?? this.fresh();
-      from = record.state;
-      step(record);
-      to = record.state;
-      return record;
-    });
+    const done = this.state.update<BreakerRecord>(
+      'breaker',
+      key,
+      (current) => {
+        const record = current ?? this.fresh();
+        from = record.state;
+        step(record);
+        to = record.state;
+        return record;
+      },
+      0,
+      options,
+    );
     if (isPromise(done)) await done;
     if (from !== to) this.onChange(key, from, to);
   }
@@ -160,10 +166,21 @@ export class CircuitBreakers {
   }
 
   success(key: string): Promise<void> {
+    const current = this.read(key);
+    if (!current || current.state === 'closed') {
+      // On a closed breaker a success changes no state, it only counts: written with the record's next
+      // change (a failure takes it along, first) or within moments (UpdateOptions.statistic). Should
+      // the breaker have opened meanwhile (another instance), the count is dropped: the probe decides.
+      return this.step(
+        key,
+        (record) => {
+          if (record.state === 'closed') this.countSuccess(key, record);
+        },
+        STATISTIC,
+      );
+    }
     return this.step(key, (record) => {
-      this.roll(key, record);
-      record.requests++;
-      record.consecutive = 0;
+      this.countSuccess(key, record);
       if (record.state !== 'closed') {
         record.probing = false;
         record.requests = 1;
@@ -172,6 +189,12 @@ export class CircuitBreakers {
         record.state = 'closed';
       }
     });
+  }
+
+  private countSuccess(key: string, record: BreakerRecord): void {
+    this.roll(key, record);
+    record.requests++;
+    record.consecutive = 0;
   }
 
   failure(key: string): Promise<void> {

@@ -1,6 +1,6 @@
 import type { ProviderConfig } from '../config/provider-config.ts';
 import type { Clock } from '../core/clock.ts';
-import { isPromise, PER_PROCESS, type RoutingState } from '../core/state.ts';
+import { isPromise, PER_PROCESS, type RoutingState, STATISTIC, type UpdateOptions } from '../core/state.ts';
 import { keyIdOf } from './keys.ts';
 import { refuse, type Stage } from './stage.ts';
 
@@ -136,18 +136,24 @@ export class RateLimiter {
   }
 
   /** Corrects what a window holds for `second` by `delta` (a refund, or the answer's real token count). */
-  private adjust(key: string, second: number, delta: number): void {
+  private adjust(key: string, second: number, delta: number, options?: UpdateOptions): void {
     if (delta === 0) return;
-    void this.state.update<MinuteWindow>('limiter', key, (window = emptyWindow(second)) => {
-      roll(window, this.second());
-      // Counted in a second that has left the window: it no longer limits anything.
-      if (window.head - second >= WINDOW_SECONDS) return window;
-      const index = second % WINDOW_SECONDS;
-      const applied = Math.max(-window.buckets[index]!, delta);
-      window.buckets[index]! += applied;
-      window.total += applied;
-      return window;
-    });
+    void this.state.update<MinuteWindow>(
+      'limiter',
+      key,
+      (window = emptyWindow(second)) => {
+        roll(window, this.second());
+        // Counted in a second that has left the window: it no longer limits anything.
+        if (window.head - second >= WINDOW_SECONDS) return window;
+        const index = second % WINDOW_SECONDS;
+        const applied = Math.max(-window.buckets[index]!, delta);
+        window.buckets[index]! += applied;
+        window.total += applied;
+        return window;
+      },
+      0,
+      options,
+    );
   }
 
   /**
@@ -211,7 +217,9 @@ export class RateLimiter {
   /** The answer said how many tokens it really used: the TPM window counts those instead of the estimate. */
   reconcile(provider: ProviderConfig, admission: Admission, actualTokens: number): void {
     if (!provider.limits.tpm || admission.tokens === 0) return;
-    this.adjust(`tpm:${provider.id}:${admission.keyId}`, admission.second, actualTokens - admission.tokens);
+    // A correction, not an admission: it goes with the window's next admission (UpdateOptions.statistic).
+    const key = `tpm:${provider.id}:${admission.keyId}`;
+    this.adjust(key, admission.second, actualTokens - admission.tokens, STATISTIC);
   }
 
   /**

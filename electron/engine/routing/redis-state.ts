@@ -187,8 +187,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private resyncing?: Promise<void>;
   private resyncAgain = false;
   private readonly timers: NodeJS.Timeout[] = [];
-  /** Balancing turns taken here and not sent to Redis yet, per record (`space\nkey`). */
-  private readonly turns = new Map<
+  /** Gathered increments (IncrOptions.gathered) counted here and not sent to Redis yet, per record (`space\nkey`). */
+  private readonly gathered = new Map<
     string,
     { space: StateSpace; key: string; ttlMs: number; increment: InFlightIncrement }
   >();
@@ -390,12 +390,15 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     this.unacked.set(id, (this.unacked.get(id) ?? 0) + delta);
     if (envelope) envelope.value = value;
     else this.copy.set<Envelope>(space, key, { v: 0, json: '0', value }, ttlMs);
-    if (options.turn) {
-      // A turn is answered from the copy (this process's turns and those heard from the others), and
-      // the turns of an interval reach the shared count as one increment of their sum.
-      const owed = this.turns.get(id);
+    if (options.gathered) {
+      // Answered from the copy (this process's increments and those heard from the others); the
+      // increments of an interval reach the shared count as one increment of their sum.
+      const owed = this.gathered.get(id);
       if (owed && !owed.increment.moved) owed.increment.delta += delta;
-      else this.turns.set(id, { space, key, ttlMs, increment: this.startIncrement(id, delta, false) });
+      else {
+        const increment = this.startIncrement(id, delta, options.perProcess ?? false);
+        this.gathered.set(id, { space, key, ttlMs, increment });
+      }
       this.statisticsTimer ??= setTimeout(() => void this.writeStatistics(), STATISTICS_MS).unref();
       return value;
     }
@@ -470,7 +473,31 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   ): T | Promise<T> {
     if (options.statistic) return this.updateStatistic(space, key, reduce as Reducer, ttlMs) as T;
     if (this.mode !== 'shared') return this.updateHere(space, key, reduce, ttlMs);
-    return this.compareAndSet(space, key, reduce, ttlMs, () => this.updateHere(space, key, reduce, ttlMs));
+    const id = `${space}\n${key}`;
+    const unwritten = this.statistics.get(id);
+    if (!unwritten) {
+      return this.compareAndSet(space, key, reduce, ttlMs, () => this.updateHere(space, key, reduce, ttlMs));
+    }
+    // This process's statistic updates of the record not written yet go first, in the same write: in
+    // the order made, and without a write of their own.
+    this.statistics.delete(id);
+    return this.compareAndSet(
+      space,
+      key,
+      (current) => reduce(applyAll(unwritten.reducers, current) as T | undefined),
+      ttlMs,
+      () => {
+        this.keepUnwritten(id, unwritten);
+        return this.updateHere(space, key, reduce, ttlMs);
+      },
+    );
+  }
+
+  /** Statistic updates that could not be written: they wait for the hand-over, before any made since. */
+  private keepUnwritten(id: string, updates: StatisticUpdates): void {
+    const later = this.statistics.get(id);
+    if (later) later.reducers.unshift(...updates.reducers);
+    else this.statistics.set(id, updates);
   }
 
   /**
@@ -505,8 +532,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   }
 
   /**
-   * Writes the statistics and balancing turns gathered so far (while Redis is away they wait for the
-   * hand-over; turns, as increments owed to it, go with the pending writes).
+   * Writes the statistics and increments gathered so far (while Redis is away they wait for the
+   * hand-over; gathered increments, as increments owed to it, go with the pending writes).
    */
   private async writeStatistics(): Promise<void> {
     clearTimeout(this.statisticsTimer);
@@ -515,10 +542,10 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     const due = this.statistics;
     this.statistics = new Map();
     const writes: Promise<unknown>[] = [];
-    for (const { space, key, ttlMs, increment } of this.turns.values()) {
+    for (const { space, key, ttlMs, increment } of this.gathered.values()) {
       if (!increment.moved) writes.push(this.sendIncrement(space, key, ttlMs, increment, 0));
     }
-    this.turns.clear();
+    this.gathered.clear();
     for (const [id, updates] of due) {
       const { space, key, ttlMs, reducers } = updates;
       writes.push(
@@ -527,12 +554,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
           key,
           (current) => applyAll(reducers, current),
           ttlMs,
-          () => {
-            // Not written: they wait for the hand-over, before any made since (the copy has them already).
-            const later = this.statistics.get(id);
-            if (later) later.reducers.unshift(...reducers);
-            else this.statistics.set(id, updates);
-          },
+          // Not written: they wait for the hand-over (the copy has them already).
+          () => this.keepUnwritten(id, updates),
         ),
       );
     }
