@@ -85,7 +85,8 @@ local function incr(space, key, delta, ttl, perProcess, onlyIfPresent)
   if perProcess then
     local field = 'i:' .. INSTANCE
     local mine = tonumber(redis.call('HINCRBYFLOAT', record, field, string.format('%.17g', delta)))
-    if math.abs(mine) < 1e-9 then redis.call('HDEL', record, field) end
+    -- A part back at zero stays (a slot is taken again at once); rounding dust is wiped.
+    if mine ~= 0 and math.abs(mine) < 1e-9 then redis.call('HSET', record, field, '0') end
     total = 0
     local all = redis.call('HGETALL', record)
     for f = 1, #all, 2 do
@@ -148,44 +149,44 @@ while at <= count do
     local amount, refuseUsedUp, budgets = key, ops[at + 3], ops[at + 4]
     local first = at + 5
     at = first + budgets * 5
+    -- Each budget's spent and held counters as read (a spent one created from its seed), for the reply.
+    local seen = {}
     local refused = -1
     for b = 0, budgets - 1 do
       local o = first + b * 5
       local spent = PREFIX .. space .. ':' .. ops[o]
-      local total = redis.call('HGET', spent, 'd')
-      if not total then
-        total = ops[o + 3]
-        local v = write(spent, total)
-        publish(space, ops[o], v, expire(spent, ops[o + 4], -1), total)
+      local current = redis.call('HMGET', spent, 'v', 'd')
+      local sv, sjson, spttl
+      if current[2] then
+        sv, sjson, spttl = tonumber(current[1]), current[2], redis.call('PTTL', spent)
+      else
+        sjson = ops[o + 3]
+        sv = write(spent, sjson)
+        spttl = expire(spent, ops[o + 4], -1)
+        publish(space, ops[o], sv, spttl, sjson)
       end
-      total = tonumber(total)
-      local held = tonumber(redis.call('HGET', PREFIX .. space .. ':' .. ops[o + 1], 'd') or '0')
-      local limit = ops[o + 2]
-      if total + held + amount > limit + 1e-9 or (refuseUsedUp and total + math.max(0, held) >= limit) then
+      local held = PREFIX .. space .. ':' .. ops[o + 1]
+      current = redis.call('HMGET', held, 'v', 'd')
+      local hv, hjson, hpttl = 0, '', -2
+      if current[1] then hv, hjson, hpttl = tonumber(current[1]), current[2], redis.call('PTTL', held) end
+      local s = b * 6
+      seen[s + 1], seen[s + 2], seen[s + 3], seen[s + 4], seen[s + 5], seen[s + 6] = sv, sjson, spttl, hv, hjson, hpttl
+      local total, holds, limit = tonumber(sjson), tonumber(hjson) or 0, ops[o + 2]
+      if refused < 0 and (total + holds + amount > limit + 1e-9 or (refuseUsedUp and total + math.max(0, holds) >= limit)) then
         refused = b
-        break
       end
     end
     if refused < 0 and amount > 0 then
       for b = 0, budgets - 1 do
-        local o = first + b * 5
-        incr(space, ops[o + 1], amount, ops[o + 4], true, false)
+        local o, s = first + b * 5, b * 6
+        local _, v, json, pttl = incr(space, ops[o + 1], amount, ops[o + 4], true, false)
+        seen[s + 4], seen[s + 5], seen[s + 6] = v, json, pttl
       end
     end
     replies = replies + 1
     out[replies] = refused
-    for b = 0, budgets - 1 do
-      for c = 0, 1 do
-        local record = PREFIX .. space .. ':' .. ops[first + b * 5 + c]
-        local current = redis.call('HMGET', record, 'v', 'd')
-        if current[1] then
-          out[replies + 1], out[replies + 2], out[replies + 3] = tonumber(current[1]), current[2], redis.call('PTTL', record)
-        else
-          out[replies + 1], out[replies + 2], out[replies + 3] = 0, '', -2
-        end
-        replies = replies + 3
-      end
-    end
+    for i = 1, budgets * 6 do out[replies + i] = seen[i] end
+    replies = replies + budgets * 6
   else
     return redis.error_reply('unknown operation ' .. tostring(kind))
   end
