@@ -74,6 +74,16 @@ describe('RedisState', () => {
     await expect.poll(() => b.get('sticky', 'alice')).toBeUndefined();
   });
 
+  it('carries any key through the packed batch and the published change: quotes, newlines, slashes, non-ASCII', async () => {
+    const [a, b] = await pair();
+    const key = 'user "ünï"\nline 2 / tab\t end';
+    await a.set('sticky', key, { providerId: 'groq' });
+    expect(await a.incr('limiter', `inflight:${key}`, 2, 0, { perProcess: true })).toBe(2);
+    await expect.poll(() => b.get('sticky', key)).toEqual({ providerId: 'groq' });
+    await expect.poll(() => b.get('limiter', `inflight:${key}`)).toBe(2);
+    expect([...b.entries('sticky')].map(([name]) => name)).toEqual([key]);
+  });
+
   it('sends the writes of one turn in order in one batch: the other instance sees their end result', async () => {
     const [a, b] = await pair();
     void a.set('sticky', 'bob', { providerId: 'groq' });
