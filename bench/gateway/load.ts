@@ -30,6 +30,40 @@ export interface LoadResult {
   overheadP99?: number;
   /** CPU time the target's process spent per answered request: the cost that contention cannot blur. */
   cpuMsPerRequest?: number;
+  /** What the figures above come from, so that slices of one load can be put together (mergeLoads). */
+  raw: { latencies: number[]; overheads: number[]; elapsedS: number; cpuMs?: number };
+}
+
+/** Figures from raw samples: sorted latencies and overheads, the time they took, the target's CPU time. */
+function loadResult(errors: number, raw: LoadResult['raw']): LoadResult {
+  const latencies = raw.latencies.sort((a, b) => a - b);
+  const overheads = raw.overheads.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    errors,
+    requestsPerSecond: latencies.length / raw.elapsedS,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    ...(overheads.length > 0
+      ? { overheadP50: percentile(overheads, 0.5), overheadP99: percentile(overheads, 0.99) }
+      : {}),
+    ...(raw.cpuMs !== undefined && latencies.length > 0 ? { cpuMsPerRequest: raw.cpuMs / latencies.length } : {}),
+    raw,
+  };
+}
+
+/** Slices of one target's load (taken in turns with other targets, so that a change in the host's load falls on all alike) as one result. */
+export function mergeLoads(slices: readonly LoadResult[]): LoadResult {
+  const cpu = slices.map((slice) => slice.raw.cpuMs);
+  return loadResult(
+    slices.reduce((sum, slice) => sum + slice.errors, 0),
+    {
+      latencies: slices.flatMap((slice) => slice.raw.latencies),
+      overheads: slices.flatMap((slice) => slice.raw.overheads),
+      elapsedS: slices.reduce((sum, slice) => sum + slice.raw.elapsedS, 0),
+      cpuMs: cpu.every((ms) => ms !== undefined) ? cpu.reduce((sum, ms) => sum + ms, 0) : undefined,
+    },
+  );
 }
 
 /** user + system CPU milliseconds of a process so far, from /proc (undefined elsewhere). */
@@ -115,21 +149,12 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
   const elapsedS = (performance.now() - started) / 1000;
   const cpuAfter = cpuMs(target.pid);
   agent.destroy();
-  latencies.sort((a, b) => a - b);
-  overheads.sort((a, b) => a - b);
-  return {
-    requests: latencies.length,
-    errors,
-    requestsPerSecond: latencies.length / elapsedS,
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-    ...(overheads.length > 0
-      ? { overheadP50: percentile(overheads, 0.5), overheadP99: percentile(overheads, 0.99) }
-      : {}),
-    ...(cpuBefore !== undefined && cpuAfter !== undefined && latencies.length > 0
-      ? { cpuMsPerRequest: (cpuAfter - cpuBefore) / latencies.length }
-      : {}),
-  };
+  return loadResult(errors, {
+    latencies,
+    overheads,
+    elapsedS,
+    cpuMs: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
+  });
 }
 
 export interface RateResult {

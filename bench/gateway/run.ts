@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   type LoadResult,
+  mergeLoads,
   type RateResult,
   runLoad,
   runPacedStreams,
@@ -53,6 +54,8 @@ const SETTLE_MS = 5_000;
 const loadMs = Number(values.seconds) * 1000;
 const latencyMs = Number(values['latency-seconds']) * 1000;
 const CONCURRENCY = 50;
+/** Turns the targets take at each load (inTurns). */
+const SLICES = 4;
 const loadAtStart = loadavg()[0]!;
 
 const children = childrenKilledOnExit();
@@ -118,13 +121,30 @@ interface Row {
   single: LoadResult;
   loaded: LoadResult;
 }
+/**
+ * Each target's load in SLICES turns, the targets taking turns (in reverse order every other turn): the
+ * host's load, which drifts over minutes on a shared machine, then falls on every target alike instead of
+ * on whichever came first.
+ */
+async function inTurns(stream: boolean, concurrency: number, totalMs: number): Promise<Map<string, LoadResult>> {
+  const slices = new Map<string, LoadResult[]>(targets.map((target) => [target.name, []]));
+  for (let turn = 0; turn < SLICES; turn++) {
+    for (const target of turn % 2 === 0 ? targets : [...targets].reverse()) {
+      slices.get(target.name)!.push(await runLoad(target, { concurrency, durationMs: totalMs / SLICES, stream }));
+    }
+  }
+  return new Map([...slices].map(([name, parts]) => [name, mergeLoads(parts)]));
+}
+
 const rows: Row[] = [];
 for (const stream of [false, true]) {
+  // Warm up (JIT, connection pools) before anything counts.
+  for (const target of targets) await runLoad(target, { concurrency: CONCURRENCY, durationMs: 1_500, stream });
+  const singles = await inTurns(stream, 1, latencyMs);
+  const loads = await inTurns(stream, CONCURRENCY, loadMs);
   for (const target of targets) {
-    // Warm up (JIT, connection pools) before anything counts.
-    await runLoad(target, { concurrency: CONCURRENCY, durationMs: 1_500, stream });
-    const single = await runLoad(target, { concurrency: 1, durationMs: latencyMs, stream });
-    const loaded = await runLoad(target, { concurrency: CONCURRENCY, durationMs: loadMs, stream });
+    const single = singles.get(target.name)!;
+    const loaded = loads.get(target.name)!;
     rows.push({ mode: stream ? 'streaming' : 'non-streaming', target: target.name, single, loaded });
     process.stderr.write(
       `${rows.at(-1)!.mode} ${target.name}: ${loaded.requestsPerSecond.toFixed(0)} req/s, ${single.p50.toFixed(3)} ms p50 alone` +
@@ -224,7 +244,7 @@ for (const { target, result } of streamRows) {
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length} logical, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}, ${process.platform}`;
 if (values.json)
   process.stdout.write(
-    `${JSON.stringify({ machine, date: new Date().toISOString(), rows, held, streams: streamRows }, null, 2)}\n`,
+    `${JSON.stringify({ machine, date: new Date().toISOString(), rows, held, streams: streamRows }, (key, value) => (key === 'raw' ? undefined : value), 2)}\n`,
   );
 else
   process.stdout.write(
