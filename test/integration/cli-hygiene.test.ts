@@ -54,10 +54,11 @@ describe('a command loads what it uses', () => {
     'gpt-tokenizer',
     '@pydantic/genai-prices',
     'subtitle',
+    'ioredis',
   ];
   const RECORDER = join(import.meta.dirname, '../support/record-loaded-packages.mjs');
 
-  it('listing providers, keys and usage on a local-only setup loads no vendor SDK, llama.cpp, onnxruntime, tokenizer or price catalog', async () => {
+  it('listing providers, keys and usage on a local-only setup loads no vendor SDK, llama.cpp, onnxruntime, tokenizer, price catalog or Redis client', async () => {
     const loadedList = join(dataDir, 'loaded-packages');
     for (const command of [['providers', 'list'], ['keys', 'list'], ['usage']]) {
       const result = await runCli(['--data-dir', dataDir, ...command], {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.ts';
 import {
   type BudgetCounters,
@@ -196,7 +196,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private statistics = new Map<string, StatisticUpdates>();
   private statisticsTimer?: NodeJS.Timeout;
 
-  private constructor(options: RedisStateOptions) {
+  private constructor(options: RedisStateOptions, client: typeof Redis) {
     super();
     this.clock = options.clock ?? systemClock;
     this.namespace = options.namespace ?? 'switchboard';
@@ -219,8 +219,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
       retryStrategy: (times: number) => Math.min(100 * times, 2_000),
       connectionName: `switchboard-${this.instance}`,
     };
-    this.client = new Redis(options.url, connection) as ScriptedRedis;
-    this.subscriber = new Redis(options.url, { ...connection, commandTimeout: undefined });
+    this.client = new client(options.url, connection) as ScriptedRedis;
+    this.subscriber = new client(options.url, { ...connection, commandTimeout: undefined });
     this.client.defineCommand('sbBatch', { numberOfKeys: 2, lua: BATCH });
     this.client.defineCommand('sbSweep', { numberOfKeys: 2, lua: SWEEP });
     for (const connection of [this.client, this.subscriber]) {
@@ -247,7 +247,9 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
    * be reached, the state starts local and joins the shared one as soon as Redis answers.
    */
   static async connect(options: RedisStateOptions): Promise<RedisState> {
-    const state = new RedisState(options);
+    // Imported here: a process without Redis configured (every CLI command, the desktop app) never loads it.
+    const { Redis } = await import('ioredis');
+    const state = new RedisState(options, Redis);
     state.timers.push(
       setInterval(() => state.heartbeat(), state.heartbeatMs).unref(),
       setInterval(() => state.recover(), RECOVERY_CHECK_MS).unref(),
