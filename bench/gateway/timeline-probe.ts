@@ -15,6 +15,7 @@ export const MOMENTS = [
   'reserveAsked',
   'upstreamCreated',
   'upstreamHeadersSent',
+  'commitStarted',
   'reserveCommitted',
   'upstreamHeaders',
   'upstreamEnd',
@@ -51,6 +52,11 @@ export function startTimeline(): void {
     stamp('responseWritten');
     return result;
   } as ServerResponse['end'];
+  const flush = UsageRepository.prototype.flush;
+  UsageRepository.prototype.flush = function (this: UsageRepository) {
+    if (current?.reserveAsked !== undefined) stamp('commitStarted');
+    flush.call(this);
+  };
   const reserve = UsageRepository.prototype.reserve;
   UsageRepository.prototype.reserve = function (this: UsageRepository, event) {
     stamp('reserveAsked');
