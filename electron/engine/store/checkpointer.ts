@@ -16,6 +16,8 @@ export interface CheckpointerOptions {
   driver?: string;
   /** Where the fallback to SQLite's automatic checkpoint is reported (once); default stderr. */
   onProblem?: (message: string) => void;
+  /** A WAL larger than this is emptied by the worker once all of it is in the database file; default WAL_SIZE_LIMIT_BYTES. */
+  walSizeLimitBytes?: number;
 }
 
 export interface Checkpointer {
@@ -32,15 +34,26 @@ const settle = (value) => { Atomics.store(state, 0, value); Atomics.notify(state
 let db;
 try {
   const Database = require(driver);
-  db = new Database(file, { fileMustExist: true });
+  // Never waits for a lock: a checkpoint that cannot have one now is tried again at the next interval.
+  db = new Database(file, { fileMustExist: true, timeout: 0 });
   db.pragma('journal_size_limit = ' + walSizeLimit);
 } catch (error) {
   settle(2);
   throw error;
 }
+const frameBytes = db.pragma('page_size', { simple: true }) + 24;
 // PASSIVE never takes the writer's lock: commits on the main thread go on while the frames are copied
 // and both files synced here. An I/O error ends the worker, and the opener falls back.
-const timer = setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), intervalMs);
+// Under steady commits the WAL never starts over (that needs all of it copied with no commit since), so a
+// burst grows it past the limit, and the first commit after the burst would cut it back on the event loop:
+// an ftruncate of tens of MB, 30 ms on a busy disk. Once the writes pause and all of it is copied, it is
+// emptied here instead (TRUNCATE takes the writer's lock for that moment, so only then).
+const timer = setInterval(() => {
+  const [{ busy, log, checkpointed }] = db.pragma('wal_checkpoint(PASSIVE)');
+  if (busy === 0 && log > 0 && checkpointed === log && log * frameBytes > walSizeLimit) {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+}, intervalMs);
 parentPort.on('message', () => {
   clearInterval(timer);
   db.close();
@@ -73,7 +86,13 @@ export function startCheckpointer(db: Database, file: string, options: Checkpoin
     const driver = options.driver ?? createRequire(import.meta.url).resolve('better-sqlite3');
     worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { file, driver, intervalMs: options.intervalMs ?? 1000, walSizeLimit: WAL_SIZE_LIMIT_BYTES, state },
+      workerData: {
+        file,
+        driver,
+        intervalMs: options.intervalMs ?? 1000,
+        walSizeLimit: options.walSizeLimitBytes ?? WAL_SIZE_LIMIT_BYTES,
+        state,
+      },
     });
   } catch (error) {
     fallBack(`the checkpoint thread could not start (${(error as Error).message})`);

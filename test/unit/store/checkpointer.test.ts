@@ -65,6 +65,24 @@ describe('WAL checkpoints off the event loop', () => {
     expect(problems).toEqual([]);
   });
 
+  it('empties a WAL that a burst grew past its limit once the writes pause, instead of leaving the cut to the next commit', async () => {
+    const file = join(tempDir(), 'sb.db');
+    const problems: string[] = [];
+    const db = openDatabase(file, {
+      checkpointOffThread: { intervalMs: 50, walSizeLimitBytes: 1024 * 1024, onProblem: (m) => problems.push(m) },
+    });
+    await until(() => autocheckpoint(db) === 0, 'the checkpoint thread is ready');
+    writeMany(db);
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(ROWS * ROW_BYTES);
+    // No commit since the burst: the worker copied the WAL and then cut it to nothing.
+    await until(() => statSync(`${file}-wal`).size === 0, 'the worker emptied the WAL');
+    expect(rowsSeenElsewhere(file, 'filler')).toBe(ROWS);
+    writeMany(db);
+    closeDatabase(db);
+    expect(rowsSeenElsewhere(file, 'filler')).toBe(2 * ROWS);
+    expect(problems).toEqual([]);
+  });
+
   it('falls back to SQLite’s automatic checkpoint, saying so once, when the worker cannot start', async () => {
     const dir = tempDir();
     const file = join(dir, 'sb.db');
