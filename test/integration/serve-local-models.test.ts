@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MeetingView } from '../../electron/engine/contract/api.ts';
 import { type ServedCli, serveCli, sharedFile, type TestDataDir, testDataDir } from '../support/cli.ts';
@@ -99,4 +100,17 @@ describe('POST /v1/chat/completions with a prompt longer than the local model ho
     });
     expect(fits.status).toBe(200);
   }, 120_000);
+});
+
+describe('stopping after the local model has run', () => {
+  // The chats above loaded llama.cpp, and with it signal-exit (node-llama-cpp's dependencies), which
+  // re-raises a signal nobody else listens to: the server must still stop as it was asked to.
+  it('SIGTERM stops it cleanly: exit 0, its server record and the WAL removed', async () => {
+    expect(existsSync(join(data.dir, 'server.json'))).toBe(true);
+    const exited = new Promise((resolve) => served.child.once('exit', (code, signal) => resolve({ code, signal })));
+    served.child.kill('SIGTERM');
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(join(data.dir, 'server.json'))).toBe(false);
+    expect(existsSync(join(data.dir, 'switchboard.db-wal'))).toBe(false);
+  }, 60_000);
 });

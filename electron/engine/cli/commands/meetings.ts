@@ -11,6 +11,7 @@ import { summarizeMeeting } from '../../meetings/summarize.ts';
 import { toMeetingSummary } from '../../store/meetings.ts';
 import type { Store } from '../../store/store.ts';
 import { printJson, printTable } from '../context.ts';
+import { onInterrupt } from '../interrupt.ts';
 import { parseExportFormat } from './export-format.ts';
 import { followJob } from './transcribe.ts';
 
@@ -147,8 +148,7 @@ export function registerMeetingsCommand(program: Command, services: () => Promis
     .action(async (id: string, options: { template?: string; model?: string; json?: boolean }) => {
       const { store, engine } = await services();
       const controller = new AbortController();
-      const onInterrupt = () => controller.abort();
-      process.once('SIGINT', onInterrupt);
+      const stopListening = onInterrupt(() => controller.abort());
       try {
         const { template: _prompt, ...summary } = await summarizeMeeting(
           { store, chat: engine.chat.bind(engine), chatTarget: engine.chatTarget.bind(engine) },
@@ -158,7 +158,7 @@ export function registerMeetingsCommand(program: Command, services: () => Promis
         process.stdout.write(`${summaryMarkdown(summary)}\n`);
         process.stderr.write(`Written by ${summary.model}; kept with meeting ${id}\n`);
       } finally {
-        process.off('SIGINT', onInterrupt);
+        stopListening();
       }
     });
 

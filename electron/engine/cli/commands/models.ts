@@ -6,6 +6,7 @@ import { machineBudgetOf, recommend } from '../../../../native/models/recommend.
 import type { Engine } from '../../engine.ts';
 import type { PullProgress as OllamaPullProgress } from '../../providers/ollama/adapter.ts';
 import { printJson, printTable } from '../context.ts';
+import { onInterrupt } from '../interrupt.ts';
 
 const KINDS = ['llm', 'embedding', 'whisper', 'diarization'];
 
@@ -134,8 +135,7 @@ export function registerModelsCommand(
     .option('--quant <name>', 'quantisation to download (e.g. Q8_0, fp16)')
     .action(async (id: string, options: { quant?: string }) => {
       const controller = new AbortController();
-      const onInterrupt = () => controller.abort();
-      process.once('SIGINT', onInterrupt);
+      const stopListening = onInterrupt(() => controller.abort());
       const progress = progressPrinter();
       const managed = providerModel(id);
       try {
@@ -156,7 +156,7 @@ export function registerModelsCommand(
         process.stdout.write(`${model.id} (${model.quantisation}, ${formatBytes(model.sizeBytes)}) → ${model.path}\n`);
       } finally {
         progress.finish();
-        process.removeListener('SIGINT', onInterrupt);
+        stopListening();
       }
     });
 

@@ -16,6 +16,7 @@ import { findRunningServer, recordRunningServer } from '../../server/running.ts'
 import { createServer } from '../../server/server.ts';
 import { loadApiToken, loadSessionSecret } from '../../server/token.ts';
 import type { CliContext } from '../context.ts';
+import { onInterrupt } from '../interrupt.ts';
 
 /** The built renderer, where `npm run build` puts it. */
 const DEFAULT_UI_DIR = fileURLToPath(new URL('../../../../out/renderer', import.meta.url));
@@ -174,10 +175,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       if (staticDir) process.stdout.write(`Open Switchboard: ${server.loginUrl()}\n`);
       else if (options.ui)
         logger.note('warn', 'serve.no_ui', `no UI at ${uiDir}: run \`npm run build\` to serve the app too`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await new Promise<void>((resolve) => onInterrupt(() => resolve(), ['SIGINT', 'SIGTERM']));
       forgetServer();
       await server.close();
       unsubscribe();

@@ -4,6 +4,7 @@ import { jobError } from '../../meetings/errors.ts';
 import { exportMeeting, loadMeetingDocument } from '../../meetings/export.ts';
 import { TranscriptionQueue } from '../../meetings/queue.ts';
 import type { Store } from '../../store/store.ts';
+import { onInterrupt } from '../interrupt.ts';
 import { parseExportFormat } from './export-format.ts';
 import { fileAtPace, recordLive } from './record.ts';
 import type { TranscribeCliServices } from './transcribe-services.ts';
@@ -62,8 +63,7 @@ export function registerTranscribeCommand(program: Command, services: () => Prom
  */
 export async function followJob(queue: TranscriptionQueue, store: Pick<Store, 'meetings'>, id: string): Promise<void> {
   const controller = new AbortController();
-  const onInterrupt = () => void queue.cancel(id);
-  process.once('SIGINT', onInterrupt);
+  const stopListening = onInterrupt(() => void queue.cancel(id));
   try {
     for await (const event of queue.watch(id, controller.signal)) {
       if (event.type === 'progress' && process.stderr.isTTY) {
@@ -73,7 +73,7 @@ export async function followJob(queue: TranscriptionQueue, store: Pick<Store, 'm
     }
     if (process.stderr.isTTY) process.stderr.write('\n');
   } finally {
-    process.off('SIGINT', onInterrupt);
+    stopListening();
     controller.abort();
   }
   const done = store.meetings.get(id);
