@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/support/ports.ts';
+import type { Target } from './load.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BENCH_TOKEN = 'sb-bench-token-0123456789abcdefghij';
@@ -32,6 +33,33 @@ export function startChild(entry: string, args: string[] = [], nodeOptions: stri
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${entry} exited (${code}) before it was ready`)));
   });
+}
+
+/** The upstream itself as a target of the load. */
+export function directTarget(upstream: Child): Target {
+  return {
+    name: 'direct',
+    url: upstream.url,
+    pid: upstream.process.pid,
+    model: 'bench-model',
+    headers: { authorization: `Bearer ${UPSTREAM_KEY}` },
+  };
+}
+
+/** What any Node gateway adds here (floor.ts: node:http in, an undici Pool out, nothing else) as a target. */
+export function floorTarget(floor: Child): Target {
+  return { name: 'node floor', url: floor.url, pid: floor.process.pid, model: 'upstream/bench-model', headers: {} };
+}
+
+/** A Switchboard child (switchboard.ts, of this checkout or another) as a target. */
+export function switchboardTarget(name: string, child: Child): Target {
+  return {
+    name,
+    url: child.url,
+    pid: child.process.pid,
+    model: 'upstream/bench-model',
+    headers: { authorization: `Bearer ${BENCH_TOKEN}` },
+  };
 }
 
 /** A list of children that are killed when this process exits, however it exits (Ctrl-C included). */

@@ -28,9 +28,12 @@ import {
   BENCH_TOKEN,
   type Child,
   childrenKilledOnExit,
+  directTarget,
+  floorTarget,
   startChild,
   startPortkey,
   stopChildren,
+  switchboardTarget,
   UPSTREAM_KEY,
 } from './processes.ts';
 
@@ -79,29 +82,10 @@ const portkey = await startPortkey();
 children.push(portkey);
 
 const targets: Target[] = [
-  {
-    name: 'direct',
-    url: upstream.url,
-    pid: upstream.process.pid,
-    model: 'bench-model',
-    headers: { authorization: `Bearer ${UPSTREAM_KEY}` },
-  },
-  // What any Node gateway adds here: node:http in, an undici Pool out, nothing else (floor.ts).
-  { name: 'node floor', url: floor.url, pid: floor.process.pid, model: 'upstream/bench-model', headers: {} },
-  {
-    name: 'switchboard',
-    url: switchboard.url,
-    pid: switchboard.process.pid,
-    model: 'upstream/bench-model',
-    headers: { authorization: `Bearer ${BENCH_TOKEN}` },
-  },
-  ...others.map(({ label, child }) => ({
-    name: label,
-    url: child.url,
-    pid: child.process.pid,
-    model: 'upstream/bench-model',
-    headers: { authorization: `Bearer ${BENCH_TOKEN}` },
-  })),
+  directTarget(upstream),
+  floorTarget(floor),
+  switchboardTarget('switchboard', switchboard),
+  ...others.map(({ label, child }) => switchboardTarget(label, child)),
   {
     name: 'portkey',
     url: portkey.url,

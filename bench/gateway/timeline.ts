@@ -8,7 +8,15 @@
  */
 import { parseArgs } from 'node:util';
 import { runLoad, type Target } from './load.ts';
-import { BENCH_TOKEN, childrenKilledOnExit, startChild, stopChildren, UPSTREAM_KEY } from './processes.ts';
+import {
+  BENCH_TOKEN,
+  childrenKilledOnExit,
+  directTarget,
+  floorTarget,
+  startChild,
+  stopChildren,
+  switchboardTarget,
+} from './processes.ts';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '4' }, stream: { type: 'boolean', default: false } },
@@ -25,23 +33,7 @@ process.env.SWITCHBOARD_BENCH_TIMELINE = '1';
 const switchboard = await startChild('./switchboard.ts', [upstream.url, BENCH_TOKEN]);
 children.push(switchboard);
 
-const targets: Target[] = [
-  {
-    name: 'direct',
-    url: upstream.url,
-    pid: upstream.process.pid,
-    model: 'bench-model',
-    headers: { authorization: `Bearer ${UPSTREAM_KEY}` },
-  },
-  { name: 'node floor', url: floor.url, pid: floor.process.pid, model: 'upstream/bench-model', headers: {} },
-  {
-    name: 'switchboard',
-    url: switchboard.url,
-    pid: switchboard.process.pid,
-    model: 'upstream/bench-model',
-    headers: { authorization: `Bearer ${BENCH_TOKEN}` },
-  },
-];
+const targets: Target[] = [directTarget(upstream), floorTarget(floor), switchboardTarget('switchboard', switchboard)];
 for (const target of targets) await runLoad(target, { concurrency: 10, durationMs: 1_500, stream });
 
 /** Switchboard's timeline of the requests since it was last asked. */
