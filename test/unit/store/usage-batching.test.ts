@@ -25,12 +25,20 @@ const event = (id: string, costUsd = 0.01): UsageEvent => ({
   fallbackDepth: 0,
 });
 
+/** A usage repository on a fresh database file, closed once `use` is done. */
+async function withUsage(use: (usage: UsageRepository, file: string) => unknown): Promise<void> {
+  const file = join(tempDir(), 'sb.db');
+  const db = openDatabase(file);
+  try {
+    await use(new UsageRepository(db), file);
+  } finally {
+    db.close();
+  }
+}
+
 describe('usage events written in batches', () => {
-  it('reach the database file at once after a quiet spell, within a quarter second under load, or on flush()', async () => {
-    const file = join(tempDir(), 'sb.db');
-    const db = openDatabase(file);
-    const usage = new UsageRepository(db);
-    try {
+  it('reach the database file at once after a quiet spell, within a quarter second under load, or on flush()', () =>
+    withUsage(async (usage, file) => {
       usage.record(event('a')); // a CLI run's only request: on disk before the process exits
       expect(rowsSeenElsewhere(file, 'usage_events')).toBe(1);
       usage.record(event('b'));
@@ -41,15 +49,10 @@ describe('usage events written in batches', () => {
       usage.record(event('e'));
       usage.flush();
       expect(rowsSeenElsewhere(file, 'usage_events')).toBe(5);
-    } finally {
-      db.close();
-    }
-  });
+    }));
 
-  it('never hide a recorded event from this repository’s own queries', () => {
-    const db = openDatabase(join(tempDir(), 'sb.db'));
-    const usage = new UsageRepository(db);
-    try {
+  it('never hide a recorded event from this repository’s own queries', () =>
+    withUsage(async (usage) => {
       for (let i = 0; i < 450; i++) usage.record(event(`e${i}`, 0.5));
       // 400 written by the size trigger, 50 still waiting: every query counts all of them.
       expect(usage.totals(0).requests).toBe(450);
@@ -57,16 +60,10 @@ describe('usage events written in batches', () => {
       expect(usage.spend('daily')).toBeCloseTo(451 * 0.5);
       usage.record(event('one-more', 0.5));
       expect(usage.byProvider(0)[0]?.requests).toBe(452);
-    } finally {
-      db.close();
-    }
-  });
+    }));
 
-  it('put reservations made together on disk before their callers go on, and a settled event replaces its reservation', async () => {
-    const file = join(tempDir(), 'sb.db');
-    const db = openDatabase(file);
-    const usage = new UsageRepository(db);
-    try {
+  it('put reservations made together on disk before their callers go on, and a settled event replaces its reservation', () =>
+    withUsage(async (usage, file) => {
       const reserved = (id: string) => ({ ...event(id), outcome: 'interrupted' as const, tokensEstimated: true });
       const written = ['r1', 'r2', 'r3'].map((id) => usage.reserve(reserved(id)));
       await Promise.all(written);
@@ -78,24 +75,19 @@ describe('usage events written in batches', () => {
         { id: 'r2', outcome: 'success', cost_usd: 0.25 },
         { id: 'r3', outcome: 'interrupted', cost_usd: 0.01 },
       ]);
-    } finally {
-      db.close();
-    }
-  });
+    }));
 
-  it("let a later attempt's reservation name the provider the request moved to, but never overwrite a settled row", async () => {
-    const file = join(tempDir(), 'sb.db');
-    const db = openDatabase(file);
-    const usage = new UsageRepository(db);
-    const reserved = (providerId: string, fallbackDepth: number): UsageEvent => ({
-      ...event('fell-back'),
-      providerId,
-      fallbackDepth,
-      outcome: 'interrupted',
-      tokensEstimated: true,
-    });
-    const rowOf = () => readElsewhere(file, 'SELECT provider_id, fallback_depth, outcome, cost_usd FROM usage_events');
-    try {
+  it("let a later attempt's reservation name the provider the request moved to, but never overwrite a settled row", () =>
+    withUsage(async (usage, file) => {
+      const reserved = (providerId: string, fallbackDepth: number): UsageEvent => ({
+        ...event('fell-back'),
+        providerId,
+        fallbackDepth,
+        outcome: 'interrupted',
+        tokensEstimated: true,
+      });
+      const rowOf = () =>
+        readElsewhere(file, 'SELECT provider_id, fallback_depth, outcome, cost_usd FROM usage_events');
       await usage.reserve(reserved('first', 0));
       await usage.reserve(reserved('standby', 1));
       expect(rowOf()).toEqual([{ provider_id: 'standby', fallback_depth: 1, outcome: 'interrupted', cost_usd: 0.01 }]);
@@ -103,19 +95,11 @@ describe('usage events written in batches', () => {
       usage.flush();
       await usage.reserve(reserved('late', 3));
       expect(rowOf()).toEqual([{ provider_id: 'last', fallback_depth: 2, outcome: 'success', cost_usd: 0.25 }]);
-    } finally {
-      db.close();
-    }
-  });
+    }));
 
-  it('write a reservation still waiting for its commit before any query reads', () => {
-    const db = openDatabase(join(tempDir(), 'sb.db'));
-    const usage = new UsageRepository(db);
-    try {
+  it('write a reservation still waiting for its commit before any query reads', () =>
+    withUsage(async (usage) => {
       void usage.reserve({ ...event('waiting', 0.5), outcome: 'interrupted' });
       expect(usage.totals(0).requests).toBe(1);
-    } finally {
-      db.close();
-    }
-  });
+    }));
 });
