@@ -30,8 +30,13 @@ export interface LoadResult {
   overheadP99?: number;
   /** CPU time the target's process spent per answered request: the cost that contention cannot blur. */
   cpuMsPerRequest?: number;
+  /**
+   * The part of it on the process's main thread: a Node gateway's JavaScript runs there, so at 50 clients
+   * this one core's time per request bounds its requests per second (other threads use the other core).
+   */
+  mainThreadCpuMsPerRequest?: number;
   /** What the figures above come from, so that slices of one load can be put together (mergeLoads). */
-  raw: { latencies: number[]; overheads: number[]; elapsedS: number; cpuMs?: number };
+  raw: { latencies: number[]; overheads: number[]; elapsedS: number; cpuMs?: number; mainThreadCpuMs?: number };
 }
 
 /** Figures from raw samples: sorted latencies and overheads, the time they took, the target's CPU time. */
@@ -48,29 +53,35 @@ function loadResult(errors: number, raw: LoadResult['raw']): LoadResult {
       ? { overheadP50: percentile(overheads, 0.5), overheadP99: percentile(overheads, 0.99) }
       : {}),
     ...(raw.cpuMs !== undefined && latencies.length > 0 ? { cpuMsPerRequest: raw.cpuMs / latencies.length } : {}),
+    ...(raw.mainThreadCpuMs !== undefined && latencies.length > 0
+      ? { mainThreadCpuMsPerRequest: raw.mainThreadCpuMs / latencies.length }
+      : {}),
     raw,
   };
 }
 
 /** Slices of one target's load (taken in turns with other targets, so that a change in the host's load falls on all alike) as one result. */
 export function mergeLoads(slices: readonly LoadResult[]): LoadResult {
-  const cpu = slices.map((slice) => slice.raw.cpuMs);
+  const total = (ms: (number | undefined)[]) =>
+    ms.every((one) => one !== undefined) ? ms.reduce((sum, one) => sum + one, 0) : undefined;
   return loadResult(
     slices.reduce((sum, slice) => sum + slice.errors, 0),
     {
       latencies: slices.flatMap((slice) => slice.raw.latencies),
       overheads: slices.flatMap((slice) => slice.raw.overheads),
       elapsedS: slices.reduce((sum, slice) => sum + slice.raw.elapsedS, 0),
-      cpuMs: cpu.every((ms) => ms !== undefined) ? cpu.reduce((sum, ms) => sum + ms, 0) : undefined,
+      cpuMs: total(slices.map((slice) => slice.raw.cpuMs)),
+      mainThreadCpuMs: total(slices.map((slice) => slice.raw.mainThreadCpuMs)),
     },
   );
 }
 
-/** user + system CPU milliseconds of a process so far, from /proc (undefined elsewhere). */
-function cpuMs(pid: number | undefined): number | undefined {
+/** user + system CPU milliseconds so far of a process, or of its main thread, from /proc (undefined elsewhere). */
+function cpuMs(pid: number | undefined, mainThread = false): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const stat = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+    const fields = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
     // utime and stime, in clock ticks (100 per second on Linux).
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
@@ -141,6 +152,7 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
 
   const started = performance.now();
   const cpuBefore = cpuMs(target.pid);
+  const mainBefore = cpuMs(target.pid, true);
   await Promise.all(
     Array.from({ length: options.concurrency }, async () => {
       while (performance.now() < deadline) await once();
@@ -148,12 +160,14 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
   );
   const elapsedS = (performance.now() - started) / 1000;
   const cpuAfter = cpuMs(target.pid);
+  const mainAfter = cpuMs(target.pid, true);
   agent.destroy();
   return loadResult(errors, {
     latencies,
     overheads,
     elapsedS,
     cpuMs: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
+    mainThreadCpuMs: mainBefore !== undefined && mainAfter !== undefined ? mainAfter - mainBefore : undefined,
   });
 }
 

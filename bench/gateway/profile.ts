@@ -1,7 +1,8 @@
 /**
  * Where Switchboard's CPU goes on the gateway's hot path: the benchmark's upstream and Switchboard
- * (under --cpu-prof), a fixed load for a while, then the functions with the most self time, and the
- * profile file for Chrome DevTools or speedscope.
+ * (under --cpu-prof), a fixed load for a while, then the functions with the most self time on its main
+ * thread while the load ran (start-up, warm-up and shutdown left out), and the profile file for Chrome
+ * DevTools or speedscope.
  *
  *   npx node bench/gateway/profile.ts [--seconds 10] [--clients 10] [--stream] [--top 30]
  */
@@ -29,6 +30,8 @@ interface ProfileNode {
 }
 interface CpuProfile {
   nodes: ProfileNode[];
+  /** Microseconds on the monotonic clock, as process.hrtime here reads it. */
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
 }
@@ -51,15 +54,23 @@ try {
   };
   const options = { concurrency: Number(values.clients), stream: values.stream };
   await runLoad(target, { ...options, durationMs: 1_500 });
+  const loadStartUs = Number(process.hrtime.bigint() / 1000n);
   const load = await runLoad(target, { ...options, durationMs: Number(values.seconds) * 1000 });
+  const loadEndUs = Number(process.hrtime.bigint() / 1000n);
   const exited = once(switchboard.process, 'exit');
   switchboard.stop();
   await exited;
-  const file = join(profileDir, readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'))!);
+  // One profile per thread: the main thread's is number 0 (CPU.<date>.<time>.<pid>.0.<seq>.cpuprofile).
+  const main = `.${switchboard.process.pid}.0.`;
+  const file = join(profileDir, readdirSync(profileDir).find((name) => name.includes(main))!);
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const selfMs = new Map<number, number>();
+  let sampledUs = profile.startTime;
   for (const [i, id] of profile.samples.entries()) {
-    selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+    const deltaUs = profile.timeDeltas[i] ?? 0;
+    sampledUs += deltaUs;
+    if (sampledUs < loadStartUs || sampledUs > loadEndUs) continue;
+    selfMs.set(id, (selfMs.get(id) ?? 0) + deltaUs / 1000);
   }
   const byFunction = new Map<string, number>();
   for (const node of profile.nodes) {
@@ -72,7 +83,8 @@ try {
   const perRequest = (ms: number) => (ms / load.requests).toFixed(4);
   process.stdout.write(
     `${load.requests} ${values.stream ? 'streaming' : 'non-streaming'} requests at ${values.clients} clients, ` +
-      `${load.cpuMsPerRequest?.toFixed(3)} CPU ms/request; profile: ${file}\n\nself ms/request  share  function\n`,
+      `${load.cpuMsPerRequest?.toFixed(3)} CPU ms/request (main thread ${load.mainThreadCpuMsPerRequest?.toFixed(3)}); ` +
+      `profile: ${file}\n\nself ms/request  share  function\n`,
   );
   for (const [name, ms] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top))) {
     process.stdout.write(`${perRequest(ms).padStart(15)}  ${((ms / total) * 100).toFixed(1).padStart(4)}%  ${name}\n`);

@@ -7,6 +7,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import { UsageRepository } from '../../electron/engine/store/usage.ts';
+import { UsageWriterThread } from '../../electron/engine/store/usage-writer.ts';
 
 /** The moments stamped, in the order a pass-through request meets them. */
 export const MOMENTS = [
@@ -52,10 +53,15 @@ export function startTimeline(): void {
     stamp('responseWritten');
     return result;
   } as ServerResponse['end'];
-  const flush = UsageRepository.prototype.flush;
-  UsageRepository.prototype.flush = function (this: UsageRepository) {
+  // The bench's Switchboard writes its usage rows on the writer thread (as `serve` does): handed over there.
+  const write = UsageWriterThread.prototype.write;
+  UsageWriterThread.prototype.write = function <Row>(
+    this: UsageWriterThread<Row>,
+    reservations: Row[],
+    settled: Row[],
+  ) {
     if (current?.reserveAsked !== undefined) stamp('commitStarted');
-    flush.call(this);
+    return write.call(this, reservations, settled) as Promise<void>;
   };
   const reserve = UsageRepository.prototype.reserve;
   UsageRepository.prototype.reserve = function (this: UsageRepository, event) {

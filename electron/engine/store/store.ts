@@ -42,7 +42,13 @@ export interface Store {
 export function openStore(options: StoreOptions): Store {
   const db = openDatabase(options.file, options);
   const keyProvider = options.keyProvider ?? fileKeyProvider(join(dirname(options.file), 'secret.key'));
-  const usage = new UsageRepository(db);
+  // The usage rows go with the checkpoints: off the event loop in the processes that stay up and serve.
+  const usage = new UsageRepository(
+    db,
+    options.checkpointOffThread && options.file !== ':memory:'
+      ? { writerThread: { file: options.file, busyTimeoutMs: options.busyTimeoutMs } }
+      : {},
+  );
   return {
     db,
     conversations: new ConversationRepository(db),
@@ -76,8 +82,9 @@ export function openStore(options: StoreOptions): Store {
       db.pragma('wal_checkpoint(TRUNCATE)');
     },
     close: () => {
-      // Usage events wait up to 250 ms to share a transaction: write them before the database closes.
-      usage.flush();
+      // Usage events wait up to 250 ms to share a transaction: write them (and close the writer thread's
+      // connection) before the database closes.
+      usage.close();
       closeDatabase(db);
     },
   };

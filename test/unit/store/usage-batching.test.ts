@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { UsageEvent } from '../../../electron/engine/accounting/types.ts';
 import { openDatabase } from '../../../electron/engine/store/database.ts';
+import { openStore } from '../../../electron/engine/store/store.ts';
 import { UsageRepository } from '../../../electron/engine/store/usage.ts';
 import { readElsewhere, rowsSeenElsewhere, tempDirsRemovedAfterEach } from './helpers.ts';
 
@@ -102,4 +104,64 @@ describe('usage events written in batches', () => {
       void usage.reserve({ ...event('waiting', 0.5), outcome: 'interrupted' });
       expect(usage.totals(0).requests).toBe(1);
     }));
+});
+
+describe('usage events written on a writer thread (as `serve` and the app open the store)', () => {
+  const reserved = (id: string): UsageEvent => ({ ...event(id), outcome: 'interrupted', tokensEstimated: true });
+
+  it("commit a busy gateway's rows there, each reservation on disk before its promise resolves, and keep every event in this thread's queries", async () => {
+    const file = join(tempDir(), 'sb.db');
+    const store = openStore({ file, checkpointOffThread: true });
+    const changesHere = () => (store.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    try {
+      // A request alone in flight commits on this thread's connection: two thread wake-ups would cost it more.
+      const alone = changesHere();
+      await store.usage.reserve(reserved('alone'));
+      expect(changesHere()).toBe(alone + 1);
+      store.usage.record(event('alone'));
+
+      const before = changesHere();
+      await Promise.all(['r1', 'r2', 'r3'].map((id) => store.usage.reserve(reserved(id))));
+      expect(rowsSeenElsewhere(file, 'usage_events')).toBe(4);
+      store.usage.record(event('r2', 0.25));
+      for (let i = 0; i < 300; i++) store.usage.record(event(`e${i}`));
+      expect(store.usage.totals(0).requests).toBe(304);
+      expect(readElsewhere(file, "SELECT outcome, cost_usd FROM usage_events WHERE id = 'r2'")).toEqual([
+        { outcome: 'success', cost_usd: 0.25 },
+      ]);
+      // None of the busy gateway's rows went through this thread's connection.
+      expect(changesHere()).toBe(before);
+    } finally {
+      store.close();
+    }
+    // The thread's connection closed before the store's, whose close then emptied the WAL as the last one.
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    expect(rowsSeenElsewhere(file, 'usage_events')).toBe(304);
+  });
+
+  it('fall back to this thread, with one line saying so, when the writer thread cannot open the file', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'sb.db');
+    const problems: string[] = [];
+    const db = openDatabase(file);
+    const usage = new UsageRepository(db, {
+      writerThread: { file: join(dir, 'missing.db'), onProblem: (message) => problems.push(message) },
+    });
+    try {
+      // Two requests in flight: their rows go to the thread, which fails, and are written here.
+      await Promise.all([usage.reserve(reserved('r1')), usage.reserve(reserved('r2'))]);
+      expect(rowsSeenElsewhere(file, 'usage_events')).toBe(2);
+      usage.record(event('r1', 0.25));
+      usage.flush();
+      expect(readElsewhere(file, 'SELECT id, outcome FROM usage_events ORDER BY id')).toEqual([
+        { id: 'r1', outcome: 'success' },
+        { id: 'r2', outcome: 'interrupted' },
+      ]);
+      await sleep(100); // the thread's exit comes after its error: still one line
+      expect(problems).toEqual([expect.stringMatching(/usage rows are written on the event loop again/)]);
+    } finally {
+      usage.close();
+      db.close();
+    }
+  });
 });
