@@ -85,6 +85,38 @@ export interface BudgetCounters {
   ttlMs: number;
 }
 
+/**
+ * Leases: with a shared backend, a request that had to ask Redis for every admission would wait for
+ * a round trip each time. Where a limit has plenty of room left, an instance may take a share of it
+ * in the same atomic step that admits a request ("this one and N more": N more units in the RPM/TPM
+ * window's current second, N more concurrency slots held as its own, N more requests' worth of budget
+ * held) and then admit locally within that share, synchronously. A lease is counted in the shared
+ * state like the requests it stands for, so nothing passes a limit; what it costs is the other way
+ * round: while one instance holds an unused lease, another may be refused early.
+ *
+ * - Size: `leaseUnits` — 1/LEASE_SHARE of what is left after the request, in units of the request's
+ *   cost, at most LEASE_MOST; 0 when less than LEASE_SHARE requests' worth is left, so near a limit
+ *   every request is admitted by the shared state one at a time, exactly as without leases (RPM 4
+ *   across two instances still admits exactly 4 of 8). With RPM 60 a fresh minute leases 3 at a time,
+ *   and the last 16 of the minute go one by one.
+ * - Life: at most one gathering interval (200 ms): every lease is given back, unused part and all, at
+ *   the next gathered write, at close, and when the shared backend goes away (its leases are void;
+ *   the state is then this process's own, as without Redis). A window's lease is only good in the
+ *   second it is counted in. A process killed outright gives nothing back: its slots and budget holds
+ *   are per-process counts (dropped with it), its window units leave the window within the minute.
+ * - The inexactness that remains: for up to ~200 ms another instance can be refused (or made to
+ *   queue) while this one holds an unused share of at most 1/LEASE_SHARE of the room left; the
+ *   in-flight counts others see (least_connections, metrics) include this instance's unused slots.
+ */
+export const LEASE_SHARE = 16;
+export const LEASE_MOST = 64;
+
+/** How many more requests of `cost` a lease may take where `room` is left after this one (see LEASE_SHARE). */
+export function leaseUnits(room: number, cost: number): number {
+  if (!(cost > 0) || !(room > 0)) return 0;
+  return Math.min(LEASE_MOST, Math.floor(room / (cost * LEASE_SHARE)));
+}
+
 export interface ReserveOptions {
   /**
    * A budget already used up (spent and held reach its limit) refuses even a free call, in the same
@@ -122,7 +154,9 @@ export interface RoutingState {
    * any sharing the state, cannot all pass the check before any of them holds. The holds are this
    * process's (PER_PROCESS). Answers -1 when held, else the index of the first budget it would pass
    * (nothing is held then). A free call (amount ≤ 0) holds nothing, and fits unless `refuseUsedUp`
-   * finds a budget used up.
+   * finds a budget used up. A shared backend may hold a lease (see LEASE_SHARE) beyond `amount` and
+   * answer the next reserves of the same budgets from it without asking; the release of a settled
+   * request's hold is the same either way.
    */
   reserve(
     space: StateSpace,
@@ -131,6 +165,14 @@ export interface RoutingState {
     options?: ReserveOptions,
   ): Awaitable<number>;
   status(): StateStatus;
+  /** Whether leases pay (see LEASE_SHARE): a shared backend that can reach its server; never in process. */
+  leasing(): boolean;
+  /**
+   * The caller holds a lease: `giveBack` returns its unused part (through this state's own writes)
+   * within one gathering interval, when the shared backend goes away, and at close, which waits for
+   * what it answers. Called once per registration.
+   */
+  holdLease(giveBack: () => unknown): void;
   /** Lets go of connections and timers (a shared backend); the state is not used afterwards. */
   close(): Awaitable<void>;
 }

@@ -1,6 +1,6 @@
 import type { ProviderConfig } from '../config/provider-config.ts';
 import type { Clock } from '../core/clock.ts';
-import { isPromise, PER_PROCESS, type RoutingState, STATISTIC, type UpdateOptions } from '../core/state.ts';
+import { isPromise, leaseUnits, PER_PROCESS, type RoutingState, STATISTIC, type UpdateOptions } from '../core/state.ts';
 import { keyIdOf } from './keys.ts';
 import { refuse, type Stage } from './stage.ts';
 
@@ -70,6 +70,12 @@ export interface Admission {
   queuedMs: number;
 }
 
+/** Units of a window this process took beyond its requests (a lease, RoutingState.leasing), good in one second only. */
+interface WindowLease {
+  second: number;
+  left: number;
+}
+
 export interface LimitRefusal {
   /** What was full, for the error message. */
   reason: string;
@@ -84,12 +90,27 @@ export interface LimitRefusal {
  * window is one atomic update of it ("admit in window"), so processes sharing the state never admit
  * more than the limit between them; tokens charged on an estimate are corrected with the usage the
  * answer reports.
+ *
+ * On a shared state, admissions lease (core/state.ts, LEASE_SHARE): where a window or the concurrency
+ * limit has plenty of room, the update that admits a request also takes a share for the next ones, and
+ * those are admitted here without a round trip; a slot's release goes back to the lease while one is
+ * held. Leases go back within one gathering interval (200 ms), and a window's lease at the end of the
+ * second it was counted in; near a limit there is none, and every admission is the shared state's.
  */
 export class RateLimiter {
   private readonly state: RoutingState;
   private readonly clock: Clock;
   /** Callbacks of requests queued for a concurrency slot, per provider; woken on every release. */
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Leases on rate windows, per window key. */
+  private readonly windowLeases = new Map<string, WindowLease>();
+  /**
+   * Concurrency slots this process holds in the shared count beyond its requests in flight, per
+   * provider; present while a slot lease is held (a release then goes back to it).
+   */
+  private readonly spareSlots = new Map<string, number>();
+  /** Whether the state will call giveBackLeases (one registration for all of this limiter's leases). */
+  private leasesHeld = false;
 
   constructor(state: RoutingState, clock: Clock) {
     this.state = state;
@@ -101,33 +122,87 @@ export class RateLimiter {
   }
 
   inFlight(providerId: string): number {
-    return this.state.get<number>('limiter', `inflight:${providerId}`) ?? 0;
+    return (this.state.get<number>('limiter', `inflight:${providerId}`) ?? 0) - (this.spareSlots.get(providerId) ?? 0);
   }
 
   /** Tokens a key may still send this minute (Infinity without a TPM limit). */
   remainingTokens(provider: ProviderConfig, keyId: string): number {
     const tpm = provider.limits.tpm;
     if (!tpm) return Number.POSITIVE_INFINITY;
-    const window = this.state.get<MinuteWindow>('limiter', `tpm:${provider.id}:${keyId}`);
-    return Math.max(0, tpm - liveTotal(window, this.second()));
+    const key = `tpm:${provider.id}:${keyId}`;
+    const second = this.second();
+    const lease = this.windowLeases.get(key);
+    const leased = lease?.second === second ? lease.left : 0;
+    return Math.max(0, tpm - liveTotal(this.state.get<MinuteWindow>('limiter', key), second) + leased);
   }
 
-  /** Adds `cost` to a window if it fits under `limit`; answers 0 when admitted, else ms until it would fit. */
+  /**
+   * Adds `cost` to a window if it fits under `limit`; answers 0 when admitted, else ms until it would
+   * fit. From this second's lease when it covers the cost; else one update that may take a new lease.
+   */
   private async admitInWindow(key: string, cost: number, limit: number): Promise<number> {
     const now = this.clock.now();
     const second = Math.floor(now / 1000);
+    const leasing = this.state.leasing();
+    if (leasing && this.takeLeased(key, second, cost)) return 0;
+    const stale = this.windowLeases.get(key);
+    // Of a second gone by: what is left of it goes with this admission (the same write).
+    if (stale && stale.second !== second) this.giveBackWindow(key, stale);
     let wait = 0;
+    let granted = 0;
     const done = this.state.update<MinuteWindow>('limiter', key, (window = emptyWindow(second)) => {
       roll(window, second);
       wait = waitFor(window, cost, limit, now);
+      granted = wait === 0 && leasing ? leaseUnits(limit - window.total - cost, cost) * cost : 0;
       if (wait === 0) {
-        window.buckets[second % WINDOW_SECONDS]! += cost;
-        window.total += cost;
+        window.buckets[second % WINDOW_SECONDS]! += cost + granted;
+        window.total += cost + granted;
       }
       return window;
     });
     if (isPromise(done)) await done;
+    if (granted > 0) {
+      const lease = this.windowLeases.get(key);
+      if (lease?.second === second) lease.left += granted;
+      else {
+        if (lease) this.giveBackWindow(key, lease);
+        this.windowLeases.set(key, { second, left: granted });
+      }
+      this.holdLeases();
+    }
+    // Full in the shared window, partly with this process's own lease (taken by a request of the same turn).
+    if (wait > 0 && this.takeLeased(key, second, cost)) return 0;
     return wait;
+  }
+
+  private takeLeased(key: string, second: number, cost: number): boolean {
+    const lease = this.windowLeases.get(key);
+    if (lease?.second !== second || lease.left < cost) return false;
+    lease.left -= cost;
+    return true;
+  }
+
+  private giveBackWindow(key: string, lease: WindowLease): void {
+    this.windowLeases.delete(key);
+    this.adjust(key, lease.second, -lease.left, STATISTIC);
+  }
+
+  private holdLeases(): void {
+    if (this.leasesHeld) return;
+    this.leasesHeld = true;
+    this.state.holdLease(() => this.giveBackLeases());
+  }
+
+  /** Every lease's unused part back to the shared state (RoutingState.holdLease). */
+  private giveBackLeases(): Promise<unknown> {
+    this.leasesHeld = false;
+    for (const [key, lease] of this.windowLeases) this.giveBackWindow(key, lease);
+    const writes: unknown[] = [];
+    for (const [providerId, spare] of this.spareSlots) {
+      if (spare > 0) writes.push(this.state.incr('limiter', `inflight:${providerId}`, -spare, 0, PER_PROCESS));
+    }
+    this.spareSlots.clear();
+    return Promise.all(writes);
   }
 
   /** Takes `cost` from a window of a limit that is not a provider's (an app key's): 0 when admitted, else ms to wait. */
@@ -185,23 +260,44 @@ export class RateLimiter {
     if (provider.limits.tpm) this.adjust(`tpm:${provider.id}:${keyId}`, second, -tokens);
   }
 
-  /** Takes an in-flight slot: false when `concurrency` are already out. */
+  /** Takes an in-flight slot: false when `concurrency` are already out. From the slot lease when it has one. */
   private async takeSlot(provider: ProviderConfig): Promise<boolean> {
+    if (this.takeSpareSlot(provider.id)) return true;
     const key = `inflight:${provider.id}`;
-    // A slot is this process's: a shared state frees it if the process dies holding it.
-    const count = this.state.incr('limiter', key, 1, 0, PER_PROCESS);
-    const now = isPromise(count) ? await count : count;
     const max = provider.limits.concurrency;
+    // Sized from this copy's count: Redis's may be higher, which the check below finds.
+    const granted = this.state.leasing()
+      ? leaseUnits(max ? max - (this.state.get<number>('limiter', key) ?? 0) - 1 : Number.POSITIVE_INFINITY, 1)
+      : 0;
+    // A slot is this process's: a shared state frees it if the process dies holding it.
+    const count = this.state.incr('limiter', key, 1 + granted, 0, PER_PROCESS);
+    const now = isPromise(count) ? await count : count;
     if (max && now > max) {
-      void this.state.incr('limiter', key, -1, 0, PER_PROCESS);
-      return false;
+      // The lease did not fit after all; the request itself still may.
+      const kept = now - granted <= max ? 1 : 0;
+      void this.state.incr('limiter', key, kept - 1 - granted, 0, PER_PROCESS);
+      // Else a slot this process leased meanwhile (for another request of the same turn) may be free.
+      return kept === 1 || this.takeSpareSlot(provider.id);
+    }
+    if (granted > 0) {
+      this.spareSlots.set(provider.id, (this.spareSlots.get(provider.id) ?? 0) + granted);
+      this.holdLeases();
     }
     return true;
   }
 
-  /** Ends an admitted request: frees its concurrency slot. */
+  private takeSpareSlot(providerId: string): boolean {
+    const spare = this.spareSlots.get(providerId) ?? 0;
+    if (spare <= 0) return false;
+    this.spareSlots.set(providerId, spare - 1);
+    return true;
+  }
+
+  /** Ends an admitted request: frees its concurrency slot (into the slot lease while one is held). */
   release(providerId: string): void {
-    void this.state.incr('limiter', `inflight:${providerId}`, -1, 0, PER_PROCESS);
+    const spare = this.spareSlots.get(providerId);
+    if (spare !== undefined) this.spareSlots.set(providerId, spare + 1);
+    else void this.state.incr('limiter', `inflight:${providerId}`, -1, 0, PER_PROCESS);
     const waiting = this.waiters.get(providerId);
     if (waiting) {
       this.waiters.delete(providerId);

@@ -30,17 +30,19 @@
  *   is still at that version. 1, version, '', pttl when written; 0, version (0: none), json, pttl (the
  *   record as it is) when not.
  * - `i` increment (space, key, delta, ttl ms for a new record, true when the count is this instance's
- *   part, true to add only to a record that exists): 1, version, json, pttl; or 0, 0, '', -2 when it did
- *   nothing. Replaying what was counted while Redis was away adds only to a record Redis still has: a
+ *   part ('own': the delta IS this instance's part, as after an outage), true to add only to a record
+ *   that exists): 1, version, json, pttl; or 0, 0, '', -2 when it did nothing. Replaying what was counted while Redis was away adds only to a record Redis still has: a
  *   counter it lost starts from its owner's history instead.
  * - `s` set (space, key, json, ttl ms (0 = none)): version, pttl.
  * - `d` delete (space, key): version; the deletion is published even when Redis had none (a copy may
  *   still hold it).
  * - `r` reserve (space, amount, true when a budget already used up (spent + held ≥ limit) refuses even a
- *   free call (nothing is held for one), how many budgets, then per budget: its spent and held counters'
- *   keys, limit, seed (the spent counter's JSON when Redis has none), ttl ms for a counter created
- *   here): holds the amount on every budget (this instance's part) only if it fits in all of them.
- *   The index of the first budget it would pass (0-based), or -1 when held; then each budget's spent and
+ *   free call (nothing is held for one), the lease's share and most units (core/state.ts, LEASE_SHARE),
+ *   how many budgets, then per budget: its spent and held counters' keys, limit, seed (the spent
+ *   counter's JSON when Redis has none), ttl ms for a counter created here): holds the amount on every
+ *   budget (this instance's part) only if it fits in all of them, and with it a lease of whole amounts
+ *   sized from the smallest room left (leaseUnits). The index of the first budget it would pass
+ *   (0-based), or -1 when held; the lease held beyond the amount (0: none); then each budget's spent and
  *   held counters as they now are: version, json, pttl (0, '', -2 when absent).
  */
 export const BATCH = `
@@ -84,7 +86,13 @@ local function incr(space, key, delta, ttl, perProcess, onlyIfPresent)
   local total
   if perProcess then
     local field = 'i:' .. INSTANCE
-    local mine = tonumber(redis.call('HINCRBYFLOAT', record, field, string.format('%.17g', delta)))
+    local mine
+    if perProcess == 'own' then
+      mine = delta
+      redis.call('HSET', record, field, string.format('%.17g', delta))
+    else
+      mine = tonumber(redis.call('HINCRBYFLOAT', record, field, string.format('%.17g', delta)))
+    end
     -- A part back at zero stays (a slot is taken again at once); rounding dust is wiped.
     if mine ~= 0 and math.abs(mine) < 1e-9 then redis.call('HSET', record, field, '0') end
     total = 0
@@ -146,12 +154,14 @@ while at <= count do
     out[replies] = version
   elseif kind == 'r' then
     -- A reserve names its space only: the amount is where the others have their key.
-    local amount, refuseUsedUp, budgets = key, ops[at + 3], ops[at + 4]
-    local first = at + 5
+    local amount, refuseUsedUp, share, most, budgets = key, ops[at + 3], ops[at + 4], ops[at + 5], ops[at + 6]
+    local first = at + 7
     at = first + budgets * 5
     -- Each budget's spent and held counters as read (a spent one created from its seed), for the reply.
     local seen = {}
     local refused = -1
+    -- The least any budget has left after this amount: what a lease is sized from.
+    local room = math.huge
     for b = 0, budgets - 1 do
       local o = first + b * 5
       local spent = PREFIX .. space .. ':' .. ops[o]
@@ -175,16 +185,19 @@ while at <= count do
       if refused < 0 and (total + holds + amount > limit + 1e-9 or (refuseUsedUp and total + math.max(0, holds) >= limit)) then
         refused = b
       end
+      room = math.min(room, limit - total - holds - amount)
     end
+    local leased = 0
     if refused < 0 and amount > 0 then
+      leased = math.max(0, math.min(most, math.floor(room / (amount * share)))) * amount
       for b = 0, budgets - 1 do
         local o, s = first + b * 5, b * 6
-        local _, v, json, pttl = incr(space, ops[o + 1], amount, ops[o + 4], true, false)
+        local _, v, json, pttl = incr(space, ops[o + 1], amount + leased, ops[o + 4], true, false)
         seen[s + 4], seen[s + 5], seen[s + 6] = v, json, pttl
       end
     end
-    replies = replies + 1
-    out[replies] = refused
+    out[replies + 1], out[replies + 2] = refused, leased
+    replies = replies + 2
     for i = 1, budgets * 6 do out[replies + i] = seen[i] end
     replies = replies + budgets * 6
   else

@@ -5,6 +5,8 @@ import type { Clock } from '../core/clock.ts';
 import {
   type BudgetCounters,
   type IncrOptions,
+  LEASE_MOST,
+  LEASE_SHARE,
   type ReserveOptions,
   type RoutingState,
   STATE_SPACES,
@@ -90,7 +92,7 @@ interface Replies {
   incr: [done: number, version: number, json: string, pttl: number];
   set: [version: number, pttl: number];
   del: [version: number];
-  reserve: [refused: number, ...records: (string | number)[]];
+  reserve: [refused: number, leased: number, ...records: (string | number)[]];
 }
 
 /** The batch script's name for each kind of operation. */
@@ -195,6 +197,17 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   /** Statistics updated here and not written to Redis yet, per record (`space\nkey`). */
   private statistics = new Map<string, StatisticUpdates>();
   private statisticsTimer?: NodeJS.Timeout;
+  /** Give-backs of the leases held (RoutingState.holdLease), called with the next gathered writes. */
+  private leaseHolders: (() => unknown)[] = [];
+  /** Budget this process holds beyond its requests' own holds (a lease), per held counter (`space\nkey`). */
+  private readonly budgetLeases = new Map<string, { space: StateSpace; key: string; spare: number }>();
+  /**
+   * This process's own part of each per-process counter, as it counts it: after an outage Redis is
+   * given the part itself, not what changed meanwhile, so a Redis that lost its data (or dropped the
+   * part while this process could not renew its liveness) counts this process's slots and holds again,
+   * and one that kept them does not count them twice.
+   */
+  private readonly ownParts = new Map<string, { space: StateSpace; key: string; part: number; ttlMs: number }>();
 
   private constructor(options: RedisStateOptions, client: typeof Redis) {
     super();
@@ -377,6 +390,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
 
   incr(space: StateSpace, key: string, delta: number, ttlMs = 0, options: IncrOptions = {}): number | Promise<number> {
     const id = `${space}\n${key}`;
+    if (options.perProcess) this.countOwn(space, key, delta, ttlMs);
     const envelope = this.envelope(space, key);
     const value = ((envelope?.value as number | undefined) ?? 0) + delta;
     if (this.mode !== 'shared') {
@@ -401,10 +415,18 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
         const increment = this.startIncrement(id, delta, options.perProcess ?? false);
         this.gathered.set(id, { space, key, ttlMs, increment });
       }
-      this.statisticsTimer ??= setTimeout(() => void this.writeStatistics(), STATISTICS_MS).unref();
+      this.armGathering();
       return value;
     }
     return this.sendIncrement(space, key, ttlMs, this.startIncrement(id, delta, options.perProcess ?? false), value);
+  }
+
+  private countOwn(space: StateSpace, key: string, delta: number, ttlMs: number): void {
+    const id = `${space}\n${key}`;
+    const own = this.ownParts.get(id) ?? { space, key, part: 0, ttlMs };
+    own.part += delta;
+    if (Math.abs(own.part) < 1e-12) this.ownParts.delete(id);
+    else this.ownParts.set(id, own);
   }
 
   /** An increment counted here and owed to Redis: moved to the pending writes if Redis goes away first. */
@@ -515,7 +537,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
       // Memory stays bounded through a long outage: Redis is then given the latest of them only.
       if (this.mode !== 'shared' && unwritten.reducers.length > MAX_UNWRITTEN_STATISTICS) unwritten.reducers.shift();
     } else this.statistics.set(id, { space, key, ttlMs, reducers: [reduce] });
-    this.statisticsTimer ??= setTimeout(() => void this.writeStatistics(), STATISTICS_MS).unref();
+    this.armGathering();
     // While Redis is away the copy's JSON is this process's own state (goLocal): updated like any record.
     if (this.mode !== 'shared') return this.updateHere(space, key, reduce, ttlMs);
     return this.showStatistic(space, key, reduce, ttlMs);
@@ -540,10 +562,14 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private async writeStatistics(): Promise<void> {
     clearTimeout(this.statisticsTimer);
     this.statisticsTimer = undefined;
-    if (this.mode !== 'shared') return;
+    // First: the leases' give-backs are gathered increments and statistics written just below.
+    const writes: unknown[] = this.giveBackLeases();
+    if (this.mode !== 'shared') {
+      await Promise.all(writes);
+      return;
+    }
     const due = this.statistics;
     this.statistics = new Map();
-    const writes: Promise<unknown>[] = [];
     for (const { space, key, ttlMs, increment } of this.gathered.values()) {
       if (!increment.moved) writes.push(this.sendIncrement(space, key, ttlMs, increment, 0));
     }
@@ -562,6 +588,10 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
       );
     }
     await Promise.all(writes);
+  }
+
+  private armGathering(): void {
+    this.statisticsTimer ??= setTimeout(() => void this.writeStatistics(), STATISTICS_MS).unref();
   }
 
   /** The update on the local copy alone (Redis is away). */
@@ -653,20 +683,36 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     if (this.mode !== 'shared' || (amount <= 0 && !options.refuseUsedUp)) {
       return reserveHere(this, space, budgets, amount, options);
     }
+    if (this.takeLeased(space, budgets, amount)) return -1;
     const counters: (string | number)[] = [];
     for (const budget of budgets) {
       counters.push(budget.spent, budget.held, budget.limit, JSON.stringify(budget.seed), budget.ttlMs);
     }
     return this.send(
       'reserve',
-      1 + budgets.length * 6,
+      2 + budgets.length * 6,
       space,
       amount,
       options.refuseUsedUp ?? false,
+      LEASE_SHARE,
+      LEASE_MOST,
       budgets.length,
       ...counters,
     ).then(
-      ([refused, ...records]) => {
+      ([refused, leased, ...records]) => {
+        if (refused < 0 && amount > 0)
+          for (const budget of budgets) this.countOwn(space, budget.held, amount + leased, budget.ttlMs);
+        if (leased > 0) {
+          for (const budget of budgets) {
+            const id = `${space}\n${budget.held}`;
+            const lease = this.budgetLeases.get(id) ?? { space, key: budget.held, spare: 0 };
+            lease.spare += leased;
+            this.budgetLeases.set(id, lease);
+          }
+          this.armGathering();
+        }
+        // Refused, though a lease this process took meanwhile (for a reserve of the same turn) covers it.
+        if (refused >= 0 && this.takeLeased(space, budgets, amount)) return -1;
         budgets.forEach((budget, i) => {
           for (const [offset, key] of [budget.spent, budget.held].entries()) {
             const at = (i * 2 + offset) * 3;
@@ -683,6 +729,15 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
         return reserveHere(this, space, budgets, amount, options);
       },
     );
+  }
+
+  /** Holds `amount` from this process's lease on every one of `budgets` (held already, in Redis too), if it covers it. */
+  private takeLeased(space: StateSpace, budgets: readonly BudgetCounters[], amount: number): boolean {
+    if (amount <= 0 || budgets.length === 0) return false;
+    const leases = budgets.map((budget) => this.budgetLeases.get(`${space}\n${budget.held}`));
+    if (!leases.every((lease) => lease && lease.spare >= amount - 1e-12)) return false;
+    for (const lease of leases) lease!.spare -= amount;
+    return true;
   }
 
   status(): StateStatus {
@@ -703,10 +758,35 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     };
   }
 
+  leasing(): boolean {
+    return this.mode === 'shared';
+  }
+
+  holdLease(giveBack: () => unknown): void {
+    this.leaseHolders.push(giveBack);
+    this.armGathering();
+  }
+
+  /**
+   * Every lease's unused part back, through this state's writes (while Redis is away they are this
+   * process's own and go with the hand-over): what the holders answer, to be awaited.
+   */
+  private giveBackLeases(): unknown[] {
+    const holders = this.leaseHolders;
+    this.leaseHolders = [];
+    const writes = holders.map((giveBack) => giveBack());
+    for (const { space, key, spare } of this.budgetLeases.values()) {
+      // As a settled request's hold is released: gathered, and sent with this interval's writes.
+      if (spare > 1e-12) writes.push(this.incr(space, key, -spare, 0, { gathered: true, perProcess: true }));
+    }
+    this.budgetLeases.clear();
+    return writes;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // A clean stop loses no statistic: what was gathered is written first.
+    // A clean stop loses no statistic and keeps no lease: what was gathered is written first.
     await this.writeStatistics();
     for (const timer of this.timers) clearInterval(timer);
     const quit = (connection: Redis) =>
@@ -745,6 +825,8 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     for (const space of STATE_SPACES) {
       for (const [, envelope] of this.copy.entries<Envelope>(space)) envelope.json = JSON.stringify(envelope.value);
     }
+    // Leases are void without Redis: their unused parts go back to the counts (and, with the hand-over, to Redis).
+    void Promise.all(this.giveBackLeases());
     if (wasShared || this.listenerCount('status') > 0) this.emit('status', this.status());
   }
 
@@ -806,7 +888,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
           for (let round = 0; ; round++) {
             const owed = this.pending;
             this.pending = new Map();
-            await this.handOver(owed);
+            await this.handOver(owed, true);
             this.heard = [];
             const copy = await this.load();
             // Written here while loading: hand that over too before reading from Redis (twice at most).
@@ -830,7 +912,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
             for (const change of heard) this.apply(...change);
             const late = this.pending;
             this.pending = new Map();
-            void this.handOver(late).catch((error: unknown) => this.failed(error, () => {}));
+            void this.handOver(late, false).catch((error: unknown) => this.failed(error, () => {}));
             void this.writeStatistics();
             if (wasLocal || this.listenerCount('status') > 0) this.emit('status', this.status());
             break;
@@ -846,9 +928,24 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     return this.resyncing;
   }
 
-  /** Gives Redis what this process wrote while it was away. */
-  private async handOver(owed: Map<string, PendingWrite>): Promise<void> {
+  /**
+   * Gives Redis what this process wrote while it was away; its own parts of per-process counters as
+   * they are (those `owed` changed, or `allParts`).
+   */
+  private async handOver(owed: Map<string, PendingWrite>, allParts: boolean): Promise<void> {
     const writes: Promise<unknown>[] = [];
+    // A part back at zero is no longer in ownParts, but Redis may still have it from before.
+    const parts = new Map(allParts ? this.ownParts : []);
+    for (const [id, { space, key, ttlMs, perProcess }] of owed) {
+      if (perProcess) parts.set(id, this.ownParts.get(id) ?? { space, key, part: 0, ttlMs });
+    }
+    for (const { space, key, part, ttlMs } of parts.values()) {
+      writes.push(
+        this.send('incr', 4, space, key, part, ttlMs, 'own', false).then(([done, v, json, pttl]) => {
+          if (done === 1) this.apply(space, key, v, pttl, json);
+        }),
+      );
+    }
     for (const { space, key, write, delta, ttlMs, perProcess } of owed.values()) {
       // Applied from the replies: this instance does not hear its own published changes.
       if (write && 'deleted' in write) {
@@ -860,12 +957,11 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
           ),
         );
       }
-      if (Math.abs(delta) > 1e-12) {
+      if (Math.abs(delta) > 1e-12 && !perProcess) {
         // A counter Redis no longer has is not recreated from this process's part alone (a budget's
-        // spend starts from the history on record instead); a per-process count always is.
-        const onlyIfPresent = !write && !perProcess;
+        // spend starts from the history on record instead); a per-process count is, above.
         writes.push(
-          this.send('incr', 4, space, key, delta, ttlMs, perProcess, onlyIfPresent).then(([done, v, json, pttl]) => {
+          this.send('incr', 4, space, key, delta, ttlMs, false, !write).then(([done, v, json, pttl]) => {
             if (done === 1) this.apply(space, key, v, pttl, json);
           }),
         );

@@ -165,6 +165,13 @@ export class MemoryState implements RoutingState {
     return reserveHere(this, space, budgets, amount, options);
   }
 
+  /** One process: nothing to lease, every admission is already local. */
+  leasing(): boolean {
+    return false;
+  }
+
+  holdLease(): void {}
+
   status(): StateStatus {
     return {
       backend: 'memory',

@@ -1,0 +1,232 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BudgetGuard, budgetPeriodKey, type Reservation } from '../../electron/engine/accounting/budget.ts';
+import type { BudgetConfig } from '../../electron/engine/config/types.ts';
+import { ManualClock } from '../../electron/engine/routing/clock.ts';
+import { isLimitRefusal, RateLimiter } from '../../electron/engine/routing/limiter.ts';
+import { RedisState } from '../../electron/engine/routing/redis-state.ts';
+import { Router } from '../../electron/engine/routing/router.ts';
+import { type FakeServer, startFakeOpenAI } from '../fakes/providers.ts';
+import { startRedis, type TestRedis } from '../support/redis.ts';
+import { adaptersFor, chat, engineConfig, provider } from '../unit/routing/helpers.ts';
+
+/**
+ * Leases (core/state.ts, LEASE_SHARE): far from a limit an instance admits from a share it took in
+ * the admitting step, without asking Redis; near it, every admission is Redis's; a lease goes back
+ * within 200 ms or with its process.
+ */
+
+let redis: TestRedis;
+let admin: Redis;
+const open: RedisState[] = [];
+const fakes: FakeServer[] = [];
+const routers: Router[] = [];
+let namespace = 0;
+
+async function pair(): Promise<[RedisState, RedisState]> {
+  const options = { url: redis.url, namespace: `lease${++namespace}`, heartbeatMs: 200 };
+  const a = await RedisState.connect(options);
+  const b = await RedisState.connect(options);
+  open.push(a, b);
+  return [a, b];
+}
+
+/** Batch scripts Redis has run so far (each one round trip of an instance). */
+async function scriptsRun(): Promise<number> {
+  const stats = await admin.info('commandstats');
+  return [...stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  admin = new Redis(redis.url);
+});
+afterEach(async () => {
+  for (const router of routers.splice(0)) router.close();
+  await Promise.all(fakes.splice(0).map((fake) => fake.close()));
+  await Promise.all(open.splice(0).map((state) => state.close()));
+});
+afterAll(async () => {
+  admin?.disconnect();
+  await redis?.close();
+});
+
+const signal = new AbortController().signal;
+/** A limiter per instance on one fixed second: a lease is good in the second it was counted in. */
+function limiters(states: RedisState[]): RateLimiter[] {
+  const clock = new ManualClock(Date.UTC(2026, 4, 10, 12));
+  return states.map((state) => new RateLimiter(state, clock));
+}
+const limited = (rpm: number, concurrency?: number) =>
+  provider('cloud', 'http://127.0.0.1:9', { limits: { rpm, concurrency, onLimit: 'skip', maxQueueMs: 0 } });
+
+describe('leases on a shared state', () => {
+  it('far from the limits, a request is admitted from the lease: fewer scripts than requests, and the counts stay exact', async () => {
+    const [a, b] = await pair();
+    const cloud = await startFakeOpenAI({ apiKey: undefined, text: 'Answer from the cloud.' });
+    fakes.push(cloud);
+    const config = engineConfig(
+      [provider('cloud', cloud.url, { limits: { rpm: 6_000, concurrency: 100, onLimit: 'skip', maxQueueMs: 0 } })],
+      { budgets: { global: { daily: 100 }, providers: {}, alertThreshold: 0.8, hardStop: 'refuse' } },
+    );
+    const router = new Router(config, adaptersFor(config), { state: a });
+    routers.push(router);
+    const before = await scriptsRun();
+    for (let i = 0; i < 40; i++)
+      expect((await chat(router, 'Say hello.', { maxOutputTokens: 5 })).error).toBeUndefined();
+    const scripts = (await scriptsRun()) - before;
+    // Per request without leases: one script (window, slot and budget hold asked together).
+    expect(scripts).toBeLessThan(20);
+    // What was leased and not used goes back: the other instance sees exactly the 40 requests.
+    const window = () => [...b.entries<{ total: number }>('limiter')].find(([key]) => key.startsWith('rpm:cloud'))?.[1];
+    await expect.poll(() => window()?.total, { timeout: 2_000 }).toBe(40);
+    await expect.poll(() => b.get('limiter', 'inflight:cloud'), { timeout: 2_000 }).toBe(0);
+    await expect
+      .poll(() => [...b.entries<number>('usage')].filter(([key]) => key.startsWith('hold:')).map(([, v]) => v))
+      .toEqual([expect.closeTo(0, 9)]);
+  });
+
+  it('near the limit, two instances admit exactly the limit between them', async () => {
+    const [limiterA, limiterB] = limiters(await pair());
+    const provider = limited(40);
+    let admitted = 0;
+    // Alternating, then all at once: leases early in the window, one by one near its end.
+    for (let i = 0; i < 40; i++) {
+      const admission = await (i % 2 === 0 ? limiterA! : limiterB!).admit(provider, [], 1, signal);
+      if (!isLimitRefusal(admission)) admitted++;
+    }
+    const burst = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? limiterA! : limiterB!).admit(provider, [], 1, signal)),
+    );
+    admitted += burst.filter((admission) => !isLimitRefusal(admission)).length;
+    expect(admitted).toBe(40);
+  });
+
+  it('an idle instance’s unused lease goes back, and the other instance can use it', async () => {
+    const [a, b] = await pair();
+    const [limiterA, limiterB] = limiters([a, b]);
+    const provider = limited(40);
+    // One request on A: the window has room for 39 more, A leases 2 of them (39 / 16) and goes idle.
+    expect(isLimitRefusal(await limiterA!.admit(provider, [], 1, signal))).toBe(false);
+    let onB = 0;
+    while (!isLimitRefusal(await limiterB!.admit(provider, [], 1, signal))) onB++;
+    expect(onB).toBeLessThanOrEqual(39);
+    // Within one gathering interval (200 ms) A's lease is back in the shared window.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    while (!isLimitRefusal(await limiterB!.admit(provider, [], 1, signal))) onB++;
+    expect(onB).toBe(39);
+  });
+
+  it('a concurrency limit: a slot lease goes back to the shared count, and the other instance gets every slot', async () => {
+    const [a, b] = await pair();
+    const [limiterA, limiterB] = limiters([a, b]);
+    const provider = limited(10_000, 40);
+    const first = await limiterA!.admit(provider, [], 1, signal);
+    expect(isLimitRefusal(first)).toBe(false);
+    limiterA!.release('cloud');
+    expect(limiterA!.inFlight('cloud')).toBe(0);
+    await expect.poll(() => b.get('limiter', 'inflight:cloud'), { timeout: 2_000 }).toBe(0);
+    let onB = 0;
+    while (!isLimitRefusal(await limiterB!.admit(provider, [], 1, signal))) onB++;
+    expect(onB).toBe(40);
+    expect(isLimitRefusal(await limiterA!.admit(provider, [], 1, signal))).toBe(true);
+  });
+
+  it('a budget with leases is never passed: spend and holds stay within the limit, and every cent of it can be used', async () => {
+    const [a, b] = await pair();
+    const clock = new ManualClock(Date.UTC(2026, 4, 10, 12));
+    const config: BudgetConfig = { global: { daily: 1 }, providers: {}, alertThreshold: 0.8, hardStop: 'refuse' };
+    const guards = [a, b].map((state) => new BudgetGuard(state, clock, config, () => {}, { spend: () => 0 }));
+    const global = () => guards[1]!.status().find((budget) => budget.scope === 'global')!;
+    // One after another on one instance, far from the limit: most are held from the lease.
+    const before = await scriptsRun();
+    const first = [];
+    for (let i = 0; i < 20; i++) first.push((await guards[0]!.reserveWithin('p', 0.01)) as Reservation);
+    expect((await scriptsRun()) - before).toBeLessThan(10);
+    for (const reservation of first) guards[0]!.settle(reservation, 0.01);
+    let paid = first.length;
+    // $0.01 a request, $1 a day: waves of eight at once across both instances, each settled at its estimate.
+    for (let wave = 0; wave < 20; wave++) {
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => guards[i % 2]!.reserveWithin('p', 0.01) as Promise<Reservation>),
+      );
+      for (const [i, answer] of answers.entries()) {
+        if (!('keys' in answer)) continue;
+        paid++;
+        guards[i % 2]!.settle(answer, 0.01);
+      }
+      // In Redis: what was spent and what is held (leases included) never pass the limit together.
+      const [spent, held] = await Promise.all(
+        ['spend', 'hold'].map((counter) =>
+          admin.hget(`lease${namespace}:usage:${counter}:global:daily:${budgetPeriodKey('daily', clock.now())}`, 'd'),
+        ),
+      );
+      expect(Number(spent) + Number(held)).toBeLessThanOrEqual(1 + 1e-9);
+    }
+    expect(paid).toBeLessThanOrEqual(100);
+    // Once the leases are back, what is left of the day's budget is there for whoever asks.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    while ('keys' in (await guards[0]!.reserveWithin('p', 0.01))) paid++;
+    expect(paid).toBe(100);
+    await expect.poll(() => global().spentUsd + global().reservedUsd).toBeCloseTo(1, 6);
+  });
+
+  it('a process killed with leases: its slots and budget holds are dropped with it', async () => {
+    const [, b] = await pair();
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
+        const { RedisState } = await import(${JSON.stringify(pathToFileURL('electron/engine/routing/redis-state.ts').href)});
+        const { RateLimiter } = await import(${JSON.stringify(pathToFileURL('electron/engine/routing/limiter.ts').href)});
+        const { systemClock } = await import(${JSON.stringify(pathToFileURL('electron/engine/routing/clock.ts').href)});
+        const state = await RedisState.connect({ url: ${JSON.stringify(redis.url)}, namespace: 'lease${namespace}', heartbeatMs: 200 });
+        const limiter = new RateLimiter(state, systemClock);
+        const cloud = { id: 'cloud', limits: { concurrency: 1000, onLimit: 'skip', maxQueueMs: 0 } };
+        await limiter.admit(cloud, [], 1, new AbortController().signal);
+        const budget = { spent: 'spent', seed: 0, held: 'held', limit: 100, ttlMs: 0 };
+        await state.reserve('usage', [budget], 0.01);
+        process.stdout.write('leased\\n');
+        setInterval(() => {}, 1000);
+        `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await once(child.stdout!, 'data');
+    // The slot in flight and the 0.01 held, each with a lease beyond it.
+    await expect.poll(() => b.get<number>('limiter', 'inflight:cloud')).toBeGreaterThan(1);
+    await expect.poll(() => b.get<number>('usage', 'held')).toBeGreaterThan(0.01);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    await expect.poll(() => b.get('limiter', 'inflight:cloud'), { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => b.get('usage', 'held'), { timeout: 5_000 }).toBe(0);
+  });
+
+  it('while Redis is away leases are void; back, the counts are exact and leasing starts again', async () => {
+    const [a] = await pair();
+    const [limiter] = limiters([a]);
+    const provider = limited(10_000, 1_000);
+    expect(isLimitRefusal(await limiter!.admit(provider, [], 1, signal))).toBe(false);
+    expect(a.leasing()).toBe(true);
+    await redis.kill();
+    await expect.poll(() => a.status().shared, { timeout: 5_000 }).toBe(false);
+    expect(a.leasing()).toBe(false);
+    // Its lease given back: the local count is the one request in flight.
+    expect(limiter!.inFlight('cloud')).toBe(1);
+    expect(a.get('limiter', 'inflight:cloud')).toBe(1);
+    expect(isLimitRefusal(await limiter!.admit(provider, [], 1, signal))).toBe(false);
+    expect(a.get('limiter', 'inflight:cloud')).toBe(2);
+    await redis.start();
+    await expect.poll(() => a.status().shared, { timeout: 10_000 }).toBe(true);
+    expect(a.leasing()).toBe(true);
+    // The hand-over: Redis counts this process's two requests in flight, not their leases.
+    const other = await RedisState.connect({ url: redis.url, namespace: `lease${namespace}` });
+    open.push(other);
+    expect(other.get('limiter', 'inflight:cloud')).toBe(2);
+  });
+});
