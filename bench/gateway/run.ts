@@ -185,7 +185,7 @@ for (const mode of ['non-streaming', 'streaming'] as const) {
     '',
     `**${mode}**`,
     '',
-    '| target | added p50 (ms, 1 client) | added p99 (ms, 1 client) | over the node floor p50 / p99 (ms) | own time p50 / p99 (ms) | CPU ms / request | req/s (50 clients) | p50 / p99 at 50 clients (ms) | req/s vs Portkey | req/s vs node floor | errors |',
+    '| target | added p50 (ms, 1 client) | added p99 (ms, 1 client) | over the node floor p50 / p99 (ms) | own time p50 / p99 (ms) | CPU ms / request: process, main thread | req/s (50 clients) | p50 / p99 at 50 clients (ms) | req/s vs Portkey | req/s vs node floor | errors |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const row of rows.filter((r) => r.mode === mode)) {
@@ -196,7 +196,7 @@ for (const mode of ['non-streaming', 'streaming'] as const) {
         : `${fmt(row.single.p50 - floorRow.single.p50, 3)} / ${fmt(row.single.p99 - floorRow.single.p99, 3)}`;
     const vsFloor = isDirect ? '–' : `${fmt(row.loaded.requestsPerSecond / floorRow.loaded.requestsPerSecond)}×`;
     lines.push(
-      `| ${row.target} | ${isDirect ? `(${fmt(row.single.p50, 3)} total)` : fmt(row.single.p50 - direct.single.p50, 3)} | ${isDirect ? `(${fmt(row.single.p99, 3)} total)` : fmt(row.single.p99 - direct.single.p99, 3)} | ${overFloor} | ${row.single.overheadP50 === undefined ? '–' : `${fmt(row.single.overheadP50, 3)} / ${fmt(row.single.overheadP99, 3)}`} | ${fmt(row.loaded.cpuMsPerRequest, 3)} | ${fmt(row.loaded.requestsPerSecond, 0)} | ${fmt(row.loaded.p50)} / ${fmt(row.loaded.p99)} | ${isDirect ? '–' : portkeyRow.loaded.requests === 0 ? 'Portkey failed' : `${fmt(row.loaded.requestsPerSecond / portkeyRow.loaded.requestsPerSecond)}×`} | ${vsFloor} | ${row.single.errors + row.loaded.errors} |`,
+      `| ${row.target} | ${isDirect ? `(${fmt(row.single.p50, 3)} total)` : fmt(row.single.p50 - direct.single.p50, 3)} | ${isDirect ? `(${fmt(row.single.p99, 3)} total)` : fmt(row.single.p99 - direct.single.p99, 3)} | ${overFloor} | ${row.single.overheadP50 === undefined ? '–' : `${fmt(row.single.overheadP50, 3)} / ${fmt(row.single.overheadP99, 3)}`} | ${fmt(row.loaded.cpuMsPerRequest, 3)}, ${fmt(row.loaded.mainThreadCpuMsPerRequest, 3)} | ${fmt(row.loaded.requestsPerSecond, 0)} | ${fmt(row.loaded.p50)} / ${fmt(row.loaded.p99)} | ${isDirect ? '–' : portkeyRow.loaded.requests === 0 ? 'Portkey failed' : `${fmt(row.loaded.requestsPerSecond / portkeyRow.loaded.requestsPerSecond)}×`} | ${vsFloor} | ${row.single.errors + row.loaded.errors} |`,
     );
   }
 }
