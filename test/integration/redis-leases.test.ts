@@ -108,6 +108,19 @@ describe('leases on a shared state', () => {
       .toEqual([expect.closeTo(0, 9)]);
   });
 
+  it('requests further apart than a lease lives take none: each is counted alone, in Redis too', async () => {
+    const [a, b] = await pair();
+    const clock = new ManualClock(Date.UTC(2026, 4, 10, 12));
+    const limiter = new RateLimiter(a, clock);
+    for (let i = 1; i <= 3; i++) {
+      expect(isLimitRefusal(await limiter.admit(limited(6_000, 100), [], 1, signal))).toBe(false);
+      expect(a.get<{ total: number }>('limiter', 'rpm:cloud:')?.total).toBe(i);
+      expect(a.get('limiter', 'inflight:cloud')).toBe(i);
+      await clock.advance(300);
+    }
+    await expect.poll(() => b.get<{ total: number }>('limiter', 'rpm:cloud:')?.total).toBe(3);
+  });
+
   it('near the limit, two instances admit exactly the limit between them', async () => {
     const [limiterA, limiterB] = limiters(await pair());
     const provider = limited(40);
@@ -128,24 +141,26 @@ describe('leases on a shared state', () => {
     const [a, b] = await pair();
     const [limiterA, limiterB] = limiters([a, b]);
     const provider = limited(40);
-    // One request on A: the window has room for 39 more, A leases 2 of them (39 / 16) and goes idle.
-    expect(isLimitRefusal(await limiterA!.admit(provider, [], 1, signal))).toBe(false);
+    // Two requests on A (a lease is taken from the second on): room for 38 more after the second, A
+    // leases 2 of them (37 / 16) and goes idle.
+    for (let i = 0; i < 2; i++) expect(isLimitRefusal(await limiterA!.admit(provider, [], 1, signal))).toBe(false);
     let onB = 0;
     while (!isLimitRefusal(await limiterB!.admit(provider, [], 1, signal))) onB++;
-    expect(onB).toBeLessThanOrEqual(39);
+    expect(onB).toBeLessThanOrEqual(38);
     // Within one gathering interval (200 ms) A's lease is back in the shared window.
     await new Promise((resolve) => setTimeout(resolve, 400));
     while (!isLimitRefusal(await limiterB!.admit(provider, [], 1, signal))) onB++;
-    expect(onB).toBe(39);
+    expect(onB).toBe(38);
   });
 
   it('a concurrency limit: a slot lease goes back to the shared count, and the other instance gets every slot', async () => {
     const [a, b] = await pair();
     const [limiterA, limiterB] = limiters([a, b]);
     const provider = limited(10_000, 40);
-    const first = await limiterA!.admit(provider, [], 1, signal);
-    expect(isLimitRefusal(first)).toBe(false);
-    limiterA!.release('cloud');
+    for (let i = 0; i < 2; i++) {
+      expect(isLimitRefusal(await limiterA!.admit(provider, [], 1, signal))).toBe(false);
+      limiterA!.release('cloud');
+    }
     expect(limiterA!.inFlight('cloud')).toBe(0);
     await expect.poll(() => b.get('limiter', 'inflight:cloud'), { timeout: 2_000 }).toBe(0);
     let onB = 0;
@@ -207,9 +222,10 @@ describe('leases on a shared state', () => {
         const state = await RedisState.connect({ url: ${JSON.stringify(redis.url)}, namespace: 'lease${namespace}', heartbeatMs: 200 });
         const limiter = new RateLimiter(state, systemClock);
         const cloud = { id: 'cloud', limits: { concurrency: 1000, onLimit: 'skip', maxQueueMs: 0 } };
-        await limiter.admit(cloud, [], 1, new AbortController().signal);
+        // Twice each: a lease is taken where requests come close together.
+        for (let i = 0; i < 2; i++) await limiter.admit(cloud, [], 1, new AbortController().signal);
         const budget = { spent: 'spent', seed: 0, held: 'held', limit: 100, ttlMs: 0 };
-        await state.reserve('usage', [budget], 0.01);
+        for (let i = 0; i < 2; i++) await state.reserve('usage', [budget], 0.01);
         process.stdout.write('leased\\n');
         setInterval(() => {}, 1000);
         `,
@@ -218,8 +234,8 @@ describe('leases on a shared state', () => {
     );
     await once(child.stdout!, 'data');
     // The slot in flight and the 0.01 held, each with a lease beyond it.
-    await expect.poll(() => b.get<number>('limiter', 'inflight:cloud')).toBeGreaterThan(1);
-    await expect.poll(() => b.get<number>('usage', 'held')).toBeGreaterThan(0.01);
+    await expect.poll(() => b.get<number>('limiter', 'inflight:cloud')).toBeGreaterThan(2);
+    await expect.poll(() => b.get<number>('usage', 'held')).toBeGreaterThan(0.02);
     child.kill('SIGKILL');
     await once(child, 'exit');
     await expect.poll(() => b.get('limiter', 'inflight:cloud'), { timeout: 5_000 }).toBe(0);
@@ -230,22 +246,23 @@ describe('leases on a shared state', () => {
     const [a] = await pair();
     const [limiter] = limiters([a]);
     const provider = limited(10_000, 1_000);
-    expect(isLimitRefusal(await limiter!.admit(provider, [], 1, signal))).toBe(false);
+    for (let i = 0; i < 2; i++) expect(isLimitRefusal(await limiter!.admit(provider, [], 1, signal))).toBe(false);
     expect(a.leasing()).toBe(true);
+    expect(a.get<number>('limiter', 'inflight:cloud')).toBeGreaterThan(2);
     await redis.kill();
     await expect.poll(() => a.status().shared, { timeout: 5_000 }).toBe(false);
     expect(a.leasing()).toBe(false);
-    // Its lease given back: the local count is the one request in flight.
-    expect(limiter!.inFlight('cloud')).toBe(1);
-    expect(a.get('limiter', 'inflight:cloud')).toBe(1);
-    expect(isLimitRefusal(await limiter!.admit(provider, [], 1, signal))).toBe(false);
+    // Its lease given back: the local count is the two requests in flight.
+    expect(limiter!.inFlight('cloud')).toBe(2);
     expect(a.get('limiter', 'inflight:cloud')).toBe(2);
+    expect(isLimitRefusal(await limiter!.admit(provider, [], 1, signal))).toBe(false);
+    expect(a.get('limiter', 'inflight:cloud')).toBe(3);
     await redis.start();
     await expect.poll(() => a.status().shared, { timeout: 10_000 }).toBe(true);
     expect(a.leasing()).toBe(true);
-    // The hand-over: Redis counts this process's two requests in flight, not their leases.
+    // The hand-over: Redis counts this process's three requests in flight, not their leases.
     const other = await RedisState.connect({ url: redis.url, namespace: `lease${namespace}` });
     open.push(other);
-    expect(other.get('limiter', 'inflight:cloud')).toBe(2);
+    expect(other.get('limiter', 'inflight:cloud')).toBe(3);
   });
 });

@@ -99,6 +99,9 @@ export interface BudgetCounters {
  *   every request is admitted by the shared state one at a time, exactly as without leases (RPM 4
  *   across two instances still admits exactly 4 of 8). With RPM 60 a fresh minute leases 3 at a time,
  *   and the last 16 of the minute go one by one.
+ * - Demand: only where the limit's previous admission in this process was at most LEASE_DEMAND_MS
+ *   ago (LeaseDemand): a lease lives that long, so one taken for a lone request would only go back
+ *   unused. Requests further apart than that ask Redis each time, as without leases.
  * - Life: at most one gathering interval (200 ms): every lease is given back, unused part and all, at
  *   the next gathered write, at close, and when the shared backend goes away (its leases are void;
  *   the state is then this process's own, as without Redis). A window's lease is only good in the
@@ -110,6 +113,24 @@ export interface BudgetCounters {
  */
 export const LEASE_SHARE = 16;
 export const LEASE_MOST = 64;
+
+export const LEASE_DEMAND_MS = 200;
+
+/** When this process last admitted a request under each limit: whether a lease would be used (LEASE_DEMAND_MS). */
+export class LeaseDemand {
+  private readonly last = new Map<string, number>();
+
+  /** Notes an admission under `limit` at `now`; true when the one before it was recent enough. */
+  busy(limit: string, now: number): boolean {
+    const before = this.last.get(limit);
+    this.last.set(limit, now);
+    // Bounded: limits not asked for a while are forgotten (they are not busy).
+    if (this.last.size > 10_000) {
+      for (const [key, at] of this.last) if (now - at > LEASE_DEMAND_MS) this.last.delete(key);
+    }
+    return before !== undefined && now - before <= LEASE_DEMAND_MS;
+  }
+}
 
 /** How many more requests of `cost` a lease may take where `room` is left after this one (see LEASE_SHARE). */
 export function leaseUnits(room: number, cost: number): number {

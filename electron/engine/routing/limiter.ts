@@ -1,6 +1,14 @@
 import type { ProviderConfig } from '../config/provider-config.ts';
 import type { Clock } from '../core/clock.ts';
-import { isPromise, leaseUnits, PER_PROCESS, type RoutingState, STATISTIC, type UpdateOptions } from '../core/state.ts';
+import {
+  isPromise,
+  LeaseDemand,
+  leaseUnits,
+  PER_PROCESS,
+  type RoutingState,
+  STATISTIC,
+  type UpdateOptions,
+} from '../core/state.ts';
 import { keyIdOf } from './keys.ts';
 import { refuse, type Stage } from './stage.ts';
 
@@ -109,6 +117,7 @@ export class RateLimiter {
    * provider; present while a slot lease is held (a release then goes back to it).
    */
   private readonly spareSlots = new Map<string, number>();
+  private readonly demand = new LeaseDemand();
   /** Whether the state will call giveBackLeases (one registration for all of this limiter's leases). */
   private leasesHeld = false;
 
@@ -143,7 +152,7 @@ export class RateLimiter {
   private async admitInWindow(key: string, cost: number, limit: number): Promise<number> {
     const now = this.clock.now();
     const second = Math.floor(now / 1000);
-    const leasing = this.state.leasing();
+    const leasing = this.state.leasing() && this.demand.busy(key, now);
     if (leasing && this.takeLeased(key, second, cost)) return 0;
     const stale = this.windowLeases.get(key);
     // Of a second gone by: what is left of it goes with this admission (the same write).
@@ -262,13 +271,15 @@ export class RateLimiter {
 
   /** Takes an in-flight slot: false when `concurrency` are already out. From the slot lease when it has one. */
   private async takeSlot(provider: ProviderConfig): Promise<boolean> {
-    if (this.takeSpareSlot(provider.id)) return true;
     const key = `inflight:${provider.id}`;
+    const busy = this.demand.busy(key, this.clock.now());
+    if (this.takeSpareSlot(provider.id)) return true;
     const max = provider.limits.concurrency;
     // Sized from this copy's count: Redis's may be higher, which the check below finds.
-    const granted = this.state.leasing()
-      ? leaseUnits(max ? max - (this.state.get<number>('limiter', key) ?? 0) - 1 : Number.POSITIVE_INFINITY, 1)
-      : 0;
+    const granted =
+      busy && this.state.leasing()
+        ? leaseUnits(max ? max - (this.state.get<number>('limiter', key) ?? 0) - 1 : Number.POSITIVE_INFINITY, 1)
+        : 0;
     // A slot is this process's: a shared state frees it if the process dies holding it.
     const count = this.state.incr('limiter', key, 1 + granted, 0, PER_PROCESS);
     const now = isPromise(count) ? await count : count;

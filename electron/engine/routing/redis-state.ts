@@ -7,6 +7,7 @@ import {
   type IncrOptions,
   LEASE_MOST,
   LEASE_SHARE,
+  LeaseDemand,
   type ReserveOptions,
   type RoutingState,
   STATE_SPACES,
@@ -201,6 +202,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   private leaseHolders: (() => unknown)[] = [];
   /** Budget this process holds beyond its requests' own holds (a lease), per held counter (`space\nkey`). */
   private readonly budgetLeases = new Map<string, { space: StateSpace; key: string; spare: number }>();
+  private readonly budgetDemand = new LeaseDemand();
   /**
    * This process's own part of each per-process counter, as it counts it: after an outage Redis is
    * given the part itself, not what changed meanwhile, so a Redis that lost its data (or dropped the
@@ -683,6 +685,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     if (this.mode !== 'shared' || (amount <= 0 && !options.refuseUsedUp)) {
       return reserveHere(this, space, budgets, amount, options);
     }
+    const busy = this.budgetDemand.busy(budgets.map((budget) => budget.held).join('\n'), this.clock.now());
     if (this.takeLeased(space, budgets, amount)) return -1;
     const counters: (string | number)[] = [];
     for (const budget of budgets) {
@@ -695,7 +698,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
       amount,
       options.refuseUsedUp ?? false,
       LEASE_SHARE,
-      LEASE_MOST,
+      busy ? LEASE_MOST : 0,
       budgets.length,
       ...counters,
     ).then(
