@@ -109,7 +109,8 @@ export interface BudgetCounters {
  *   are per-process counts (dropped with it), its window units leave the window within the minute.
  * - The inexactness that remains: for up to ~200 ms another instance can be refused (or made to
  *   queue) while this one holds an unused share of at most 1/LEASE_SHARE of the room left; the
- *   in-flight counts others see (least_connections, metrics) include this instance's unused slots.
+ *   in-flight counts others see (least_connections, metrics) and the budget held for requests in
+ *   flight (budget status, its refusal's message) include this instance's unused lease as long.
  */
 export const LEASE_SHARE = 16;
 export const LEASE_MOST = 64;
