@@ -43,6 +43,8 @@ async function scriptsRun(): Promise<number> {
 beforeAll(async () => {
   redis = await startRedis();
   admin = new Redis(redis.url);
+  // Redis is killed in one test: this connection's errors are expected then.
+  admin.on('error', () => {});
 });
 afterEach(async () => {
   for (const router of routers.splice(0)) router.close();
@@ -85,6 +87,51 @@ describe('leases on a shared state', () => {
     // Without leases: one script per request (window, slot and budget hold asked together). With them:
     // one per lease used up, plus the writes gathered every 200 ms.
     expect((await scriptsRun()) - before).toBeLessThan(50);
+  });
+
+  it('a lease running low is topped up in the background: requests one after another find one, and the count stays exact', async () => {
+    const [a, b] = await pair();
+    const [limiter] = limiters([a]);
+    const provider = limited(400);
+    let waited = 0;
+    for (let i = 0; i < 200; i++) {
+      const admission = limiter!.admit(provider, [], 1, signal);
+      // Admitted from the lease: before the next turn of the event loop; through Redis: after a round trip.
+      const first = await Promise.race([admission, new Promise((resolve) => setImmediate(() => resolve('waited')))]);
+      if (first === 'waited') waited++;
+      expect(isLimitRefusal(await admission)).toBe(false);
+      limiter!.release('cloud');
+      // Requests a millisecond apart: a top-up's round trip ends before a dozen more have come.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    // Without top-ups: one wait per lease used up (24, 22, 21, … as the window fills), about ten. With
+    // them: the first two requests (no lease yet), and about one after each 200 ms give-back.
+    expect(waited).toBeLessThan(6);
+    const window = () => b.get<{ total: number }>('limiter', 'rpm:cloud:')?.total;
+    await expect.poll(window, { timeout: 2_000 }).toBe(200);
+  });
+
+  it('a budget lease running low is topped up in the background, and the budget is never passed', async () => {
+    const [a, b] = await pair();
+    const clock = new ManualClock(Date.UTC(2026, 4, 10, 12));
+    const config: BudgetConfig = { global: { daily: 2 }, providers: {}, alertThreshold: 0.8, hardStop: 'refuse' };
+    const [guard, other] = [a, b].map((state) => new BudgetGuard(state, clock, config, () => {}, { spend: () => 0 }));
+    let waited = 0;
+    for (let i = 0; i < 150; i++) {
+      const answer = guard!.reserveWithin('p', 0.01);
+      const first = await Promise.race([answer, new Promise((resolve) => setImmediate(() => resolve('waited')))]);
+      if (first === 'waited') waited++;
+      const reservation = await answer;
+      expect(reservation).toMatchObject({ amountUsd: 0.01 });
+      guard!.settle(reservation as Reservation, 0.01);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    // Without top-ups: one wait per lease used up (12 requests' worth at first, fewer as the day's
+    // budget goes), about fifteen; with them, the first two and about one per 200 ms give-back.
+    expect(waited).toBeLessThan(8);
+    const global = () => other!.status().find((budget) => budget.scope === 'global')!;
+    await expect.poll(() => global().spentUsd).toBeCloseTo(1.5, 6);
+    await expect.poll(() => global().reservedUsd).toBeCloseTo(0, 6);
   });
 
   it('what a lease did not use goes back: after a run of requests the other instance sees exactly them', async () => {

@@ -102,6 +102,9 @@ export interface BudgetCounters {
  * - Demand: only where the limit's previous admission in this process was at most LEASE_DEMAND_MS
  *   ago (LeaseDemand): a lease lives that long, so one taken for a lone request would only go back
  *   unused. Requests further apart than that ask Redis each time, as without leases.
+ * - Top-up: a lease down to less than half of its last grant is topped up in the background (the
+ *   same step admitting nothing), sized from the room then left, so a steady run of requests keeps
+ *   finding one instead of waiting each time one runs out.
  * - Life: at most one gathering interval (200 ms): every lease is given back, unused part and all, at
  *   the next gathered write, at close, and when the shared backend goes away (its leases are void;
  *   the state is then this process's own, as without Redis). A window's lease is only good in the

@@ -82,6 +82,9 @@ export interface Admission {
 interface WindowLease {
   second: number;
   left: number;
+  /** The last grant's size: below half of it, the lease is topped up in the background. */
+  granted: number;
+  refilling: boolean;
 }
 
 export interface LimitRefusal {
@@ -153,7 +156,10 @@ export class RateLimiter {
     const now = this.clock.now();
     const second = Math.floor(now / 1000);
     const leasing = this.state.leasing() && this.demand.busy(key, now);
-    if (leasing && this.takeLeased(key, second, cost)) return 0;
+    if (leasing && this.takeLeased(key, second, cost)) {
+      this.refillIfLow(key, cost, limit);
+      return 0;
+    }
     const stale = this.windowLeases.get(key);
     // Of a second gone by: what is left of it goes with this admission (the same write).
     if (stale && stale.second !== second) this.giveBackWindow(key, stale);
@@ -172,16 +178,48 @@ export class RateLimiter {
     if (isPromise(done)) await done;
     if (granted > 0) {
       const lease = this.windowLeases.get(key);
-      if (lease?.second === second) lease.left += granted;
-      else {
+      if (lease?.second === second) {
+        lease.left += granted;
+        lease.granted = granted;
+      } else {
         if (lease) this.giveBackWindow(key, lease);
-        this.windowLeases.set(key, { second, left: granted });
+        this.windowLeases.set(key, { second, left: granted, granted, refilling: false });
       }
       this.holdLeases();
     }
     // Full in the shared window, partly with this process's own lease (taken by a request of the same turn).
     if (wait > 0 && this.takeLeased(key, second, cost)) return 0;
     return wait;
+  }
+
+  /**
+   * A lease down to less than half its last grant is topped up in the background (a window update
+   * that admits nothing and may lease more), so requests keep finding one while there is room.
+   */
+  private refillIfLow(key: string, cost: number, limit: number): void {
+    const lease = this.windowLeases.get(key);
+    if (!lease || lease.refilling || lease.left >= lease.granted / 2) return;
+    lease.refilling = true;
+    let more = 0;
+    const done = this.state.update<MinuteWindow>('limiter', key, (window = emptyWindow(lease.second)) => {
+      roll(window, lease.second);
+      // Only in the lease's own second (another instance may have moved the window on).
+      more = window.head === lease.second ? leaseUnits(limit - window.total - cost, cost) * cost : 0;
+      window.buckets[lease.second % WINDOW_SECONDS]! += more;
+      window.total += more;
+      return window;
+    });
+    const settle = () => {
+      lease.refilling = false;
+      if (more === 0) return;
+      if (this.windowLeases.get(key) !== lease) this.adjust(key, lease.second, -more, STATISTIC);
+      else {
+        lease.left += more;
+        lease.granted = more;
+      }
+    };
+    if (isPromise(done)) void done.then(settle);
+    else settle();
   }
 
   private takeLeased(key: string, second: number, cost: number): boolean {

@@ -38,7 +38,8 @@
  *   still hold it).
  * - `r` reserve (space, amount, true when a budget already used up (spent + held ≥ limit) refuses even a
  *   free call (nothing is held for one), the lease's share and most units (core/state.ts, LEASE_SHARE),
- *   how many budgets, then per budget: its spent and held counters' keys, limit, seed (the spent
+ *   true to hold the lease only (a top-up: the amount sizes it and must fit, but is not held), how many
+ *   budgets, then per budget: its spent and held counters' keys, limit, seed (the spent
  *   counter's JSON when Redis has none), ttl ms for a counter created here): holds the amount on every
  *   budget (this instance's part) only if it fits in all of them, and with it a lease of whole amounts
  *   sized from the smallest room left (leaseUnits). The index of the first budget it would pass
@@ -154,8 +155,9 @@ while at <= count do
     out[replies] = version
   elseif kind == 'r' then
     -- A reserve names its space only: the amount is where the others have their key.
-    local amount, refuseUsedUp, share, most, budgets = key, ops[at + 3], ops[at + 4], ops[at + 5], ops[at + 6]
-    local first = at + 7
+    local amount, refuseUsedUp, share, most, leaseOnly = key, ops[at + 3], ops[at + 4], ops[at + 5], ops[at + 6]
+    local budgets = ops[at + 7]
+    local first = at + 8
     at = first + budgets * 5
     -- Each budget's spent and held counters as read (a spent one created from its seed), for the reply.
     local seen = {}
@@ -190,10 +192,13 @@ while at <= count do
     local leased = 0
     if refused < 0 and amount > 0 then
       leased = math.max(0, math.min(most, math.floor(room / (amount * share)))) * amount
+      local hold = (leaseOnly and 0 or amount) + leased
       for b = 0, budgets - 1 do
         local o, s = first + b * 5, b * 6
-        local _, v, json, pttl = incr(space, ops[o + 1], amount + leased, ops[o + 4], true, false)
-        seen[s + 4], seen[s + 5], seen[s + 6] = v, json, pttl
+        if hold > 0 then
+          local _, v, json, pttl = incr(space, ops[o + 1], hold, ops[o + 4], true, false)
+          seen[s + 4], seen[s + 5], seen[s + 6] = v, json, pttl
+        end
       end
     end
     out[replies + 1], out[replies + 2] = refused, leased

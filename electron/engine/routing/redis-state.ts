@@ -201,8 +201,13 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   /** Give-backs of the leases held (RoutingState.holdLease), called with the next gathered writes. */
   private leaseHolders: (() => unknown)[] = [];
   /** Budget this process holds beyond its requests' own holds (a lease), per held counter (`space\nkey`). */
-  private readonly budgetLeases = new Map<string, { space: StateSpace; key: string; spare: number }>();
+  private readonly budgetLeases = new Map<
+    string,
+    { space: StateSpace; key: string; spare: number /** The last grant's size. */; granted: number }
+  >();
   private readonly budgetDemand = new LeaseDemand();
+  /** Budgets (their held counters, joined) with a lease being topped up. */
+  private readonly refillingBudgets = new Set<string>();
   /**
    * This process's own part of each per-process counter, as it counts it: after an outage Redis is
    * given the part itself, not what changed meanwhile, so a Redis that lost its data (or dropped the
@@ -686,50 +691,90 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
       return reserveHere(this, space, budgets, amount, options);
     }
     const busy = this.budgetDemand.busy(budgets.map((budget) => budget.held).join('\n'), this.clock.now());
-    if (this.takeLeased(space, budgets, amount)) return -1;
+    if (this.takeLeased(space, budgets, amount)) {
+      this.refillBudgets(space, budgets, amount);
+      return -1;
+    }
+    return this.sendReserve(space, budgets, amount, options.refuseUsedUp ?? false, busy ? LEASE_MOST : 0, false).then(
+      // Refused, though a lease this process took meanwhile (for a reserve of the same turn) covers it.
+      (refused) => (refused >= 0 && this.takeLeased(space, budgets, amount) ? -1 : refused),
+      (error: unknown) => {
+        this.failed(error, () => {});
+        return reserveHere(this, space, budgets, amount, options);
+      },
+    );
+  }
+
+  /**
+   * The reserve script: holds `amount` (nothing of it when `leaseOnly`) and a lease of at most `most`
+   * more amounts on every budget if the amount fits in all; what it answers is applied to the copy.
+   */
+  private async sendReserve(
+    space: StateSpace,
+    budgets: readonly BudgetCounters[],
+    amount: number,
+    refuseUsedUp: boolean,
+    most: number,
+    leaseOnly: boolean,
+  ): Promise<number> {
     const counters: (string | number)[] = [];
     for (const budget of budgets) {
       counters.push(budget.spent, budget.held, budget.limit, JSON.stringify(budget.seed), budget.ttlMs);
     }
-    return this.send(
+    const [refused, leased, ...records] = await this.send(
       'reserve',
       2 + budgets.length * 6,
       space,
       amount,
-      options.refuseUsedUp ?? false,
+      refuseUsedUp,
       LEASE_SHARE,
-      busy ? LEASE_MOST : 0,
+      most,
+      leaseOnly,
       budgets.length,
       ...counters,
-    ).then(
-      ([refused, leased, ...records]) => {
-        if (refused < 0 && amount > 0)
-          for (const budget of budgets) this.countOwn(space, budget.held, amount + leased, budget.ttlMs);
-        if (leased > 0) {
-          for (const budget of budgets) {
-            const id = `${space}\n${budget.held}`;
-            const lease = this.budgetLeases.get(id) ?? { space, key: budget.held, spare: 0 };
-            lease.spare += leased;
-            this.budgetLeases.set(id, lease);
-          }
-          this.armGathering();
-        }
-        // Refused, though a lease this process took meanwhile (for a reserve of the same turn) covers it.
-        if (refused >= 0 && this.takeLeased(space, budgets, amount)) return -1;
-        budgets.forEach((budget, i) => {
-          for (const [offset, key] of [budget.spent, budget.held].entries()) {
-            const at = (i * 2 + offset) * 3;
-            const [v, json, pttl] = [records[at] as number, records[at + 1] as string, records[at + 2] as number];
-            if (v === 0) continue;
-            this.apply(space, key, v, pttl, json);
-            this.recount(space, key);
-          }
-        });
-        return refused;
-      },
+    );
+    budgets.forEach((budget, i) => {
+      for (const [offset, key] of [budget.spent, budget.held].entries()) {
+        const at = (i * 2 + offset) * 3;
+        const [v, json, pttl] = [records[at] as number, records[at + 1] as string, records[at + 2] as number];
+        if (v === 0) continue;
+        this.apply(space, key, v, pttl, json);
+        this.recount(space, key);
+      }
+    });
+    const held = refused < 0 && amount > 0 ? (leaseOnly ? 0 : amount) + leased : 0;
+    if (held > 0) for (const budget of budgets) this.countOwn(space, budget.held, held, budget.ttlMs);
+    if (leased > 0) {
+      for (const budget of budgets) {
+        const id = `${space}\n${budget.held}`;
+        const lease = this.budgetLeases.get(id) ?? { space, key: budget.held, spare: 0, granted: 0 };
+        lease.spare += leased;
+        lease.granted = leased;
+        this.budgetLeases.set(id, lease);
+      }
+      this.armGathering();
+    }
+    return refused;
+  }
+
+  /**
+   * A budget lease down to less than half its last grant is topped up in the background (a reserve
+   * that holds only a lease), so requests keep finding one while there is room.
+   */
+  private refillBudgets(space: StateSpace, budgets: readonly BudgetCounters[], amount: number): void {
+    const id = budgets.map((budget) => budget.held).join('\n');
+    if (this.refillingBudgets.has(id)) return;
+    const low = budgets.some((budget) => {
+      const lease = this.budgetLeases.get(`${space}\n${budget.held}`);
+      return !lease || lease.spare < lease.granted / 2;
+    });
+    if (!low) return;
+    this.refillingBudgets.add(id);
+    this.sendReserve(space, budgets, amount, false, LEASE_MOST, true).then(
+      () => this.refillingBudgets.delete(id),
       (error: unknown) => {
+        this.refillingBudgets.delete(id);
         this.failed(error, () => {});
-        return reserveHere(this, space, budgets, amount, options);
       },
     );
   }
