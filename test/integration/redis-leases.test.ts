@@ -10,7 +10,7 @@ import { isLimitRefusal, RateLimiter } from '../../electron/engine/routing/limit
 import { RedisState } from '../../electron/engine/routing/redis-state.ts';
 import { Router } from '../../electron/engine/routing/router.ts';
 import { type FakeServer, startFakeOpenAI } from '../fakes/providers.ts';
-import { startRedis, type TestRedis } from '../support/redis.ts';
+import { connectPair, startRedis, type TestRedis } from '../support/redis.ts';
 import { adaptersFor, chat, engineConfig, provider } from '../unit/routing/helpers.ts';
 
 /**
@@ -26,13 +26,7 @@ const fakes: FakeServer[] = [];
 const routers: Router[] = [];
 let namespace = 0;
 
-async function pair(): Promise<[RedisState, RedisState]> {
-  const options = { url: redis.url, namespace: `lease${++namespace}`, heartbeatMs: 200 };
-  const a = await RedisState.connect(options);
-  const b = await RedisState.connect(options);
-  open.push(a, b);
-  return [a, b];
-}
+const pair = () => connectPair(redis.url, `lease${++namespace}`, open);
 
 /** Batch scripts Redis has run so far (each one round trip of an instance). */
 async function scriptsRun(): Promise<number> {

@@ -11,7 +11,7 @@ import { RedisState } from '../../electron/engine/routing/redis-state.ts';
 import { Router } from '../../electron/engine/routing/router.ts';
 import { MemoryState } from '../../electron/engine/routing/state.ts';
 import { type FakeServer, startFakeOpenAI } from '../fakes/providers.ts';
-import { startRedis, type TestRedis } from '../support/redis.ts';
+import { connectPair, startRedis, type TestRedis } from '../support/redis.ts';
 import { adaptersFor, chat, engineConfig, provider } from '../unit/routing/helpers.ts';
 
 /** The routing state shared through a real Redis by two "instances" (two RedisState objects, two connections each). */
@@ -20,13 +20,7 @@ let redis: TestRedis;
 const open: RedisState[] = [];
 let namespace = 0;
 
-async function pair(): Promise<[RedisState, RedisState]> {
-  const options = { url: redis.url, namespace: `test${++namespace}`, heartbeatMs: 200 };
-  const a = await RedisState.connect(options);
-  const b = await RedisState.connect(options);
-  open.push(a, b);
-  return [a, b];
-}
+const pair = () => connectPair(redis.url, `test${++namespace}`, open);
 
 beforeAll(async () => {
   redis = await startRedis();

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { RedisState } from '../../electron/engine/routing/redis-state.ts';
 import { freePort } from './ports.ts';
 
 /**
@@ -66,4 +67,20 @@ export async function startRedis(): Promise<TestRedis> {
     });
   await start();
   return { url: `redis://127.0.0.1:${port}`, port, kill, start, close: kill };
+}
+
+/**
+ * Two "instances" sharing `namespace` on a test Redis (two RedisState objects, two connections each,
+ * heartbeats every 200 ms); `open` collects them for the file's cleanup.
+ */
+export async function connectPair(
+  url: string,
+  namespace: string,
+  open: RedisState[],
+): Promise<[RedisState, RedisState]> {
+  const options = { url, namespace, heartbeatMs: 200 };
+  const a = await RedisState.connect(options);
+  const b = await RedisState.connect(options);
+  open.push(a, b);
+  return [a, b];
 }
