@@ -10,7 +10,7 @@ import { isLimitRefusal, RateLimiter } from '../../electron/engine/routing/limit
 import { RedisState } from '../../electron/engine/routing/redis-state.ts';
 import { Router } from '../../electron/engine/routing/router.ts';
 import { type FakeServer, startFakeOpenAI } from '../fakes/providers.ts';
-import { connectPair, startRedis, type TestRedis } from '../support/redis.ts';
+import { connectPair, scriptsRun, startRedis, type TestRedis } from '../support/redis.ts';
 import { adaptersFor, chat, engineConfig, provider } from '../unit/routing/helpers.ts';
 
 /**
@@ -27,12 +27,6 @@ const routers: Router[] = [];
 let namespace = 0;
 
 const pair = () => connectPair(redis.url, `lease${++namespace}`, open);
-
-/** Batch scripts Redis has run so far (each one round trip of an instance). */
-async function scriptsRun(): Promise<number> {
-  const stats = await admin.info('commandstats');
-  return [...stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-}
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -67,7 +61,7 @@ describe('leases on a shared state', () => {
     const config: BudgetConfig = { global: { daily: 100 }, providers: {}, alertThreshold: 0.8, hardStop: 'refuse' };
     const budget = new BudgetGuard(a, clock, config, () => {}, { spend: () => 0 });
     const provider = limited(6_000, 100);
-    const before = await scriptsRun();
+    const before = await scriptsRun(admin);
     for (let i = 0; i < 200; i++) {
       const [admission, reservation] = await Promise.all([
         limiter!.admit(provider, [], 50, signal),
@@ -80,7 +74,7 @@ describe('leases on a shared state', () => {
     }
     // Without leases: one script per request (window, slot and budget hold asked together). With them:
     // one per lease used up, plus the writes gathered every 200 ms.
-    expect((await scriptsRun()) - before).toBeLessThan(50);
+    expect((await scriptsRun(admin)) - before).toBeLessThan(50);
   });
 
   it('a lease running low is topped up in the background: requests one after another find one, and the count stays exact', async () => {
@@ -217,10 +211,10 @@ describe('leases on a shared state', () => {
     const guards = [a, b].map((state) => new BudgetGuard(state, clock, config, () => {}, { spend: () => 0 }));
     const global = () => guards[1]!.status().find((budget) => budget.scope === 'global')!;
     // One after another on one instance, far from the limit: most are held from the lease.
-    const before = await scriptsRun();
+    const before = await scriptsRun(admin);
     const first = [];
     for (let i = 0; i < 20; i++) first.push((await guards[0]!.reserveWithin('p', 0.01)) as Reservation);
-    expect((await scriptsRun()) - before).toBeLessThan(first.length);
+    expect((await scriptsRun(admin)) - before).toBeLessThan(first.length);
     for (const reservation of first) guards[0]!.settle(reservation, 0.01);
     let paid = first.length;
     // $0.01 a request, $1 a day: waves of eight at once across both instances, each settled at its estimate.

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import type { Redis } from 'ioredis';
 import { RedisState } from '../../electron/engine/routing/redis-state.ts';
 import { freePort } from './ports.ts';
 
@@ -83,4 +84,10 @@ export async function connectPair(
   const b = await RedisState.connect(options);
   open.push(a, b);
   return [a, b];
+}
+
+/** Batch scripts a Redis has run so far (INFO commandstats): each one an instance's round trip. */
+export async function scriptsRun(client: Redis): Promise<number> {
+  const stats = await client.info('commandstats');
+  return [...stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
