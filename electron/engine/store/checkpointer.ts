@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
+import { reportOnStderr, startDatabaseWorker } from './database-worker.ts';
 
 /** SQLite's own default: the automatic checkpoint runs inside the commit that passes this many WAL pages. */
 const AUTOMATIC_CHECKPOINT_PAGES = 1000;
@@ -25,8 +24,7 @@ export interface Checkpointer {
   stop(): void;
 }
 
-// Inline, so that the bundled desktop engine needs no separate worker file. Its state word tells the
-// opener, without an event loop turn, that the worker's connection is closed (1) or never opened (2).
+// The thread (startDatabaseWorker). Its state word tells the opener, without an event loop turn, that the worker's connection is closed (1) or never opened (2).
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { file, driver, intervalMs, walSizeLimit, state } = workerData;
@@ -71,7 +69,7 @@ parentPort.postMessage('ready');
  * saying so) if the worker cannot start or dies, so the WAL never grows without a checkpointer.
  */
 export function startCheckpointer(db: Database, file: string, options: CheckpointerOptions = {}): Checkpointer {
-  const report = options.onProblem ?? ((message) => process.stderr.write(`switchboard: ${message}\n`));
+  const report = options.onProblem ?? reportOnStderr;
   const state = new Int32Array(new SharedArrayBuffer(4));
   let stopping = false;
   let fallenBack = false;
@@ -81,31 +79,22 @@ export function startCheckpointer(db: Database, file: string, options: Checkpoin
     if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOMATIC_CHECKPOINT_PAGES}`);
     report(`the database checkpoints run on the event loop again (SQLite's automatic checkpoint): ${why}`);
   };
-  let worker: Worker;
-  try {
-    const driver = options.driver ?? createRequire(import.meta.url).resolve('better-sqlite3');
-    worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        file,
-        driver,
-        intervalMs: options.intervalMs ?? 1000,
-        walSizeLimit: options.walSizeLimitBytes ?? WAL_SIZE_LIMIT_BYTES,
-        state,
-      },
-    });
-  } catch (error) {
-    fallBack(`the checkpoint thread could not start (${(error as Error).message})`);
-    return { stop: () => {} };
-  }
-  worker.on('message', () => {
-    if (!stopping && !fallenBack && db.open) db.pragma('wal_autocheckpoint = 0');
+  const worker = startDatabaseWorker({
+    name: 'checkpoint',
+    source: WORKER_SOURCE,
+    workerData: {
+      file,
+      driver: options.driver,
+      intervalMs: options.intervalMs ?? 1000,
+      walSizeLimit: options.walSizeLimitBytes ?? WAL_SIZE_LIMIT_BYTES,
+      state,
+    },
+    onMessage: () => {
+      if (!stopping && !fallenBack && db.open) db.pragma('wal_autocheckpoint = 0');
+    },
+    onGone: fallBack,
   });
-  worker.on('error', (error) => fallBack(`the checkpoint thread failed (${error.message})`));
-  worker.on('exit', (code) => fallBack(`the checkpoint thread ended (exit code ${code})`));
-  // Like any worker here, it must not keep a process alive that forgot to close; unref'd after the
-  // listeners, as adding a 'message' listener refs the worker again.
-  worker.unref();
+  if (!worker) return { stop: () => {} };
   return {
     stop: () => {
       if (stopping) return;

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { reportOnStderr, startDatabaseWorker } from './database-worker.ts';
 
 /** How long a flush waits for the writer thread's commits, and close for its connection, before going on. */
 const WAIT_MS = 5000;
@@ -18,8 +18,8 @@ export interface UsageWriterOptions<Row> {
   onProblem?: (message: string) => void;
 }
 
-// Inline, so that the bundled desktop engine needs no separate worker file. state[0]: the last batch
-// committed (or failed); state[1]: 1 once the connection is closed, 2 if it never opened.
+// The thread (startDatabaseWorker). state[0]: the last batch committed (or failed); state[1]: 1 once the
+// connection is closed, 2 if it never opened.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { file, driver, reserveSql, settleSql, busyTimeoutMs, state } = workerData;
@@ -92,37 +92,29 @@ export class UsageWriterThread<Row> {
 
   constructor(options: UsageWriterOptions<Row>) {
     this.options = options;
-    try {
-      this.worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: {
-          file: options.file,
-          driver: createRequire(import.meta.url).resolve('better-sqlite3'),
-          reserveSql: options.reserveSql,
-          settleSql: options.settleSql,
-          busyTimeoutMs: options.busyTimeoutMs ?? 5000,
-          state: this.state,
-        },
-      });
-    } catch (error) {
-      this.fallBack(`the usage writer thread could not start (${(error as Error).message})`);
-      return;
-    }
-    this.worker.on('message', ({ seq, error }: { seq: number; error?: string }) => {
-      const batch = this.inFlight.get(seq);
-      if (!batch) return;
-      this.inFlight.delete(seq);
-      const failure = error === undefined ? undefined : new Error(`usage rows could not be written: ${error}`);
-      for (const caller of batch.waiting) {
-        if (failure) caller.reject(failure);
-        else caller.resolve();
-      }
-      if (this.next && this.inFlight.size === 0) this.post();
+    this.worker = startDatabaseWorker({
+      name: 'usage writer',
+      source: WORKER_SOURCE,
+      workerData: {
+        file: options.file,
+        reserveSql: options.reserveSql,
+        settleSql: options.settleSql,
+        busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+        state: this.state,
+      },
+      onMessage: ({ seq, error }: { seq: number; error?: string }) => {
+        const batch = this.inFlight.get(seq);
+        if (!batch) return;
+        this.inFlight.delete(seq);
+        const failure = error === undefined ? undefined : new Error(`usage rows could not be written: ${error}`);
+        for (const caller of batch.waiting) {
+          if (failure) caller.reject(failure);
+          else caller.resolve();
+        }
+        if (this.next && this.inFlight.size === 0) this.post();
+      },
+      onGone: (why) => this.fallBack(why),
     });
-    this.worker.on('error', (error) => this.fallBack(`the usage writer thread failed (${error.message})`));
-    this.worker.on('exit', (code) => this.fallBack(`the usage writer thread ended (exit code ${code})`));
-    // It must not keep a process alive that forgot to close (a 'message' listener refs it again).
-    this.worker.unref();
   }
 
   /** No write asked for is waiting: one made on the caller's connection now comes after all of them. */
@@ -188,9 +180,7 @@ export class UsageWriterThread<Row> {
   private fallBack(why: string): void {
     if (this.stopping || this.fallenBack) return;
     this.fallenBack = true;
-    (this.options.onProblem ?? ((message) => process.stderr.write(`switchboard: ${message}\n`)))(
-      `usage rows are written on the event loop again: ${why}`,
-    );
+    (this.options.onProblem ?? reportOnStderr)(`usage rows are written on the event loop again: ${why}`);
     // The batches the thread had not confirmed, in their order, then the one gathering: each write is an
     // upsert, so one the thread did commit is written again to the same row.
     const left = [
