@@ -23,6 +23,7 @@ import {
   runRate,
   type StreamsResult,
   type Target,
+  warmUp,
 } from './load.ts';
 import {
   BENCH_TOKEN,
@@ -122,8 +123,7 @@ async function inTurns(stream: boolean, concurrency: number, totalMs: number): P
 
 const rows: Row[] = [];
 for (const stream of [false, true]) {
-  // Warm up (JIT, connection pools) before anything counts.
-  for (const target of targets) await runLoad(target, { concurrency: CONCURRENCY, durationMs: 1_500, stream });
+  for (const target of targets) await warmUp(target, stream);
   const singles = await inTurns(stream, 1, latencyMs);
   const loads = await inTurns(stream, CONCURRENCY, loadMs);
   for (const target of targets) {

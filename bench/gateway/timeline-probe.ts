@@ -1,11 +1,13 @@
 /**
  * One request's timeline inside the Switchboard bench process (bench/gateway/timeline.ts turns it on with
  * SWITCHBOARD_BENCH_TIMELINE=1): performance.now() stamps from node:http's and undici's diagnostics
- * channels and around the usage store's reservation, nothing added to the gateway's own code. Meant for
- * one client at a time: every stamp belongs to the request that arrived last.
+ * channels and around the usage store's reservation, nothing added to the gateway's own code; beside each
+ * gap, how much of it the event loop was idle (waiting in the poll phase), from eventLoopUtilization. Meant
+ * for one client at a time: every stamp belongs to the request that arrived last.
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { type IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { UsageRepository } from '../../electron/engine/store/usage.ts';
 import { UsageWriterThread } from '../../electron/engine/store/usage-writer.ts';
 
@@ -16,6 +18,7 @@ export const MOMENTS = [
   'reserveAsked',
   'upstreamCreated',
   'upstreamHeadersSent',
+  'upstreamWritten',
   'commitStarted',
   'reserveCommitted',
   'upstreamHeaders',
@@ -25,25 +28,31 @@ export const MOMENTS = [
   'responseFinished',
 ] as const;
 type Moment = (typeof MOMENTS)[number];
-type Timeline = Partial<Record<Moment, number>>;
+/** When each moment came, and the event loop's idle time (ms, cumulative) then. */
+type Timeline = Partial<Record<Moment, { at: number; idle: number }>>;
 
 const timelines: Timeline[] = [];
 let connects = 0;
 let current: Timeline | undefined;
+const now = () => ({ at: performance.now(), idle: performance.eventLoopUtilization().idle });
 const stamp = (moment: Moment) => {
-  if (current && current[moment] === undefined) current[moment] = performance.now();
+  if (current && current[moment] === undefined) current[moment] = now();
 };
 
 export function startTimeline(): void {
   subscribe('http.server.request.start', (message) => {
-    current = { arrived: performance.now() };
+    current = { arrived: now() };
     timelines.push(current);
     (message as { request: IncomingMessage }).request.once('end', () => stamp('bodyRead'));
   });
   subscribe('http.server.response.finish', () => stamp('responseFinished'));
   subscribe('undici:request:create', () => stamp('upstreamCreated'));
   subscribe('undici:client:connected', () => connects++);
-  subscribe('undici:client:sendHeaders', () => stamp('upstreamHeadersSent'));
+  subscribe('undici:client:sendHeaders', () => {
+    stamp('upstreamHeadersSent');
+    // Once undici's callback that writes the request (headers and body) to the socket has returned.
+    process.nextTick(() => stamp('upstreamWritten'));
+  });
   subscribe('undici:request:headers', () => stamp('upstreamHeaders'));
   subscribe('undici:request:trailers', () => stamp('upstreamEnd'));
   const end = ServerResponse.prototype.end;
@@ -72,14 +81,19 @@ export function startTimeline(): void {
   };
 }
 
-/** Median milliseconds from `arrived` to each moment (and the gap from the moment before), over the requests seen. */
+/**
+ * Milliseconds from `arrived` to each moment and from the moment before, and how much of that gap the event
+ * loop was idle, each as p50 / p99 over the requests seen.
+ */
 export function timelineReport(): string {
-  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+  const at = (values: number[], fraction: number) =>
+    values.sort((a, b) => a - b)[Math.floor(values.length * fraction)] ?? Number.NaN;
+  const both = (values: number[]) => `${at(values, 0.5).toFixed(3)} / ${at(values, 0.99).toFixed(3)}`;
   const complete = timelines.filter((t) => t.responseFinished !== undefined);
   const lines = [
-    `${complete.length} requests, ${connects} upstream connections opened; medians in ms`,
-    '| moment | since arrived | since the moment before |',
-    '|---|---|---|',
+    `${complete.length} requests, ${connects} upstream connections opened; ms, p50 / p99`,
+    '| moment | since arrived | since the moment before | of which the event loop idle |',
+    '|---|---|---|---|',
   ];
   let previous: Moment | undefined;
   for (const moment of MOMENTS) {
@@ -87,9 +101,10 @@ export function timelineReport(): string {
       (t) => t[moment] !== undefined && (previous === undefined || t[previous] !== undefined),
     );
     if (seen.length === 0) continue;
-    const since = median(seen.map((t) => t[moment]! - t.arrived!));
-    const gap = previous ? median(seen.map((t) => t[moment]! - t[previous!]!)) : 0;
-    lines.push(`| ${moment} | ${since.toFixed(3)} | ${gap.toFixed(3)} |`);
+    const since = seen.map((t) => t[moment]!.at - t.arrived!.at);
+    const gap = seen.map((t) => (previous ? t[moment]!.at - t[previous]!.at : 0));
+    const idle = seen.map((t) => (previous ? t[moment]!.idle - t[previous]!.idle : 0));
+    lines.push(`| ${moment} | ${both(since)} | ${both(gap)} | ${both(idle)} |`);
     previous = moment;
   }
   timelines.length = 0;

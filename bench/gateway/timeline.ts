@@ -7,7 +7,7 @@
  *   npx node bench/gateway/timeline.ts [--seconds 4] [--stream]
  */
 import { parseArgs } from 'node:util';
-import { runLoad, type Target } from './load.ts';
+import { runLoad, type Target, warmUp } from './load.ts';
 import {
   BENCH_TOKEN,
   childrenKilledOnExit,
@@ -34,7 +34,7 @@ const switchboard = await startChild('./switchboard.ts', [upstream.url, BENCH_TO
 children.push(switchboard);
 
 const targets: Target[] = [directTarget(upstream), floorTarget(floor), switchboardTarget('switchboard', switchboard)];
-for (const target of targets) await runLoad(target, { concurrency: 10, durationMs: 1_500, stream });
+for (const target of targets) await warmUp(target, stream);
 
 /** Switchboard's timeline of the requests since it was last asked. */
 function timeline(): Promise<string> {
