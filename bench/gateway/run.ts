@@ -58,8 +58,9 @@ const SETTLE_MS = 5_000;
 const loadMs = Number(values.seconds) * 1000;
 const latencyMs = Number(values['latency-seconds']) * 1000;
 const CONCURRENCY = 50;
-/** Turns the targets take at each load (inTurns). */
+/** Turns the targets take at 50 clients, and alone (inTurns): alone the host's slow spells are often shorter than a second. */
 const SLICES = 4;
+const ALONE_SLICES = 8;
 const loadAtStart = loadavg()[0]!;
 
 const children = childrenKilledOnExit();
@@ -107,31 +108,39 @@ interface Row {
   loaded: LoadResult;
 }
 /**
- * Each target's load in SLICES turns, the targets taking turns (in reverse order every other turn): the
+ * Each target's load in `slices` turns, the targets taking turns (in reverse order every other turn): the
  * host's load, which drifts over minutes on a shared machine, then falls on every target alike instead of
  * on whichever came first.
  */
-async function inTurns(stream: boolean, concurrency: number, totalMs: number): Promise<Map<string, LoadResult>> {
-  const slices = new Map<string, LoadResult[]>(targets.map((target) => [target.name, []]));
-  for (let turn = 0; turn < SLICES; turn++) {
+async function inTurns(
+  stream: boolean,
+  concurrency: number,
+  totalMs: number,
+  slices: number,
+): Promise<Map<string, LoadResult[]>> {
+  const results = new Map<string, LoadResult[]>(targets.map((target) => [target.name, []]));
+  for (let turn = 0; turn < slices; turn++) {
     for (const target of turn % 2 === 0 ? targets : [...targets].reverse()) {
-      slices.get(target.name)!.push(await runLoad(target, { concurrency, durationMs: totalMs / SLICES, stream }));
+      results.get(target.name)!.push(await runLoad(target, { concurrency, durationMs: totalMs / slices, stream }));
     }
   }
-  return new Map([...slices].map(([name, parts]) => [name, mergeLoads(parts)]));
+  return results;
 }
 
 const rows: Row[] = [];
 for (const stream of [false, true]) {
   for (const target of targets) await warmUp(target, stream);
-  const singles = await inTurns(stream, 1, latencyMs);
-  const loads = await inTurns(stream, CONCURRENCY, loadMs);
+  const singles = await inTurns(stream, 1, latencyMs, ALONE_SLICES);
+  const loads = await inTurns(stream, CONCURRENCY, loadMs, SLICES);
   for (const target of targets) {
-    const single = singles.get(target.name)!;
-    const loaded = loads.get(target.name)!;
+    const alone = singles.get(target.name)!;
+    const single = mergeLoads(alone);
+    const loaded = mergeLoads(loads.get(target.name)!);
     rows.push({ mode: stream ? 'streaming' : 'non-streaming', target: target.name, single, loaded });
+    // Each slice's p50 alone: on this host whole slices run slow while another guest is busy.
     process.stderr.write(
       `${rows.at(-1)!.mode} ${target.name}: ${loaded.requestsPerSecond.toFixed(0)} req/s, ${single.p50.toFixed(3)} ms p50 alone` +
+        ` (slices: ${alone.map((slice) => slice.p50.toFixed(3)).join(' ')})` +
         `${loaded.errors + single.errors ? `, ${loaded.errors + single.errors} errors` : ''}\n`,
     );
   }
