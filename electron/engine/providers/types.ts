@@ -50,6 +50,8 @@ export interface WireChunk {
   bytes: Buffer;
   contentType: string;
   usage?: Usage;
+  /** The answer's last bytes: nothing follows, so the response can end with them. */
+  last?: boolean;
 }
 
 /** An adapter's pass-through path: chats in its own protocol, forwarded as bytes. */

@@ -271,12 +271,14 @@ export function decodePathSegment(segment: string): string {
 
 /**
  * Starts an SSE response and sends its headers at once, so the client sees the stream open; with the
- * first frame at hand they go out together, in one write. Returns as `writeFrame` does.
+ * first frame at hand they go out together, in one write, and with `last` the response ends there too.
+ * Returns as `writeFrame` does.
  */
 export function startSse(
   ctx: RequestContext,
   headers?: OutgoingHttpHeaders,
   first?: string | Buffer,
+  last = false,
 ): Promise<void> | undefined {
   ctx.res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -286,6 +288,11 @@ export function startSse(
     ...headers,
   });
   ctx.streaming = true;
+  if (first !== undefined && last) {
+    // The whole stream at once: head, frames and the end go out in one write.
+    ctx.res.end(first);
+    return undefined;
+  }
   if (first !== undefined) return writeFrame(ctx, first);
   ctx.res.flushHeaders();
   return undefined;

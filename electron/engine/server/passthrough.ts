@@ -37,11 +37,18 @@ export async function answerRelayed(
     while (!(await iterator.next()).done);
     return undefined;
   }
-  await startSse(ctx, routeHeaders(ctx, route), first.bytes);
+  // The answer's last bytes end the response at once: the client has the whole stream before the pipeline
+  // books the request (read on below), and the end goes out with the last frames, not in a write of its own.
+  let ended = first.last === true;
+  await startSse(ctx, routeHeaders(ctx, route), first.bytes, ended);
   for (next = await iterator.next(); !next.done; next = await iterator.next()) {
-    if (next.value.type === 'wire') await writeFrame(ctx, next.value.bytes);
+    if (next.value.type !== 'wire' || ended) continue;
+    if (next.value.last) {
+      ctx.res.end(next.value.bytes);
+      ended = true;
+    } else await writeFrame(ctx, next.value.bytes);
   }
-  ctx.res.end();
+  if (!ended) ctx.res.end();
   return undefined;
 }
 

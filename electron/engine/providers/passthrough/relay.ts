@@ -160,6 +160,7 @@ export function createRelay(config: ProviderConfig, wire: Wire): Relay & { close
           bytes: prefixStringAt(answer, members.get('model'), modelPrefix),
           contentType,
           usage: (usage && wire.usageOf(usage)) ?? estimatedUsage(call, Math.ceil(answer.length / 4)),
+          last: true,
         };
         return;
       }
@@ -217,6 +218,7 @@ export function createRelay(config: ProviderConfig, wire: Wire): Relay & { close
         bytes: final.length === 1 ? final[0]! : Buffer.concat(final),
         contentType,
         usage: reader.usage ?? estimatedUsage(call, reader.outputEvents),
+        last: true,
       };
     } catch (error) {
       throw toProviderError(error, {
