@@ -11,11 +11,16 @@ const tempDir = tempDirsRemovedAfterEach();
 const ROWS = 400;
 const ROW_BYTES = 16 * 1024;
 
-/** About 1,600 pages of 4 KiB, one commit per row as the usage batches come: past the automatic checkpoint's 1,000. */
+/**
+ * About 1,600 pages of 4 KiB in one commit: past the automatic checkpoint's 1,000, and all in the WAL once it
+ * returns. (A commit per row let a worker on a slow machine copy the WAL and start it over mid-burst.)
+ */
 function writeMany(db: Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS filler (id INTEGER PRIMARY KEY, body BLOB)');
   const insert = db.prepare('INSERT INTO filler (body) VALUES (?)');
-  for (let i = 0; i < ROWS; i++) insert.run(Buffer.alloc(ROW_BYTES, i % 251));
+  db.transaction(() => {
+    for (let i = 0; i < ROWS; i++) insert.run(Buffer.alloc(ROW_BYTES, i % 251));
+  })();
 }
 
 async function until(condition: () => boolean, what: string): Promise<void> {
