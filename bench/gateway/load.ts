@@ -175,9 +175,9 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
  * Brings a target to its steady state before anything counts: 1.5 s at 50 clients (connection pools, the
  * first tier-up), then alone for `aloneMs`. The second part is there because on two busy cores V8 is still
  * optimizing a Node gateway's hot functions long after a short burst: after the 50-client part alone,
- * Switchboard's one-client p50 fell from about 1.0 to 0.6 ms over the next 5 s while hundreds of functions
- * were compiled (bench/RESULTS.md, 2026-12-02 "The one-client figure after a burst"), and a one-client
- * measurement right after the burst measured that tier-up more than the gateway.
+ * Switchboard's one-client p50 fell from about 1.3 to 0.7 ms (total) over the next 4 s while hundreds of
+ * functions were compiled (bench/RESULTS.md, 2026-12-02 "A lone client measured once V8 has settled"), and
+ * a one-client measurement right after the burst measured that tier-up more than the gateway.
  */
 export async function warmUp(target: Target, stream: boolean, aloneMs = 6_000): Promise<void> {
   await runLoad(target, { concurrency: 50, durationMs: 1_500, stream });
