@@ -211,8 +211,10 @@ export async function runRate(target: Target, rate: number, durationMs: number):
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    // A timer may fire a little early: latency counts from when the request was due or sent, whichever is later.
-    const from = Math.max(due, performance.now());
+    // Late, it counts from when it was due (what a gateway that falls behind costs); sent early (a wait under
+    // a millisecond is not slept, and timers fire early), from when it went out, or a fast answer would come
+    // out shorter than it took, even below zero.
+    const from = Math.min(due, performance.now());
     pending.push(
       new Promise<void>((resolve) => {
         const req = request({ agent, hostname, port, path: '/v1/chat/completions', method: 'POST', headers }, (res) => {
