@@ -136,6 +136,11 @@ export class LeaseDemand {
   }
 }
 
+/** Whether a lease with `left` of its last grant `granted` is due a top-up (below half; see "Top-up" above). */
+export function leaseLow(left: number, granted: number): boolean {
+  return left < granted / 2;
+}
+
 /** How many more requests of `cost` a lease may take where `room` is left after this one (see LEASE_SHARE). */
 export function leaseUnits(room: number, cost: number): number {
   if (!(cost > 0) || !(room > 0)) return 0;

@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import {
   isPromise,
   LeaseDemand,
+  leaseLow,
   leaseUnits,
   PER_PROCESS,
   type RoutingState,
@@ -198,7 +199,7 @@ export class RateLimiter {
    */
   private refillIfLow(key: string, cost: number, limit: number): void {
     const lease = this.windowLeases.get(key);
-    if (!lease || lease.refilling || lease.left >= lease.granted / 2) return;
+    if (!lease || lease.refilling || !leaseLow(lease.left, lease.granted)) return;
     lease.refilling = true;
     let more = 0;
     const done = this.state.update<MinuteWindow>('limiter', key, (window = emptyWindow(lease.second)) => {

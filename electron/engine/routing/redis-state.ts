@@ -8,6 +8,7 @@ import {
   LEASE_MOST,
   LEASE_SHARE,
   LeaseDemand,
+  leaseLow,
   type ReserveOptions,
   type RoutingState,
   STATE_SPACES,
@@ -138,6 +139,16 @@ function reasonOf(error: unknown): string {
   return message.replace(/^connect /, '').slice(0, 200);
 }
 
+/** Budget this process holds beyond its requests' own holds, on one held counter. */
+interface BudgetLease {
+  space: StateSpace;
+  key: string;
+  /** What is left of it. */
+  spare: number;
+  /** The last grant's size: below half of it, the lease is topped up (leaseLow). */
+  granted: number;
+}
+
 /**
  * RoutingState shared through Redis, so every instance pointing at the same Redis keeps one set of
  * rate windows, budgets, breakers, key cooldowns, sticky pins and balancing turns.
@@ -201,10 +212,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
   /** Give-backs of the leases held (RoutingState.holdLease), called with the next gathered writes. */
   private leaseHolders: (() => unknown)[] = [];
   /** Budget this process holds beyond its requests' own holds (a lease), per held counter (`space\nkey`). */
-  private readonly budgetLeases = new Map<
-    string,
-    { space: StateSpace; key: string; spare: number /** The last grant's size. */; granted: number }
-  >();
+  private readonly budgetLeases = new Map<string, BudgetLease>();
   private readonly budgetDemand = new LeaseDemand();
   /** Budgets (their held counters, joined) with a lease being topped up. */
   private readonly refillingBudgets = new Set<string>();
@@ -766,7 +774,7 @@ export class RedisState extends EventEmitter<{ status: [StateStatus] }> implemen
     if (this.refillingBudgets.has(id)) return;
     const low = budgets.some((budget) => {
       const lease = this.budgetLeases.get(`${space}\n${budget.held}`);
-      return !lease || lease.spare < lease.granted / 2;
+      return !lease || leaseLow(lease.spare, lease.granted);
     });
     if (!low) return;
     this.refillingBudgets.add(id);
