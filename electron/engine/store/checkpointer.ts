@@ -15,7 +15,10 @@ export interface CheckpointerOptions {
   driver?: string;
   /** Where the fallback to SQLite's automatic checkpoint is reported (once); default stderr. */
   onProblem?: (message: string) => void;
-  /** A WAL larger than this is emptied by the worker once all of it is in the database file; default WAL_SIZE_LIMIT_BYTES. */
+  /**
+   * The WAL is kept under this: once all of it is in the database file and it is past half of it, the worker
+   * has it started over (commits still coming) or emptied (none since its last look); default WAL_SIZE_LIMIT_BYTES.
+   */
   walSizeLimitBytes?: number;
 }
 
@@ -42,15 +45,33 @@ try {
 const frameBytes = db.pragma('page_size', { simple: true }) + 24;
 // PASSIVE never takes the writer's lock: commits on the main thread go on while the frames are copied
 // and both files synced here. An I/O error ends the worker, and the opener falls back.
-// Under steady commits the WAL never starts over (that needs all of it copied with no commit since), so a
-// burst grows it past the limit, and the first commit after the burst would cut it back on the event loop:
-// an ftruncate of tens of MB, 30 ms on a busy disk. Once the writes pause and all of it is copied, it is
-// emptied here instead (TRUNCATE takes the writer's lock for that moment, so only then).
+// Under steady commits the WAL never starts over by itself: a commit writes from its start again only when
+// it finds all of it copied, and commits keep coming while a PASSIVE checkpoint syncs. So, once all of it
+// is copied:
+// - writes still coming (commits since the last look) and its frames past half the limit: RESTART,
+//   so that the next commit starts it over instead of growing it. That holds the writer's lock only to copy
+//   the frames of the last few milliseconds and sync; no file is cut. (TRUNCATE here held it for the
+//   ftruncate of tens of MB, 40 ms, while the commits on the event loop waited.)
+// - writes paused (no commit since the last look) and its file past half the limit: TRUNCATE empties
+//   it, when nobody waits for the lock.
+const { statSync } = require('node:fs');
+const walBytes = () => {
+  try {
+    return statSync(file + '-wal').size;
+  } catch {
+    return 0;
+  }
+};
+// data_version changes whenever another connection commits.
+let lastVersion = -1;
 const timer = setInterval(() => {
   const [{ busy, log, checkpointed }] = db.pragma('wal_checkpoint(PASSIVE)');
-  if (busy === 0 && log > 0 && checkpointed === log && log * frameBytes > walSizeLimit) {
-    db.pragma('wal_checkpoint(TRUNCATE)');
-  }
+  const version = db.pragma('data_version', { simple: true });
+  const paused = version === lastVersion;
+  lastVersion = version;
+  if (busy !== 0 || checkpointed !== log) return;
+  if (!paused && log * frameBytes > walSizeLimit / 2) db.pragma('wal_checkpoint(RESTART)');
+  else if (paused && walBytes() > walSizeLimit / 2) db.pragma('wal_checkpoint(TRUNCATE)');
 }, intervalMs);
 parentPort.on('message', () => {
   clearInterval(timer);

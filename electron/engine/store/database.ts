@@ -89,3 +89,23 @@ export function statementCache(db: Database): (sql: string) => Statement {
     return statement;
   };
 }
+
+/**
+ * Another connection of this process to the app's file, for writes beside the main connection's: it runs
+ * no checkpoint (the checkpoint thread's job, or the main connection's), and it waits for another
+ * connection's lock `busyTimeoutMs` — 0 on the event loop, where SQLite's busy handler would sleep and
+ * stop every request for as long: the write throws at once instead (`isLockedError`).
+ */
+export function openWriteConnection(file: string, busyTimeoutMs: number): Database {
+  const db = new BetterSqlite3(file, { fileMustExist: true, timeout: busyTimeoutMs });
+  db.pragma('synchronous = NORMAL');
+  db.pragma('secure_delete = ON');
+  db.pragma('wal_autocheckpoint = 0');
+  return db;
+}
+
+/** SQLite's SQLITE_BUSY (and its extended codes): another connection held a lock this one needed. */
+export function isLockedError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}

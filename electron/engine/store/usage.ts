@@ -10,7 +10,7 @@ import {
 import type { UsageEvent, UsageSink } from '../accounting/types.ts';
 import type { UsagePoint, UsageView } from '../contract/api.ts';
 import { ERROR_CODES } from '../contract/errors.ts';
-import { type Database, statementCache } from './database.ts';
+import { type Database, isLockedError, openWriteConnection, statementCache } from './database.ts';
 import { UsageWriterThread } from './usage-writer.ts';
 
 const usageEventSchema = z.object({
@@ -135,6 +135,16 @@ function toRow(event: UsageEvent): UsageRow {
   };
 }
 
+/** Reservations (which never overwrite a settled row), then settled events, in one transaction on `db`. */
+function usageTransaction(db: Database): (reservations: UsageRow[], settled: UsageRow[]) => void {
+  const reserve = db.prepare(RESERVE_EVENT);
+  const settle = db.prepare(SETTLE_EVENT);
+  return db.transaction((reservations: UsageRow[], settled: UsageRow[]) => {
+    for (const event of reservations) reserve.run(event);
+    for (const event of settled) settle.run(event);
+  });
+}
+
 export interface UsageRepositoryOptions {
   /**
    * Write the rows on a worker thread with a connection of its own to this file (UsageWriterThread): for
@@ -164,12 +174,21 @@ export interface UsageRepositoryOptions {
  * its row is committed) and a query first waits for them. A request alone in flight commits here as
  * before: the hand-over and the answer back are two thread wake-ups on the one request's path, which
  * on two cores cost more than the commit itself (one client: 0.77 -> 0.92 ms p50); under load the commit
- * overlaps other requests' work on the event loop instead, and that is where the thread pays.
+ * overlaps other requests' work on the event loop instead, and that is where the thread pays. A commit
+ * here never waits for another connection's lock: one that finds the database locked goes to the thread,
+ * which waits for it (SQLite's busy handler sleeps, and on the event loop that sleep stopped every request:
+ * 40 ms while the checkpoint thread cut the WAL).
  */
 export class UsageRepository implements UsageSink {
   private readonly prepare: (sql: string) => Statement;
-  /** Reservations (which never overwrite a settled row), then settled events, in one transaction. */
+  /** usageTransaction on the repository's connection. */
   private readonly write: (reservations: UsageRow[], settled: UsageRow[]) => void;
+  /**
+   * The same on the event loop: beside a writer thread on a connection of its own that never waits for
+   * a lock (the thread does), else on the repository's.
+   */
+  private readonly writeHere: (reservations: UsageRow[], settled: UsageRow[]) => void;
+  private readonly hereConnection: Database | undefined;
   private pending: UsageRow[] = [];
   private window: NodeJS.Timeout | undefined;
   /** Reservations of this turn of the event loop, and the commit their callers wait for. */
@@ -183,16 +202,7 @@ export class UsageRepository implements UsageSink {
 
   constructor(db: Database, options: UsageRepositoryOptions = {}) {
     this.prepare = statementCache(db);
-    this.write = db.transaction((reservations: UsageRow[], settled: UsageRow[]) => {
-      if (reservations.length > 0) {
-        const reserve = this.prepare(RESERVE_EVENT);
-        for (const event of reservations) reserve.run(event);
-      }
-      if (settled.length > 0) {
-        const settle = this.prepare(SETTLE_EVENT);
-        for (const event of settled) settle.run(event);
-      }
-    });
+    this.write = usageTransaction(db);
     if (options.writerThread) {
       this.writerThread = new UsageWriterThread({
         ...options.writerThread,
@@ -200,6 +210,12 @@ export class UsageRepository implements UsageSink {
         settleSql: SETTLE_EVENT,
         writeInline: this.write,
       });
+    }
+    if (options.writerThread) {
+      this.hereConnection = openWriteConnection(db.name, 0);
+      this.writeHere = usageTransaction(this.hereConnection);
+    } else {
+      this.writeHere = this.write;
     }
   }
 
@@ -247,10 +263,11 @@ export class UsageRepository implements UsageSink {
     this.writerThread?.drain();
   }
 
-  /** Writes what waits in memory, then closes the writer thread's connection (before the database closes). */
+  /** Writes what waits in memory, then closes its own connections: the writer thread's and the one beside it (before the database closes). */
   close(): void {
     this.flush();
     this.writerThread?.close();
+    this.hereConnection?.close();
   }
 
   /**
@@ -274,8 +291,14 @@ export class UsageRepository implements UsageSink {
       return;
     }
     try {
-      this.write(reservations, settled);
+      this.writeHere(reservations, settled);
     } catch (error) {
+      if (this.writerThread && isLockedError(error)) {
+        // Another connection holds the lock (the checkpoint thread starting the WAL over, another process):
+        // the writer thread waits for it, and the event loop serves other requests meanwhile.
+        this.writerThread.write(reservations, settled).then(waiting?.resolve, (failure) => waiting?.reject(failure));
+        return;
+      }
       waiting?.reject(error);
       throw error;
     }

@@ -88,6 +88,35 @@ describe('WAL checkpoints off the event loop', () => {
     expect(problems).toEqual([]);
   });
 
+  it('starts a WAL past half its limit over while commits keep coming, rather than cutting the file under them', async () => {
+    const file = join(tempDir(), 'sb.db');
+    const problems: string[] = [];
+    const limit = 1024 * 1024;
+    // A look every 250 ms: a writer that this busy test machine stalls for longer looks paused, and is cut.
+    const db = openDatabase(file, {
+      checkpointOffThread: { intervalMs: 250, walSizeLimitBytes: limit, onProblem: (m) => problems.push(m) },
+    });
+    await until(() => autocheckpoint(db) === 0, 'the checkpoint thread is ready');
+    db.exec('CREATE TABLE filler (id INTEGER PRIMARY KEY, body BLOB)');
+    const insert = db.prepare('INSERT INTO filler (body) VALUES (?)');
+    // A steady writer: a 16 KiB row every few milliseconds for two seconds, about 6 MB in all.
+    const sizes: number[] = [];
+    for (const started = Date.now(); Date.now() - started < 2000; await sleep(4)) {
+      insert.run(Buffer.alloc(ROW_BYTES, 7));
+      sizes.push(statSync(`${file}-wal`).size);
+    }
+    // Started over, not grown: the file stays near the limit; and never cut (a cut holds the writer's lock
+    // for the ftruncate, while the commits wait).
+    expect(Math.max(...sizes)).toBeLessThan(3 * limit);
+    expect(sizes.every((size, i) => i === 0 || size >= sizes[i - 1]!)).toBe(true);
+    const rows = sizes.length;
+    // Once the writes pause the worker empties it.
+    await until(() => statSync(`${file}-wal`).size === 0, 'the worker emptied the WAL');
+    closeDatabase(db);
+    expect(rowsSeenElsewhere(file, 'filler')).toBe(rows);
+    expect(problems).toEqual([]);
+  });
+
   it('falls back to SQLite’s automatic checkpoint, saying so once, when the worker cannot start', async () => {
     const dir = tempDir();
     const file = join(dir, 'sb.db');

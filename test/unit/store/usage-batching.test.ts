@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { UsageEvent } from '../../../electron/engine/accounting/types.ts';
 import { openDatabase } from '../../../electron/engine/store/database.ts';
@@ -112,15 +113,15 @@ describe('usage events written on a writer thread (as `serve` and the app open t
   it("commit a busy gateway's rows there, each reservation on disk before its promise resolves, and keep every event in this thread's queries", async () => {
     const file = join(tempDir(), 'sb.db');
     const store = openStore({ file, checkpointOffThread: true });
+    // What the main connection wrote itself: none of the usage rows, which go through the repository's own.
     const changesHere = () => (store.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    const before = changesHere();
     try {
-      // A request alone in flight commits on this thread's connection: two thread wake-ups would cost it more.
-      const alone = changesHere();
+      // A request alone in flight commits on this thread (two thread wake-ups would cost it more).
       await store.usage.reserve(reserved('alone'));
-      expect(changesHere()).toBe(alone + 1);
+      expect(rowsSeenElsewhere(file, 'usage_events')).toBe(1);
       store.usage.record(event('alone'));
 
-      const before = changesHere();
       await Promise.all(['r1', 'r2', 'r3'].map((id) => store.usage.reserve(reserved(id))));
       expect(rowsSeenElsewhere(file, 'usage_events')).toBe(4);
       store.usage.record(event('r2', 0.25));
@@ -129,7 +130,6 @@ describe('usage events written on a writer thread (as `serve` and the app open t
       expect(readElsewhere(file, "SELECT outcome, cost_usd FROM usage_events WHERE id = 'r2'")).toEqual([
         { outcome: 'success', cost_usd: 0.25 },
       ]);
-      // None of the busy gateway's rows went through this thread's connection.
       expect(changesHere()).toBe(before);
     } finally {
       store.close();
@@ -137,6 +137,36 @@ describe('usage events written on a writer thread (as `serve` and the app open t
     // The thread's connection closed before the store's, whose close then emptied the WAL as the last one.
     expect(existsSync(`${file}-wal`)).toBe(false);
     expect(rowsSeenElsewhere(file, 'usage_events')).toBe(304);
+  });
+
+  it('never hold the event loop while another connection has the database locked: the thread waits for the lock', async () => {
+    const file = join(tempDir(), 'sb.db');
+    const store = openStore({ file, checkpointOffThread: true });
+    // Another process's write, or the checkpoint thread starting the WAL over: the writer's lock held.
+    const other = new BetterSqlite3(file);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      let committed = false;
+      const reserving = store.usage.reserve(reserved('locked')).then(() => {
+        committed = true;
+      });
+      // The event loop goes on while the reservation waits: a 50 ms timer fires on time, not after the
+      // store's 5-s busy timeout (the commit sleeping in SQLite's busy handler on this thread).
+      const timerStarted = performance.now();
+      await sleep(50);
+      expect(performance.now() - timerStarted).toBeLessThan(1000);
+      expect(committed).toBe(false);
+      other.exec('COMMIT');
+      await reserving;
+      expect(rowsSeenElsewhere(file, 'usage_events')).toBe(1);
+      // The rows after it keep their order: the settled event replaces the reservation.
+      store.usage.record(event('locked', 0.5));
+      expect(store.usage.totals(0)).toMatchObject({ requests: 1, costUsd: 0.5 });
+    } finally {
+      other.close();
+      store.close();
+    }
+    expect(readElsewhere(file, 'SELECT outcome FROM usage_events')).toEqual([{ outcome: 'success' }]);
   });
 
   it('fall back to this thread, with one line saying so, when the writer thread cannot open the file', async () => {
