@@ -191,18 +191,22 @@ export interface RateResult {
   /** Milliseconds from when each request was due (not when it went out) to the end of its answer. */
   p50: number;
   p99: number;
+  max: number;
+  /** The requests that took longer than `slowMs`: when each was due (ms into the load) and how long it took. */
+  slow: { dueMs: number; ms: number }[];
 }
 
 /**
  * An open-loop load: one non-streaming request every 1/rate seconds whatever the answers do, latency
  * counted from when each was due, so a gateway that falls behind shows it (no coordinated omission).
  */
-export async function runRate(target: Target, rate: number, durationMs: number): Promise<RateResult> {
+export async function runRate(target: Target, rate: number, durationMs: number, slowMs = 20): Promise<RateResult> {
   const { hostname, port } = new URL(target.url);
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
   const payload = body(target, false);
   const headers = { ...target.headers, 'content-type': 'application/json', 'content-length': payload.length };
   const latencies: number[] = [];
+  const slow: RateResult['slow'] = [];
   let errors = 0;
   const total = Math.round((rate * durationMs) / 1000);
   const started = performance.now();
@@ -220,8 +224,10 @@ export async function runRate(target: Target, rate: number, durationMs: number):
         const req = request({ agent, hostname, port, path: '/v1/chat/completions', method: 'POST', headers }, (res) => {
           res.resume();
           res.on('end', () => {
-            if (res.statusCode === 200) latencies.push(performance.now() - from);
-            else errors++;
+            const ms = performance.now() - from;
+            if (res.statusCode !== 200) errors++;
+            else latencies.push(ms);
+            if (ms > slowMs) slow.push({ dueMs: due - started, ms });
             resolve();
           });
         });
@@ -242,6 +248,8 @@ export async function runRate(target: Target, rate: number, durationMs: number):
     errors,
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
+    max: latencies.at(-1) ?? Number.NaN,
+    slow: slow.sort((a, b) => a.dueMs - b.dueMs),
   };
 }
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort } from '../../test/support/ports.ts';
 import type { Target } from './load.ts';
 
@@ -60,6 +61,28 @@ export function switchboardTarget(name: string, child: Child): Target {
     model: 'upstream/bench-model',
     headers: { authorization: `Bearer ${BENCH_TOKEN}` },
   };
+}
+
+/**
+ * Switchboard as built in other checkouts (`--also <label>=<checkout>`: a `git archive` of an earlier commit
+ * with node_modules linked in), each a child on `upstream`, put on `children`: a change measured beside
+ * what it changes, under the same load.
+ */
+export async function startOtherSwitchboards(
+  also: readonly string[],
+  upstream: Child,
+  children: Child[],
+): Promise<{ label: string; child: Child }[]> {
+  const others: { label: string; child: Child }[] = [];
+  for (const spec of also) {
+    const [label, checkout] = spec.split('=');
+    if (!label || !checkout) throw new Error(`--also wants <label>=<checkout>, not "${spec}"`);
+    const entry = pathToFileURL(resolve(checkout, 'bench/gateway/switchboard.ts')).href;
+    const child = await startChild(entry, [upstream.url, BENCH_TOKEN]);
+    children.push(child);
+    others.push({ label, child });
+  }
+  return others;
 }
 
 /** A list of children that are killed when this process exits, however it exits (Ctrl-C included). */

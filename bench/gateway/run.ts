@@ -11,8 +11,6 @@
  * node_modules linked in), so a change is measured before/after in the same run, under the same load.
  */
 import { cpus, loadavg, totalmem } from 'node:os';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   type LoadResult,
@@ -27,11 +25,11 @@ import {
 } from './load.ts';
 import {
   BENCH_TOKEN,
-  type Child,
   childrenKilledOnExit,
   directTarget,
   floorTarget,
   startChild,
+  startOtherSwitchboards,
   startPortkey,
   stopChildren,
   switchboardTarget,
@@ -69,15 +67,7 @@ const upstream = await startChild('./upstream.ts');
 children.push(upstream);
 const switchboard = await startChild('./switchboard.ts', [upstream.url, BENCH_TOKEN]);
 children.push(switchboard);
-const others: { label: string; child: Child }[] = [];
-for (const also of values.also) {
-  const [label, checkout] = also.split('=');
-  if (!label || !checkout) throw new Error(`--also wants <label>=<checkout>, not "${also}"`);
-  const entry = pathToFileURL(resolve(checkout, 'bench/gateway/switchboard.ts')).href;
-  const child = await startChild(entry, [upstream.url, BENCH_TOKEN]);
-  children.push(child);
-  others.push({ label, child });
-}
+const others = await startOtherSwitchboards(values.also, upstream, children);
 const floor = await startChild('./floor.ts', [upstream.url]);
 children.push(floor);
 const portkey = await startPortkey();
