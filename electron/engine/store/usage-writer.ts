@@ -12,7 +12,7 @@ export interface UsageWriterOptions<Row> {
   settleSql: string;
   /** The same transaction on this thread's connection: used if the thread cannot start or dies. */
   writeInline: (reservations: Row[], settled: Row[]) => void;
-  /** How long the writer's connection waits for another one's write lock (the app's own writes). */
+  /** How long the writer waits for another connection's lock (the app's own writes, a checkpoint) before failing. */
   busyTimeoutMs?: number;
   /** Where the fall back to this thread is reported (once); default stderr. */
   onProblem?: (message: string) => void;
@@ -27,7 +27,9 @@ const signal = (index, value) => { Atomics.store(state, index, value); Atomics.n
 let db, write;
 try {
   const Database = require(driver);
-  db = new Database(file, { fileMustExist: true, timeout: busyTimeoutMs });
+  // No busy timeout: SQLite's busy handler sleeps 1, 2, 5, 10 ms… between its tries, so a lock held for
+  // 6 ms (the checkpoint thread starting the WAL over) cost 18. writeWaiting tries every millisecond.
+  db = new Database(file, { fileMustExist: true, timeout: 0 });
   db.pragma('synchronous = NORMAL');
   db.pragma('secure_delete = ON');
   // The checkpoints are the checkpoint thread's: none runs inside a commit a request waits for.
@@ -42,6 +44,16 @@ try {
   signal(1, 2);
   throw error;
 }
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const writeWaiting = (reservations, settled) => {
+  for (const deadline = Date.now() + busyTimeoutMs; ; Atomics.wait(pause, 0, 0, 1)) {
+    try {
+      return write(reservations, settled);
+    } catch (error) {
+      if (!String(error.code).startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error;
+    }
+  }
+};
 parentPort.on('message', (batch) => {
   if (batch === 'stop') {
     db.close();
@@ -51,7 +63,7 @@ parentPort.on('message', (batch) => {
   }
   let error;
   try {
-    write(batch.reservations, batch.settled);
+    writeWaiting(batch.reservations, batch.settled);
   } catch (failure) {
     error = failure.message;
   }
