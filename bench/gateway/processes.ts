@@ -64,25 +64,31 @@ export function switchboardTarget(name: string, child: Child): Target {
 }
 
 /**
- * Switchboard as built in other checkouts (`--also <label>=<checkout>`: a `git archive` of an earlier commit
- * with node_modules linked in), each a child on `upstream`, put on `children`: a change measured beside
- * what it changes, under the same load.
+ * The benchmark's processes, each a child killed when this process exits, and its targets: the upstream
+ * (direct), the node floor, Switchboard, and Switchboard as built in other checkouts (`--also
+ * <label>=<checkout>`: a `git archive` of an earlier commit with node_modules linked in), so that a change
+ * is measured beside what it changes, under the same load.
  */
-export async function startOtherSwitchboards(
+export async function startTargets(
   also: readonly string[],
-  upstream: Child,
-  children: Child[],
-): Promise<{ label: string; child: Child }[]> {
-  const others: { label: string; child: Child }[] = [];
+): Promise<{ children: Child[]; upstream: Child; targets: Target[] }> {
+  const children = childrenKilledOnExit();
+  const upstream = await startChild('./upstream.ts');
+  children.push(upstream);
+  const switchboard = await startChild('./switchboard.ts', [upstream.url, BENCH_TOKEN]);
+  children.push(switchboard);
+  const targets = [switchboardTarget('switchboard', switchboard)];
   for (const spec of also) {
     const [label, checkout] = spec.split('=');
     if (!label || !checkout) throw new Error(`--also wants <label>=<checkout>, not "${spec}"`);
     const entry = pathToFileURL(resolve(checkout, 'bench/gateway/switchboard.ts')).href;
     const child = await startChild(entry, [upstream.url, BENCH_TOKEN]);
     children.push(child);
-    others.push({ label, child });
+    targets.push(switchboardTarget(label, child));
   }
-  return others;
+  const floor = await startChild('./floor.ts', [upstream.url]);
+  children.push(floor);
+  return { children, upstream, targets: [directTarget(upstream), floorTarget(floor), ...targets] };
 }
 
 /** A list of children that are killed when this process exits, however it exits (Ctrl-C included). */

@@ -20,21 +20,9 @@ import {
   runPacedStreams,
   runRate,
   type StreamsResult,
-  type Target,
   warmUp,
 } from './load.ts';
-import {
-  BENCH_TOKEN,
-  childrenKilledOnExit,
-  directTarget,
-  floorTarget,
-  startChild,
-  startOtherSwitchboards,
-  startPortkey,
-  stopChildren,
-  switchboardTarget,
-  UPSTREAM_KEY,
-} from './processes.ts';
+import { startPortkey, startTargets, stopChildren, UPSTREAM_KEY } from './processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -61,35 +49,20 @@ const SLICES = 4;
 const ALONE_SLICES = 8;
 const loadAtStart = loadavg()[0]!;
 
-const children = childrenKilledOnExit();
-
-const upstream = await startChild('./upstream.ts');
-children.push(upstream);
-const switchboard = await startChild('./switchboard.ts', [upstream.url, BENCH_TOKEN]);
-children.push(switchboard);
-const others = await startOtherSwitchboards(values.also, upstream, children);
-const floor = await startChild('./floor.ts', [upstream.url]);
-children.push(floor);
+const { children, upstream, targets } = await startTargets(values.also);
 const portkey = await startPortkey();
 children.push(portkey);
-
-const targets: Target[] = [
-  directTarget(upstream),
-  floorTarget(floor),
-  switchboardTarget('switchboard', switchboard),
-  ...others.map(({ label, child }) => switchboardTarget(label, child)),
-  {
-    name: 'portkey',
-    url: portkey.url,
-    pid: portkey.process.pid,
-    model: 'bench-model',
-    headers: {
-      authorization: `Bearer ${UPSTREAM_KEY}`,
-      'x-portkey-provider': 'openai',
-      'x-portkey-custom-host': `${upstream.url}/v1`,
-    },
+targets.push({
+  name: 'portkey',
+  url: portkey.url,
+  pid: portkey.process.pid,
+  model: 'bench-model',
+  headers: {
+    authorization: `Bearer ${UPSTREAM_KEY}`,
+    'x-portkey-provider': 'openai',
+    'x-portkey-custom-host': `${upstream.url}/v1`,
   },
-];
+});
 
 interface Row {
   mode: 'non-streaming' | 'streaming';

@@ -10,17 +10,8 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { percentile, type RateResult, runRate, type Target, warmUp } from './load.ts';
-import {
-  BENCH_TOKEN,
-  childrenKilledOnExit,
-  directTarget,
-  floorTarget,
-  startChild,
-  startOtherSwitchboards,
-  stopChildren,
-  switchboardTarget,
-} from './processes.ts';
+import { percentile, type RateResult, runRate, warmUp } from './load.ts';
+import { startTargets, stopChildren } from './processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,20 +29,7 @@ const SLOW_MS = 20;
 const EPISODE_GAP_MS = 100;
 const loadAtStart = loadavg()[0]!;
 
-const children = childrenKilledOnExit();
-const upstream = await startChild('./upstream.ts');
-children.push(upstream);
-const floor = await startChild('./floor.ts', [upstream.url]);
-children.push(floor);
-const switchboard = await startChild('./switchboard.ts', [upstream.url, BENCH_TOKEN]);
-children.push(switchboard);
-const others = await startOtherSwitchboards(values.also, upstream, children);
-const targets: Target[] = [
-  directTarget(upstream),
-  floorTarget(floor),
-  switchboardTarget('switchboard', switchboard),
-  ...others.map(({ label, child }) => switchboardTarget(label, child)),
-];
+const { children, targets } = await startTargets(values.also);
 for (const target of targets) await warmUp(target, false);
 
 const results = new Map<string, RateResult[]>(targets.map((target) => [target.name, []]));
