@@ -210,8 +210,6 @@ export class UsageRepository implements UsageSink {
         settleSql: SETTLE_EVENT,
         writeInline: this.write,
       });
-    }
-    if (options.writerThread) {
       this.hereConnection = openWriteConnection(db.name, 0);
       this.writeHere = usageTransaction(this.hereConnection);
     } else {
