@@ -8,6 +8,7 @@ import {
   type RoutingState,
   SETTLED_RELEASE,
   SETTLED_SPEND,
+  spentOrSeeded,
 } from '../core/state.ts';
 
 export type BudgetPeriod = 'daily' | 'monthly';
@@ -118,12 +119,12 @@ export class BudgetGuard {
   }
 
   private spent(scope: string, period: BudgetPeriod): number {
-    const key = this.spentKey(scope, period);
-    const spent = this.state.get<number>('usage', key);
-    if (spent !== undefined) return spent;
-    const recorded = this.history?.spend(period, scope === 'global' ? undefined : scope, this.clock.now()) ?? 0;
-    void this.state.set('usage', key, recorded, PERIOD_TTL_MS[period]);
-    return recorded;
+    return spentOrSeeded(
+      this.state,
+      this.spentKey(scope, period),
+      () => this.history?.spend(period, scope === 'global' ? undefined : scope, this.clock.now()) ?? 0,
+      PERIOD_TTL_MS[period],
+    );
   }
 
   private reserved(scope: string, period: BudgetPeriod): number {

@@ -211,3 +211,17 @@ export interface RoutingState {
 export function isPromise<T>(value: Awaitable<T>): value is Promise<T> {
   return typeof (value as Promise<T> | undefined)?.then === 'function';
 }
+
+/**
+ * A spending counter as the state knows it; else `recorded()` (the spending on record), which the state
+ * is given only where it has the counter from nobody yet. Written over, a shared counter would count twice
+ * what another instance has in flight: its requests' rows are on record already, and their holds in the
+ * state.
+ */
+export function spentOrSeeded(state: RoutingState, key: string, recorded: () => number, ttlMs: number): number {
+  const known = state.get<number>('usage', key);
+  if (known !== undefined) return known;
+  const seed = recorded();
+  void state.update<number>('usage', key, (current) => current ?? seed, ttlMs);
+  return seed;
+}

@@ -3,7 +3,14 @@ import type { PriceBook } from '../accounting/prices.ts';
 import type { AppKey } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
 import type { Clock } from '../core/clock.ts';
-import { type BudgetCounters, isPromise, type RoutingState, SETTLED_RELEASE, SETTLED_SPEND } from '../core/state.ts';
+import {
+  type BudgetCounters,
+  isPromise,
+  type RoutingState,
+  SETTLED_RELEASE,
+  SETTLED_SPEND,
+  spentOrSeeded,
+} from '../core/state.ts';
 import type { RateLimiter } from './limiter.ts';
 import { NO_HOLD, type RequestScope, refuse, type Stage } from './stage.ts';
 import type { Candidate } from './types.ts';
@@ -52,14 +59,13 @@ export function appKeyStage(parts: AppKeyStageParts): Stage {
   const spendKey = (key: AppKey, period: BudgetPeriod) =>
     `spend:key:${key.id}:${period}:${budgetPeriodKey(period, clock.now())}`;
 
-  const spent = (key: AppKey, period: BudgetPeriod): number => {
-    const name = spendKey(key, period);
-    const known = state.get<number>('usage', name);
-    if (known !== undefined) return known;
-    const recorded = history?.appKeySpend(period, key.id, clock.now()) ?? 0;
-    void state.set('usage', name, recorded, PERIOD_TTL_MS[period]);
-    return recorded;
-  };
+  const spent = (key: AppKey, period: BudgetPeriod): number =>
+    spentOrSeeded(
+      state,
+      spendKey(key, period),
+      () => history?.appKeySpend(period, key.id, clock.now()) ?? 0,
+      PERIOD_TTL_MS[period],
+    );
 
   const heldKey = (key: AppKey, period: BudgetPeriod) =>
     `hold:key:${key.id}:${period}:${budgetPeriodKey(period, clock.now())}`;
