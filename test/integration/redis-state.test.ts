@@ -274,6 +274,27 @@ describe('RedisState', () => {
     expect(await guard.reserveWithin('p', 0.01)).toMatchObject({ scope: 'global', exceeded: true });
   });
 
+  it('fills a spending counter it has not heard of from the record only where Redis has none: another instance’s stays', async () => {
+    const [a] = await pair();
+    const clock = new ManualClock(Date.UTC(2026, 4, 10, 12));
+    const config: BudgetConfig = { global: { daily: 1 }, providers: {}, alertThreshold: 0.8, hardStop: 'refuse' };
+    // Another instance seeded today's spend, $0.10, and its change has not reached this one (written behind
+    // its back). The record this one reads says $0.70: the other's requests in flight have their rows there
+    // already, at their estimate, and their holds count in Redis too.
+    const spentKey = `test${namespace}:usage:spend:global:daily:${budgetPeriodKey('daily', clock.now())}`;
+    const admin = new Redis(redis.url);
+    try {
+      await admin.hset(spentKey, { v: 1_000_000, d: '0.1' });
+      const guard = new BudgetGuard(a, clock, config, () => {}, { spend: () => 0.7 });
+      // $0.10 spent and $0.50 asked fit in $1; the record written over Redis's $0.10 ($1.20) would not.
+      expect(await guard.reserveWithin('p', 0.5)).toMatchObject({ keys: expect.any(Array) });
+      await expect.poll(() => guard.status().find((budget) => budget.scope === 'global')?.spentUsd).toBeCloseTo(0.1, 9);
+      expect(Number(await admin.hget(spentKey, 'd'))).toBeCloseTo(0.1, 9);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   it('drops the per-process counts of an instance that died', async () => {
     const [a, b] = await pair();
     await a.incr('usage', 'hold:global', 0.5, 0, { perProcess: true });
