@@ -1,5 +1,6 @@
 import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AppKey } from '../contract/api.ts';
 
 export const SESSION_COOKIE = 'switchboard_session';
@@ -28,6 +29,8 @@ export interface AuthOptions {
 /** Who sent a request: the holder of the API token, or a program with its own app key. */
 export type Caller = { kind: 'token' } | { kind: 'app'; key: AppKey };
 
+const TOKEN_HOLDER: Caller = { kind: 'token' };
+
 /**
  * The API token (Bearer or x-api-key), and the browser sessions of browser mode. A browser signs in
  * with the token pasted into the sign-in page, or with a one-time login code (the link `serve` and
@@ -39,6 +42,12 @@ export class Auth {
   private readonly sessionKey: Buffer;
   private readonly codes = new Map<string, number>();
   private readonly appKey?: (secret: string) => AppKey | undefined;
+  /**
+   * The credential each keep-alive connection last proved to be the token: its next requests, which
+   * present the same one, skip the digest. Only that connection's own client is compared with it, so
+   * the comparison tells nobody else anything; the token is fixed for the server's life.
+   */
+  private readonly provenOn = new WeakMap<Socket, string>();
 
   constructor(token: string, options: AuthOptions = {}) {
     if (token.length < 16) throw new Error('the API token must be at least 16 characters long');
@@ -77,7 +86,11 @@ export class Auth {
   authenticate(req: IncomingMessage): Caller | undefined {
     const credential = this.presented(req);
     if (credential === undefined) return undefined;
-    if (this.matches(credential)) return { kind: 'token' };
+    if (this.provenOn.get(req.socket) === credential) return TOKEN_HOLDER;
+    if (this.matches(credential)) {
+      this.provenOn.set(req.socket, credential);
+      return TOKEN_HOLDER;
+    }
     const key = this.appKey?.(credential);
     return key ? { kind: 'app', key } : undefined;
   }

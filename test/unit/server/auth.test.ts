@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Auth, hasCredentialInQuery, SESSION_COOKIE } from '../../../electron/engine/server/auth.ts';
 
@@ -18,6 +19,19 @@ describe('the API token', () => {
     expect(auth.hasToken(request({}))).toBe(false);
     // A wrong Authorization header is not rescued by a right x-api-key.
     expect(auth.hasToken(request({ authorization: 'Bearer nope', 'x-api-key': TOKEN }))).toBe(false);
+  });
+
+  it('lets a connection that proved the token skip the digest for that token only, and no other connection', () => {
+    const auth = new Auth(TOKEN);
+    const [proven, other] = [{} as Socket, {} as Socket];
+    const on = (socket: Socket, headers: Record<string, string>) => ({ headers, socket }) as unknown as IncomingMessage;
+    expect(auth.authenticate(on(proven, { authorization: `Bearer ${TOKEN}` }))).toEqual({ kind: 'token' });
+    expect(auth.authenticate(on(proven, { authorization: `Bearer ${TOKEN}` }))).toEqual({ kind: 'token' });
+    expect(auth.authenticate(on(proven, { authorization: `Bearer ${TOKEN}x` }))).toBeUndefined();
+    expect(auth.authenticate(on(proven, { authorization: 'Bearer nope' }))).toBeUndefined();
+    expect(auth.authenticate(on(proven, {}))).toBeUndefined();
+    expect(auth.authenticate(on(other, { authorization: 'Bearer nope' }))).toBeUndefined();
+    expect(auth.authenticate(on(other, { 'x-api-key': TOKEN }))).toEqual({ kind: 'token' });
   });
 
   it('refuses a short token at start', () => {
