@@ -254,9 +254,14 @@ export class Engine extends EventEmitter<EngineEvents> {
     };
   }
 
+  /** Whether the installed models were read longer than LOCAL_MODELS_TTL_MS ago. */
+  private localModelsStale(): boolean {
+    return Date.now() - this.installedAt >= LOCAL_MODELS_TTL_MS;
+  }
+
   /** Reads which models are installed on this machine (cached briefly; call after a pull, import or delete). */
   async refreshLocalModels(force = true): Promise<void> {
-    if (!force && Date.now() - this.installedAt < LOCAL_MODELS_TTL_MS) return;
+    if (!force && !this.localModelsStale()) return;
     this.refreshing ??= (async () => {
       const lists = await Promise.all(
         this.config.providers
@@ -324,7 +329,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     options: RequestOptions,
   ): AsyncIterable<{ type: 'route'; route: RouteInfo } | T> {
     const started = Date.now();
-    await this.refreshLocalModels(false);
+    // Awaited only when due: a chat's path waits for no microtask while the list is fresh.
+    if (this.localModelsStale()) await this.refreshLocalModels();
     const signal = options.signal ?? new AbortController().signal;
     const routing: RoutingRequest = {
       capability: 'chat',

@@ -51,11 +51,26 @@ export interface SpendHistory {
 
 const PERIODS: BudgetPeriod[] = ['daily', 'monthly'];
 
+/** The last period named, per kind: every paid request asks, and a day's name is the same all day. */
+const lastPeriod = new Map<BudgetPeriod, { from: number; until: number; key: string }>();
+
 /** The day (`YYYY-MM-DD`) or month (`YYYY-MM`) holding `now`, in local time: a budget period's name. */
 export function budgetPeriodKey(period: BudgetPeriod, now: number): string {
+  const last = lastPeriod.get(period);
+  if (last && now >= last.from && now < last.until) return last.key;
   const date = new Date(now);
-  const month = `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}`;
-  return period === 'daily' ? `${month}-${String(date.getDate()).padStart(2, '0')}` : month;
+  const [year, month, day] = [date.getFullYear(), date.getMonth(), date.getDate()];
+  const monthKey = `${year}-${String(month + 1).padStart(2, '0')}`;
+  const named =
+    period === 'daily'
+      ? {
+          from: new Date(year, month, day).getTime(),
+          until: new Date(year, month, day + 1).getTime(),
+          key: `${monthKey}-${String(day).padStart(2, '0')}`,
+        }
+      : { from: new Date(year, month, 1).getTime(), until: new Date(year, month + 1, 1).getTime(), key: monthKey };
+  lastPeriod.set(period, named);
+  return named.key;
 }
 const PERIOD_TTL_MS: Record<BudgetPeriod, number> = { daily: 2 * 86_400_000, monthly: 32 * 86_400_000 };
 

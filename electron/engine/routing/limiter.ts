@@ -1,6 +1,7 @@
 import type { ProviderConfig } from '../config/provider-config.ts';
 import type { Clock } from '../core/clock.ts';
 import {
+  type Awaitable,
   isPromise,
   LeaseDemand,
   leaseLow,
@@ -11,7 +12,7 @@ import {
   type UpdateOptions,
 } from '../core/state.ts';
 import { keyIdOf } from './keys.ts';
-import { refuse, type Stage } from './stage.ts';
+import { type Entry, refuse, type Stage } from './stage.ts';
 
 const WINDOW_SECONDS = 60;
 
@@ -284,7 +285,12 @@ export class RateLimiter {
    * are asked at once (one round trip on a shared state); one that admitted is refunded when the other
    * is full.
    */
-  private async takeWindows(provider: ProviderConfig, keyId: string, tokens: number): Promise<number> {
+  private takeWindows(provider: ProviderConfig, keyId: string, tokens: number): Awaitable<number> {
+    const { rpm, tpm } = provider.limits;
+    return rpm || tpm ? this.takeLimitedWindows(provider, keyId, tokens) : 0;
+  }
+
+  private async takeLimitedWindows(provider: ProviderConfig, keyId: string, tokens: number): Promise<number> {
     const { rpm, tpm } = provider.limits;
     const second = this.second();
     const [rpmWait, tpmWait] = await Promise.all([
@@ -309,7 +315,7 @@ export class RateLimiter {
   }
 
   /** Takes an in-flight slot: false when `concurrency` are already out. From the slot lease when it has one. */
-  private async takeSlot(provider: ProviderConfig): Promise<boolean> {
+  private takeSlot(provider: ProviderConfig): Awaitable<boolean> {
     const key = `inflight:${provider.id}`;
     const busy = this.demand.busy(key, this.clock.now());
     if (this.takeSpareSlot(provider.id)) return true;
@@ -321,7 +327,15 @@ export class RateLimiter {
         : 0;
     // A slot is this process's: a shared state frees it if the process dies holding it.
     const count = this.state.incr('limiter', key, 1 + granted, 0, PER_PROCESS);
-    const now = isPromise(count) ? await count : count;
+    return isPromise(count)
+      ? count.then((now) => this.slotTaken(provider, now, granted))
+      : this.slotTaken(provider, count, granted);
+  }
+
+  /** Whether the count the slot's increment gave (`now`, with `granted` leased beside it) is within the limit. */
+  private slotTaken(provider: ProviderConfig, now: number, granted: number): boolean {
+    const key = `inflight:${provider.id}`;
+    const max = provider.limits.concurrency;
     if (max && now > max) {
       // The lease did not fit after all; the request itself still may.
       const kept = now - granted <= max ? 1 : 0;
@@ -369,38 +383,51 @@ export class RateLimiter {
   }
 
   /**
-   * Admits a request on the first of `keyIds` with capacity, queueing per the provider's onLimit.
-   * Resolves the admission, or a refusal saying what was full. Every admission must be released.
+   * Admits a request on the first of `keyIds` with capacity, queueing per the provider's onLimit: the
+   * admission, or a refusal saying what was full. Every admission must be released. On the memory state
+   * with room at once the answer is no promise (the request's path waits for no microtask).
    */
-  async admit(
+  admit(
     provider: ProviderConfig,
     keyIds: readonly string[],
     tokens: number,
     signal: AbortSignal,
-  ): Promise<Admission | LimitRefusal> {
+  ): Awaitable<Admission | LimitRefusal> {
     const started = this.clock.now();
     const keys = keyIds.length > 0 ? keyIds : [''];
+    const firstSecond = this.second();
+    // The slot and the first key's windows are asked at once (one round trip on a shared state).
+    const slot = this.takeSlot(provider);
+    const firstWait = this.takeWindows(provider, keys[0]!, tokens);
+    if (slot === true && firstWait === 0) return this.admission(provider, keys[0]!, firstSecond, tokens, started);
+    return this.admitOrQueue(provider, keys, tokens, signal, started, firstSecond, [slot, firstWait]);
+  }
+
+  private admission(provider: ProviderConfig, keyId: string, second: number, tokens: number, started: number) {
+    return { keyId, second, tokens: provider.limits.tpm ? tokens : 0, queuedMs: this.clock.now() - started };
+  }
+
+  /** `admit` once the first asks (`asked`) were not an admission at once: the other keys, then a wait per onLimit. */
+  private async admitOrQueue(
+    provider: ProviderConfig,
+    keys: readonly string[],
+    tokens: number,
+    signal: AbortSignal,
+    started: number,
+    secondAsked: number,
+    firstAsked: [Awaitable<boolean>, Awaitable<number>],
+  ): Promise<Admission | LimitRefusal> {
+    let firstSecond = secondAsked;
+    let asked = firstAsked;
     for (;;) {
       let soonest = Number.POSITIVE_INFINITY;
-      // The slot and the first key's windows are asked at once (one round trip on a shared state).
-      const firstSecond = this.second();
-      const [slot, firstWait] = await Promise.all([
-        this.takeSlot(provider),
-        this.takeWindows(provider, keys[0]!, tokens),
-      ]);
+      const [slot, firstWait] = await Promise.all(asked);
       if (!slot && firstWait === 0) this.refundWindows(provider, keys[0]!, firstSecond, 1, tokens);
       if (slot) {
         for (const [index, keyId] of keys.entries()) {
           const second = index === 0 ? firstSecond : this.second();
           const wait = index === 0 ? firstWait : await this.takeWindows(provider, keyId, tokens);
-          if (wait === 0) {
-            return {
-              keyId,
-              second,
-              tokens: provider.limits.tpm ? tokens : 0,
-              queuedMs: this.clock.now() - started,
-            };
-          }
+          if (wait === 0) return this.admission(provider, keyId, second, tokens, started);
           soonest = Math.min(soonest, wait);
         }
         this.release(provider.id);
@@ -414,6 +441,8 @@ export class RateLimiter {
         return { reason, retryInMs: full ? Math.max(0, left) : soonest };
       }
       await this.waitForCapacity(provider.id, full ? left : soonest, signal);
+      firstSecond = this.second();
+      asked = [this.takeSlot(provider), this.takeWindows(provider, keys[0]!, tokens)];
     }
   }
 
@@ -457,22 +486,27 @@ export function rateLimitStage(limiter: RateLimiter): Stage {
   return {
     name: 'rate limit',
     applies: () => true,
-    async enter(attempt) {
+    enter(attempt) {
       const { provider } = attempt.candidate;
       const keyIds = attempt.keys.map(keyIdOf);
-      const admission = await limiter.admit(provider, keyIds, attempt.estimatedTokens, attempt.scope.signal);
-      if (isLimitRefusal(admission)) return refuse('RATE_LIMITED', `skipped: ${admission.reason}`, admission.retryInMs);
-      attempt.apiKey = attempt.keys[keyIds.indexOf(admission.keyId)];
-      return {
-        leave(outcome) {
-          limiter.release(provider.id);
-          if (outcome.type === 'released' && outcome.unsent) limiter.refund(provider, admission);
-          const usage = attempt.usage;
-          if (outcome.type === 'success' && usage && !usage.estimated) {
-            limiter.reconcile(provider, admission, usage.inputTokens + usage.outputTokens);
-          }
-        },
-      };
+      const admitted = limiter.admit(provider, keyIds, attempt.estimatedTokens, attempt.scope.signal);
+      return isPromise(admitted) ? admitted.then(pass) : pass(admitted);
+
+      function pass(admission: Admission | LimitRefusal): Entry {
+        if (isLimitRefusal(admission))
+          return refuse('RATE_LIMITED', `skipped: ${admission.reason}`, admission.retryInMs);
+        attempt.apiKey = attempt.keys[keyIds.indexOf(admission.keyId)];
+        return {
+          leave(outcome) {
+            limiter.release(provider.id);
+            if (outcome.type === 'released' && outcome.unsent) limiter.refund(provider, admission);
+            const usage = attempt.usage;
+            if (outcome.type === 'success' && usage && !usage.estimated) {
+              limiter.reconcile(provider, admission, usage.inputTokens + usage.outputTokens);
+            }
+          },
+        };
+      }
     },
   };
 }

@@ -4,6 +4,7 @@ import type { EngineProvider } from '../config/types.ts';
 import type { Usage } from '../contract/chat.ts';
 import { type ErrorCode, maskKey, SwitchboardError, toSwitchboardError } from '../contract/errors.ts';
 import type { Clock } from '../core/clock.ts';
+import { type Awaitable, isPromise } from '../core/state.ts';
 import { type BackoffSettings, backoffMs, classify, decide, type Verdict } from './policy.ts';
 import {
   type AttemptOutcome,
@@ -11,6 +12,7 @@ import {
   type Entry,
   isRefusal,
   type Pass,
+  type Refusal,
   type RequestScope,
   type Stage,
 } from './stage.ts';
@@ -77,67 +79,90 @@ function tryEnter(stage: Stage, attempt: AttemptScope): Entry | Promise<Entry> {
   }
 }
 
+/** What entering the stages came to: the passes to let go of when the attempt ends, or why it was refused. */
+interface Entered {
+  passes: Pass[];
+  refusal?: Failure;
+}
+
+/** A group's entries, settled: at once when none of them is a promise (the memory state's stages). */
+function enterGroup(group: readonly Stage[], attempt: AttemptScope): Awaitable<PromiseSettledResult<Entry>[]> {
+  const entries = group.map((member) => tryEnter(member, attempt));
+  if (entries.some(isPromise)) return Promise.allSettled(entries);
+  return entries.map((value) => ({ status: 'fulfilled', value: value as Entry }));
+}
+
 /**
  * Enters every stage in order; on a refusal, the stages already entered are released. A stage marked
  * `concurrent` is entered together with the one before it (the rate limit's admission and the budget's
  * hold: one round trip on a shared state); the first refusal or error among them, in stage order,
  * counts, and what the others admitted is released with the rest. A refusal, or a stage ending the
- * whole request (an app key's rate limit), is told to the watch.
+ * whole request (an app key's rate limit), is told to the watch. Stages that answer at once are entered
+ * without a promise, so a request on the memory state waits for no microtask here.
  */
-async function enterStages(
+function enterStages(
   stages: readonly Stage[],
   attempt: AttemptScope,
   watch: RequestWatch,
-): Promise<{ passes: Pass[]; refusal?: Failure }> {
-  const passes: Pass[] = [];
-  let current = '';
-  try {
-    for (let i = 0; i < stages.length; i++) {
-      let stage = stages[i]!;
-      current = stage.name;
-      let entry: Entry;
-      if (stages[i + 1]?.concurrent) {
-        const group = [stage];
-        while (stages[i + 1]?.concurrent) group.push(stages[++i]!);
-        const settled = await Promise.allSettled(group.map((member) => tryEnter(member, attempt)));
-        for (const result of settled) {
-          if (result.status === 'fulfilled' && !isRefusal(result.value)) passes.push(result.value);
-        }
-        const failed = settled.findIndex((result) => result.status === 'rejected' || isRefusal(result.value));
-        if (failed < 0) continue;
-        stage = group[failed]!;
-        current = stage.name;
-        const result = settled[failed]!;
-        if (result.status === 'rejected') throw result.reason;
-        entry = result.value;
-      } else {
-        entry = await stage.enter(attempt);
-      }
-      if (isRefusal(entry)) {
-        leaveAll(passes, UNSENT);
-        watch.refused(attempt, stage.name, entry.code);
-        const { provider } = attempt.candidate;
-        return {
-          passes: [],
-          refusal: {
-            providerId: provider.id,
-            model: attempt.candidate.model,
-            code: entry.code,
-            message: entry.message,
-            retryAfterMs: entry.retryInMs,
-          },
-        };
-      }
-      passes.push(entry);
+  from = 0,
+  passes: Pass[] = [],
+): Awaitable<Entered> {
+  for (let i = from; i < stages.length; ) {
+    const group = [stages[i]!];
+    while (stages[i + group.length]?.concurrent) group.push(stages[i + group.length]!);
+    i += group.length;
+    const settled = enterGroup(group, attempt);
+    if (isPromise(settled)) {
+      const next = i;
+      return settled.then(
+        (results) =>
+          groupRefused(group, results, attempt, watch, passes) ?? enterStages(stages, attempt, watch, next, passes),
+      );
     }
-  } catch (error) {
-    leaveAll(passes, UNSENT);
-    if (attempt.scope.signal.aborted) throw cancelled();
-    const stopped = toSwitchboardError(error);
-    if (stopped.code !== 'CANCELLED') watch.refused(attempt, current, stopped.code);
-    throw stopped;
+    const refused = groupRefused(group, settled, attempt, watch, passes);
+    if (refused) return refused;
   }
   return { passes };
+}
+
+/**
+ * Keeps a group's passes; on its first refusal (in stage order) lets go of every pass and says why, and on
+ * its first error lets go of them and throws the error (CANCELLED once the caller left).
+ */
+function groupRefused(
+  group: readonly Stage[],
+  results: readonly PromiseSettledResult<Entry>[],
+  attempt: AttemptScope,
+  watch: RequestWatch,
+  passes: Pass[],
+): Entered | undefined {
+  for (const result of results) {
+    if (result.status === 'fulfilled' && !isRefusal(result.value)) passes.push(result.value);
+  }
+  const failed = results.findIndex((result) => result.status === 'rejected' || isRefusal(result.value));
+  if (failed < 0) return undefined;
+  leaveAll(passes, UNSENT);
+  const stage = group[failed]!;
+  const result = results[failed]!;
+  if (result.status === 'rejected') {
+    if (attempt.scope.signal.aborted) throw cancelled();
+    const stopped = toSwitchboardError(result.reason);
+    if (stopped.code !== 'CANCELLED') watch.refused(attempt, stage.name, stopped.code);
+    throw stopped;
+  }
+  const entry = result.value as Refusal;
+  watch.refused(attempt, stage.name, entry.code);
+  const { provider } = attempt.candidate;
+  return {
+    passes: [],
+    refusal: {
+      providerId: provider.id,
+      model: attempt.candidate.model,
+      code: entry.code,
+      message: entry.message,
+      retryAfterMs: entry.retryInMs,
+    },
+  };
 }
 
 /** Tells the stages how the attempt ended, innermost first. */
@@ -146,7 +171,7 @@ function leaveAll(passes: readonly Pass[], outcome: AttemptOutcome): void {
 }
 
 /**
- * Runs one request against its plan: candidates in order; each attempt passes the stages that apply
+ * Runs one request against its plan (`planOf`): candidates in order; each attempt passes the stages that apply
  * to its provider (stage.ts), which may refuse it (the candidate is skipped, or comes back once its
  * short wait is over); failures before any output retry or move on per the error's class (policy.ts);
  * once output has reached the caller a failure ends the stream with that error, never a replay
@@ -155,12 +180,15 @@ function leaveAll(passes: readonly Pass[], outcome: AttemptOutcome): void {
  */
 export async function* runPipeline<T>(
   parts: PipelineParts,
-  plan: Plan,
+  planOf: () => Awaitable<Plan>,
   request: RoutingRequest,
   operation: Operation<T>,
   signal: AbortSignal,
 ): AsyncGenerator<RoutedEvent<T>> {
   const { clock } = parts;
+  // Decided as the caller starts reading (a plan takes a balancing turn), awaited only when it is a promise.
+  const decided = planOf();
+  const plan = isPromise(decided) ? await decided : decided;
   const scope: RequestScope = {
     request,
     plan,
@@ -273,9 +301,10 @@ export async function* runPipeline<T>(
         estimatedTokens,
         costUsd: 0,
       };
-      let entered: Awaited<ReturnType<typeof enterStages>>;
+      let entered: Entered;
       try {
-        entered = await enterStages(stages, attempt, watch);
+        const entering = enterStages(stages, attempt, watch);
+        entered = isPromise(entering) ? await entering : entering;
       } catch (error) {
         const stopped = toSwitchboardError(error);
         finish(attempt, stopped.code === 'CANCELLED' ? 'cancelled' : 'error', stopped.code);

@@ -314,8 +314,8 @@ export class Router extends EventEmitter<RoutingEvents> {
    * stream with an error (never a silent replay elsewhere). Yields `route` once, right before the
    * first data.
    */
-  async *run<T>(request: RoutingRequest, operation: Operation<T>, signal: AbortSignal): AsyncGenerator<RoutedEvent<T>> {
-    yield* runPipeline(this.pipeline, await this.decide(request), request, operation, signal);
+  run<T>(request: RoutingRequest, operation: Operation<T>, signal: AbortSignal): AsyncGenerator<RoutedEvent<T>> {
+    return runPipeline(this.pipeline, () => this.decide(request), request, operation, signal);
   }
 
   /**

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { UsageEvent } from '../accounting/types.ts';
 import type { BodyLimits } from '../config/types.ts';
 import type { AppKey } from '../contract/api.ts';
+import { isPromise } from '../core/state.ts';
 import type { RouteInfo } from '../engine.ts';
 import { parseJson } from './json-off-thread.ts';
 import { HttpError, invalidRequest, type Problem } from './problems.ts';
@@ -176,7 +177,8 @@ export async function readJsonBody<S extends z.ZodType>(ctx: RequestContext, sch
   }
   let json: unknown;
   try {
-    json = bytes.length === 0 ? {} : await parseJson(bytes);
+    const parsing = bytes.length === 0 ? {} : parseJson(bytes);
+    json = isPromise(parsing) ? await parsing : parsing;
   } catch (error) {
     throw new HttpError(400, 'invalid_json', `the request body is not valid JSON: ${(error as Error).message}`);
   }
