@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   countWords,
   type Dialect,
@@ -352,4 +355,55 @@ export const FAKE_OPENAI_KEY = 'sk-fake-openai-0000000000000000';
 /** An OpenAI-compatible server: `${url}/v1` for the OpenAI API, `${url}` as an Azure endpoint. */
 export function startFakeOpenAI(options: FakeOptions = {}): Promise<FakeServer> {
   return startFake([...openAIRoutes(), ...azureRoutes()], { apiKey: FAKE_OPENAI_KEY, ...options }, OPENAI_MODELS);
+}
+
+/** An upstream whose chat streams are floods (startFloodingOpenAI). */
+export interface FloodingUpstream {
+  url: string;
+  /** Bytes of stream written to the connection so far (what it took; the rest waits for a drain). */
+  written(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * An OpenAI-compatible upstream whose every chat stream is a flood: chat.completion.chunk frames carrying
+ * `frameBytes` of content each, written as fast as the connection takes them (waiting for a drain when it
+ * takes no more), `totalBytes` in all, then the usage chunk and `[DONE]`. A reader down the line that
+ * stops reading shows up here as a flood held back.
+ */
+export async function startFloodingOpenAI(options: {
+  frameBytes: number;
+  totalBytes: number;
+}): Promise<FloodingUpstream> {
+  let written = 0;
+  const chunk = (delta: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-flood', object: 'chat.completion.chunk', created: 0, model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: null }], ...extra })}\n\n`;
+  const frame = chunk({ content: 'x'.repeat(options.frameBytes) });
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', async () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      while (written < options.totalBytes && !res.destroyed) {
+        written += frame.length;
+        if (!res.write(frame)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      }
+      if (res.destroyed) return;
+      const usage = {
+        prompt_tokens: 5,
+        completion_tokens: Math.ceil(written / 4),
+        total_tokens: 5 + Math.ceil(written / 4),
+      };
+      res.end(`${chunk({}, { choices: [], usage })}data: [DONE]\n\n`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    written: () => written,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

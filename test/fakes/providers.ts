@@ -4,4 +4,4 @@ export { always, type Fault, type FaultKind, type FaultPlan, faultMix, faultSequ
 export { FAKE_GEMINI_KEY, startFakeGemini } from './gemini.ts';
 export type { FakeOptions, FakeServer, RecordedRequest } from './http-fake.ts';
 export { startFakeOllama } from './ollama.ts';
-export { FAKE_OPENAI_KEY, startFakeOpenAI } from './openai.ts';
+export { FAKE_OPENAI_KEY, startFakeOpenAI, startFloodingOpenAI } from './openai.ts';

@@ -7,6 +7,7 @@ import {
   type FakeServer,
   startFakeAnthropic,
   startFakeOpenAI,
+  startFloodingOpenAI,
 } from '../fakes/providers.ts';
 import { readElsewhere } from '../unit/store/helpers.ts';
 import { custom, type Gateway, startGateway, TOKEN, Upstreams } from './routing-harness.ts';
@@ -157,6 +158,27 @@ describe('OpenAI in, OpenAI-compatible upstream', () => {
     // Booked once, as the client's doing, not the provider's failure.
     await expect.poll(() => usageTotals(sb).requests, { timeout: 5_000 }).toBe(1);
     expect(usageTotals(sb).errors).toBe(0);
+  });
+
+  it('a client that stops reading a stream holds its upstream back: Switchboard does not take the rest into memory', async () => {
+    const flood = await startFloodingOpenAI({ frameBytes: 64 * 1024, totalBytes: 1024 * 1024 * 1024 });
+    const sb = await open({ providers: { up: custom(flood) } });
+    try {
+      const reply = await post(sb, '/v1/chat/completions', clientBody('up/gpt-4o-mini', ' "stream": true,'));
+      const reader = reply.body!.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toContain('chat.completion.chunk');
+      // The client reads no more. The upstream fills what the sockets between them hold, then waits.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const held = flood.written();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(flood.written()).toBe(held);
+      expect(held).toBeLessThan(256 * 1024 * 1024);
+      // Read on, and the flood goes on: the stream was held, not dropped (a read would hang if it were not).
+      while (flood.written() === held) expect((await reader.read()).done).toBe(false);
+      await reader.cancel();
+    } finally {
+      await flood.close();
+    }
   });
 
   it("books the request's row (interrupted until it settles) while the upstream is still working on it", async () => {

@@ -108,7 +108,7 @@ export function chatsTo(fake: FakeServer): number {
 }
 
 /** A custom (OpenAI-compatible) provider entry for providers.yaml, aimed at a fake. */
-export function custom(fake: FakeServer, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function custom(fake: Pick<FakeServer, 'url'>, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     type: 'custom',
     base_url: `${fake.url}/v1`,

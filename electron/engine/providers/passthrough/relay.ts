@@ -71,11 +71,46 @@ interface AnswerHead {
   headers: IncomingHttpHeaders;
 }
 
+/** An answer's callbacks, as undici's dispatch handler takes them. */
+type AnswerHandler = Required<
+  Pick<Dispatcher.DispatchHandler, 'onResponseStart' | 'onResponseData' | 'onResponseEnd' | 'onResponseError'>
+>;
+
 /**
- * A request whose answer is wanted in one piece: undici's dispatch with a handler that gathers the
- * bytes, rather than `request`, whose streaming body (a Readable, with its async-context bookkeeping)
- * a one-piece answer does not need. The signal aborts it as it aborts `request`, with its reason.
+ * Sends a request on the pool with undici's dispatch, its answer going to `handler`: no Readable and no
+ * async-context bookkeeping, which `request` adds. The signal aborts it, as it aborts `request`, with its
+ * reason (`onResponseError` hears it).
  */
+function dispatchWithSignal(
+  pool: Pool,
+  options: Dispatcher.DispatchOptions,
+  signal: AbortSignal,
+  handler: AnswerHandler,
+): void {
+  let onAbort: (() => void) | undefined;
+  const settled = () => {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  };
+  pool.dispatch(options, {
+    onRequestStart(controller) {
+      if (signal.aborted) return controller.abort(signal.reason);
+      onAbort = () => controller.abort(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    },
+    onResponseStart: handler.onResponseStart,
+    onResponseData: handler.onResponseData,
+    onResponseEnd(controller, trailers) {
+      settled();
+      handler.onResponseEnd(controller, trailers);
+    },
+    onResponseError(controller, error) {
+      settled();
+      handler.onResponseError(controller, error);
+    },
+  });
+}
+
+/** A request whose answer is wanted in one piece: its bytes gathered. */
 function requestWhole(
   pool: Pool,
   options: Dispatcher.DispatchOptions,
@@ -84,16 +119,7 @@ function requestWhole(
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let onAbort: (() => void) | undefined;
-    const settled = () => {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-    };
-    pool.dispatch(options, {
-      onRequestStart(controller) {
-        if (signal.aborted) return controller.abort(signal.reason);
-        onAbort = () => controller.abort(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-      },
+    dispatchWithSignal(pool, options, signal, {
       onResponseStart(_controller, statusCode, headers) {
         started({ statusCode, headers });
       },
@@ -101,12 +127,128 @@ function requestWhole(
         chunks.push(chunk);
       },
       onResponseEnd() {
-        settled();
         resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
       },
       onResponseError(_controller, error) {
-        settled();
         reject(error);
+      },
+    });
+  });
+}
+
+/** Bytes a reader of a streamed answer may fall behind the upstream by before the upstream is paused. */
+const BODY_HIGH_WATER_BYTES = 64 * 1024;
+
+/**
+ * A streamed answer's body as undici hands it over, for one reader (`for await`). What arrived while the
+ * reader was busy, or in one read of the socket (undici hands over each chunk of the chunked encoding on
+ * its own), is read as one piece, as a Readable's reader gets it: a turn of the relay and a write to the
+ * client per socket read, not per chunk. The upstream is paused (TCP then holds it back) while more than
+ * BODY_HIGH_WATER_BYTES wait. What came before a failure is read before it. A reader that stops early
+ * (`return`) aborts the request, which gives its connection up.
+ */
+class BodyChunks implements AsyncIterableIterator<Buffer> {
+  private readonly controller: Dispatcher.DispatchController;
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+  private ended = false;
+  private failure: { error: unknown } | undefined;
+  private reader: ((result: Promise<IteratorResult<Buffer>>) => void) | undefined;
+  private handing = false;
+
+  constructor(controller: Dispatcher.DispatchController) {
+    this.controller = controller;
+  }
+
+  push(chunk: Buffer): void {
+    this.queued.push(chunk);
+    this.queuedBytes += chunk.length;
+    if (this.queuedBytes > BODY_HIGH_WATER_BYTES) this.controller.pause();
+    this.handOver();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.handOver();
+  }
+
+  fail(error: unknown): void {
+    this.failure = { error };
+    this.handOver();
+  }
+
+  /** A waiting reader gets what there is once this read of the socket is done (a microtask later). */
+  private handOver(): void {
+    if (!this.reader || this.handing) return;
+    this.handing = true;
+    queueMicrotask(() => {
+      this.handing = false;
+      const reader = this.reader;
+      this.reader = undefined;
+      reader?.(this.next());
+    });
+  }
+
+  next(): Promise<IteratorResult<Buffer>> {
+    if (this.queued.length > 0) {
+      const all = this.queued.length === 1 ? this.queued[0]! : Buffer.concat(this.queued, this.queuedBytes);
+      this.queued = [];
+      this.queuedBytes = 0;
+      if (this.controller.paused) this.controller.resume();
+      return Promise.resolve({ value: all, done: false });
+    }
+    if (this.failure) return Promise.reject(this.failure.error);
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.reader = resolve;
+    });
+  }
+
+  /** The reader stopped: the rest of the answer is not wanted. */
+  return(): Promise<IteratorResult<Buffer>> {
+    this.cancel();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** Aborts the request while its answer is still coming (the connection is closed, not reused). */
+  cancel(): void {
+    if (!this.ended && !this.failure) this.controller.abort(new Error('the answer was no longer read'));
+  }
+
+  /** The whole body as text (an error answer's). */
+  async text(): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this) chunks.push(chunk);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** A request whose answer is read as it arrives: its status and headers, then its body's chunks. */
+function requestStreamed(
+  pool: Pool,
+  options: Dispatcher.DispatchOptions,
+  signal: AbortSignal,
+): Promise<AnswerHead & { body: BodyChunks }> {
+  return new Promise((resolve, reject) => {
+    let body: BodyChunks | undefined;
+    dispatchWithSignal(pool, options, signal, {
+      onResponseStart(controller, statusCode, headers) {
+        body = new BodyChunks(controller);
+        resolve({ statusCode, headers, body });
+      },
+      onResponseData(_controller, chunk) {
+        body?.push(chunk);
+      },
+      onResponseEnd() {
+        body?.end();
+      },
+      onResponseError(_controller, error) {
+        if (body) body.fail(error);
+        else reject(error);
       },
     });
   });
@@ -137,7 +279,7 @@ export function createRelay(config: ProviderConfig, wire: Wire): Relay & { close
       headers: wire.headers(config, ctx.apiKey, call),
       body: wire.body(call),
     };
-    let response: Awaited<ReturnType<Pool['request']>> | undefined;
+    let response: (AnswerHead & { body: BodyChunks }) | undefined;
     // Status and headers, once the upstream has answered (either way of reading it).
     let answered: AnswerHead | undefined;
     let finished = false;
@@ -164,7 +306,7 @@ export function createRelay(config: ProviderConfig, wire: Wire): Relay & { close
         };
         return;
       }
-      response = await pool.request({ ...options, signal: ctx.signal });
+      response = await requestStreamed(pool, options, ctx.signal);
       answered = response;
       const { statusCode, headers, body } = response;
       if (statusCode < 200 || statusCode >= 300) {
@@ -193,7 +335,7 @@ export function createRelay(config: ProviderConfig, wire: Wire): Relay & { close
       // The run with the terminal event waits for the body's end (the same packet, as a rule), so the
       // connection goes back to the pool whole; it then carries the usage to accounting.
       let final: Buffer[] | undefined;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      for await (const chunk of body) {
         const run = runs.push(chunk);
         if (run.length === 0) continue;
         const out = forward(run);
@@ -233,7 +375,7 @@ export function createRelay(config: ProviderConfig, wire: Wire): Relay & { close
       });
     } finally {
       // A caller that stopped reading (or a failure) leaves the body unread: release the socket.
-      if (!finished) response?.body.destroy();
+      if (!finished) response?.body.cancel();
     }
   }
 
