@@ -9,7 +9,6 @@ import { subscribe } from 'node:diagnostics_channel';
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { UsageRepository } from '../../electron/engine/store/usage.ts';
-import { UsageWriterThread } from '../../electron/engine/store/usage-writer.ts';
 
 /** The moments stamped, in the order a pass-through request meets them. */
 export const MOMENTS = [
@@ -62,15 +61,13 @@ export function startTimeline(): void {
     stamp('responseWritten');
     return result;
   } as ServerResponse['end'];
-  // The bench's Switchboard writes its usage rows on the writer thread (as `serve` does): handed over there.
-  const write = UsageWriterThread.prototype.write;
-  UsageWriterThread.prototype.write = function <Row>(
-    this: UsageWriterThread<Row>,
-    reservations: Row[],
-    settled: Row[],
-  ) {
+  // Every commit of the usage rows starts in the repository's send: here on the event loop for a request
+  // alone in flight, or handed to the writer thread (as `serve` has one) while the gateway is busy.
+  const repository = UsageRepository.prototype as unknown as { send(this: UsageRepository): void };
+  const send = repository.send;
+  repository.send = function (this: UsageRepository) {
     if (current?.reserveAsked !== undefined) stamp('commitStarted');
-    return write.call(this, reservations, settled) as Promise<void>;
+    send.call(this);
   };
   const reserve = UsageRepository.prototype.reserve;
   UsageRepository.prototype.reserve = function (this: UsageRepository, event) {
