@@ -403,7 +403,13 @@ export class RateLimiter {
     return this.admitOrQueue(provider, keys, tokens, signal, started, firstSecond, [slot, firstWait]);
   }
 
-  private admission(provider: ProviderConfig, keyId: string, second: number, tokens: number, started: number) {
+  private admission(
+    provider: ProviderConfig,
+    keyId: string,
+    second: number,
+    tokens: number,
+    started: number,
+  ): Admission {
     return { keyId, second, tokens: provider.limits.tpm ? tokens : 0, queuedMs: this.clock.now() - started };
   }
 
