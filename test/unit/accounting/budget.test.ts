@@ -95,6 +95,12 @@ describe('budget hard stop in routing', () => {
     );
     const refused = outcomes.filter((o) => o.error?.code === 'BUDGET_EXCEEDED');
     expect(refused.length).toBeGreaterThan(0);
+    // The rate limit admitted the refused ones beside the budget's check: each let its slot go again.
+    expect(
+      reportsOf(r)
+        .stats()
+        .providers.find((p) => p.providerId === 'cloud')!.inFlight,
+    ).toBe(0);
     // While the last paid requests are in flight, the next one would only pass the budget: it says so.
     expect(refused[0]!.error!.message).toMatch(/would take the monthly budget of \$0\.05 past its limit/);
     const spent = reportsOf(r).costReport('provider').total.costUsd;
