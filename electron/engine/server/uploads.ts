@@ -47,6 +47,19 @@ export function expireUploads(uploadsDir: string, now = Date.now()): void {
 }
 
 /**
+ * Removes a scratch folder a process left behind. Processes that start together on one data dir (CLI
+ * commands run side by side) sweep the same folders: when another one took part of it first, the
+ * recursive removal meets a folder that is gone (ENOENT), which is what was wanted.
+ */
+function sweep(folder: string): void {
+  try {
+    rmSync(folder, { recursive: true, force: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+/**
  * This process's scratch folder for audio that only passes through (`/v1/audio/transcriptions`
  * uploads): `<dataDir>/tmp/<pid>`, private like the rest of the data dir. Folders of processes that are
  * gone — killed mid-request — are swept first, so no upload outlives a crash past the next start.
@@ -57,7 +70,7 @@ export function processScratchDir(dataDir: string): { dir: string; remove(): voi
   for (const name of readdirSync(root)) {
     const pid = Number(name);
     if (!Number.isInteger(pid) || pid <= 0 || (pid !== process.pid && !processIsAlive(pid))) {
-      rmSync(join(root, name), { recursive: true, force: true });
+      sweep(join(root, name));
     }
   }
   const dir = join(root, String(process.pid));
