@@ -51,17 +51,25 @@ export interface SpendHistory {
 
 const PERIODS: BudgetPeriod[] = ['daily', 'monthly'];
 
-/** The last period named, per kind: every paid request asks, and a day's name is the same all day. */
-const lastPeriod = new Map<BudgetPeriod, { from: number; until: number; key: string }>();
+/** A budget period: when it starts and ends (ms, the user's local calendar) and its name. */
+export interface BudgetPeriodSpan {
+  from: number;
+  until: number;
+  /** The day (`YYYY-MM-DD`) or the month (`YYYY-MM`). */
+  key: string;
+}
 
-/** The day (`YYYY-MM-DD`) or month (`YYYY-MM`) holding `now`, in local time: a budget period's name. */
-export function budgetPeriodKey(period: BudgetPeriod, now: number): string {
+/** The last period asked for, per kind: every paid request asks, and a day is the same all day. */
+const lastPeriod = new Map<BudgetPeriod, BudgetPeriodSpan>();
+
+/** The day or month holding `now`, in the machine's local time (a "day" is the user's day). */
+export function budgetPeriodOf(period: BudgetPeriod, now: number): BudgetPeriodSpan {
   const last = lastPeriod.get(period);
-  if (last && now >= last.from && now < last.until) return last.key;
+  if (last && now >= last.from && now < last.until) return last;
   const date = new Date(now);
   const [year, month, day] = [date.getFullYear(), date.getMonth(), date.getDate()];
   const monthKey = `${year}-${String(month + 1).padStart(2, '0')}`;
-  const named =
+  const span =
     period === 'daily'
       ? {
           from: new Date(year, month, day).getTime(),
@@ -69,10 +77,17 @@ export function budgetPeriodKey(period: BudgetPeriod, now: number): string {
           key: `${monthKey}-${String(day).padStart(2, '0')}`,
         }
       : { from: new Date(year, month, 1).getTime(), until: new Date(year, month + 1, 1).getTime(), key: monthKey };
-  lastPeriod.set(period, named);
-  return named.key;
+  lastPeriod.set(period, span);
+  return span;
 }
-const PERIOD_TTL_MS: Record<BudgetPeriod, number> = { daily: 2 * 86_400_000, monthly: 32 * 86_400_000 };
+
+/** The name of the budget period holding `now`: what its counters are keyed by. */
+export function budgetPeriodKey(period: BudgetPeriod, now: number): string {
+  return budgetPeriodOf(period, now).key;
+}
+
+/** How long a period's counters outlive it in the routing state. */
+export const PERIOD_TTL_MS: Record<BudgetPeriod, number> = { daily: 2 * 86_400_000, monthly: 32 * 86_400_000 };
 
 /**
  * Daily and monthly budgets, global and per provider (the user's local calendar days and months, as

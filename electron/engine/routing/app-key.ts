@@ -1,4 +1,4 @@
-import { type BudgetPeriod, budgetPeriodKey } from '../accounting/budget.ts';
+import { type BudgetPeriod, budgetPeriodKey, PERIOD_TTL_MS } from '../accounting/budget.ts';
 import type { PriceBook } from '../accounting/prices.ts';
 import type { AppKey } from '../contract/api.ts';
 import { SwitchboardError } from '../contract/errors.ts';
@@ -29,8 +29,6 @@ export interface AppKeyStageParts {
   expectedOutputTokens: number;
   history?: AppKeySpendHistory;
 }
-
-const PERIOD_TTL_MS: Record<BudgetPeriod, number> = { daily: 2 * 86_400_000, monthly: 32 * 86_400_000 };
 
 function budgetsOf(key: AppKey): [BudgetPeriod, number][] {
   const budgets: [BudgetPeriod, number][] = [];

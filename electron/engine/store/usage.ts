@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
+import { type BudgetPeriod, budgetPeriodOf } from '../accounting/budget.ts';
 import {
   API_TOKEN_KEY,
   type CostReport,
@@ -77,17 +78,8 @@ const totalsRow = z.object({
 });
 
 export type UsageBucket = 'hour' | 'day';
-export type BudgetPeriod = 'daily' | 'monthly';
 
 const BUCKET_MS: Record<UsageBucket, number> = { hour: 3_600_000, day: 86_400_000 };
-
-/** Start of the budget period holding `now`, in the machine's local time (a "day" is the user's day). */
-export function periodStart(period: BudgetPeriod, now: number = Date.now()): number {
-  const date = new Date(now);
-  return period === 'daily'
-    ? new Date(date.getFullYear(), date.getMonth(), date.getDate()).getTime()
-    : new Date(date.getFullYear(), date.getMonth(), 1).getTime();
-}
 
 const AGGREGATES = `count(*) AS requests,
   total(outcome = 'error') AS errors,
@@ -408,14 +400,14 @@ export class UsageRepository implements UsageSink {
     this.flush();
     const row = this.prepare(
       'SELECT total(cost_usd) AS spent FROM usage_events WHERE app_key_id = ? AND time >= ?',
-    ).get(appKeyId, periodStart(period, now));
+    ).get(appKeyId, budgetPeriodOf(period, now).from);
     return (row as { spent: number }).spent;
   }
 
   /** Spend in the budget period holding `now`, for one provider or (absent) all of them. */
   spend(period: BudgetPeriod, providerId?: string, now: number = Date.now()): number {
     this.flush();
-    const since = periodStart(period, now);
+    const since = budgetPeriodOf(period, now).from;
     const row =
       providerId === undefined
         ? this.prepare('SELECT total(cost_usd) AS spent FROM usage_events WHERE time >= ?').get(since)

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { budgetPeriodOf } from '../../../electron/engine/accounting/budget.ts';
 import type { UsageEvent } from '../../../electron/engine/accounting/types.ts';
 import { openStore } from '../../../electron/engine/store/store.ts';
-import { periodStart } from '../../../electron/engine/store/usage.ts';
 import { tempDirsRemovedAfterEach } from './helpers.ts';
 
 const tempDir = tempDirsRemovedAfterEach();
@@ -89,9 +89,20 @@ describe('usage events', () => {
     store.close();
   });
 
-  it('starts budget periods at local midnight and the first of the month', () => {
+  it('starts budget periods at local midnight and the first of the month, and ends them at the next', () => {
     const now = new Date(2026, 10, 21, 15, 30).getTime();
-    expect(periodStart('daily', now)).toBe(new Date(2026, 10, 21).getTime());
-    expect(periodStart('monthly', now)).toBe(new Date(2026, 10, 1).getTime());
+    expect(budgetPeriodOf('daily', now)).toEqual({
+      from: new Date(2026, 10, 21).getTime(),
+      until: new Date(2026, 10, 22).getTime(),
+      key: '2026-11-21',
+    });
+    expect(budgetPeriodOf('monthly', now)).toEqual({
+      from: new Date(2026, 10, 1).getTime(),
+      until: new Date(2026, 11, 1).getTime(),
+      key: '2026-11',
+    });
+    // The next day is a period of its own, not the one remembered.
+    expect(budgetPeriodOf('daily', new Date(2026, 10, 22, 0, 0, 1).getTime()).key).toBe('2026-11-22');
+    expect(budgetPeriodOf('monthly', new Date(2026, 11, 31, 23, 59).getTime()).key).toBe('2026-12');
   });
 });
