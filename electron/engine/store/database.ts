@@ -91,16 +91,24 @@ export function statementCache(db: Database): (sql: string) => Statement {
 }
 
 /**
- * Another connection of this process to the app's file, for writes beside the main connection's: it runs
- * no checkpoint (the checkpoint thread's job, or the main connection's), and it waits for another
- * connection's lock `busyTimeoutMs` — 0 on the event loop, where SQLite's busy handler would sleep and
- * stop every request for as long: the write throws at once instead (`isLockedError`).
+ * What another writing connection to the app's file sets (openWriteConnection, and the usage writer
+ * thread, whose inline source is given the list): durability and secure delete as the main connection has
+ * them, and no checkpoint of its own (the checkpoint thread's job, or the main connection's).
+ */
+export const WRITE_CONNECTION_PRAGMAS: readonly string[] = [
+  'synchronous = NORMAL',
+  'secure_delete = ON',
+  'wal_autocheckpoint = 0',
+];
+
+/**
+ * Another connection of this process to the app's file, for writes beside the main connection's. It
+ * waits for another connection's lock `busyTimeoutMs`: 0 on the event loop, where SQLite's busy handler
+ * would sleep and stop every request for as long; the write throws at once instead (`isLockedError`).
  */
 export function openWriteConnection(file: string, busyTimeoutMs: number): Database {
   const db = new BetterSqlite3(file, { fileMustExist: true, timeout: busyTimeoutMs });
-  db.pragma('synchronous = NORMAL');
-  db.pragma('secure_delete = ON');
-  db.pragma('wal_autocheckpoint = 0');
+  for (const pragma of WRITE_CONNECTION_PRAGMAS) db.pragma(pragma);
   return db;
 }
 

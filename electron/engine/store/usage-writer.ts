@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import { WRITE_CONNECTION_PRAGMAS } from './database.ts';
 import { reportOnStderr, startDatabaseWorker } from './database-worker.ts';
 
 /** How long a flush waits for the writer thread's commits, and close for its connection, before going on. */
@@ -22,7 +23,7 @@ export interface UsageWriterOptions<Row> {
 // connection is closed, 2 if it never opened.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { file, driver, reserveSql, settleSql, busyTimeoutMs, state } = workerData;
+const { file, driver, pragmas, reserveSql, settleSql, busyTimeoutMs, state } = workerData;
 const signal = (index, value) => { Atomics.store(state, index, value); Atomics.notify(state, index); };
 let db, write;
 try {
@@ -30,10 +31,8 @@ try {
   // No busy timeout: SQLite's busy handler sleeps 1, 2, 5, 10 ms… between its tries, so a lock held for
   // 6 ms (the checkpoint thread starting the WAL over) cost 18. writeWaiting tries every millisecond.
   db = new Database(file, { fileMustExist: true, timeout: 0 });
-  db.pragma('synchronous = NORMAL');
-  db.pragma('secure_delete = ON');
-  // The checkpoints are the checkpoint thread's: none runs inside a commit a request waits for.
-  db.pragma('wal_autocheckpoint = 0');
+  // WRITE_CONNECTION_PRAGMAS: no checkpoint runs inside a commit a request waits for.
+  for (const pragma of pragmas) db.pragma(pragma);
   const reserve = db.prepare(reserveSql);
   const settle = db.prepare(settleSql);
   write = db.transaction((reservations, settled) => {
@@ -109,6 +108,7 @@ export class UsageWriterThread<Row> {
       source: WORKER_SOURCE,
       workerData: {
         file: options.file,
+        pragmas: WRITE_CONNECTION_PRAGMAS,
         reserveSql: options.reserveSql,
         settleSql: options.settleSql,
         busyTimeoutMs: options.busyTimeoutMs ?? 5000,

@@ -169,6 +169,23 @@ describe('usage events written on a writer thread (as `serve` and the app open t
     expect(readElsewhere(file, 'SELECT outcome FROM usage_events')).toEqual([{ outcome: 'success' }]);
   });
 
+  it('go to the writer thread while two requests are in flight, which writes them without falling back', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'sb.db');
+    const problems: string[] = [];
+    const db = openDatabase(file);
+    const usage = new UsageRepository(db, { writerThread: { file, onProblem: (message) => problems.push(message) } });
+    try {
+      await Promise.all([usage.reserve(reserved('t1')), usage.reserve(reserved('t2'))]);
+      expect(rowsSeenElsewhere(file, 'usage_events')).toBe(2);
+      await sleep(100);
+      expect(problems).toEqual([]);
+    } finally {
+      usage.close();
+      db.close();
+    }
+  });
+
   it('fall back to this thread, with one line saying so, when the writer thread cannot open the file', async () => {
     const dir = tempDir();
     const file = join(dir, 'sb.db');
