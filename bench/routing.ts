@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { DEFAULT_BODY_LIMITS, failoverOf } from '../electron/engine/config/normalize.ts';
+import { DEFAULT_BODY_LIMITS, DEFAULT_BUSY_POLL_MS, failoverOf } from '../electron/engine/config/normalize.ts';
 import { STRATEGIES, type StrategyName } from '../electron/engine/config/schema.ts';
 import type { EngineConfig, EngineProvider } from '../electron/engine/config/types.ts';
 import type { ChatRequest, ChatStreamEvent } from '../electron/engine/contract/chat.ts';
@@ -106,6 +106,7 @@ function config(strategy: StrategyName): EngineConfig {
     local: { enabled: false, priority: 0, quantization: '4bit', device: 'cpu', idleUnloadMs: 0 },
     state: {},
     bodyLimits: DEFAULT_BODY_LIMITS,
+    busyPollMs: DEFAULT_BUSY_POLL_MS,
   };
 }
 

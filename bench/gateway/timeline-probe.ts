@@ -2,8 +2,11 @@
  * One request's timeline inside the Switchboard bench process (bench/gateway/timeline.ts turns it on with
  * SWITCHBOARD_BENCH_TIMELINE=1): performance.now() stamps from node:http's and undici's diagnostics
  * channels and around the usage store's reservation, nothing added to the gateway's own code; beside each
- * gap, how much of it the event loop was idle (waiting in the poll phase), from eventLoopUtilization. Meant
- * for one client at a time: every stamp belongs to the request that arrived last.
+ * gap, how much of it the event loop was idle (waiting in the poll phase), from eventLoopUtilization; last,
+ * the gap from a response written to the next request's arrival (the request's end is booked in it while
+ * the client takes its turn). The server's busy polling (server/busy-poll.ts) polls without waiting, so
+ * with it on the loop shows no idle time. Meant for one client at a time: every stamp belongs to the
+ * request that arrived last.
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { type IncomingMessage, ServerResponse } from 'node:http';
@@ -33,6 +36,8 @@ type Timeline = Partial<Record<Moment, { at: number; idle: number }>>;
 const timelines: Timeline[] = [];
 let connects = 0;
 let current: Timeline | undefined;
+/** From a response written to the next request's arrival (the client's turn): how long, and how much of it idle. */
+const untilNext: { gap: number; idle: number }[] = [];
 const now = () => ({ at: performance.now(), idle: performance.eventLoopUtilization().idle });
 const stamp = (moment: Moment) => {
   if (current && current[moment] === undefined) current[moment] = now();
@@ -40,7 +45,10 @@ const stamp = (moment: Moment) => {
 
 export function startTimeline(): void {
   subscribe('http.server.request.start', (message) => {
-    current = { arrived: now() };
+    const arrived = now();
+    const previous = current?.responseWritten;
+    if (previous) untilNext.push({ gap: arrived.at - previous.at, idle: arrived.idle - previous.idle });
+    current = { arrived };
     timelines.push(current);
     (message as { request: IncomingMessage }).request.once('end', () => stamp('bodyRead'));
   });
@@ -104,6 +112,10 @@ export function timelineReport(): string {
     lines.push(`| ${moment} | ${both(since)} | ${both(gap)} | ${both(idle)} |`);
     previous = moment;
   }
+  const gaps = untilNext.map((one) => one.gap);
+  const idles = untilNext.map((one) => one.idle);
+  lines.push(`| next request arrived | | ${both(gaps)} | ${both(idles)} |`);
+  untilNext.length = 0;
   timelines.length = 0;
   connects = 0;
   return lines.join('\n');

@@ -51,6 +51,8 @@ const strategyField = z.preprocess(
 );
 
 const positive = (what: string) => z.number({ error: `${what} must be a number` }).positive(`${what} must be above 0`);
+/** The longest busy-polling window (µs) the server takes: beyond it the spin costs more than any wake-up it saves. */
+const MAX_BUSY_POLL_US = 100_000;
 const nonNegative = (what: string) =>
   z.number({ error: `${what} must be a number` }).min(0, `${what} cannot be negative`);
 
@@ -237,11 +239,17 @@ export const fileConfigSchema = z
       })
       .strict()
       .optional(),
-    /** How large a request the local API reads (MB): a larger one is refused with 413 as soon as that is known. */
+    /**
+     * How large a request the local API reads (MB): a larger one is refused with 413 as soon as that is
+     * known; and how long (µs) the server keeps polling for a lone request's next step instead of sleeping.
+     */
     server: z
       .object({
         max_json_body_mb: positive('max_json_body_mb').optional(),
         max_upload_mb: positive('max_upload_mb').optional(),
+        busy_poll_us: nonNegative('busy_poll_us (microseconds; 0 turns busy polling off)')
+          .max(MAX_BUSY_POLL_US, `busy_poll_us is at most ${MAX_BUSY_POLL_US} (microseconds)`)
+          .optional(),
       })
       .strict()
       .optional(),

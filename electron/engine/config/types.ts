@@ -116,6 +116,11 @@ export interface EngineConfig {
   state: { redisUrl?: string };
   /** The largest request bodies the local API reads (read at each request: a change applies at once). */
   bodyLimits: BodyLimits;
+  /**
+   * How long the local API's event loop keeps turning after a request arrives or ends while it is the only
+   * one in flight, instead of sleeping until the next step (server/busy-poll.ts); 0: off. Read at each request.
+   */
+  busyPollMs: number;
   /** Settings per model, keyed `provider/model`. */
   modelOptions?: Record<string, ModelOptions>;
 }

@@ -13,6 +13,7 @@ import { secretsRedactor } from '../operations/logger.ts';
 import { addAnthropicRoutes } from './anthropic.ts';
 import { type AppApiTable, addAppApiRoutes } from './app-api.ts';
 import { Auth, type AuthOptions, hasCredentialInQuery, sessionRequestAllowed } from './auth.ts';
+import { BusyPoll } from './busy-poll.ts';
 import {
   decodePathSegment,
   type ErrorDialect,
@@ -110,6 +111,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
   let allowedHosts = new Set<string>();
 
   const router = new Router();
+  const busyPoll = new BusyPoll(() => engine.config.busyPollMs);
   addOpenAIRoutes(router, deps);
   addAnthropicRoutes(router, deps);
   addProviderManagerRoutes(router, deps);
@@ -194,6 +196,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
+    busyPoll.started();
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');
     const controller = new AbortController();
@@ -212,6 +215,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
       streaming: false,
     };
     res.on('close', () => {
+      busyPoll.ended();
       // The client went away before the answer was complete: cancel the upstream call or local job.
       if (!res.writableFinished) controller.abort();
       logger?.request({

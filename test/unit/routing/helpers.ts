@@ -1,5 +1,5 @@
 import { afterEach } from 'vitest';
-import { DEFAULT_BODY_LIMITS, failoverOf } from '../../../electron/engine/config/normalize.ts';
+import { DEFAULT_BODY_LIMITS, DEFAULT_BUSY_POLL_MS, failoverOf } from '../../../electron/engine/config/normalize.ts';
 import type { EngineConfig, EngineProvider, FailoverSettings } from '../../../electron/engine/config/types.ts';
 import type { ChatStreamEvent } from '../../../electron/engine/contract/chat.ts';
 import { type SwitchboardError, toSwitchboardError } from '../../../electron/engine/contract/errors.ts';
@@ -51,6 +51,7 @@ export function engineConfig(providers: EngineProvider[], overrides: Partial<Eng
     sticky: { rotationWindowMs: 3_600_000 },
     state: {},
     bodyLimits: DEFAULT_BODY_LIMITS,
+    busyPollMs: DEFAULT_BUSY_POLL_MS,
     local: {
       enabled: false,
       priority: 0,
