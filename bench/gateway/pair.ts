@@ -5,9 +5,11 @@
  * turn for a number of rounds (the order reversed every other round). Per target: the median over rounds
  * of its slice's p50 minus Switchboard's in the same round ("paired": the host's slow spells, which move
  * every target of a round alike, cancel out), its added p50 over direct, p50 / p99 over all its requests,
- * and main-thread CPU per request.
+ * and main-thread CPU per request. `--floor-busy-poll` adds the node floor polling for a lone request as
+ * Switchboard's server does.
  *
- *   npx node bench/gateway/pair.ts [--rounds 16] [--slice-ms 800] [--stream] [--also <label>=<checkout>]…
+ *   npx node bench/gateway/pair.ts [--rounds 16] [--slice-ms 800] [--stream] [--floor-busy-poll]
+ *     [--also <label>=<checkout>]…
  */
 import { parseArgs } from 'node:util';
 import { type LoadResult, percentile, runLoad, warmUp } from './load.ts';
@@ -19,11 +21,12 @@ const { values } = parseArgs({
     'slice-ms': { type: 'string', default: '800' },
     stream: { type: 'boolean', default: false },
     also: { type: 'string', multiple: true, default: [] },
+    'floor-busy-poll': { type: 'boolean', default: false },
   },
 });
 const stream = values.stream;
 
-const { children, targets } = await startTargets(values.also);
+const { children, targets } = await startTargets(values.also, { floorBusyPoll: values['floor-busy-poll'] });
 for (const target of targets) await warmUp(target, stream);
 const slices = new Map<string, LoadResult[]>(targets.map((target) => [target.name, []]));
 for (let round = 0; round < Number(values.rounds); round++) {

@@ -65,12 +65,14 @@ export function switchboardTarget(name: string, child: Child): Target {
 
 /**
  * The benchmark's processes, each a child killed when this process exits, and its targets: the upstream
- * (direct), the node floor, Switchboard, and Switchboard as built in other checkouts (`--also
+ * (direct), the node floor (and with `floorBusyPoll` the floor polling as Switchboard does), Switchboard, and
+ * Switchboard as built in other checkouts (`--also
  * <label>=<checkout>`: a `git archive` of an earlier commit with node_modules linked in), so that a change
  * is measured beside what it changes, under the same load.
  */
 export async function startTargets(
   also: readonly string[],
+  { floorBusyPoll = false }: { floorBusyPoll?: boolean } = {},
 ): Promise<{ children: Child[]; upstream: Child; targets: Target[] }> {
   const children = childrenKilledOnExit();
   const upstream = await startChild('./upstream.ts');
@@ -88,7 +90,13 @@ export async function startTargets(
   }
   const floor = await startChild('./floor.ts', [upstream.url]);
   children.push(floor);
-  return { children, upstream, targets: [directTarget(upstream), floorTarget(floor), ...targets] };
+  const floors = [floorTarget(floor)];
+  if (floorBusyPoll) {
+    const polling = await startChild('./floor.ts', [upstream.url, 'busy-poll']);
+    children.push(polling);
+    floors.push({ ...floorTarget(polling), name: 'node floor, busy polling' });
+  }
+  return { children, upstream, targets: [directTarget(upstream), ...floors, ...targets] };
 }
 
 /** A list of children that are killed when this process exits, however it exits (Ctrl-C included). */
