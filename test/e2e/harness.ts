@@ -379,7 +379,10 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> 
   };
 }
 
-/** Opens the login URL: the page trades the code for a session cookie and drops it from the address bar. */
+/**
+ * Opens the login URL: the page trades the code for a session cookie and drops it from the address bar;
+ * returns once the app shows its sections and listens to the engine's operational events.
+ */
 export async function openApp(browser: Browser, app: RunningApp): Promise<Page> {
   const page = await browser.context.newPage();
   const problems: string[] = [];
@@ -389,8 +392,12 @@ export async function openApp(browser: Browser, app: RunningApp): Promise<Page> 
     if (message.type() === 'error') problems.push(`${message.text()} (${message.location().url})`);
   });
   (page as Page & { problems?: string[] }).problems = problems;
+  // The app listens to the engine's operational events from its shell: a test that makes one happen
+  // (a providers.yaml edit, a breaker) must not do it before the app is listening, or the toast never comes.
+  const listening = page.waitForResponse((response) => new URL(response.url()).pathname === '/api/events');
   await page.goto(app.loginUrl);
   await page.getByRole('navigation', { name: 'Sections' }).waitFor();
+  await listening;
   return page;
 }
 
