@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { cpuMs } from '../../test/support/cpu.ts';
 
 /** Where the load goes: the upstream itself, or a gateway in front of it. */
 export interface Target {
@@ -74,19 +74,6 @@ export function mergeLoads(slices: readonly LoadResult[]): LoadResult {
       mainThreadCpuMs: total(slices.map((slice) => slice.raw.mainThreadCpuMs)),
     },
   );
-}
-
-/** user + system CPU milliseconds so far of a process, or of its main thread, from /proc (undefined elsewhere). */
-function cpuMs(pid: number | undefined, mainThread = false): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
-    const fields = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
-    // utime and stime, in clock ticks (100 per second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
 }
 
 export function percentile(sorted: number[], fraction: number): number {
