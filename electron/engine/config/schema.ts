@@ -51,7 +51,7 @@ const strategyField = z.preprocess(
 );
 
 const positive = (what: string) => z.number({ error: `${what} must be a number` }).positive(`${what} must be above 0`);
-/** The longest busy-polling window (µs) the server takes: beyond it the spin costs more than any wake-up it saves. */
+/** The longest busy-polling window (µs) the server takes: the waits it is for last a fraction of a millisecond. */
 const MAX_BUSY_POLL_US = 100_000;
 const nonNegative = (what: string) =>
   z.number({ error: `${what} must be a number` }).min(0, `${what} cannot be negative`);
