@@ -123,6 +123,11 @@ export function toSwitchboardError(error: unknown, fallback: ErrorCode = 'INTERN
   return new SwitchboardError(fallback, message, { cause: error });
 }
 
+/** A wait or a limit as a message says it: "25 ms" under a second, else seconds to a tenth ("2 s", "1.5 s"). */
+export function describeDuration(ms: number): string {
+  return ms < 1000 ? `${Math.ceil(Math.max(0, ms))} ms` : `${Math.round(ms / 100) / 10} s`;
+}
+
 /** `…a9f2`: the most of a key that may ever be shown. */
 export function maskKey(key: string | undefined): string {
   if (!key) return '(none)';

@@ -1,5 +1,5 @@
 import { isVendor, VENDORS, type VendorDefaults } from '../config/vendors.ts';
-import { type ErrorCode, maskKey, redactSecrets, SwitchboardError } from '../contract/errors.ts';
+import { describeDuration, type ErrorCode, maskKey, redactSecrets, SwitchboardError } from '../contract/errors.ts';
 import type { ProviderConfig } from './types.ts';
 
 /** What an adapter was doing when it failed; words for messages and the 404 model-vs-endpoint split. */
@@ -125,7 +125,7 @@ export function toProviderError(error: unknown, scene: FailureScene): Switchboar
   if (scene.aborted === 'first-token-timeout') {
     return new SwitchboardError(
       'TIMEOUT',
-      `${label} sent no first token within ${seconds(timeoutOf(scene.signal) ?? config.firstTokenTimeoutMs)}: ` +
+      `${label} sent no first token within ${describeDuration(timeoutOf(scene.signal) ?? config.firstTokenTimeoutMs)}: ` +
         `it may be overloaded; try again, or raise first_token_timeout for this provider in providers.yaml`,
       facts,
     );
@@ -210,7 +210,7 @@ function timeoutError(scene: FailureScene): SwitchboardError {
   const ms = timeoutOf(scene.signal) ?? scene.config.timeoutMs;
   return new SwitchboardError(
     'TIMEOUT',
-    `${scene.config.label} did not finish the ${scene.operation} request within ${seconds(ms)}: ` +
+    `${scene.config.label} did not finish the ${scene.operation} request within ${describeDuration(ms)}: ` +
       `try again, or raise timeout for this provider in providers.yaml`,
     { providerId: scene.config.id },
   );
@@ -228,20 +228,21 @@ function fromStatus(
   const facts = { providerId: config.id, status };
   // The upstream's own sentence, without its final full stop, so that ours can follow it.
   const said = detail ? `: ${truncate(scrub(detail)).replace(/\.\s*$/, '')}` : '';
-  const key = maskKey(scene.apiKey);
+  // A keyless endpoint (an open server, Ollama) has no key to name.
+  const masked = scene.apiKey ? maskKey(scene.apiKey) : undefined;
   const make = (code: ErrorCode, message: string, extra: { retryAfterMs?: number; retryable?: boolean } = {}) =>
     new SwitchboardError(code, message, { ...facts, ...extra });
 
   if (status === 401 || (status === 400 && INVALID_KEY.test(detail))) {
     return make(
       'PROVIDER_UNAUTHORIZED',
-      `${label} rejected the API key ending ${key}: check ${apiKeyEnvVar(config.vendor)} or the key in settings`,
+      `${label} ${masked ? `rejected the API key ending ${masked}` : 'asks for an API key'}: check ${apiKeyEnvVar(config.vendor)} or the key in settings`,
     );
   }
   if (status === 403) {
     return make(
       'PROVIDER_FORBIDDEN',
-      `${label} refused the API key ending ${key} access to ${scene.model ? `model "${scene.model}"` : `this ${scene.operation} endpoint`}: ` +
+      `${label} refused ${masked ? `the API key ending ${masked} ` : ''}access to ${scene.model ? `model "${scene.model}"` : `this ${scene.operation} endpoint`}: ` +
         `check the key's permissions, project or region in the ${label} console`,
     );
   }
@@ -265,14 +266,14 @@ function fromStatus(
     if (status === 402 || (retryAfterMs === undefined && QUOTA.test(detail))) {
       return make(
         'QUOTA_EXCEEDED',
-        `${label} says the quota or credit of the key ending ${key} is used up${said}. Check billing, or add another key`,
+        `${label} says the quota or credit${masked ? ` of the key ending ${masked}` : ''} is used up${said}. Check billing, or add another key`,
         { retryAfterMs, retryable: false },
       );
     }
-    const wait = retryAfterMs === undefined ? '' : ` and asks to wait ${seconds(retryAfterMs)}`;
+    const wait = retryAfterMs === undefined ? '' : ` and asks to wait ${describeDuration(retryAfterMs)}`;
     return make(
       'RATE_LIMITED',
-      `${label} is rate limiting the key ending ${key}${wait}: lower this provider's rpm/tpm limits or add keys`,
+      `${label} is rate limiting ${masked ? `the key ending ${masked}` : 'its requests'}${wait}: lower this provider's rpm/tpm limits or add keys`,
       { retryAfterMs },
     );
   }
@@ -369,10 +370,6 @@ function causeChain(error: unknown): Error[] {
   }
   if (chain.length === 0) chain.push(new Error(String(error)));
   return chain;
-}
-
-function seconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function truncate(text: string, max = 300): string {

@@ -1,7 +1,7 @@
 import { type BudgetPeriod, budgetPeriodKey, PERIOD_TTL_MS } from '../accounting/budget.ts';
 import type { PriceBook } from '../accounting/prices.ts';
 import type { AppKey } from '../contract/api.ts';
-import { SwitchboardError } from '../contract/errors.ts';
+import { describeDuration, SwitchboardError } from '../contract/errors.ts';
 import type { Clock } from '../core/clock.ts';
 import {
   type BudgetCounters,
@@ -105,7 +105,7 @@ export function appKeyStage(parts: AppKeyStageParts): Stage {
       if (wait > 0) {
         throw new SwitchboardError(
           'RATE_LIMITED',
-          `app key "${key.name}" may send ${limit} ${what} a minute: try again in ${Math.ceil(wait / 1000)} s`,
+          `app key "${key.name}" may send ${limit} ${what} a minute: try again in ${describeDuration(wait)}`,
           { retryAfterMs: wait, retryable: false },
         );
       }

@@ -1,8 +1,9 @@
 import type { FailoverSettings } from '../config/types.ts';
+import { describeDuration } from '../contract/errors.ts';
 import type { Clock } from '../core/clock.ts';
 import { isPromise, type RoutingState, STATISTIC, type UpdateOptions } from '../core/state.ts';
 import { countsAgainstProvider } from './policy.ts';
-import { describeWait, refuse, type Stage } from './stage.ts';
+import { refuse, type Stage } from './stage.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
@@ -277,7 +278,7 @@ export function breakerStage(breakers: CircuitBreakers, clock: Clock): Stage {
         const wait = Math.max(0, (breakers.retryAt(key) ?? clock.now()) - clock.now());
         return refuse(
           'CIRCUIT_OPEN',
-          `skipped: its circuit breaker is open after repeated failures (next probe in ${describeWait(wait)})`,
+          `skipped: its circuit breaker is open after repeated failures (next probe in ${describeDuration(wait)})`,
         );
       }
       return {

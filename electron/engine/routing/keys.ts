@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { ProviderConfig } from '../config/provider-config.ts';
-import { maskKey } from '../contract/errors.ts';
+import { describeDuration, maskKey } from '../contract/errors.ts';
 import type { Clock } from '../core/clock.ts';
 import { isPromise, type RoutingState, TURN } from '../core/state.ts';
-import { describeWait, refuse, type Stage } from './stage.ts';
+import { refuse, type Stage } from './stage.ts';
 
 /** How long a key that got 429 without a Retry-After rests before it is used again. */
 const DEFAULT_COOLDOWN_MS = 30_000;
@@ -194,7 +194,7 @@ export function keyPoolStage(pools: KeyPools, clock: Clock): Stage {
             )
           : refuse(
               'RATE_LIMITED',
-              `skipped: rate limited, resting for ${describeWait(back - clock.now())}`,
+              `skipped: rate limited, resting for ${describeDuration(back - clock.now())}`,
               back - clock.now(),
             );
       }

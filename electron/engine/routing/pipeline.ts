@@ -55,15 +55,16 @@ interface QueueEntry {
   depth: number;
   /** Set when the candidate was deferred: it rests or is at a rate limit until then. */
   readyAt?: number;
-  /** How many times it went to the back of the queue. */
-  deferrals?: number;
+  /** How many times the upstream itself answered 429 and sent it to the back of the queue. */
+  limitedByUpstream?: number;
 }
 
 /**
- * How often one candidate may go to the back of the queue for a short wait. More than once: under
- * concurrency a key that rested may be made to rest again by another request's 429 before this one's turn.
+ * How often one candidate's own 429 may send it to the back of the queue: each time is a request sent.
+ * A candidate skipped before sending (resting after other requests' 429s, at its rate limit) costs the
+ * upstream nothing, so only the request's patience bounds those.
  */
-const MAX_DEFERRALS = 3;
+const MAX_UPSTREAM_DEFERRALS = 3;
 
 /** How the stages entered hear that an attempt was refused (or ended) before it was sent. */
 const UNSENT: AttemptOutcome = { type: 'released', unsent: true };
@@ -260,16 +261,24 @@ export async function* runPipeline<T>(
   for (const stage of parts.filters) if (stage.filter) candidates = stage.filter(scope, candidates);
 
   // Candidates skipped only because they were resting or at a rate limit for a short while go to the
-  // back of the queue (up to MAX_DEFERRALS times): tried after everyone else, when their wait is over,
-  // instead of failing a request that a few milliseconds' patience would answer.
+  // back of the queue: tried after everyone else, when their wait is over, instead of failing a request
+  // that a few milliseconds' patience would answer. Under concurrency other requests' 429s can keep every
+  // candidate resting by turns, so the request waits as long as its patience lasts (maxRetryWaitMs from its
+  // arrival), not a number of turns; a wait beyond that fails it at once, with the soonest retry.
   const queue: QueueEntry[] = candidates.map((candidate, depth) => ({ candidate, depth }));
-  const defer = (entry: QueueEntry, waitMs: number | undefined): void => {
-    const deferrals = entry.deferrals ?? 0;
-    if (waitMs === undefined || deferrals >= MAX_DEFERRALS || !(waitMs <= parts.backoff.maxRetryWaitMs)) return;
-    queue.push({ ...entry, readyAt: clock.now() + waitMs, deferrals: deferrals + 1 });
+  let index = 0;
+  const defer = (entry: QueueEntry, waitMs: number | undefined, byUpstream: boolean): void => {
+    const limitedByUpstream = (entry.limitedByUpstream ?? 0) + (byUpstream ? 1 : 0);
+    if (waitMs === undefined || limitedByUpstream > MAX_UPSTREAM_DEFERRALS) return;
+    const readyAt = clock.now() + Math.max(waitMs, 1);
+    if (!(readyAt - scope.started <= parts.backoff.maxRetryWaitMs)) return;
+    // Among the deferred, the one back soonest is asked first.
+    let at = queue.length;
+    while (at > index + 1 && (queue[at - 1]!.readyAt ?? 0) > readyAt) at--;
+    queue.splice(at, 0, { ...entry, readyAt, limitedByUpstream });
   };
 
-  for (let index = 0; index < queue.length; index++) {
+  for (; index < queue.length; index++) {
     const entry = queue[index]!;
     const { candidate, depth } = entry;
     const { provider } = candidate;
@@ -313,7 +322,7 @@ export async function* runPipeline<T>(
       if (entered.refusal) {
         leaving = { candidate, code: entered.refusal.code };
         failures.push(entered.refusal);
-        defer(entry, entered.refusal.retryAfterMs);
+        defer(entry, entered.refusal.retryAfterMs, false);
         break;
       }
       const { passes } = entered;
@@ -412,7 +421,7 @@ export async function* runPipeline<T>(
           continue;
         }
         // Busy for a moment only (a short Retry-After): worth asking again once the others were tried.
-        if (errorClass === 'rate_limited') defer(entry, error.retryAfterMs);
+        if (errorClass === 'rate_limited') defer(entry, error.retryAfterMs, true);
         leaving = { candidate, code: error.code };
         break;
       } finally {

@@ -151,7 +151,10 @@ function byClass(error: SwitchboardError, errorClass: ErrorClass, scene: Failure
 export interface BackoffSettings {
   /** Longest single wait between attempts. */
   maxBackoffMs: number;
-  /** Longest Retry-After the router waits out on one provider instead of moving on. */
+  /**
+   * Longest Retry-After the router waits out on one provider instead of moving on; also a request's
+   * patience in all for candidates that are resting (counted from its arrival).
+   */
   maxRetryWaitMs: number;
 }
 

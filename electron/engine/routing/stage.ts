@@ -95,7 +95,3 @@ export function refuse(code: ErrorCode, message: string, retryInMs?: number): Re
 export function isRefusal(entry: Entry): entry is Refusal {
   return (entry as Refusal).refused === true;
 }
-
-export function describeWait(ms: number): string {
-  return ms >= 1000 ? `${Math.ceil(ms / 1000)} s` : `${Math.ceil(Math.max(0, ms))} ms`;
-}

@@ -91,7 +91,7 @@ const CASES: FailureCase[] = [
     fault: 'hang',
     config: { firstTokenTimeoutMs: 300 },
     code: 'TIMEOUT',
-    advice: () => /no first token within 0\.3 s.*raise first_token_timeout/,
+    advice: () => /no first token within 300 ms.*raise first_token_timeout/,
     retryable: true,
   },
   {
@@ -99,7 +99,7 @@ const CASES: FailureCase[] = [
     fault: { kind: 'hang', afterChunks: 3 },
     config: { timeoutMs: 400, firstTokenTimeoutMs: 5_000 },
     code: 'TIMEOUT',
-    advice: () => /did not finish the chat request within 0\.4 s: try again, or raise timeout/,
+    advice: () => /did not finish the chat request within 400 ms: try again, or raise timeout/,
     retryable: true,
   },
   {

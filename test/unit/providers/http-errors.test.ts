@@ -88,6 +88,22 @@ describe('toProviderError', () => {
     });
   });
 
+  it('a keyless endpoint is not said to have a key, and a wait under a second reads in milliseconds', () => {
+    const keyless: FailureScene = { ...scene, config: { ...scene.config, label: 'Open endpoint', keys: [] } };
+    delete keyless.apiKey;
+    const limited = new APIError(429, undefined, undefined, new Headers({ 'retry-after-ms': '25' }));
+    expect(toProviderError(limited, keyless).message).toBe(
+      "RATE_LIMITED: Open endpoint is rate limiting its requests and asks to wait 25 ms: lower this provider's rpm/tpm limits or add keys",
+    );
+    const unauthorized = new APIError(401, undefined, undefined, new Headers());
+    expect(toProviderError(unauthorized, keyless).message).toBe(
+      'PROVIDER_UNAUTHORIZED: Open endpoint asks for an API key: check ANTHROPIC_API_KEY or the key in settings',
+    );
+    expect(toProviderError(new APIError(429, undefined, undefined, new Headers()), scene).message).toContain(
+      'is rate limiting the key ending …1234:',
+    );
+  });
+
   it("an upstream's refusal of the content is CONTENT_FILTERED, not a malformed request", () => {
     const refused = new APIError(
       400,

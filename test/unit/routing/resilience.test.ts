@@ -82,6 +82,44 @@ describe('retries and fallback', () => {
     expect(chats(a)).toHaveLength(2);
   });
 
+  it("waits while other requests' 429s keep every provider resting, and fails at once past its patience", async () => {
+    const a = await fake('Answer from A.');
+    const b = await fake('Answer from B.');
+    const providers = [provider('a', a.url), provider('b', b.url)];
+    const r = router(providers, { backoff: { maxRetryWaitMs: 2_000 } });
+    // A first answer loads what a first call loads, so that no load blocks the loop while the rests run.
+    expect((await chat(r)).text).toBe('Answer from A.');
+    // As concurrent requests' 429s would: a and b rest 40 ms, again and again every 10 ms for 120 ms. The
+    // request goes to the back of the queue many times (more than any fixed count of turns) and is answered.
+    const restAll = (ms: number) => {
+      for (const p of providers) r.keyPools.coolDown(p, undefined, ms);
+    };
+    restAll(40);
+    let ticks = 0;
+    const resting = setInterval(() => {
+      restAll(40);
+      if (++ticks === 12) clearInterval(resting);
+    }, 10);
+    const started = Date.now();
+    const outcome = await chat(r);
+    clearInterval(resting);
+    expect(outcome.error?.message).toBeUndefined();
+    expect(outcome.text).toBe('Answer from A.');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(120);
+    expect(chats(a)).toHaveLength(2);
+    expect(chats(b)).toHaveLength(0);
+
+    // A rest longer than the request's patience is not waited for: it fails at once, saying when to come back.
+    r.keyPools.coolDown(providers[0]!, undefined, 5_000);
+    r.keyPools.coolDown(providers[1]!, undefined, 3_000);
+    const refusedAt = Date.now();
+    const refused = await chat(r);
+    expect(refused.error?.code).toBe('ALL_PROVIDERS_FAILED');
+    expect(refused.error?.message).toMatch(/Provider a .*resting for 5 s; Provider b .*resting for 3 s$/);
+    expect(refused.error?.retryAfterMs).toBeGreaterThan(2_900);
+    expect(Date.now() - refusedAt).toBeLessThan(1_000);
+  });
+
   it('once output reached the caller, a cut stream ends with an error and is never replayed elsewhere', async () => {
     const a = await fake('one two three four five six seven', { faults: always({ kind: 'cut', afterChunks: 3 }) });
     const b = await fake('Answer from B.');
