@@ -41,7 +41,7 @@ describe('error classes', () => {
     const sb = await open({ providers: { spent: custom(spent) } });
     const reply = await sb.chat();
     expect(reply.status).toBe(402);
-    expect(reply.json.error.message).toMatch(/quota or credit .* is used up/);
+    expect(reply.json.error.message).toMatch(/says the quota or credit is used up/);
     expect(reply.json.error.message).toMatch(/billing/);
   });
 

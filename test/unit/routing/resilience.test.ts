@@ -89,25 +89,25 @@ describe('retries and fallback', () => {
     const r = router(providers, { backoff: { maxRetryWaitMs: 2_000 } });
     // A first answer loads what a first call loads, so that no load blocks the loop while the rests run.
     expect((await chat(r)).text).toBe('Answer from A.');
-    // As concurrent requests' 429s would: a and b rest 40 ms, again and again every 10 ms for 120 ms. The
+    // As concurrent requests' 429s would: a and b rest 60 ms, again and again every 10 ms for 300 ms. The
     // request goes to the back of the queue many times (more than any fixed count of turns) and is answered.
     const restAll = (ms: number) => {
       for (const p of providers) r.keyPools.coolDown(p, undefined, ms);
     };
-    restAll(40);
+    restAll(60);
     let ticks = 0;
     const resting = setInterval(() => {
-      restAll(40);
-      if (++ticks === 12) clearInterval(resting);
+      restAll(60);
+      if (++ticks === 30) clearInterval(resting);
     }, 10);
     const started = Date.now();
     const outcome = await chat(r);
     clearInterval(resting);
     expect(outcome.error?.message).toBeUndefined();
-    expect(outcome.text).toBe('Answer from A.');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(120);
-    expect(chats(a)).toHaveLength(2);
-    expect(chats(b)).toHaveLength(0);
+    // Whichever rest ended first answers; nothing was sent while they rested.
+    expect(outcome.text).toMatch(/^Answer from [AB]\.$/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(chats(a).length + chats(b).length).toBe(2);
 
     // A rest longer than the request's patience is not waited for: it fails at once, saying when to come back.
     r.keyPools.coolDown(providers[0]!, undefined, 5_000);
