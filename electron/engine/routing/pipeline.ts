@@ -57,6 +57,11 @@ interface QueueEntry {
   readyAt?: number;
   /** How many times the upstream itself answered 429 and sent it to the back of the queue. */
   limitedByUpstream?: number;
+  /**
+   * Where in the request's failures its last refusal (resting, at a rate limit) is: refused again for the
+   * same reason after its wait, it keeps that one line with the latest wait, however many turns it waits.
+   */
+  refusedAs?: number;
 }
 
 /**
@@ -270,6 +275,7 @@ export async function* runPipeline<T>(
   const defer = (entry: QueueEntry, waitMs: number | undefined, byUpstream: boolean): void => {
     const limitedByUpstream = (entry.limitedByUpstream ?? 0) + (byUpstream ? 1 : 0);
     if (waitMs === undefined || limitedByUpstream > MAX_UPSTREAM_DEFERRALS) return;
+    // At least a millisecond: a wait that ends "now" must not make a tight loop of turns.
     const readyAt = clock.now() + Math.max(waitMs, 1);
     if (!(readyAt - scope.started <= parts.backoff.maxRetryWaitMs)) return;
     // Among the deferred, the one back soonest is asked first.
@@ -320,9 +326,12 @@ export async function* runPipeline<T>(
         throw stopped;
       }
       if (entered.refusal) {
-        leaving = { candidate, code: entered.refusal.code };
-        failures.push(entered.refusal);
-        defer(entry, entered.refusal.retryAfterMs, false);
+        const { refusal } = entered;
+        leaving = { candidate, code: refusal.code };
+        const again = entry.refusedAs !== undefined && failures[entry.refusedAs]!.code === refusal.code;
+        const refusedAs = again ? entry.refusedAs! : failures.length;
+        failures[refusedAs] = refusal;
+        defer({ ...entry, refusedAs }, refusal.retryAfterMs, false);
         break;
       }
       const { passes } = entered;
@@ -421,7 +430,7 @@ export async function* runPipeline<T>(
           continue;
         }
         // Busy for a moment only (a short Retry-After): worth asking again once the others were tried.
-        if (errorClass === 'rate_limited') defer(entry, error.retryAfterMs, true);
+        if (errorClass === 'rate_limited') defer({ ...entry, refusedAs: undefined }, error.retryAfterMs, true);
         leaving = { candidate, code: error.code };
         break;
       } finally {

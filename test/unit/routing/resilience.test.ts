@@ -120,6 +120,28 @@ describe('retries and fallback', () => {
     expect(Date.now() - refusedAt).toBeLessThan(1_000);
   });
 
+  it('a request whose patience runs out after many turns names each resting provider once, with its last wait', async () => {
+    const a = await fake('Answer from A.');
+    const b = await fake('Answer from B.');
+    const providers = [provider('a', a.url), provider('b', b.url)];
+    const r = router(providers, { backoff: { maxRetryWaitMs: 150 } });
+    // Rests of 100 ms renewed every 10 ms: the patience of 150 ms runs out on the second turn.
+    const restAll = () => {
+      for (const p of providers) r.keyPools.coolDown(p, undefined, 100);
+    };
+    restAll();
+    const resting = setInterval(restAll, 10);
+    const outcome = await chat(r);
+    clearInterval(resting);
+    expect(outcome.error?.code).toBe('ALL_PROVIDERS_FAILED');
+    // Each provider was skipped on several turns: one line each, not one per turn.
+    expect(outcome.error?.attempts?.map((attempt) => attempt.providerId)).toEqual(['a', 'b']);
+    expect(outcome.error?.message).toMatch(
+      /^ALL_PROVIDERS_FAILED: no provider could answer — Provider a \(gpt-4o-mini\): skipped: rate limited, resting for \d+ ms; Provider b \(gpt-4o-mini\): skipped: rate limited, resting for \d+ ms$/,
+    );
+    expect(chats(a).length + chats(b).length).toBe(0);
+  });
+
   it('once output reached the caller, a cut stream ends with an error and is never replayed elsewhere', async () => {
     const a = await fake('one two three four five six seven', { faults: always({ kind: 'cut', afterChunks: 3 }) });
     const b = await fake('Answer from B.');
